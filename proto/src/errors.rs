@@ -1,0 +1,22 @@
+//! Machine-readable error reasons. The server puts one in the `ErrorInfo`
+//! detail of every error status (domain [`DOMAIN`]); the client maps it to a
+//! message in its own catalogue and, for validation errors, shows each field
+//! violation next to its field.
+
+pub const DOMAIN: &str = "creditdesk";
+
+pub const BAD_CREDENTIALS: &str = "BAD_CREDENTIALS";
+/// Metadata `locked_until_ms`: when the lock ends.
+pub const ACCOUNT_LOCKED: &str = "ACCOUNT_LOCKED";
+pub const ACCOUNT_DISABLED: &str = "ACCOUNT_DISABLED";
+pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+pub const SESSION_EXPIRED: &str = "SESSION_EXPIRED";
+pub const PERMISSION_DENIED: &str = "PERMISSION_DENIED";
+pub const OUT_OF_SCOPE: &str = "OUT_OF_SCOPE";
+pub const PASSWORD_CHANGE_REQUIRED: &str = "PASSWORD_CHANGE_REQUIRED";
+pub const VALIDATION: &str = "VALIDATION";
+pub const ALREADY_EXISTS: &str = "ALREADY_EXISTS";
+pub const NOT_FOUND: &str = "NOT_FOUND";
+/// The same request id was sent again with different content.
+pub const REQUEST_ID_REUSED: &str = "REQUEST_ID_REUSED";
+pub const INTERNAL: &str = "INTERNAL";

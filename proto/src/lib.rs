@@ -1,0 +1,21 @@
+//! The contract shared by the credit-desk server and workstation.
+//!
+//! `pb` holds the generated gRPC types. The other modules are the no-I/O rules
+//! both sides must agree on, so the client can check input locally with
+//! exactly the code the server will run again.
+
+pub mod errors;
+pub mod lang;
+pub mod validate;
+
+/// Generated protobuf messages, clients and servers of package `creditdesk.v1`.
+#[allow(clippy::all)]
+pub mod pb {
+    tonic::include_proto!("creditdesk.v1");
+
+    /// Encoded descriptors of every service, for gRPC server reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/creditdesk_descriptor.bin"));
+}
+
+pub use lang::Lang;

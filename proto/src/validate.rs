@@ -1,0 +1,357 @@
+//! Field validation shared by the workstation (checks as the clerk types) and
+//! the server (checks again, because only the server is trusted).
+//!
+//! Each check returns a [`FieldError`] naming the field and the rule broken;
+//! its message is available in both interface languages.
+
+use crate::Lang;
+
+/// Field names as they appear in requests (and in `BadRequest` violations).
+pub mod field {
+    pub const USERNAME: &str = "username";
+    pub const PASSWORD: &str = "password";
+    pub const NEW_PASSWORD: &str = "new_password";
+    pub const INITIAL_PASSWORD: &str = "initial_password";
+    pub const DISPLAY_NAME: &str = "display_name";
+    pub const CODE: &str = "code";
+    pub const NAME: &str = "name";
+    pub const KIND: &str = "kind";
+    pub const ROLE: &str = "role";
+    pub const PARENT_ID: &str = "parent_id";
+    pub const ORG_UNIT_ID: &str = "org_unit_id";
+    pub const OPERATOR_ID: &str = "operator_id";
+    pub const REQUEST_ID: &str = "request_id";
+}
+
+pub const USERNAME_MIN: usize = 3;
+pub const USERNAME_MAX: usize = 32;
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 128;
+pub const DISPLAY_NAME_MAX: usize = 40;
+pub const UNIT_CODE_MIN: usize = 2;
+pub const UNIT_CODE_MAX: usize = 20;
+pub const UNIT_NAME_MAX: usize = 60;
+
+/// The rule a value broke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rule {
+    Required,
+    TooShort { min: usize },
+    TooLong { max: usize },
+    /// Characters outside the allowed set; `allowed` says which are allowed.
+    BadCharacters { allowed: &'static str },
+    MustStartWithLetter,
+    PasswordNeedsLetterAndDigit,
+    PasswordContainsUsername,
+    PasswordUnchanged,
+    NotAUuid,
+    UnknownValue,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub rule: Rule,
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, rule: Rule) -> Self {
+        FieldError { field, rule }
+    }
+
+    /// The message for the clerk, naming the rule (the field is shown by the
+    /// form the message is placed next to).
+    pub fn message(&self, lang: Lang) -> String {
+        match &self.rule {
+            Rule::Required => lang.pick("必填", "is required").into(),
+            Rule::TooShort { min } => lang.pick(
+                format!("至少 {min} 个字符"),
+                format!("must be at least {min} characters"),
+            ),
+            Rule::TooLong { max } => lang.pick(
+                format!("最多 {max} 个字符"),
+                format!("must be at most {max} characters"),
+            ),
+            Rule::BadCharacters { allowed } => lang.pick(
+                format!("只能包含{}", allowed_zh(allowed)),
+                format!("may only contain {allowed}"),
+            ),
+            Rule::MustStartWithLetter => lang
+                .pick("必须以字母开头", "must start with a letter")
+                .into(),
+            Rule::PasswordNeedsLetterAndDigit => lang
+                .pick(
+                    "必须同时包含字母和数字",
+                    "must contain both letters and digits",
+                )
+                .into(),
+            Rule::PasswordContainsUsername => lang
+                .pick("不能包含用户名", "must not contain the username")
+                .into(),
+            Rule::PasswordUnchanged => lang
+                .pick("新密码不能与原密码相同", "must differ from the current password")
+                .into(),
+            Rule::NotAUuid => lang
+                .pick("必须是 UUID", "must be a UUID")
+                .into(),
+            Rule::UnknownValue => lang.pick("取值无效", "is not a known value").into(),
+        }
+    }
+
+    /// Field name and message in one line, for logs and command-line tools.
+    pub fn describe(&self, lang: Lang) -> String {
+        format!("{}: {}", self.field, self.message(lang))
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.describe(Lang::En))
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+const USERNAME_ALLOWED: &str = "a-z 0-9 . _ -";
+const UNIT_CODE_ALLOWED: &str = "A-Z 0-9 -";
+
+fn allowed_zh(allowed: &str) -> String {
+    match allowed {
+        USERNAME_ALLOWED => "小写字母、数字和 . _ -".into(),
+        UNIT_CODE_ALLOWED => "大写字母、数字和 -".into(),
+        other => other.into(),
+    }
+}
+
+fn check_length(
+    field: &'static str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), FieldError> {
+    let n = value.chars().count();
+    if n == 0 {
+        Err(FieldError::new(field, Rule::Required))
+    } else if n < min {
+        Err(FieldError::new(field, Rule::TooShort { min }))
+    } else if n > max {
+        Err(FieldError::new(field, Rule::TooLong { max }))
+    } else {
+        Ok(())
+    }
+}
+
+/// Login names: 3–32 characters, lower-case ASCII letters, digits, `.`, `_`,
+/// `-`, starting with a letter. Kept ASCII so they can be typed on any
+/// terminal, even without a Chinese input method.
+pub fn username(value: &str) -> Result<(), FieldError> {
+    let f = field::USERNAME;
+    check_length(f, value, USERNAME_MIN, USERNAME_MAX)?;
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'))
+    {
+        return Err(FieldError::new(
+            f,
+            Rule::BadCharacters {
+                allowed: USERNAME_ALLOWED,
+            },
+        ));
+    }
+    if !value.starts_with(|c: char| c.is_ascii_lowercase()) {
+        return Err(FieldError::new(f, Rule::MustStartWithLetter));
+    }
+    Ok(())
+}
+
+/// The password policy for new passwords: 8–128 characters with at least one
+/// letter and one digit, and not containing the username.
+pub fn new_password(
+    field: &'static str,
+    password: &str,
+    username: &str,
+) -> Result<(), FieldError> {
+    check_length(field, password, PASSWORD_MIN, PASSWORD_MAX)?;
+    let has_letter = password.chars().any(|c| c.is_alphabetic());
+    let has_digit = password.chars().any(|c| c.is_ascii_digit());
+    if !(has_letter && has_digit) {
+        return Err(FieldError::new(field, Rule::PasswordNeedsLetterAndDigit));
+    }
+    if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
+        return Err(FieldError::new(field, Rule::PasswordContainsUsername));
+    }
+    Ok(())
+}
+
+/// A person's or unit's name shown on screens: 1–`max` characters after
+/// trimming, no control characters.
+pub fn display_text(field: &'static str, value: &str, max: usize) -> Result<(), FieldError> {
+    let value = value.trim();
+    check_length(field, value, 1, max)?;
+    if value.chars().any(char::is_control) {
+        return Err(FieldError::new(
+            field,
+            Rule::BadCharacters {
+                allowed: "printable characters",
+            },
+        ));
+    }
+    Ok(())
+}
+
+pub fn display_name(value: &str) -> Result<(), FieldError> {
+    display_text(field::DISPLAY_NAME, value, DISPLAY_NAME_MAX)
+}
+
+pub fn unit_name(value: &str) -> Result<(), FieldError> {
+    display_text(field::NAME, value, UNIT_NAME_MAX)
+}
+
+/// Org unit codes: 2–20 characters, upper-case letters, digits and `-`.
+pub fn unit_code(value: &str) -> Result<(), FieldError> {
+    let f = field::CODE;
+    check_length(f, value, UNIT_CODE_MIN, UNIT_CODE_MAX)?;
+    if !value
+        .chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+    {
+        return Err(FieldError::new(
+            f,
+            Rule::BadCharacters {
+                allowed: UNIT_CODE_ALLOWED,
+            },
+        ));
+    }
+    Ok(())
+}
+
+/// Client-generated request ids (idempotency keys) and entity ids are UUIDs.
+pub fn uuid(field: &'static str, value: &str) -> Result<(), FieldError> {
+    if value.is_empty() {
+        return Err(FieldError::new(field, Rule::Required));
+    }
+    uuid::Uuid::parse_str(value)
+        .map(|_| ())
+        .map_err(|_| FieldError::new(field, Rule::NotAUuid))
+}
+
+/// Runs several checks and keeps every failure, so a form can mark all bad
+/// fields at once instead of one per round trip.
+pub fn collect<const N: usize>(checks: [Result<(), FieldError>; N]) -> Vec<FieldError> {
+    checks.into_iter().filter_map(Result::err).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(r: Result<(), FieldError>) -> Option<Rule> {
+        r.err().map(|e| e.rule)
+    }
+
+    #[test]
+    fn usernames() {
+        assert_eq!(rule(username("wang.li")), None);
+        assert_eq!(rule(username("a_1-b")), None);
+        assert_eq!(rule(username("")), Some(Rule::Required));
+        assert_eq!(rule(username("ab")), Some(Rule::TooShort { min: 3 }));
+        assert_eq!(
+            rule(username(&"a".repeat(33))),
+            Some(Rule::TooLong { max: 32 })
+        );
+        assert!(matches!(
+            rule(username("Wang")),
+            Some(Rule::BadCharacters { .. })
+        ));
+        assert!(matches!(
+            rule(username("王力力")),
+            Some(Rule::BadCharacters { .. })
+        ));
+        assert_eq!(rule(username("1abc")), Some(Rule::MustStartWithLetter));
+        assert_eq!(rule(username(".abc")), Some(Rule::MustStartWithLetter));
+    }
+
+    #[test]
+    fn passwords() {
+        let f = field::NEW_PASSWORD;
+        assert_eq!(rule(new_password(f, "lantern42", "wang")), None);
+        assert_eq!(rule(new_password(f, "", "wang")), Some(Rule::Required));
+        assert_eq!(
+            rule(new_password(f, "abc1", "wang")),
+            Some(Rule::TooShort { min: 8 })
+        );
+        assert_eq!(
+            rule(new_password(f, &"a1".repeat(65), "wang")),
+            Some(Rule::TooLong { max: 128 })
+        );
+        assert_eq!(
+            rule(new_password(f, "abcdefgh", "wang")),
+            Some(Rule::PasswordNeedsLetterAndDigit)
+        );
+        assert_eq!(
+            rule(new_password(f, "12345678", "wang")),
+            Some(Rule::PasswordNeedsLetterAndDigit)
+        );
+        assert_eq!(
+            rule(new_password(f, "xxWANG1234", "wang")),
+            Some(Rule::PasswordContainsUsername)
+        );
+        // Chinese letters count as letters: a clerk may use a pinyin-free passphrase.
+        assert_eq!(rule(new_password(f, "征信中心2026年", "wang")), None);
+    }
+
+    #[test]
+    fn names_and_codes() {
+        assert_eq!(rule(display_name("王小明")), None);
+        assert_eq!(rule(display_name("   ")), Some(Rule::Required));
+        assert!(matches!(
+            rule(display_name("王\u{7}明")),
+            Some(Rule::BadCharacters { .. })
+        ));
+        assert_eq!(
+            rule(display_name(&"王".repeat(41))),
+            Some(Rule::TooLong { max: 40 })
+        );
+        assert_eq!(rule(unit_name("大旺镇便民服务中心")), None);
+        assert_eq!(rule(unit_code("T-DAWANG")), None);
+        assert!(matches!(
+            rule(unit_code("t-dawang")),
+            Some(Rule::BadCharacters { .. })
+        ));
+        assert_eq!(rule(unit_code("T")), Some(Rule::TooShort { min: 2 }));
+    }
+
+    #[test]
+    fn uuids() {
+        assert_eq!(
+            rule(uuid(field::REQUEST_ID, "0192f5a0-0000-7000-8000-000000000000")),
+            None
+        );
+        assert_eq!(rule(uuid(field::REQUEST_ID, "")), Some(Rule::Required));
+        assert_eq!(
+            rule(uuid(field::REQUEST_ID, "not-a-uuid")),
+            Some(Rule::NotAUuid)
+        );
+    }
+
+    #[test]
+    fn messages_name_the_rule_in_both_languages() {
+        let e = FieldError::new(field::PASSWORD, Rule::TooShort { min: 8 });
+        assert_eq!(e.message(Lang::Zh), "至少 8 个字符");
+        assert_eq!(e.describe(Lang::En), "password: must be at least 8 characters");
+        let e = FieldError::new(
+            field::USERNAME,
+            Rule::BadCharacters {
+                allowed: USERNAME_ALLOWED,
+            },
+        );
+        assert_eq!(e.message(Lang::Zh), "只能包含小写字母、数字和 . _ -");
+    }
+
+    #[test]
+    fn collect_keeps_every_failure() {
+        let errs = collect([username("A"), display_name("ok"), unit_code("")]);
+        let fields: Vec<_> = errs.iter().map(|e| e.field).collect();
+        assert_eq!(fields, vec![field::USERNAME, field::CODE]);
+    }
+}
