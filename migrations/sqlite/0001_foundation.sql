@@ -1,6 +1,7 @@
 -- Org units, operators, sessions, login attempts, idempotency keys, audit log.
 -- Ids are application-generated UUIDv7 strings; times are UTC milliseconds
--- since the epoch (BIGINT) so the same statements run on SQLite and PostgreSQL.
+-- since the epoch (BIGINT) and flags are BIGINT 0/1 (sqlx's Any driver cannot
+-- read SQLite booleans), so the same statements run on SQLite and PostgreSQL.
 
 CREATE TABLE org_units (
     id          TEXT PRIMARY KEY,
@@ -21,8 +22,8 @@ CREATE TABLE operators (
     role                  TEXT NOT NULL,
     org_unit_id           TEXT NOT NULL REFERENCES org_units (id),
     password_hash         TEXT NOT NULL,
-    enabled               BOOLEAN NOT NULL,
-    must_change_password  BOOLEAN NOT NULL,
+    enabled               BIGINT NOT NULL CHECK (enabled IN (0, 1)),
+    must_change_password  BIGINT NOT NULL CHECK (must_change_password IN (0, 1)),
     locked_until          BIGINT,
     created_at            BIGINT NOT NULL,
     updated_at            BIGINT NOT NULL
@@ -47,7 +48,7 @@ CREATE TABLE login_attempts (
     username     TEXT NOT NULL,
     operator_id  TEXT,
     at           BIGINT NOT NULL,
-    success      BOOLEAN NOT NULL,
+    success      BIGINT NOT NULL CHECK (success IN (0, 1)),
     terminal     TEXT NOT NULL
 );
 CREATE INDEX login_attempts_username_at ON login_attempts (username, at);

@@ -18,4 +18,4 @@ pub mod pb {
         include_bytes!(concat!(env!("OUT_DIR"), "/creditdesk_descriptor.bin"));
 }
 
-pub use lang::Lang;
+pub use lang::{LANG_METADATA_KEY, Lang};

@@ -5,6 +5,7 @@
 //! its message is available in both interface languages.
 
 use crate::Lang;
+use crate::pb::{OrgUnitKind, Role};
 
 /// Field names as they appear in requests (and in `BadRequest` violations).
 pub mod field {
@@ -21,6 +22,7 @@ pub mod field {
     pub const ORG_UNIT_ID: &str = "org_unit_id";
     pub const OPERATOR_ID: &str = "operator_id";
     pub const REQUEST_ID: &str = "request_id";
+    pub const CURRENT_PASSWORD: &str = "current_password";
 }
 
 pub const USERNAME_MIN: usize = 3;
@@ -36,16 +38,31 @@ pub const UNIT_NAME_MAX: usize = 60;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rule {
     Required,
-    TooShort { min: usize },
-    TooLong { max: usize },
+    TooShort {
+        min: usize,
+    },
+    TooLong {
+        max: usize,
+    },
     /// Characters outside the allowed set; `allowed` says which are allowed.
-    BadCharacters { allowed: &'static str },
+    BadCharacters {
+        allowed: &'static str,
+    },
     MustStartWithLetter,
     PasswordNeedsLetterAndDigit,
     PasswordContainsUsername,
     PasswordUnchanged,
+    /// The current password given to confirm a change is wrong.
+    WrongPassword,
+    /// An operator cannot disable their own account.
+    CannotDisableSelf,
     NotAUuid,
     UnknownValue,
+    /// The role cannot belong to an org unit of this kind (a bank officer in a
+    /// township, say).
+    RoleDoesNotFitUnit,
+    /// An org unit of this kind cannot sit under that parent.
+    KindDoesNotFitParent,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,10 +108,26 @@ impl FieldError {
             Rule::PasswordUnchanged => lang
                 .pick("新密码不能与原密码相同", "must differ from the current password")
                 .into(),
+            Rule::WrongPassword => lang.pick("原密码不正确", "is not your current password").into(),
+            Rule::CannotDisableSelf => lang
+                .pick("不能停用自己的账号", "you cannot disable your own account")
+                .into(),
             Rule::NotAUuid => lang
                 .pick("必须是 UUID", "must be a UUID")
                 .into(),
             Rule::UnknownValue => lang.pick("取值无效", "is not a known value").into(),
+            Rule::RoleDoesNotFitUnit => lang
+                .pick(
+                    "该角色不能属于此类机构（柜台属乡镇或村站，联络员属部门，查询员属银行，其余属中心）",
+                    "this role cannot belong to a unit of that kind (counter: township or village station; liaison: department; bank officer: bank; others: center)",
+                )
+                .into(),
+            Rule::KindDoesNotFitParent => lang
+                .pick(
+                    "此类机构不能设在该上级之下（村站属乡镇，其余属中心）",
+                    "a unit of this kind cannot sit under that parent (village station: under a township; others: under the center)",
+                )
+                .into(),
         }
     }
 
@@ -166,11 +199,7 @@ pub fn username(value: &str) -> Result<(), FieldError> {
 
 /// The password policy for new passwords: 8–128 characters with at least one
 /// letter and one digit, and not containing the username.
-pub fn new_password(
-    field: &'static str,
-    password: &str,
-    username: &str,
-) -> Result<(), FieldError> {
+pub fn new_password(field: &'static str, password: &str, username: &str) -> Result<(), FieldError> {
     check_length(field, password, PASSWORD_MIN, PASSWORD_MAX)?;
     let has_letter = password.chars().any(|c| c.is_alphabetic());
     let has_digit = password.chars().any(|c| c.is_ascii_digit());
@@ -233,6 +262,40 @@ pub fn uuid(field: &'static str, value: &str) -> Result<(), FieldError> {
     uuid::Uuid::parse_str(value)
         .map(|_| ())
         .map_err(|_| FieldError::new(field, Rule::NotAUuid))
+}
+
+/// Which roles may belong to which kind of org unit.
+pub fn role_fits_unit(role: Role, kind: OrgUnitKind) -> Result<(), FieldError> {
+    use OrgUnitKind as K;
+    let fits = match role {
+        Role::Unspecified => return Err(FieldError::new(field::ROLE, Rule::Required)),
+        Role::Counter => matches!(kind, K::Township | K::VillageStation),
+        Role::Liaison => kind == K::Department,
+        Role::Bank => kind == K::Bank,
+        Role::Center | Role::Supervisor | Role::Admin => kind == K::Center,
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(FieldError::new(field::ROLE, Rule::RoleDoesNotFitUnit))
+    }
+}
+
+/// The shape of the org tree: one center at the root (created by `init`),
+/// townships, departments and banks under it, village stations under townships.
+pub fn unit_kind_fits_parent(kind: OrgUnitKind, parent: OrgUnitKind) -> Result<(), FieldError> {
+    use OrgUnitKind as K;
+    let fits = match kind {
+        K::Unspecified => return Err(FieldError::new(field::KIND, Rule::Required)),
+        K::Center => false,
+        K::Township | K::Department | K::Bank => parent == K::Center,
+        K::VillageStation => parent == K::Township,
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(FieldError::new(field::KIND, Rule::KindDoesNotFitParent))
+    }
 }
 
 /// Runs several checks and keeps every failure, so a form can mark all bad
@@ -324,7 +387,10 @@ mod tests {
     #[test]
     fn uuids() {
         assert_eq!(
-            rule(uuid(field::REQUEST_ID, "0192f5a0-0000-7000-8000-000000000000")),
+            rule(uuid(
+                field::REQUEST_ID,
+                "0192f5a0-0000-7000-8000-000000000000"
+            )),
             None
         );
         assert_eq!(rule(uuid(field::REQUEST_ID, "")), Some(Rule::Required));
@@ -338,7 +404,10 @@ mod tests {
     fn messages_name_the_rule_in_both_languages() {
         let e = FieldError::new(field::PASSWORD, Rule::TooShort { min: 8 });
         assert_eq!(e.message(Lang::Zh), "至少 8 个字符");
-        assert_eq!(e.describe(Lang::En), "password: must be at least 8 characters");
+        assert_eq!(
+            e.describe(Lang::En),
+            "password: must be at least 8 characters"
+        );
         let e = FieldError::new(
             field::USERNAME,
             Rule::BadCharacters {
@@ -346,6 +415,64 @@ mod tests {
             },
         );
         assert_eq!(e.message(Lang::Zh), "只能包含小写字母、数字和 . _ -");
+    }
+
+    #[test]
+    fn roles_fit_units() {
+        use OrgUnitKind as K;
+        let kinds = [
+            K::Center,
+            K::Township,
+            K::VillageStation,
+            K::Department,
+            K::Bank,
+        ];
+        let expected: &[(Role, &[K])] = &[
+            (Role::Counter, &[K::Township, K::VillageStation]),
+            (Role::Center, &[K::Center]),
+            (Role::Liaison, &[K::Department]),
+            (Role::Bank, &[K::Bank]),
+            (Role::Supervisor, &[K::Center]),
+            (Role::Admin, &[K::Center]),
+        ];
+        for (role, ok) in expected {
+            for kind in kinds {
+                assert_eq!(
+                    role_fits_unit(*role, kind).is_ok(),
+                    ok.contains(&kind),
+                    "{role:?} in {kind:?}"
+                );
+            }
+        }
+        assert_eq!(
+            rule(role_fits_unit(Role::Unspecified, K::Center)),
+            Some(Rule::Required)
+        );
+    }
+
+    #[test]
+    fn unit_tree_shape() {
+        use OrgUnitKind as K;
+        assert!(unit_kind_fits_parent(K::Township, K::Center).is_ok());
+        assert!(unit_kind_fits_parent(K::Bank, K::Center).is_ok());
+        assert!(unit_kind_fits_parent(K::Department, K::Center).is_ok());
+        assert!(unit_kind_fits_parent(K::VillageStation, K::Township).is_ok());
+        assert_eq!(
+            rule(unit_kind_fits_parent(K::VillageStation, K::Center)),
+            Some(Rule::KindDoesNotFitParent)
+        );
+        assert_eq!(
+            rule(unit_kind_fits_parent(K::Township, K::Township)),
+            Some(Rule::KindDoesNotFitParent)
+        );
+        assert_eq!(
+            rule(unit_kind_fits_parent(K::Center, K::Center)),
+            Some(Rule::KindDoesNotFitParent)
+        );
+        assert_eq!(
+            rule(unit_kind_fits_parent(K::Unspecified, K::Center)),
+            Some(Rule::Required)
+        );
     }
 
     #[test]

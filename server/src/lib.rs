@@ -1,0 +1,18 @@
+//! credit-desk server: the gRPC services, the rules they enforce, and the
+//! storage they share. The binary (`main.rs`) only parses the command line.
+
+pub mod auth_layer;
+pub mod authz;
+pub mod clock;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod errors;
+pub mod lockout;
+pub mod password;
+pub mod server;
+pub mod services;
+pub mod setup;
+pub mod token;

@@ -1,1 +1,158 @@
-fn main(){}
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context as _, bail};
+use clap::Parser;
+use credit_desk_server::clock::{Clock, SystemClock};
+use credit_desk_server::config::{Cli, Command, FileConfig, OperatorCommand};
+use credit_desk_server::db::{self, Db};
+use credit_desk_server::domain;
+use credit_desk_server::server::{self, ServeOptions};
+use credit_desk_server::setup::{self, OperatorSpec};
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let file = match FileConfig::load(cli.config.as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .or_else(|| file.log.clone())
+        .unwrap_or_else(|| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli.command, file).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(url: &str) -> anyhow::Result<Db> {
+    let db = Db::connect_and_migrate(url).await?;
+    tracing::info!(db = %db::redact(url), "database ready");
+    Ok(db)
+}
+
+async fn run(command: Command, file: FileConfig) -> anyhow::Result<()> {
+    let now = SystemClock.now_ms();
+    match command {
+        Command::Migrate { db } => {
+            open(&file.db(&db)).await?;
+        }
+        Command::Init {
+            db,
+            admin_user,
+            admin_password_file,
+            center_name,
+        } => {
+            let db = open(&file.db(&db)).await?;
+            let center = setup::ensure_center(&db, &center_name, now).await?;
+            let password = read_password(admin_password_file.as_deref(), &admin_user)?;
+            setup::add_operator(
+                &db,
+                OperatorSpec {
+                    username: &admin_user,
+                    display_name: "系统管理员",
+                    role: credit_desk_proto::pb::Role::Admin,
+                    unit_code: &center.code,
+                    password: &password,
+                    must_change_password: false,
+                },
+                now,
+            )
+            .await?;
+            println!(
+                "initialised: center {} ({}), administrator {admin_user}",
+                center.name, center.code
+            );
+        }
+        Command::Serve { db, serve } => {
+            let options = ServeOptions {
+                db: open(&file.db(&db)).await?,
+                clock: Arc::new(SystemClock),
+                sessions: file.sessions(&serve)?,
+                tls: file.tls(&serve)?,
+            };
+            let listen = file.listen(&serve);
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            server::serve(options, listener, server::shutdown_signal()).await?;
+        }
+        Command::Operator { db, command } => {
+            let db = open(&file.db(&db)).await?;
+            match command {
+                OperatorCommand::Add {
+                    username,
+                    display_name,
+                    role,
+                    unit,
+                    password_file,
+                } => {
+                    let role = domain::role_from_str(&role).with_context(|| {
+                        format!("--role {role:?}: use counter, center, liaison, bank, supervisor or admin")
+                    })?;
+                    let password = read_password(password_file.as_deref(), &username)?;
+                    setup::add_operator(
+                        &db,
+                        OperatorSpec {
+                            username: &username,
+                            display_name: &display_name,
+                            role,
+                            unit_code: &unit,
+                            password: &password,
+                            must_change_password: true,
+                        },
+                        now,
+                    )
+                    .await?;
+                    println!("added operator {username}");
+                }
+                OperatorCommand::Disable { username } => {
+                    setup::disable_operator(&db, &username, now).await?;
+                    println!("disabled operator {username}");
+                }
+                OperatorCommand::ResetPassword {
+                    username,
+                    password_file,
+                } => {
+                    let password = read_password(password_file.as_deref(), &username)?;
+                    setup::reset_password(&db, &username, &password, now).await?;
+                    println!("password of {username} reset; it must be changed at next login");
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A password from a file (first line) or typed twice at a prompt.
+fn read_password(file: Option<&Path>, username: &str) -> anyhow::Result<String> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("password file {}", path.display()))?;
+        return Ok(text.lines().next().unwrap_or_default().to_string());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "no password file given and no terminal to ask on (use --admin-password-file / --password-file)"
+        );
+    }
+    let first = rpassword::prompt_password(format!("{username} 的密码 / password: "))?;
+    let second = rpassword::prompt_password("再输一次 / again: ")?;
+    if first != second {
+        bail!("the two passwords differ");
+    }
+    Ok(first)
+}

@@ -1,0 +1,153 @@
+//! The tower layer in front of every gRPC service: finds the method's access
+//! rule ([`crate::authz`]), authenticates the bearer token against the
+//! sessions table, enforces the rule, and hands the service a [`Caller`].
+//! Services never see an unauthenticated request for a non-public method.
+
+use std::task::{Context as TaskContext, Poll};
+
+use credit_desk_proto::{LANG_METADATA_KEY, Lang};
+use futures::future::BoxFuture;
+use tonic::body::Body;
+use tower::{Layer, Service};
+
+use crate::authz::{self, Access, Caller, Refusal};
+use crate::context::Ctx;
+use crate::db::{operators, sessions};
+use crate::domain;
+use crate::errors::{ApiError, ApiResult};
+use crate::token;
+
+/// Sessions record their last call at most this often, to keep a busy
+/// session from writing on every request.
+const TOUCH_EVERY_MS: i64 = 60_000;
+
+#[derive(Clone)]
+pub struct AuthLayer {
+    ctx: Ctx,
+}
+
+impl AuthLayer {
+    pub fn new(ctx: Ctx) -> Self {
+        AuthLayer { ctx }
+    }
+}
+
+impl<S> Layer<S> for AuthLayer {
+    type Service = AuthService<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        AuthService {
+            inner,
+            ctx: self.ctx.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthService<S> {
+    inner: S,
+    ctx: Ctx,
+}
+
+pub fn request_lang<B>(req: &http::Request<B>) -> Lang {
+    req.headers()
+        .get(LANG_METADATA_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_tag)
+        .unwrap_or_default()
+}
+
+impl<S, B> Service<http::Request<B>> for AuthService<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<Body>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        // The clone is not ready; keep the ready one for this call (tower's
+        // documented pattern).
+        let clone = self.inner.clone();
+        let mut inner = std::mem::replace(&mut self.inner, clone);
+        let ctx = self.ctx.clone();
+        Box::pin(async move {
+            let lang = request_lang(&req);
+            let access = authz::access_for(req.uri().path());
+            if access != Access::Public {
+                let header = req
+                    .headers()
+                    .get(http::header::AUTHORIZATION)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                match authenticate(&ctx, header.as_deref(), lang)
+                    .await
+                    .and_then(|caller| {
+                        authz::check(access, &caller).map_err(refusal_error)?;
+                        Ok(caller)
+                    }) {
+                    Ok(caller) => {
+                        req.extensions_mut().insert(caller);
+                    }
+                    Err(e) => {
+                        tracing::info!(path = req.uri().path(), error = %e, "refused");
+                        return Ok(e.into_status(lang).into_http());
+                    }
+                }
+            }
+            inner.call(req).await
+        })
+    }
+}
+
+fn refusal_error(r: Refusal) -> ApiError {
+    match r {
+        Refusal::PasswordChangeRequired => ApiError::PasswordChangeRequired,
+        Refusal::MissingCapability | Refusal::UnknownMethod => ApiError::PermissionDenied,
+    }
+}
+
+/// Turns a bearer token into the operator behind it, enforcing revocation,
+/// absolute and idle expiry, and the enabled flag.
+pub async fn authenticate(ctx: &Ctx, header: Option<&str>, lang: Lang) -> ApiResult<Caller> {
+    let token = header
+        .and_then(token::bearer)
+        .ok_or(ApiError::Unauthenticated)?;
+    let token_hash = token::token_hash(token);
+    let now = ctx.now_ms();
+    let mut conn = ctx.db.read().await?;
+    let session = sessions::get(&mut conn, &token_hash)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    if session.revoked_at.is_some() {
+        return Err(ApiError::Unauthenticated);
+    }
+    if now >= session.expires_at || now - session.last_seen_at >= ctx.sessions.idle_ms {
+        return Err(ApiError::SessionExpired);
+    }
+    let op = operators::get(&mut conn, &session.operator_id)
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
+    if op.enabled == 0 {
+        return Err(ApiError::Disabled);
+    }
+    if now - session.last_seen_at >= TOUCH_EVERY_MS {
+        sessions::touch(&mut conn, &token_hash, now).await?;
+    }
+    Ok(Caller {
+        operator_id: op.id,
+        username: op.username,
+        role: domain::role_from_str(&op.role)
+            .ok_or_else(|| anyhow::anyhow!("operator has unknown role {:?}", op.role))?,
+        org_unit_id: op.org_unit_id,
+        org_unit_path: op.org_unit_path,
+        must_change_password: op.must_change_password != 0,
+        token_hash,
+        lang,
+    })
+}

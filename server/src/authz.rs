@@ -1,0 +1,184 @@
+//! Who may call what: the one place where roles and org-unit scope are
+//! decided. The auth layer looks every gRPC path up in [`access_for`]; an
+//! unknown path is refused (deny by default), so a new RPC cannot go live
+//! without an entry here.
+
+use credit_desk_proto::Lang;
+use credit_desk_proto::pb::{Capability, Role};
+
+use crate::domain;
+
+/// What a gRPC method needs from its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No session: login, health checks, reflection.
+    Public,
+    /// Any live session, even one that must change its password first.
+    AnySession,
+    /// A live session that has no pending password change, holding this
+    /// capability.
+    Capability(Capability),
+    /// Not a known method: refused.
+    Unknown,
+}
+
+pub fn access_for(path: &str) -> Access {
+    use Capability as C;
+    match path {
+        "/creditdesk.v1.Auth/Login" => Access::Public,
+        "/creditdesk.v1.Auth/Logout"
+        | "/creditdesk.v1.Auth/ChangePassword"
+        | "/creditdesk.v1.Auth/Home" => Access::AnySession,
+        "/creditdesk.v1.Admin/ListOrgUnits" | "/creditdesk.v1.Admin/CreateOrgUnit" => {
+            Access::Capability(C::ManageOrgUnits)
+        }
+        "/creditdesk.v1.Admin/ListOperators"
+        | "/creditdesk.v1.Admin/CreateOperator"
+        | "/creditdesk.v1.Admin/SetOperatorEnabled"
+        | "/creditdesk.v1.Admin/ResetPassword" => Access::Capability(C::ManageOperators),
+        p if p.starts_with("/grpc.health.v1.Health/")
+            || p.starts_with("/grpc.reflection.v1.ServerReflection/")
+            || p.starts_with("/grpc.reflection.v1alpha.ServerReflection/") =>
+        {
+            Access::Public
+        }
+        _ => Access::Unknown,
+    }
+}
+
+/// The authenticated operator behind a request, put into the request's
+/// extensions by the auth layer for the service to read.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub operator_id: String,
+    pub username: String,
+    pub role: Role,
+    pub org_unit_id: String,
+    /// Materialised path of the caller's unit, `/<root>/…/<unit>/`.
+    pub org_unit_path: String,
+    pub must_change_password: bool,
+    pub token_hash: String,
+    pub lang: Lang,
+}
+
+impl Caller {
+    pub fn has(&self, cap: Capability) -> bool {
+        domain::capabilities(self.role).contains(&cap)
+    }
+
+    /// Org-unit scope: an operator acts on its own unit and the units below
+    /// it, never on a sibling or a parent.
+    pub fn covers(&self, unit_path: &str) -> bool {
+        unit_path.starts_with(&self.org_unit_path)
+    }
+}
+
+/// Why a caller was refused before reaching the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    PasswordChangeRequired,
+    MissingCapability,
+    UnknownMethod,
+}
+
+/// Decides whether an authenticated caller may use a method with this access.
+pub fn check(access: Access, caller: &Caller) -> Result<(), Refusal> {
+    match access {
+        Access::Public | Access::AnySession => Ok(()),
+        Access::Unknown => Err(Refusal::UnknownMethod),
+        Access::Capability(_) if caller.must_change_password => {
+            Err(Refusal::PasswordChangeRequired)
+        }
+        Access::Capability(cap) if caller.has(cap) => Ok(()),
+        Access::Capability(_) => Err(Refusal::MissingCapability),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ALL_ROLES;
+
+    fn caller(role: Role) -> Caller {
+        Caller {
+            operator_id: "op".into(),
+            username: "u".into(),
+            role,
+            org_unit_id: "b".into(),
+            org_unit_path: "/a/b/".into(),
+            must_change_password: false,
+            token_hash: String::new(),
+            lang: Lang::Zh,
+        }
+    }
+
+    #[test]
+    fn every_service_method_has_an_entry() {
+        use credit_desk_proto::pb::FILE_DESCRIPTOR_SET;
+        use prost::Message;
+        let fds = prost_types::FileDescriptorSet::decode(FILE_DESCRIPTOR_SET).unwrap();
+        let mut n = 0;
+        for file in &fds.file {
+            for service in &file.service {
+                for method in &service.method {
+                    let path = format!("/{}.{}/{}", file.package(), service.name(), method.name());
+                    assert_ne!(access_for(&path), Access::Unknown, "{path}");
+                    n += 1;
+                }
+            }
+        }
+        assert!(n >= 10, "only {n} methods found");
+    }
+
+    #[test]
+    fn public_and_unknown_paths() {
+        assert_eq!(access_for("/creditdesk.v1.Auth/Login"), Access::Public);
+        assert_eq!(access_for("/grpc.health.v1.Health/Check"), Access::Public);
+        assert_eq!(access_for("/creditdesk.v1.Auth/Nope"), Access::Unknown);
+        assert_eq!(
+            access_for("/creditdesk.v1.Admin/ListOrgUnits/x"),
+            Access::Unknown
+        );
+        assert_eq!(
+            check(Access::Unknown, &caller(Role::Admin)),
+            Err(Refusal::UnknownMethod)
+        );
+    }
+
+    #[test]
+    fn admin_methods_need_the_admin_role() {
+        let access = access_for("/creditdesk.v1.Admin/CreateOperator");
+        for role in ALL_ROLES {
+            let expected = if role == Role::Admin {
+                Ok(())
+            } else {
+                Err(Refusal::MissingCapability)
+            };
+            assert_eq!(check(access, &caller(role)), expected, "{role:?}");
+        }
+    }
+
+    #[test]
+    fn pending_password_change_allows_only_session_methods() {
+        let mut c = caller(Role::Admin);
+        c.must_change_password = true;
+        assert_eq!(
+            check(access_for("/creditdesk.v1.Admin/ListOrgUnits"), &c),
+            Err(Refusal::PasswordChangeRequired)
+        );
+        for m in ["Logout", "ChangePassword", "Home"] {
+            let access = access_for(&format!("/creditdesk.v1.Auth/{m}"));
+            assert_eq!(check(access, &c), Ok(()), "{m}");
+        }
+    }
+
+    #[test]
+    fn scope_is_own_subtree() {
+        let c = caller(Role::Admin);
+        assert!(c.covers("/a/b/"));
+        assert!(c.covers("/a/b/c/"));
+        assert!(!c.covers("/a/"));
+        assert!(!c.covers("/a/bc/"));
+        assert!(!c.covers("/a/d/"));
+    }
+}

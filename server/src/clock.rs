@@ -1,0 +1,55 @@
+//! Time as the server sees it. Injected so that tests can move it forward
+//! (lockout and session expiry) without sleeping.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+pub trait Clock: Send + Sync + 'static {
+    /// Milliseconds since the Unix epoch, UTC.
+    fn now_ms(&self) -> i64;
+}
+
+pub type SharedClock = Arc<dyn Clock>;
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        chrono::Utc::now().timestamp_millis()
+    }
+}
+
+/// A clock that only moves when told to.
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    pub fn new(start_ms: i64) -> Arc<Self> {
+        Arc::new(ManualClock(AtomicI64::new(start_ms)))
+    }
+
+    pub fn advance_ms(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+pub const MINUTE_MS: i64 = 60_000;
+pub const HOUR_MS: i64 = 60 * MINUTE_MS;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let c = ManualClock::new(1_000);
+        assert_eq!(c.now_ms(), 1_000);
+        c.advance_ms(MINUTE_MS);
+        assert_eq!(c.now_ms(), 61_000);
+    }
+}

@@ -1,0 +1,255 @@
+//! Command line, environment (`CREDIT_DESK_*`) and an optional TOML file.
+//! Precedence: command line, then environment, then the file, then the
+//! built-in default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use serde::Deserialize;
+
+use crate::clock::{HOUR_MS, MINUTE_MS};
+use crate::context::SessionPolicy;
+
+pub const DEFAULT_DB: &str = "sqlite://./credit-desk.db";
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "credit-desk-server",
+    version,
+    about = "credit-desk gRPC server (综合征信中心)"
+)]
+pub struct Cli {
+    /// TOML file with the same settings (db, listen, tls_cert, tls_key,
+    /// session_idle_minutes, session_hours, log).
+    #[arg(long, env = "CREDIT_DESK_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Default)]
+pub struct DbArg {
+    /// Database: sqlite://PATH (default ./credit-desk.db) or postgres://…
+    #[arg(long, env = "CREDIT_DESK_DB")]
+    pub db: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create or migrate the database and create the first administrator.
+    Init {
+        #[command(flatten)]
+        db: DbArg,
+        #[arg(long, default_value = "admin")]
+        admin_user: String,
+        /// File holding the administrator's password (else asked for).
+        #[arg(long)]
+        admin_password_file: Option<PathBuf>,
+        /// Name of the center, the root of the org tree.
+        #[arg(long, default_value = "综合征信中心")]
+        center_name: String,
+    },
+    /// Apply pending database migrations.
+    Migrate {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Serve gRPC.
+    Serve {
+        #[command(flatten)]
+        db: DbArg,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Manage operators from the command line.
+    Operator {
+        #[command(flatten)]
+        db: DbArg,
+        #[command(subcommand)]
+        command: OperatorCommand,
+    },
+}
+
+#[derive(Debug, Args, Default)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:50051).
+    #[arg(long, env = "CREDIT_DESK_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// PEM certificate chain; with --tls-key turns on TLS.
+    #[arg(long, env = "CREDIT_DESK_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    #[arg(long, env = "CREDIT_DESK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Minutes without a call after which a session ends (default 30).
+    #[arg(long, env = "CREDIT_DESK_SESSION_IDLE_MINUTES")]
+    pub session_idle_minutes: Option<u32>,
+    /// Hours after login at which a session ends (default 12).
+    #[arg(long, env = "CREDIT_DESK_SESSION_HOURS")]
+    pub session_hours: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Add an operator; they must change the password at first login.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        display_name: String,
+        /// counter, center, liaison, bank, supervisor or admin.
+        #[arg(long)]
+        role: String,
+        /// Code of the operator's org unit (e.g. CENTER, T-DASHA).
+        #[arg(long)]
+        unit: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+    /// Disable an operator and end their sessions.
+    Disable { username: String },
+    /// Set a new password (to be changed at next login); lifts a lockout.
+    ResetPassword {
+        username: String,
+        #[arg(long)]
+        password_file: Option<PathBuf>,
+    },
+}
+
+/// The optional TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub db: Option<String>,
+    pub listen: Option<SocketAddr>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub session_idle_minutes: Option<u32>,
+    pub session_hours: Option<u32>,
+    /// tracing filter, e.g. "info" or "credit_desk_server=debug".
+    pub log: Option<String>,
+}
+
+impl FileConfig {
+    pub fn load(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+        let Some(path) = path else {
+            return Ok(FileConfig::default());
+        };
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("--config {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("--config {}", path.display()))
+    }
+
+    pub fn db(&self, arg: &DbArg) -> String {
+        arg.db
+            .clone()
+            .or_else(|| self.db.clone())
+            .unwrap_or_else(|| DEFAULT_DB.to_string())
+    }
+
+    pub fn listen(&self, args: &ServeArgs) -> SocketAddr {
+        args.listen
+            .or(self.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address parses"))
+    }
+
+    pub fn tls(&self, args: &ServeArgs) -> anyhow::Result<Option<crate::server::TlsFiles>> {
+        let cert = args.tls_cert.clone().or_else(|| self.tls_cert.clone());
+        let key = args.tls_key.clone().or_else(|| self.tls_key.clone());
+        match (cert, key) {
+            (Some(cert), Some(key)) => Ok(Some(crate::server::TlsFiles { cert, key })),
+            (None, None) => Ok(None),
+            _ => anyhow::bail!("tls_cert and tls_key: give both or neither"),
+        }
+    }
+
+    pub fn sessions(&self, args: &ServeArgs) -> anyhow::Result<SessionPolicy> {
+        let idle = args
+            .session_idle_minutes
+            .or(self.session_idle_minutes)
+            .unwrap_or(30);
+        let hours = args.session_hours.or(self.session_hours).unwrap_or(12);
+        anyhow::ensure!(
+            (1..=24 * 60).contains(&idle),
+            "session_idle_minutes: must be 1–1440"
+        );
+        anyhow::ensure!((1..=72).contains(&hours), "session_hours: must be 1–72");
+        Ok(SessionPolicy {
+            idle_ms: i64::from(idle) * MINUTE_MS,
+            absolute_ms: i64::from(hours) * HOUR_MS,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_beats_file_beats_default() {
+        let file: FileConfig = toml::from_str(
+            "db = \"postgres://x/y\"\nlisten = \"0.0.0.0:6000\"\nsession_idle_minutes = 10",
+        )
+        .unwrap();
+        let none = ServeArgs::default();
+        assert_eq!(file.db(&DbArg::default()), "postgres://x/y");
+        assert_eq!(
+            file.db(&DbArg {
+                db: Some("sqlite://a.db".into())
+            }),
+            "sqlite://a.db"
+        );
+        assert_eq!(FileConfig::default().db(&DbArg::default()), DEFAULT_DB);
+        assert_eq!(file.listen(&none).to_string(), "0.0.0.0:6000");
+        assert_eq!(
+            FileConfig::default().listen(&none).to_string(),
+            DEFAULT_LISTEN
+        );
+        let s = file.sessions(&none).unwrap();
+        assert_eq!(s.idle_ms, 10 * MINUTE_MS);
+        assert_eq!(s.absolute_ms, 12 * HOUR_MS);
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        assert!(toml::from_str::<FileConfig>("dbb = 1").is_err());
+        let file: FileConfig = toml::from_str("session_hours = 0").unwrap();
+        let err = file
+            .sessions(&ServeArgs::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("session_hours"), "{err}");
+        let file: FileConfig = toml::from_str("tls_cert = \"a.pem\"").unwrap();
+        assert!(
+            file.tls(&ServeArgs::default())
+                .unwrap_err()
+                .to_string()
+                .contains("tls_key")
+        );
+    }
+
+    #[test]
+    fn cli_parses() {
+        Cli::command_for_test();
+        let cli = Cli::try_parse_from([
+            "credit-desk-server",
+            "serve",
+            "--db",
+            "sqlite://x.db",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Command::Serve { .. }));
+        assert!(Cli::try_parse_from(["credit-desk-server", "serve", "--tls-cert", "a"]).is_err());
+    }
+
+    impl Cli {
+        fn command_for_test() {
+            use clap::CommandFactory;
+            Cli::command().debug_assert();
+        }
+    }
+}

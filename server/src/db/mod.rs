@@ -1,0 +1,195 @@
+//! Storage. One repository over sqlx's `Any` driver: every statement is
+//! written once in the SQL common to SQLite and PostgreSQL (`$n`
+//! placeholders, TEXT ids, BIGINT epoch-millisecond times), so both backends
+//! run the same code and the same tests. What differs — connection set-up,
+//! write locking, the migration set — is confined to this file.
+//!
+//! Query functions take `&mut AnyConnection` so services compose them inside
+//! one transaction.
+
+pub mod audit;
+pub mod idempotency;
+pub mod operators;
+pub mod org_units;
+pub mod sessions;
+
+use anyhow::Context;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Accepts `sqlite://PATH`, `sqlite:PATH`, a bare file path, or
+/// `postgres://…`/`postgresql://…`. SQLite files are created when missing.
+pub fn normalise_url(url: &str) -> anyhow::Result<(String, Backend)> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((url.to_string(), Backend::Postgres));
+    }
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    anyhow::ensure!(!path.is_empty(), "--db: empty SQLite path");
+    anyhow::ensure!(
+        !path.contains("://"),
+        "--db: unsupported database URL {url:?} (use sqlite://PATH or postgres://…)"
+    );
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let mode = if path.contains("mode=") {
+        String::new()
+    } else {
+        format!("{sep}mode=rwc")
+    };
+    Ok((format!("sqlite://{path}{mode}"), Backend::Sqlite))
+}
+
+impl Db {
+    /// Connects; does not migrate (see [`Db::migrate`]).
+    pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let (url, backend) = normalise_url(url)?;
+        let options = AnyConnectOptions::from_str(&url).with_context(|| format!("--db {url}"))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers work while one writer commits;
+                        // FULL sync makes a commit survive a power cut.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = FULL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .with_context(|| format!("cannot open database {}", redact(&url)))?;
+        Ok(Db { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("../migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("../migrations/postgres"),
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .context("applying migrations")?;
+        Ok(())
+    }
+
+    pub async fn connect_and_migrate(url: &str) -> anyhow::Result<Db> {
+        let db = Db::connect(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A read-only connection from the pool.
+    pub async fn read(&self) -> sqlx::Result<sqlx::pool::PoolConnection<Any>> {
+        self.pool.acquire().await
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead
+    /// of one failing half-way when it upgrades its read lock.
+    pub async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Any>> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    pub async fn ping(&self) -> sqlx::Result<()> {
+        self.pool.acquire().await?.ping().await
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Hides a password in a database URL before it reaches a log or a message.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}://{user}:***@{}", &url[..s], &url[at + 1..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Whether an error is a unique-constraint violation (a concurrent insert
+/// of the same key), on either backend.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(d) => d.is_unique_violation(),
+        _ => false,
+    }
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            normalise_url("sqlite://./a.db").unwrap(),
+            ("sqlite://./a.db?mode=rwc".into(), Backend::Sqlite)
+        );
+        assert_eq!(normalise_url("a.db").unwrap().0, "sqlite://a.db?mode=rwc");
+        assert_eq!(
+            normalise_url("sqlite:a.db?mode=ro").unwrap().0,
+            "sqlite://a.db?mode=ro"
+        );
+        assert_eq!(
+            normalise_url("postgres://u@h/db").unwrap().1,
+            Backend::Postgres
+        );
+        assert!(normalise_url("mysql://h/db").is_err());
+        assert!(normalise_url("sqlite://").is_err());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://a.db"), "sqlite://a.db");
+    }
+}

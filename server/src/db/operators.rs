@@ -1,0 +1,214 @@
+//! Operators (the people who log in), read together with their org unit.
+
+use sqlx::AnyConnection;
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OperatorRow {
+    pub id: String,
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub org_unit_id: String,
+    pub org_unit_name: String,
+    pub org_unit_path: String,
+    pub password_hash: String,
+    pub enabled: i64,
+    pub must_change_password: i64,
+    pub locked_until: Option<i64>,
+    pub created_at: i64,
+}
+
+/// `SELECT … FROM operators JOIN org_units` followed by the given clause,
+/// as one literal (sqlx accepts only literal SQL without an audit wrapper).
+macro_rules! select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT o.id, o.username, o.display_name, o.role, o.org_unit_id,
+        u.name AS org_unit_name, u.path AS org_unit_path, o.password_hash, o.enabled,
+        o.must_change_password, o.locked_until, o.created_at
+    FROM operators o JOIN org_units u ON u.id = o.org_unit_id ",
+            $rest
+        )
+    };
+}
+
+pub struct NewOperator<'a> {
+    pub id: &'a str,
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub role: &'a str,
+    pub org_unit_id: &'a str,
+    pub password_hash: &'a str,
+    pub must_change_password: bool,
+    pub now_ms: i64,
+}
+
+pub async fn insert(conn: &mut AnyConnection, o: NewOperator<'_>) -> sqlx::Result<OperatorRow> {
+    sqlx::query(
+        "INSERT INTO operators (id, username, display_name, role, org_unit_id, password_hash,
+             enabled, must_change_password, locked_until, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, 1, $7, NULL, $8, $8)",
+    )
+    .bind(o.id)
+    .bind(o.username)
+    .bind(o.display_name)
+    .bind(o.role)
+    .bind(o.org_unit_id)
+    .bind(o.password_hash)
+    .bind(i64::from(o.must_change_password))
+    .bind(o.now_ms)
+    .execute(&mut *conn)
+    .await?;
+    get(conn, o.id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<OperatorRow>> {
+    sqlx::query_as(select!("WHERE o.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn get_by_username(
+    conn: &mut AnyConnection,
+    username: &str,
+) -> sqlx::Result<Option<OperatorRow>> {
+    sqlx::query_as(select!("WHERE o.username = $1"))
+        .bind(username)
+        .fetch_optional(conn)
+        .await
+}
+
+/// One page of the operators under `scope_path`, by username after `after`.
+pub async fn page(
+    conn: &mut AnyConnection,
+    scope_path: &str,
+    query: &str,
+    after: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<OperatorRow>> {
+    let like = format!("%{}%", query.replace(['%', '_'], ""));
+    sqlx::query_as(select!(
+        "WHERE substr(u.path, 1, $1) = $2
+            AND (o.username LIKE $3 OR o.display_name LIKE $3)
+            AND o.username > $4
+          ORDER BY o.username LIMIT $5"
+    ))
+    .bind(scope_path.len() as i64)
+    .bind(scope_path)
+    .bind(like)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn set_enabled(
+    conn: &mut AnyConnection,
+    id: &str,
+    enabled: bool,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE operators SET enabled = $1, updated_at = $2 WHERE id = $3")
+        .bind(i64::from(enabled))
+        .bind(now_ms)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Stores a new password hash; also lifts any lock.
+pub async fn set_password(
+    conn: &mut AnyConnection,
+    id: &str,
+    password_hash: &str,
+    must_change: bool,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE operators SET password_hash = $1, must_change_password = $2,
+             locked_until = NULL, updated_at = $3 WHERE id = $4",
+    )
+    .bind(password_hash)
+    .bind(i64::from(must_change))
+    .bind(now_ms)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_locked_until(
+    conn: &mut AnyConnection,
+    id: &str,
+    until_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE operators SET locked_until = $1 WHERE id = $2")
+        .bind(until_ms)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn count(conn: &mut AnyConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM operators")
+        .fetch_one(conn)
+        .await
+}
+
+/// Login attempts, which the lockout rule counts.
+pub mod attempts {
+    use super::*;
+
+    pub async fn record(
+        conn: &mut AnyConnection,
+        username: &str,
+        operator_id: Option<&str>,
+        success: bool,
+        terminal: &str,
+        now_ms: i64,
+    ) -> sqlx::Result<()> {
+        sqlx::query(
+            "INSERT INTO login_attempts (id, username, operator_id, at, success, terminal)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(super::super::new_id())
+        .bind(username)
+        .bind(operator_id)
+        .bind(now_ms)
+        .bind(i64::from(success))
+        .bind(terminal)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn last_success(
+        conn: &mut AnyConnection,
+        operator_id: &str,
+    ) -> sqlx::Result<Option<i64>> {
+        sqlx::query_scalar(
+            "SELECT MAX(at) FROM login_attempts WHERE operator_id = $1 AND success = 1",
+        )
+        .bind(operator_id)
+        .fetch_one(conn)
+        .await
+    }
+
+    pub async fn failures_since(
+        conn: &mut AnyConnection,
+        operator_id: &str,
+        since_ms: i64,
+    ) -> sqlx::Result<i64> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_attempts
+              WHERE operator_id = $1 AND success = 0 AND at >= $2",
+        )
+        .bind(operator_id)
+        .bind(since_ms)
+        .fetch_one(conn)
+        .await
+    }
+}

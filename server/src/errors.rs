@@ -1,0 +1,249 @@
+//! Every failure a service can report, and how it becomes a gRPC status:
+//! a status code, a message in the caller's language, and rich details
+//! (`ErrorInfo` with a machine-readable reason, `BadRequest` with one
+//! violation per field) so the workstation can put each message next to its
+//! field.
+
+use credit_desk_proto::Lang;
+use credit_desk_proto::errors as reason;
+use credit_desk_proto::validate::FieldError;
+use std::collections::HashMap;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("invalid fields: {0:?}")]
+    Validation(Vec<FieldError>),
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("account locked until {until_ms}")]
+    Locked { until_ms: i64 },
+    #[error("account disabled")]
+    Disabled,
+    #[error("no session")]
+    Unauthenticated,
+    #[error("session expired")]
+    SessionExpired,
+    #[error("password change required")]
+    PasswordChangeRequired,
+    #[error("permission denied")]
+    PermissionDenied,
+    #[error("outside the caller's org unit")]
+    OutOfScope,
+    #[error("{field} already exists")]
+    AlreadyExists { field: &'static str },
+    #[error("{field} not found")]
+    NotFound { field: &'static str },
+    #[error("request id reused for a different request")]
+    RequestIdReused,
+    #[error("internal error: {0}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::Internal(e.into())
+    }
+}
+
+impl From<FieldError> for ApiError {
+    fn from(e: FieldError) -> Self {
+        ApiError::Validation(vec![e])
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Formats a UTC millisecond time as local wall-clock time for messages.
+fn local_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+impl ApiError {
+    pub fn into_status(self, lang: Lang) -> Status {
+        let mut metadata = HashMap::new();
+        let (code, why, message) = match &self {
+            ApiError::Validation(errors) => {
+                let violations = errors
+                    .iter()
+                    .map(|e| FieldViolation::new(e.field, e.message(lang)))
+                    .collect::<Vec<_>>();
+                let summary = errors
+                    .iter()
+                    .map(|e| e.describe(lang))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let mut details = ErrorDetails::with_bad_request(violations);
+                details.set_error_info(reason::VALIDATION, reason::DOMAIN, HashMap::new());
+                return Status::with_error_details(Code::InvalidArgument, summary, details);
+            }
+            ApiError::BadCredentials => (
+                Code::Unauthenticated,
+                reason::BAD_CREDENTIALS,
+                lang.pick("用户名或密码错误", "wrong username or password")
+                    .to_string(),
+            ),
+            ApiError::Locked { until_ms } => {
+                metadata.insert("locked_until_ms".to_string(), until_ms.to_string());
+                let at = local_time(*until_ms);
+                (
+                    Code::PermissionDenied,
+                    reason::ACCOUNT_LOCKED,
+                    lang.pick(
+                        format!("连续登录失败次数过多，账号锁定至 {at}"),
+                        format!("too many failed logins; the account is locked until {at}"),
+                    ),
+                )
+            }
+            ApiError::Disabled => (
+                Code::PermissionDenied,
+                reason::ACCOUNT_DISABLED,
+                lang.pick(
+                    "账号已停用，请联系管理员",
+                    "the account is disabled; ask an administrator",
+                )
+                .to_string(),
+            ),
+            ApiError::Unauthenticated => (
+                Code::Unauthenticated,
+                reason::UNAUTHENTICATED,
+                lang.pick(
+                    "未登录或会话无效，请重新登录",
+                    "not logged in or the session is invalid; log in again",
+                )
+                .to_string(),
+            ),
+            ApiError::SessionExpired => (
+                Code::Unauthenticated,
+                reason::SESSION_EXPIRED,
+                lang.pick(
+                    "会话已过期，请重新登录",
+                    "the session has expired; log in again",
+                )
+                .to_string(),
+            ),
+            ApiError::PasswordChangeRequired => (
+                Code::FailedPrecondition,
+                reason::PASSWORD_CHANGE_REQUIRED,
+                lang.pick("请先修改初始密码", "change your initial password first")
+                    .to_string(),
+            ),
+            ApiError::PermissionDenied => (
+                Code::PermissionDenied,
+                reason::PERMISSION_DENIED,
+                lang.pick("当前角色无权执行此操作", "your role may not do this")
+                    .to_string(),
+            ),
+            ApiError::OutOfScope => (
+                Code::PermissionDenied,
+                reason::OUT_OF_SCOPE,
+                lang.pick("对象不在本机构管辖范围内", "that is outside your org unit")
+                    .to_string(),
+            ),
+            ApiError::AlreadyExists { field } => {
+                metadata.insert("field".to_string(), field.to_string());
+                let details = ErrorDetails::with_bad_request_violation(
+                    *field,
+                    lang.pick("已存在", "already exists"),
+                );
+                let mut details = details;
+                details.set_error_info(reason::ALREADY_EXISTS, reason::DOMAIN, metadata);
+                let msg = lang.pick(
+                    format!("{field}：已存在"),
+                    format!("{field}: already exists"),
+                );
+                return Status::with_error_details(Code::AlreadyExists, msg, details);
+            }
+            ApiError::NotFound { field } => {
+                metadata.insert("field".to_string(), field.to_string());
+                (
+                    Code::NotFound,
+                    reason::NOT_FOUND,
+                    lang.pick(format!("{field}：不存在"), format!("{field}: not found")),
+                )
+            }
+            ApiError::RequestIdReused => (
+                Code::InvalidArgument,
+                reason::REQUEST_ID_REUSED,
+                lang.pick(
+                    "请求编号已用于另一个不同的请求",
+                    "this request id was already used for a different request",
+                )
+                .to_string(),
+            ),
+            ApiError::Internal(e) => {
+                // The cause goes to the log, not to the terminal.
+                tracing::error!(error = %e, "internal error");
+                (
+                    Code::Internal,
+                    reason::INTERNAL,
+                    lang.pick(
+                        "服务器内部错误，请稍后重试",
+                        "internal server error; try again later",
+                    )
+                    .to_string(),
+                )
+            }
+        };
+        Status::with_error_details(
+            code,
+            message,
+            ErrorDetails::with_error_info(why, reason::DOMAIN, metadata),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use credit_desk_proto::validate::{Rule, field};
+
+    #[test]
+    fn validation_lists_every_field() {
+        let status = ApiError::Validation(vec![
+            FieldError::new(field::USERNAME, Rule::Required),
+            FieldError::new(field::CODE, Rule::TooShort { min: 2 }),
+        ])
+        .into_status(Lang::En);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let bad = status.get_details_bad_request().unwrap();
+        let fields: Vec<_> = bad
+            .field_violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
+        assert_eq!(fields, ["username", "code"]);
+        assert_eq!(
+            bad.field_violations[1].description,
+            "must be at least 2 characters"
+        );
+        assert_eq!(
+            status.get_details_error_info().unwrap().reason,
+            reason::VALIDATION
+        );
+    }
+
+    #[test]
+    fn lock_carries_its_end() {
+        let status = ApiError::Locked { until_ms: 42 }.into_status(Lang::Zh);
+        assert_eq!(status.code(), Code::PermissionDenied);
+        let info = status.get_details_error_info().unwrap();
+        assert_eq!(info.reason, reason::ACCOUNT_LOCKED);
+        assert_eq!(info.metadata["locked_until_ms"], "42");
+        assert!(status.message().contains("锁定至"), "{}", status.message());
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let status = ApiError::Internal(anyhow::anyhow!("disk on fire")).into_status(Lang::En);
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("disk"));
+    }
+}

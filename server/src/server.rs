@@ -1,0 +1,164 @@
+//! Assembles the gRPC server: our services behind the auth layer, plus the
+//! standard health and reflection services, with zstd/gzip compression.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use credit_desk_proto::pb::{self, admin_server::AdminServer, auth_server::AuthServer};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::codec::CompressionEncoding;
+use tonic::transport::{Identity, Server, ServerTlsConfig};
+
+use crate::auth_layer::AuthLayer;
+use crate::clock::SharedClock;
+use crate::context::{Context, Ctx, SessionPolicy};
+use crate::db::Db;
+use crate::services::{admin::AdminService, auth::AuthService};
+
+/// PEM files for TLS.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: std::path::PathBuf,
+    pub key: std::path::PathBuf,
+}
+
+pub struct ServeOptions {
+    pub db: Db,
+    pub clock: SharedClock,
+    pub sessions: SessionPolicy,
+    pub tls: Option<TlsFiles>,
+}
+
+/// Accepts and sends zstd and gzip; the workstation asks for zstd, stock
+/// tools may use gzip or nothing.
+macro_rules! compressed {
+    ($svc:expr) => {
+        $svc.accept_compressed(CompressionEncoding::Zstd)
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Zstd)
+            .send_compressed(CompressionEncoding::Gzip)
+    };
+}
+
+/// Serves on `listener` until `shutdown` resolves, then lets running calls
+/// finish.
+pub async fn serve(
+    options: ServeOptions,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let addr = listener.local_addr()?;
+    let ctx: Ctx = Arc::new(Context {
+        db: options.db,
+        clock: options.clock,
+        sessions: options.sessions,
+    });
+
+    let (health_reporter, health_service) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_serving::<AuthServer<AuthService>>()
+        .await;
+    health_reporter
+        .set_serving::<AdminServer<AdminService>>()
+        .await;
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let mut builder = Server::builder();
+    if let Some(tls) = &options.tls {
+        let cert = std::fs::read(&tls.cert)
+            .with_context(|| format!("--tls-cert {}", tls.cert.display()))?;
+        let key =
+            std::fs::read(&tls.key).with_context(|| format!("--tls-key {}", tls.key.display()))?;
+        builder =
+            builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
+    }
+
+    let router = builder
+        .layer(AuthLayer::new(ctx.clone()))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(compressed!(AuthServer::new(AuthService::new(ctx.clone()))))
+        .add_service(compressed!(AdminServer::new(AdminService::new(
+            ctx.clone()
+        ))));
+
+    tracing::info!(%addr, tls = options.tls.is_some(), "serving");
+    router
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await?;
+    ctx.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received");
+}
+
+/// A server running in the background on a loopback port: the workstation's
+/// demo mode and the integration tests use it.
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    pub async fn start(options: ServeOptions, listen: SocketAddr) -> anyhow::Result<Running> {
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(options, listener, async {
+            let _ = stopped.await;
+        }));
+        Ok(Running {
+            addr,
+            stop: Some(stop),
+            task,
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets running calls finish, and waits.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await?
+    }
+}

@@ -1,0 +1,81 @@
+//! The gRPC services. Each method is thin: read the caller, validate the
+//! request with the shared rules, call the repository, convert the result.
+
+/// Unwraps the caller, runs the method, converts the result.
+macro_rules! handle {
+    ($self:ident, $req:ident, $method:ident) => {{
+        let lang = lang(&$req);
+        let result = async {
+            let caller = caller(&$req)?;
+            $self.$method(caller, $req.into_inner()).await
+        }
+        .await;
+        respond(lang, result)
+    }};
+}
+
+pub mod admin;
+pub mod auth;
+mod convert;
+
+use credit_desk_proto::Lang;
+use sqlx::AnyConnection;
+use tonic::{Request, Response, Status};
+
+use crate::authz::Caller;
+use crate::context::Context;
+use crate::db::idempotency::{self, Key};
+use crate::errors::{ApiError, ApiResult};
+
+/// The caller the auth layer authenticated. Its absence means the method is
+/// public, which only Login is among ours.
+fn caller<T>(req: &Request<T>) -> ApiResult<Caller> {
+    req.extensions()
+        .get::<Caller>()
+        .cloned()
+        .ok_or(ApiError::Unauthenticated)
+}
+
+fn lang<T>(req: &Request<T>) -> Lang {
+    req.metadata()
+        .get(credit_desk_proto::LANG_METADATA_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(Lang::from_tag)
+        .unwrap_or_default()
+}
+
+fn respond<T>(lang: Lang, result: ApiResult<T>) -> Result<Response<T>, Status> {
+    result.map(Response::new).map_err(|e| e.into_status(lang))
+}
+
+/// Runs `create` in a write transaction at most once per idempotency key.
+/// Returns the created resource's id and whether this was a replay.
+///
+/// A retry that races the first attempt (two servers, one PostgreSQL) loses
+/// on a unique constraint; it then finds the winner's key and replays it.
+async fn create_once(
+    ctx: &Context,
+    key: Key<'_>,
+    create: impl AsyncFnOnce(&mut AnyConnection) -> ApiResult<String>,
+) -> ApiResult<(String, bool)> {
+    let attempt = async {
+        let mut tx = ctx.db.begin_write().await?;
+        if let Some(id) = idempotency::find(&mut tx, &key).await? {
+            return Ok((id, true));
+        }
+        let id = create(&mut tx).await?;
+        idempotency::remember(&mut tx, &key, &id, ctx.now_ms()).await?;
+        tx.commit().await?;
+        Ok((id, false))
+    };
+    match attempt.await {
+        Ok(done) => Ok(done),
+        Err(e) => {
+            let mut conn = ctx.db.read().await?;
+            match idempotency::find(&mut conn, &key).await? {
+                Some(id) => Ok((id, true)),
+                None => Err(e),
+            }
+        }
+    }
+}
