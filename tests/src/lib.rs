@@ -1,1 +1,222 @@
+//! Test harness: starts the real server on an ephemeral loopback port, on a
+//! fresh SQLite file or a fresh PostgreSQL database, seeded with the demo
+//! org tree and accounts, with a clock the test moves by hand.
+//!
+//! PostgreSQL tests need `DATABASE_URL` (a server where the user may create
+//! databases); without it they print a visible SKIP line and pass.
 
+use std::sync::Arc;
+
+use credit_desk_proto::pb::{admin_client::AdminClient, auth_client::AuthClient};
+use credit_desk_server::clock::ManualClock;
+use credit_desk_server::context::SessionPolicy;
+use credit_desk_server::db::Db;
+use credit_desk_server::demo;
+use credit_desk_server::server::{Running, ServeOptions};
+use sqlx::{Connection, Executor};
+use tonic::transport::Channel;
+
+pub use credit_desk_server::demo::DEMO_PASSWORD;
+
+/// 2026-11-23 09:00 China time.
+pub const T0: i64 = 1_795_395_600_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestServer {
+    pub running: Running,
+    pub clock: Arc<ManualClock>,
+    pub db: Db,
+    pub channel: Channel,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let cut = base
+        .rfind('/')
+        .filter(|&i| i > "postgres://".len())
+        .unwrap_or(base.len());
+    format!("{}/{name}{query}", &base[..cut])
+}
+
+impl TestServer {
+    /// Starts a server, or returns `None` (after printing why) when the
+    /// backend is not available here.
+    pub async fn start(backend: Backend) -> Option<TestServer> {
+        let (url, cleanup) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                (url, Cleanup::Sqlite(dir))
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var("DATABASE_URL") else {
+                    eprintln!("SKIP: PostgreSQL test skipped, DATABASE_URL is not set");
+                    return None;
+                };
+                let name = format!("cd_test_{}", uuid::Uuid::new_v4().simple());
+                let mut admin = sqlx::PgConnection::connect(&admin_url)
+                    .await
+                    .expect("connect to DATABASE_URL");
+                admin
+                    .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .await
+                    .expect("create test database");
+                admin.close().await.ok();
+                (
+                    with_database(&admin_url, &name),
+                    Cleanup::Postgres { admin_url, name },
+                )
+            }
+        };
+        let db = Db::connect_and_migrate(&url)
+            .await
+            .expect("open test database");
+        let clock = ManualClock::new(T0);
+        demo::seed_if_empty(&db, T0).await.expect("seed demo data");
+        let running = Running::start(
+            ServeOptions {
+                db: db.clone(),
+                clock: clock.clone(),
+                sessions: SessionPolicy::default(),
+                tls: None,
+            },
+            "127.0.0.1:0".parse().unwrap(),
+        )
+        .await
+        .expect("start server");
+        let channel = Channel::from_shared(running.url())
+            .unwrap()
+            .connect()
+            .await
+            .expect("connect to test server");
+        Some(TestServer {
+            running,
+            clock,
+            db,
+            channel,
+            cleanup,
+        })
+    }
+
+    pub fn auth(&self) -> AuthClient<Channel> {
+        AuthClient::new(self.channel.clone())
+    }
+
+    pub fn admin(&self) -> AdminClient<Channel> {
+        AdminClient::new(self.channel.clone())
+    }
+
+    /// Stops the server and removes its database.
+    pub async fn finish(self) {
+        self.running.stop().await.expect("server stopped cleanly");
+        self.db.close().await;
+        if let Cleanup::Postgres { admin_url, name } = self.cleanup {
+            if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
+                let _ = admin
+                    .execute(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .await;
+            }
+        }
+    }
+}
+
+/// Declares a test that runs once on SQLite and once on PostgreSQL:
+/// `both_backends!(name, async |srv: &TestServer| { ... });`
+#[macro_export]
+macro_rules! both_backends {
+    ($name:ident, $body:expr) => {
+        mod $name {
+            use super::*;
+
+            async fn run(backend: $crate::Backend) {
+                let Some(srv) = $crate::TestServer::start(backend).await else {
+                    return;
+                };
+                let body = $body;
+                body(&srv).await;
+                srv.finish().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run($crate::Backend::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run($crate::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+/// Wraps a message in a request carrying a bearer token.
+pub fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut req = tonic::Request::new(message);
+    req.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("token is ASCII"),
+    );
+    req
+}
+
+/// The `ErrorInfo` reason of a failed call.
+pub fn reason(status: &tonic::Status) -> String {
+    use tonic_types::StatusExt;
+    status
+        .get_details_error_info()
+        .map(|i| i.reason)
+        .unwrap_or_else(|| format!("<no ErrorInfo: {status:?}>"))
+}
+
+/// Logs in and returns the session token.
+pub async fn login(
+    srv: &TestServer,
+    username: &str,
+    password: &str,
+) -> Result<String, tonic::Status> {
+    let resp = srv
+        .auth()
+        .login(credit_desk_proto::pb::LoginRequest {
+            username: username.into(),
+            password: password.into(),
+            terminal: "test".into(),
+        })
+        .await?;
+    Ok(resp.into_inner().session_token)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_name_replaced() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/test?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}
