@@ -57,6 +57,13 @@ impl TestServer {
     /// Starts a server, or returns `None` (after printing why) when the
     /// backend is not available here.
     pub async fn start(backend: Backend) -> Option<TestServer> {
+        // Server logs go to the test's captured output, shown on failure.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "credit_desk_server=info".into()),
+            )
+            .with_test_writer()
+            .try_init();
         let (url, cleanup) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");

@@ -89,13 +89,12 @@ pub async fn page(
 ) -> sqlx::Result<Vec<OperatorRow>> {
     let like = format!("%{}%", query.replace(['%', '_'], ""));
     sqlx::query_as(select!(
-        "WHERE substr(u.path, 1, $1) = $2
-            AND (o.username LIKE $3 OR o.display_name LIKE $3)
-            AND o.username > $4
-          ORDER BY o.username LIMIT $5"
+        "WHERE u.path LIKE $1
+            AND (o.username LIKE $2 OR o.display_name LIKE $2)
+            AND o.username > $3
+          ORDER BY o.username LIMIT $4"
     ))
-    .bind(scope_path.len() as i64)
-    .bind(scope_path)
+    .bind(super::org_units::prefix_pattern(scope_path))
     .bind(like)
     .bind(after)
     .bind(limit)

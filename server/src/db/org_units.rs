@@ -81,13 +81,19 @@ pub async fn root(conn: &mut AnyConnection) -> sqlx::Result<Option<OrgUnitRow>> 
 /// The unit at `path` and everything below it, parents before children and
 /// siblings by code, ready to draw as an indented tree.
 pub async fn subtree(conn: &mut AnyConnection, path: &str) -> sqlx::Result<Vec<OrgUnitRow>> {
-    let mut rows: Vec<OrgUnitRow> = sqlx::query_as(select!("WHERE substr(path, 1, $1) = $2"))
-        .bind(path.len() as i64)
-        .bind(path)
+    let mut rows: Vec<OrgUnitRow> = sqlx::query_as(select!("WHERE path LIKE $1"))
+        .bind(prefix_pattern(path))
         .fetch_all(conn)
         .await?;
     depth_first(&mut rows);
     Ok(rows)
+}
+
+/// A LIKE pattern matching every path under `path`. Paths hold only UUIDs
+/// and slashes, so there is nothing to escape.
+pub fn prefix_pattern(path: &str) -> String {
+    debug_assert!(!path.contains(['%', '_']));
+    format!("{path}%")
 }
 
 /// Orders a tree depth-first with siblings sorted by code.

@@ -1,0 +1,615 @@
+//! Administration RPCs, access control on every method, idempotent creates.
+
+use credit_desk_proto::errors as reason_code;
+use credit_desk_proto::pb::{self, OrgUnitKind, Role};
+use credit_desk_tests::{DEMO_PASSWORD, TestServer, authed, both_backends, login, reason};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+async fn unit_id(srv: &TestServer, token: &str, code: &str) -> String {
+    let units = srv
+        .admin()
+        .list_org_units(authed(pb::ListOrgUnitsRequest {}, token))
+        .await
+        .unwrap()
+        .into_inner()
+        .org_units;
+    units.into_iter().find(|u| u.code == code).unwrap().id
+}
+
+fn new_operator(request_id: &str, username: &str, unit: &str) -> pb::CreateOperatorRequest {
+    pb::CreateOperatorRequest {
+        request_id: request_id.into(),
+        username: username.into(),
+        display_name: "张三".into(),
+        role: Role::Counter as i32,
+        org_unit_id: unit.into(),
+        initial_password: "first2026go".into(),
+    }
+}
+
+async fn operator_count(srv: &TestServer) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM operators")
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap()
+}
+
+/// Calls every RPC that needs a session with the given token (or none) and
+/// returns each method's outcome code.
+async fn call_every_rpc(srv: &TestServer, token: Option<&str>) -> Vec<(&'static str, Code)> {
+    fn req<T>(m: T, token: Option<&str>) -> tonic::Request<T> {
+        match token {
+            Some(t) => authed(m, t),
+            None => tonic::Request::new(m),
+        }
+    }
+    let code = |r: Result<tonic::Response<_>, tonic::Status>| match r {
+        Ok(_) => Code::Ok,
+        Err(s) => s.code(),
+    };
+    let (mut auth, mut admin) = (srv.auth(), srv.admin());
+    let id = uuid::Uuid::now_v7().to_string();
+    vec![
+        (
+            "Home",
+            code(
+                auth.home(req(pb::HomeRequest {}, token))
+                    .await
+                    .map(|_| tonic::Response::new(())),
+            ),
+        ),
+        (
+            "ChangePassword",
+            code(
+                auth.change_password(req(pb::ChangePasswordRequest::default(), token))
+                    .await
+                    .map(|_| tonic::Response::new(())),
+            ),
+        ),
+        (
+            "ListOrgUnits",
+            code(
+                admin
+                    .list_org_units(req(pb::ListOrgUnitsRequest {}, token))
+                    .await
+                    .map(|_| tonic::Response::new(())),
+            ),
+        ),
+        (
+            "CreateOrgUnit",
+            code(
+                admin
+                    .create_org_unit(req(
+                        pb::CreateOrgUnitRequest {
+                            request_id: id.clone(),
+                            ..Default::default()
+                        },
+                        token,
+                    ))
+                    .await
+                    .map(|_| tonic::Response::new(())),
+            ),
+        ),
+        (
+            "ListOperators",
+            code(
+                admin
+                    .list_operators(req(pb::ListOperatorsRequest::default(), token))
+                    .await
+                    .map(|_| tonic::Response::new(())),
+            ),
+        ),
+        (
+            "CreateOperator",
+            code(
+                admin
+                    .create_operator(req(
+                        pb::CreateOperatorRequest {
+                            request_id: id.clone(),
+                            ..Default::default()
+                        },
+                        token,
+                    ))
+                    .await
+                    .map(|_| tonic::Response::new(())),
+            ),
+        ),
+        (
+            "SetOperatorEnabled",
+            code(
+                admin
+                    .set_operator_enabled(req(
+                        pb::SetOperatorEnabledRequest {
+                            operator_id: id.clone(),
+                            enabled: true,
+                        },
+                        token,
+                    ))
+                    .await
+                    .map(|_| tonic::Response::new(())),
+            ),
+        ),
+        (
+            "ResetPassword",
+            code(
+                admin
+                    .reset_password(req(
+                        pb::ResetPasswordRequest {
+                            operator_id: id.clone(),
+                            new_password: "x".into(),
+                        },
+                        token,
+                    ))
+                    .await
+                    .map(|_| tonic::Response::new(())),
+            ),
+        ),
+        // Last: it ends the session.
+        (
+            "Logout",
+            code(
+                auth.logout(req(pb::LogoutRequest {}, token))
+                    .await
+                    .map(|_| tonic::Response::new(())),
+            ),
+        ),
+    ]
+}
+
+both_backends!(
+    every_rpc_refuses_missing_and_foreign_tokens,
+    async |srv: &TestServer| {
+        // A token from another server (another database) means nothing here.
+        let other = TestServer::start(credit_desk_tests::Backend::Sqlite)
+            .await
+            .unwrap();
+        let foreign = login(&other, "admin", DEMO_PASSWORD).await.unwrap();
+        other.finish().await;
+        for token in [None, Some("not-a-token"), Some(foreign.as_str())] {
+            for (method, code) in call_every_rpc(srv, token).await {
+                assert_eq!(code, Code::Unauthenticated, "{method} with {token:?}");
+            }
+        }
+        // Health and reflection need no session.
+        let mut health = tonic_health::pb::health_client::HealthClient::new(srv.channel.clone());
+        let resp = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            resp.status(),
+            tonic_health::pb::health_check_response::ServingStatus::Serving
+        );
+    }
+);
+
+both_backends!(
+    admin_methods_need_the_admin_role,
+    async |srv: &TestServer| {
+        for user in ["counter", "center", "liaison", "bank", "supervisor"] {
+            let token = login(srv, user, DEMO_PASSWORD).await.unwrap();
+            for (method, code) in call_every_rpc(srv, Some(&token)).await {
+                match method {
+                    // Session methods are everyone's (ChangePassword fails only
+                    // on its empty fields; Logout ends the session, last).
+                    "Home" | "Logout" => assert_eq!(code, Code::Ok, "{user} {method}"),
+                    "ChangePassword" => assert_eq!(code, Code::InvalidArgument, "{user} {method}"),
+                    _ => assert_eq!(code, Code::PermissionDenied, "{user} {method}"),
+                }
+            }
+        }
+        let token = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
+        let e = srv
+            .admin()
+            .list_org_units(authed(pb::ListOrgUnitsRequest {}, "x"))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::Unauthenticated);
+        let units = srv
+            .admin()
+            .list_org_units(authed(pb::ListOrgUnitsRequest {}, &token))
+            .await
+            .unwrap()
+            .into_inner()
+            .org_units;
+        // The whole demo tree, depth-first: the center, then its children by code.
+        let codes: Vec<_> = units.iter().map(|u| (u.code.as_str(), u.depth)).collect();
+        assert_eq!(
+            codes,
+            [
+                ("CENTER", 0),
+                ("B-CCB", 1),
+                ("B-RCB", 1),
+                ("D-COURT", 1),
+                ("D-POWER", 1),
+                ("D-SAMR", 1),
+                ("D-TAX", 1),
+                ("D-WATER", 1),
+                ("T-DASHA", 1),
+                ("V-DASHA-01", 2),
+                ("T-JIANGGU", 1),
+                ("T-JINGKOU", 1),
+            ]
+        );
+    }
+);
+
+both_backends!(a_retried_create_creates_once, async |srv: &TestServer| {
+    let token = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
+    let unit = unit_id(srv, &token, "T-JIANGGU").await;
+    let before = operator_count(srv).await;
+    let rid = uuid::Uuid::now_v7().to_string();
+    let first = srv
+        .admin()
+        .create_operator(authed(new_operator(&rid, "zhang.san", &unit), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!first.replayed);
+    let again = srv
+        .admin()
+        .create_operator(authed(new_operator(&rid, "zhang.san", &unit), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(again.replayed);
+    assert_eq!(
+        again.operator.unwrap().id,
+        first.operator.clone().unwrap().id
+    );
+    assert_eq!(operator_count(srv).await, before + 1);
+
+    // The same request id with other content is refused, not replayed.
+    let e = srv
+        .admin()
+        .create_operator(authed(new_operator(&rid, "li.si", &unit), &token))
+        .await
+        .unwrap_err();
+    assert_eq!(reason(&e), reason_code::REQUEST_ID_REUSED);
+    // A new request id for the same username is a duplicate.
+    let e = srv
+        .admin()
+        .create_operator(authed(
+            new_operator(&uuid::Uuid::now_v7().to_string(), "zhang.san", &unit),
+            &token,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::AlreadyExists);
+    assert_eq!(
+        e.get_details_bad_request().unwrap().field_violations[0].field,
+        "username"
+    );
+    assert_eq!(operator_count(srv).await, before + 1);
+
+    // Org units the same way.
+    let center = unit_id(srv, &token, "CENTER").await;
+    let req = pb::CreateOrgUnitRequest {
+        request_id: uuid::Uuid::now_v7().to_string(),
+        code: "T-DIDOU".into(),
+        name: "地豆镇便民服务中心".into(),
+        kind: OrgUnitKind::Township as i32,
+        parent_id: center,
+    };
+    let a = srv
+        .admin()
+        .create_org_unit(authed(req.clone(), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    let b = srv
+        .admin()
+        .create_org_unit(authed(req, &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!a.replayed && b.replayed);
+    assert_eq!(a.org_unit.unwrap().id, b.org_unit.unwrap().id);
+});
+
+both_backends!(concurrent_retries_create_once, async |srv: &TestServer| {
+    let token = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
+    let unit = unit_id(srv, &token, "T-DASHA").await;
+    let before = operator_count(srv).await;
+    let rid = uuid::Uuid::now_v7().to_string();
+    let calls = (0..4).map(|_| {
+        let mut admin = srv.admin();
+        let req = authed(new_operator(&rid, "wang.wu", &unit), &token);
+        async move { admin.create_operator(req).await.map(|r| r.into_inner()) }
+    });
+    let results = futures::future::join_all(calls).await;
+    let ids: std::collections::HashSet<_> = results
+        .into_iter()
+        .map(|r| r.expect("every retry succeeds").operator.unwrap().id)
+        .collect();
+    assert_eq!(ids.len(), 1);
+    assert_eq!(operator_count(srv).await, before + 1);
+});
+
+both_backends!(
+    create_operator_checks_every_field,
+    async |srv: &TestServer| {
+        let token = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
+        let e = srv
+            .admin()
+            .create_operator(authed(
+                pb::CreateOperatorRequest {
+                    request_id: "nope".into(),
+                    username: "Bad Name".into(),
+                    display_name: String::new(),
+                    role: 0,
+                    org_unit_id: String::new(),
+                    initial_password: "abc".into(),
+                },
+                &token,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+        let fields: Vec<_> = e
+            .get_details_bad_request()
+            .unwrap()
+            .field_violations
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "request_id",
+                "username",
+                "display_name",
+                "role",
+                "org_unit_id",
+                "initial_password"
+            ]
+        );
+
+        // A bank officer cannot belong to a township.
+        let township = unit_id(srv, &token, "T-DASHA").await;
+        let mut req = new_operator(&uuid::Uuid::now_v7().to_string(), "zhou.liu", &township);
+        req.role = Role::Bank as i32;
+        let e = srv
+            .admin()
+            .create_operator(authed(req, &token))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.get_details_bad_request().unwrap().field_violations[0].field,
+            "role"
+        );
+        // An unknown unit is named as such.
+        let req = new_operator(
+            &uuid::Uuid::now_v7().to_string(),
+            "zhou.liu",
+            &uuid::Uuid::now_v7().to_string(),
+        );
+        let e = srv
+            .admin()
+            .create_operator(authed(req, &token))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::NotFound);
+        // Messages follow the caller's language.
+        let mut req = authed(new_operator("x", "zhou.liu", &township), &token);
+        req.metadata_mut()
+            .insert("accept-language", "en".parse().unwrap());
+        let e = srv.admin().create_operator(req).await.unwrap_err();
+        assert!(e.message().contains("must be a UUID"), "{}", e.message());
+    }
+);
+
+both_backends!(
+    new_operator_must_change_password_first,
+    async |srv: &TestServer| {
+        let admin = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
+        let unit = unit_id(srv, &admin, "T-DASHA").await;
+        srv.admin()
+            .create_operator(authed(
+                new_operator(&uuid::Uuid::now_v7().to_string(), "zhao.qi", &unit),
+                &admin,
+            ))
+            .await
+            .unwrap();
+        let resp = srv
+            .auth()
+            .login(pb::LoginRequest {
+                username: "zhao.qi".into(),
+                password: "first2026go".into(),
+                terminal: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(resp.home.unwrap().operator.unwrap().must_change_password);
+        let changed = srv
+            .auth()
+            .change_password(authed(
+                pb::ChangePasswordRequest {
+                    current_password: "first2026go".into(),
+                    new_password: "own2026pass".into(),
+                },
+                &resp.session_token,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!changed.home.unwrap().operator.unwrap().must_change_password);
+    }
+);
+
+both_backends!(disable_and_reset, async |srv: &TestServer| {
+    let admin = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
+    let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+    let ops = srv
+        .admin()
+        .list_operators(authed(
+            pb::ListOperatorsRequest {
+                query: "counter".into(),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .operators;
+    assert_eq!(ops.len(), 1);
+    let id = ops[0].id.clone();
+
+    let disabled = srv
+        .admin()
+        .set_operator_enabled(authed(
+            pb::SetOperatorEnabledRequest {
+                operator_id: id.clone(),
+                enabled: false,
+            },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(!disabled.operator.unwrap().enabled);
+    let e = srv
+        .auth()
+        .home(authed(pb::HomeRequest {}, &counter))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.code(),
+        Code::Unauthenticated,
+        "a disabled operator's sessions end"
+    );
+    let e = login(srv, "counter", DEMO_PASSWORD).await.unwrap_err();
+    assert_eq!(reason(&e), reason_code::ACCOUNT_DISABLED);
+
+    // An administrator cannot disable themself.
+    let me = srv
+        .auth()
+        .home(authed(pb::HomeRequest {}, &admin))
+        .await
+        .unwrap()
+        .into_inner();
+    let e = srv
+        .admin()
+        .set_operator_enabled(authed(
+            pb::SetOperatorEnabledRequest {
+                operator_id: me.home.unwrap().operator.unwrap().id,
+                enabled: false,
+            },
+            &admin,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+
+    // Re-enable; lock the account; a reset lifts the lock and forces a change.
+    srv.clock.advance_ms(1_000);
+    srv.admin()
+        .set_operator_enabled(authed(
+            pb::SetOperatorEnabledRequest {
+                operator_id: id.clone(),
+                enabled: true,
+            },
+            &admin,
+        ))
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        login(srv, "counter", "wrong-pass1").await.unwrap_err();
+    }
+    let e = login(srv, "counter", DEMO_PASSWORD).await.unwrap_err();
+    assert_eq!(reason(&e), reason_code::ACCOUNT_LOCKED);
+    let listed = srv
+        .admin()
+        .list_operators(authed(
+            pb::ListOperatorsRequest {
+                query: "counter".into(),
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .operators;
+    assert!(listed[0].locked_until_ms > 0, "the list shows the lock");
+    let reset = srv
+        .admin()
+        .reset_password(authed(
+            pb::ResetPasswordRequest {
+                operator_id: id,
+                new_password: "fresh2026x".into(),
+            },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .operator
+        .unwrap();
+    assert!(reset.must_change_password);
+    assert_eq!(reset.locked_until_ms, 0);
+    login(srv, "counter", "fresh2026x").await.unwrap();
+});
+
+both_backends!(operators_page_with_cursors, async |srv: &TestServer| {
+    let admin = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
+    let mut cursor = String::new();
+    let mut seen = Vec::new();
+    loop {
+        let page = srv
+            .admin()
+            .list_operators(authed(
+                pb::ListOperatorsRequest {
+                    page: Some(pb::PageRequest {
+                        cursor: cursor.clone(),
+                        limit: 4,
+                    }),
+                    ..Default::default()
+                },
+                &admin,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.operators.len() <= 4);
+        seen.extend(page.operators.into_iter().map(|o| o.username));
+        if page.next_cursor.is_empty() {
+            break;
+        }
+        cursor = page.next_cursor;
+    }
+    assert_eq!(
+        seen,
+        [
+            "admin",
+            "bank",
+            "center",
+            "counter",
+            "liaison",
+            "supervisor"
+        ]
+    );
+
+    // Scoped to one unit's subtree.
+    let dasha = unit_id(srv, &admin, "T-DASHA").await;
+    let page = srv
+        .admin()
+        .list_operators(authed(
+            pb::ListOperatorsRequest {
+                org_unit_id: dasha,
+                ..Default::default()
+            },
+            &admin,
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    let names: Vec<_> = page.operators.iter().map(|o| o.username.as_str()).collect();
+    assert_eq!(names, ["counter"]);
+});
