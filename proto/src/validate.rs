@@ -118,14 +118,14 @@ impl FieldError {
             Rule::UnknownValue => lang.pick("取值无效", "is not a known value").into(),
             Rule::RoleDoesNotFitUnit => lang
                 .pick(
-                    "该角色不能属于此类机构（柜台属乡镇或村站，联络员属部门，查询员属银行，其余属中心）",
-                    "this role cannot belong to a unit of that kind (counter: township or village station; liaison: department; bank officer: bank; others: center)",
+                    "角色与机构类型不符：柜台属乡镇/村站，联络员属部门，查询员属银行",
+                    "role does not fit the unit: counter in township/village, liaison in dept., bank in bank",
                 )
                 .into(),
             Rule::KindDoesNotFitParent => lang
                 .pick(
-                    "此类机构不能设在该上级之下（村站属乡镇，其余属中心）",
-                    "a unit of this kind cannot sit under that parent (village station: under a township; others: under the center)",
+                    "不能设在该上级之下：村站属乡镇，其余属中心",
+                    "cannot sit under that parent: village station under a township, others under the center",
                 )
                 .into(),
         }

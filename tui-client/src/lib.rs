@@ -1,1 +1,16 @@
+//! credit-desk workstation: a keyboard-driven terminal client.
+//!
+//! [`app::App`] is the state machine, [`screens`] draw and react, [`net`]
+//! talks to the server, [`run`] joins them on any ratatui backend and any
+//! stream of terminal events — a local terminal today, an SSH channel later.
 
+pub mod app;
+pub mod demo;
+pub mod form;
+pub mod help;
+pub mod i18n;
+pub mod net;
+pub mod run;
+pub mod screens;
+pub mod status_bar;
+pub mod theme;

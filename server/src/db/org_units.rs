@@ -97,7 +97,7 @@ pub fn prefix_pattern(path: &str) -> String {
 }
 
 /// Orders a tree depth-first with siblings sorted by code.
-fn depth_first(rows: &mut Vec<OrgUnitRow>) {
+fn depth_first(rows: &mut [OrgUnitRow]) {
     let code_of: std::collections::HashMap<String, String> = rows
         .iter()
         .map(|r| (r.id.clone(), r.code.clone()))

@@ -1,0 +1,403 @@
+//! The workstation's state machine (Elm style): `update` takes one event —
+//! a key, a server answer, a link report — changes the state and returns the
+//! commands to run; `render` draws the state. Neither does I/O, so the whole
+//! app runs on any ratatui backend and is tested without a terminal.
+
+use std::sync::Arc;
+
+use credit_desk_proto::Lang;
+use credit_desk_proto::errors as reason;
+use credit_desk_proto::pb;
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use tonic::Status;
+use tonic_types::StatusExt;
+
+use crate::i18n::{self, Catalogue};
+use crate::net::{Answer, Call, Meter};
+use crate::screens::{self, Screen};
+use crate::theme::Theme;
+
+/// Something that happened, fed to [`App::update`].
+#[derive(Debug)]
+pub enum Event {
+    Key(KeyEvent),
+    /// The answer to the request with this sequence number.
+    Reply {
+        seq: u64,
+        result: Result<Answer, Status>,
+        rtt_ms: u64,
+    },
+    /// A request could not reach the server; it is retried in `retry_in_s`.
+    LinkDown {
+        attempt: u32,
+        retry_in_s: u64,
+    },
+    /// The terminal changed size: only a redraw is needed.
+    Resize,
+}
+
+/// What the app asks its runner to do.
+#[derive(Debug)]
+pub enum Command {
+    Send {
+        seq: u64,
+        token: Option<String>,
+        call: Call,
+    },
+    Cancel(u64),
+}
+
+/// What a screen asks of the app after a key or an answer.
+pub enum Action {
+    None,
+    Send(Call),
+    Back,
+    Open(screens::Target),
+    Logout,
+    Quit,
+    /// Stay, and say what was done.
+    Info(String),
+    /// Go back to the previous screen, and say what was done.
+    BackInfo(String),
+}
+
+pub struct Session {
+    pub token: String,
+    pub home: pb::Home,
+}
+
+/// Shown on the login screen in demo mode.
+#[derive(Debug, Clone)]
+pub struct DemoInfo {
+    pub accounts: Vec<(String, pb::Role)>,
+    pub password: String,
+}
+
+pub struct Link {
+    pub server: String,
+    pub up: bool,
+    pub retry: Option<(u32, u64)>,
+    pub rtt_ms: Option<u64>,
+    pub meter: Arc<Meter>,
+}
+
+/// A line under the screen: the outcome of the last action.
+pub enum Notice {
+    Info(String),
+    Error(String),
+}
+
+pub struct App {
+    pub lang: Lang,
+    pub cat: &'static Catalogue,
+    pub theme: Theme,
+    pub screen: Screen,
+    /// Where Esc goes from the current screen.
+    stack: Vec<Screen>,
+    pub session: Option<Session>,
+    pub link: Link,
+    pub help: bool,
+    pub notice: Option<Notice>,
+    pending: Option<u64>,
+    next_seq: u64,
+    pub quit: bool,
+    pub demo: Option<DemoInfo>,
+    pub terminal_name: String,
+}
+
+impl App {
+    pub fn new(
+        lang: Lang,
+        theme: Theme,
+        server: String,
+        meter: Arc<Meter>,
+        demo: Option<DemoInfo>,
+        terminal_name: String,
+    ) -> App {
+        App {
+            lang,
+            cat: i18n::catalogue(lang),
+            theme,
+            screen: Screen::Login(screens::login::LoginScreen::new(i18n::catalogue(lang), "")),
+            stack: Vec::new(),
+            session: None,
+            link: Link {
+                server,
+                up: true,
+                retry: None,
+                rtt_ms: None,
+                meter,
+            },
+            help: false,
+            notice: None,
+            pending: None,
+            next_seq: 1,
+            quit: false,
+            demo,
+            terminal_name,
+        }
+    }
+
+    pub fn is_waiting(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    pub fn update(&mut self, event: Event) -> Vec<Command> {
+        match event {
+            Event::Resize => Vec::new(),
+            Event::LinkDown {
+                attempt,
+                retry_in_s,
+            } => {
+                self.link.up = false;
+                self.link.retry = Some((attempt, retry_in_s));
+                Vec::new()
+            }
+            Event::Key(key) => self.on_key(key),
+            Event::Reply {
+                seq,
+                result,
+                rtt_ms,
+            } => {
+                if self.pending != Some(seq) {
+                    return Vec::new(); // cancelled or superseded
+                }
+                self.pending = None;
+                self.link.up = true;
+                self.link.retry = None;
+                self.link.rtt_ms = Some(rtt_ms);
+                self.on_reply(result)
+            }
+        }
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
+        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
+            self.quit = true;
+            return Vec::new();
+        }
+        if self.help {
+            self.help = false;
+            return Vec::new();
+        }
+        let typing = self.screen.is_typing();
+        if key.code == KeyCode::F(1) || (key.code == KeyCode::Char('?') && !typing) {
+            self.help = true;
+            return Vec::new();
+        }
+        if key.code == KeyCode::Esc
+            && let Some(seq) = self.pending.take()
+        {
+            self.link.retry = None;
+            self.notice = Some(Notice::Info(self.cat.cancelled.into()));
+            return vec![Command::Cancel(seq)];
+        }
+        let action = self
+            .screen
+            .on_key(key, self.cat, self.lang, self.pending.is_some());
+        self.apply(action)
+    }
+
+    fn on_reply(&mut self, result: Result<Answer, Status>) -> Vec<Command> {
+        match result {
+            Ok(Answer::Login(resp)) => {
+                let home = resp.home.unwrap_or_default();
+                let forced = home
+                    .operator
+                    .as_ref()
+                    .is_some_and(|o| o.must_change_password);
+                self.session = Some(Session {
+                    token: resp.session_token,
+                    home,
+                });
+                self.notice = None;
+                self.stack.clear();
+                self.screen = self.menu();
+                if forced {
+                    self.open(screens::Target::ChangePassword { forced: true });
+                }
+                Vec::new()
+            }
+            Ok(Answer::LoggedOut) => {
+                self.end_session(None);
+                Vec::new()
+            }
+            Ok(Answer::Home(home)) => {
+                if let Some(s) = &mut self.session {
+                    s.home = home.clone();
+                }
+                let action = self
+                    .screen
+                    .on_answer(Answer::Home(home), self.cat, self.lang);
+                self.apply(action)
+            }
+            Ok(answer) => {
+                self.notice = None;
+                let action = self.screen.on_answer(answer, self.cat, self.lang);
+                self.apply(action)
+            }
+            Err(status) => {
+                let why = status.get_details_error_info().map(|i| i.reason);
+                let session_over = self.session.is_some()
+                    && matches!(
+                        why.as_deref(),
+                        Some(
+                            reason::UNAUTHENTICATED
+                                | reason::SESSION_EXPIRED
+                                | reason::ACCOUNT_DISABLED
+                        )
+                    );
+                if session_over {
+                    self.end_session(Some(status.message().to_string()));
+                    return Vec::new();
+                }
+                if !self.screen.on_error(&status) {
+                    self.notice = Some(Notice::Error(status.message().to_string()));
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    fn end_session(&mut self, message: Option<String>) {
+        let username = self
+            .session
+            .take()
+            .and_then(|s| s.home.operator)
+            .map(|o| o.username)
+            .unwrap_or_default();
+        self.stack.clear();
+        self.screen = Screen::Login(screens::login::LoginScreen::new(self.cat, &username));
+        self.notice =
+            message.map(|m| Notice::Error(format!("{} — {m}", self.cat.error_session_ended)));
+    }
+
+    fn menu(&self) -> Screen {
+        let caps = self
+            .session
+            .as_ref()
+            .map(|s| s.home.capabilities.clone())
+            .unwrap_or_default();
+        Screen::Menu(screens::menu::MenuScreen::new(&caps, self.cat))
+    }
+
+    fn open(&mut self, target: screens::Target) -> Vec<Command> {
+        let (screen, call) = screens::open(target, self);
+        let previous = std::mem::replace(&mut self.screen, screen);
+        self.stack.push(previous);
+        self.notice = None;
+        match call {
+            Some(call) => self.send(call),
+            None => Vec::new(),
+        }
+    }
+
+    fn apply(&mut self, action: Action) -> Vec<Command> {
+        match action {
+            Action::None => Vec::new(),
+            Action::Send(call) => self.send(call),
+            Action::Open(target) => self.open(target),
+            Action::Back => {
+                if let Some(previous) = self.stack.pop() {
+                    self.screen = previous;
+                    self.notice = None;
+                }
+                Vec::new()
+            }
+            Action::Logout => {
+                if self.session.is_some() {
+                    self.send(Call::Logout)
+                } else {
+                    Vec::new()
+                }
+            }
+            Action::Quit => {
+                self.quit = true;
+                Vec::new()
+            }
+            Action::Info(message) => {
+                self.notice = Some(Notice::Info(message));
+                Vec::new()
+            }
+            Action::BackInfo(message) => {
+                let out = self.apply(Action::Back);
+                self.notice = Some(Notice::Info(message));
+                out
+            }
+        }
+    }
+
+    fn send(&mut self, call: Call) -> Vec<Command> {
+        let mut out = Vec::new();
+        // One request at a time: a new one supersedes a waiting one.
+        if let Some(old) = self.pending.take() {
+            out.push(Command::Cancel(old));
+        }
+        let call = match call {
+            Call::Login(mut req) => {
+                req.terminal = self.terminal_name.clone();
+                Call::Login(req)
+            }
+            other => other,
+        };
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.pending = Some(seq);
+        out.push(Command::Send {
+            seq,
+            token: self.session.as_ref().map(|s| s.token.clone()),
+            call,
+        });
+        out
+    }
+
+    pub fn render(&self, frame: &mut Frame) {
+        let [title, body, notice, status] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(1),
+            Constraint::Length(1),
+        ])
+        .areas(frame.area());
+        let screen_title = self.screen.title(self.cat);
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(self.cat.app_title, self.theme.title()),
+                Span::raw(" · "),
+                Span::styled(screen_title, self.theme.title()),
+            ])),
+            title,
+        );
+        self.screen.render(frame, body, self);
+        self.render_notice(frame, notice);
+        crate::status_bar::render(frame, status, self);
+        if self.help {
+            crate::help::render(frame, body, self);
+        }
+    }
+
+    /// The current screen's own key line, repeated in the help overlay.
+    pub fn screen_hint(&self) -> &'static str {
+        self.screen.hint(self.cat)
+    }
+
+    fn render_notice(&self, frame: &mut Frame, area: Rect) {
+        let line = match &self.notice {
+            _ if self.is_waiting() && !self.link.up => Line::styled(
+                format!("… {}", self.cat.error_unreachable),
+                self.theme.warning(),
+            ),
+            _ if self.is_waiting() => {
+                Line::styled(format!("… {}", self.cat.loading), self.theme.dim())
+            }
+            Some(Notice::Info(m)) => Line::styled(format!("✓ {m}"), self.theme.ok()),
+            Some(Notice::Error(m)) => Line::styled(format!("✗ {m}"), self.theme.error()),
+            None => Line::default(),
+        };
+        frame.render_widget(Paragraph::new(line), area);
+    }
+}

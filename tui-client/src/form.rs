@@ -1,0 +1,400 @@
+//! A form: labelled single-line inputs (ratatui-textarea) and choices, with
+//! Tab/Shift-Tab focus, an error under each field, and the request id that
+//! makes a resubmitted create idempotent.
+
+use credit_desk_proto::Lang;
+use credit_desk_proto::validate::FieldError;
+use ratatui::buffer::Buffer;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Widget};
+use ratatui_textarea::TextArea;
+use tonic_types::StatusExt;
+use unicode_width::UnicodeWidthStr;
+
+use crate::theme::Theme;
+
+pub enum Input {
+    Text(TextArea<'static>),
+    Choice {
+        options: Vec<(i32, String)>,
+        selected: usize,
+    },
+}
+
+pub struct Field {
+    /// The request field this input fills; server violations are matched
+    /// to inputs by it.
+    pub name: &'static str,
+    pub label: &'static str,
+    pub input: Input,
+    pub error: Option<String>,
+}
+
+impl Field {
+    pub fn text(name: &'static str, label: &'static str) -> Field {
+        let mut area = TextArea::default();
+        area.set_cursor_line_style(Style::default());
+        Field {
+            name,
+            label,
+            input: Input::Text(area),
+            error: None,
+        }
+    }
+
+    pub fn secret(name: &'static str, label: &'static str) -> Field {
+        let mut f = Field::text(name, label);
+        if let Input::Text(area) = &mut f.input {
+            // '*' rather than '•': the latter is double width on some CJK terminals.
+            area.set_mask_char('*');
+        }
+        f
+    }
+
+    pub fn choice(name: &'static str, label: &'static str, options: Vec<(i32, String)>) -> Field {
+        Field {
+            name,
+            label,
+            input: Input::Choice {
+                options,
+                selected: 0,
+            },
+            error: None,
+        }
+    }
+
+    pub fn with_value(mut self, value: &str) -> Field {
+        if let Input::Text(area) = &mut self.input {
+            area.insert_str(value);
+        }
+        self
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum FormEvent {
+    Submit,
+    Edited,
+    Moved,
+    Ignored,
+}
+
+pub struct Form {
+    pub fields: Vec<Field>,
+    pub focus: usize,
+    /// Generated at the first submit and kept until the content changes, so
+    /// submitting the same content again (after a lost answer) is
+    /// recognised by the server as the same request.
+    request_id: Option<String>,
+}
+
+impl Form {
+    pub fn new(fields: Vec<Field>) -> Form {
+        Form {
+            fields,
+            focus: 0,
+            request_id: None,
+        }
+    }
+
+    pub fn request_id(&mut self) -> String {
+        self.request_id
+            .get_or_insert_with(|| uuid::Uuid::now_v7().to_string())
+            .clone()
+    }
+
+    fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// The text of a field as typed (passwords must not be trimmed).
+    pub fn raw(&self, name: &str) -> String {
+        match self.field(name).map(|f| &f.input) {
+            Some(Input::Text(area)) => area.lines().join(""),
+            _ => String::new(),
+        }
+    }
+
+    pub fn value(&self, name: &str) -> String {
+        self.raw(name).trim().to_string()
+    }
+
+    pub fn choice(&self, name: &str) -> i32 {
+        match self.field(name).map(|f| &f.input) {
+            Some(Input::Choice { options, selected }) => options.get(*selected).map_or(0, |o| o.0),
+            _ => 0,
+        }
+    }
+
+    pub fn select(&mut self, name: &str, value: i32) {
+        if let Some(Field {
+            input: Input::Choice { options, selected },
+            ..
+        }) = self.fields.iter_mut().find(|f| f.name == name)
+            && let Some(i) = options.iter().position(|o| o.0 == value)
+        {
+            *selected = i;
+        }
+    }
+
+    pub fn clear_errors(&mut self) {
+        self.fields.iter_mut().for_each(|f| f.error = None);
+    }
+
+    /// Puts a message under its field; returns false if no field has that name.
+    pub fn set_error(&mut self, name: &str, message: String) -> bool {
+        match self.fields.iter_mut().find(|f| f.name == name) {
+            Some(f) => {
+                f.error = Some(message);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Shows local validation failures; true if there were any.
+    pub fn show_local_errors(&mut self, errors: &[FieldError], lang: Lang) -> bool {
+        self.clear_errors();
+        for e in errors {
+            self.set_error(e.field, e.message(lang));
+        }
+        self.focus_first_error();
+        !errors.is_empty()
+    }
+
+    /// Spreads a server error's field violations over the fields. Returns
+    /// true if at least one was placed next to a field.
+    pub fn apply_status(&mut self, status: &tonic::Status) -> bool {
+        self.clear_errors();
+        let mut placed = false;
+        if let Some(bad) = status.get_details_bad_request() {
+            for v in bad.field_violations {
+                placed |= self.set_error(&v.field, v.description);
+            }
+        }
+        self.focus_first_error();
+        placed
+    }
+
+    fn focus_first_error(&mut self) {
+        if let Some(i) = self.fields.iter().position(|f| f.error.is_some()) {
+            self.focus = i;
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> FormEvent {
+        let n = self.fields.len();
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Enter => return FormEvent::Submit,
+            KeyCode::Char('m' | 'j') if ctrl => return FormEvent::Submit,
+            KeyCode::Tab | KeyCode::Down => {
+                self.focus = (self.focus + 1) % n;
+                return FormEvent::Moved;
+            }
+            KeyCode::BackTab | KeyCode::Up => {
+                self.focus = (self.focus + n - 1) % n;
+                return FormEvent::Moved;
+            }
+            _ => {}
+        }
+        let field = &mut self.fields[self.focus];
+        let edited = match &mut field.input {
+            Input::Choice { options, selected } => {
+                let len = options.len().max(1);
+                match key.code {
+                    KeyCode::Right | KeyCode::Char(' ') => {
+                        *selected = (*selected + 1) % len;
+                        true
+                    }
+                    KeyCode::Left => {
+                        *selected = (*selected + len - 1) % len;
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            Input::Text(area) => area.input(key),
+        };
+        if edited {
+            field.error = None;
+            self.request_id = None;
+            FormEvent::Edited
+        } else {
+            FormEvent::Ignored
+        }
+    }
+
+    /// Rows the form needs: one per field plus one per error shown.
+    pub fn height(&self) -> u16 {
+        self.fields
+            .iter()
+            .map(|f| 1 + u16::from(f.error.is_some()))
+            .sum()
+    }
+
+    pub fn render(&self, area: Rect, buf: &mut Buffer, theme: Theme, active: bool) {
+        let label_width = self
+            .fields
+            .iter()
+            .map(|f| f.label.width())
+            .max()
+            .unwrap_or(0) as u16
+            + 2;
+        let mut y = area.y;
+        for (i, field) in self.fields.iter().enumerate() {
+            if y >= area.bottom() {
+                break;
+            }
+            let focused = active && i == self.focus;
+            let label_style = if focused {
+                theme.focused_label()
+            } else {
+                theme.label()
+            };
+            let marker = if focused { "▶" } else { " " };
+            let label = format!("{marker}{}", pad_to(field.label, label_width as usize - 1));
+            Paragraph::new(Span::styled(label, label_style))
+                .render(Rect::new(area.x, y, label_width.min(area.width), 1), buf);
+            let input_area = Rect::new(
+                area.x + label_width,
+                y,
+                area.width.saturating_sub(label_width).min(40),
+                1,
+            );
+            match &field.input {
+                Input::Text(textarea) => {
+                    let mut textarea = textarea.clone();
+                    textarea.set_style(theme.input());
+                    textarea.set_cursor_style(if focused {
+                        theme.selected()
+                    } else {
+                        Style::default()
+                    });
+                    (&textarea).render(input_area, buf);
+                }
+                Input::Choice { options, selected } => {
+                    let text = options.get(*selected).map_or("", |o| o.1.as_str());
+                    let line = if focused {
+                        Line::from(vec![
+                            Span::raw("◀ "),
+                            Span::styled(text.to_string(), theme.selected()),
+                            Span::raw(" ▶"),
+                        ])
+                    } else {
+                        Line::from(format!("  {text}"))
+                    };
+                    Paragraph::new(line).render(input_area, buf);
+                }
+            }
+            y += 1;
+            if let Some(err) = &field.error
+                && y < area.bottom()
+            {
+                Paragraph::new(Span::styled(format!("! {err}"), theme.error())).render(
+                    Rect::new(
+                        area.x + label_width,
+                        y,
+                        area.width.saturating_sub(label_width),
+                        1,
+                    ),
+                    buf,
+                );
+                y += 1;
+            }
+        }
+    }
+}
+
+/// Pads text to a display width (CJK characters count two columns).
+pub fn pad_to(text: &str, width: usize) -> String {
+    let w = text.width();
+    format!("{text}{}", " ".repeat(width.saturating_sub(w)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::KeyEventKind;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new_with_kind(code, KeyModifiers::NONE, KeyEventKind::Press)
+    }
+
+    fn typed(form: &mut Form, text: &str) {
+        for c in text.chars() {
+            form.handle_key(key(KeyCode::Char(c)));
+        }
+    }
+
+    fn form() -> Form {
+        Form::new(vec![
+            Field::text("username", "用户名"),
+            Field::secret("password", "密码"),
+            Field::choice("role", "角色", vec![(1, "柜台".into()), (2, "中心".into())]),
+        ])
+    }
+
+    #[test]
+    fn tab_cycles_and_typing_fills_the_focused_field() {
+        let mut f = form();
+        typed(&mut f, "wang");
+        assert_eq!(f.handle_key(key(KeyCode::Tab)), FormEvent::Moved);
+        typed(&mut f, " pass word ");
+        assert_eq!(f.value("username"), "wang");
+        assert_eq!(
+            f.raw("password"),
+            " pass word ",
+            "passwords are not trimmed"
+        );
+        f.handle_key(key(KeyCode::Tab));
+        assert_eq!(f.choice("role"), 1);
+        f.handle_key(key(KeyCode::Right));
+        assert_eq!(f.choice("role"), 2);
+        f.handle_key(key(KeyCode::Right));
+        assert_eq!(f.choice("role"), 1);
+        assert_eq!(f.handle_key(key(KeyCode::Tab)), FormEvent::Moved);
+        assert_eq!(f.focus, 0);
+        assert_eq!(f.handle_key(key(KeyCode::BackTab)), FormEvent::Moved);
+        assert_eq!(f.focus, 2);
+        assert_eq!(f.handle_key(key(KeyCode::Enter)), FormEvent::Submit);
+    }
+
+    #[test]
+    fn request_id_survives_resubmit_but_not_an_edit() {
+        let mut f = form();
+        typed(&mut f, "wang");
+        let a = f.request_id();
+        assert_eq!(f.request_id(), a);
+        typed(&mut f, "x");
+        assert_ne!(f.request_id(), a);
+    }
+
+    #[test]
+    fn errors_go_next_to_their_fields_and_clear_on_edit() {
+        let mut f = form();
+        let status = tonic::Status::with_error_details(
+            tonic::Code::InvalidArgument,
+            "bad",
+            tonic_types::ErrorDetails::with_bad_request(vec![
+                tonic_types::FieldViolation::new("password", "至少 8 个字符"),
+                tonic_types::FieldViolation::new("elsewhere", "x"),
+            ]),
+        );
+        assert!(f.apply_status(&status));
+        assert_eq!(f.focus, 1);
+        assert_eq!(f.fields[1].error.as_deref(), Some("至少 8 个字符"));
+        assert_eq!(f.height(), 4);
+        typed(&mut f, "a");
+        assert_eq!(f.fields[1].error, None);
+    }
+
+    #[test]
+    fn cjk_labels_pad_by_display_width() {
+        assert_eq!(pad_to("用户名", 8), "用户名  ");
+        assert_eq!(pad_to("Name", 8), "Name    ");
+    }
+}

@@ -1,0 +1,291 @@
+//! The link to the server: one lazily connected gRPC channel over a TCP
+//! connector that counts the bytes on the wire, and one enum per call so the
+//! app can hand requests to background tasks without knowing tonic.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use credit_desk_proto::pb::{self, admin_client::AdminClient, auth_client::AuthClient};
+use credit_desk_proto::{LANG_METADATA_KEY, Lang};
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tonic::codec::CompressionEncoding;
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Uri};
+use tonic::{Code, Request, Status};
+
+/// Bytes sent and received on the wire (below TLS) this session.
+#[derive(Debug, Default)]
+pub struct Meter {
+    pub sent: AtomicU64,
+    pub received: AtomicU64,
+}
+
+impl Meter {
+    pub fn totals(&self) -> (u64, u64) {
+        (
+            self.sent.load(Ordering::Relaxed),
+            self.received.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// A stream that adds what passes through it to a [`Meter`].
+struct Counting<S> {
+    inner: S,
+    meter: Arc<Meter>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
+        let n = buf.filled().len() - before;
+        self.meter.received.fetch_add(n as u64, Ordering::Relaxed);
+        poll
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if let Poll::Ready(Ok(n)) = &poll {
+            self.meter.sent.fetch_add(*n as u64, Ordering::Relaxed);
+        }
+        poll
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// One request to the server.
+#[derive(Debug, Clone)]
+pub enum Call {
+    Login(pb::LoginRequest),
+    Logout,
+    ChangePassword(pb::ChangePasswordRequest),
+    Home,
+    ListOrgUnits,
+    CreateOrgUnit(pb::CreateOrgUnitRequest),
+    ListOperators(pb::ListOperatorsRequest),
+    CreateOperator(pb::CreateOperatorRequest),
+    SetOperatorEnabled(pb::SetOperatorEnabledRequest),
+    ResetPassword(pb::ResetPasswordRequest),
+}
+
+/// The server's answer to a [`Call`].
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Login(pb::LoginResponse),
+    LoggedOut,
+    Home(pb::Home),
+    OrgUnits(Vec<pb::OrgUnit>),
+    OrgUnitCreated(pb::OrgUnit),
+    Operators(pb::ListOperatorsResponse),
+    OperatorCreated(pb::Operator),
+    OperatorUpdated(pb::Operator),
+    PasswordReset(pb::Operator),
+}
+
+#[derive(Clone)]
+pub struct Client {
+    channel: Channel,
+    lang: Lang,
+    pub meter: Arc<Meter>,
+    pub server: String,
+}
+
+impl Client {
+    /// Prepares a channel; nothing connects until the first call, and a
+    /// dropped connection is re-established by the next one.
+    pub fn new(server: &str, lang: Lang, ca_pem: Option<Vec<u8>>) -> anyhow::Result<Client> {
+        let mut endpoint = Endpoint::from_shared(server.to_string())
+            .map_err(|e| anyhow::anyhow!("--server {server}: {e}"))?
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(30))
+            // Slow township links drop silently; pings notice within a minute.
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(20))
+            .keep_alive_while_idle(true);
+        if server.starts_with("https://") {
+            let mut tls = ClientTlsConfig::new();
+            if let Some(pem) = ca_pem {
+                tls = tls.ca_certificate(Certificate::from_pem(pem));
+            }
+            endpoint = endpoint.tls_config(tls)?;
+        }
+        let meter = Arc::new(Meter::default());
+        let m = meter.clone();
+        let connector = tower::service_fn(move |uri: Uri| {
+            let meter = m.clone();
+            async move {
+                let host = uri
+                    .host()
+                    .unwrap_or("127.0.0.1")
+                    .trim_matches(['[', ']'])
+                    .to_string();
+                let port = uri
+                    .port_u16()
+                    .unwrap_or(if uri.scheme_str() == Some("https") {
+                        443
+                    } else {
+                        80
+                    });
+                let tcp = TcpStream::connect((host.as_str(), port)).await?;
+                tcp.set_nodelay(true)?;
+                Ok::<_, std::io::Error>(TokioIo::new(Counting { inner: tcp, meter }))
+            }
+        });
+        Ok(Client {
+            channel: endpoint.connect_with_connector_lazy(connector),
+            lang,
+            meter,
+            server: server.to_string(),
+        })
+    }
+
+    fn request<T>(&self, token: Option<&str>, message: T) -> Request<T> {
+        let mut req = Request::new(message);
+        if let Ok(v) = self.lang.tag().parse() {
+            req.metadata_mut().insert(LANG_METADATA_KEY, v);
+        }
+        if let Some(token) = token
+            && let Ok(v) = format!("Bearer {token}").parse()
+        {
+            req.metadata_mut().insert("authorization", v);
+        }
+        req
+    }
+
+    pub async fn call(&self, token: Option<&str>, call: Call) -> Result<Answer, Status> {
+        let mut auth = AuthClient::new(self.channel.clone())
+            .send_compressed(CompressionEncoding::Zstd)
+            .accept_compressed(CompressionEncoding::Zstd);
+        let mut admin = AdminClient::new(self.channel.clone())
+            .send_compressed(CompressionEncoding::Zstd)
+            .accept_compressed(CompressionEncoding::Zstd);
+        // A macro, not a closure: each call has its own message type.
+        macro_rules! r {
+            ($m:expr) => {
+                self.request(token, $m)
+            };
+        }
+        Ok(match call {
+            Call::Login(m) => Answer::Login(auth.login(r!(m)).await?.into_inner()),
+            Call::Logout => {
+                auth.logout(r!(pb::LogoutRequest {})).await?;
+                Answer::LoggedOut
+            }
+            Call::ChangePassword(m) => Answer::Home(
+                auth.change_password(r!(m))
+                    .await?
+                    .into_inner()
+                    .home
+                    .unwrap_or_default(),
+            ),
+            Call::Home => Answer::Home(
+                auth.home(r!(pb::HomeRequest {}))
+                    .await?
+                    .into_inner()
+                    .home
+                    .unwrap_or_default(),
+            ),
+            Call::ListOrgUnits => Answer::OrgUnits(
+                admin
+                    .list_org_units(r!(pb::ListOrgUnitsRequest {}))
+                    .await?
+                    .into_inner()
+                    .org_units,
+            ),
+            Call::CreateOrgUnit(m) => Answer::OrgUnitCreated(
+                admin
+                    .create_org_unit(r!(m))
+                    .await?
+                    .into_inner()
+                    .org_unit
+                    .unwrap_or_default(),
+            ),
+            Call::ListOperators(m) => {
+                Answer::Operators(admin.list_operators(r!(m)).await?.into_inner())
+            }
+            Call::CreateOperator(m) => Answer::OperatorCreated(
+                admin
+                    .create_operator(r!(m))
+                    .await?
+                    .into_inner()
+                    .operator
+                    .unwrap_or_default(),
+            ),
+            Call::SetOperatorEnabled(m) => Answer::OperatorUpdated(
+                admin
+                    .set_operator_enabled(r!(m))
+                    .await?
+                    .into_inner()
+                    .operator
+                    .unwrap_or_default(),
+            ),
+            Call::ResetPassword(m) => Answer::PasswordReset(
+                admin
+                    .reset_password(r!(m))
+                    .await?
+                    .into_inner()
+                    .operator
+                    .unwrap_or_default(),
+            ),
+        })
+    }
+}
+
+/// Whether a failure is the link's (retry it) rather than the server's
+/// answer (show it).
+pub fn is_link_failure(status: &Status) -> bool {
+    matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded)
+}
+
+/// Wait before retry number `attempt` (1-based): 1, 2, 4, 8, then 15 s.
+pub fn backoff(attempt: u32) -> Duration {
+    Duration::from_secs((1u64 << attempt.saturating_sub(1).min(4)).min(15))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let secs: Vec<u64> = (1..=7).map(|a| backoff(a).as_secs()).collect();
+        assert_eq!(secs, [1, 2, 4, 8, 15, 15, 15]);
+    }
+
+    #[test]
+    fn link_failures_are_retried_answers_are_not() {
+        assert!(is_link_failure(&Status::unavailable("down")));
+        assert!(is_link_failure(&Status::deadline_exceeded("slow")));
+        assert!(!is_link_failure(&Status::invalid_argument("bad")));
+        assert!(!is_link_failure(&Status::unauthenticated("who")));
+    }
+
+    #[test]
+    fn bad_server_url_is_named() {
+        let err = Client::new("not a url", Lang::En, None)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("--server"), "{err}");
+    }
+}

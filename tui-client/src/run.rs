@@ -1,0 +1,116 @@
+//! The event loop: terminal events and server answers in, commands out,
+//! a redraw after each event that reached the app and never otherwise.
+//! Calls run in their own tasks, so drawing and typing never wait for the
+//! network.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use futures::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::backend::Backend;
+use ratatui::crossterm::event::{Event as TermEvent, KeyEventKind};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use crate::app::{App, Command, Event};
+use crate::net::{self, Client};
+
+/// Turns a terminal event into an app event; `None` for what the app
+/// ignores (mouse, focus, key releases), which then costs no redraw.
+pub fn from_terminal(event: TermEvent) -> Option<Event> {
+    match event {
+        TermEvent::Key(key) if key.kind != KeyEventKind::Release => Some(Event::Key(key)),
+        TermEvent::Resize(_, _) => Some(Event::Resize),
+        _ => None,
+    }
+}
+
+pub async fn run<B, S>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    client: Client,
+    mut events: S,
+) -> anyhow::Result<()>
+where
+    B: Backend,
+    B::Error: Send + Sync + 'static,
+    S: Stream<Item = std::io::Result<TermEvent>> + Unpin,
+{
+    let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+    let mut tasks: HashMap<u64, JoinHandle<()>> = HashMap::new();
+    terminal.draw(|f| app.render(f))?;
+    loop {
+        let event = tokio::select! {
+            next = events.next() => match next {
+                Some(Ok(e)) => from_terminal(e),
+                Some(Err(e)) => return Err(e.into()),
+                None => break,
+            },
+            Some(e) = rx.recv() => Some(e),
+        };
+        let Some(event) = event else { continue };
+        if let Event::Reply { seq, .. } = &event {
+            tasks.remove(seq);
+        }
+        for command in app.update(event) {
+            match command {
+                Command::Send { seq, token, call } => {
+                    let task = tokio::spawn(perform(client.clone(), seq, token, call, tx.clone()));
+                    tasks.insert(seq, task);
+                }
+                Command::Cancel(seq) => {
+                    if let Some(task) = tasks.remove(&seq) {
+                        task.abort();
+                    }
+                }
+            }
+        }
+        if app.quit {
+            break;
+        }
+        terminal.draw(|f| app.render(f))?;
+    }
+    for task in tasks.into_values() {
+        task.abort();
+    }
+    Ok(())
+}
+
+/// Runs one call, retrying with backoff while the link is down. The same
+/// request (with the same request id) is sent each time, so a create that
+/// reached the server before the link dropped is not made twice.
+async fn perform(
+    client: Client,
+    seq: u64,
+    token: Option<String>,
+    call: net::Call,
+    tx: mpsc::UnboundedSender<Event>,
+) {
+    let mut attempt = 0;
+    loop {
+        let started = Instant::now();
+        let result = client.call(token.as_deref(), call.clone()).await;
+        match result {
+            Err(status) if net::is_link_failure(&status) => {
+                attempt += 1;
+                let wait = net::backoff(attempt);
+                tracing::debug!(%status, attempt, "link failure");
+                let _ = tx.send(Event::LinkDown {
+                    attempt,
+                    retry_in_s: wait.as_secs(),
+                });
+                tokio::time::sleep(wait).await;
+            }
+            result => {
+                let rtt_ms = started.elapsed().as_millis() as u64;
+                let _ = tx.send(Event::Reply {
+                    seq,
+                    result,
+                    rtt_ms,
+                });
+                return;
+            }
+        }
+    }
+}

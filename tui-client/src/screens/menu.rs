@@ -1,0 +1,201 @@
+//! The main menu: only the entries the operator's capabilities allow, each
+//! with a number/letter key, plus the operator's identity.
+
+use credit_desk_proto::pb::{Capability, Role};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::Target;
+use crate::app::{Action, App};
+use crate::form::pad_to;
+use crate::i18n::{self, Catalogue};
+
+pub struct Entry {
+    pub key: char,
+    pub label: &'static str,
+    pub action: EntryAction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryAction {
+    Open(Target),
+    Logout,
+}
+
+pub struct MenuScreen {
+    pub entries: Vec<Entry>,
+    pub selected: usize,
+}
+
+impl MenuScreen {
+    pub fn new(capabilities: &[i32], cat: &Catalogue) -> MenuScreen {
+        let has = |c: Capability| capabilities.contains(&(c as i32));
+        let mut entries = Vec::new();
+        let mut add = |key, label, action| entries.push(Entry { key, label, action });
+        if has(Capability::ManageOrgUnits) {
+            add('o', cat.menu_org_units, EntryAction::Open(Target::OrgUnits));
+        }
+        if has(Capability::ManageOperators) {
+            add(
+                'u',
+                cat.menu_operators,
+                EntryAction::Open(Target::Operators),
+            );
+        }
+        if has(Capability::ChangeOwnPassword) {
+            add(
+                'p',
+                cat.menu_change_password,
+                EntryAction::Open(Target::ChangePassword { forced: false }),
+            );
+        }
+        add('q', cat.menu_logout, EntryAction::Logout);
+        MenuScreen {
+            entries,
+            selected: 0,
+        }
+    }
+
+    fn activate(&self, i: usize) -> Action {
+        match self.entries[i].action {
+            EntryAction::Open(t) => Action::Open(t),
+            EntryAction::Logout => Action::Logout,
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        let n = self.entries.len();
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => self.selected = (self.selected + n - 1) % n,
+            KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => {
+                self.selected = (self.selected + 1) % n
+            }
+            KeyCode::Enter => return self.activate(self.selected),
+            KeyCode::Char(c) => {
+                // A digit picks by position, a letter by its mnemonic.
+                let by_digit = c.to_digit(10).and_then(|d| (d as usize).checked_sub(1));
+                let found = by_digit.filter(|&i| i < n).or_else(|| {
+                    self.entries
+                        .iter()
+                        .position(|e| e.key == c.to_ascii_lowercase())
+                });
+                if let Some(i) = found {
+                    self.selected = i;
+                    return self.activate(i);
+                }
+            }
+            _ => {}
+        }
+        Action::None
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
+        let cat = app.cat;
+        let theme = app.theme;
+        let [who, list, hint] = Layout::vertical([
+            Constraint::Length(4),
+            Constraint::Min(3),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        if let Some(session) = &app.session {
+            let op = session.home.operator.clone().unwrap_or_default();
+            let unit = session.home.org_unit.clone().unwrap_or_default();
+            let role = Role::try_from(op.role).unwrap_or_default();
+            let label_w = [cat.operator, cat.org_unit, cat.role]
+                .iter()
+                .map(|l| unicode_width::UnicodeWidthStr::width(*l))
+                .max()
+                .unwrap_or(0)
+                + 2;
+            let lines = vec![
+                Line::from(format!(
+                    " {}{} ({})",
+                    pad_to(cat.operator, label_w),
+                    op.display_name,
+                    op.username
+                )),
+                Line::from(format!(
+                    " {}{} [{}]",
+                    pad_to(cat.org_unit, label_w),
+                    unit.name,
+                    unit.code
+                )),
+                Line::from(format!(
+                    " {}{}",
+                    pad_to(cat.role, label_w),
+                    i18n::role_name(app.lang, role)
+                )),
+            ];
+            frame.render_widget(Paragraph::new(lines), who);
+        }
+        let lines: Vec<Line> = self
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let text = format!(" {}  [{}] {} ", i + 1, e.key.to_ascii_uppercase(), e.label);
+                if i == self.selected {
+                    Line::from(Span::styled(format!("▶{text}"), theme.selected()))
+                } else {
+                    Line::from(format!(" {text}"))
+                }
+            })
+            .collect();
+        frame.render_widget(
+            Paragraph::new(lines).block(
+                Block::default()
+                    .borders(Borders::TOP)
+                    .title(Span::styled(cat.menu_title, theme.title())),
+            ),
+            list,
+        );
+        frame.render_widget(
+            Paragraph::new(Line::styled(cat.menu_hint, theme.dim())),
+            hint,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::ZH;
+
+    #[test]
+    fn entries_follow_capabilities() {
+        let counter = MenuScreen::new(&[Capability::ChangeOwnPassword as i32], &ZH);
+        let keys: Vec<char> = counter.entries.iter().map(|e| e.key).collect();
+        assert_eq!(keys, ['p', 'q']);
+        let admin = MenuScreen::new(
+            &[
+                Capability::ChangeOwnPassword as i32,
+                Capability::ManageOrgUnits as i32,
+                Capability::ManageOperators as i32,
+            ],
+            &ZH,
+        );
+        let keys: Vec<char> = admin.entries.iter().map(|e| e.key).collect();
+        assert_eq!(keys, ['o', 'u', 'p', 'q']);
+    }
+
+    #[test]
+    fn mnemonics_digits_and_arrows() {
+        use ratatui::crossterm::event::{KeyEventKind, KeyModifiers};
+        let key = |c| KeyEvent::new_with_kind(c, KeyModifiers::NONE, KeyEventKind::Press);
+        let mut m = MenuScreen::new(&[Capability::ChangeOwnPassword as i32], &ZH);
+        assert!(matches!(
+            m.on_key(key(KeyCode::Char('P'))),
+            Action::Open(Target::ChangePassword { forced: false })
+        ));
+        assert!(matches!(m.on_key(key(KeyCode::Char('2'))), Action::Logout));
+        assert!(matches!(m.on_key(key(KeyCode::Char('9'))), Action::None));
+        m.selected = 0;
+        m.on_key(key(KeyCode::Up));
+        assert_eq!(m.selected, 1, "wraps around");
+        assert!(matches!(m.on_key(key(KeyCode::Enter)), Action::Logout));
+    }
+}

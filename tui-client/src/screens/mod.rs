@@ -1,0 +1,134 @@
+//! One module per screen. [`Screen`] dispatches to them; each screen owns
+//! its state, turns keys and answers into [`Action`]s, and draws itself.
+
+pub mod login;
+pub mod menu;
+pub mod operators;
+pub mod org_units;
+pub mod password;
+
+use credit_desk_proto::Lang;
+use ratatui::Frame;
+use ratatui::crossterm::event::KeyEvent;
+use ratatui::layout::Rect;
+use tonic::Status;
+
+use crate::app::{Action, App};
+use crate::i18n::Catalogue;
+use crate::net::{Answer, Call};
+
+pub enum Screen {
+    Login(login::LoginScreen),
+    Menu(menu::MenuScreen),
+    Password(password::PasswordScreen),
+    OrgUnits(org_units::OrgUnitsScreen),
+    Operators(operators::OperatorsScreen),
+}
+
+/// Screens reachable from the menu.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    ChangePassword { forced: bool },
+    OrgUnits,
+    Operators,
+}
+
+/// Builds a screen and the call that loads its data (one round trip).
+pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
+    match target {
+        Target::ChangePassword { forced } => {
+            let username = app
+                .session
+                .as_ref()
+                .and_then(|s| s.home.operator.as_ref())
+                .map(|o| o.username.clone())
+                .unwrap_or_default();
+            (
+                Screen::Password(password::PasswordScreen::new(app.cat, forced, &username)),
+                None,
+            )
+        }
+        Target::OrgUnits => (
+            Screen::OrgUnits(org_units::OrgUnitsScreen::default()),
+            Some(Call::ListOrgUnits),
+        ),
+        Target::Operators => {
+            let screen = operators::OperatorsScreen::default();
+            let call = screen.load(String::new());
+            (Screen::Operators(screen), Some(call))
+        }
+    }
+}
+
+impl Screen {
+    pub fn title(&self, cat: &Catalogue) -> &'static str {
+        match self {
+            Screen::Login(_) => cat.login_title,
+            Screen::Menu(_) => cat.menu_title,
+            Screen::Password(_) => cat.password_title,
+            Screen::OrgUnits(_) => cat.org_units_title,
+            Screen::Operators(_) => cat.operators_title,
+        }
+    }
+
+    pub fn hint(&self, cat: &Catalogue) -> &'static str {
+        match self {
+            Screen::Login(_) => cat.login_hint,
+            Screen::Menu(_) => cat.menu_hint,
+            Screen::Password(_) => cat.form_hint,
+            Screen::OrgUnits(_) => cat.list_hint_org_units,
+            Screen::Operators(_) => cat.list_hint_operators,
+        }
+    }
+
+    /// Whether keys go into a text field (then `?` is a character, not help).
+    pub fn is_typing(&self) -> bool {
+        match self {
+            Screen::Login(_) | Screen::Password(_) => true,
+            Screen::Menu(_) => false,
+            Screen::OrgUnits(s) => s.is_typing(),
+            Screen::Operators(s) => s.is_typing(),
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent, cat: &Catalogue, lang: Lang, waiting: bool) -> Action {
+        match self {
+            Screen::Login(s) => s.on_key(key, lang, waiting),
+            Screen::Menu(s) => s.on_key(key),
+            Screen::Password(s) => s.on_key(key, cat, lang, waiting),
+            Screen::OrgUnits(s) => s.on_key(key, cat, lang, waiting),
+            Screen::Operators(s) => s.on_key(key, cat, lang, waiting),
+        }
+    }
+
+    pub fn on_answer(&mut self, answer: Answer, cat: &Catalogue, lang: Lang) -> Action {
+        match self {
+            Screen::Login(_) | Screen::Menu(_) => Action::None,
+            Screen::Password(s) => s.on_answer(answer, cat),
+            Screen::OrgUnits(s) => s.on_answer(answer, cat, lang),
+            Screen::Operators(s) => s.on_answer(answer, cat, lang),
+        }
+    }
+
+    /// Places a server error next to the fields it names; false if the
+    /// screen has nowhere to put it (the app then shows it as a notice).
+    pub fn on_error(&mut self, status: &Status) -> bool {
+        match self {
+            Screen::Login(s) => s.form.apply_status(status),
+            Screen::Menu(_) => false,
+            Screen::Password(s) => s.form.apply_status(status),
+            Screen::OrgUnits(s) => s.on_error(status),
+            Screen::Operators(s) => s.on_error(status),
+        }
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
+        match self {
+            Screen::Login(s) => s.render(frame, area, app),
+            Screen::Menu(s) => s.render(frame, area, app),
+            Screen::Password(s) => s.render(frame, area, app),
+            Screen::OrgUnits(s) => s.render(frame, area, app),
+            Screen::Operators(s) => s.render(frame, area, app),
+        }
+    }
+}

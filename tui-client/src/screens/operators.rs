@@ -1,0 +1,588 @@
+//! Operators: a paged table of the operators in the caller's scope, with
+//! search, create, disable/enable and password reset.
+
+use credit_desk_proto::Lang;
+use credit_desk_proto::pb::{self, OrgUnitKind, Role};
+use credit_desk_proto::validate::{self, FieldError, Rule, field};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Row, Table, TableState};
+use tonic::Status;
+
+use super::org_units::list_move;
+use crate::app::{Action, App};
+use crate::form::{Field, Form, FormEvent};
+use crate::i18n::{self, Catalogue};
+use crate::net::{Answer, Call};
+
+pub const PAGE_SIZE: u32 = 50;
+const QUERY: &str = "query";
+const CONFIRM: &str = "confirm_password";
+const ROLES: [Role; 6] = [
+    Role::Counter,
+    Role::Center,
+    Role::Liaison,
+    Role::Bank,
+    Role::Supervisor,
+    Role::Admin,
+];
+
+pub enum Mode {
+    List,
+    Search(Form),
+    /// Waiting for the org units the create form offers.
+    LoadingUnits,
+    Create(Form),
+    Reset {
+        form: Form,
+        operator: pb::Operator,
+    },
+    Confirm {
+        operator: pb::Operator,
+        enable: bool,
+    },
+}
+
+pub struct OperatorsScreen {
+    pub rows: Vec<pb::Operator>,
+    pub selected: usize,
+    pub loaded: bool,
+    pub query: String,
+    /// Cursor of the page shown, and of the pages before it (for PgUp).
+    page_cursor: String,
+    previous_pages: Vec<String>,
+    next_cursor: String,
+    units: Vec<pb::OrgUnit>,
+    pub mode: Mode,
+}
+
+impl Default for OperatorsScreen {
+    fn default() -> Self {
+        OperatorsScreen {
+            rows: Vec::new(),
+            selected: 0,
+            loaded: false,
+            query: String::new(),
+            page_cursor: String::new(),
+            previous_pages: Vec::new(),
+            next_cursor: String::new(),
+            units: Vec::new(),
+            mode: Mode::List,
+        }
+    }
+}
+
+impl OperatorsScreen {
+    pub fn is_typing(&self) -> bool {
+        matches!(
+            self.mode,
+            Mode::Search(_) | Mode::Create(_) | Mode::Reset { .. }
+        )
+    }
+
+    /// The call that loads the page starting at `cursor`.
+    pub fn load(&self, cursor: String) -> Call {
+        Call::ListOperators(pb::ListOperatorsRequest {
+            page: Some(pb::PageRequest {
+                cursor,
+                limit: PAGE_SIZE,
+            }),
+            org_unit_id: String::new(),
+            query: self.query.clone(),
+        })
+    }
+
+    fn create_form(&self, cat: &Catalogue, lang: Lang) -> Form {
+        let roles = ROLES
+            .iter()
+            .map(|r| (*r as i32, i18n::role_name(lang, *r).to_string()))
+            .collect();
+        let units = self
+            .units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (i as i32, format!("{} [{}]", u.name, u.code)))
+            .collect();
+        Form::new(vec![
+            Field::text(field::USERNAME, cat.username),
+            Field::text(field::DISPLAY_NAME, cat.display_name),
+            Field::choice(field::ROLE, cat.role, roles),
+            Field::choice(field::ORG_UNIT_ID, cat.org_unit, units),
+            Field::secret(field::INITIAL_PASSWORD, cat.initial_password),
+        ])
+    }
+
+    fn submit_create(&mut self, lang: Lang) -> Action {
+        let Mode::Create(form) = &mut self.mode else {
+            return Action::None;
+        };
+        let username = form.value(field::USERNAME).to_lowercase();
+        let display_name = form.value(field::DISPLAY_NAME);
+        let role = Role::try_from(form.choice(field::ROLE)).unwrap_or_default();
+        let unit = self.units.get(form.choice(field::ORG_UNIT_ID) as usize);
+        let password = form.raw(field::INITIAL_PASSWORD);
+        let unit_check = match unit {
+            Some(u) => {
+                validate::role_fits_unit(role, OrgUnitKind::try_from(u.kind).unwrap_or_default())
+            }
+            None => Err(FieldError::new(field::ORG_UNIT_ID, Rule::Required)),
+        };
+        let errors = validate::collect([
+            validate::username(&username),
+            validate::display_name(&display_name),
+            unit_check,
+            validate::new_password(field::INITIAL_PASSWORD, &password, &username),
+        ]);
+        if form.show_local_errors(&errors, lang) {
+            return Action::None;
+        }
+        Action::Send(Call::CreateOperator(pb::CreateOperatorRequest {
+            request_id: form.request_id(),
+            username,
+            display_name,
+            role: role as i32,
+            org_unit_id: unit.map(|u| u.id.clone()).unwrap_or_default(),
+            initial_password: password,
+        }))
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent, cat: &Catalogue, lang: Lang, waiting: bool) -> Action {
+        let submit_ok = !waiting;
+        match &mut self.mode {
+            Mode::List => {}
+            Mode::LoadingUnits => {
+                if key.code == KeyCode::Esc {
+                    self.mode = Mode::List;
+                }
+                return Action::None;
+            }
+            Mode::Confirm { operator, enable } => {
+                let action = match key.code {
+                    KeyCode::Char('y') | KeyCode::Char('Y') if submit_ok => {
+                        Action::Send(Call::SetOperatorEnabled(pb::SetOperatorEnabledRequest {
+                            operator_id: operator.id.clone(),
+                            enabled: *enable,
+                        }))
+                    }
+                    KeyCode::Char('n') | KeyCode::Char('N') | KeyCode::Esc => Action::None,
+                    _ => return Action::None,
+                };
+                self.mode = Mode::List;
+                return action;
+            }
+            Mode::Search(form) => {
+                if key.code == KeyCode::Esc {
+                    self.mode = Mode::List;
+                    return Action::None;
+                }
+                if form.handle_key(key) == FormEvent::Submit && submit_ok {
+                    self.query = form.value(QUERY);
+                    self.mode = Mode::List;
+                    self.previous_pages.clear();
+                    self.page_cursor.clear();
+                    return Action::Send(self.load(String::new()));
+                }
+                return Action::None;
+            }
+            Mode::Create(form) => {
+                if key.code == KeyCode::Esc {
+                    self.mode = Mode::List;
+                    return Action::None;
+                }
+                if form.handle_key(key) == FormEvent::Submit && submit_ok {
+                    return self.submit_create(lang);
+                }
+                return Action::None;
+            }
+            Mode::Reset { form, operator } => {
+                if key.code == KeyCode::Esc {
+                    self.mode = Mode::List;
+                    return Action::None;
+                }
+                if form.handle_key(key) != FormEvent::Submit || !submit_ok {
+                    return Action::None;
+                }
+                let new = form.raw(field::NEW_PASSWORD);
+                let errors = validate::collect([validate::new_password(
+                    field::NEW_PASSWORD,
+                    &new,
+                    &operator.username,
+                )]);
+                if form.show_local_errors(&errors, lang) {
+                    return Action::None;
+                }
+                if form.raw(CONFIRM) != new {
+                    form.set_error(CONFIRM, cat.passwords_differ.to_string());
+                    return Action::None;
+                }
+                return Action::Send(Call::ResetPassword(pb::ResetPasswordRequest {
+                    operator_id: operator.id.clone(),
+                    new_password: new,
+                }));
+            }
+        }
+        if let Some(i) = list_move(key.code, self.selected, self.rows.len()) {
+            self.selected = i;
+            return Action::None;
+        }
+        let current = self.rows.get(self.selected).cloned();
+        match key.code {
+            KeyCode::Esc => Action::Back,
+            KeyCode::Char('r') | KeyCode::F(5) => Action::Send(self.load(self.page_cursor.clone())),
+            KeyCode::PageDown if !self.next_cursor.is_empty() => {
+                let next = std::mem::take(&mut self.next_cursor);
+                self.previous_pages
+                    .push(std::mem::replace(&mut self.page_cursor, next.clone()));
+                Action::Send(self.load(next))
+            }
+            KeyCode::PageUp if !self.previous_pages.is_empty() => {
+                self.page_cursor = self.previous_pages.pop().unwrap_or_default();
+                Action::Send(self.load(self.page_cursor.clone()))
+            }
+            KeyCode::Char('/') => {
+                self.mode = Mode::Search(Form::new(vec![
+                    Field::text(QUERY, cat.search).with_value(&self.query),
+                ]));
+                Action::None
+            }
+            KeyCode::Char('n') | KeyCode::F(2) => {
+                if self.units.is_empty() {
+                    self.mode = Mode::LoadingUnits;
+                    Action::Send(Call::ListOrgUnits)
+                } else {
+                    self.mode = Mode::Create(self.create_form(cat, lang));
+                    Action::None
+                }
+            }
+            KeyCode::Char('d') => match current {
+                Some(operator) => {
+                    let enable = !operator.enabled;
+                    self.mode = Mode::Confirm { operator, enable };
+                    Action::None
+                }
+                None => Action::None,
+            },
+            KeyCode::Char('p') => match current {
+                Some(operator) => {
+                    self.mode = Mode::Reset {
+                        form: Form::new(vec![
+                            Field::secret(field::NEW_PASSWORD, cat.new_password),
+                            Field::secret(CONFIRM, cat.confirm_password),
+                        ]),
+                        operator,
+                    };
+                    Action::None
+                }
+                None => Action::None,
+            },
+            _ => Action::None,
+        }
+    }
+
+    fn replace_row(&mut self, op: pb::Operator) {
+        match self.rows.iter_mut().find(|r| r.id == op.id) {
+            Some(row) => *row = op,
+            None => {
+                self.rows.push(op);
+                self.rows.sort_by(|a, b| a.username.cmp(&b.username));
+            }
+        }
+    }
+
+    pub fn on_answer(&mut self, answer: Answer, cat: &Catalogue, lang: Lang) -> Action {
+        match answer {
+            Answer::Operators(page) => {
+                self.rows = page.operators;
+                self.next_cursor = page.next_cursor;
+                self.loaded = true;
+                self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+                Action::None
+            }
+            Answer::OrgUnits(units) => {
+                self.units = units;
+                self.mode = Mode::Create(self.create_form(cat, lang));
+                Action::None
+            }
+            Answer::OperatorCreated(op) => {
+                let id = op.id.clone();
+                self.replace_row(op);
+                self.selected = self.rows.iter().position(|r| r.id == id).unwrap_or(0);
+                self.mode = Mode::List;
+                Action::Info(cat.operator_created.to_string())
+            }
+            Answer::OperatorUpdated(op) => {
+                self.replace_row(op);
+                Action::Info(cat.operator_updated.to_string())
+            }
+            Answer::PasswordReset(op) => {
+                self.replace_row(op);
+                self.mode = Mode::List;
+                Action::Info(cat.password_reset_done.to_string())
+            }
+            _ => Action::None,
+        }
+    }
+
+    pub fn on_error(&mut self, status: &Status) -> bool {
+        match &mut self.mode {
+            Mode::Create(form) | Mode::Reset { form, .. } | Mode::Search(form) => {
+                form.apply_status(status)
+            }
+            Mode::LoadingUnits => {
+                self.mode = Mode::List;
+                false
+            }
+            _ => false,
+        }
+    }
+
+    fn state_text(op: &pb::Operator, cat: &Catalogue) -> String {
+        let mut parts = vec![if op.enabled {
+            cat.enabled
+        } else {
+            cat.disabled
+        }];
+        if op.locked_until_ms > 0 {
+            parts.push(cat.locked);
+        }
+        if op.must_change_password {
+            parts.push(cat.must_change);
+        }
+        parts.join(",")
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
+        let (cat, theme) = (app.cat, app.theme);
+        let panel_height = match &self.mode {
+            Mode::Search(f) | Mode::Create(f) | Mode::Reset { form: f, .. } => f.height() + 2,
+            Mode::Confirm { .. } | Mode::LoadingUnits => 2,
+            Mode::List => 0,
+        };
+        let [table_area, panel, hint] = Layout::vertical([
+            Constraint::Min(3),
+            Constraint::Length(panel_height),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        let header = Row::new(vec![
+            cat.username,
+            cat.display_name,
+            cat.role,
+            cat.org_unit,
+            cat.state,
+        ])
+        .style(theme.title());
+        let rows: Vec<Row> = self
+            .rows
+            .iter()
+            .map(|op| {
+                let role = i18n::role_name(app.lang, Role::try_from(op.role).unwrap_or_default());
+                let state = Self::state_text(op, cat);
+                let row = Row::new(vec![
+                    op.username.clone(),
+                    op.display_name.clone(),
+                    role.to_string(),
+                    op.org_unit_name.clone(),
+                    state,
+                ]);
+                if op.enabled {
+                    row
+                } else {
+                    row.style(theme.dim())
+                }
+            })
+            .collect();
+        let mut title = if self.loaded {
+            format!("{} ({})", cat.operators_title, self.rows.len())
+        } else {
+            cat.loading.to_string()
+        };
+        if !self.query.is_empty() {
+            title.push_str(&format!(" · {}: {}", cat.search, self.query));
+        }
+        if !self.next_cursor.is_empty() {
+            title.push_str(&format!(" · {}", cat.more_pages));
+        }
+        let mut state =
+            TableState::default().with_selected((!self.rows.is_empty()).then_some(self.selected));
+        frame.render_stateful_widget(
+            Table::new(
+                rows,
+                [
+                    Constraint::Length(12),
+                    Constraint::Length(10),
+                    Constraint::Length(14),
+                    Constraint::Min(12),
+                    Constraint::Length(14),
+                ],
+            )
+            .header(header)
+            .block(Block::default().borders(Borders::TOP).title(title))
+            .row_highlight_style(theme.selected())
+            .highlight_symbol("▶"),
+            table_area,
+            &mut state,
+        );
+        let panel_block = |t: String| {
+            Block::default()
+                .borders(Borders::TOP)
+                .title(Span::styled(t, theme.title()))
+        };
+        match &self.mode {
+            Mode::List => {}
+            Mode::LoadingUnits => frame.render_widget(
+                Paragraph::new(cat.loading).block(panel_block(cat.new_operator.into())),
+                panel,
+            ),
+            Mode::Confirm { operator, enable } => {
+                let q = if *enable {
+                    cat.confirm_enable
+                } else {
+                    cat.confirm_disable
+                };
+                frame.render_widget(
+                    Paragraph::new(Line::styled(q, theme.warning())).block(panel_block(format!(
+                        "{} ({})",
+                        operator.display_name, operator.username
+                    ))),
+                    panel,
+                );
+            }
+            Mode::Search(form) | Mode::Create(form) | Mode::Reset { form, .. } => {
+                let title = match &self.mode {
+                    Mode::Search(_) => cat.search.to_string(),
+                    Mode::Create(_) => cat.new_operator.to_string(),
+                    Mode::Reset { operator, .. } => {
+                        format!(
+                            "{} — {} ({})",
+                            cat.reset_password_title, operator.display_name, operator.username
+                        )
+                    }
+                    _ => String::new(),
+                };
+                let block = panel_block(title);
+                let inner = block.inner(panel);
+                frame.render_widget(block, panel);
+                form.render(inner, frame.buffer_mut(), theme, !app.help);
+            }
+        }
+        let hint_text = match self.mode {
+            Mode::List => cat.list_hint_operators,
+            Mode::Confirm { .. } => cat.yes_no,
+            _ => cat.form_hint,
+        };
+        frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::{KeyEventKind, KeyModifiers};
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new_with_kind(code, KeyModifiers::NONE, KeyEventKind::Press)
+    }
+
+    fn op(name: &str, enabled: bool) -> pb::Operator {
+        pb::Operator {
+            id: format!("id-{name}"),
+            username: name.into(),
+            enabled,
+            ..Default::default()
+        }
+    }
+
+    fn page(names: &[&str], next: &str) -> Answer {
+        Answer::Operators(pb::ListOperatorsResponse {
+            operators: names.iter().map(|n| op(n, true)).collect(),
+            next_cursor: next.into(),
+        })
+    }
+
+    fn cursor_of(action: Action) -> String {
+        match action {
+            Action::Send(Call::ListOperators(req)) => req.page.unwrap().cursor,
+            _ => panic!("expected a page load"),
+        }
+    }
+
+    #[test]
+    fn pages_forward_and_back() {
+        let (cat, lang) = (&i18n::ZH, Lang::Zh);
+        let mut s = OperatorsScreen::default();
+        s.on_answer(page(&["a", "b"], "b"), cat, lang);
+        assert_eq!(
+            cursor_of(s.on_key(key(KeyCode::PageDown), cat, lang, false)),
+            "b"
+        );
+        s.on_answer(page(&["c"], ""), cat, lang);
+        assert!(matches!(
+            s.on_key(key(KeyCode::PageDown), cat, lang, false),
+            Action::None
+        ));
+        assert_eq!(
+            cursor_of(s.on_key(key(KeyCode::PageUp), cat, lang, false)),
+            ""
+        );
+    }
+
+    #[test]
+    fn disabling_asks_first() {
+        let (cat, lang) = (&i18n::ZH, Lang::Zh);
+        let mut s = OperatorsScreen::default();
+        s.on_answer(page(&["a"], ""), cat, lang);
+        assert!(matches!(
+            s.on_key(key(KeyCode::Char('d')), cat, lang, false),
+            Action::None
+        ));
+        assert!(matches!(s.mode, Mode::Confirm { enable: false, .. }));
+        match s.on_key(key(KeyCode::Char('y')), cat, lang, false) {
+            Action::Send(Call::SetOperatorEnabled(req)) => {
+                assert_eq!(req.operator_id, "id-a");
+                assert!(!req.enabled);
+            }
+            _ => panic!("expected the update"),
+        }
+        s.on_answer(Answer::OperatorUpdated(op("a", false)), cat, lang);
+        assert!(!s.rows[0].enabled);
+    }
+
+    #[test]
+    fn create_checks_locally_with_the_shared_rules() {
+        let (cat, lang) = (&i18n::ZH, Lang::Zh);
+        let mut s = OperatorsScreen::default();
+        assert!(matches!(
+            s.on_key(key(KeyCode::Char('n')), cat, lang, false),
+            Action::Send(Call::ListOrgUnits)
+        ));
+        s.on_answer(
+            Answer::OrgUnits(vec![pb::OrgUnit {
+                id: "u1".into(),
+                kind: OrgUnitKind::Township as i32,
+                ..Default::default()
+            }]),
+            cat,
+            lang,
+        );
+        for c in "Bad".chars() {
+            s.on_key(key(KeyCode::Char(c)), cat, lang, false);
+        }
+        assert!(matches!(
+            s.on_key(key(KeyCode::Enter), cat, lang, false),
+            Action::None
+        ));
+        let Mode::Create(form) = &s.mode else {
+            panic!()
+        };
+        let bad: Vec<_> = form
+            .fields
+            .iter()
+            .filter(|f| f.error.is_some())
+            .map(|f| f.name)
+            .collect();
+        assert_eq!(bad, [field::DISPLAY_NAME, field::INITIAL_PASSWORD]);
+    }
+}

@@ -1,0 +1,289 @@
+//! Org units: the caller's subtree as an indented tree, and a form to add a
+//! unit below the selected one.
+
+use credit_desk_proto::Lang;
+use credit_desk_proto::pb::{self, OrgUnitKind};
+use credit_desk_proto::validate::{self, FieldError, Rule, field};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph};
+use tonic::Status;
+
+use crate::app::{Action, App};
+use crate::form::{Field, Form, FormEvent};
+use crate::i18n::{self, Catalogue};
+use crate::net::{Answer, Call};
+
+pub struct NewUnit {
+    pub form: Form,
+    pub parent: pb::OrgUnit,
+}
+
+#[derive(Default)]
+pub struct OrgUnitsScreen {
+    pub units: Vec<pb::OrgUnit>,
+    pub selected: usize,
+    pub loaded: bool,
+    pub new_unit: Option<NewUnit>,
+}
+
+const CHILD_KINDS: [OrgUnitKind; 4] = [
+    OrgUnitKind::Township,
+    OrgUnitKind::VillageStation,
+    OrgUnitKind::Department,
+    OrgUnitKind::Bank,
+];
+
+/// Moves a list selection by `delta`, clamped to the list.
+pub fn step(selected: usize, len: usize, delta: isize) -> usize {
+    if len == 0 {
+        return 0;
+    }
+    selected.saturating_add_signed(delta).min(len - 1)
+}
+
+/// List movement keys shared by the list screens: arrows, j/k, pages, ends.
+pub fn list_move(code: KeyCode, selected: usize, len: usize) -> Option<usize> {
+    let delta: isize = match code {
+        KeyCode::Up | KeyCode::Char('k') => -1,
+        KeyCode::Down | KeyCode::Char('j') => 1,
+        KeyCode::Home => -(len as isize),
+        KeyCode::End => len as isize,
+        _ => return None,
+    };
+    Some(step(selected, len, delta))
+}
+
+impl OrgUnitsScreen {
+    pub fn is_typing(&self) -> bool {
+        self.new_unit.is_some()
+    }
+
+    fn open_form(&mut self, cat: &Catalogue, lang: Lang) -> Action {
+        let Some(parent) = self.units.get(self.selected).cloned() else {
+            return Action::None;
+        };
+        let parent_kind = OrgUnitKind::try_from(parent.kind).unwrap_or_default();
+        let kinds: Vec<(i32, String)> = CHILD_KINDS
+            .iter()
+            .filter(|k| validate::unit_kind_fits_parent(**k, parent_kind).is_ok())
+            .map(|k| (*k as i32, i18n::kind_name(lang, *k).to_string()))
+            .collect();
+        if kinds.is_empty() {
+            let e = FieldError::new(field::KIND, Rule::KindDoesNotFitParent);
+            return Action::Info(format!("{}: {}", parent.name, e.message(lang)));
+        }
+        self.new_unit = Some(NewUnit {
+            form: Form::new(vec![
+                Field::text(field::CODE, cat.code),
+                Field::text(field::NAME, cat.name),
+                Field::choice(field::KIND, cat.kind, kinds),
+            ]),
+            parent,
+        });
+        Action::None
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent, cat: &Catalogue, lang: Lang, waiting: bool) -> Action {
+        if let Some(new) = &mut self.new_unit {
+            if key.code == KeyCode::Esc {
+                self.new_unit = None;
+                return Action::None;
+            }
+            if new.form.handle_key(key) != FormEvent::Submit || waiting {
+                return Action::None;
+            }
+            let code = new.form.value(field::CODE).to_uppercase();
+            let name = new.form.value(field::NAME);
+            let kind = OrgUnitKind::try_from(new.form.choice(field::KIND)).unwrap_or_default();
+            let errors = validate::collect([
+                validate::unit_code(&code),
+                validate::unit_name(&name),
+                validate::unit_kind_fits_parent(
+                    kind,
+                    OrgUnitKind::try_from(new.parent.kind).unwrap_or_default(),
+                ),
+            ]);
+            if new.form.show_local_errors(&errors, lang) {
+                return Action::None;
+            }
+            return Action::Send(Call::CreateOrgUnit(pb::CreateOrgUnitRequest {
+                request_id: new.form.request_id(),
+                code,
+                name,
+                kind: kind as i32,
+                parent_id: new.parent.id.clone(),
+            }));
+        }
+        if let Some(i) = list_move(key.code, self.selected, self.units.len()) {
+            self.selected = i;
+            return Action::None;
+        }
+        match key.code {
+            KeyCode::Esc => Action::Back,
+            KeyCode::Char('n') | KeyCode::F(2) => self.open_form(cat, lang),
+            KeyCode::Char('r') | KeyCode::F(5) => Action::Send(Call::ListOrgUnits),
+            _ => Action::None,
+        }
+    }
+
+    pub fn on_answer(&mut self, answer: Answer, cat: &Catalogue, _lang: Lang) -> Action {
+        match answer {
+            Answer::OrgUnits(units) => {
+                self.units = units;
+                self.loaded = true;
+                self.selected = self.selected.min(self.units.len().saturating_sub(1));
+                Action::None
+            }
+            Answer::OrgUnitCreated(unit) => {
+                self.new_unit = None;
+                // Place it after its parent's last descendant until the next refresh.
+                let at = match self.units.iter().position(|u| u.id == unit.parent_id) {
+                    Some(p) => {
+                        let depth = self.units[p].depth;
+                        p + 1
+                            + self.units[p + 1..]
+                                .iter()
+                                .take_while(|u| u.depth > depth)
+                                .count()
+                    }
+                    None => self.units.len(),
+                };
+                self.units.insert(at, unit);
+                self.selected = at;
+                Action::Info(cat.org_unit_created.to_string())
+            }
+            _ => Action::None,
+        }
+    }
+
+    pub fn on_error(&mut self, status: &Status) -> bool {
+        match &mut self.new_unit {
+            Some(new) => new.form.apply_status(status),
+            None => false,
+        }
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
+        let (cat, theme) = (app.cat, app.theme);
+        let form_height = self.new_unit.as_ref().map_or(0, |n| n.form.height() + 2);
+        let [list_area, form_area, hint] = Layout::vertical([
+            Constraint::Min(3),
+            Constraint::Length(form_height),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        let items: Vec<ListItem> = self
+            .units
+            .iter()
+            .map(|u| {
+                let kind =
+                    i18n::kind_name(app.lang, OrgUnitKind::try_from(u.kind).unwrap_or_default());
+                ListItem::new(Line::from(vec![
+                    Span::raw(format!("{}{} ", "  ".repeat(u.depth as usize), u.name)),
+                    Span::styled(format!("[{}] {kind}", u.code), theme.dim()),
+                ]))
+            })
+            .collect();
+        let mut state =
+            ListState::default().with_selected((!self.units.is_empty()).then_some(self.selected));
+        let title = if self.loaded || !self.units.is_empty() {
+            format!("{} ({})", cat.org_units_title, self.units.len())
+        } else {
+            cat.loading.to_string()
+        };
+        frame.render_stateful_widget(
+            List::new(items)
+                .block(Block::default().borders(Borders::TOP).title(title))
+                .highlight_style(theme.selected())
+                .highlight_symbol("▶"),
+            list_area,
+            &mut state,
+        );
+        if let Some(new) = &self.new_unit {
+            let block = Block::default().borders(Borders::TOP).title(Span::styled(
+                format!("{} — {}", cat.new_org_unit, new.parent.name),
+                theme.title(),
+            ));
+            let inner = block.inner(form_area);
+            frame.render_widget(block, form_area);
+            new.form.render(inner, frame.buffer_mut(), theme, !app.help);
+        }
+        let hint_text = if self.new_unit.is_some() {
+            cat.form_hint
+        } else {
+            cat.list_hint_org_units
+        };
+        frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn movement_is_clamped() {
+        assert_eq!(list_move(KeyCode::Down, 0, 3), Some(1));
+        assert_eq!(list_move(KeyCode::Down, 2, 3), Some(2));
+        assert_eq!(list_move(KeyCode::Up, 0, 3), Some(0));
+        assert_eq!(list_move(KeyCode::End, 0, 3), Some(2));
+        assert_eq!(list_move(KeyCode::Home, 2, 3), Some(0));
+        assert_eq!(list_move(KeyCode::Down, 0, 0), Some(0));
+        assert_eq!(list_move(KeyCode::Enter, 0, 3), None);
+    }
+
+    fn unit(id: &str, parent: &str, depth: u32, kind: OrgUnitKind) -> pb::OrgUnit {
+        pb::OrgUnit {
+            id: id.into(),
+            code: id.to_uppercase(),
+            name: id.into(),
+            kind: kind as i32,
+            parent_id: parent.into(),
+            depth,
+        }
+    }
+
+    #[test]
+    fn a_created_unit_lands_under_its_parent() {
+        let mut s = OrgUnitsScreen::default();
+        s.on_answer(
+            Answer::OrgUnits(vec![
+                unit("c", "", 0, OrgUnitKind::Center),
+                unit("t1", "c", 1, OrgUnitKind::Township),
+                unit("v1", "t1", 2, OrgUnitKind::VillageStation),
+                unit("t2", "c", 1, OrgUnitKind::Township),
+            ]),
+            &i18n::ZH,
+            Lang::Zh,
+        );
+        s.on_answer(
+            Answer::OrgUnitCreated(unit("v2", "t1", 2, OrgUnitKind::VillageStation)),
+            &i18n::ZH,
+            Lang::Zh,
+        );
+        let ids: Vec<_> = s.units.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(ids, ["c", "t1", "v1", "v2", "t2"]);
+        assert_eq!(s.selected, 3);
+    }
+
+    #[test]
+    fn the_form_offers_only_kinds_that_fit() {
+        let mut s = OrgUnitsScreen::default();
+        s.units = vec![
+            unit("c", "", 0, OrgUnitKind::Center),
+            unit("t1", "c", 1, OrgUnitKind::Township),
+            unit("v1", "t1", 2, OrgUnitKind::VillageStation),
+        ];
+        s.selected = 1;
+        s.open_form(&i18n::ZH, Lang::Zh);
+        let form = &s.new_unit.as_ref().unwrap().form;
+        assert_eq!(form.choice(field::KIND), OrgUnitKind::VillageStation as i32);
+        s.new_unit = None;
+        s.selected = 2;
+        assert!(matches!(s.open_form(&i18n::ZH, Lang::Zh), Action::Info(_)));
+        assert!(s.new_unit.is_none());
+    }
+}

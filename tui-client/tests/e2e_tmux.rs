@@ -1,0 +1,101 @@
+//! End to end: the real `credit-desk demo` binary in a real terminal (tmux),
+//! typing the demo credentials and reading the menu off the screen.
+//! Skipped, with a visible message, where tmux is not installed.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux").args(args).output().expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn send(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", self.session.as_str()];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", &self.session])
+    }
+
+    /// Waits until the screen shows `text`; panics with the screen if not.
+    fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {text:?}; screen:\n{screen}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .args(["kill-session", "-t", &self.session])
+            .output();
+    }
+}
+
+#[test]
+fn demo_login_reaches_the_menu() {
+    if Command::new("tmux").arg("-V").output().is_err() {
+        eprintln!("SKIP: tmux end-to-end test skipped, tmux is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("demo.db");
+    let bin = env!("CARGO_BIN_EXE_credit-desk");
+    let tmux = Tmux {
+        session: format!("credit-desk-e2e-{}", std::process::id()),
+    };
+    let command = format!("{bin} demo --db {}", db.display());
+    let out = Command::new("tmux")
+        .args([
+            "new-session",
+            "-d",
+            "-s",
+            &tmux.session,
+            "-x",
+            "80",
+            "-y",
+            "24",
+        ])
+        .arg(&command)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let login = tmux.wait_for("操作员登录");
+    assert!(login.contains("演示密码: demo2026"), "{login}");
+    tmux.send(&["counter", "Tab", "demo2026", "Enter"]);
+    let menu = tmux.wait_for("主菜单");
+    assert!(menu.contains("李柜员 (counter)"), "{menu}");
+    assert!(menu.contains("大沙镇便民服务中心"), "{menu}");
+    assert!(menu.contains("修改本人密码"), "{menu}");
+    assert!(
+        !menu.contains("操作员管理"),
+        "a counter clerk has no admin entries:\n{menu}"
+    );
+
+    // Log out with the menu's mnemonic and quit.
+    tmux.send(&["q"]);
+    tmux.wait_for("操作员登录");
+    tmux.send(&["C-c"]);
+}

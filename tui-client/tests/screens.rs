@@ -1,0 +1,315 @@
+//! The workstation driven through its state machine and drawn on ratatui's
+//! TestBackend: flows, and snapshots of the screens at 80×24 in both
+//! languages.
+
+use std::sync::Arc;
+
+use credit_desk::app::{App, Command, DemoInfo, Event};
+use credit_desk::net::{Answer, Call, Meter};
+use credit_desk::theme::Theme;
+use credit_desk_proto::Lang;
+use credit_desk_proto::pb::{self, Capability, Role};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use tonic_types::{ErrorDetails, StatusExt};
+
+fn key(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new_with_kind(
+        code,
+        KeyModifiers::NONE,
+        KeyEventKind::Press,
+    ))
+}
+
+fn type_text(app: &mut App, text: &str) -> Vec<Command> {
+    text.chars()
+        .flat_map(|c| app.update(key(KeyCode::Char(c))))
+        .collect()
+}
+
+fn demo() -> DemoInfo {
+    DemoInfo {
+        accounts: vec![
+            ("counter".into(), Role::Counter),
+            ("center".into(), Role::Center),
+            ("admin".into(), Role::Admin),
+        ],
+        password: "demo2026".into(),
+    }
+}
+
+fn app(lang: Lang) -> App {
+    App::new(
+        lang,
+        Theme { color: false },
+        "http://127.0.0.1:50051".into(),
+        Arc::new(Meter::default()),
+        Some(demo()),
+        "counter-1".into(),
+    )
+}
+
+fn draw(app: &App) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    terminal.draw(|f| app.render(f)).unwrap();
+    terminal
+}
+
+fn screen_text(app: &App) -> String {
+    draw(app).backend().to_string()
+}
+
+fn login_answer(role: Role, caps: &[Capability], must_change: bool) -> Answer {
+    Answer::Login(pb::LoginResponse {
+        session_token: "tok".into(),
+        expires_at_ms: 0,
+        idle_timeout_s: 1800,
+        home: Some(pb::Home {
+            operator: Some(pb::Operator {
+                id: "op1".into(),
+                username: "admin".into(),
+                display_name: "系统管理员".into(),
+                role: role as i32,
+                must_change_password: must_change,
+                enabled: true,
+                ..Default::default()
+            }),
+            org_unit: Some(pb::OrgUnit {
+                id: "u1".into(),
+                code: "CENTER".into(),
+                name: "四会市综合征信中心".into(),
+                kind: pb::OrgUnitKind::Center as i32,
+                ..Default::default()
+            }),
+            capabilities: caps.iter().map(|c| *c as i32).collect(),
+            server_time_ms: 0,
+        }),
+    })
+}
+
+fn sent(commands: &[Command]) -> (u64, Option<String>, Call) {
+    commands
+        .iter()
+        .find_map(|c| match c {
+            Command::Send { seq, token, call } => Some((*seq, token.clone(), call.clone())),
+            _ => None,
+        })
+        .expect("a request was sent")
+}
+
+/// Logs in as an administrator and returns the app on the main menu.
+fn logged_in(lang: Lang) -> App {
+    let mut app = app(lang);
+    type_text(&mut app, "admin");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "demo2026");
+    let (seq, _, _) = sent(&app.update(key(KeyCode::Enter)));
+    app.update(Event::Reply {
+        seq,
+        result: Ok(login_answer(
+            Role::Admin,
+            &[
+                Capability::ChangeOwnPassword,
+                Capability::ManageOrgUnits,
+                Capability::ManageOperators,
+            ],
+            false,
+        )),
+        rtt_ms: 42,
+    });
+    app
+}
+
+#[test]
+fn login_sends_the_credentials_and_terminal_then_shows_the_menu() {
+    let mut app = app(Lang::Zh);
+    type_text(&mut app, "Counter");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "demo?2026");
+    assert!(!app.help, "'?' in a field is a character, not help");
+    let (_, token, call) = sent(&app.update(key(KeyCode::Enter)));
+    assert_eq!(token, None);
+    match call {
+        Call::Login(req) => {
+            assert_eq!(req.username, "counter");
+            assert_eq!(req.password, "demo?2026");
+            assert_eq!(req.terminal, "counter-1");
+        }
+        other => panic!("{other:?}"),
+    }
+    let app = logged_in(Lang::Zh);
+    let text = screen_text(&app);
+    assert!(text.contains("主菜单"), "{text}");
+    assert!(text.contains("操作员管理"));
+}
+
+#[test]
+fn empty_login_is_refused_locally() {
+    let mut app = app(Lang::En);
+    let commands = app.update(key(KeyCode::Enter));
+    assert!(commands.is_empty(), "nothing goes to the server");
+    let text = screen_text(&app);
+    assert!(text.contains("is required"), "{text}");
+}
+
+#[test]
+fn server_field_errors_land_next_to_the_field() {
+    let mut app = app(Lang::Zh);
+    type_text(&mut app, "x");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "y");
+    let (seq, _, _) = sent(&app.update(key(KeyCode::Enter)));
+    let status = tonic::Status::with_error_details(
+        tonic::Code::Unauthenticated,
+        "用户名或密码错误",
+        ErrorDetails::with_error_info(
+            "BAD_CREDENTIALS",
+            "creditdesk",
+            std::collections::HashMap::new(),
+        ),
+    );
+    app.update(Event::Reply {
+        seq,
+        result: Err(status),
+        rtt_ms: 5,
+    });
+    let text = screen_text(&app);
+    assert!(text.contains("✗ 用户名或密码错误"), "{text}");
+}
+
+#[test]
+fn a_forced_password_change_comes_first_and_esc_logs_out() {
+    let mut app = app(Lang::Zh);
+    type_text(&mut app, "zhao");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "first2026go");
+    let (seq, _, _) = sent(&app.update(key(KeyCode::Enter)));
+    app.update(Event::Reply {
+        seq,
+        result: Ok(login_answer(
+            Role::Counter,
+            &[Capability::ChangeOwnPassword],
+            true,
+        )),
+        rtt_ms: 1,
+    });
+    assert!(screen_text(&app).contains("请先设置自己的密码"));
+    let (_, token, call) = sent(&app.update(key(KeyCode::Esc)));
+    assert_eq!(token.as_deref(), Some("tok"));
+    assert!(matches!(call, Call::Logout));
+}
+
+#[test]
+fn an_ended_session_returns_to_login_keeping_the_username() {
+    let mut app = logged_in(Lang::Zh);
+    let (seq, token, _) = sent(&app.update(key(KeyCode::Char('u'))));
+    assert_eq!(
+        token.as_deref(),
+        Some("tok"),
+        "calls carry the session token"
+    );
+    let status = tonic::Status::with_error_details(
+        tonic::Code::Unauthenticated,
+        "会话已过期，请重新登录",
+        ErrorDetails::with_error_info(
+            "SESSION_EXPIRED",
+            "creditdesk",
+            std::collections::HashMap::new(),
+        ),
+    );
+    app.update(Event::Reply {
+        seq,
+        result: Err(status),
+        rtt_ms: 3,
+    });
+    assert!(app.session.is_none());
+    let text = screen_text(&app);
+    assert!(text.contains("操作员登录"), "{text}");
+    assert!(text.contains("admin"));
+}
+
+#[test]
+fn link_down_is_shown_input_is_kept_and_esc_cancels() {
+    let mut app = app(Lang::Zh);
+    type_text(&mut app, "center");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "demo2026");
+    let (seq, _, _) = sent(&app.update(key(KeyCode::Enter)));
+    app.update(Event::LinkDown {
+        attempt: 2,
+        retry_in_s: 2,
+    });
+    let text = screen_text(&app);
+    assert!(text.contains("连接中断"), "{text}");
+    assert!(text.contains("第 2 次重试"), "{text}");
+    assert!(text.contains("center"), "the input is still there");
+    let commands = app.update(key(KeyCode::Esc));
+    assert!(matches!(commands.as_slice(), [Command::Cancel(s)] if *s == seq));
+    // A late answer to the cancelled request changes nothing.
+    app.update(Event::Reply {
+        seq,
+        result: Ok(login_answer(Role::Center, &[], false)),
+        rtt_ms: 9,
+    });
+    assert!(app.session.is_none());
+}
+
+#[test]
+fn resubmitting_a_create_reuses_its_request_id() {
+    let mut app = logged_in(Lang::Zh);
+    let (seq, _, _) = sent(&app.update(key(KeyCode::Char('o'))));
+    app.update(Event::Reply {
+        seq,
+        result: Ok(Answer::OrgUnits(vec![pb::OrgUnit {
+            id: "c".into(),
+            code: "CENTER".into(),
+            name: "中心".into(),
+            kind: pb::OrgUnitKind::Center as i32,
+            ..Default::default()
+        }])),
+        rtt_ms: 1,
+    });
+    app.update(key(KeyCode::Char('n')));
+    type_text(&mut app, "T-NEW");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "新镇");
+    let request_id = |call: Call| match call {
+        Call::CreateOrgUnit(r) => r.request_id,
+        other => panic!("{other:?}"),
+    };
+    let (seq, _, call) = sent(&app.update(key(KeyCode::Enter)));
+    let first = request_id(call);
+    app.update(Event::Reply {
+        seq,
+        result: Err(tonic::Status::internal("lost")),
+        rtt_ms: 1,
+    });
+    let (_, _, call) = sent(&app.update(key(KeyCode::Enter)));
+    assert_eq!(request_id(call), first);
+}
+
+#[test]
+fn help_opens_with_f1_and_any_key_closes_it() {
+    let mut app = logged_in(Lang::Zh);
+    app.update(key(KeyCode::F(1)));
+    assert!(app.help);
+    let commands = app.update(key(KeyCode::Char('u')));
+    assert!(!app.help);
+    assert!(commands.is_empty(), "the closing key does nothing else");
+    app.update(key(KeyCode::Char('?')));
+    assert!(app.help, "'?' opens help outside text fields");
+}
+
+#[test]
+fn snapshots() {
+    for lang in [Lang::Zh, Lang::En] {
+        let suffix = lang.tag();
+        let login = app(lang);
+        insta::assert_snapshot!(format!("login_{suffix}"), draw(&login).backend());
+        let mut menu = logged_in(lang);
+        insta::assert_snapshot!(format!("menu_{suffix}"), draw(&menu).backend());
+        menu.update(key(KeyCode::F(1)));
+        insta::assert_snapshot!(format!("help_{suffix}"), draw(&menu).backend());
+    }
+}
