@@ -22,6 +22,8 @@ use crate::screens::{self, Screen};
 use crate::theme::Theme;
 
 /// Something that happened, fed to [`App::update`].
+// A few events a second at most: the size of the reply variant is no cost.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Event {
     Key(KeyEvent),

@@ -17,7 +17,7 @@ use unicode_width::UnicodeWidthStr;
 use crate::theme::Theme;
 
 pub enum Input {
-    Text(TextArea<'static>),
+    Text(Box<TextArea<'static>>),
     Choice {
         options: Vec<(i32, String)>,
         selected: usize,
@@ -40,7 +40,7 @@ impl Field {
         Field {
             name,
             label,
-            input: Input::Text(area),
+            input: Input::Text(Box::new(area)),
             error: None,
         }
     }
@@ -267,7 +267,7 @@ impl Form {
             );
             match &field.input {
                 Input::Text(textarea) => {
-                    let mut textarea = textarea.clone();
+                    let mut textarea = textarea.as_ref().clone();
                     textarea.set_style(theme.input());
                     textarea.set_cursor_style(if focused {
                         theme.selected()

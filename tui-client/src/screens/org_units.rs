@@ -271,13 +271,15 @@ mod tests {
 
     #[test]
     fn the_form_offers_only_kinds_that_fit() {
-        let mut s = OrgUnitsScreen::default();
-        s.units = vec![
-            unit("c", "", 0, OrgUnitKind::Center),
-            unit("t1", "c", 1, OrgUnitKind::Township),
-            unit("v1", "t1", 2, OrgUnitKind::VillageStation),
-        ];
-        s.selected = 1;
+        let mut s = OrgUnitsScreen {
+            units: vec![
+                unit("c", "", 0, OrgUnitKind::Center),
+                unit("t1", "c", 1, OrgUnitKind::Township),
+                unit("v1", "t1", 2, OrgUnitKind::VillageStation),
+            ],
+            selected: 1,
+            ..Default::default()
+        };
         s.open_form(&i18n::ZH, Lang::Zh);
         let form = &s.new_unit.as_ref().unwrap().form;
         assert_eq!(form.choice(field::KIND), OrgUnitKind::VillageStation as i32);
