@@ -26,6 +26,8 @@ pub struct Cli {
     /// session_idle_minutes, session_hours, log).
     #[arg(long, env = "CREDIT_DESK_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub db: DbArg,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -33,7 +35,7 @@ pub struct Cli {
 #[derive(Debug, Args, Default)]
 pub struct DbArg {
     /// Database: sqlite://PATH (default ./credit-desk.db) or postgres://…
-    #[arg(long, env = "CREDIT_DESK_DB")]
+    #[arg(long, env = "CREDIT_DESK_DB", global = true)]
     pub db: Option<String>,
 }
 
@@ -41,8 +43,6 @@ pub struct DbArg {
 pub enum Command {
     /// Create or migrate the database and create the first administrator.
     Init {
-        #[command(flatten)]
-        db: DbArg,
         #[arg(long, default_value = "admin")]
         admin_user: String,
         /// File holding the administrator's password (else asked for).
@@ -53,21 +53,14 @@ pub enum Command {
         center_name: String,
     },
     /// Apply pending database migrations.
-    Migrate {
-        #[command(flatten)]
-        db: DbArg,
-    },
+    Migrate,
     /// Serve gRPC.
     Serve {
-        #[command(flatten)]
-        db: DbArg,
         #[command(flatten)]
         serve: ServeArgs,
     },
     /// Manage operators from the command line.
     Operator {
-        #[command(flatten)]
-        db: DbArg,
         #[command(subcommand)]
         command: OperatorCommand,
     },

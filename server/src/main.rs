@@ -5,7 +5,7 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use credit_desk_server::clock::{Clock, SystemClock};
-use credit_desk_server::config::{Cli, Command, FileConfig, OperatorCommand};
+use credit_desk_server::config::{Cli, Command, DbArg, FileConfig, OperatorCommand};
 use credit_desk_server::db::{self, Db};
 use credit_desk_server::domain;
 use credit_desk_server::server::{self, ServeOptions};
@@ -30,7 +30,7 @@ async fn main() -> std::process::ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
-    match run(cli.command, file).await {
+    match run(cli.command, &cli.db, file).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -45,19 +45,18 @@ async fn open(url: &str) -> anyhow::Result<Db> {
     Ok(db)
 }
 
-async fn run(command: Command, file: FileConfig) -> anyhow::Result<()> {
+async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Result<()> {
     let now = SystemClock.now_ms();
     match command {
-        Command::Migrate { db } => {
-            open(&file.db(&db)).await?;
+        Command::Migrate => {
+            open(&file.db(db_arg)).await?;
         }
         Command::Init {
-            db,
             admin_user,
             admin_password_file,
             center_name,
         } => {
-            let db = open(&file.db(&db)).await?;
+            let db = open(&file.db(db_arg)).await?;
             let center = setup::ensure_center(&db, &center_name, now).await?;
             let password = read_password(admin_password_file.as_deref(), &admin_user)?;
             setup::add_operator(
@@ -78,9 +77,9 @@ async fn run(command: Command, file: FileConfig) -> anyhow::Result<()> {
                 center.name, center.code
             );
         }
-        Command::Serve { db, serve } => {
+        Command::Serve { serve } => {
             let options = ServeOptions {
-                db: open(&file.db(&db)).await?,
+                db: open(&file.db(db_arg)).await?,
                 clock: Arc::new(SystemClock),
                 sessions: file.sessions(&serve)?,
                 tls: file.tls(&serve)?,
@@ -91,8 +90,8 @@ async fn run(command: Command, file: FileConfig) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot listen on {listen}"))?;
             server::serve(options, listener, server::shutdown_signal()).await?;
         }
-        Command::Operator { db, command } => {
-            let db = open(&file.db(&db)).await?;
+        Command::Operator { command } => {
+            let db = open(&file.db(db_arg)).await?;
             match command {
                 OperatorCommand::Add {
                     username,

@@ -1,0 +1,132 @@
+//! The `credit-desk-server` binary: init, operator commands, serve, and a
+//! graceful stop on SIGTERM.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_credit-desk-server");
+
+fn run(args: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn init_operator_commands_and_config_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("c.db").display());
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "harbour2026\n").unwrap();
+    let pw = pw.to_str().unwrap();
+
+    let (ok, out) = run(&[
+        "init",
+        "--db",
+        &db,
+        "--admin-password-file",
+        pw,
+        "--center-name",
+        "四会市综合征信中心",
+    ]);
+    assert!(ok, "{out}");
+    assert!(out.contains("administrator admin"), "{out}");
+    // A second init does not create a second administrator.
+    let (ok, out) = run(&["init", "--db", &db, "--admin-password-file", pw]);
+    assert!(!ok && out.contains("already exists"), "{out}");
+    let (ok, out) = run(&["migrate", "--db", &db]);
+    assert!(ok, "{out}");
+
+    // Adding a township clerk needs a township; the center is the only unit.
+    let add = |role: &str, unit: &str| {
+        run(&[
+            "operator",
+            "add",
+            "--db",
+            &db,
+            "--username",
+            "li.si",
+            "--display-name",
+            "李四",
+            "--role",
+            role,
+            "--unit",
+            unit,
+            "--password-file",
+            pw,
+        ])
+    };
+    let (ok, out) = add("counter", "CENTER");
+    assert!(!ok && out.contains("role"), "{out}");
+    let (ok, out) = add("clerk", "CENTER");
+    assert!(!ok && out.contains("--role"), "{out}");
+    let (ok, out) = add("center", "CENTER");
+    assert!(ok, "{out}");
+    let (ok, out) = run(&["operator", "disable", "--db", &db, "li.si"]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&[
+        "operator",
+        "reset-password",
+        "--db",
+        &db,
+        "li.si",
+        "--password-file",
+        pw,
+    ]);
+    assert!(ok, "{out}");
+    let (ok, out) = run(&["operator", "disable", "--db", &db, "nobody"]);
+    assert!(!ok && out.contains("nobody"), "{out}");
+
+    // A bad setting in the config file is named.
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "session_hours = 0\n").unwrap();
+    let (ok, out) = run(&["--config", cfg.to_str().unwrap(), "serve", "--db", &db]);
+    assert!(!ok && out.contains("session_hours"), "{out}");
+}
+
+#[test]
+fn serve_stops_gracefully_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--db", &db, "--listen", &listen])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(&listen).is_err() {
+        assert!(Instant::now() < deadline, "server did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    let mut log = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut log).unwrap();
+    assert!(status.success(), "exit {status:?}\n{log}");
+    assert!(
+        log.contains("shutdown signal received") && log.contains("stopped"),
+        "{log}"
+    );
+    let _ = std::io::stderr().flush();
+}

@@ -1,0 +1,63 @@
+//! What stock gRPC clients see: reflection, health, compression.
+
+use credit_desk_proto::pb::{self, auth_client::AuthClient};
+use credit_desk_tests::{DEMO_PASSWORD, TestServer, both_backends};
+use tonic::codec::CompressionEncoding;
+use tonic_reflection::pb::v1::{
+    ServerReflectionRequest, server_reflection_client::ServerReflectionClient,
+    server_reflection_request::MessageRequest, server_reflection_response::MessageResponse,
+};
+
+both_backends!(reflection_lists_every_service, async |srv: &TestServer| {
+    let mut client = ServerReflectionClient::new(srv.channel.clone());
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut stream = client
+        .server_reflection_info(tokio_stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let response = stream.message().await.unwrap().unwrap();
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else {
+        panic!("unexpected reflection answer");
+    };
+    let mut names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    names.sort();
+    for expected in [
+        "creditdesk.v1.Admin",
+        "creditdesk.v1.Auth",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
+    }
+});
+
+both_backends!(zstd_and_gzip_both_work, async |srv: &TestServer| {
+    for encoding in [CompressionEncoding::Zstd, CompressionEncoding::Gzip] {
+        let mut client = AuthClient::new(srv.channel.clone())
+            .send_compressed(encoding)
+            .accept_compressed(encoding);
+        let resp = client
+            .login(pb::LoginRequest {
+                username: "center".into(),
+                password: DEMO_PASSWORD.into(),
+                terminal: format!("{encoding:?}"),
+            })
+            .await
+            .unwrap();
+        let used = resp
+            .metadata()
+            .get("grpc-encoding")
+            .map(|v| v.to_str().unwrap().to_string());
+        assert_eq!(
+            used,
+            Some(encoding.to_string()),
+            "the answer is compressed as asked"
+        );
+    }
+});
