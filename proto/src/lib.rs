@@ -5,6 +5,7 @@
 //! exactly the code the server will run again.
 
 pub mod errors;
+pub mod ident;
 pub mod lang;
 pub mod validate;
 
