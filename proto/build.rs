@@ -8,6 +8,8 @@ const FILES: &[&str] = &[
     "creditdesk/v1/common.proto",
     "creditdesk/v1/auth.proto",
     "creditdesk/v1/admin.proto",
+    "creditdesk/v1/identity.proto",
+    "creditdesk/v1/intake.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

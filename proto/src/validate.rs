@@ -5,7 +5,8 @@
 //! its message is available in both interface languages.
 
 use crate::Lang;
-use crate::pb::{OrgUnitKind, Role};
+use crate::ident::{self, IdError};
+use crate::pb::{OrgUnitKind, Role, VerificationMethod};
 
 /// Field names as they appear in requests (and in `BadRequest` violations).
 pub mod field {
@@ -23,6 +24,14 @@ pub mod field {
     pub const OPERATOR_ID: &str = "operator_id";
     pub const REQUEST_ID: &str = "request_id";
     pub const CURRENT_PASSWORD: &str = "current_password";
+    pub const IDENTIFIER: &str = "identifier";
+    pub const METHOD: &str = "method";
+    pub const DOCUMENT: &str = "document";
+    pub const AGENT_IDENTIFIER: &str = "agent_identifier";
+    pub const AGENT_NAME: &str = "agent_name";
+    pub const POA_REFERENCE: &str = "poa_reference";
+    pub const DEPARTMENT_ID: &str = "department_id";
+    pub const FILE: &str = "file";
 }
 
 pub const USERNAME_MIN: usize = 3;
@@ -63,6 +72,10 @@ pub enum Rule {
     RoleDoesNotFitUnit,
     /// An org unit of this kind cannot sit under that parent.
     KindDoesNotFitParent,
+    /// An identity number or credit code broke one of its rules.
+    Identifier(IdError),
+    /// An agent cannot act for themself.
+    AgentIsSubject,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,6 +129,10 @@ impl FieldError {
                 .pick("必须是 UUID", "must be a UUID")
                 .into(),
             Rule::UnknownValue => lang.pick("取值无效", "is not a known value").into(),
+            Rule::Identifier(e) => e.message(lang),
+            Rule::AgentIsSubject => lang
+                .pick("代理人不能是被核验人本人", "the agent cannot be the subject")
+                .into(),
             Rule::RoleDoesNotFitUnit => lang
                 .pick(
                     "角色与机构类型不符：柜台属乡镇/村站，联络员属部门，查询员属银行",
@@ -262,6 +279,102 @@ pub fn uuid(field: &'static str, value: &str) -> Result<(), FieldError> {
     uuid::Uuid::parse_str(value)
         .map(|_| ())
         .map_err(|_| FieldError::new(field, Rule::NotAUuid))
+}
+
+pub const PERSON_NAME_MAX: usize = 60;
+pub const DOCUMENT_MAX: usize = 80;
+
+/// An identity number or credit code in `field`, normalised first (as typed
+/// with a Chinese input method). Returns the normalised form.
+pub fn identifier(
+    field: &'static str,
+    value: &str,
+    today: chrono::NaiveDate,
+) -> Result<String, FieldError> {
+    ident::check_any(value, today)
+        .map(|_| ident::normalise(value))
+        .map_err(|e| FieldError::new(field, Rule::Identifier(e)))
+}
+
+/// A person's identity number only (agents are people).
+pub fn person_identifier(
+    field: &'static str,
+    value: &str,
+    today: chrono::NaiveDate,
+) -> Result<String, FieldError> {
+    let n = ident::normalise(value);
+    ident::person(&n, today)
+        .map(|_| n)
+        .map_err(|e| FieldError::new(field, Rule::Identifier(e)))
+}
+
+/// The fields of a counter verification, all checked at once.
+pub struct VerificationInput<'a> {
+    pub identifier: &'a str,
+    pub name: &'a str,
+    pub method: i32,
+    pub document: &'a str,
+    pub agent_identifier: &'a str,
+    pub agent_name: &'a str,
+    pub poa_reference: &'a str,
+}
+
+pub fn verification(v: &VerificationInput<'_>, today: chrono::NaiveDate) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let subject = identifier(field::IDENTIFIER, v.identifier, today);
+    if let Err(e) = &subject {
+        errors.push(e.clone());
+    }
+    if let Err(e) = display_text(field::NAME, v.name, PERSON_NAME_MAX) {
+        errors.push(e);
+    }
+    let method = match VerificationMethod::try_from(v.method) {
+        Ok(VerificationMethod::Unspecified) => {
+            errors.push(FieldError::new(field::METHOD, Rule::Required));
+            return errors;
+        }
+        Ok(m) => m,
+        Err(_) => {
+            errors.push(FieldError::new(field::METHOD, Rule::UnknownValue));
+            return errors;
+        }
+    };
+    if method == VerificationMethod::OtherDocument
+        && let Err(e) = display_text(field::DOCUMENT, v.document, DOCUMENT_MAX)
+    {
+        errors.push(e);
+    }
+    if method == VerificationMethod::AgentWithPoa {
+        match person_identifier(field::AGENT_IDENTIFIER, v.agent_identifier, today) {
+            Ok(agent) if subject.as_deref() == Ok(agent.as_str()) => {
+                errors.push(FieldError::new(field::AGENT_IDENTIFIER, Rule::AgentIsSubject));
+            }
+            Ok(_) => {}
+            Err(e) => errors.push(e),
+        }
+        for (f, value) in [
+            (field::AGENT_NAME, v.agent_name),
+            (field::POA_REFERENCE, v.poa_reference),
+        ] {
+            if let Err(e) = display_text(f, value, DOCUMENT_MAX) {
+                errors.push(e);
+            }
+        }
+    }
+    errors
+}
+
+/// Whether the name given at the counter is the registered one: spaces and
+/// the different middle dots of minority names (·・•.) do not count.
+pub fn names_match(given: &str, registered: &str) -> bool {
+    let clean = |s: &str| -> String {
+        crate::ident::normalise(s)
+            .chars()
+            .filter(|c| !c.is_whitespace() && !matches!(c, '·' | '・' | '•' | '.' | '．' | '‧'))
+            .collect()
+    };
+    let (a, b) = (clean(given), clean(registered));
+    !a.is_empty() && a == b
 }
 
 /// Which roles may belong to which kind of org unit.
@@ -473,6 +586,63 @@ mod tests {
             rule(unit_kind_fits_parent(K::Unspecified, K::Center)),
             Some(Rule::Required)
         );
+    }
+
+    fn day() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    fn input<'a>(method: VerificationMethod) -> VerificationInput<'a> {
+        VerificationInput {
+            identifier: "11010519491231002X",
+            name: "王丽",
+            method: method as i32,
+            document: "",
+            agent_identifier: "",
+            agent_name: "",
+            poa_reference: "",
+        }
+    }
+
+    fn fields(errors: &[FieldError]) -> Vec<&'static str> {
+        errors.iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn verification_fields_by_method() {
+        assert!(verification(&input(VerificationMethod::IdCardReader), day()).is_empty());
+        assert_eq!(
+            fields(&verification(&input(VerificationMethod::Unspecified), day())),
+            [field::METHOD]
+        );
+        assert_eq!(
+            fields(&verification(&input(VerificationMethod::OtherDocument), day())),
+            [field::DOCUMENT]
+        );
+        assert_eq!(
+            fields(&verification(&input(VerificationMethod::AgentWithPoa), day())),
+            [field::AGENT_IDENTIFIER, field::AGENT_NAME, field::POA_REFERENCE]
+        );
+        let mut v = input(VerificationMethod::AgentWithPoa);
+        v.agent_identifier = "11010519491231002x";
+        v.agent_name = "张三";
+        v.poa_reference = "WT-2026-001";
+        let errors = verification(&v, day());
+        assert_eq!(errors[0].rule, Rule::AgentIsSubject);
+        let mut v = input(VerificationMethod::IdCardInspected);
+        v.identifier = "110105194912310021";
+        v.name = " ";
+        let errors = verification(&v, day());
+        assert_eq!(fields(&errors), [field::IDENTIFIER, field::NAME]);
+        assert_eq!(errors[0].message(Lang::Zh), "校验位应为 X，实为 1");
+    }
+
+    #[test]
+    fn names_compare_without_spaces_and_dots() {
+        assert!(names_match("王 丽", "王丽"));
+        assert!(names_match("阿依古丽·买买提", "阿依古丽•买买提"));
+        assert!(!names_match("王莉", "王丽"));
+        assert!(!names_match("", ""));
     }
 
     #[test]

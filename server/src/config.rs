@@ -59,6 +59,11 @@ pub enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
+    /// Identifier tools.
+    Id {
+        #[command(subcommand)]
+        command: IdCommand,
+    },
     /// Manage operators from the command line.
     Operator {
         #[command(subcommand)]
@@ -82,6 +87,18 @@ pub struct ServeArgs {
     /// Hours after login at which a session ends (default 12).
     #[arg(long, env = "CREDIT_DESK_SESSION_HOURS")]
     pub session_hours: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdCommand {
+    /// Check identity numbers and credit codes: the numbers given, or one
+    /// per line on stdin; prints one JSON object per line.
+    Check {
+        numbers: Vec<String>,
+        /// Language of the reasons: zh-CN (default) or en.
+        #[arg(long, default_value = "zh-CN")]
+        lang: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

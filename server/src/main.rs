@@ -5,9 +5,9 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use credit_desk_server::clock::{Clock, SystemClock};
-use credit_desk_server::config::{Cli, Command, DbArg, FileConfig, OperatorCommand};
+use credit_desk_server::config::{Cli, Command, DbArg, FileConfig, IdCommand, OperatorCommand};
 use credit_desk_server::db::{self, Db};
-use credit_desk_server::domain;
+use credit_desk_server::{domain, id_check};
 use credit_desk_server::server::{self, ServeOptions};
 use credit_desk_server::setup::{self, OperatorSpec};
 
@@ -48,6 +48,19 @@ async fn open(url: &str) -> anyhow::Result<Db> {
 async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Result<()> {
     let now = SystemClock.now_ms();
     match command {
+        Command::Id {
+            command: IdCommand::Check { numbers, lang },
+        } => {
+            let today = chrono::Local::now().date_naive();
+            let lang = credit_desk_proto::Lang::from_tag(&lang);
+            let out = std::io::BufWriter::new(std::io::stdout().lock());
+            let (good, bad) = if numbers.is_empty() {
+                id_check::run(std::io::stdin().lock(), out, today, lang)?
+            } else {
+                id_check::run(numbers.join("\n").as_bytes(), out, today, lang)?
+            };
+            tracing::info!(valid = good, invalid = bad, "checked");
+        }
         Command::Migrate => {
             open(&file.db(db_arg)).await?;
         }
