@@ -108,21 +108,42 @@ pub struct Person {
 pub enum IdError {
     Empty,
     /// Not 18 characters.
-    Length { actual: usize },
+    Length {
+        actual: usize,
+    },
     /// A character not allowed at this (1-based) position.
-    Character { position: usize, found: char },
+    Character {
+        position: usize,
+        found: char,
+    },
     /// The region code's first two digits are no province.
-    Region { code: String },
+    Region {
+        code: String,
+    },
     /// The birth date is no calendar date.
-    Date { text: String },
-    DateInFuture { date: NaiveDate },
-    DateBefore1900 { date: NaiveDate },
+    Date {
+        text: String,
+    },
+    DateInFuture {
+        date: NaiveDate,
+    },
+    DateBefore1900 {
+        date: NaiveDate,
+    },
     /// USCC: no such registration department / organisation type pair.
-    Registration { code: String },
+    Registration {
+        code: String,
+    },
     /// USCC positions 9–17: the organisation code's own check character.
-    OrgCodeCheck { expected: char, found: char },
+    OrgCodeCheck {
+        expected: char,
+        found: char,
+    },
     /// The final check character.
-    Check { expected: char, found: char },
+    Check {
+        expected: char,
+        found: char,
+    },
 }
 
 impl IdError {
@@ -133,9 +154,9 @@ impl IdError {
             IdError::Length { .. } => "length",
             IdError::Character { .. } => "characters",
             IdError::Region { .. } => "region",
-            IdError::Date { .. } | IdError::DateInFuture { .. } | IdError::DateBefore1900 { .. } => {
-                "date"
-            }
+            IdError::Date { .. }
+            | IdError::DateInFuture { .. }
+            | IdError::DateBefore1900 { .. } => "date",
             IdError::Registration { .. } => "registration",
             IdError::OrgCodeCheck { .. } => "organisation_code_check",
             IdError::Check { .. } => "check_character",
@@ -171,11 +192,15 @@ impl IdError {
             ),
             IdError::Registration { code } => lang.pick(
                 format!("登记管理部门和机构类别代码 {code} 无效"),
-                format!("registration department and organisation type {code} are not a valid pair"),
+                format!(
+                    "registration department and organisation type {code} are not a valid pair"
+                ),
             ),
             IdError::OrgCodeCheck { expected, found } => lang.pick(
                 format!("组织机构代码校验位应为 {expected}，实为 {found}"),
-                format!("the organisation code's check character should be {expected}, not {found}"),
+                format!(
+                    "the organisation code's check character should be {expected}, not {found}"
+                ),
             ),
             IdError::Check { expected, found } => lang.pick(
                 format!("校验位应为 {expected}，实为 {found}"),
@@ -221,15 +246,19 @@ pub fn person(number: &str, today: NaiveDate) -> Result<Person, IdError> {
     for (i, c) in number.chars().enumerate() {
         let ok = c.is_ascii_digit() || (i == 17 && c == 'X');
         if !ok {
-            return Err(IdError::Character { position: i + 1, found: c });
+            return Err(IdError::Character {
+                position: i + 1,
+                found: c,
+            });
         }
     }
     let province = province_name(&number[..2]).ok_or_else(|| IdError::Region {
         code: number[..6].to_string(),
     })?;
     let text = &number[6..14];
-    let date = NaiveDate::parse_from_str(text, "%Y%m%d")
-        .map_err(|_| IdError::Date { text: text.to_string() })?;
+    let date = NaiveDate::parse_from_str(text, "%Y%m%d").map_err(|_| IdError::Date {
+        text: text.to_string(),
+    })?;
     if date > today {
         return Err(IdError::DateInFuture { date });
     }
@@ -245,14 +274,22 @@ pub fn person(number: &str, today: NaiveDate) -> Result<Person, IdError> {
     Ok(Person {
         number: number.to_string(),
         birth_date: date,
-        sex: if sequence % 2 == 1 { Sex::Male } else { Sex::Female },
+        sex: if sequence % 2 == 1 {
+            Sex::Male
+        } else {
+            Sex::Female
+        },
         province,
     })
 }
 
 /// Builds a valid identity number (test data, demo data, benchmarks).
 pub fn make_person_number(region: &str, birth: NaiveDate, sequence: u16) -> String {
-    let first17 = format!("{region:0>6.6}{}{:03}", birth.format("%Y%m%d"), sequence % 1000);
+    let first17 = format!(
+        "{region:0>6.6}{}{:03}",
+        birth.format("%Y%m%d"),
+        sequence % 1000
+    );
     let check = person_check_char(&first17);
     format!("{first17}{check}")
 }
@@ -260,7 +297,9 @@ pub fn make_person_number(region: &str, birth: NaiveDate, sequence: u16) -> Stri
 /// The 31 characters of a unified social credit code: digits and capitals
 /// without I, O, Z, S, V.
 pub const USCC_ALPHABET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 
 /// Registration department (position 1) and organisation type (position 2)
@@ -268,7 +307,11 @@ const ORG_WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
 pub const REGISTRATIONS: &[(&str, &str, OrgType)] = &[
     ("11", "机关", OrgType::PublicInstitution),
     ("12", "事业单位", OrgType::PublicInstitution),
-    ("13", "中央编办直接管理机构编制的群众团体", OrgType::SocialOrganisation),
+    (
+        "13",
+        "中央编办直接管理机构编制的群众团体",
+        OrgType::SocialOrganisation,
+    ),
     ("19", "其他（机构编制）", OrgType::PublicInstitution),
     ("21", "外国常驻新闻机构", OrgType::Other),
     ("29", "其他（外交）", OrgType::Other),
@@ -373,14 +416,20 @@ pub fn organisation(code: &str) -> Result<Organisation, IdError> {
             _ => uscc_value(c).is_some(),
         };
         if !ok {
-            return Err(IdError::Character { position: i + 1, found: c });
+            return Err(IdError::Character {
+                position: i + 1,
+                found: c,
+            });
         }
     }
     let pair = &code[..2];
-    let (_, registration, org_type) = REGISTRATIONS
-        .iter()
-        .find(|r| r.0 == pair)
-        .ok_or_else(|| IdError::Registration { code: pair.to_string() })?;
+    let (_, registration, org_type) =
+        REGISTRATIONS
+            .iter()
+            .find(|r| r.0 == pair)
+            .ok_or_else(|| IdError::Registration {
+                code: pair.to_string(),
+            })?;
     let province = province_name(&code[2..4]).ok_or_else(|| IdError::Region {
         code: code[2..8].to_string(),
     })?;
@@ -454,7 +503,10 @@ mod tests {
 
     #[test]
     fn normalises_what_input_methods_type() {
-        assert_eq!(normalise("  ４４０１０５１９９００３０７００１ｘ　"), "44010519900307001X");
+        assert_eq!(
+            normalise("  ４４０１０５１９９００３０７００１ｘ　"),
+            "44010519900307001X"
+        );
         assert_eq!(normalise("91440101MA5CXXXX1a"), "91440101MA5CXXXX1A");
     }
 
@@ -473,24 +525,53 @@ mod tests {
     fn each_person_rule_has_its_own_error() {
         let t = today();
         assert_eq!(person("", t), Err(IdError::Empty));
-        assert_eq!(person("1101051949123100", t), Err(IdError::Length { actual: 16 }));
+        assert_eq!(
+            person("1101051949123100", t),
+            Err(IdError::Length { actual: 16 })
+        );
         assert_eq!(
             person("11010519491231002Y", t),
-            Err(IdError::Character { position: 18, found: 'Y' })
+            Err(IdError::Character {
+                position: 18,
+                found: 'Y'
+            })
         );
         assert_eq!(
             person("1101051949X231002X", t),
-            Err(IdError::Character { position: 11, found: 'X' })
+            Err(IdError::Character {
+                position: 11,
+                found: 'X'
+            })
         );
-        assert_eq!(person("99010519491231002X", t), Err(IdError::Region { code: "990105".into() }));
-        assert_eq!(person("11010519490231002X", t), Err(IdError::Date { text: "19490231".into() }));
+        assert_eq!(
+            person("99010519491231002X", t),
+            Err(IdError::Region {
+                code: "990105".into()
+            })
+        );
+        assert_eq!(
+            person("11010519490231002X", t),
+            Err(IdError::Date {
+                text: "19490231".into()
+            })
+        );
         let future = make_person_number("440105", NaiveDate::from_ymd_opt(2027, 1, 1).unwrap(), 11);
-        assert!(matches!(person(&future, t), Err(IdError::DateInFuture { .. })));
+        assert!(matches!(
+            person(&future, t),
+            Err(IdError::DateInFuture { .. })
+        ));
         assert_eq!(
             person("110105194912310021", t),
-            Err(IdError::Check { expected: 'X', found: '1' })
+            Err(IdError::Check {
+                expected: 'X',
+                found: '1'
+            })
         );
-        let msg = IdError::Check { expected: 'X', found: '1' }.message(Lang::Zh);
+        let msg = IdError::Check {
+            expected: 'X',
+            found: '1',
+        }
+        .message(Lang::Zh);
         assert_eq!(msg, "校验位应为 X，实为 1");
     }
 
@@ -520,28 +601,45 @@ mod tests {
         );
         assert_eq!(
             organisation("9199030071526726XG"),
-            Err(IdError::Region { code: "990300".into() })
+            Err(IdError::Region {
+                code: "990300".into()
+            })
         );
         let mut bad: Vec<char> = code.chars().collect();
         bad[16] = if bad[16] == '0' { '1' } else { '0' };
         let bad: String = bad.into_iter().collect();
-        assert!(matches!(organisation(&bad), Err(IdError::OrgCodeCheck { .. })), "{bad}");
+        assert!(
+            matches!(organisation(&bad), Err(IdError::OrgCodeCheck { .. })),
+            "{bad}"
+        );
         assert!(matches!(
             organisation("9144030071526726XH"),
             Err(IdError::Check { found: 'H', .. })
         ));
         assert_eq!(
             organisation("914403007152672OXG"),
-            Err(IdError::Character { position: 16, found: 'O' })
+            Err(IdError::Character {
+                position: 16,
+                found: 'O'
+            })
         );
     }
 
     #[test]
     fn check_any_tells_the_kinds_apart() {
         let t = today();
-        assert!(matches!(check_any("11010519491231002x", t), Ok(Identifier::Person(_))));
-        assert!(matches!(check_any("9144030071526726XG", t), Ok(Identifier::Organisation(_))));
-        assert!(matches!(check_any("123", t), Err(IdError::Length { actual: 3 })));
+        assert!(matches!(
+            check_any("11010519491231002x", t),
+            Ok(Identifier::Person(_))
+        ));
+        assert!(matches!(
+            check_any("9144030071526726XG", t),
+            Ok(Identifier::Organisation(_))
+        ));
+        assert!(matches!(
+            check_any("123", t),
+            Err(IdError::Length { actual: 3 })
+        ));
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub mod field {
     pub const POA_REFERENCE: &str = "poa_reference";
     pub const DEPARTMENT_ID: &str = "department_id";
     pub const FILE: &str = "file";
+    pub const ID: &str = "id";
 }
 
 pub const USERNAME_MIN: usize = 3;
@@ -347,7 +348,10 @@ pub fn verification(v: &VerificationInput<'_>, today: chrono::NaiveDate) -> Vec<
     if method == VerificationMethod::AgentWithPoa {
         match person_identifier(field::AGENT_IDENTIFIER, v.agent_identifier, today) {
             Ok(agent) if subject.as_deref() == Ok(agent.as_str()) => {
-                errors.push(FieldError::new(field::AGENT_IDENTIFIER, Rule::AgentIsSubject));
+                errors.push(FieldError::new(
+                    field::AGENT_IDENTIFIER,
+                    Rule::AgentIsSubject,
+                ));
             }
             Ok(_) => {}
             Err(e) => errors.push(e),
@@ -612,16 +616,29 @@ mod tests {
     fn verification_fields_by_method() {
         assert!(verification(&input(VerificationMethod::IdCardReader), day()).is_empty());
         assert_eq!(
-            fields(&verification(&input(VerificationMethod::Unspecified), day())),
+            fields(&verification(
+                &input(VerificationMethod::Unspecified),
+                day()
+            )),
             [field::METHOD]
         );
         assert_eq!(
-            fields(&verification(&input(VerificationMethod::OtherDocument), day())),
+            fields(&verification(
+                &input(VerificationMethod::OtherDocument),
+                day()
+            )),
             [field::DOCUMENT]
         );
         assert_eq!(
-            fields(&verification(&input(VerificationMethod::AgentWithPoa), day())),
-            [field::AGENT_IDENTIFIER, field::AGENT_NAME, field::POA_REFERENCE]
+            fields(&verification(
+                &input(VerificationMethod::AgentWithPoa),
+                day()
+            )),
+            [
+                field::AGENT_IDENTIFIER,
+                field::AGENT_NAME,
+                field::POA_REFERENCE
+            ]
         );
         let mut v = input(VerificationMethod::AgentWithPoa);
         v.agent_identifier = "11010519491231002x";

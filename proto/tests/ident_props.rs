@@ -38,17 +38,28 @@ fn uscc() -> impl Strategy<Value = String> {
     )
         .prop_map(|(r, p, rest, body)| {
             let region = format!("{}{:04}", PROVINCES[p].0, rest);
-            make_uscc(REGISTRATIONS[r].0, &region, &body.into_iter().collect::<String>())
+            make_uscc(
+                REGISTRATIONS[r].0,
+                &region,
+                &body.into_iter().collect::<String>(),
+            )
         })
 }
 
 /// Characters a clerk could plausibly mistype into either kind of number.
 fn any_char() -> impl Strategy<Value = char> {
-    prop::sample::select("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ".chars().collect::<Vec<_>>())
+    prop::sample::select(
+        "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+            .chars()
+            .collect::<Vec<_>>(),
+    )
 }
 
 fn replace(s: &str, i: usize, c: char) -> String {
-    s.chars().enumerate().map(|(j, x)| if j == i { c } else { x }).collect()
+    s.chars()
+        .enumerate()
+        .map(|(j, x)| if j == i { c } else { x })
+        .collect()
 }
 
 proptest! {

@@ -148,6 +148,7 @@ pub async fn authenticate(ctx: &Ctx, header: Option<&str>, lang: Lang) -> ApiRes
         org_unit_path: op.org_unit_path,
         must_change_password: op.must_change_password != 0,
         token_hash,
+        terminal: session.terminal,
         lang,
     })
 }

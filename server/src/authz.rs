@@ -36,6 +36,13 @@ pub fn access_for(path: &str) -> Access {
         | "/creditdesk.v1.Admin/CreateOperator"
         | "/creditdesk.v1.Admin/SetOperatorEnabled"
         | "/creditdesk.v1.Admin/ResetPassword" => Access::Capability(C::ManageOperators),
+        "/creditdesk.v1.Identity/Verify" => Access::Capability(C::VerifyIdentity),
+        "/creditdesk.v1.Identity/GetSubject" | "/creditdesk.v1.Identity/ListSubjects" => {
+            Access::Capability(C::ViewSubjects)
+        }
+        "/creditdesk.v1.Intake/ImportFile" | "/creditdesk.v1.Intake/ListImports" => {
+            Access::Capability(C::ImportData)
+        }
         p if p.starts_with("/grpc.health.v1.Health/")
             || p.starts_with("/grpc.reflection.v1.ServerReflection/")
             || p.starts_with("/grpc.reflection.v1alpha.ServerReflection/") =>
@@ -58,6 +65,8 @@ pub struct Caller {
     pub org_unit_path: String,
     pub must_change_password: bool,
     pub token_hash: String,
+    /// The terminal named at login, recorded with what the caller does.
+    pub terminal: String,
     pub lang: Lang,
 }
 
@@ -108,6 +117,7 @@ mod tests {
             org_unit_path: "/a/b/".into(),
             must_change_password: false,
             token_hash: String::new(),
+            terminal: String::new(),
             lang: Lang::Zh,
         }
     }
@@ -142,6 +152,28 @@ mod tests {
         assert_eq!(
             check(Access::Unknown, &caller(Role::Admin)),
             Err(Refusal::UnknownMethod)
+        );
+    }
+
+    #[test]
+    fn counter_verifies_but_does_not_import() {
+        let c = caller(Role::Counter);
+        assert_eq!(
+            check(access_for("/creditdesk.v1.Identity/Verify"), &c),
+            Ok(())
+        );
+        assert_eq!(
+            check(access_for("/creditdesk.v1.Intake/ImportFile"), &c),
+            Err(Refusal::MissingCapability)
+        );
+        let l = caller(Role::Liaison);
+        assert_eq!(
+            check(access_for("/creditdesk.v1.Intake/ImportFile"), &l),
+            Ok(())
+        );
+        assert_eq!(
+            check(access_for("/creditdesk.v1.Identity/Verify"), &l),
+            Err(Refusal::MissingCapability)
         );
     }
 

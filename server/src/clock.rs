@@ -38,6 +38,15 @@ impl Clock for ManualClock {
     }
 }
 
+/// The calendar date in the server's time zone at a UTC millisecond time
+/// (birth dates "not in the future", report dates, working days).
+pub fn local_date(ms: i64) -> chrono::NaiveDate {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&chrono::Local)
+        .date_naive()
+}
+
 pub const MINUTE_MS: i64 = 60_000;
 pub const HOUR_MS: i64 = 60 * MINUTE_MS;
 

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 use serde::Deserialize;
 
 use crate::clock::{HOUR_MS, MINUTE_MS};
-use crate::context::SessionPolicy;
+use crate::context::{Policy, SessionPolicy};
 
 pub const DEFAULT_DB: &str = "sqlite://./credit-desk.db";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -87,6 +87,9 @@ pub struct ServeArgs {
     /// Hours after login at which a session ends (default 12).
     #[arg(long, env = "CREDIT_DESK_SESSION_HOURS")]
     pub session_hours: Option<u32>,
+    /// Minutes a counter verification stays usable (default 120).
+    #[arg(long, env = "CREDIT_DESK_VERIFICATION_MINUTES")]
+    pub verification_minutes: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +141,7 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     pub session_idle_minutes: Option<u32>,
     pub session_hours: Option<u32>,
+    pub verification_minutes: Option<u32>,
     /// tracing filter, e.g. "info" or "credit_desk_server=debug".
     pub log: Option<String>,
 }
@@ -189,6 +193,22 @@ impl FileConfig {
         Ok(SessionPolicy {
             idle_ms: i64::from(idle) * MINUTE_MS,
             absolute_ms: i64::from(hours) * HOUR_MS,
+        })
+    }
+}
+
+impl FileConfig {
+    pub fn policy(&self, args: &ServeArgs) -> anyhow::Result<Policy> {
+        let minutes = args
+            .verification_minutes
+            .or(self.verification_minutes)
+            .unwrap_or(120);
+        anyhow::ensure!(
+            (5..=24 * 60).contains(&minutes),
+            "verification_minutes: must be 5–1440"
+        );
+        Ok(Policy {
+            verification_ms: i64::from(minutes) * MINUTE_MS,
         })
     }
 }

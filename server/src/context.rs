@@ -27,6 +27,22 @@ pub struct Context {
     pub db: Db,
     pub clock: SharedClock,
     pub sessions: SessionPolicy,
+    pub policy: Policy,
+}
+
+/// Business settings the center decides.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// How long a counter verification stays usable (the counter visit).
+    pub verification_ms: i64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            verification_ms: 2 * HOUR_MS,
+        }
+    }
 }
 
 pub type Ctx = Arc<Context>;

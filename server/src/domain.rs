@@ -1,7 +1,7 @@
 //! How roles and org-unit kinds are spelled in the database, and what each
 //! role may do.
 
-use credit_desk_proto::pb::{Capability, OrgUnitKind, Role};
+use credit_desk_proto::pb::{Capability, OrgUnitKind, Role, SubjectKind, VerificationMethod};
 
 pub fn role_to_str(role: Role) -> &'static str {
     match role {
@@ -51,15 +51,58 @@ pub fn kind_from_str(s: &str) -> Option<OrgUnitKind> {
     .find(|k| kind_to_str(*k) == s)
 }
 
+pub fn method_to_str(m: VerificationMethod) -> &'static str {
+    match m {
+        VerificationMethod::Unspecified => "unspecified",
+        VerificationMethod::IdCardInspected => "id_card_inspected",
+        VerificationMethod::IdCardReader => "id_card_reader",
+        VerificationMethod::OtherDocument => "other_document",
+        VerificationMethod::AgentWithPoa => "agent_with_poa",
+    }
+}
+
+pub fn method_from_str(s: &str) -> VerificationMethod {
+    [
+        VerificationMethod::IdCardInspected,
+        VerificationMethod::IdCardReader,
+        VerificationMethod::OtherDocument,
+        VerificationMethod::AgentWithPoa,
+    ]
+    .into_iter()
+    .find(|m| method_to_str(*m) == s)
+    .unwrap_or_default()
+}
+
+pub fn subject_kind_from_str(s: &str) -> SubjectKind {
+    match s {
+        "person" => SubjectKind::Person,
+        "organisation" => SubjectKind::Organisation,
+        "household" => SubjectKind::Household,
+        _ => SubjectKind::Unspecified,
+    }
+}
+
 /// What a role may do. The client draws menu entries from this list; the
 /// server's access table ([`crate::authz`]) checks the same capabilities.
 pub fn capabilities(role: Role) -> Vec<Capability> {
-    let mut caps = vec![Capability::ChangeOwnPassword];
-    if role == Role::Admin {
-        caps.push(Capability::ManageOrgUnits);
-        caps.push(Capability::ManageOperators);
-    }
+    use Capability as C;
+    let mut caps = vec![C::ChangeOwnPassword];
+    caps.extend_from_slice(match role {
+        Role::Counter => &[C::VerifyIdentity, C::ViewSubjects][..],
+        Role::Center => &[C::VerifyIdentity, C::ViewSubjects, C::ImportData],
+        Role::Liaison => &[C::ImportData],
+        Role::Supervisor => &[C::ViewSubjects],
+        Role::Admin => &[C::ManageOrgUnits, C::ManageOperators],
+        Role::Bank | Role::Unspecified => &[],
+    });
     caps
+}
+
+/// Whether a role sees identity numbers in full on screens that list or
+/// show subjects: the center's staff write to departments and applicants
+/// about them; everyone else sees them masked.
+pub fn sees_full_identifiers(role: Role) -> bool {
+    role == Role::Center
 }
 
 #[cfg(test)]
@@ -76,12 +119,47 @@ mod tests {
     }
 
     #[test]
+    fn method_names_round_trip() {
+        for m in 1..=4 {
+            let m = VerificationMethod::try_from(m).unwrap();
+            assert_eq!(method_from_str(method_to_str(m)), m);
+        }
+        assert_eq!(
+            method_from_str("telepathy"),
+            VerificationMethod::Unspecified
+        );
+    }
+
+    #[test]
     fn kind_names_round_trip() {
         for k in 1..=5 {
             let k = OrgUnitKind::try_from(k).unwrap();
             assert_eq!(kind_from_str(kind_to_str(k)), Some(k));
         }
         assert_eq!(kind_from_str("unspecified"), None);
+    }
+
+    #[test]
+    fn who_verifies_views_and_imports() {
+        let has = |r, c| capabilities(r).contains(&c);
+        for r in ALL_ROLES {
+            assert_eq!(
+                has(r, Capability::VerifyIdentity),
+                matches!(r, Role::Counter | Role::Center),
+                "{r:?}"
+            );
+            assert_eq!(
+                has(r, Capability::ImportData),
+                matches!(r, Role::Center | Role::Liaison),
+                "{r:?}"
+            );
+            assert_eq!(
+                has(r, Capability::ViewSubjects),
+                matches!(r, Role::Counter | Role::Center | Role::Supervisor),
+                "{r:?}"
+            );
+            assert_eq!(sees_full_identifiers(r), r == Role::Center);
+        }
     }
 
     #[test]

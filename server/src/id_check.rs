@@ -62,7 +62,11 @@ pub fn run(
             continue;
         }
         let v = verdict(&line, today, lang);
-        if v.valid { good += 1 } else { bad += 1 }
+        if v.valid {
+            good += 1
+        } else {
+            bad += 1
+        }
         serde_json::to_writer(&mut out, &v)?;
         out.write_all(b"\n")?;
     }

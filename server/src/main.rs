@@ -7,9 +7,9 @@ use clap::Parser;
 use credit_desk_server::clock::{Clock, SystemClock};
 use credit_desk_server::config::{Cli, Command, DbArg, FileConfig, IdCommand, OperatorCommand};
 use credit_desk_server::db::{self, Db};
-use credit_desk_server::{domain, id_check};
 use credit_desk_server::server::{self, ServeOptions};
 use credit_desk_server::setup::{self, OperatorSpec};
+use credit_desk_server::{domain, id_check};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -91,12 +91,11 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
             );
         }
         Command::Serve { serve } => {
-            let options = ServeOptions {
-                db: open(&file.db(db_arg)).await?,
-                clock: Arc::new(SystemClock),
-                sessions: file.sessions(&serve)?,
-                tls: file.tls(&serve)?,
-            };
+            let mut options =
+                ServeOptions::new(open(&file.db(db_arg)).await?, Arc::new(SystemClock));
+            options.sessions = file.sessions(&serve)?;
+            options.policy = file.policy(&serve)?;
+            options.tls = file.tls(&serve)?;
             let listen = file.listen(&serve);
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

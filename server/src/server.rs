@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use credit_desk_proto::pb::{self, admin_server::AdminServer, auth_server::AuthServer};
+use credit_desk_proto::pb::{
+    self, admin_server::AdminServer, auth_server::AuthServer, identity_server::IdentityServer,
+};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
@@ -14,9 +16,9 @@ use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::auth_layer::AuthLayer;
 use crate::clock::SharedClock;
-use crate::context::{Context, Ctx, SessionPolicy};
+use crate::context::{Context, Ctx, Policy, SessionPolicy};
 use crate::db::Db;
-use crate::services::{admin::AdminService, auth::AuthService};
+use crate::services::{admin::AdminService, auth::AuthService, identity::IdentityService};
 
 /// PEM files for TLS.
 #[derive(Debug, Clone)]
@@ -29,7 +31,21 @@ pub struct ServeOptions {
     pub db: Db,
     pub clock: SharedClock,
     pub sessions: SessionPolicy,
+    pub policy: Policy,
     pub tls: Option<TlsFiles>,
+}
+
+impl ServeOptions {
+    /// Default policies, no TLS.
+    pub fn new(db: Db, clock: SharedClock) -> ServeOptions {
+        ServeOptions {
+            db,
+            clock,
+            sessions: SessionPolicy::default(),
+            policy: Policy::default(),
+            tls: None,
+        }
+    }
 }
 
 /// Accepts and sends zstd and gzip; the workstation asks for zstd, stock
@@ -55,6 +71,7 @@ pub async fn serve(
         db: options.db,
         clock: options.clock,
         sessions: options.sessions,
+        policy: options.policy,
     });
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -63,6 +80,9 @@ pub async fn serve(
         .await;
     health_reporter
         .set_serving::<AdminServer<AdminService>>()
+        .await;
+    health_reporter
+        .set_serving::<IdentityServer<IdentityService>>()
         .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)

@@ -9,7 +9,6 @@ use std::sync::Arc;
 
 use credit_desk_proto::pb::{admin_client::AdminClient, auth_client::AuthClient};
 use credit_desk_server::clock::ManualClock;
-use credit_desk_server::context::SessionPolicy;
 use credit_desk_server::db::Db;
 use credit_desk_server::demo;
 use credit_desk_server::server::{Running, ServeOptions};
@@ -96,12 +95,7 @@ impl TestServer {
         let clock = ManualClock::new(T0);
         demo::seed_if_empty(&db, T0).await.expect("seed demo data");
         let running = Running::start(
-            ServeOptions {
-                db: db.clone(),
-                clock: clock.clone(),
-                sessions: SessionPolicy::default(),
-                tls: None,
-            },
+            ServeOptions::new(db.clone(), clock.clone()),
             "127.0.0.1:0".parse().unwrap(),
         )
         .await

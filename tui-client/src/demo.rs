@@ -5,7 +5,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use credit_desk_server::clock::{Clock, SystemClock};
-use credit_desk_server::context::SessionPolicy;
 use credit_desk_server::db::Db;
 use credit_desk_server::demo::{DEMO_ACCOUNTS, DEMO_PASSWORD, seed_if_empty};
 use credit_desk_server::server::{Running, ServeOptions};
@@ -22,12 +21,7 @@ pub async fn start(db_path: &Path) -> anyhow::Result<Demo> {
     let db = Db::connect_and_migrate(&format!("sqlite://{}", db_path.display())).await?;
     let seeded = seed_if_empty(&db, SystemClock.now_ms()).await?;
     let server = Running::start(
-        ServeOptions {
-            db,
-            clock: Arc::new(SystemClock),
-            sessions: SessionPolicy::default(),
-            tls: None,
-        },
+        ServeOptions::new(db, Arc::new(SystemClock)),
         "127.0.0.1:0".parse()?,
     )
     .await?;

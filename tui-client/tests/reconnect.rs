@@ -7,7 +7,6 @@ use std::sync::Arc;
 use credit_desk::net::{self, Answer, Call, Client};
 use credit_desk_proto::{Lang, pb};
 use credit_desk_server::clock::SystemClock;
-use credit_desk_server::context::SessionPolicy;
 use credit_desk_server::db::Db;
 use credit_desk_server::demo::{DEMO_PASSWORD, seed_if_empty};
 use credit_desk_server::server::{Running, ServeOptions};
@@ -38,12 +37,7 @@ async fn reconnects_when_the_server_comes_back() {
         .unwrap();
     seed_if_empty(&db, 0).await.unwrap();
     let server = Running::start(
-        ServeOptions {
-            db,
-            clock: Arc::new(SystemClock),
-            sessions: SessionPolicy::default(),
-            tls: None,
-        },
+        ServeOptions::new(db, Arc::new(SystemClock)),
         format!("127.0.0.1:{port}").parse().unwrap(),
     )
     .await

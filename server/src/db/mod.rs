@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod operators;
 pub mod org_units;
 pub mod sessions;
+pub mod subjects;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

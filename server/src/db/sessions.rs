@@ -7,6 +7,7 @@ use sqlx::AnyConnection;
 pub struct SessionRow {
     pub token_hash: String,
     pub operator_id: String,
+    pub terminal: String,
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
@@ -37,7 +38,7 @@ pub async fn insert(
 
 pub async fn get(conn: &mut AnyConnection, token_hash: &str) -> sqlx::Result<Option<SessionRow>> {
     sqlx::query_as(
-        "SELECT token_hash, operator_id, created_at, last_seen_at, expires_at, revoked_at
+        "SELECT token_hash, operator_id, terminal, created_at, last_seen_at, expires_at, revoked_at
            FROM sessions WHERE token_hash = $1",
     )
     .bind(token_hash)

@@ -4,6 +4,7 @@ use credit_desk_proto::pb;
 
 use crate::db::operators::OperatorRow;
 use crate::db::org_units::OrgUnitRow;
+use crate::db::subjects::{SubjectRow, VerificationRow};
 use crate::domain;
 use crate::lockout;
 
@@ -46,5 +47,54 @@ pub fn home(op: &OperatorRow, unit: &OrgUnitRow, now_ms: i64) -> pb::Home {
             .map(|c| c as i32)
             .collect(),
         server_time_ms: now_ms,
+    }
+}
+
+/// A subject for the screen; `full` decides whether identity numbers are
+/// shown in full or masked.
+pub fn subject(r: &SubjectRow, full: bool) -> pb::SubjectSummary {
+    let shown = |n: &str| {
+        if full {
+            n.to_string()
+        } else {
+            credit_desk_proto::ident::mask(n)
+        }
+    };
+    pb::SubjectSummary {
+        id: r.id.clone(),
+        kind: domain::subject_kind_from_str(&r.kind) as i32,
+        identifier: shown(&r.identifier),
+        name: r.name.clone(),
+        birth_date: if full {
+            r.birth_date.clone().unwrap_or_default()
+        } else {
+            String::new()
+        },
+        sex: r.sex.clone().unwrap_or_default(),
+        org_type: r.org_type.clone().unwrap_or_default(),
+        township: r.township.clone().unwrap_or_default(),
+        address: r.address.clone(),
+        phone: if full { r.phone.clone() } else { String::new() },
+        legal_representative: r.legal_representative.clone().unwrap_or_default(),
+    }
+}
+
+pub fn verification(v: &VerificationRow) -> pb::Verification {
+    pb::Verification {
+        id: v.id.clone(),
+        subject_id: v.subject_id.clone(),
+        method: domain::method_from_str(&v.method) as i32,
+        document: v.document.clone(),
+        agent_identifier: v
+            .agent_identifier
+            .as_deref()
+            .map(credit_desk_proto::ident::mask)
+            .unwrap_or_default(),
+        agent_name: v.agent_name.clone().unwrap_or_default(),
+        poa_reference: v.poa_reference.clone().unwrap_or_default(),
+        operator_name: v.operator_name.clone(),
+        org_unit_name: v.org_unit_name.clone(),
+        created_at_ms: v.created_at,
+        expires_at_ms: v.expires_at,
     }
 }

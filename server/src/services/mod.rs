@@ -17,6 +17,7 @@ macro_rules! handle {
 pub mod admin;
 pub mod auth;
 mod convert;
+pub mod identity;
 
 use credit_desk_proto::Lang;
 use sqlx::AnyConnection;

@@ -1,0 +1,277 @@
+//! The subject registry: persons, organisations and farmer households, and
+//! the verification events recorded at the counter.
+
+use sqlx::AnyConnection;
+
+/// A subject with the columns of its kind (empty where not applicable).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SubjectRow {
+    pub id: String,
+    pub kind: String,
+    pub identifier: String,
+    pub name: String,
+    pub township: Option<String>,
+    pub address: String,
+    pub phone: String,
+    pub birth_date: Option<String>,
+    pub sex: Option<String>,
+    pub org_type: Option<String>,
+    pub legal_representative: Option<String>,
+}
+
+macro_rules! select {
+    ($rest:literal) => {
+        concat!(
+            "SELECT s.id, s.kind, s.identifier, s.name, t.name AS township, s.address, s.phone,
+                    p.birth_date, p.sex, o.org_type, o.legal_representative
+               FROM subjects s
+               LEFT JOIN org_units t ON t.id = s.township_id
+               LEFT JOIN persons p ON p.subject_id = s.id
+               LEFT JOIN organisations o ON o.subject_id = s.id ",
+            $rest
+        )
+    };
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<SubjectRow>> {
+    sqlx::query_as(select!("WHERE s.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn get_by_identifier(
+    conn: &mut AnyConnection,
+    identifier: &str,
+) -> sqlx::Result<Option<SubjectRow>> {
+    sqlx::query_as(select!("WHERE s.identifier = $1"))
+        .bind(identifier)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Subjects whose name contains `query` or whose identifier starts with it,
+/// by identifier after `after`.
+pub async fn page(
+    conn: &mut AnyConnection,
+    query: &str,
+    after: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<SubjectRow>> {
+    let clean = query.replace(['%', '_'], "");
+    sqlx::query_as(select!(
+        "WHERE (s.name LIKE $1 OR s.identifier LIKE $2) AND s.identifier > $3
+          ORDER BY s.identifier LIMIT $4"
+    ))
+    .bind(format!("%{clean}%"))
+    .bind(format!("{clean}%"))
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn members(
+    conn: &mut AnyConnection,
+    household_id: &str,
+) -> sqlx::Result<Vec<SubjectRow>> {
+    sqlx::query_as(select!(
+        "JOIN household_members m ON m.person_id = s.id WHERE m.household_id = $1 ORDER BY s.identifier"
+    ))
+    .bind(household_id)
+    .fetch_all(conn)
+    .await
+}
+
+pub struct NewSubject<'a> {
+    pub id: &'a str,
+    pub kind: &'a str,
+    pub identifier: &'a str,
+    pub name: &'a str,
+    pub township_id: Option<&'a str>,
+    pub address: &'a str,
+    pub phone: &'a str,
+    pub now_ms: i64,
+}
+
+pub async fn insert(conn: &mut AnyConnection, s: NewSubject<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO subjects (id, kind, identifier, name, township_id, address, phone, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(s.id)
+    .bind(s.kind)
+    .bind(s.identifier)
+    .bind(s.name)
+    .bind(s.township_id)
+    .bind(s.address)
+    .bind(s.phone)
+    .bind(s.now_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_person(
+    conn: &mut AnyConnection,
+    subject_id: &str,
+    birth_date: &str,
+    sex: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO persons (subject_id, birth_date, sex) VALUES ($1, $2, $3)")
+        .bind(subject_id)
+        .bind(birth_date)
+        .bind(sex)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_organisation(
+    conn: &mut AnyConnection,
+    subject_id: &str,
+    org_type: &str,
+    legal_representative: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO organisations (subject_id, org_type, legal_representative) VALUES ($1, $2, $3)",
+    )
+    .bind(subject_id)
+    .bind(org_type)
+    .bind(legal_representative)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_household(
+    conn: &mut AnyConnection,
+    subject_id: &str,
+    head_id: &str,
+    village: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO households (subject_id, head_id, village) VALUES ($1, $2, $3)")
+        .bind(subject_id)
+        .bind(head_id)
+        .bind(village)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn add_member(
+    conn: &mut AnyConnection,
+    household_id: &str,
+    person_id: &str,
+    relation: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO household_members (household_id, person_id, relation) VALUES ($1, $2, $3)",
+    )
+    .bind(household_id)
+    .bind(person_id)
+    .bind(relation)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn count(conn: &mut AnyConnection) -> sqlx::Result<i64> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM subjects")
+        .fetch_one(conn)
+        .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct VerificationRow {
+    pub id: String,
+    pub subject_id: String,
+    pub method: String,
+    pub document: String,
+    pub agent_identifier: Option<String>,
+    pub agent_name: Option<String>,
+    pub poa_reference: Option<String>,
+    pub operator_name: String,
+    pub org_unit_name: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+macro_rules! select_verification {
+    ($rest:literal) => {
+        concat!(
+            "SELECT v.id, v.subject_id, v.method, v.document, v.agent_identifier, v.agent_name,
+                    v.poa_reference, o.display_name AS operator_name, u.name AS org_unit_name,
+                    v.created_at, v.expires_at
+               FROM verifications v
+               JOIN operators o ON o.id = v.operator_id
+               JOIN org_units u ON u.id = v.org_unit_id ",
+            $rest
+        )
+    };
+}
+
+pub struct NewVerification<'a> {
+    pub id: &'a str,
+    pub subject_id: &'a str,
+    pub method: &'a str,
+    pub document: &'a str,
+    pub agent_identifier: Option<&'a str>,
+    pub agent_name: Option<&'a str>,
+    pub poa_reference: Option<&'a str>,
+    pub operator_id: &'a str,
+    pub org_unit_id: &'a str,
+    pub terminal: &'a str,
+    pub now_ms: i64,
+    pub expires_at_ms: i64,
+}
+
+pub async fn insert_verification(
+    conn: &mut AnyConnection,
+    v: NewVerification<'_>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO verifications (id, subject_id, method, document, agent_identifier, agent_name,
+             poa_reference, operator_id, org_unit_id, terminal, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(v.id)
+    .bind(v.subject_id)
+    .bind(v.method)
+    .bind(v.document)
+    .bind(v.agent_identifier)
+    .bind(v.agent_name)
+    .bind(v.poa_reference)
+    .bind(v.operator_id)
+    .bind(v.org_unit_id)
+    .bind(v.terminal)
+    .bind(v.now_ms)
+    .bind(v.expires_at_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn get_verification(
+    conn: &mut AnyConnection,
+    id: &str,
+) -> sqlx::Result<Option<VerificationRow>> {
+    sqlx::query_as(select_verification!("WHERE v.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn recent_verifications(
+    conn: &mut AnyConnection,
+    subject_id: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<VerificationRow>> {
+    sqlx::query_as(select_verification!(
+        "WHERE v.subject_id = $1 ORDER BY v.created_at DESC LIMIT $2"
+    ))
+    .bind(subject_id)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}

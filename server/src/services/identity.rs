@@ -1,0 +1,198 @@
+//! Identity verification at the counter and the subject registry.
+
+use credit_desk_proto::ident;
+use credit_desk_proto::pb::{self, VerificationMethod, VerifyOutcome, identity_server::Identity};
+use credit_desk_proto::validate::{self, VerificationInput, field};
+use tonic::{Request, Response, Status};
+
+use super::{caller, convert, create_once, lang, respond};
+use crate::authz::Caller;
+use crate::context::Ctx;
+use crate::db::idempotency::{self, Key};
+use crate::db::new_id;
+use crate::db::subjects::{self, NewVerification};
+use crate::domain;
+use crate::errors::{ApiError, ApiResult};
+
+pub const DEFAULT_PAGE: u32 = 50;
+pub const MAX_PAGE: u32 = 200;
+
+pub struct IdentityService {
+    ctx: Ctx,
+}
+
+impl IdentityService {
+    pub fn new(ctx: Ctx) -> Self {
+        IdentityService { ctx }
+    }
+
+    fn today(&self) -> chrono::NaiveDate {
+        crate::clock::local_date(self.ctx.now_ms())
+    }
+
+    async fn verify(
+        &self,
+        caller: Caller,
+        req: pb::VerifyRequest,
+    ) -> ApiResult<pb::VerifyResponse> {
+        let mut errors = validate::verification(
+            &VerificationInput {
+                identifier: &req.identifier,
+                name: &req.name,
+                method: req.method,
+                document: &req.document,
+                agent_identifier: &req.agent_identifier,
+                agent_name: &req.agent_name,
+                poa_reference: &req.poa_reference,
+            },
+            self.today(),
+        );
+        if let Err(e) = validate::uuid(field::REQUEST_ID, &req.request_id) {
+            errors.insert(0, e);
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let identifier = ident::normalise(&req.identifier);
+        let subject = {
+            let mut conn = self.ctx.db.read().await?;
+            subjects::get_by_identifier(&mut conn, &identifier).await?
+        };
+        // The clerk typed the number: showing it back in full discloses nothing.
+        let Some(subject) = subject else {
+            return Ok(pb::VerifyResponse {
+                outcome: VerifyOutcome::UnknownSubject as i32,
+                ..Default::default()
+            });
+        };
+        if !validate::names_match(&req.name, &subject.name) {
+            let mut summary = convert::subject(&subject, true);
+            summary.name.clear();
+            return Ok(pb::VerifyResponse {
+                outcome: VerifyOutcome::NameMismatch as i32,
+                subject: Some(summary),
+                ..Default::default()
+            });
+        }
+        let method = VerificationMethod::try_from(req.method).unwrap_or_default();
+        let agent = method == VerificationMethod::AgentWithPoa;
+        let agent_identifier = agent.then(|| ident::normalise(&req.agent_identifier));
+        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
+        let key = Key {
+            operator_id: &caller.operator_id,
+            request_id: &req.request_id,
+            method: "Verify",
+            request_hash: &hash,
+        };
+        let now = self.ctx.now_ms();
+        let expires_at = now + self.ctx.policy.verification_ms;
+        let (id, replayed) = create_once(&self.ctx, key, async |tx| {
+            let id = new_id();
+            subjects::insert_verification(
+                tx,
+                NewVerification {
+                    id: &id,
+                    subject_id: &subject.id,
+                    method: domain::method_to_str(method),
+                    document: req.document.trim(),
+                    agent_identifier: agent_identifier.as_deref(),
+                    agent_name: agent.then(|| req.agent_name.trim()),
+                    poa_reference: agent.then(|| req.poa_reference.trim()),
+                    operator_id: &caller.operator_id,
+                    org_unit_id: &caller.org_unit_id,
+                    terminal: &caller.terminal,
+                    now_ms: now,
+                    expires_at_ms: expires_at,
+                },
+            )
+            .await?;
+            Ok(id)
+        })
+        .await?;
+        let mut conn = self.ctx.db.read().await?;
+        let verification = subjects::get_verification(&mut conn, &id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("verification {id} vanished"))?;
+        Ok(pb::VerifyResponse {
+            outcome: VerifyOutcome::Verified as i32,
+            subject: Some(convert::subject(&subject, true)),
+            verification: Some(convert::verification(&verification)),
+            replayed,
+        })
+    }
+
+    async fn get_subject(
+        &self,
+        caller: Caller,
+        req: pb::GetSubjectRequest,
+    ) -> ApiResult<pb::GetSubjectResponse> {
+        validate::uuid(field::ID, &req.subject_id)?;
+        let full = domain::sees_full_identifiers(caller.role);
+        let mut conn = self.ctx.db.read().await?;
+        let subject = subjects::get(&mut conn, &req.subject_id)
+            .await?
+            .ok_or(ApiError::NotFound { field: field::ID })?;
+        let members = if subject.kind == "household" {
+            subjects::members(&mut conn, &subject.id).await?
+        } else {
+            Vec::new()
+        };
+        let verifications = subjects::recent_verifications(&mut conn, &subject.id, 10).await?;
+        Ok(pb::GetSubjectResponse {
+            subject: Some(convert::subject(&subject, full)),
+            members: members.iter().map(|m| convert::subject(m, full)).collect(),
+            verifications: verifications.iter().map(convert::verification).collect(),
+        })
+    }
+
+    async fn list_subjects(
+        &self,
+        caller: Caller,
+        req: pb::ListSubjectsRequest,
+    ) -> ApiResult<pb::ListSubjectsResponse> {
+        let page = req.page.unwrap_or_default();
+        let limit = match page.limit {
+            0 => DEFAULT_PAGE,
+            n => n.min(MAX_PAGE),
+        };
+        let full = domain::sees_full_identifiers(caller.role);
+        let query = ident::normalise(&req.query);
+        let mut conn = self.ctx.db.read().await?;
+        let rows = subjects::page(&mut conn, &query, &page.cursor, i64::from(limit)).await?;
+        let next_cursor = if rows.len() == limit as usize {
+            rows.last()
+                .map(|r| r.identifier.clone())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(pb::ListSubjectsResponse {
+            subjects: rows.iter().map(|r| convert::subject(r, full)).collect(),
+            next_cursor,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl Identity for IdentityService {
+    async fn verify(
+        &self,
+        req: Request<pb::VerifyRequest>,
+    ) -> Result<Response<pb::VerifyResponse>, Status> {
+        handle!(self, req, verify)
+    }
+
+    async fn get_subject(
+        &self,
+        req: Request<pb::GetSubjectRequest>,
+    ) -> Result<Response<pb::GetSubjectResponse>, Status> {
+        handle!(self, req, get_subject)
+    }
+
+    async fn list_subjects(
+        &self,
+        req: Request<pb::ListSubjectsRequest>,
+    ) -> Result<Response<pb::ListSubjectsResponse>, Status> {
+        handle!(self, req, list_subjects)
+    }
+}
