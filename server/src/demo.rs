@@ -4,7 +4,8 @@
 
 use credit_desk_proto::pb::{OrgUnitKind, Role};
 
-use crate::db::{Db, operators};
+use crate::db::{Db, operators, org_units};
+use crate::registry::{self, NewEntry, NewHousehold};
 use crate::setup::{self, OperatorSpec};
 
 /// Every demo account uses this password; the login screen shows it.
@@ -125,6 +126,96 @@ const UNITS: &[(&str, &str, OrgUnitKind, &str)] = &[
     ),
 ];
 
+/// A few subjects every demo has, so a clerk (and the end-to-end test) can
+/// verify someone by name: (identity number, name, township code, address, phone).
+pub const DEMO_PEOPLE: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "441284199003070023",
+        "陈美玲",
+        "T-DASHA",
+        "四会市大沙镇马鞍村 12 号",
+        "13800000001",
+    ),
+    (
+        "441284196508120010",
+        "李建国",
+        "T-DASHA",
+        "四会市大沙镇马鞍村 12 号",
+        "13800000002",
+    ),
+    (
+        "441284198811230035",
+        "黄志强",
+        "T-JIANGGU",
+        "四会市江谷镇江谷圩 3 号",
+        "13800000003",
+    ),
+];
+
+/// (credit code, name, legal representative, township code, address).
+pub const DEMO_ORGANISATIONS: &[(&str, &str, &str, &str, &str)] = &[(
+    "93441284MA4W00011D",
+    "四会市大沙镇兴旺农业专业合作社",
+    "李建国",
+    "T-DASHA",
+    "四会市大沙镇马鞍村",
+)];
+
+async fn seed_subjects(db: &Db, now_ms: i64) -> anyhow::Result<()> {
+    let today = crate::clock::local_date(now_ms);
+    let mut tx = db.begin_write().await?;
+    let township =
+        async |tx: &mut sqlx::AnyConnection, code: &str| -> anyhow::Result<Option<String>> {
+            Ok(org_units::get_by_code(tx, code).await?.map(|u| u.id))
+        };
+    let mut ids = Vec::new();
+    for (number, name, town, address, phone) in DEMO_PEOPLE {
+        let town = township(&mut tx, town).await?;
+        let entry = NewEntry {
+            identifier: number,
+            name,
+            township_id: town.as_deref(),
+            address,
+            phone,
+            legal_representative: "",
+        };
+        ids.push(
+            registry::ensure_subject(&mut tx, entry, today, now_ms)
+                .await?
+                .0,
+        );
+    }
+    for (code, name, rep, town, address) in DEMO_ORGANISATIONS {
+        let town = township(&mut tx, town).await?;
+        let entry = NewEntry {
+            identifier: code,
+            name,
+            township_id: town.as_deref(),
+            address,
+            phone: "",
+            legal_representative: rep,
+        };
+        registry::ensure_subject(&mut tx, entry, today, now_ms).await?;
+    }
+    // 李建国's household: himself and 陈美玲.
+    let town = township(&mut tx, "T-DASHA").await?;
+    registry::add_household(
+        &mut tx,
+        NewHousehold {
+            head_identifier: DEMO_PEOPLE[1].0,
+            head_id: &ids[1],
+            head_name: DEMO_PEOPLE[1].1,
+            village: "大沙镇马鞍村",
+            township_id: town.as_deref(),
+            members: &[(ids[0].as_str(), "配偶")],
+        },
+        now_ms,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Seeds the demo data if the database has no operators yet. Returns whether
 /// it seeded.
 pub async fn seed_if_empty(db: &Db, now_ms: i64) -> anyhow::Result<bool> {
@@ -153,5 +244,30 @@ pub async fn seed_if_empty(db: &Db, now_ms: i64) -> anyhow::Result<bool> {
         )
         .await?;
     }
+    seed_subjects(db, now_ms).await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_identifiers_are_valid() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        for p in DEMO_PEOPLE {
+            assert!(
+                credit_desk_proto::ident::person(p.0, today).is_ok(),
+                "{}",
+                p.0
+            );
+        }
+        for o in DEMO_ORGANISATIONS {
+            assert!(
+                credit_desk_proto::ident::organisation(o.0).is_ok(),
+                "{}",
+                o.0
+            );
+        }
+    }
 }

@@ -13,6 +13,7 @@ pub mod errors;
 pub mod id_check;
 pub mod lockout;
 pub mod password;
+pub mod registry;
 pub mod server;
 pub mod services;
 pub mod setup;

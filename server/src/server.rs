@@ -111,6 +111,9 @@ pub async fn serve(
         .add_service(compressed!(AuthServer::new(AuthService::new(ctx.clone()))))
         .add_service(compressed!(AdminServer::new(AdminService::new(
             ctx.clone()
+        ))))
+        .add_service(compressed!(IdentityServer::new(IdentityService::new(
+            ctx.clone()
         ))));
 
     tracing::info!(%addr, tls = options.tls.is_some(), "serving");

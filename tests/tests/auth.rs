@@ -29,10 +29,12 @@ both_backends!(login_returns_the_menu_data, async |srv: &TestServer| {
     assert_eq!(op.username, "counter");
     assert_eq!(op.role(), pb::Role::Counter);
     assert_eq!(home.org_unit.unwrap().code, "T-DASHA");
-    assert_eq!(
-        home.capabilities,
-        vec![Capability::ChangeOwnPassword as i32]
-    );
+    let expected = [
+        Capability::ChangeOwnPassword,
+        Capability::VerifyIdentity,
+        Capability::ViewSubjects,
+    ];
+    assert_eq!(home.capabilities, expected.map(|c| c as i32));
 
     // The token works for Home; only its hash is stored.
     let again = srv

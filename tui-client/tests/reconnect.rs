@@ -35,7 +35,9 @@ async fn reconnects_when_the_server_comes_back() {
     let db = Db::connect_and_migrate(&format!("sqlite://{}", dir.path().join("r.db").display()))
         .await
         .unwrap();
-    seed_if_empty(&db, 0).await.unwrap();
+    seed_if_empty(&db, credit_desk_server::clock::Clock::now_ms(&SystemClock))
+        .await
+        .unwrap();
     let server = Running::start(
         ServeOptions::new(db, Arc::new(SystemClock)),
         format!("127.0.0.1:{port}").parse().unwrap(),

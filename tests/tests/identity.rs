@@ -1,0 +1,220 @@
+//! Verification at the counter and the subject registry, on both backends.
+
+use credit_desk_proto::errors as reason_code;
+use credit_desk_proto::pb::{
+    self, VerificationMethod, VerifyOutcome, identity_client::IdentityClient,
+};
+use credit_desk_server::clock::MINUTE_MS;
+use credit_desk_server::demo::DEMO_PEOPLE;
+use credit_desk_tests::{DEMO_PASSWORD, TestServer, authed, both_backends, login, reason};
+use tonic::Code;
+use tonic_types::StatusExt;
+
+fn identity(srv: &TestServer) -> IdentityClient<tonic::transport::Channel> {
+    IdentityClient::new(srv.channel.clone())
+}
+
+fn request(identifier: &str, name: &str) -> pb::VerifyRequest {
+    pb::VerifyRequest {
+        request_id: uuid::Uuid::now_v7().to_string(),
+        identifier: identifier.into(),
+        name: name.into(),
+        method: VerificationMethod::IdCardReader as i32,
+        ..Default::default()
+    }
+}
+
+async fn verification_count(srv: &TestServer) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM verifications")
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap()
+}
+
+both_backends!(verified_subject_gets_an_event, async |srv: &TestServer| {
+    let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+    let (number, name, ..) = DEMO_PEOPLE[0];
+    // Typed with a full-width input method and a lower-case x would also do.
+    let typed = format!(" {} ", number.replace('0', "０"));
+    let resp = identity(srv)
+        .verify(authed(request(&typed, name), &token))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(resp.outcome(), VerifyOutcome::Verified);
+    let subject = resp.subject.unwrap();
+    assert_eq!(subject.name, name);
+    assert_eq!(subject.identifier, number);
+    assert_eq!(subject.township, "大沙镇便民服务中心");
+    let v = resp.verification.unwrap();
+    assert_eq!(v.method(), VerificationMethod::IdCardReader);
+    assert_eq!(v.org_unit_name, "大沙镇便民服务中心");
+    assert_eq!(v.expires_at_ms - v.created_at_ms, 120 * MINUTE_MS);
+    let terminal: String = sqlx::query_scalar("SELECT terminal FROM verifications WHERE id = $1")
+        .bind(&v.id)
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(terminal, "test", "the terminal named at login is recorded");
+});
+
+both_backends!(
+    outcomes_are_distinct_and_create_nothing,
+    async |srv: &TestServer| {
+        let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let (number, ..) = DEMO_PEOPLE[0];
+        let mismatch = identity(srv)
+            .verify(authed(request(number, "陈美丽"), &token))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(mismatch.outcome(), VerifyOutcome::NameMismatch);
+        assert_eq!(
+            mismatch.subject.unwrap().name,
+            "",
+            "the registered name is not disclosed"
+        );
+        assert!(mismatch.verification.is_none());
+
+        let unknown_number = "11010519491231002X";
+        let unknown = identity(srv)
+            .verify(authed(request(unknown_number, "王丽"), &token))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(unknown.outcome(), VerifyOutcome::UnknownSubject);
+        assert!(unknown.subject.is_none());
+
+        let e = identity(srv)
+            .verify(authed(request("110105194912310021", "王丽"), &token))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+        let v = &e.get_details_bad_request().unwrap().field_violations[0];
+        assert_eq!(v.field, "identifier");
+        assert_eq!(v.description, "校验位应为 X，实为 1");
+        assert_eq!(verification_count(srv).await, 0);
+    }
+);
+
+both_backends!(
+    agents_need_their_own_identity_and_poa,
+    async |srv: &TestServer| {
+        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let (number, name, ..) = DEMO_PEOPLE[0];
+        let mut req = request(number, name);
+        req.method = VerificationMethod::AgentWithPoa as i32;
+        let e = identity(srv)
+            .verify(authed(req.clone(), &token))
+            .await
+            .unwrap_err();
+        let fields: Vec<_> = e
+            .get_details_bad_request()
+            .unwrap()
+            .field_violations
+            .into_iter()
+            .map(|v| v.field)
+            .collect();
+        assert_eq!(fields, ["agent_identifier", "agent_name", "poa_reference"]);
+        req.agent_identifier = DEMO_PEOPLE[1].0.into();
+        req.agent_name = DEMO_PEOPLE[1].1.into();
+        req.poa_reference = "SQWT-2026-0001".into();
+        let resp = identity(srv)
+            .verify(authed(req, &token))
+            .await
+            .unwrap()
+            .into_inner();
+        let v = resp.verification.unwrap();
+        assert_eq!(
+            v.agent_identifier, "441284********0010",
+            "the agent's number is masked"
+        );
+        assert_eq!(v.poa_reference, "SQWT-2026-0001");
+    }
+);
+
+both_backends!(
+    a_retried_verification_records_once,
+    async |srv: &TestServer| {
+        let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let (number, name, ..) = DEMO_PEOPLE[2];
+        let req = request(number, name);
+        let a = identity(srv)
+            .verify(authed(req.clone(), &token))
+            .await
+            .unwrap()
+            .into_inner();
+        let b = identity(srv)
+            .verify(authed(req, &token))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!a.replayed && b.replayed);
+        assert_eq!(a.verification.unwrap().id, b.verification.unwrap().id);
+        assert_eq!(verification_count(srv).await, 1);
+    }
+);
+
+both_backends!(
+    who_may_verify_and_what_they_see,
+    async |srv: &TestServer| {
+        let (number, name, ..) = DEMO_PEOPLE[0];
+        for user in ["liaison", "bank", "supervisor", "admin"] {
+            let token = login(srv, user, DEMO_PASSWORD).await.unwrap();
+            let e = identity(srv)
+                .verify(authed(request(number, name), &token))
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), Code::PermissionDenied, "{user}");
+            assert_eq!(reason(&e), reason_code::PERMISSION_DENIED);
+        }
+        // Lists: masked for the counter and the supervisor, full for the center.
+        for (user, expected) in [
+            ("counter", "441284********0023"),
+            ("supervisor", "441284********0023"),
+            ("center", number),
+        ] {
+            let token = login(srv, user, DEMO_PASSWORD).await.unwrap();
+            let list = identity(srv)
+                .list_subjects(authed(
+                    pb::ListSubjectsRequest {
+                        query: "陈美".into(),
+                        ..Default::default()
+                    },
+                    &token,
+                ))
+                .await
+                .unwrap()
+                .into_inner()
+                .subjects;
+            assert_eq!(list.len(), 1, "{user}");
+            assert_eq!(list[0].identifier, expected, "{user}");
+        }
+        // A household lists its members.
+        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let list = identity(srv)
+            .list_subjects(authed(
+                pb::ListSubjectsRequest {
+                    query: "李建国户".into(),
+                    ..Default::default()
+                },
+                &token,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .subjects;
+        let detail = identity(srv)
+            .get_subject(authed(
+                pb::GetSubjectRequest {
+                    subject_id: list[0].id.clone(),
+                },
+                &token,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        let names: Vec<_> = detail.members.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["李建国", "陈美玲"]);
+    }
+);
