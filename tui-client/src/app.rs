@@ -109,6 +109,10 @@ pub struct App {
     pub quit: bool,
     pub demo: Option<DemoInfo>,
     pub terminal_name: String,
+    /// Today, for local checks (birth dates not in the future).
+    pub today: chrono::NaiveDate,
+    /// How times are shown (the workstation's zone; fixed in tests).
+    pub utc_offset: chrono::FixedOffset,
 }
 
 impl App {
@@ -141,6 +145,8 @@ impl App {
             quit: false,
             demo,
             terminal_name,
+            today: chrono::Local::now().date_naive(),
+            utc_offset: *chrono::Local::now().offset(),
         }
     }
 
@@ -198,9 +204,9 @@ impl App {
             self.notice = Some(Notice::Info(self.cat.cancelled.into()));
             return vec![Command::Cancel(seq)];
         }
-        let action = self
-            .screen
-            .on_key(key, self.cat, self.lang, self.pending.is_some());
+        let action =
+            self.screen
+                .on_key(key, self.cat, self.lang, self.pending.is_some(), self.today);
         self.apply(action)
     }
 

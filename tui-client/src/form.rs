@@ -31,6 +31,10 @@ pub struct Field {
     pub label: &'static str,
     pub input: Input,
     pub error: Option<String>,
+    /// A remark under the field when there is no error (live checks).
+    pub note: Option<String>,
+    /// Hidden fields are skipped by focus and not drawn.
+    pub hidden: bool,
 }
 
 impl Field {
@@ -42,6 +46,8 @@ impl Field {
             label,
             input: Input::Text(Box::new(area)),
             error: None,
+            note: None,
+            hidden: false,
         }
     }
 
@@ -63,6 +69,8 @@ impl Field {
                 selected: 0,
             },
             error: None,
+            note: None,
+            hidden: false,
         }
     }
 
@@ -185,18 +193,52 @@ impl Form {
         }
     }
 
-    pub fn handle_key(&mut self, key: KeyEvent) -> FormEvent {
+    /// Shows or hides a field (e.g. the agent's fields for an agent).
+    pub fn set_hidden(&mut self, name: &str, hidden: bool) {
+        if let Some(f) = self.fields.iter_mut().find(|f| f.name == name) {
+            f.hidden = hidden;
+            if hidden {
+                f.error = None;
+            }
+        }
+    }
+
+    pub fn set_note(&mut self, name: &str, note: Option<String>) {
+        if let Some(f) = self.fields.iter_mut().find(|f| f.name == name) {
+            f.note = note;
+        }
+    }
+
+    /// The name of the focused field.
+    pub fn focused(&self) -> &'static str {
+        self.fields[self.focus].name
+    }
+
+    fn step_focus(&mut self, forward: bool) {
         let n = self.fields.len();
+        for _ in 0..n {
+            self.focus = if forward {
+                (self.focus + 1) % n
+            } else {
+                (self.focus + n - 1) % n
+            };
+            if !self.fields[self.focus].hidden {
+                break;
+            }
+        }
+    }
+
+    pub fn handle_key(&mut self, key: KeyEvent) -> FormEvent {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
             KeyCode::Enter => return FormEvent::Submit,
             KeyCode::Char('m' | 'j') if ctrl => return FormEvent::Submit,
             KeyCode::Tab | KeyCode::Down => {
-                self.focus = (self.focus + 1) % n;
+                self.step_focus(true);
                 return FormEvent::Moved;
             }
             KeyCode::BackTab | KeyCode::Up => {
-                self.focus = (self.focus + n - 1) % n;
+                self.step_focus(false);
                 return FormEvent::Moved;
             }
             _ => {}
@@ -228,11 +270,13 @@ impl Form {
         }
     }
 
-    /// Rows the form needs: one per field plus one per error shown.
+    /// Rows the form needs: one per visible field plus one per error or
+    /// note shown.
     pub fn height(&self) -> u16 {
         self.fields
             .iter()
-            .map(|f| 1 + u16::from(f.error.is_some()))
+            .filter(|f| !f.hidden)
+            .map(|f| 1 + u16::from(f.error.is_some() || f.note.is_some()))
             .sum()
     }
 
@@ -248,6 +292,9 @@ impl Form {
         for (i, field) in self.fields.iter().enumerate() {
             if y >= area.bottom() {
                 break;
+            }
+            if field.hidden {
+                continue;
             }
             let focused = active && i == self.focus;
             let label_style = if focused {
@@ -291,18 +338,16 @@ impl Form {
                 }
             }
             y += 1;
-            if let Some(err) = &field.error
+            let below = match (&field.error, &field.note) {
+                (Some(err), _) => Some(Span::styled(format!("! {err}"), theme.error())),
+                (None, Some(note)) => Some(Span::styled(note.clone(), theme.dim())),
+                (None, None) => None,
+            };
+            if let Some(line) = below
                 && y < area.bottom()
             {
-                Paragraph::new(Span::styled(format!("! {err}"), theme.error())).render(
-                    Rect::new(
-                        area.x + label_width,
-                        y,
-                        area.width.saturating_sub(label_width),
-                        1,
-                    ),
-                    buf,
-                );
+                let width = area.width.saturating_sub(label_width);
+                Paragraph::new(line).render(Rect::new(area.x + label_width, y, width, 1), buf);
                 y += 1;
             }
         }

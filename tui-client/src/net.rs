@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use credit_desk_proto::pb::{self, admin_client::AdminClient, auth_client::AuthClient};
+use credit_desk_proto::pb::{
+    self, admin_client::AdminClient, auth_client::AuthClient, identity_client::IdentityClient,
+};
 use credit_desk_proto::{LANG_METADATA_KEY, Lang};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -86,6 +88,7 @@ pub enum Call {
     CreateOperator(pb::CreateOperatorRequest),
     SetOperatorEnabled(pb::SetOperatorEnabledRequest),
     ResetPassword(pb::ResetPasswordRequest),
+    Verify(pb::VerifyRequest),
 }
 
 /// The server's answer to a [`Call`].
@@ -100,6 +103,7 @@ pub enum Answer {
     OperatorCreated(pb::Operator),
     OperatorUpdated(pb::Operator),
     PasswordReset(pb::Operator),
+    Verified(pb::VerifyResponse),
 }
 
 #[derive(Clone)]
@@ -239,6 +243,12 @@ impl Client {
                     .operator
                     .unwrap_or_default(),
             ),
+            Call::Verify(m) => {
+                let mut identity = IdentityClient::new(self.channel.clone())
+                    .send_compressed(CompressionEncoding::Zstd)
+                    .accept_compressed(CompressionEncoding::Zstd);
+                Answer::Verified(identity.verify(r!(m)).await?.into_inner())
+            }
             Call::ResetPassword(m) => Answer::PasswordReset(
                 admin
                     .reset_password(r!(m))

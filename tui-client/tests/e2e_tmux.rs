@@ -94,6 +94,18 @@ fn demo_login_reaches_the_menu() {
         "a counter clerk has no admin entries:\n{menu}"
     );
 
+    // Verify a demo subject: the number as a Chinese input method types it.
+    tmux.send(&["v"]);
+    tmux.wait_for("证件号码");
+    tmux.send(&["４４１２８４１９９００３０７００２３"]);
+    tmux.wait_for("✓ 女 出生 1990-03-07 广东省");
+    tmux.send(&["Tab", "陈美玲", "Enter"]);
+    let done = tmux.wait_for("核验通过");
+    assert!(done.contains("441284199003070023"), "{done}");
+    assert!(done.contains("本次核验有效至"), "{done}");
+    tmux.send(&["Escape"]);
+    tmux.wait_for("主菜单");
+
     // Log out with the menu's mnemonic and quit.
     tmux.send(&["q"]);
     tmux.wait_for("操作员登录");

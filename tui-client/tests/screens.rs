@@ -40,14 +40,18 @@ fn demo() -> DemoInfo {
 }
 
 fn app(lang: Lang) -> App {
-    App::new(
+    let mut app = App::new(
         lang,
         Theme { color: false },
         "http://127.0.0.1:50051".into(),
         Arc::new(Meter::default()),
         Some(demo()),
         "counter-1".into(),
-    )
+    );
+    // Fixed day and zone, so snapshots do not depend on when or where they run.
+    app.today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+    app.utc_offset = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+    app
 }
 
 fn draw(app: &App) -> Terminal<TestBackend> {
@@ -301,6 +305,115 @@ fn help_opens_with_f1_and_any_key_closes_it() {
     assert!(app.help, "'?' opens help outside text fields");
 }
 
+fn verified_answer() -> Answer {
+    Answer::Verified(pb::VerifyResponse {
+        outcome: pb::VerifyOutcome::Verified as i32,
+        subject: Some(pb::SubjectSummary {
+            id: "s1".into(),
+            kind: pb::SubjectKind::Person as i32,
+            identifier: "441284199003070023".into(),
+            name: "陈美玲".into(),
+            birth_date: "1990-03-07".into(),
+            sex: "female".into(),
+            township: "大沙镇便民服务中心".into(),
+            address: "四会市大沙镇马鞍村 12 号".into(),
+            ..Default::default()
+        }),
+        verification: Some(pb::Verification {
+            id: "0192f5a0-0000-7000-8000-00000000abcd".into(),
+            subject_id: "s1".into(),
+            method: pb::VerificationMethod::IdCardReader as i32,
+            created_at_ms: 1_795_395_600_000,
+            expires_at_ms: 1_795_402_800_000,
+            ..Default::default()
+        }),
+        replayed: false,
+    })
+}
+
+/// A counter clerk on the verification screen with a number and name typed.
+fn verifying(lang: Lang) -> (App, Vec<Command>) {
+    let mut app = app(lang);
+    type_text(&mut app, "counter");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "demo2026");
+    let (seq, _, _) = sent(&app.update(key(KeyCode::Enter)));
+    app.update(Event::Reply {
+        seq,
+        result: Ok(login_answer(
+            Role::Counter,
+            &[
+                Capability::ChangeOwnPassword,
+                Capability::VerifyIdentity,
+                Capability::ViewSubjects,
+            ],
+            false,
+        )),
+        rtt_ms: 42,
+    });
+    app.update(key(KeyCode::Char('v')));
+    type_text(&mut app, "４４１２８４１９９００３０７００２３");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "陈美玲");
+    let commands = app.update(key(KeyCode::Enter));
+    (app, commands)
+}
+
+#[test]
+fn verification_sends_the_normalised_number_once() {
+    let (mut app, commands) = verifying(Lang::Zh);
+    let (seq, token, call) = sent(&commands);
+    assert_eq!(token.as_deref(), Some("tok"));
+    let Call::Verify(req) = call else {
+        panic!("{call:?}")
+    };
+    assert_eq!(
+        req.identifier, "441284199003070023",
+        "full-width digits became ASCII"
+    );
+    assert_eq!(req.name, "陈美玲");
+    assert_eq!(req.method, pb::VerificationMethod::IdCardReader as i32);
+    assert!(!req.request_id.is_empty());
+    app.update(Event::Reply {
+        seq,
+        result: Ok(verified_answer()),
+        rtt_ms: 80,
+    });
+    let text = screen_text(&app);
+    assert!(text.contains("✓ 核验通过"), "{text}");
+    assert!(
+        text.contains("2026-11-23 11:00"),
+        "expiry in local time:\n{text}"
+    );
+}
+
+#[test]
+fn an_invalid_number_never_leaves_the_workstation() {
+    let (mut app, commands) = verifying(Lang::Zh);
+    let (seq, _, _) = sent(&commands);
+    app.update(Event::Reply {
+        seq,
+        result: Ok(verified_answer()),
+        rtt_ms: 80,
+    });
+    app.update(key(KeyCode::F(2))); // the next person
+    type_text(&mut app, "441284199003070024");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "陈美玲");
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Right)); // another method: clears the live error
+    let commands = app.update(key(KeyCode::Enter));
+    assert!(commands.is_empty(), "refused before any round trip");
+    assert!(screen_text(&app).contains("校验位应为 3，实为 4"));
+    // The focus went back to the number; corrected, it goes out.
+    app.update(key(KeyCode::Backspace));
+    type_text(&mut app, "3");
+    assert!(matches!(
+        sent(&app.update(key(KeyCode::Enter))).2,
+        Call::Verify(_)
+    ));
+}
+
 #[test]
 fn snapshots() {
     for lang in [Lang::Zh, Lang::En] {
@@ -311,5 +424,14 @@ fn snapshots() {
         insta::assert_snapshot!(format!("menu_{suffix}"), draw(&menu).backend());
         menu.update(key(KeyCode::F(1)));
         insta::assert_snapshot!(format!("help_{suffix}"), draw(&menu).backend());
+        let (mut verify, commands) = verifying(lang);
+        insta::assert_snapshot!(format!("verify_form_{suffix}"), draw(&verify).backend());
+        let (seq, _, _) = sent(&commands);
+        verify.update(Event::Reply {
+            seq,
+            result: Ok(verified_answer()),
+            rtt_ms: 80,
+        });
+        insta::assert_snapshot!(format!("verify_done_{suffix}"), draw(&verify).backend());
     }
 }

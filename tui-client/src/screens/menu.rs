@@ -35,6 +35,9 @@ impl MenuScreen {
         let has = |c: Capability| capabilities.contains(&(c as i32));
         let mut entries = Vec::new();
         let mut add = |key, label, action| entries.push(Entry { key, label, action });
+        if has(Capability::VerifyIdentity) {
+            add('v', cat.menu_verify, EntryAction::Open(Target::Verify));
+        }
         if has(Capability::ManageOrgUnits) {
             add('o', cat.menu_org_units, EntryAction::Open(Target::OrgUnits));
         }

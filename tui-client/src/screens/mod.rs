@@ -6,6 +6,7 @@ pub mod menu;
 pub mod operators;
 pub mod org_units;
 pub mod password;
+pub mod verify;
 
 use credit_desk_proto::Lang;
 use ratatui::Frame;
@@ -23,6 +24,7 @@ pub enum Screen {
     Password(password::PasswordScreen),
     OrgUnits(org_units::OrgUnitsScreen),
     Operators(operators::OperatorsScreen),
+    Verify(verify::VerifyScreen),
 }
 
 /// Screens reachable from the menu.
@@ -31,6 +33,7 @@ pub enum Target {
     ChangePassword { forced: bool },
     OrgUnits,
     Operators,
+    Verify,
 }
 
 /// Builds a screen and the call that loads its data (one round trip).
@@ -48,6 +51,7 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
                 None,
             )
         }
+        Target::Verify => (Screen::Verify(verify::VerifyScreen::new(app.cat)), None),
         Target::OrgUnits => (
             Screen::OrgUnits(org_units::OrgUnitsScreen::default()),
             Some(Call::ListOrgUnits),
@@ -68,6 +72,7 @@ impl Screen {
             Screen::Password(_) => cat.password_title,
             Screen::OrgUnits(_) => cat.org_units_title,
             Screen::Operators(_) => cat.operators_title,
+            Screen::Verify(_) => cat.verify_title,
         }
     }
 
@@ -78,6 +83,7 @@ impl Screen {
             Screen::Password(_) => cat.form_hint,
             Screen::OrgUnits(_) => cat.list_hint_org_units,
             Screen::Operators(_) => cat.list_hint_operators,
+            Screen::Verify(_) => cat.verify_hint,
         }
     }
 
@@ -85,14 +91,23 @@ impl Screen {
     pub fn is_typing(&self) -> bool {
         match self {
             Screen::Login(_) | Screen::Password(_) => true,
+            Screen::Verify(s) => s.result.is_none(),
             Screen::Menu(_) => false,
             Screen::OrgUnits(s) => s.is_typing(),
             Screen::Operators(s) => s.is_typing(),
         }
     }
 
-    pub fn on_key(&mut self, key: KeyEvent, cat: &Catalogue, lang: Lang, waiting: bool) -> Action {
+    pub fn on_key(
+        &mut self,
+        key: KeyEvent,
+        cat: &Catalogue,
+        lang: Lang,
+        waiting: bool,
+        today: chrono::NaiveDate,
+    ) -> Action {
         match self {
+            Screen::Verify(s) => s.on_key(key, cat, lang, waiting, today),
             Screen::Login(s) => s.on_key(key, lang, waiting),
             Screen::Menu(s) => s.on_key(key),
             Screen::Password(s) => s.on_key(key, cat, lang, waiting),
@@ -104,6 +119,7 @@ impl Screen {
     pub fn on_answer(&mut self, answer: Answer, cat: &Catalogue, lang: Lang) -> Action {
         match self {
             Screen::Login(_) | Screen::Menu(_) => Action::None,
+            Screen::Verify(s) => s.on_answer(answer),
             Screen::Password(s) => s.on_answer(answer, cat),
             Screen::OrgUnits(s) => s.on_answer(answer, cat, lang),
             Screen::Operators(s) => s.on_answer(answer, cat, lang),
@@ -117,6 +133,7 @@ impl Screen {
             Screen::Login(s) => s.form.apply_status(status),
             Screen::Menu(_) => false,
             Screen::Password(s) => s.form.apply_status(status),
+            Screen::Verify(s) => s.form.apply_status(status),
             Screen::OrgUnits(s) => s.on_error(status),
             Screen::Operators(s) => s.on_error(status),
         }
@@ -129,6 +146,7 @@ impl Screen {
             Screen::Password(s) => s.render(frame, area, app),
             Screen::OrgUnits(s) => s.render(frame, area, app),
             Screen::Operators(s) => s.render(frame, area, app),
+            Screen::Verify(s) => s.render(frame, area, app),
         }
     }
 }

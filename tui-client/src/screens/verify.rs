@@ -1,0 +1,356 @@
+//! Identity verification at the counter: the number is checked locally as
+//! it is typed (the shared rules, no round trip), then one call looks the
+//! subject up, compares the name and records how identity was checked.
+
+use chrono::{FixedOffset, NaiveDate};
+use credit_desk_proto::Lang;
+use credit_desk_proto::ident::{self, Identifier};
+use credit_desk_proto::pb::{self, SubjectKind, VerificationMethod, VerifyOutcome};
+use credit_desk_proto::validate::{self, VerificationInput, field};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+use crate::app::{Action, App};
+use crate::form::{Field, Form, FormEvent};
+use crate::i18n::Catalogue;
+use crate::net::{Answer, Call};
+
+const METHODS: [VerificationMethod; 4] = [
+    VerificationMethod::IdCardReader,
+    VerificationMethod::IdCardInspected,
+    VerificationMethod::OtherDocument,
+    VerificationMethod::AgentWithPoa,
+];
+
+pub struct VerifyScreen {
+    pub form: Form,
+    pub result: Option<pb::VerifyResponse>,
+}
+
+fn method_label(cat: &Catalogue, m: VerificationMethod) -> &'static str {
+    match m {
+        VerificationMethod::IdCardInspected => cat.methods[0],
+        VerificationMethod::IdCardReader => cat.methods[1],
+        VerificationMethod::OtherDocument => cat.methods[2],
+        VerificationMethod::AgentWithPoa => cat.methods[3],
+        VerificationMethod::Unspecified => "-",
+    }
+}
+
+/// What the clerk sees under the number while typing: progress, the
+/// broken rule, or what a valid number says.
+pub fn live_note(
+    value: &str,
+    today: NaiveDate,
+    cat: &Catalogue,
+    lang: Lang,
+) -> (Option<String>, Option<String>) {
+    let n = ident::normalise(value);
+    if n.is_empty() {
+        return (None, None);
+    }
+    if n.chars().count() < 18 {
+        return (
+            None,
+            Some(format!("{} {}/18", cat.typed_so_far, n.chars().count())),
+        );
+    }
+    match ident::check_any(&n, today) {
+        Ok(Identifier::Person(p)) => (
+            None,
+            Some(format!(
+                "✓ {} {} {} {}",
+                p.sex.name(lang),
+                cat.born,
+                p.birth_date,
+                p.province
+            )),
+        ),
+        Ok(Identifier::Organisation(o)) => {
+            (None, Some(format!("✓ {} {}", o.registration, o.province)))
+        }
+        Err(e) => (Some(e.message(lang)), None),
+    }
+}
+
+impl VerifyScreen {
+    pub fn new(cat: &Catalogue) -> VerifyScreen {
+        let methods = METHODS
+            .iter()
+            .map(|m| (*m as i32, method_label(cat, *m).to_string()))
+            .collect();
+        let mut form = Form::new(vec![
+            Field::text(field::IDENTIFIER, cat.identifier),
+            Field::text(field::NAME, cat.person_name),
+            Field::choice(field::METHOD, cat.method, methods),
+            Field::text(field::DOCUMENT, cat.document),
+            Field::text(field::AGENT_IDENTIFIER, cat.agent_identifier),
+            Field::text(field::AGENT_NAME, cat.agent_name),
+            Field::text(field::POA_REFERENCE, cat.poa_reference),
+        ]);
+        Self::show_fields_for_method(&mut form);
+        VerifyScreen { form, result: None }
+    }
+
+    fn show_fields_for_method(form: &mut Form) {
+        let m = VerificationMethod::try_from(form.choice(field::METHOD)).unwrap_or_default();
+        form.set_hidden(field::DOCUMENT, m != VerificationMethod::OtherDocument);
+        let agent = m != VerificationMethod::AgentWithPoa;
+        for f in [
+            field::AGENT_IDENTIFIER,
+            field::AGENT_NAME,
+            field::POA_REFERENCE,
+        ] {
+            form.set_hidden(f, agent);
+        }
+    }
+
+    pub fn on_key(
+        &mut self,
+        key: KeyEvent,
+        cat: &Catalogue,
+        lang: Lang,
+        waiting: bool,
+        today: NaiveDate,
+    ) -> Action {
+        match key.code {
+            KeyCode::Esc => return Action::Back,
+            KeyCode::F(2) => {
+                *self = VerifyScreen::new(cat);
+                return Action::None;
+            }
+            _ => {}
+        }
+        let focused = self.form.focused();
+        match self.form.handle_key(key) {
+            FormEvent::Edited => {
+                self.result = None;
+                if focused == field::METHOD {
+                    Self::show_fields_for_method(&mut self.form);
+                }
+                if focused == field::IDENTIFIER || focused == field::AGENT_IDENTIFIER {
+                    let (error, note) = live_note(&self.form.raw(focused), today, cat, lang);
+                    if let Some(e) = error {
+                        self.form.set_error(focused, e);
+                    }
+                    self.form.set_note(focused, note);
+                }
+                Action::None
+            }
+            FormEvent::Submit if !waiting => self.submit(lang, today),
+            _ => Action::None,
+        }
+    }
+
+    fn submit(&mut self, lang: Lang, today: NaiveDate) -> Action {
+        let f = &self.form;
+        let req = pb::VerifyRequest {
+            request_id: String::new(),
+            identifier: ident::normalise(&f.raw(field::IDENTIFIER)),
+            name: f.value(field::NAME),
+            method: f.choice(field::METHOD),
+            document: f.value(field::DOCUMENT),
+            agent_identifier: ident::normalise(&f.raw(field::AGENT_IDENTIFIER)),
+            agent_name: f.value(field::AGENT_NAME),
+            poa_reference: f.value(field::POA_REFERENCE),
+        };
+        let errors = validate::verification(
+            &VerificationInput {
+                identifier: &req.identifier,
+                name: &req.name,
+                method: req.method,
+                document: &req.document,
+                agent_identifier: &req.agent_identifier,
+                agent_name: &req.agent_name,
+                poa_reference: &req.poa_reference,
+            },
+            today,
+        );
+        if self.form.show_local_errors(&errors, lang) {
+            return Action::None;
+        }
+        Action::Send(Call::Verify(pb::VerifyRequest {
+            request_id: self.form.request_id(),
+            ..req
+        }))
+    }
+
+    pub fn on_answer(&mut self, answer: Answer) -> Action {
+        if let Answer::Verified(resp) = answer {
+            self.result = Some(resp);
+        }
+        Action::None
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
+        let (cat, theme) = (app.cat, app.theme);
+        let form_height = self.form.height() + 1;
+        let [form_area, result_area, hint] = Layout::vertical([
+            Constraint::Length(form_height),
+            Constraint::Min(4),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        self.form.render(
+            Rect {
+                y: form_area.y + 1,
+                height: form_area.height.saturating_sub(1),
+                ..form_area
+            },
+            frame.buffer_mut(),
+            theme,
+            !app.help && self.result.is_none(),
+        );
+        if let Some(result) = &self.result {
+            let lines = result_lines(result, cat, app.utc_offset);
+            let style = match result.outcome() {
+                VerifyOutcome::Verified => theme.ok(),
+                _ => theme.error(),
+            };
+            frame.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .block(Block::default().borders(Borders::TOP).border_style(style)),
+                result_area,
+            );
+        }
+        let hint_text = if self.result.is_some() {
+            cat.verify_result_hint
+        } else {
+            cat.verify_hint
+        };
+        frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
+    }
+}
+
+fn local_time(ms: i64, offset: FixedOffset) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&offset)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+fn result_lines(
+    r: &pb::VerifyResponse,
+    cat: &Catalogue,
+    offset: FixedOffset,
+) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    let headline = match r.outcome() {
+        VerifyOutcome::Verified => format!("✓ {}", cat.verified),
+        VerifyOutcome::NameMismatch => format!("✗ {}", cat.name_mismatch),
+        _ => format!("✗ {}", cat.unknown_subject),
+    };
+    lines.push(Line::from(Span::raw(headline)));
+    if let Some(s) = &r.subject {
+        let kind = match s.kind() {
+            SubjectKind::Person => cat.kinds_subject[0],
+            SubjectKind::Organisation => cat.kinds_subject[1],
+            SubjectKind::Household => cat.kinds_subject[2],
+            SubjectKind::Unspecified => "",
+        };
+        let mut who = format!(" {} {} [{kind}]", s.name, s.identifier);
+        if let Some((_, t)) = cat.org_types.iter().find(|t| t.0 == s.org_type) {
+            who.push_str(&format!(" {t}"));
+        }
+        lines.push(Line::from(who));
+        lines.push(Line::from(format!(
+            " {}: {}  {}: {}",
+            cat.township, s.township, cat.address, s.address
+        )));
+    }
+    if let Some(v) = &r.verification {
+        let method = method_label(cat, v.method());
+        let mut how = format!(" {}: {method}", cat.method);
+        if !v.agent_name.is_empty() {
+            how.push_str(&format!(
+                " ({} {} {})",
+                cat.by_agent, v.agent_name, v.agent_identifier
+            ));
+        }
+        lines.push(Line::from(how));
+        lines.push(Line::from(format!(
+            " {} {}  ({} {})",
+            cat.valid_until,
+            local_time(v.expires_at_ms, offset),
+            cat.verification_no,
+            &v.id[v.id.len().saturating_sub(8)..]
+        )));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{EN, ZH};
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    #[test]
+    fn live_notes_follow_the_typing() {
+        assert_eq!(live_note("", today(), &ZH, Lang::Zh), (None, None));
+        assert_eq!(
+            live_note("4412", today(), &ZH, Lang::Zh),
+            (None, Some("已输入 4/18".into()))
+        );
+        assert_eq!(
+            live_note("441284199003070023", today(), &ZH, Lang::Zh),
+            (None, Some("✓ 女 出生 1990-03-07 广东省".into()))
+        );
+        assert_eq!(
+            live_note("441284199003070024", today(), &EN, Lang::En),
+            (Some("the check character should be 3, not 4".into()), None)
+        );
+    }
+
+    #[test]
+    fn method_decides_which_fields_show() {
+        use ratatui::crossterm::event::{KeyEventKind, KeyModifiers};
+        let key = |c| KeyEvent::new_with_kind(c, KeyModifiers::NONE, KeyEventKind::Press);
+        let mut s = VerifyScreen::new(&ZH);
+        let visible = |s: &VerifyScreen| s.form.fields.iter().filter(|f| !f.hidden).count();
+        assert_eq!(visible(&s), 3);
+        s.form.focus = 2;
+        s.on_key(key(KeyCode::Right), &ZH, Lang::Zh, false, today());
+        s.on_key(key(KeyCode::Right), &ZH, Lang::Zh, false, today());
+        assert_eq!(
+            s.form.choice(field::METHOD),
+            VerificationMethod::OtherDocument as i32
+        );
+        assert_eq!(visible(&s), 4);
+        s.on_key(key(KeyCode::Right), &ZH, Lang::Zh, false, today());
+        assert_eq!(visible(&s), 6);
+        // Tab skips hidden fields.
+        s.on_key(key(KeyCode::Left), &ZH, Lang::Zh, false, today());
+        s.on_key(key(KeyCode::Left), &ZH, Lang::Zh, false, today());
+        s.on_key(key(KeyCode::Tab), &ZH, Lang::Zh, false, today());
+        assert_eq!(s.form.focused(), field::IDENTIFIER);
+    }
+}
+#[cfg(test)]
+mod typing_tests {
+    use super::*;
+    use crate::i18n::ZH;
+    use ratatui::crossterm::event::{KeyEventKind, KeyModifiers};
+
+    #[test]
+    fn typing_shows_the_live_note() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let mut s = VerifyScreen::new(&ZH);
+        for c in "4412".chars() {
+            let k =
+                KeyEvent::new_with_kind(KeyCode::Char(c), KeyModifiers::NONE, KeyEventKind::Press);
+            s.on_key(k, &ZH, Lang::Zh, false, today);
+        }
+        assert_eq!(s.form.fields[0].note.as_deref(), Some("已输入 4/18"));
+    }
+}
