@@ -11,6 +11,7 @@ pub mod demo;
 pub mod domain;
 pub mod errors;
 pub mod id_check;
+pub mod intake;
 pub mod lockout;
 pub mod password;
 pub mod registry;

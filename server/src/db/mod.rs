@@ -11,6 +11,7 @@ pub mod audit;
 pub mod idempotency;
 pub mod operators;
 pub mod org_units;
+pub mod records;
 pub mod sessions;
 pub mod subjects;
 
