@@ -77,6 +77,8 @@ pub enum Rule {
     Identifier(IdError),
     /// An agent cannot act for themself.
     AgentIsSubject,
+    /// A file that cannot be imported as it is; the text says why.
+    BadFile(String),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +133,7 @@ impl FieldError {
                 .into(),
             Rule::UnknownValue => lang.pick("取值无效", "is not a known value").into(),
             Rule::Identifier(e) => e.message(lang),
+            Rule::BadFile(why) => why.clone(),
             Rule::AgentIsSubject => lang
                 .pick("代理人不能是被核验人本人", "the agent cannot be the subject")
                 .into(),

@@ -59,6 +59,31 @@ pub enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
+    /// Import a department's data file (.xlsx or .csv) against its template.
+    Import {
+        /// Code of the source department (e.g. D-COURT, D-TAX).
+        #[arg(long)]
+        department: String,
+        #[arg(long)]
+        file: PathBuf,
+        /// Check every row and report, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Language of the row errors: zh-CN (default) or en.
+        #[arg(long, default_value = "zh-CN")]
+        lang: String,
+    },
+    /// Generate a deterministic synthetic population (demo, benchmarks):
+    /// persons and organisations with valid identifiers and records of
+    /// every category. Creates the demo org tree if it is missing.
+    Seed {
+        #[arg(long)]
+        subjects: u64,
+        #[arg(long, default_value_t = 5)]
+        records_per_subject: u32,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
     /// Identifier tools.
     Id {
         #[command(subcommand)]

@@ -57,73 +57,33 @@ pub const DEMO_ACCOUNTS: &[DemoAccount] = &[
     },
 ];
 
+const CENTER: &str = setup::CENTER_CODE;
+const TOWNSHIP: OrgUnitKind = OrgUnitKind::Township;
+const DEPT: OrgUnitKind = OrgUnitKind::Department;
+const BANK: OrgUnitKind = OrgUnitKind::Bank;
+
+/// (code, name, kind, parent code), parents first.
 const UNITS: &[(&str, &str, OrgUnitKind, &str)] = &[
-    (
-        "T-DASHA",
-        "大沙镇便民服务中心",
-        OrgUnitKind::Township,
-        setup::CENTER_CODE,
-    ),
-    (
-        "T-JIANGGU",
-        "江谷镇便民服务中心",
-        OrgUnitKind::Township,
-        setup::CENTER_CODE,
-    ),
-    (
-        "T-JINGKOU",
-        "迳口镇便民服务中心",
-        OrgUnitKind::Township,
-        setup::CENTER_CODE,
-    ),
+    ("T-DASHA", "大沙镇便民服务中心", TOWNSHIP, CENTER),
+    ("T-JIANGGU", "江谷镇便民服务中心", TOWNSHIP, CENTER),
+    ("T-JINGKOU", "迳口镇便民服务中心", TOWNSHIP, CENTER),
     (
         "V-DASHA-01",
         "大沙镇马鞍村信用服务站",
         OrgUnitKind::VillageStation,
         "T-DASHA",
     ),
-    (
-        "D-COURT",
-        "市人民法院",
-        OrgUnitKind::Department,
-        setup::CENTER_CODE,
-    ),
-    (
-        "D-TAX",
-        "市税务局",
-        OrgUnitKind::Department,
-        setup::CENTER_CODE,
-    ),
-    (
-        "D-POWER",
-        "供电局",
-        OrgUnitKind::Department,
-        setup::CENTER_CODE,
-    ),
-    (
-        "D-WATER",
-        "自来水公司",
-        OrgUnitKind::Department,
-        setup::CENTER_CODE,
-    ),
-    (
-        "D-SAMR",
-        "市场监督管理局",
-        OrgUnitKind::Department,
-        setup::CENTER_CODE,
-    ),
-    (
-        "B-RCB",
-        "农村商业银行",
-        OrgUnitKind::Bank,
-        setup::CENTER_CODE,
-    ),
-    (
-        "B-CCB",
-        "建设银行支行",
-        OrgUnitKind::Bank,
-        setup::CENTER_CODE,
-    ),
+    ("D-COURT", "市人民法院", DEPT, CENTER),
+    ("D-TAX", "市税务局", DEPT, CENTER),
+    ("D-POWER", "供电局", DEPT, CENTER),
+    ("D-WATER", "自来水公司", DEPT, CENTER),
+    ("D-SAMR", "市场监督管理局", DEPT, CENTER),
+    ("D-POLICE", "市公安局", DEPT, CENTER),
+    ("D-HRSS", "市人社局", DEPT, CENTER),
+    ("D-AGRI", "市农业农村局", DEPT, CENTER),
+    ("D-ENV", "生态环境分局", DEPT, CENTER),
+    ("B-RCB", "农村商业银行", BANK, CENTER),
+    ("B-CCB", "建设银行支行", BANK, CENTER),
 ];
 
 /// A few subjects every demo has, so a clerk (and the end-to-end test) can
@@ -216,6 +176,21 @@ async fn seed_subjects(db: &Db, now_ms: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Creates the demo center and whichever of its units are missing.
+pub async fn ensure_org_tree(db: &Db, now_ms: i64) -> anyhow::Result<()> {
+    setup::ensure_center(db, "四会市综合征信中心", now_ms).await?;
+    for (code, name, kind, parent) in UNITS {
+        let exists = {
+            let mut conn = db.read().await?;
+            org_units::get_by_code(&mut conn, code).await?.is_some()
+        };
+        if !exists {
+            setup::add_org_unit(db, code, name, *kind, parent, now_ms).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Seeds the demo data if the database has no operators yet. Returns whether
 /// it seeded.
 pub async fn seed_if_empty(db: &Db, now_ms: i64) -> anyhow::Result<bool> {
@@ -225,10 +200,7 @@ pub async fn seed_if_empty(db: &Db, now_ms: i64) -> anyhow::Result<bool> {
             return Ok(false);
         }
     }
-    setup::ensure_center(db, "四会市综合征信中心", now_ms).await?;
-    for (code, name, kind, parent) in UNITS {
-        setup::add_org_unit(db, code, name, *kind, parent, now_ms).await?;
-    }
+    ensure_org_tree(db, now_ms).await?;
     for a in DEMO_ACCOUNTS {
         setup::add_operator(
             db,

@@ -9,7 +9,7 @@ use credit_desk_server::config::{Cli, Command, DbArg, FileConfig, IdCommand, Ope
 use credit_desk_server::db::{self, Db};
 use credit_desk_server::server::{self, ServeOptions};
 use credit_desk_server::setup::{self, OperatorSpec};
-use credit_desk_server::{domain, id_check};
+use credit_desk_server::{demo, domain, id_check, import_cli, synth};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -60,6 +60,56 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
                 id_check::run(numbers.join("\n").as_bytes(), out, today, lang)?
             };
             tracing::info!(valid = good, invalid = bad, "checked");
+        }
+        Command::Import {
+            department,
+            file: file_path,
+            dry_run,
+            lang,
+        } => {
+            let lang = credit_desk_proto::Lang::from_tag(&lang);
+            let db = open(&file.db(db_arg)).await?;
+            let summary = import_cli::run(&db, &department, &file_path, dry_run, lang).await?;
+            println!("{}", import_cli::summary_text(&summary, lang));
+            if summary.rows_rejected > 0 {
+                println!(
+                    "{}",
+                    lang.pick("被拒绝的行：", "rejected rows: ").to_string()
+                        + &import_cli::error_file_path(&file_path)
+                            .display()
+                            .to_string()
+                );
+            }
+        }
+        Command::Seed {
+            subjects,
+            records_per_subject,
+            seed,
+        } => {
+            let db = open(&file.db(db_arg)).await?;
+            demo::ensure_org_tree(&db, now).await?;
+            let start_index = {
+                let mut conn = db.read().await?;
+                credit_desk_server::db::subjects::count(&mut conn).await? as u64
+            };
+            let bar = indicatif::ProgressBar::new(subjects);
+            let started = std::time::Instant::now();
+            let options = synth::Options {
+                subjects,
+                records_per_subject,
+                seed,
+                now_ms: now,
+                start_index,
+            };
+            let counts = synth::generate(&db, &options, |done| bar.set_position(done)).await?;
+            bar.finish_and_clear();
+            let secs = started.elapsed().as_secs_f64();
+            println!(
+                "seeded {} subjects and {} records in {secs:.1} s ({:.0} records/s)",
+                counts.subjects,
+                counts.records,
+                counts.records as f64 / secs.max(0.001)
+            );
         }
         Command::Migrate => {
             open(&file.db(db_arg)).await?;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use credit_desk_proto::pb::{
     self, admin_server::AdminServer, auth_server::AuthServer, identity_server::IdentityServer,
+    intake_server::IntakeServer,
 };
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -18,6 +19,7 @@ use crate::auth_layer::AuthLayer;
 use crate::clock::SharedClock;
 use crate::context::{Context, Ctx, Policy, SessionPolicy};
 use crate::db::Db;
+use crate::services::intake::{IntakeService, MAX_FILE_BYTES};
 use crate::services::{admin::AdminService, auth::AuthService, identity::IdentityService};
 
 /// PEM files for TLS.
@@ -84,6 +86,9 @@ pub async fn serve(
     health_reporter
         .set_serving::<IdentityServer<IdentityService>>()
         .await;
+    health_reporter
+        .set_serving::<IntakeServer<IntakeService>>()
+        .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -103,18 +108,21 @@ pub async fn serve(
             builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
     }
 
+    let auth = AuthServer::new(AuthService::new(ctx.clone()));
+    let admin = AdminServer::new(AdminService::new(ctx.clone()));
+    let identity = IdentityServer::new(IdentityService::new(ctx.clone()));
+    // Department files arrive in one message.
+    let intake = IntakeServer::new(IntakeService::new(ctx.clone()))
+        .max_decoding_message_size(MAX_FILE_BYTES + 64 * 1024);
     let router = builder
         .layer(AuthLayer::new(ctx.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(compressed!(AuthServer::new(AuthService::new(ctx.clone()))))
-        .add_service(compressed!(AdminServer::new(AdminService::new(
-            ctx.clone()
-        ))))
-        .add_service(compressed!(IdentityServer::new(IdentityService::new(
-            ctx.clone()
-        ))));
+        .add_service(compressed!(auth))
+        .add_service(compressed!(admin))
+        .add_service(compressed!(identity))
+        .add_service(compressed!(intake));
 
     tracing::info!(%addr, tls = options.tls.is_some(), "serving");
     router

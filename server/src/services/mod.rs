@@ -18,6 +18,7 @@ pub mod admin;
 pub mod auth;
 mod convert;
 pub mod identity;
+pub mod intake;
 
 use credit_desk_proto::Lang;
 use sqlx::AnyConnection;

@@ -1,0 +1,205 @@
+//! Department file uploads from the workstation, with progress streamed
+//! back, and the import log.
+
+use std::pin::Pin;
+
+use credit_desk_proto::pb::{self, Role, intake_server::Intake};
+use credit_desk_proto::validate::{self, FieldError, Rule, field};
+use futures::Stream;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status};
+
+use super::{caller, lang, respond};
+use crate::authz::Caller;
+use crate::clock::local_date;
+use crate::context::Ctx;
+use crate::db::org_units;
+use crate::db::records::{self, ImportRow};
+use crate::errors::{ApiError, ApiResult};
+use crate::intake::{self, ImportError, Job, Summary};
+
+/// Larger files are refused; a county department's half-year file is far
+/// smaller.
+pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
+
+pub struct IntakeService {
+    ctx: Ctx,
+}
+
+fn summary_pb(s: &Summary) -> pb::ImportSummary {
+    pb::ImportSummary {
+        import_id: s.import_id.clone(),
+        rows_total: s.rows_total,
+        rows_accepted: s.rows_accepted,
+        rows_rejected: s.rows_rejected,
+        records_created: s.records_created,
+        records_updated: s.records_updated,
+        records_unchanged: s.records_unchanged,
+        subjects_created: s.subjects_created,
+        status: s.status.clone(),
+        file_hash: s.file_hash.clone(),
+        errors: s
+            .errors
+            .iter()
+            .map(|e| pb::RowError {
+                row: e.row,
+                column: e.column.clone(),
+                reason: e.reason.clone(),
+            })
+            .collect(),
+    }
+}
+
+fn import_pb(i: &ImportRow) -> pb::ImportRecord {
+    pb::ImportRecord {
+        id: i.id.clone(),
+        department_name: i.department_name.clone(),
+        file_name: i.file_name.clone(),
+        operator_name: i.operator_name.clone().unwrap_or_default(),
+        finished_at_ms: i.finished_at,
+        summary: Some(pb::ImportSummary {
+            import_id: i.id.clone(),
+            rows_total: i.rows_total as u32,
+            rows_accepted: i.rows_accepted as u32,
+            rows_rejected: i.rows_rejected as u32,
+            records_created: i.records_created as u32,
+            records_updated: i.records_updated as u32,
+            records_unchanged: i.records_unchanged as u32,
+            subjects_created: i.subjects_created as u32,
+            status: i.status.clone(),
+            file_hash: i.file_hash.clone(),
+            errors: Vec::new(),
+        }),
+    }
+}
+
+type ProgressStream = Pin<Box<dyn Stream<Item = Result<pb::ImportProgress, Status>> + Send>>;
+
+impl IntakeService {
+    pub fn new(ctx: Ctx) -> Self {
+        IntakeService { ctx }
+    }
+
+    /// Checks the request and the caller's right to send for this
+    /// department: a liaison only for their own, the center for any in scope.
+    async fn check(
+        &self,
+        caller: &Caller,
+        req: &pb::ImportFileRequest,
+    ) -> ApiResult<org_units::OrgUnitRow> {
+        let mut errors =
+            validate::collect([validate::uuid(field::DEPARTMENT_ID, &req.department_id)]);
+        if req.content.is_empty() {
+            errors.push(FieldError::new(field::FILE, Rule::Required));
+        } else if req.content.len() > MAX_FILE_BYTES {
+            errors.push(FieldError::new(
+                field::FILE,
+                Rule::TooLong {
+                    max: MAX_FILE_BYTES,
+                },
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let mut conn = self.ctx.db.read().await?;
+        let unit =
+            org_units::get(&mut conn, &req.department_id)
+                .await?
+                .ok_or(ApiError::NotFound {
+                    field: field::DEPARTMENT_ID,
+                })?;
+        if unit.kind != "department" {
+            return Err(FieldError::new(field::DEPARTMENT_ID, Rule::UnknownValue).into());
+        }
+        let allowed = match caller.role {
+            Role::Liaison => unit.id == caller.org_unit_id,
+            _ => caller.covers(&unit.path),
+        };
+        if !allowed {
+            return Err(ApiError::OutOfScope);
+        }
+        Ok(unit)
+    }
+
+    async fn list_imports(
+        &self,
+        caller: Caller,
+        _: pb::ListImportsRequest,
+    ) -> ApiResult<pb::ListImportsResponse> {
+        let mut conn = self.ctx.db.read().await?;
+        let rows = records::recent_imports(&mut conn, &caller.org_unit_path, 50).await?;
+        Ok(pb::ListImportsResponse {
+            imports: rows.iter().map(import_pb).collect(),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl Intake for IntakeService {
+    type ImportFileStream = ProgressStream;
+
+    async fn import_file(
+        &self,
+        req: Request<pb::ImportFileRequest>,
+    ) -> Result<Response<Self::ImportFileStream>, Status> {
+        let lang = lang(&req);
+        let caller = caller(&req).map_err(|e| e.into_status(lang))?;
+        let req = req.into_inner();
+        let unit = self
+            .check(&caller, &req)
+            .await
+            .map_err(|e| e.into_status(lang))?;
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let ctx = self.ctx.clone();
+        tokio::spawn(async move {
+            let now = ctx.now_ms();
+            let job = Job {
+                department: &unit,
+                file_name: &req.file_name,
+                bytes: &req.content,
+                operator_id: Some(&caller.operator_id),
+                dry_run: req.dry_run,
+                lang,
+                today: local_date(now),
+                now_ms: now,
+                cancel: None,
+            };
+            let progress_tx = tx.clone();
+            let result = intake::run(&ctx.db, job, |done, total| {
+                // A slow link must not stall the import: skip updates the
+                // client has not taken yet.
+                let _ = progress_tx.try_send(Ok(pb::ImportProgress {
+                    rows_done: done,
+                    rows_total: total,
+                    summary: None,
+                }));
+            })
+            .await;
+            let last = match result {
+                Ok(s) => Ok(pb::ImportProgress {
+                    rows_done: s.rows_accepted,
+                    rows_total: s.rows_accepted,
+                    summary: Some(summary_pb(&s)),
+                }),
+                Err(ImportError::Other(e)) => Err(ApiError::Internal(e).into_status(lang)),
+                Err(e) => Err(ApiError::Validation(vec![FieldError::new(
+                    field::FILE,
+                    Rule::BadFile(e.message(lang)),
+                )])
+                .into_status(lang)),
+            };
+            let _ = tx.send(last).await;
+        });
+        Ok(Response::new(
+            Box::pin(ReceiverStream::new(rx)) as ProgressStream
+        ))
+    }
+
+    async fn list_imports(
+        &self,
+        req: Request<pb::ListImportsRequest>,
+    ) -> Result<Response<pb::ListImportsResponse>, Status> {
+        handle!(self, req, list_imports)
+    }
+}
