@@ -38,6 +38,12 @@ pub enum Event {
         attempt: u32,
         retry_in_s: u64,
     },
+    /// A streamed call (an import) has got this far.
+    Progress {
+        seq: u64,
+        done: u32,
+        total: u32,
+    },
     /// The terminal changed size: only a redraw is needed.
     Resize,
 }
@@ -166,6 +172,13 @@ impl App {
                 Vec::new()
             }
             Event::Key(key) => self.on_key(key),
+            Event::Progress { seq, done, total } => {
+                if self.pending == Some(seq) {
+                    self.link.up = true;
+                    self.screen.on_progress(done, total);
+                }
+                Vec::new()
+            }
             Event::Reply {
                 seq,
                 result,

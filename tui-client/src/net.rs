@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use credit_desk_proto::pb::{
     self, admin_client::AdminClient, auth_client::AuthClient, identity_client::IdentityClient,
+    intake_client::IntakeClient,
 };
 use credit_desk_proto::{LANG_METADATA_KEY, Lang};
 use hyper_util::rt::TokioIo;
@@ -89,6 +90,14 @@ pub enum Call {
     SetOperatorEnabled(pb::SetOperatorEnabledRequest),
     ResetPassword(pb::ResetPasswordRequest),
     Verify(pb::VerifyRequest),
+    ListImports,
+    /// Reads the file at `path` on this workstation and uploads it.
+    ImportFile {
+        request_id: String,
+        department_id: String,
+        path: std::path::PathBuf,
+        dry_run: bool,
+    },
 }
 
 /// The server's answer to a [`Call`].
@@ -104,6 +113,8 @@ pub enum Answer {
     OperatorUpdated(pb::Operator),
     PasswordReset(pb::Operator),
     Verified(pb::VerifyResponse),
+    Imports(pb::ListImportsResponse),
+    Imported(pb::ImportSummary),
 }
 
 #[derive(Clone)]
@@ -163,6 +174,13 @@ impl Client {
         })
     }
 
+    fn intake(&self) -> IntakeClient<Channel> {
+        IntakeClient::new(self.channel.clone())
+            .send_compressed(CompressionEncoding::Zstd)
+            .accept_compressed(CompressionEncoding::Zstd)
+            .max_encoding_message_size(64 * 1024 * 1024)
+    }
+
     fn request<T>(&self, token: Option<&str>, message: T) -> Request<T> {
         let mut req = Request::new(message);
         if let Ok(v) = self.lang.tag().parse() {
@@ -176,7 +194,14 @@ impl Client {
         req
     }
 
-    pub async fn call(&self, token: Option<&str>, call: Call) -> Result<Answer, Status> {
+    /// Sends one call. `progress(done, total)` hears about streamed
+    /// progress (imports); other calls never call it.
+    pub async fn call(
+        &self,
+        token: Option<&str>,
+        call: Call,
+        progress: &(dyn Fn(u32, u32) + Send + Sync),
+    ) -> Result<Answer, Status> {
         let mut auth = AuthClient::new(self.channel.clone())
             .send_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Zstd);
@@ -248,6 +273,43 @@ impl Client {
                     .send_compressed(CompressionEncoding::Zstd)
                     .accept_compressed(CompressionEncoding::Zstd);
                 Answer::Verified(identity.verify(r!(m)).await?.into_inner())
+            }
+            Call::ListImports => Answer::Imports(
+                self.intake()
+                    .list_imports(r!(pb::ListImportsRequest {}))
+                    .await?
+                    .into_inner(),
+            ),
+            Call::ImportFile {
+                request_id,
+                department_id,
+                path,
+                dry_run,
+            } => {
+                let content = tokio::fs::read(&path)
+                    .await
+                    .map_err(|e| Status::invalid_argument(format!("{}: {e}", path.display())))?;
+                let file_name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let req = pb::ImportFileRequest {
+                    request_id,
+                    department_id,
+                    file_name,
+                    content,
+                    dry_run,
+                };
+                let mut stream = self.intake().import_file(r!(req)).await?.into_inner();
+                loop {
+                    match stream.message().await? {
+                        Some(pb::ImportProgress {
+                            summary: Some(s), ..
+                        }) => break Answer::Imported(s),
+                        Some(p) => progress(p.rows_done, p.rows_total),
+                        None => return Err(Status::unavailable("the import stream ended early")),
+                    }
+                }
             }
             Call::ResetPassword(m) => Answer::PasswordReset(
                 admin

@@ -90,7 +90,11 @@ async fn perform(
     let mut attempt = 0;
     loop {
         let started = Instant::now();
-        let result = client.call(token.as_deref(), call.clone()).await;
+        let progress_tx = tx.clone();
+        let progress = move |done, total| {
+            let _ = progress_tx.send(Event::Progress { seq, done, total });
+        };
+        let result = client.call(token.as_deref(), call.clone(), &progress).await;
         match result {
             Err(status) if net::is_link_failure(&status) => {
                 attempt += 1;

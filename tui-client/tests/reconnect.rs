@@ -28,7 +28,7 @@ async fn reconnects_when_the_server_comes_back() {
         .port();
     let client = Client::new(&format!("http://127.0.0.1:{port}"), Lang::Zh, None).unwrap();
 
-    let down = client.call(None, login()).await.unwrap_err();
+    let down = client.call(None, login(), &|_, _| {}).await.unwrap_err();
     assert!(net::is_link_failure(&down), "{down:?}");
 
     let dir = tempfile::tempdir().unwrap();
@@ -45,7 +45,7 @@ async fn reconnects_when_the_server_comes_back() {
     .await
     .unwrap();
 
-    let answer = client.call(None, login()).await.unwrap();
+    let answer = client.call(None, login(), &|_, _| {}).await.unwrap();
     let Answer::Login(resp) = answer else {
         panic!("{answer:?}")
     };
@@ -60,7 +60,7 @@ async fn reconnects_when_the_server_comes_back() {
 
     // The session works for the next screen on the same connection.
     let answer = client
-        .call(Some(&resp.session_token), Call::Home)
+        .call(Some(&resp.session_token), Call::Home, &|_, _| {})
         .await
         .unwrap();
     assert!(matches!(answer, Answer::Home(_)));

@@ -129,8 +129,16 @@ impl IntakeService {
     ) -> ApiResult<pb::ListImportsResponse> {
         let mut conn = self.ctx.db.read().await?;
         let rows = records::recent_imports(&mut conn, &caller.org_unit_path, 50).await?;
+        let departments = org_units::subtree(&mut conn, &caller.org_unit_path)
+            .await?
+            .into_iter()
+            .filter(|u| u.kind == "department")
+            .filter(|u| caller.role != Role::Liaison || u.id == caller.org_unit_id)
+            .map(|u| super::convert::org_unit(&u))
+            .collect();
         Ok(pb::ListImportsResponse {
             imports: rows.iter().map(import_pb).collect(),
+            departments,
         })
     }
 }

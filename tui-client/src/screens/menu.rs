@@ -38,6 +38,9 @@ impl MenuScreen {
         if has(Capability::VerifyIdentity) {
             add('v', cat.menu_verify, EntryAction::Open(Target::Verify));
         }
+        if has(Capability::ImportData) {
+            add('i', cat.menu_import, EntryAction::Open(Target::Intake));
+        }
         if has(Capability::ManageOrgUnits) {
             add('o', cat.menu_org_units, EntryAction::Open(Target::OrgUnits));
         }

@@ -1,6 +1,7 @@
 //! One module per screen. [`Screen`] dispatches to them; each screen owns
 //! its state, turns keys and answers into [`Action`]s, and draws itself.
 
+pub mod intake;
 pub mod login;
 pub mod menu;
 pub mod operators;
@@ -25,6 +26,7 @@ pub enum Screen {
     OrgUnits(org_units::OrgUnitsScreen),
     Operators(operators::OperatorsScreen),
     Verify(verify::VerifyScreen),
+    Intake(intake::IntakeScreen),
 }
 
 /// Screens reachable from the menu.
@@ -34,6 +36,7 @@ pub enum Target {
     OrgUnits,
     Operators,
     Verify,
+    Intake,
 }
 
 /// Builds a screen and the call that loads its data (one round trip).
@@ -52,6 +55,10 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             )
         }
         Target::Verify => (Screen::Verify(verify::VerifyScreen::new(app.cat)), None),
+        Target::Intake => (
+            Screen::Intake(intake::IntakeScreen::default()),
+            Some(Call::ListImports),
+        ),
         Target::OrgUnits => (
             Screen::OrgUnits(org_units::OrgUnitsScreen::default()),
             Some(Call::ListOrgUnits),
@@ -73,6 +80,14 @@ impl Screen {
             Screen::OrgUnits(_) => cat.org_units_title,
             Screen::Operators(_) => cat.operators_title,
             Screen::Verify(_) => cat.verify_title,
+            Screen::Intake(_) => cat.import_title,
+        }
+    }
+
+    /// Streamed progress of the waiting call (imports only).
+    pub fn on_progress(&mut self, done: u32, total: u32) {
+        if let Screen::Intake(s) = self {
+            s.on_progress(done, total);
         }
     }
 
@@ -84,6 +99,7 @@ impl Screen {
             Screen::OrgUnits(_) => cat.list_hint_org_units,
             Screen::Operators(_) => cat.list_hint_operators,
             Screen::Verify(_) => cat.verify_hint,
+            Screen::Intake(_) => cat.import_hint,
         }
     }
 
@@ -92,6 +108,7 @@ impl Screen {
         match self {
             Screen::Login(_) | Screen::Password(_) => true,
             Screen::Verify(s) => s.result.is_none(),
+            Screen::Intake(s) => s.is_typing(),
             Screen::Menu(_) => false,
             Screen::OrgUnits(s) => s.is_typing(),
             Screen::Operators(s) => s.is_typing(),
@@ -108,6 +125,7 @@ impl Screen {
     ) -> Action {
         match self {
             Screen::Verify(s) => s.on_key(key, cat, lang, waiting, today),
+            Screen::Intake(s) => s.on_key(key, lang, waiting),
             Screen::Login(s) => s.on_key(key, lang, waiting),
             Screen::Menu(s) => s.on_key(key),
             Screen::Password(s) => s.on_key(key, cat, lang, waiting),
@@ -120,6 +138,7 @@ impl Screen {
         match self {
             Screen::Login(_) | Screen::Menu(_) => Action::None,
             Screen::Verify(s) => s.on_answer(answer),
+            Screen::Intake(s) => s.on_answer(answer, cat),
             Screen::Password(s) => s.on_answer(answer, cat),
             Screen::OrgUnits(s) => s.on_answer(answer, cat, lang),
             Screen::Operators(s) => s.on_answer(answer, cat, lang),
@@ -134,6 +153,7 @@ impl Screen {
             Screen::Menu(_) => false,
             Screen::Password(s) => s.form.apply_status(status),
             Screen::Verify(s) => s.form.apply_status(status),
+            Screen::Intake(s) => s.on_error(status),
             Screen::OrgUnits(s) => s.on_error(status),
             Screen::Operators(s) => s.on_error(status),
         }
@@ -147,6 +167,7 @@ impl Screen {
             Screen::OrgUnits(s) => s.render(frame, area, app),
             Screen::Operators(s) => s.render(frame, area, app),
             Screen::Verify(s) => s.render(frame, area, app),
+            Screen::Intake(s) => s.render(frame, area, app),
         }
     }
 }
