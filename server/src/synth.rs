@@ -72,13 +72,15 @@ const STATUSES: &[(&str, &[&str])] = &[
     ("village_rating", &["守信", "一般"]),
 ];
 
-/// The identity number of person `i` (unique for i < 8 × 23 000 × 1000).
+/// The identity number of person `i`, unique for i < 8 × 21 000 × 500.
+/// Sequence numbers start at 500, so they never meet the demo's
+/// hand-written people (sequences below 100).
 pub fn person_number(i: u64) -> String {
     let region = REGIONS[(i % REGIONS.len() as u64) as usize];
     let k = i / REGIONS.len() as u64;
     let base = NaiveDate::from_ymd_opt(1945, 1, 1).expect("valid date");
     let birth = base + Duration::days((k % 21_000) as i64);
-    ident::make_person_number(region, birth, ((k / 21_000) % 1000) as u16)
+    ident::make_person_number(region, birth, 500 + ((k / 21_000) % 500) as u16)
 }
 
 /// The credit code of organisation `i` (unique).

@@ -43,6 +43,9 @@ enum Command {
     Demo {
         #[arg(long, default_value = "credit-desk-demo.db")]
         db: PathBuf,
+        /// Synthetic subjects (with records) added on first run.
+        #[arg(long, default_value_t = 2000)]
+        subjects: u64,
     },
 }
 
@@ -65,8 +68,8 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let (server, demo) = match cli.command {
-        Some(Command::Demo { db }) => {
-            let demo = demo::start(&db).await?;
+        Some(Command::Demo { db, subjects }) => {
+            let demo = demo::start(&db, subjects).await?;
             let cat = i18n::catalogue(lang);
             eprintln!(
                 "{} {} ({}) — {}: {}",

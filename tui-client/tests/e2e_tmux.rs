@@ -61,7 +61,8 @@ fn demo_login_reaches_the_menu() {
     let tmux = Tmux {
         session: format!("credit-desk-e2e-{}", std::process::id()),
     };
-    let command = format!("{bin} demo --db {}", db.display());
+    // A small synthetic population keeps the debug build quick to seed.
+    let command = format!("{bin} demo --db {} --subjects 200", db.display());
     let out = Command::new("tmux")
         .args([
             "new-session",
