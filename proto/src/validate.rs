@@ -323,6 +323,20 @@ pub struct VerificationInput<'a> {
     pub poa_reference: &'a str,
 }
 
+impl<'a> From<&'a crate::pb::VerifyRequest> for VerificationInput<'a> {
+    fn from(r: &'a crate::pb::VerifyRequest) -> Self {
+        VerificationInput {
+            identifier: &r.identifier,
+            name: &r.name,
+            method: r.method,
+            document: &r.document,
+            agent_identifier: &r.agent_identifier,
+            agent_name: &r.agent_name,
+            poa_reference: &r.poa_reference,
+        }
+    }
+}
+
 pub fn verification(v: &VerificationInput<'_>, today: chrono::NaiveDate) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let subject = identifier(field::IDENTIFIER, v.identifier, today);

@@ -15,13 +15,24 @@ use rust_xlsxwriter::Workbook;
 fn tax_file(rows: u32) -> Vec<u8> {
     let mut book = Workbook::new();
     let sheet = book.add_worksheet();
-    let headers = ["纳税人识别号", "纳税人名称", "欠税编号", "欠税起始日期", "缴清日期", "欠税金额（元）", "状态", "备注"];
+    let headers = [
+        "纳税人识别号",
+        "纳税人名称",
+        "欠税编号",
+        "欠税起始日期",
+        "缴清日期",
+        "欠税金额（元）",
+        "状态",
+        "备注",
+    ];
     for (c, h) in headers.iter().enumerate() {
         sheet.write_string(0, c as u16, *h).unwrap();
     }
     for i in 0..rows {
         let r = i + 1;
-        sheet.write_string(r, 0, synth::person_number(u64::from(i))).unwrap();
+        sheet
+            .write_string(r, 0, synth::person_number(u64::from(i)))
+            .unwrap();
         sheet.write_string(r, 1, format!("纳税人{i}")).unwrap();
         sheet.write_string(r, 2, format!("QS-{i:07}")).unwrap();
         sheet.write_string(r, 3, "2025-01-15").unwrap();
@@ -39,7 +50,10 @@ async fn run(url: &str, bytes: &[u8], label: &str) {
     demo::ensure_org_tree(&db, now).await.unwrap();
     let dept = {
         let mut conn = db.read().await.unwrap();
-        org_units::get_by_code(&mut conn, "D-TAX").await.unwrap().unwrap()
+        org_units::get_by_code(&mut conn, "D-TAX")
+            .await
+            .unwrap()
+            .unwrap()
     };
     for pass in ["first import", "same file again"] {
         let job = Job {
@@ -70,7 +84,10 @@ async fn run(url: &str, bytes: &[u8], label: &str) {
 
 #[tokio::main]
 async fn main() {
-    let rows: u32 = std::env::args().filter_map(|a| a.parse().ok()).next().unwrap_or(100_000);
+    let rows: u32 = std::env::args()
+        .filter_map(|a| a.parse().ok())
+        .next()
+        .unwrap_or(100_000);
     let started = Instant::now();
     let bytes = tax_file(rows);
     println!(
@@ -79,16 +96,27 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
     let dir = tempfile::tempdir().unwrap();
-    run(&format!("sqlite://{}", dir.path().join("bench.db").display()), &bytes, "SQLite").await;
+    run(
+        &format!("sqlite://{}", dir.path().join("bench.db").display()),
+        &bytes,
+        "SQLite",
+    )
+    .await;
     match std::env::var("DATABASE_URL") {
         Ok(admin) => {
             use sqlx::{Connection, Executor};
             let name = format!("cd_bench_{}", std::process::id());
             let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.unwrap();
+            conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .await
+                .unwrap();
             let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
             run(&url, &bytes, "PostgreSQL").await;
-            conn.execute(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)"))).await.unwrap();
+            conn.execute(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE {name} WITH (FORCE)"
+            )))
+            .await
+            .unwrap();
         }
         Err(_) => println!("PostgreSQL: skipped (DATABASE_URL not set)"),
     }

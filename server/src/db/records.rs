@@ -162,20 +162,40 @@ pub async fn insert_import(
     Ok(())
 }
 
-pub async fn insert_import_error(
+/// Writes an import's final counts and its rejected rows
+/// (row, column, reason).
+pub async fn finish_import(
     conn: &mut AnyConnection,
-    import_id: &str,
-    row: i64,
-    column: &str,
-    reason: &str,
+    i: &ImportRow,
+    errors: &[(i64, &str, &str)],
 ) -> sqlx::Result<()> {
-    sqlx::query("INSERT INTO import_errors (import_id, row_number, column_name, reason) VALUES ($1, $2, $3, $4)")
-        .bind(import_id)
-        .bind(row)
-        .bind(column)
-        .bind(reason)
-        .execute(conn)
+    sqlx::query(
+        "UPDATE imports SET status = $1, rows_total = $2, rows_accepted = $3, rows_rejected = $4,
+             records_created = $5, records_updated = $6, records_unchanged = $7, subjects_created = $8
+          WHERE id = $9",
+    )
+    .bind(&i.status)
+    .bind(i.rows_total)
+    .bind(i.rows_accepted)
+    .bind(i.rows_rejected)
+    .bind(i.records_created)
+    .bind(i.records_updated)
+    .bind(i.records_unchanged)
+    .bind(i.subjects_created)
+    .bind(&i.id)
+    .execute(&mut *conn)
+    .await?;
+    for (row, column, reason) in errors {
+        sqlx::query(
+            "INSERT INTO import_errors (import_id, row_number, column_name, reason) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&i.id)
+        .bind(*row)
+        .bind(*column)
+        .bind(*reason)
+        .execute(&mut *conn)
         .await?;
+    }
     Ok(())
 }
 

@@ -254,16 +254,6 @@ pub async fn run(
         "applied"
     }
     .into();
-    for e in &row_errors {
-        records::insert_import_error(
-            &mut tx,
-            &s.import_id,
-            i64::from(e.row),
-            &e.column,
-            &e.reason,
-        )
-        .await?;
-    }
     log.status = s.status.clone();
     log.rows_total = s.rows_total.into();
     log.rows_accepted = s.rows_accepted.into();
@@ -272,48 +262,23 @@ pub async fn run(
     log.records_updated = s.records_updated.into();
     log.records_unchanged = s.records_unchanged.into();
     log.subjects_created = s.subjects_created.into();
+    let errors: Vec<(i64, &str, &str)> = row_errors
+        .iter()
+        .map(|e| (i64::from(e.row), e.column.as_str(), e.reason.as_str()))
+        .collect();
     if job.dry_run {
-        // A dry run checks everything, including against the database, and
-        // keeps only its log entry.
+        // A dry run checks everything, against the database too, and keeps
+        // only its log entry.
         drop(tx);
         let mut tx = db.begin_write().await?;
         records::insert_import(&mut tx, &log, job.operator_id, job.now_ms).await?;
-        for e in &row_errors {
-            records::insert_import_error(
-                &mut tx,
-                &s.import_id,
-                i64::from(e.row),
-                &e.column,
-                &e.reason,
-            )
-            .await?;
-        }
+        records::finish_import(&mut tx, &log, &errors).await?;
         tx.commit().await?;
     } else {
-        update_import(&mut tx, &log).await?;
+        records::finish_import(&mut tx, &log, &errors).await?;
         tx.commit().await?;
     }
     progress(total, total);
     s.errors = row_errors.into_iter().take(ERRORS_RETURNED).collect();
     Ok(s)
-}
-
-async fn update_import(conn: &mut sqlx::AnyConnection, i: &ImportRow) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE imports SET status = $1, rows_total = $2, rows_accepted = $3, rows_rejected = $4,
-             records_created = $5, records_updated = $6, records_unchanged = $7, subjects_created = $8
-          WHERE id = $9",
-    )
-    .bind(&i.status)
-    .bind(i.rows_total)
-    .bind(i.rows_accepted)
-    .bind(i.rows_rejected)
-    .bind(i.records_created)
-    .bind(i.records_updated)
-    .bind(i.records_unchanged)
-    .bind(i.subjects_created)
-    .bind(&i.id)
-    .execute(conn)
-    .await?;
-    Ok(())
 }

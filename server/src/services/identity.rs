@@ -35,18 +35,7 @@ impl IdentityService {
         caller: Caller,
         req: pb::VerifyRequest,
     ) -> ApiResult<pb::VerifyResponse> {
-        let mut errors = validate::verification(
-            &VerificationInput {
-                identifier: &req.identifier,
-                name: &req.name,
-                method: req.method,
-                document: &req.document,
-                agent_identifier: &req.agent_identifier,
-                agent_name: &req.agent_name,
-                poa_reference: &req.poa_reference,
-            },
-            self.today(),
-        );
+        let mut errors = validate::verification(&VerificationInput::from(&req), self.today());
         if let Err(e) = validate::uuid(field::REQUEST_ID, &req.request_id) {
             errors.insert(0, e);
         }

@@ -157,18 +157,7 @@ impl VerifyScreen {
             agent_name: f.value(field::AGENT_NAME),
             poa_reference: f.value(field::POA_REFERENCE),
         };
-        let errors = validate::verification(
-            &VerificationInput {
-                identifier: &req.identifier,
-                name: &req.name,
-                method: req.method,
-                document: &req.document,
-                agent_identifier: &req.agent_identifier,
-                agent_name: &req.agent_name,
-                poa_reference: &req.poa_reference,
-            },
-            today,
-        );
+        let errors = validate::verification(&VerificationInput::from(&req), today);
         if self.form.show_local_errors(&errors, lang) {
             return Action::None;
         }
