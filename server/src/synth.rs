@@ -120,14 +120,16 @@ enum V {
 }
 
 /// Inserts many rows with multi-row statements (far fewer round trips than
-/// one INSERT per row; both backends accept `$n` up to 32 766 parameters).
+/// one INSERT per row).
 async fn bulk(
     conn: &mut AnyConnection,
     table: &str,
     columns: &[&str],
     rows: &[Vec<V>],
 ) -> sqlx::Result<()> {
-    let per = (30_000 / columns.len()).max(1);
+    // SQLite looks `$n` parameters up by name, linearly: keep statements
+    // near 900 parameters or they get quadratically slow.
+    let per = (900 / columns.len()).max(1);
     for chunk in rows.chunks(per) {
         let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
         let mut n = 0;
