@@ -7,8 +7,8 @@ use chrono::{Duration, NaiveDate};
 use credit_desk_proto::ident;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sqlx::AnyConnection;
 
+use crate::db::bulk::{V, insert as bulk};
 use crate::db::{Db, new_id, org_units};
 
 const SURNAMES: &[&str] = &[
@@ -109,57 +109,6 @@ pub struct Options {
 pub struct Counts {
     pub subjects: u64,
     pub records: u64,
-}
-
-/// A column value for the bulk inserts.
-#[derive(Clone)]
-enum V {
-    T(String),
-    I(i64),
-    N,
-}
-
-/// Inserts many rows with multi-row statements (far fewer round trips than
-/// one INSERT per row).
-async fn bulk(
-    conn: &mut AnyConnection,
-    table: &str,
-    columns: &[&str],
-    rows: &[Vec<V>],
-) -> sqlx::Result<()> {
-    // SQLite looks `$n` parameters up by name, linearly: keep statements
-    // near 900 parameters or they get quadratically slow.
-    let per = (900 / columns.len()).max(1);
-    for chunk in rows.chunks(per) {
-        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
-        let mut n = 0;
-        for (r, _) in chunk.iter().enumerate() {
-            if r > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('(');
-            for c in 0..columns.len() {
-                if c > 0 {
-                    sql.push_str(", ");
-                }
-                n += 1;
-                sql.push_str(&format!("${n}"));
-            }
-            sql.push(')');
-        }
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for row in chunk {
-            for v in row {
-                q = match v {
-                    V::T(s) => q.bind(s.clone()),
-                    V::I(i) => q.bind(*i),
-                    V::N => q.bind(None::<String>),
-                };
-            }
-        }
-        q.execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {

@@ -246,3 +246,29 @@ both_backends!(
         assert_eq!(count(srv, "subjects").await, subjects);
     }
 );
+
+both_backends!(
+    one_key_twice_in_a_file_makes_two_versions,
+    async |srv: &TestServer| {
+        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let csv = "纳税人识别号,纳税人名称,欠税编号,欠税金额（元）,状态
+9144030071526726XG,深圳市腾讯计算机系统有限公司,QS-9,100,未缴
+9144030071526726XG,深圳市腾讯计算机系统有限公司,QS-9,100,已缴清
+";
+        let (_, s) = upload(srv, &token, "D-TAX", "t.csv", csv.as_bytes(), false)
+            .await
+            .unwrap();
+        assert_eq!(
+            (s.records_created, s.records_updated, s.subjects_created),
+            (1, 1, 1)
+        );
+        let current: (i64, String) = sqlx::query_as(
+            "SELECT r.current_version, v.status FROM records r
+           JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version",
+        )
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(current, (2, "已缴清".to_string()));
+    }
+);

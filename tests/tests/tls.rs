@@ -26,7 +26,9 @@ async fn login_over_tls() {
     demo::seed_if_empty(&db, T0).await.unwrap();
     let mut options = ServeOptions::new(db, ManualClock::new(T0) as Arc<_>);
     options.tls = Some(TlsFiles { cert, key });
-    let server = Running::start(options, "127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let server = Running::start(options, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
     let port = server.addr.port();
 
     let tls = ClientTlsConfig::new()
@@ -50,10 +52,16 @@ async fn login_over_tls() {
     assert!(!resp.into_inner().session_token.is_empty());
 
     // Plain HTTP/2 to a TLS port fails.
-    let plain = Channel::from_shared(format!("http://127.0.0.1:{port}")).unwrap().connect().await;
+    let plain = Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .unwrap()
+        .connect()
+        .await;
     let refused = match plain {
         Err(_) => true,
-        Ok(ch) => AuthClient::new(ch).login(pb::LoginRequest::default()).await.is_err(),
+        Ok(ch) => AuthClient::new(ch)
+            .login(pb::LoginRequest::default())
+            .await
+            .is_err(),
     };
     assert!(refused);
     server.stop().await.unwrap();

@@ -8,6 +8,7 @@
 //! one transaction.
 
 pub mod audit;
+pub mod bulk;
 pub mod idempotency;
 pub mod operators;
 pub mod org_units;

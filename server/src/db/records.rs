@@ -3,101 +3,6 @@
 use sqlx::AnyConnection;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CurrentRecord {
-    pub id: String,
-    pub subject_id: String,
-    pub current_version: i64,
-    pub content_hash: String,
-}
-
-pub async fn current(
-    conn: &mut AnyConnection,
-    source_unit_id: &str,
-    source_key: &str,
-) -> sqlx::Result<Option<CurrentRecord>> {
-    sqlx::query_as(
-        "SELECT r.id, r.subject_id, r.current_version, v.content_hash
-           FROM records r
-           JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
-          WHERE r.source_unit_id = $1 AND r.source_key = $2",
-    )
-    .bind(source_unit_id)
-    .bind(source_key)
-    .fetch_optional(conn)
-    .await
-}
-
-pub struct NewRecord<'a> {
-    pub id: &'a str,
-    pub subject_id: &'a str,
-    pub category: &'a str,
-    pub source_unit_id: &'a str,
-    pub source_key: &'a str,
-    pub now_ms: i64,
-}
-
-pub async fn insert(conn: &mut AnyConnection, r: NewRecord<'_>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO records (id, subject_id, category, source_unit_id, source_key, current_version, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
-    )
-    .bind(r.id)
-    .bind(r.subject_id)
-    .bind(r.category)
-    .bind(r.source_unit_id)
-    .bind(r.source_key)
-    .bind(r.now_ms)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-pub struct NewVersion<'a> {
-    pub record_id: &'a str,
-    pub version: i64,
-    pub start_date: Option<String>,
-    pub end_date: Option<String>,
-    pub amount_cents: Option<i64>,
-    pub status: &'a str,
-    pub negative: bool,
-    pub details: &'a str,
-    pub content_hash: &'a str,
-    pub import_id: Option<&'a str>,
-    pub created_by: Option<&'a str>,
-    pub now_ms: i64,
-}
-
-/// Adds a version and makes it the record's current one.
-pub async fn add_version(conn: &mut AnyConnection, v: NewVersion<'_>) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO record_versions (record_id, version, start_date, end_date, amount_cents, status,
-             negative, details, content_hash, import_id, created_at, created_by)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(v.record_id)
-    .bind(v.version)
-    .bind(v.start_date)
-    .bind(v.end_date)
-    .bind(v.amount_cents)
-    .bind(v.status)
-    .bind(i64::from(v.negative))
-    .bind(v.details)
-    .bind(v.content_hash)
-    .bind(v.import_id)
-    .bind(v.now_ms)
-    .bind(v.created_by)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query("UPDATE records SET current_version = $1, updated_at = $2 WHERE id = $3")
-        .bind(v.version)
-        .bind(v.now_ms)
-        .bind(v.record_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CategoryRow {
     pub code: String,
     pub name_zh: String,
@@ -219,16 +124,4 @@ pub async fn recent_imports(
     .bind(limit)
     .fetch_all(conn)
     .await
-}
-
-pub async fn count_records(conn: &mut AnyConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM records")
-        .fetch_one(conn)
-        .await
-}
-
-pub async fn count_versions(conn: &mut AnyConnection) -> sqlx::Result<i64> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM record_versions")
-        .fetch_one(conn)
-        .await
 }

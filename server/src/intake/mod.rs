@@ -15,9 +15,15 @@ use credit_desk_proto::Lang;
 use sha2::{Digest, Sha256};
 
 use crate::db::org_units::OrgUnitRow;
-use crate::db::records::{self, ImportRow, NewRecord, NewVersion};
-use crate::db::{Db, new_id, subjects};
-use crate::registry::{self, NewEntry};
+use std::collections::HashMap;
+
+use credit_desk_proto::ident::{self, Identifier, mask};
+use credit_desk_proto::validate::names_match;
+use sqlx::{AnyConnection, Row as _};
+
+use crate::db::bulk::{self, V};
+use crate::db::records::{self, ImportRow};
+use crate::db::{Db, new_id};
 
 /// How many leading row errors travel back with the summary; all of them
 /// are stored with the import.
@@ -85,6 +91,243 @@ impl ImportError {
     }
 }
 
+/// Rows applied per round of look-ups and multi-row inserts.
+const CHUNK: usize = 500;
+
+/// A registered subject, as far as an import needs to know it.
+struct Known {
+    id: String,
+    kind: String,
+    name: String,
+}
+
+/// A record's current version, by the department's key.
+struct Current {
+    id: String,
+    version: i64,
+    hash: String,
+    /// Created by the chunk being applied (its row is not written yet).
+    created_now: bool,
+}
+
+/// Looks up, in two queries, the subjects and records a chunk refers to.
+async fn prefetch(
+    conn: &mut AnyConnection,
+    department_id: &str,
+    chunk: &[rows::Row],
+    known: &mut HashMap<String, Known>,
+    current: &mut HashMap<String, Current>,
+) -> sqlx::Result<()> {
+    let mut identifiers: Vec<String> = chunk
+        .iter()
+        .filter(|r| !known.contains_key(&r.identifier))
+        .map(|r| r.identifier.clone())
+        .collect();
+    identifiers.sort();
+    identifiers.dedup();
+    let select = "SELECT id, kind, name, identifier FROM subjects WHERE identifier IN ";
+    for row in bulk::fetch_in(conn, select, &[], &identifiers).await? {
+        let identifier: String = row.try_get("identifier")?;
+        known.insert(
+            identifier,
+            Known {
+                id: row.try_get("id")?,
+                kind: row.try_get("kind")?,
+                name: row.try_get("name")?,
+            },
+        );
+    }
+    let mut keys: Vec<String> = chunk
+        .iter()
+        .filter(|r| !current.contains_key(&r.source_key))
+        .map(|r| r.source_key.clone())
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let select = "SELECT r.source_key, r.id, r.current_version, v.content_hash
+                    FROM records r
+                    JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
+                   WHERE r.source_unit_id = $1 AND r.source_key IN ";
+    for row in bulk::fetch_in(conn, select, &[department_id.into()], &keys).await? {
+        let key: String = row.try_get("source_key")?;
+        current.insert(
+            key,
+            Current {
+                id: row.try_get("id")?,
+                version: row.try_get("current_version")?,
+                hash: row.try_get("content_hash")?,
+                created_now: false,
+            },
+        );
+    }
+    Ok(())
+}
+
+/// What one chunk writes, gathered for multi-row inserts.
+#[derive(Default)]
+struct Batch {
+    subjects: Vec<Vec<V>>,
+    persons: Vec<Vec<V>>,
+    organisations: Vec<Vec<V>>,
+    /// (id, subject, category, source key) of new records.
+    new_records: Vec<(String, String, String, String)>,
+    versions: Vec<Vec<V>>,
+    /// Existing records that got a new version, and their latest version.
+    touched: HashMap<String, i64>,
+}
+
+impl Batch {
+    /// Registers the subject of a row (person or organisation by the
+    /// identifier's shape); returns its id and kind.
+    fn new_subject(
+        &mut self,
+        row: &rows::Row,
+        today: chrono::NaiveDate,
+        now: i64,
+    ) -> anyhow::Result<(String, String)> {
+        let id = new_id();
+        let parsed = ident::check_any(&row.identifier, today)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", row.identifier))?;
+        let kind = match parsed {
+            Identifier::Person(p) => {
+                self.persons.push(vec![
+                    id.as_str().into(),
+                    p.birth_date.to_string().into(),
+                    p.sex.code().into(),
+                ]);
+                "person"
+            }
+            Identifier::Organisation(o) => {
+                self.organisations.push(vec![
+                    id.as_str().into(),
+                    o.org_type.code().into(),
+                    "".into(),
+                ]);
+                "organisation"
+            }
+        };
+        self.subjects.push(vec![
+            id.as_str().into(),
+            kind.into(),
+            row.identifier.as_str().into(),
+            row.name.as_str().into(),
+            V::N,
+            "".into(),
+            "".into(),
+            V::I(now),
+            V::I(now),
+        ]);
+        Ok((id, kind.to_string()))
+    }
+
+    async fn write(
+        self,
+        conn: &mut AnyConnection,
+        department_id: &str,
+        current: &mut HashMap<String, Current>,
+        now: i64,
+    ) -> sqlx::Result<()> {
+        bulk::insert(
+            conn,
+            "subjects",
+            &[
+                "id",
+                "kind",
+                "identifier",
+                "name",
+                "township_id",
+                "address",
+                "phone",
+                "created_at",
+                "updated_at",
+            ],
+            &self.subjects,
+        )
+        .await?;
+        bulk::insert(
+            conn,
+            "persons",
+            &["subject_id", "birth_date", "sex"],
+            &self.persons,
+        )
+        .await?;
+        bulk::insert(
+            conn,
+            "organisations",
+            &["subject_id", "org_type", "legal_representative"],
+            &self.organisations,
+        )
+        .await?;
+        let records: Vec<Vec<V>> = self
+            .new_records
+            .iter()
+            .map(|(id, subject, category, key)| {
+                let version = current.get(key).map_or(1, |c| c.version);
+                vec![
+                    id.as_str().into(),
+                    subject.as_str().into(),
+                    category.as_str().into(),
+                    department_id.into(),
+                    key.as_str().into(),
+                    V::I(version),
+                    V::I(now),
+                    V::I(now),
+                ]
+            })
+            .collect();
+        bulk::insert(
+            conn,
+            "records",
+            &[
+                "id",
+                "subject_id",
+                "category",
+                "source_unit_id",
+                "source_key",
+                "current_version",
+                "created_at",
+                "updated_at",
+            ],
+            &records,
+        )
+        .await?;
+        bulk::insert(
+            conn,
+            "record_versions",
+            &[
+                "record_id",
+                "version",
+                "start_date",
+                "end_date",
+                "amount_cents",
+                "status",
+                "negative",
+                "details",
+                "content_hash",
+                "import_id",
+                "created_at",
+                "created_by",
+            ],
+            &self.versions,
+        )
+        .await?;
+        for (id, version) in &self.touched {
+            sqlx::query("UPDATE records SET current_version = $1, updated_at = $2 WHERE id = $3")
+                .bind(version)
+                .bind(now)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        for (_, _, _, key) in &self.new_records {
+            if let Some(c) = current.get_mut(key) {
+                c.created_now = false;
+            }
+        }
+        Ok(())
+    }
+}
+
 pub fn file_hash(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -140,7 +383,15 @@ pub async fn run(
     };
     records::insert_import(&mut tx, &log, job.operator_id, job.now_ms).await?;
     let mut row_errors = parsed.errors;
-    for (i, row) in parsed.rows.iter().enumerate() {
+    let name_header = template
+        .columns
+        .iter()
+        .find(|c| c.col == templates::Col::Name)
+        .map_or("", |c| c.header);
+    let mut known: HashMap<String, Known> = HashMap::new();
+    let mut current: HashMap<String, Current> = HashMap::new();
+    let mut done = 0u32;
+    for chunk in parsed.rows.chunks(CHUNK) {
         if job
             .cancel
             .as_ref()
@@ -148,100 +399,101 @@ pub async fn run(
         {
             return Err(ImportError::Cancelled); // the transaction rolls back on drop
         }
-        // A person's record under someone else's name is most likely a
-        // wrong number: refuse the row rather than attach it to the wrong person.
-        if let Some(known) = subjects::get_by_identifier(&mut tx, &row.identifier).await?
-            && known.kind == "person"
-            && !credit_desk_proto::validate::names_match(&row.name, &known.name)
-        {
-            let header = template
-                .columns
-                .iter()
-                .find(|c| c.col == templates::Col::Name)
-                .map_or("", |c| c.header);
-            row_errors.push(rows::RowError {
-                row: row.row,
-                column: header.to_string(),
-                reason: job.lang.pick(
-                    format!(
-                        "姓名与登记不符（证件号码 {} 登记为其他姓名）",
-                        credit_desk_proto::ident::mask(&row.identifier)
-                    ),
-                    format!(
-                        "name differs from the register for {}",
-                        credit_desk_proto::ident::mask(&row.identifier)
-                    ),
-                ),
-            });
-            s.rows_accepted -= 1;
-            s.rows_rejected += 1;
-            continue;
+        prefetch(&mut tx, &job.department.id, chunk, &mut known, &mut current).await?;
+        let mut out = Batch::default();
+        for row in chunk {
+            let subject_id = match known.get(&row.identifier) {
+                // A person's record under another name is most likely a
+                // wrong number: refuse the row rather than attach it.
+                Some(k) if k.kind == "person" && !names_match(&row.name, &k.name) => {
+                    row_errors.push(rows::RowError {
+                        row: row.row,
+                        column: name_header.to_string(),
+                        reason: job.lang.pick(
+                            format!(
+                                "姓名与登记不符（证件号码 {} 登记为其他姓名）",
+                                mask(&row.identifier)
+                            ),
+                            format!(
+                                "name differs from the register for {}",
+                                mask(&row.identifier)
+                            ),
+                        ),
+                    });
+                    s.rows_accepted -= 1;
+                    s.rows_rejected += 1;
+                    continue;
+                }
+                Some(k) => k.id.clone(),
+                None => {
+                    let (id, kind) = out.new_subject(row, job.today, job.now_ms)?;
+                    s.subjects_created += 1;
+                    known.insert(
+                        row.identifier.clone(),
+                        Known {
+                            id: id.clone(),
+                            kind,
+                            name: row.name.clone(),
+                        },
+                    );
+                    id
+                }
+            };
+            let hash = row.content_hash();
+            let (record_id, version) = match current.get_mut(&row.source_key) {
+                Some(c) if c.hash == hash => {
+                    s.records_unchanged += 1;
+                    continue;
+                }
+                Some(c) => {
+                    s.records_updated += 1;
+                    c.version += 1;
+                    c.hash = hash.clone();
+                    if !c.created_now {
+                        out.touched.insert(c.id.clone(), c.version);
+                    }
+                    (c.id.clone(), c.version)
+                }
+                None => {
+                    s.records_created += 1;
+                    let id = new_id();
+                    out.new_records.push((
+                        id.clone(),
+                        subject_id,
+                        row.category.clone(),
+                        row.source_key.clone(),
+                    ));
+                    current.insert(
+                        row.source_key.clone(),
+                        Current {
+                            id: id.clone(),
+                            version: 1,
+                            hash: hash.clone(),
+                            created_now: true,
+                        },
+                    );
+                    (id, 1)
+                }
+            };
+            out.versions.push(vec![
+                record_id.into(),
+                V::I(version),
+                row.start_date.map(|d| d.to_string()).into(),
+                row.end_date.map(|d| d.to_string()).into(),
+                row.amount_cents.into(),
+                row.status.as_str().into(),
+                V::I(i64::from(row.negative)),
+                row.details.as_str().into(),
+                hash.into(),
+                s.import_id.as_str().into(),
+                V::I(job.now_ms),
+                job.operator_id.into(),
+            ]);
         }
-        let (subject_id, created) = registry::ensure_subject(
-            &mut tx,
-            NewEntry {
-                identifier: &row.identifier,
-                name: &row.name,
-                township_id: None,
-                address: "",
-                phone: "",
-                legal_representative: "",
-            },
-            job.today,
-            job.now_ms,
-        )
-        .await?;
-        s.subjects_created += u32::from(created);
-        let hash = row.content_hash();
-        let existing = records::current(&mut tx, &job.department.id, &row.source_key).await?;
-        let (record_id, version) = match existing {
-            Some(r) if r.content_hash == hash => {
-                s.records_unchanged += 1;
-                continue;
-            }
-            Some(r) => {
-                s.records_updated += 1;
-                (r.id, r.current_version + 1)
-            }
-            None => {
-                let id = new_id();
-                records::insert(
-                    &mut tx,
-                    NewRecord {
-                        id: &id,
-                        subject_id: &subject_id,
-                        category: &row.category,
-                        source_unit_id: &job.department.id,
-                        source_key: &row.source_key,
-                        now_ms: job.now_ms,
-                    },
-                )
-                .await?;
-                s.records_created += 1;
-                (id, 1)
-            }
-        };
-        records::add_version(
-            &mut tx,
-            NewVersion {
-                record_id: &record_id,
-                version,
-                start_date: row.start_date.map(|d| d.to_string()),
-                end_date: row.end_date.map(|d| d.to_string()),
-                amount_cents: row.amount_cents,
-                status: &row.status,
-                negative: row.negative,
-                details: &row.details,
-                content_hash: &hash,
-                import_id: Some(&s.import_id),
-                created_by: job.operator_id,
-                now_ms: job.now_ms,
-            },
-        )
-        .await?;
-        if i % 500 == 499 {
-            progress(i as u32 + 1, total);
-        }
+        out.write(&mut tx, &job.department.id, &mut current, job.now_ms)
+            .await?;
+        done += chunk.len() as u32;
+        progress(done, total);
     }
     row_errors.sort_by_key(|e| e.row);
     s.status = if job.dry_run {

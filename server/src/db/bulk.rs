@@ -1,0 +1,127 @@
+//! Many rows in few statements: multi-row INSERTs, and lookups of many keys
+//! with one `IN (…)` each, for imports and the seed generator.
+
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+/// SQLite looks `$n` parameters up by name, linearly: statements are kept
+/// near this many parameters, or they get quadratically slow.
+pub const MAX_PARAMS: usize = 900;
+
+/// A column value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum V {
+    T(String),
+    I(i64),
+    N,
+}
+
+impl From<&str> for V {
+    fn from(s: &str) -> V {
+        V::T(s.to_string())
+    }
+}
+
+impl From<String> for V {
+    fn from(s: String) -> V {
+        V::T(s)
+    }
+}
+
+impl From<i64> for V {
+    fn from(i: i64) -> V {
+        V::I(i)
+    }
+}
+
+impl<T: Into<V>> From<Option<T>> for V {
+    fn from(o: Option<T>) -> V {
+        o.map_or(V::N, Into::into)
+    }
+}
+
+/// `$a, $a+1, …` for `n` values starting at `$first`.
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn bind_all<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    values: impl IntoIterator<Item = &'q V>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for v in values {
+        q = match v {
+            V::T(s) => q.bind(s.as_str()),
+            V::I(i) => q.bind(*i),
+            V::N => q.bind(None::<String>),
+        };
+    }
+    q
+}
+
+/// Inserts `rows` (each with one value per column) into `table`.
+pub async fn insert(
+    conn: &mut AnyConnection,
+    table: &str,
+    columns: &[&str],
+    rows: &[Vec<V>],
+) -> sqlx::Result<()> {
+    let per = (MAX_PARAMS / columns.len()).max(1);
+    for chunk in rows.chunks(per) {
+        let values = (0..chunk.len())
+            .map(|r| format!("({})", placeholders(1 + r * columns.len(), columns.len())))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO {table} ({}) VALUES {values}",
+            columns.join(", ")
+        );
+        bind_all(
+            sqlx::query(sqlx::AssertSqlSafe(sql)),
+            chunk.iter().flatten(),
+        )
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Runs `select … WHERE <column> IN (…)` for all `keys`, in chunks, after
+/// the fixed leading parameters `fixed` (referred to as `$1…` in `select`).
+/// `select` must end where the IN list goes, e.g.
+/// `"SELECT … FROM t WHERE a = $1 AND key IN "`.
+pub async fn fetch_in(
+    conn: &mut AnyConnection,
+    select: &str,
+    fixed: &[V],
+    keys: &[String],
+) -> sqlx::Result<Vec<AnyRow>> {
+    let mut out = Vec::new();
+    let per = MAX_PARAMS - fixed.len();
+    for chunk in keys.chunks(per) {
+        let sql = format!("{select}({})", placeholders(fixed.len() + 1, chunk.len()));
+        let values: Vec<V> = chunk.iter().map(|k| V::T(k.clone())).collect();
+        let q = bind_all(
+            sqlx::query(sqlx::AssertSqlSafe(sql)),
+            fixed.iter().chain(values.iter()),
+        );
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholder_runs() {
+        assert_eq!(placeholders(1, 3), "$1, $2, $3");
+        assert_eq!(placeholders(4, 2), "$4, $5");
+        assert_eq!(V::from(None::<i64>), V::N);
+        assert_eq!(V::from(Some("x")), V::T("x".into()));
+    }
+}
