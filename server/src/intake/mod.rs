@@ -23,7 +23,7 @@ use sqlx::{AnyConnection, Row as _};
 
 use crate::db::bulk::{self, V};
 use crate::db::records::{self, ImportRow};
-use crate::db::{Db, new_id};
+use crate::db::{Backend, Db, new_id};
 
 /// How many leading row errors travel back with the summary; all of them
 /// are stored with the import.
@@ -370,6 +370,14 @@ pub async fn run(
     progress(0, total);
 
     let mut tx = db.begin_write().await?;
+    if db.backend() == Backend::Postgres {
+        // The tables grow during this transaction: a plan cached while they
+        // were small (a sequential scan) would make every later look-up
+        // slower. Plan each statement for the data as it is.
+        sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
+            .execute(&mut *tx)
+            .await?;
+    }
     // The import row goes first so versions can point at it; its counts are
     // filled in at the end (same transaction).
     let mut log = ImportRow {
