@@ -8,7 +8,7 @@ use credit_desk_proto::ident;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::db::bulk::{V, insert as bulk};
+use crate::db::bulk::{self, V, insert as bulk};
 use crate::db::{Db, new_id, org_units};
 
 const SURNAMES: &[&str] = &[
@@ -257,76 +257,18 @@ pub async fn generate(
                     V::I(cat.negative),
                     V::T(details),
                     V::T(format!("synthetic-{n}-{j}")),
+                    V::N,
                     V::I(now),
+                    V::N,
                 ]);
             }
         }
         let mut tx = db.begin_write().await?;
-        bulk(
-            &mut tx,
-            "subjects",
-            &[
-                "id",
-                "kind",
-                "identifier",
-                "name",
-                "township_id",
-                "address",
-                "phone",
-                "created_at",
-                "updated_at",
-            ],
-            &subjects,
-        )
-        .await?;
-        bulk(
-            &mut tx,
-            "persons",
-            &["subject_id", "birth_date", "sex"],
-            &persons,
-        )
-        .await?;
-        bulk(
-            &mut tx,
-            "organisations",
-            &["subject_id", "org_type", "legal_representative"],
-            &orgs,
-        )
-        .await?;
-        bulk(
-            &mut tx,
-            "records",
-            &[
-                "id",
-                "subject_id",
-                "category",
-                "source_unit_id",
-                "source_key",
-                "current_version",
-                "created_at",
-                "updated_at",
-            ],
-            &records,
-        )
-        .await?;
-        bulk(
-            &mut tx,
-            "record_versions",
-            &[
-                "record_id",
-                "version",
-                "start_date",
-                "end_date",
-                "amount_cents",
-                "status",
-                "negative",
-                "details",
-                "content_hash",
-                "created_at",
-            ],
-            &versions,
-        )
-        .await?;
+        bulk(&mut tx, &bulk::SUBJECTS, &subjects).await?;
+        bulk(&mut tx, &bulk::PERSONS, &persons).await?;
+        bulk(&mut tx, &bulk::ORGANISATIONS, &orgs).await?;
+        bulk(&mut tx, &bulk::RECORDS, &records).await?;
+        bulk(&mut tx, &bulk::RECORD_VERSIONS, &versions).await?;
         tx.commit().await?;
         counts.subjects += end - start;
         counts.records += records.len() as u64;

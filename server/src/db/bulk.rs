@@ -62,13 +62,73 @@ fn bind_all<'q>(
     q
 }
 
+/// A table and the columns a bulk insert fills, in the order of the values.
+pub struct Table {
+    pub name: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+pub const SUBJECTS: Table = Table {
+    name: "subjects",
+    columns: &[
+        "id",
+        "kind",
+        "identifier",
+        "name",
+        "township_id",
+        "address",
+        "phone",
+        "created_at",
+        "updated_at",
+    ],
+};
+pub const PERSONS: Table = Table {
+    name: "persons",
+    columns: &["subject_id", "birth_date", "sex"],
+};
+pub const ORGANISATIONS: Table = Table {
+    name: "organisations",
+    columns: &["subject_id", "org_type", "legal_representative"],
+};
+pub const RECORDS: Table = Table {
+    name: "records",
+    columns: &[
+        "id",
+        "subject_id",
+        "category",
+        "source_unit_id",
+        "source_key",
+        "current_version",
+        "created_at",
+        "updated_at",
+    ],
+};
+pub const RECORD_VERSIONS: Table = Table {
+    name: "record_versions",
+    columns: &[
+        "record_id",
+        "version",
+        "start_date",
+        "end_date",
+        "amount_cents",
+        "status",
+        "negative",
+        "details",
+        "content_hash",
+        "import_id",
+        "created_at",
+        "created_by",
+    ],
+};
+
 /// Inserts `rows` (each with one value per column) into `table`.
-pub async fn insert(
-    conn: &mut AnyConnection,
-    table: &str,
-    columns: &[&str],
-    rows: &[Vec<V>],
-) -> sqlx::Result<()> {
+pub async fn insert(conn: &mut AnyConnection, table: &Table, rows: &[Vec<V>]) -> sqlx::Result<()> {
+    let columns = table.columns;
+    debug_assert!(
+        rows.iter().all(|r| r.len() == columns.len()),
+        "{}",
+        table.name
+    );
     let per = (MAX_PARAMS / columns.len()).max(1);
     for chunk in rows.chunks(per) {
         let values = (0..chunk.len())
@@ -76,7 +136,8 @@ pub async fn insert(
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "INSERT INTO {table} ({}) VALUES {values}",
+            "INSERT INTO {} ({}) VALUES {values}",
+            table.name,
             columns.join(", ")
         );
         bind_all(

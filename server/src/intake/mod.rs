@@ -227,37 +227,9 @@ impl Batch {
         current: &mut HashMap<String, Current>,
         now: i64,
     ) -> sqlx::Result<()> {
-        bulk::insert(
-            conn,
-            "subjects",
-            &[
-                "id",
-                "kind",
-                "identifier",
-                "name",
-                "township_id",
-                "address",
-                "phone",
-                "created_at",
-                "updated_at",
-            ],
-            &self.subjects,
-        )
-        .await?;
-        bulk::insert(
-            conn,
-            "persons",
-            &["subject_id", "birth_date", "sex"],
-            &self.persons,
-        )
-        .await?;
-        bulk::insert(
-            conn,
-            "organisations",
-            &["subject_id", "org_type", "legal_representative"],
-            &self.organisations,
-        )
-        .await?;
+        bulk::insert(conn, &bulk::SUBJECTS, &self.subjects).await?;
+        bulk::insert(conn, &bulk::PERSONS, &self.persons).await?;
+        bulk::insert(conn, &bulk::ORGANISATIONS, &self.organisations).await?;
         let records: Vec<Vec<V>> = self
             .new_records
             .iter()
@@ -275,42 +247,8 @@ impl Batch {
                 ]
             })
             .collect();
-        bulk::insert(
-            conn,
-            "records",
-            &[
-                "id",
-                "subject_id",
-                "category",
-                "source_unit_id",
-                "source_key",
-                "current_version",
-                "created_at",
-                "updated_at",
-            ],
-            &records,
-        )
-        .await?;
-        bulk::insert(
-            conn,
-            "record_versions",
-            &[
-                "record_id",
-                "version",
-                "start_date",
-                "end_date",
-                "amount_cents",
-                "status",
-                "negative",
-                "details",
-                "content_hash",
-                "import_id",
-                "created_at",
-                "created_by",
-            ],
-            &self.versions,
-        )
-        .await?;
+        bulk::insert(conn, &bulk::RECORDS, &records).await?;
+        bulk::insert(conn, &bulk::RECORD_VERSIONS, &self.versions).await?;
         for (id, version) in &self.touched {
             sqlx::query("UPDATE records SET current_version = $1, updated_at = $2 WHERE id = $3")
                 .bind(version)

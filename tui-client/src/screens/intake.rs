@@ -135,8 +135,7 @@ impl IntakeScreen {
         ])
         .areas(area);
         match &self.form {
-            Some(form) if self.departments.is_empty() => {
-                let _ = form;
+            Some(_) if self.departments.is_empty() => {
                 frame.render_widget(Paragraph::new(cat.no_departments), form_area);
             }
             Some(form) => form.render(
