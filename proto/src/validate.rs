@@ -79,6 +79,16 @@ pub enum Rule {
     AgentIsSubject,
     /// A file that cannot be imported as it is; the text says why.
     BadFile(String),
+    /// Something that was valid for a time is no longer.
+    Expired,
+    /// An end before its start.
+    EndsBeforeStart,
+    /// A validity longer than the center allows.
+    TooLongValidity {
+        max_days: u32,
+    },
+    /// Not a SHA-256 fingerprint (64 hexadecimal characters).
+    NotSha256,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +144,15 @@ impl FieldError {
             Rule::UnknownValue => lang.pick("取值无效", "is not a known value").into(),
             Rule::Identifier(e) => e.message(lang),
             Rule::BadFile(why) => why.clone(),
+            Rule::Expired => lang.pick("已过期", "has expired").into(),
+            Rule::EndsBeforeStart => lang.pick("不能早于开始时间", "must be after the start").into(),
+            Rule::TooLongValidity { max_days } => lang.pick(
+                format!("有效期最长 {max_days} 天"),
+                format!("may be valid for at most {max_days} days"),
+            ),
+            Rule::NotSha256 => lang
+                .pick("应为 64 位十六进制 SHA-256 指纹", "must be a SHA-256 fingerprint (64 hex digits)")
+                .into(),
             Rule::AgentIsSubject => lang
                 .pick("代理人不能是被核验人本人", "the agent cannot be the subject")
                 .into(),

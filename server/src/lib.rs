@@ -16,6 +16,7 @@ pub mod intake;
 pub mod lockout;
 pub mod password;
 pub mod registry;
+pub mod rules;
 pub mod server;
 pub mod services;
 pub mod setup;

@@ -1,0 +1,175 @@
+//! Consent capture rules (SPEC §2): what a consent needs before it is
+//! stored. Facts come in; field errors come out, all at once.
+
+use credit_desk_proto::validate::{FieldError, Rule};
+
+pub const DEFAULT_VALIDITY_DAYS: i64 = 30;
+const DAY_MS: i64 = 86_400_000;
+
+pub mod field {
+    pub const GRANTEE: &str = "grantee_id";
+    pub const PURPOSE: &str = "purpose";
+    pub const VALID_FROM: &str = "valid_from";
+    pub const VALID_UNTIL: &str = "valid_until";
+    pub const FORM_SERIAL: &str = "form_serial";
+    pub const SCAN_SHA256: &str = "scan_sha256";
+    pub const REMARKS: &str = "remarks";
+    pub const VERIFICATION: &str = "verification_id";
+}
+
+pub const REMARKS_MAX: usize = 2000;
+
+/// What the database knows about the things a consent refers to.
+pub struct CaptureFacts {
+    /// The grantee's org-unit kind ("bank", "department", …); `None` if unknown.
+    pub grantee_kind: Option<String>,
+    /// Whether the purpose code exists and is not retired.
+    pub purpose_active: bool,
+    /// The verification's subject and expiry; `None` if unknown.
+    pub verification: Option<(String, i64)>,
+    pub subject_id: String,
+    pub max_validity_days: i64,
+}
+
+pub struct CaptureInput<'a> {
+    pub valid_from_ms: i64,
+    pub valid_until_ms: i64,
+    pub form_serial: &'a str,
+    pub scan_sha256: &'a str,
+    pub remarks: &'a str,
+}
+
+/// Checks a consent before capture; an empty list means it may be stored.
+pub fn check_capture(
+    input: &CaptureInput<'_>,
+    facts: &CaptureFacts,
+    now_ms: i64,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    match &facts.verification {
+        None => errors.push(FieldError::new(field::VERIFICATION, Rule::Required)),
+        Some((subject, _)) if *subject != facts.subject_id => {
+            errors.push(FieldError::new(field::VERIFICATION, Rule::UnknownValue))
+        }
+        Some((_, expires)) if now_ms >= *expires => {
+            errors.push(FieldError::new(field::VERIFICATION, Rule::Expired))
+        }
+        Some(_) => {}
+    }
+    match facts.grantee_kind.as_deref() {
+        None => errors.push(FieldError::new(field::GRANTEE, Rule::Required)),
+        Some("bank" | "department") => {}
+        Some(_) => errors.push(FieldError::new(field::GRANTEE, Rule::UnknownValue)),
+    }
+    if !facts.purpose_active {
+        errors.push(FieldError::new(field::PURPOSE, Rule::UnknownValue));
+    }
+    if input.valid_until_ms <= input.valid_from_ms {
+        errors.push(FieldError::new(field::VALID_UNTIL, Rule::EndsBeforeStart));
+    } else if input.valid_until_ms - input.valid_from_ms > facts.max_validity_days * DAY_MS {
+        errors.push(FieldError::new(
+            field::VALID_UNTIL,
+            Rule::TooLongValidity {
+                max_days: facts.max_validity_days as u32,
+            },
+        ));
+    }
+    if input.form_serial.trim().is_empty() {
+        errors.push(FieldError::new(field::FORM_SERIAL, Rule::Required));
+    }
+    let scan = input.scan_sha256.trim();
+    if !scan.is_empty() && !(scan.len() == 64 && scan.chars().all(|c| c.is_ascii_hexdigit())) {
+        errors.push(FieldError::new(field::SCAN_SHA256, Rule::NotSha256));
+    }
+    if input.remarks.chars().count() > REMARKS_MAX {
+        errors.push(FieldError::new(
+            field::REMARKS,
+            Rule::TooLong { max: REMARKS_MAX },
+        ));
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_800_000_000_000;
+
+    fn facts() -> CaptureFacts {
+        CaptureFacts {
+            grantee_kind: Some("bank".into()),
+            purpose_active: true,
+            verification: Some(("s1".into(), NOW + 3_600_000)),
+            subject_id: "s1".into(),
+            max_validity_days: 90,
+        }
+    }
+
+    fn input<'a>() -> CaptureInput<'a> {
+        CaptureInput {
+            valid_from_ms: NOW,
+            valid_until_ms: NOW + DEFAULT_VALIDITY_DAYS * DAY_MS,
+            form_serial: "SQ-2026-000123",
+            scan_sha256: "",
+            remarks: "",
+        }
+    }
+
+    fn fields(e: Vec<FieldError>) -> Vec<&'static str> {
+        e.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn a_complete_consent_passes() {
+        assert!(check_capture(&input(), &facts(), NOW).is_empty());
+        let mut i = input();
+        i.scan_sha256 = "ab".repeat(32).leak();
+        assert!(check_capture(&i, &facts(), NOW).is_empty());
+    }
+
+    #[test]
+    fn each_missing_or_wrong_piece_is_named() {
+        let mut f = facts();
+        f.grantee_kind = None;
+        f.purpose_active = false;
+        f.verification = None;
+        let mut i = input();
+        i.valid_until_ms = i.valid_from_ms;
+        i.form_serial = " ";
+        i.scan_sha256 = "xyz";
+        assert_eq!(
+            fields(check_capture(&i, &f, NOW)),
+            [
+                field::VERIFICATION,
+                field::GRANTEE,
+                field::PURPOSE,
+                field::VALID_UNTIL,
+                field::FORM_SERIAL,
+                field::SCAN_SHA256
+            ]
+        );
+    }
+
+    #[test]
+    fn verification_must_be_this_subjects_and_live() {
+        let mut f = facts();
+        f.verification = Some(("s2".into(), NOW + 1));
+        assert_eq!(check_capture(&input(), &f, NOW)[0].rule, Rule::UnknownValue);
+        f.verification = Some(("s1".into(), NOW));
+        assert_eq!(check_capture(&input(), &f, NOW)[0].rule, Rule::Expired);
+    }
+
+    #[test]
+    fn grantee_must_be_a_bank_or_department_and_validity_capped() {
+        let mut f = facts();
+        f.grantee_kind = Some("township".into());
+        assert_eq!(fields(check_capture(&input(), &f, NOW)), [field::GRANTEE]);
+        let mut i = input();
+        i.valid_until_ms = NOW + 91 * DAY_MS;
+        let e = check_capture(&i, &facts(), NOW);
+        assert_eq!(e[0].rule, Rule::TooLongValidity { max_days: 90 });
+        i.valid_until_ms = NOW + 90 * DAY_MS;
+        assert!(check_capture(&i, &facts(), NOW).is_empty());
+    }
+}

@@ -1,0 +1,5 @@
+//! Server-side rules with no I/O: the facts come from the database, the
+//! decision is made here and tested densely.
+
+pub mod basis;
+pub mod consent;
