@@ -78,7 +78,8 @@ pub fn check_capture(
         errors.push(FieldError::new(field::FORM_SERIAL, Rule::Required));
     }
     let scan = input.scan_sha256.trim();
-    if !scan.is_empty() && !(scan.len() == 64 && scan.chars().all(|c| c.is_ascii_hexdigit())) {
+    let is_sha256 = scan.len() == 64 && scan.chars().all(|c| c.is_ascii_hexdigit());
+    if !scan.is_empty() && !is_sha256 {
         errors.push(FieldError::new(field::SCAN_SHA256, Rule::NotSha256));
     }
     if input.remarks.chars().count() > REMARKS_MAX {
