@@ -10,6 +10,7 @@ const FILES: &[&str] = &[
     "creditdesk/v1/admin.proto",
     "creditdesk/v1/identity.proto",
     "creditdesk/v1/intake.proto",
+    "creditdesk/v1/consent.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -18,6 +18,8 @@ pub enum Access {
     /// A live session that has no pending password change, holding this
     /// capability.
     Capability(Capability),
+    /// A session without a pending password change, holding any of these.
+    AnyOf(&'static [Capability]),
     /// Not a known method: refused.
     Unknown,
 }
@@ -43,6 +45,16 @@ pub fn access_for(path: &str) -> Access {
         "/creditdesk.v1.Intake/ImportFile" | "/creditdesk.v1.Intake/ListImports" => {
             Access::Capability(C::ImportData)
         }
+        // Purposes are read by everyone who captures consents (and admins).
+        "/creditdesk.v1.Consent/ListPurposes" => {
+            Access::AnyOf(&[C::CaptureConsent, C::ManagePurposes])
+        }
+        "/creditdesk.v1.Consent/AddPurpose" | "/creditdesk.v1.Consent/RetirePurpose" => {
+            Access::Capability(C::ManagePurposes)
+        }
+        "/creditdesk.v1.Consent/CaptureConsent"
+        | "/creditdesk.v1.Consent/WithdrawConsent"
+        | "/creditdesk.v1.Consent/ListConsents" => Access::Capability(C::CaptureConsent),
         p if p.starts_with("/grpc.health.v1.Health/")
             || p.starts_with("/grpc.reflection.v1.ServerReflection/")
             || p.starts_with("/grpc.reflection.v1alpha.ServerReflection/") =>
@@ -100,6 +112,9 @@ pub fn check(access: Access, caller: &Caller) -> Result<(), Refusal> {
         }
         Access::Capability(cap) if caller.has(cap) => Ok(()),
         Access::Capability(_) => Err(Refusal::MissingCapability),
+        Access::AnyOf(_) if caller.must_change_password => Err(Refusal::PasswordChangeRequired),
+        Access::AnyOf(caps) if caps.iter().any(|c| caller.has(*c)) => Ok(()),
+        Access::AnyOf(_) => Err(Refusal::MissingCapability),
     }
 }
 

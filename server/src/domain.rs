@@ -88,11 +88,16 @@ pub fn capabilities(role: Role) -> Vec<Capability> {
     use Capability as C;
     let mut caps = vec![C::ChangeOwnPassword];
     caps.extend_from_slice(match role {
-        Role::Counter => &[C::VerifyIdentity, C::ViewSubjects][..],
-        Role::Center => &[C::VerifyIdentity, C::ViewSubjects, C::ImportData],
+        Role::Counter => &[C::VerifyIdentity, C::ViewSubjects, C::CaptureConsent][..],
+        Role::Center => &[
+            C::VerifyIdentity,
+            C::ViewSubjects,
+            C::ImportData,
+            C::CaptureConsent,
+        ],
         Role::Liaison => &[C::ImportData],
         Role::Supervisor => &[C::ViewSubjects],
-        Role::Admin => &[C::ManageOrgUnits, C::ManageOperators],
+        Role::Admin => &[C::ManageOrgUnits, C::ManageOperators, C::ManagePurposes],
         Role::Bank | Role::Unspecified => &[],
     });
     caps

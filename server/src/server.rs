@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use credit_desk_proto::pb::{
-    self, admin_server::AdminServer, auth_server::AuthServer, identity_server::IdentityServer,
-    intake_server::IntakeServer,
+    self, admin_server::AdminServer, auth_server::AuthServer, consent_server::ConsentServer,
+    identity_server::IdentityServer, intake_server::IntakeServer,
 };
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -19,6 +19,7 @@ use crate::auth_layer::AuthLayer;
 use crate::clock::SharedClock;
 use crate::context::{Context, Ctx, Policy, SessionPolicy};
 use crate::db::Db;
+use crate::services::consent::ConsentService;
 use crate::services::intake::{IntakeService, MAX_FILE_BYTES};
 use crate::services::{admin::AdminService, auth::AuthService, identity::IdentityService};
 
@@ -89,6 +90,9 @@ pub async fn serve(
     health_reporter
         .set_serving::<IntakeServer<IntakeService>>()
         .await;
+    health_reporter
+        .set_serving::<ConsentServer<ConsentService>>()
+        .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -111,6 +115,7 @@ pub async fn serve(
     let auth = AuthServer::new(AuthService::new(ctx.clone()));
     let admin = AdminServer::new(AdminService::new(ctx.clone()));
     let identity = IdentityServer::new(IdentityService::new(ctx.clone()));
+    let consent = ConsentServer::new(ConsentService::new(ctx.clone()));
     // Department files arrive in one message.
     let intake = IntakeServer::new(IntakeService::new(ctx.clone()))
         .max_decoding_message_size(MAX_FILE_BYTES + 64 * 1024);
@@ -122,6 +127,7 @@ pub async fn serve(
         .add_service(compressed!(auth))
         .add_service(compressed!(admin))
         .add_service(compressed!(identity))
+        .add_service(compressed!(consent))
         .add_service(compressed!(intake));
 
     tracing::info!(%addr, tls = options.tls.is_some(), "serving");

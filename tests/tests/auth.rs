@@ -33,6 +33,7 @@ both_backends!(login_returns_the_menu_data, async |srv: &TestServer| {
         Capability::ChangeOwnPassword,
         Capability::VerifyIdentity,
         Capability::ViewSubjects,
+        Capability::CaptureConsent,
     ];
     assert_eq!(home.capabilities, expected.map(|c| c as i32));
 

@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod bulk;
+pub mod consents;
 pub mod idempotency;
 pub mod operators;
 pub mod org_units;

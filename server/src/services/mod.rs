@@ -16,6 +16,7 @@ macro_rules! handle {
 
 pub mod admin;
 pub mod auth;
+pub mod consent;
 mod convert;
 pub mod identity;
 pub mod intake;

@@ -1,0 +1,409 @@
+//! Consent: purpose codes (administered by the center), capture at the
+//! counter on a live verification, withdrawal, and a subject's consents.
+
+use credit_desk_proto::ident;
+use credit_desk_proto::pb::{self, ConsentState, consent_server::Consent};
+use credit_desk_proto::validate::{self, FieldError, Rule, field};
+use tonic::{Request, Response, Status};
+
+use super::{caller, create_once, lang, respond};
+use crate::authz::Caller;
+use crate::context::Ctx;
+use crate::db::consents::{self, ConsentRow, NewConsent, PurposeRow};
+use crate::db::idempotency::{self, Key};
+use crate::db::{audit, new_id, org_units, subjects};
+use crate::errors::{ApiError, ApiResult};
+use crate::rules::basis::Scope;
+use crate::rules::consent::{self as rules, CaptureFacts, CaptureInput, DEFAULT_VALIDITY_DAYS};
+
+const DAY_MS: i64 = 86_400_000;
+pub const MAX_VALIDITY_SETTING: &str = "consent_max_validity_days";
+
+pub struct ConsentService {
+    ctx: Ctx,
+}
+
+fn purpose_pb(p: &PurposeRow) -> pb::Purpose {
+    pb::Purpose {
+        code: p.code.clone(),
+        name_zh: p.name_zh.clone(),
+        name_en: p.name_en.clone(),
+        retired: p.retired_at.is_some(),
+    }
+}
+
+pub fn state(c: &ConsentRow, now: i64) -> ConsentState {
+    if c.withdrawn_at.is_some_and(|w| w <= now) {
+        ConsentState::Withdrawn
+    } else if now < c.valid_from {
+        ConsentState::NotYetValid
+    } else if now > c.valid_until {
+        ConsentState::Expired
+    } else {
+        ConsentState::Active
+    }
+}
+
+fn consent_pb(c: &ConsentRow, lang: credit_desk_proto::Lang, now: i64) -> pb::ConsentRecord {
+    let scope = match Scope::from_text(&c.scope) {
+        Scope::All => Vec::new(),
+        Scope::Only(codes) => codes.into_iter().collect(),
+    };
+    pb::ConsentRecord {
+        id: c.id.clone(),
+        subject_id: c.subject_id.clone(),
+        subject_name: c.subject_name.clone(),
+        subject_identifier: ident::mask(&c.subject_identifier),
+        grantee_id: c.grantee_unit_id.clone(),
+        grantee_name: c.grantee_name.clone(),
+        purpose_code: c.purpose.clone(),
+        purpose_name: lang.pick(c.purpose_zh.clone(), c.purpose_en.clone()),
+        scope,
+        valid_from_ms: c.valid_from,
+        valid_until_ms: c.valid_until,
+        form_serial: c.form_serial.clone(),
+        scan_sha256: c.scan_sha256.clone(),
+        remarks: c.remarks.clone(),
+        operator_name: c.operator_name.clone(),
+        org_unit_name: c.org_unit_name.clone(),
+        created_at_ms: c.created_at,
+        withdrawn_at_ms: c.withdrawn_at.unwrap_or(0),
+        state: state(c, now) as i32,
+    }
+}
+
+/// Purpose codes: lower-case letters, digits and `_`, 2–40 characters.
+fn purpose_code(code: &str) -> Result<(), FieldError> {
+    let ok = (2..=40).contains(&code.len())
+        && code.starts_with(|c: char| c.is_ascii_lowercase())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field::CODE,
+            Rule::BadCharacters {
+                allowed: "a-z 0-9 _",
+            },
+        ))
+    }
+}
+
+impl ConsentService {
+    pub fn new(ctx: Ctx) -> Self {
+        ConsentService { ctx }
+    }
+
+    async fn list_purposes(
+        &self,
+        _: Caller,
+        req: pb::ListPurposesRequest,
+    ) -> ApiResult<pb::ListPurposesResponse> {
+        let mut conn = self.ctx.db.read().await?;
+        let rows = consents::purposes(&mut conn, req.include_retired).await?;
+        let max = consents::setting_i64(&mut conn, MAX_VALIDITY_SETTING, 90).await?;
+        Ok(pb::ListPurposesResponse {
+            purposes: rows.iter().map(purpose_pb).collect(),
+            max_validity_days: max as u32,
+        })
+    }
+
+    async fn add_purpose(
+        &self,
+        caller: Caller,
+        req: pb::AddPurposeRequest,
+    ) -> ApiResult<pb::AddPurposeResponse> {
+        let code = req.code.trim().to_string();
+        let errors = validate::collect([
+            validate::uuid(field::REQUEST_ID, &req.request_id),
+            purpose_code(&code),
+            validate::display_text("name_zh", &req.name_zh, 40),
+            validate::display_text("name_en", &req.name_en, 80),
+        ]);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
+        let key = Key {
+            operator_id: &caller.operator_id,
+            request_id: &req.request_id,
+            method: "AddPurpose",
+            request_hash: &hash,
+        };
+        let now = self.ctx.now_ms();
+        let (code, replayed) = create_once(&self.ctx, key, async |tx| {
+            if consents::purpose(tx, &code).await?.is_some() {
+                return Err(ApiError::AlreadyExists { field: field::CODE });
+            }
+            consents::insert_purpose(tx, &code, req.name_zh.trim(), req.name_en.trim(), now)
+                .await?;
+            audit::record(tx, Some(&caller.operator_id), "purpose.add", &code, "", now).await?;
+            Ok(code.clone())
+        })
+        .await?;
+        let mut conn = self.ctx.db.read().await?;
+        let p = consents::purpose(&mut conn, &code)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("purpose vanished"))?;
+        Ok(pb::AddPurposeResponse {
+            purpose: Some(purpose_pb(&p)),
+            replayed,
+        })
+    }
+
+    async fn retire_purpose(
+        &self,
+        caller: Caller,
+        req: pb::RetirePurposeRequest,
+    ) -> ApiResult<pb::RetirePurposeResponse> {
+        let now = self.ctx.now_ms();
+        let mut tx = self.ctx.db.begin_write().await?;
+        consents::purpose(&mut tx, &req.code)
+            .await?
+            .ok_or(ApiError::NotFound { field: field::CODE })?;
+        consents::retire_purpose(&mut tx, &req.code, now).await?;
+        audit::record(
+            &mut tx,
+            Some(&caller.operator_id),
+            "purpose.retire",
+            &req.code,
+            "",
+            now,
+        )
+        .await?;
+        let p = consents::purpose(&mut tx, &req.code)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("purpose vanished"))?;
+        tx.commit().await?;
+        Ok(pb::RetirePurposeResponse {
+            purpose: Some(purpose_pb(&p)),
+        })
+    }
+
+    async fn capture(
+        &self,
+        caller: Caller,
+        req: pb::CaptureConsentRequest,
+    ) -> ApiResult<pb::CaptureConsentResponse> {
+        let mut errors = validate::collect([
+            validate::uuid(field::REQUEST_ID, &req.request_id),
+            validate::uuid(rules::field::VERIFICATION, &req.verification_id),
+            validate::uuid(rules::field::GRANTEE, &req.grantee_id),
+        ]);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let now = self.ctx.now_ms();
+        let valid_from = if req.valid_from_ms == 0 {
+            now
+        } else {
+            req.valid_from_ms
+        };
+        let valid_until = if req.valid_until_ms == 0 {
+            valid_from + DEFAULT_VALIDITY_DAYS * DAY_MS
+        } else {
+            req.valid_until_ms
+        };
+        let (verification, facts, categories) = {
+            let mut conn = self.ctx.db.read().await?;
+            let verification = subjects::get_verification(&mut conn, &req.verification_id).await?;
+            let grantee = org_units::get(&mut conn, &req.grantee_id).await?;
+            let purpose = consents::purpose(&mut conn, &req.purpose_code).await?;
+            let max = consents::setting_i64(&mut conn, MAX_VALIDITY_SETTING, 90).await?;
+            let categories: Vec<String> = crate::db::records::categories(&mut conn)
+                .await?
+                .into_iter()
+                .map(|c| c.code)
+                .collect();
+            let facts = CaptureFacts {
+                grantee_kind: grantee.map(|g| g.kind),
+                purpose_active: purpose.is_some_and(|p| p.retired_at.is_none()),
+                verification: verification
+                    .as_ref()
+                    .map(|v| (v.subject_id.clone(), v.expires_at)),
+                subject_id: verification
+                    .as_ref()
+                    .map(|v| v.subject_id.clone())
+                    .unwrap_or_default(),
+                max_validity_days: max,
+            };
+            (verification, facts, categories)
+        };
+        let input = CaptureInput {
+            valid_from_ms: valid_from,
+            valid_until_ms: valid_until,
+            form_serial: &req.form_serial,
+            scan_sha256: &req.scan_sha256,
+            remarks: &req.remarks,
+        };
+        errors = rules::check_capture(&input, &facts, now);
+        if req.scope.iter().any(|c| !categories.contains(c)) {
+            errors.push(FieldError::new("scope", Rule::UnknownValue));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let verification = verification.ok_or_else(|| anyhow::anyhow!("checked above"))?;
+        let scope = if req.scope.is_empty() {
+            Scope::All
+        } else {
+            Scope::of(req.scope.iter().cloned())
+        };
+        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
+        let key = Key {
+            operator_id: &caller.operator_id,
+            request_id: &req.request_id,
+            method: "CaptureConsent",
+            request_hash: &hash,
+        };
+        let (id, replayed) = create_once(&self.ctx, key, async |tx| {
+            let id = new_id();
+            consents::insert(
+                tx,
+                NewConsent {
+                    id: &id,
+                    subject_id: &verification.subject_id,
+                    verification_id: &verification.id,
+                    grantee_unit_id: &req.grantee_id,
+                    purpose: &req.purpose_code,
+                    scope: &scope.to_text(),
+                    valid_from,
+                    valid_until,
+                    form_serial: req.form_serial.trim(),
+                    scan_sha256: &req.scan_sha256.trim().to_ascii_lowercase(),
+                    remarks: &req.remarks,
+                    operator_id: &caller.operator_id,
+                    org_unit_id: &caller.org_unit_id,
+                    terminal: &caller.terminal,
+                    now_ms: now,
+                },
+            )
+            .await?;
+            Ok(id)
+        })
+        .await?;
+        let mut conn = self.ctx.db.read().await?;
+        let c = consents::get(&mut conn, &id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("consent vanished"))?;
+        Ok(pb::CaptureConsentResponse {
+            consent: Some(consent_pb(&c, caller.lang, now)),
+            replayed,
+        })
+    }
+
+    async fn withdraw(
+        &self,
+        caller: Caller,
+        req: pb::WithdrawConsentRequest,
+    ) -> ApiResult<pb::WithdrawConsentResponse> {
+        let errors = validate::collect([
+            validate::uuid("consent_id", &req.consent_id),
+            validate::uuid(rules::field::VERIFICATION, &req.verification_id),
+        ]);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let now = self.ctx.now_ms();
+        let mut tx = self.ctx.db.begin_write().await?;
+        let consent = consents::get(&mut tx, &req.consent_id)
+            .await?
+            .ok_or(ApiError::NotFound {
+                field: "consent_id",
+            })?;
+        // Only the subject may withdraw: verified again, now.
+        let verification = subjects::get_verification(&mut tx, &req.verification_id).await?;
+        match verification {
+            Some(v) if v.subject_id == consent.subject_id && now < v.expires_at => {}
+            Some(v) if v.subject_id == consent.subject_id => {
+                return Err(FieldError::new(rules::field::VERIFICATION, Rule::Expired).into());
+            }
+            _ => {
+                return Err(FieldError::new(rules::field::VERIFICATION, Rule::UnknownValue).into());
+            }
+        }
+        consents::withdraw(
+            &mut tx,
+            &consent.id,
+            &caller.operator_id,
+            &req.verification_id,
+            now,
+        )
+        .await?;
+        audit::record(
+            &mut tx,
+            Some(&caller.operator_id),
+            "consent.withdraw",
+            &consent.id,
+            "",
+            now,
+        )
+        .await?;
+        let c = consents::get(&mut tx, &consent.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("consent vanished"))?;
+        tx.commit().await?;
+        Ok(pb::WithdrawConsentResponse {
+            consent: Some(consent_pb(&c, caller.lang, now)),
+        })
+    }
+
+    async fn list(
+        &self,
+        caller: Caller,
+        req: pb::ListConsentsRequest,
+    ) -> ApiResult<pb::ListConsentsResponse> {
+        validate::uuid("subject_id", &req.subject_id)?;
+        let now = self.ctx.now_ms();
+        let mut conn = self.ctx.db.read().await?;
+        let rows = consents::of_subject(&mut conn, &req.subject_id).await?;
+        Ok(pb::ListConsentsResponse {
+            consents: rows
+                .iter()
+                .map(|c| consent_pb(c, caller.lang, now))
+                .collect(),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl Consent for ConsentService {
+    async fn list_purposes(
+        &self,
+        req: Request<pb::ListPurposesRequest>,
+    ) -> Result<Response<pb::ListPurposesResponse>, Status> {
+        handle!(self, req, list_purposes)
+    }
+    async fn add_purpose(
+        &self,
+        req: Request<pb::AddPurposeRequest>,
+    ) -> Result<Response<pb::AddPurposeResponse>, Status> {
+        handle!(self, req, add_purpose)
+    }
+    async fn retire_purpose(
+        &self,
+        req: Request<pb::RetirePurposeRequest>,
+    ) -> Result<Response<pb::RetirePurposeResponse>, Status> {
+        handle!(self, req, retire_purpose)
+    }
+    async fn capture_consent(
+        &self,
+        req: Request<pb::CaptureConsentRequest>,
+    ) -> Result<Response<pb::CaptureConsentResponse>, Status> {
+        handle!(self, req, capture)
+    }
+    async fn withdraw_consent(
+        &self,
+        req: Request<pb::WithdrawConsentRequest>,
+    ) -> Result<Response<pb::WithdrawConsentResponse>, Status> {
+        handle!(self, req, withdraw)
+    }
+    async fn list_consents(
+        &self,
+        req: Request<pb::ListConsentsRequest>,
+    ) -> Result<Response<pb::ListConsentsResponse>, Status> {
+        handle!(self, req, list)
+    }
+}
