@@ -11,6 +11,7 @@ const FILES: &[&str] = &[
     "creditdesk/v1/identity.proto",
     "creditdesk/v1/intake.proto",
     "creditdesk/v1/consent.proto",
+    "creditdesk/v1/query.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

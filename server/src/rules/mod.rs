@@ -3,3 +3,4 @@
 
 pub mod basis;
 pub mod consent;
+pub mod report;
