@@ -88,17 +88,24 @@ pub fn capabilities(role: Role) -> Vec<Capability> {
     use Capability as C;
     let mut caps = vec![C::ChangeOwnPassword];
     caps.extend_from_slice(match role {
-        Role::Counter => &[C::VerifyIdentity, C::ViewSubjects, C::CaptureConsent][..],
+        Role::Counter => &[
+            C::VerifyIdentity,
+            C::ViewSubjects,
+            C::CaptureConsent,
+            C::Query,
+        ][..],
         Role::Center => &[
             C::VerifyIdentity,
             C::ViewSubjects,
             C::ImportData,
             C::CaptureConsent,
+            C::Query,
         ],
-        Role::Liaison => &[C::ImportData],
+        Role::Liaison => &[C::ImportData, C::Query],
         Role::Supervisor => &[C::ViewSubjects],
         Role::Admin => &[C::ManageOrgUnits, C::ManageOperators, C::ManagePurposes],
-        Role::Bank | Role::Unspecified => &[],
+        Role::Bank => &[C::Query],
+        Role::Unspecified => &[],
     });
     caps
 }

@@ -251,15 +251,15 @@ pub async fn generate(
                     V::T(record_id),
                     V::I(1),
                     V::T(start_day.to_string()),
-                    end_day.map_or(V::N, |d| V::T(d.to_string())),
-                    amount.map_or(V::N, V::I),
+                    end_day.map(|d| d.to_string()).into(),
+                    amount.into(),
                     V::T(status.into()),
                     V::I(cat.negative),
                     V::T(details),
                     V::T(format!("synthetic-{n}-{j}")),
-                    V::N,
+                    V::NullText,
                     V::I(now),
-                    V::N,
+                    V::NullText,
                 ]);
             }
         }

@@ -143,7 +143,7 @@ macro_rules! both_backends {
         mod $name {
             use super::*;
 
-            async fn run(backend: $crate::Backend) {
+            async fn run_on_backend(backend: $crate::Backend) {
                 let Some(srv) = $crate::TestServer::start(backend).await else {
                     return;
                 };
@@ -154,12 +154,12 @@ macro_rules! both_backends {
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                run($crate::Backend::Sqlite).await;
+                run_on_backend($crate::Backend::Sqlite).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                run($crate::Backend::Postgres).await;
+                run_on_backend($crate::Backend::Postgres).await;
             }
         }
     };

@@ -34,6 +34,7 @@ both_backends!(login_returns_the_menu_data, async |srv: &TestServer| {
         Capability::VerifyIdentity,
         Capability::ViewSubjects,
         Capability::CaptureConsent,
+        Capability::Query,
     ];
     assert_eq!(home.capabilities, expected.map(|c| c as i32));
 

@@ -8,12 +8,14 @@ use sqlx::any::AnyRow;
 /// near this many parameters, or they get quadratically slow.
 pub const MAX_PARAMS: usize = 900;
 
-/// A column value.
+/// A column value. NULLs carry their column's type: PostgreSQL refuses a
+/// text NULL for a BIGINT column.
 #[derive(Clone, Debug, PartialEq)]
 pub enum V {
     T(String),
     I(i64),
-    N,
+    NullText,
+    NullInt,
 }
 
 impl From<&str> for V {
@@ -34,9 +36,21 @@ impl From<i64> for V {
     }
 }
 
-impl<T: Into<V>> From<Option<T>> for V {
-    fn from(o: Option<T>) -> V {
-        o.map_or(V::N, Into::into)
+impl From<Option<String>> for V {
+    fn from(o: Option<String>) -> V {
+        o.map_or(V::NullText, V::T)
+    }
+}
+
+impl From<Option<&str>> for V {
+    fn from(o: Option<&str>) -> V {
+        o.map_or(V::NullText, Into::into)
+    }
+}
+
+impl From<Option<i64>> for V {
+    fn from(o: Option<i64>) -> V {
+        o.map_or(V::NullInt, V::I)
     }
 }
 
@@ -56,7 +70,8 @@ fn bind_all<'q>(
         q = match v {
             V::T(s) => q.bind(s.as_str()),
             V::I(i) => q.bind(*i),
-            V::N => q.bind(None::<String>),
+            V::NullText => q.bind(None::<String>),
+            V::NullInt => q.bind(None::<i64>),
         };
     }
     q
@@ -182,7 +197,8 @@ mod tests {
     fn placeholder_runs() {
         assert_eq!(placeholders(1, 3), "$1, $2, $3");
         assert_eq!(placeholders(4, 2), "$4, $5");
-        assert_eq!(V::from(None::<i64>), V::N);
+        assert_eq!(V::from(None::<i64>), V::NullInt);
+        assert_eq!(V::from(None::<&str>), V::NullText);
         assert_eq!(V::from(Some("x")), V::T("x".into()));
     }
 }

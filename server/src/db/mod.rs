@@ -13,6 +13,7 @@ pub mod consents;
 pub mod idempotency;
 pub mod operators;
 pub mod org_units;
+pub mod queries;
 pub mod records;
 pub mod sessions;
 pub mod subjects;

@@ -211,7 +211,7 @@ impl Batch {
             kind.into(),
             row.identifier.as_str().into(),
             row.name.as_str().into(),
-            V::N,
+            V::NullText,
             "".into(),
             "".into(),
             V::I(now),

@@ -1,0 +1,231 @@
+//! The query log, report numbers, and what a report reads.
+
+use sqlx::AnyConnection;
+
+pub struct LogEntry<'a> {
+    pub id: &'a str,
+    pub at: i64,
+    pub operator_id: &'a str,
+    pub org_unit_id: &'a str,
+    pub terminal: &'a str,
+    pub subject_id: &'a str,
+    pub basis: &'a str,
+    pub consent_id: Option<&'a str>,
+    pub purpose: Option<&'a str>,
+    pub institution_id: Option<&'a str>,
+    pub allowed: bool,
+    pub reason: &'a str,
+    pub report_no: Option<&'a str>,
+    pub fee_applies: bool,
+}
+
+pub async fn insert_log(conn: &mut AnyConnection, e: LogEntry<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO query_log (id, at, operator_id, org_unit_id, terminal, subject_id, basis,
+             consent_id, purpose, institution_id, outcome, reason, report_no, fee_applies)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(e.id)
+    .bind(e.at)
+    .bind(e.operator_id)
+    .bind(e.org_unit_id)
+    .bind(e.terminal)
+    .bind(e.subject_id)
+    .bind(e.basis)
+    .bind(e.consent_id)
+    .bind(e.purpose)
+    .bind(e.institution_id)
+    .bind(if e.allowed { "allowed" } else { "refused" })
+    .bind(e.reason)
+    .bind(e.report_no)
+    .bind(i64::from(e.fee_applies))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LogRow {
+    pub id: String,
+    pub at: i64,
+    pub subject_id: Option<String>,
+    pub basis: String,
+    pub consent_id: Option<String>,
+    pub purpose: Option<String>,
+    pub institution_id: Option<String>,
+    pub outcome: String,
+    pub reason: String,
+    pub report_no: Option<String>,
+    pub fee_applies: i64,
+    pub operator_name: String,
+    pub org_unit_name: String,
+}
+
+pub async fn get_log(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<LogRow>> {
+    sqlx::query_as(
+        "SELECT q.id, q.at, q.subject_id, q.basis, q.consent_id, q.purpose, q.institution_id,
+                q.outcome, q.reason, q.report_no, q.fee_applies,
+                o.display_name AS operator_name, u.name AS org_unit_name
+           FROM query_log q
+           JOIN operators o ON o.id = q.operator_id
+           JOIN org_units u ON u.id = q.org_unit_id
+          WHERE q.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+/// The next report number of `day` (`YYYYMMDD`), counted in the database
+/// so that several servers never issue the same one.
+pub async fn next_report_number(conn: &mut AnyConnection, day: &str) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "INSERT INTO report_counters (day, last) VALUES ($1, 1)
+         ON CONFLICT (day) DO UPDATE SET last = report_counters.last + 1
+         RETURNING last",
+    )
+    .bind(day)
+    .fetch_one(conn)
+    .await
+}
+
+/// Allowed self-queries of a subject since `since_ms` (the year's start).
+pub async fn self_queries_since(
+    conn: &mut AnyConnection,
+    subject_id: &str,
+    since_ms: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM query_log
+          WHERE subject_id = $1 AND basis = 'self' AND outcome = 'allowed' AND at >= $2",
+    )
+    .bind(subject_id)
+    .bind(since_ms)
+    .fetch_one(conn)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueryRecordRow {
+    pub at: i64,
+    pub institution: Option<String>,
+    pub purpose_zh: Option<String>,
+    pub purpose_en: Option<String>,
+}
+
+/// The subject's allowed queries since `since_ms`, newest first.
+pub async fn query_records(
+    conn: &mut AnyConnection,
+    subject_id: &str,
+    since_ms: i64,
+) -> sqlx::Result<Vec<QueryRecordRow>> {
+    sqlx::query_as(
+        "SELECT q.at, i.name AS institution, p.name_zh AS purpose_zh, p.name_en AS purpose_en
+           FROM query_log q
+           LEFT JOIN org_units i ON i.id = q.institution_id
+           LEFT JOIN purposes p ON p.code = q.purpose
+          WHERE q.subject_id = $1 AND q.outcome = 'allowed' AND q.at >= $2
+          ORDER BY q.at DESC",
+    )
+    .bind(subject_id)
+    .bind(since_ms)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReportRecordRow {
+    pub id: String,
+    pub category: String,
+    pub source_name: String,
+    pub source_key: String,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub amount_cents: Option<i64>,
+    pub status: String,
+    pub negative: i64,
+    pub details: String,
+    pub version: i64,
+}
+
+/// Every record of a subject in its current version.
+pub async fn records_of(
+    conn: &mut AnyConnection,
+    subject_id: &str,
+) -> sqlx::Result<Vec<ReportRecordRow>> {
+    sqlx::query_as(
+        "SELECT r.id, r.category, u.name AS source_name, r.source_key, v.start_date, v.end_date,
+                v.amount_cents, v.status, v.negative, v.details, v.version
+           FROM records r
+           JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
+           JOIN org_units u ON u.id = r.source_unit_id
+          WHERE r.subject_id = $1",
+    )
+    .bind(subject_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ExplanationRow {
+    pub record_id: String,
+    pub text: String,
+    pub created_at: i64,
+    pub taken_by: String,
+}
+
+pub async fn explanations_of_subject(
+    conn: &mut AnyConnection,
+    subject_id: &str,
+) -> sqlx::Result<Vec<ExplanationRow>> {
+    sqlx::query_as(
+        "SELECT e.record_id, e.text, e.created_at, o.display_name AS taken_by
+           FROM record_explanations e
+           JOIN records r ON r.id = e.record_id
+           JOIN operators o ON o.id = e.operator_id
+          WHERE r.subject_id = $1
+          ORDER BY e.created_at",
+    )
+    .bind(subject_id)
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn insert_explanation(
+    conn: &mut AnyConnection,
+    id: &str,
+    record_id: &str,
+    text: &str,
+    verification_id: &str,
+    operator_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO record_explanations (id, record_id, text, verification_id, operator_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(record_id)
+    .bind(text)
+    .bind(verification_id)
+    .bind(operator_id)
+    .bind(now_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// (subject id, negative) of a record in its current version.
+pub async fn record_subject(
+    conn: &mut AnyConnection,
+    record_id: &str,
+) -> sqlx::Result<Option<(String, i64)>> {
+    sqlx::query_as(
+        "SELECT r.subject_id, v.negative FROM records r
+           JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
+          WHERE r.id = $1",
+    )
+    .bind(record_id)
+    .fetch_optional(conn)
+    .await
+}

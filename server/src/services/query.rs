@@ -1,0 +1,453 @@
+//! Credit queries: the basis is decided here (rules::basis), the attempt is
+//! logged in the same transaction as the decision, and only after that log
+//! is committed is the report assembled and returned — whole, in one
+//! response.
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate, TimeZone};
+use credit_desk_proto::Lang;
+use credit_desk_proto::pb::{self, query_server::Query, run_query_request::Basis as PbBasis};
+use credit_desk_proto::validate::{self, FieldError, Rule, field};
+use tonic::{Request, Response, Status};
+
+use super::{caller, convert, create_once, lang, respond};
+use crate::authz::Caller;
+use crate::clock::local_date;
+use crate::context::Ctx;
+use crate::db::idempotency::{self, Key};
+use crate::db::queries::{self, LogEntry, LogRow};
+use crate::db::{consents, new_id, org_units, records, subjects};
+use crate::errors::{ApiError, ApiResult};
+use crate::rules::basis::{self, Ask, Asker, Basis, ConsentFacts, Scope, VerificationFacts};
+use crate::rules::report::{self, Category, RecordFacts};
+
+pub const FEE_CONFIRMATION_REQUIRED: &str = "fee_confirmation_required";
+pub const EXPLANATION_MAX: usize = 500;
+const TWO_YEARS_MS: i64 = 2 * 366 * 86_400_000;
+
+pub struct QueryService {
+    ctx: Ctx,
+}
+
+/// Start of the calendar year (server's zone) containing `ms`.
+fn year_start_ms(ms: i64) -> i64 {
+    let day = local_date(ms);
+    let first = NaiveDate::from_ymd_opt(day.year(), 1, 1).unwrap_or(day);
+    chrono::Local
+        .from_local_datetime(&first.and_hms_opt(0, 0, 0).unwrap_or_default())
+        .earliest()
+        .map_or(ms, |t| t.timestamp_millis())
+}
+
+fn date(s: &Option<String>) -> Option<NaiveDate> {
+    s.as_deref()
+        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+}
+
+impl QueryService {
+    pub fn new(ctx: Ctx) -> Self {
+        QueryService { ctx }
+    }
+
+    async fn run(
+        &self,
+        caller: Caller,
+        req: pb::RunQueryRequest,
+    ) -> ApiResult<pb::RunQueryResponse> {
+        let mut errors = validate::collect([
+            validate::uuid(field::REQUEST_ID, &req.request_id),
+            validate::uuid("subject_id", &req.subject_id),
+        ]);
+        if req.basis.is_none() {
+            errors.push(FieldError::new("basis", Rule::Required));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let now = self.ctx.now_ms();
+        let mut conn = self.ctx.db.read().await?;
+        let known: Vec<String> = records::categories(&mut conn)
+            .await?
+            .into_iter()
+            .map(|c| c.code)
+            .collect();
+        if req.categories.iter().any(|c| !known.contains(c)) {
+            return Err(FieldError::new("categories", Rule::UnknownValue).into());
+        }
+        subjects::get(&mut conn, &req.subject_id)
+            .await?
+            .ok_or(ApiError::NotFound {
+                field: "subject_id",
+            })?;
+        let basis = match req.basis.clone() {
+            Some(PbBasis::SelfBasis(b)) => {
+                let v = subjects::get_verification(&mut conn, &b.verification_id).await?;
+                Basis::SelfQuery {
+                    verification: v.map(|v| VerificationFacts {
+                        subject_id: v.subject_id,
+                        expires_at_ms: v.expires_at,
+                    }),
+                }
+            }
+            Some(PbBasis::ConsentBasis(b)) => {
+                let c = consents::get(&mut conn, &b.consent_id).await?;
+                Basis::Consent {
+                    consent: c.map(|c| ConsentFacts {
+                        id: c.id,
+                        subject_id: c.subject_id,
+                        grantee_unit_id: c.grantee_unit_id,
+                        purpose: c.purpose,
+                        scope: Scope::from_text(&c.scope),
+                        valid_from_ms: c.valid_from,
+                        valid_until_ms: c.valid_until,
+                        withdrawn_at_ms: c.withdrawn_at,
+                    }),
+                    institution_id: b.institution_id,
+                    purpose: b.purpose_code,
+                }
+            }
+            None => unreachable!("checked above"),
+        };
+        // Asking for "everything" on a consent means everything it covers.
+        let categories = match (&basis, req.categories.is_empty()) {
+            (_, false) => Scope::of(req.categories.iter().cloned()),
+            (
+                Basis::Consent {
+                    consent: Some(c), ..
+                },
+                true,
+            ) => c.scope.clone(),
+            _ => Scope::All,
+        };
+        let ask = Ask {
+            subject_id: req.subject_id.clone(),
+            categories,
+            basis: basis.clone(),
+        };
+        let asker = Asker {
+            role: caller.role,
+            org_unit_id: caller.org_unit_id.clone(),
+        };
+        let mut decision = basis::decide(&asker, &ask, now)
+            .map_err(|r| (r.code().to_string(), r.message(caller.lang)));
+        let mut fee_applies = false;
+        if matches!(decision, Ok(basis::Allowed::SelfQuery)) {
+            let before =
+                queries::self_queries_since(&mut conn, &req.subject_id, year_start_ms(now)).await?;
+            fee_applies = basis::fee_applies(before as u32);
+            if fee_applies && !req.fee_confirmed {
+                decision = Err((
+                    FEE_CONFIRMATION_REQUIRED.to_string(),
+                    caller.lang.pick(
+                        "本年度免费本人查询已用完（每年两次），本次查询收费，请确认后再查询".into(),
+                        "the two free self-queries of this year are used; this one is charged — confirm to go on".into(),
+                    ),
+                ));
+            }
+        }
+        drop(conn);
+
+        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
+        let key = Key {
+            operator_id: &caller.operator_id,
+            request_id: &req.request_id,
+            method: "RunQuery",
+            request_hash: &hash,
+        };
+        let (basis_name, consent_id, purpose, institution) = match &ask.basis {
+            Basis::SelfQuery { .. } => ("self", None, None, None),
+            Basis::Consent {
+                consent,
+                institution_id,
+                purpose,
+            } => (
+                "consent",
+                consent.as_ref().map(|c| c.id.clone()),
+                Some(purpose.clone()),
+                Some(institution_id.clone()),
+            ),
+        };
+        let reason = match &decision {
+            Ok(_) => String::new(),
+            Err((code, _)) => code.clone(),
+        };
+        let allowed = decision.is_ok();
+        let (log_id, replayed) = create_once(&self.ctx, key, async |tx| {
+            let id = new_id();
+            let report_no = if allowed {
+                let day = local_date(now);
+                let n = queries::next_report_number(tx, &day.format("%Y%m%d").to_string()).await?;
+                Some(report::report_number(day, n))
+            } else {
+                None
+            };
+            // Institutions named in a refused query may not exist; the log
+            // keeps only ids that do.
+            let institution_ok = match &institution {
+                Some(id) if validate::uuid("i", id).is_ok() => {
+                    org_units::get(tx, id).await?.is_some()
+                }
+                _ => false,
+            };
+            let purpose_ok = match &purpose {
+                Some(code) => consents::purpose(tx, code).await?.is_some(),
+                None => false,
+            };
+            queries::insert_log(
+                tx,
+                LogEntry {
+                    id: &id,
+                    at: now,
+                    operator_id: &caller.operator_id,
+                    org_unit_id: &caller.org_unit_id,
+                    terminal: &caller.terminal,
+                    subject_id: &req.subject_id,
+                    basis: basis_name,
+                    consent_id: consent_id.as_deref(),
+                    purpose: purpose.as_deref().filter(|_| purpose_ok),
+                    institution_id: institution.as_deref().filter(|_| institution_ok),
+                    allowed,
+                    reason: &reason,
+                    report_no: report_no.as_deref(),
+                    fee_applies,
+                },
+            )
+            .await?;
+            Ok(id)
+        })
+        .await?;
+
+        let mut conn = self.ctx.db.read().await?;
+        let log = queries::get_log(&mut conn, &log_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("query log {log_id} vanished"))?;
+        let mut resp = pb::RunQueryResponse {
+            allowed: log.outcome == "allowed",
+            fee_applies: log.fee_applies != 0,
+            query_log_id: log.id.clone(),
+            replayed,
+            ..Default::default()
+        };
+        match (&decision, resp.allowed) {
+            (Err((code, message)), false) => {
+                resp.refusal_code = code.clone();
+                resp.refusal_message = message.clone();
+            }
+            _ if !resp.allowed => resp.refusal_code = log.reason.clone(),
+            _ => {
+                resp.report = Some(
+                    self.report(&mut conn, &log, &ask.categories, caller.lang)
+                        .await?,
+                );
+            }
+        }
+        Ok(resp)
+    }
+
+    /// The whole report for an allowed, logged query.
+    async fn report(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        log: &LogRow,
+        scope: &Scope,
+        lang: Lang,
+    ) -> ApiResult<pb::Report> {
+        let subject_id = log.subject_id.clone().unwrap_or_default();
+        let subject = subjects::get(conn, &subject_id)
+            .await?
+            .ok_or(ApiError::NotFound {
+                field: "subject_id",
+            })?;
+        let categories: Vec<Category> = records::categories(conn)
+            .await?
+            .into_iter()
+            .map(|c| Category {
+                code: c.code,
+                name: lang.pick(c.name_zh, c.name_en),
+            })
+            .collect();
+        let facts: Vec<RecordFacts> = queries::records_of(conn, &subject_id)
+            .await?
+            .into_iter()
+            .map(|r| RecordFacts {
+                start_date: date(&r.start_date),
+                end_date: date(&r.end_date),
+                id: r.id,
+                category: r.category,
+                source_name: r.source_name,
+                source_key: r.source_key,
+                amount_cents: r.amount_cents,
+                status: r.status,
+                negative: r.negative != 0,
+                details: r.details,
+                version: r.version,
+            })
+            .collect();
+        let assembled = report::assemble(facts, &categories, scope, local_date(log.at));
+        let mut explanations: HashMap<String, Vec<pb::Explanation>> = HashMap::new();
+        for e in queries::explanations_of_subject(conn, &subject_id).await? {
+            explanations
+                .entry(e.record_id)
+                .or_default()
+                .push(pb::Explanation {
+                    text: e.text,
+                    added_at_ms: e.created_at,
+                    taken_by: e.taken_by,
+                });
+        }
+        let sections = assembled
+            .sections
+            .into_iter()
+            .map(|s| pb::CategorySection {
+                code: s.code,
+                name: s.name,
+                records: s
+                    .records
+                    .into_iter()
+                    .map(|r| pb::ReportRecord {
+                        explanations: explanations.remove(&r.id).unwrap_or_default(),
+                        id: r.id,
+                        source_name: r.source_name,
+                        source_key: r.source_key,
+                        start_date: r.start_date.map(|d| d.to_string()).unwrap_or_default(),
+                        end_date: r.end_date.map(|d| d.to_string()).unwrap_or_default(),
+                        has_amount: r.amount_cents.is_some(),
+                        amount_cents: r.amount_cents.unwrap_or(0),
+                        status: r.status,
+                        negative: r.negative,
+                        details: r.details,
+                        version: r.version as u32,
+                        annotation: String::new(),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let self_query = lang.pick("本人查询", "self-query").to_string();
+        let query_records = queries::query_records(conn, &subject_id, log.at - TWO_YEARS_MS)
+            .await?
+            .into_iter()
+            .map(|q| pb::QueryRecord {
+                at_ms: q.at,
+                institution: q.institution.unwrap_or_else(|| self_query.clone()),
+                purpose: lang
+                    .pick(q.purpose_zh, q.purpose_en)
+                    .unwrap_or_else(|| self_query.clone()),
+            })
+            .collect();
+        let institution_name = match &log.institution_id {
+            Some(id) => org_units::get(conn, id)
+                .await?
+                .map(|u| u.name)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
+        let purpose_name = match &log.purpose {
+            Some(code) => consents::purpose(conn, code)
+                .await?
+                .map(|p| lang.pick(p.name_zh, p.name_en))
+                .unwrap_or_default(),
+            None => self_query.clone(),
+        };
+        Ok(pb::Report {
+            report_no: log.report_no.clone().unwrap_or_default(),
+            generated_at_ms: log.at,
+            subject: Some(convert::subject(&subject, true)),
+            sections,
+            withheld_for_age: assembled.withheld_for_age,
+            query_records,
+            basis: log.basis.clone(),
+            institution_name,
+            purpose_name,
+            operator_name: log.operator_name.clone(),
+            org_unit_name: log.org_unit_name.clone(),
+        })
+    }
+
+    async fn add_explanation(
+        &self,
+        caller: Caller,
+        req: pb::AddExplanationRequest,
+    ) -> ApiResult<pb::AddExplanationResponse> {
+        let text = req.text.trim().to_string();
+        let mut errors = validate::collect([
+            validate::uuid(field::REQUEST_ID, &req.request_id),
+            validate::uuid("record_id", &req.record_id),
+            validate::uuid("verification_id", &req.verification_id),
+        ]);
+        if text.is_empty() {
+            errors.push(FieldError::new("text", Rule::Required));
+        } else if text.chars().count() > EXPLANATION_MAX {
+            errors.push(FieldError::new(
+                "text",
+                Rule::TooLong {
+                    max: EXPLANATION_MAX,
+                },
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let now = self.ctx.now_ms();
+        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
+        let key = Key {
+            operator_id: &caller.operator_id,
+            request_id: &req.request_id,
+            method: "AddExplanation",
+            request_hash: &hash,
+        };
+        let (_, replayed) = create_once(&self.ctx, key, async |tx| {
+            let (subject_id, negative) = queries::record_subject(tx, &req.record_id)
+                .await?
+                .ok_or(ApiError::NotFound { field: "record_id" })?;
+            if negative == 0 {
+                return Err(FieldError::new("record_id", Rule::UnknownValue).into());
+            }
+            match subjects::get_verification(tx, &req.verification_id).await? {
+                Some(v) if v.subject_id == subject_id && now < v.expires_at => {}
+                Some(v) if v.subject_id == subject_id => {
+                    return Err(FieldError::new("verification_id", Rule::Expired).into());
+                }
+                _ => return Err(FieldError::new("verification_id", Rule::UnknownValue).into()),
+            }
+            let id = new_id();
+            queries::insert_explanation(
+                tx,
+                &id,
+                &req.record_id,
+                &text,
+                &req.verification_id,
+                &caller.operator_id,
+                now,
+            )
+            .await?;
+            Ok(id)
+        })
+        .await?;
+        Ok(pb::AddExplanationResponse {
+            explanation: Some(pb::Explanation {
+                text,
+                added_at_ms: now,
+                taken_by: caller.username.clone(),
+            }),
+            replayed,
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl Query for QueryService {
+    async fn run_query(
+        &self,
+        req: Request<pb::RunQueryRequest>,
+    ) -> Result<Response<pb::RunQueryResponse>, Status> {
+        handle!(self, req, run)
+    }
+
+    async fn add_explanation(
+        &self,
+        req: Request<pb::AddExplanationRequest>,
+    ) -> Result<Response<pb::AddExplanationResponse>, Status> {
+        handle!(self, req, add_explanation)
+    }
+}

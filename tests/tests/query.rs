@@ -1,0 +1,331 @@
+//! Queries on both backends: the server decides the basis, logs every
+//! attempt with the decision, and returns the whole report.
+
+use credit_desk_proto::pb::{
+    self, VerificationMethod, consent_client::ConsentClient, identity_client::IdentityClient,
+    query_client::QueryClient, run_query_request::Basis,
+};
+use credit_desk_server::db::org_units;
+use credit_desk_server::demo::DEMO_PEOPLE;
+use credit_desk_server::intake::{self, Job};
+use credit_desk_tests::{DEMO_PASSWORD, T0, TestServer, authed, both_backends, login};
+
+const COURT: &[u8] = include_bytes!("../fixtures/court-2025H1.xlsx");
+
+fn rid() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+async fn unit(srv: &TestServer, code: &str) -> String {
+    let mut conn = srv.db.read().await.unwrap();
+    org_units::get_by_code(&mut conn, code)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+/// Imports the court fixture plus one negative record that ended in 2019
+/// (older than five years), all about demo person 1 (李建国) and others.
+async fn load_records(srv: &TestServer) {
+    let dept = {
+        let mut conn = srv.db.read().await.unwrap();
+        org_units::get_by_code(&mut conn, "D-COURT")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let old = "当事人证件号码,当事人名称,案号,类别,立案日期,结案日期,执行状态
+441284196508120010,李建国,(2016)粤1284民初1号,判决执行,2016-01-05,2019-06-30,已履行
+";
+    for (name, bytes) in [("court.xlsx", COURT), ("old.csv", old.as_bytes())] {
+        let job = Job {
+            department: &dept,
+            file_name: name,
+            bytes,
+            operator_id: None,
+            dry_run: false,
+            lang: credit_desk_proto::Lang::Zh,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+            now_ms: T0,
+            cancel: None,
+        };
+        intake::run(&srv.db, job, |_, _| {}).await.unwrap();
+    }
+}
+
+/// Verifies demo person `i`; returns (subject id, verification id).
+async fn verify(srv: &TestServer, token: &str, i: usize) -> (String, String) {
+    let (number, name, ..) = DEMO_PEOPLE[i];
+    let req = pb::VerifyRequest {
+        request_id: rid(),
+        identifier: number.into(),
+        name: name.into(),
+        method: VerificationMethod::IdCardInspected as i32,
+        ..Default::default()
+    };
+    let resp = IdentityClient::new(srv.channel.clone())
+        .verify(authed(req, token))
+        .await
+        .unwrap()
+        .into_inner();
+    (resp.subject.unwrap().id, resp.verification.unwrap().id)
+}
+
+fn self_query(subject: &str, verification: &str) -> pb::RunQueryRequest {
+    pb::RunQueryRequest {
+        request_id: rid(),
+        subject_id: subject.into(),
+        basis: Some(Basis::SelfBasis(pb::SelfBasis {
+            verification_id: verification.into(),
+        })),
+        ..Default::default()
+    }
+}
+
+async fn run(srv: &TestServer, token: &str, req: pb::RunQueryRequest) -> pb::RunQueryResponse {
+    QueryClient::new(srv.channel.clone())
+        .run_query(authed(req, token))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+async fn log_rows(srv: &TestServer) -> Vec<(String, String)> {
+    sqlx::query_as("SELECT outcome, reason FROM query_log ORDER BY at, id")
+        .fetch_all(srv.db.pool())
+        .await
+        .unwrap()
+}
+
+both_backends!(
+    self_query_returns_the_whole_report,
+    async |srv: &TestServer| {
+        load_records(srv).await;
+        let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let (subject, v) = verify(srv, &token, 1).await;
+        let resp = run(srv, &token, self_query(&subject, &v)).await;
+        assert!(resp.allowed, "{resp:?}");
+        assert!(!resp.fee_applies);
+        let report = resp.report.unwrap();
+        assert_eq!(report.report_no, "CD-20261123-000001");
+        assert_eq!(report.subject.unwrap().identifier, DEMO_PEOPLE[1].0);
+        let sections: Vec<(&str, usize)> = report
+            .sections
+            .iter()
+            .map(|s| (s.code.as_str(), s.records.len()))
+            .collect();
+        assert_eq!(sections, [("court_judgment", 1), ("dishonest_debtor", 1)]);
+        assert_eq!(
+            report.withheld_for_age, 1,
+            "the 2019 judgment is kept but not shown"
+        );
+        assert_eq!(report.basis, "self");
+        assert_eq!(
+            report.query_records.len(),
+            1,
+            "this very query is on record"
+        );
+        assert_eq!(
+            log_rows(srv).await,
+            [("allowed".to_string(), String::new())]
+        );
+
+        // A retry of the same request is the same query, not a second one.
+        let req = self_query(&subject, &v);
+        let a = run(srv, &token, req.clone()).await;
+        let b = run(srv, &token, req).await;
+        assert!(b.replayed);
+        assert_eq!(a.report.unwrap().report_no, b.report.unwrap().report_no);
+        assert_eq!(log_rows(srv).await.len(), 2);
+    }
+);
+
+both_backends!(
+    every_refusal_is_logged_with_its_reason,
+    async |srv: &TestServer| {
+        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let (subject, v) = verify(srv, &counter, 0).await;
+        let (_, other) = verify(srv, &counter, 2).await;
+        let refused = run(srv, &counter, self_query(&subject, &other)).await;
+        assert!(!refused.allowed && refused.report.is_none());
+        assert_eq!(refused.refusal_code, "verification_of_another_subject");
+        assert_eq!(refused.refusal_message, "该身份核验不是被查询人本人的");
+
+        let bank = login(srv, "bank", DEMO_PASSWORD).await.unwrap();
+        let r = run(srv, &bank, self_query(&subject, &v)).await;
+        assert_eq!(r.refusal_code, "role_needs_consent");
+
+        srv.clock.advance_ms(3 * 3_600_000);
+        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let r = run(srv, &counter, self_query(&subject, &v)).await;
+        assert_eq!(r.refusal_code, "verification_expired");
+        let reasons: Vec<String> = log_rows(srv)
+            .await
+            .into_iter()
+            .map(|(o, r)| format!("{o}:{r}"))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                "refused:verification_of_another_subject",
+                "refused:role_needs_consent",
+                "refused:verification_expired"
+            ]
+        );
+    }
+);
+
+both_backends!(consent_queries_and_withdrawal, async |srv: &TestServer| {
+    load_records(srv).await;
+    let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+    let (subject, v) = verify(srv, &counter, 1).await;
+    let bank_unit = unit(srv, "B-RCB").await;
+    let consent = ConsentClient::new(srv.channel.clone())
+        .capture_consent(authed(
+            pb::CaptureConsentRequest {
+                request_id: rid(),
+                verification_id: v.clone(),
+                grantee_id: bank_unit.clone(),
+                purpose_code: "loan_approval".into(),
+                scope: vec!["dishonest_debtor".into()],
+                form_serial: "SQ-1".into(),
+                ..Default::default()
+            },
+            &counter,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .consent
+        .unwrap();
+    let on_consent = |purpose: &str| pb::RunQueryRequest {
+        request_id: rid(),
+        subject_id: subject.clone(),
+        basis: Some(Basis::ConsentBasis(pb::ConsentBasis {
+            consent_id: consent.id.clone(),
+            institution_id: bank_unit.clone(),
+            purpose_code: purpose.into(),
+        })),
+        ..Default::default()
+    };
+    let bank = login(srv, "bank", DEMO_PASSWORD).await.unwrap();
+    let wrong = run(srv, &bank, on_consent("post_loan")).await;
+    assert_eq!(wrong.refusal_code, "purpose_mismatch");
+    let ok = run(srv, &bank, on_consent("loan_approval")).await;
+    assert!(ok.allowed, "{ok:?}");
+    let report = ok.report.unwrap();
+    assert_eq!(report.institution_name, "农村商业银行");
+    assert_eq!(report.purpose_name, "贷款审批");
+    let codes: Vec<_> = report.sections.iter().map(|s| s.code.as_str()).collect();
+    assert_eq!(codes, ["dishonest_debtor"], "only what the consent covers");
+
+    // Withdrawn: later queries are refused, the earlier one stays on record.
+    let again = verify(srv, &counter, 1).await.1;
+    ConsentClient::new(srv.channel.clone())
+        .withdraw_consent(authed(
+            pb::WithdrawConsentRequest {
+                consent_id: consent.id.clone(),
+                verification_id: again.clone(),
+            },
+            &counter,
+        ))
+        .await
+        .unwrap();
+    let after = run(srv, &bank, on_consent("loan_approval")).await;
+    assert_eq!(after.refusal_code, "consent_withdrawn");
+    let own = run(srv, &counter, self_query(&subject, &again))
+        .await
+        .report
+        .unwrap();
+    let by: Vec<_> = own
+        .query_records
+        .iter()
+        .map(|q| q.institution.as_str())
+        .collect();
+    assert_eq!(by, ["本人查询", "农村商业银行"]);
+});
+
+both_backends!(
+    the_third_self_query_of_a_year_needs_fee_confirmation,
+    async |srv: &TestServer| {
+        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let (subject, v) = verify(srv, &counter, 2).await;
+        for _ in 0..2 {
+            let r = run(srv, &counter, self_query(&subject, &v)).await;
+            assert!(r.allowed && !r.fee_applies);
+        }
+        let third = run(srv, &counter, self_query(&subject, &v)).await;
+        assert!(!third.allowed && third.fee_applies);
+        assert_eq!(third.refusal_code, "fee_confirmation_required");
+        let mut confirmed = self_query(&subject, &v);
+        confirmed.fee_confirmed = true;
+        let paid = run(srv, &counter, confirmed).await;
+        assert!(paid.allowed && paid.fee_applies);
+    }
+);
+
+both_backends!(no_log_no_report, async |srv: &TestServer| {
+    let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+    let (subject, v) = verify(srv, &counter, 0).await;
+    // The log cannot be written: the query must fail, with no report.
+    sqlx::query("DROP TABLE query_log")
+        .execute(srv.db.pool())
+        .await
+        .unwrap();
+    let e = QueryClient::new(srv.channel.clone())
+        .run_query(authed(self_query(&subject, &v), &counter))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), tonic::Code::Internal);
+});
+
+both_backends!(
+    explanations_appear_with_the_record,
+    async |srv: &TestServer| {
+        load_records(srv).await;
+        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let (subject, v) = verify(srv, &counter, 1).await;
+        let report = run(srv, &counter, self_query(&subject, &v))
+            .await
+            .report
+            .unwrap();
+        let record = report
+            .sections
+            .iter()
+            .find(|s| s.code == "dishonest_debtor")
+            .unwrap()
+            .records[0]
+            .id
+            .clone();
+        let q = QueryClient::new(srv.channel.clone());
+        q.clone()
+            .add_explanation(authed(
+                pb::AddExplanationRequest {
+                    request_id: rid(),
+                    record_id: record.clone(),
+                    verification_id: v.clone(),
+                    text: "已与申请执行人达成和解，正在分期履行".into(),
+                },
+                &counter,
+            ))
+            .await
+            .unwrap();
+        let report = run(srv, &counter, self_query(&subject, &v))
+            .await
+            .report
+            .unwrap();
+        let rec = report
+            .sections
+            .iter()
+            .flat_map(|s| &s.records)
+            .find(|r| r.id == record)
+            .unwrap();
+        assert_eq!(rec.explanations.len(), 1);
+        assert_eq!(
+            rec.explanations[0].text,
+            "已与申请执行人达成和解，正在分期履行"
+        );
+        assert_eq!(rec.explanations[0].taken_by, "李柜员");
+    }
+);
