@@ -10,6 +10,7 @@ pub mod form;
 pub mod help;
 pub mod i18n;
 pub mod net;
+pub mod print;
 pub mod run;
 pub mod screens;
 pub mod status_bar;

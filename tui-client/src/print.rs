@@ -1,0 +1,325 @@
+//! The credit report as fixed-width text for counter printers: columns
+//! aligned by display width (Chinese characters take two), pages of a fixed
+//! length, and on every page a footer with the report number, page n/m and
+//! the operator.
+
+use chrono::FixedOffset;
+use credit_desk_proto::pb;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
+
+use crate::i18n::Catalogue;
+
+pub const WIDTH: usize = 80;
+/// Lines per page, footer included (A4 at 6 lines per inch).
+pub const PAGE_LINES: usize = 66;
+
+/// Cuts `text` to at most `width` columns and pads it to exactly `width`.
+pub fn fit(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push_str(&" ".repeat(width - used));
+    out
+}
+
+/// Wraps `text` into lines of at most `width` columns.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for para in text.lines() {
+        let mut line = String::new();
+        let mut used = 0;
+        for c in para.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w > width {
+                lines.push(std::mem::take(&mut line));
+                used = 0;
+            }
+            line.push(c);
+            used += w;
+        }
+        lines.push(line);
+    }
+    lines
+}
+
+fn yuan(cents: i64) -> String {
+    let whole = (cents / 100).to_string();
+    let mut grouped = String::new();
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    format!("{grouped}.{:02}", cents % 100)
+}
+
+fn time(ms: i64, offset: FixedOffset) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&offset)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// Column widths of the records table (sum + gaps = 78).
+const COLS: [usize; 6] = [12, 20, 10, 10, 12, 9];
+
+fn row(cells: [&str; 6]) -> String {
+    let mut line = String::from("  ");
+    for (cell, w) in cells.iter().zip(COLS) {
+        line.push_str(&fit(cell, w));
+        line.push(' ');
+    }
+    line.trim_end().to_string()
+}
+
+/// The report's body lines, before pagination.
+pub fn body(r: &pb::Report, cat: &Catalogue, offset: FixedOffset) -> Vec<String> {
+    let mut out = Vec::new();
+    let title = cat.report_title;
+    let pad = (WIDTH.saturating_sub(title.width())) / 2;
+    out.push(format!("{}{title}", " ".repeat(pad)));
+    out.push(format!(
+        "{}：{}    {}：{}",
+        cat.report_no,
+        r.report_no,
+        cat.generated_at,
+        time(r.generated_at_ms, offset)
+    ));
+    let basis = if r.basis == "self" {
+        cat.basis_self
+    } else {
+        cat.basis_consent
+    };
+    let mut line = format!(
+        "{}：{basis}    {}：{}",
+        cat.basis_label, cat.purpose_label, r.purpose_name
+    );
+    if !r.institution_name.is_empty() {
+        line.push_str(&format!(
+            "    {}：{}",
+            cat.institution_label, r.institution_name
+        ));
+    }
+    out.push(line);
+    out.push("=".repeat(WIDTH));
+    out.push(cat.section_identity.to_string());
+    if let Some(s) = &r.subject {
+        out.push(format!("  {}  {}  {}", s.name, s.identifier, s.birth_date));
+        out.push(format!("  {}  {}", s.township, s.address));
+    }
+    out.push(String::new());
+    out.push(cat.section_records.to_string());
+    if r.sections.is_empty() {
+        out.push(format!("  {}", cat.no_records));
+    }
+    for section in &r.sections {
+        out.push(format!("【{}】", section.name));
+        out.push(row(cat.record_columns));
+        for rec in &section.records {
+            let amount = if rec.has_amount {
+                yuan(rec.amount_cents)
+            } else {
+                String::new()
+            };
+            let status = if rec.negative {
+                format!("{} *", rec.status)
+            } else {
+                rec.status.clone()
+            };
+            out.push(row([
+                &rec.source_name,
+                &rec.source_key,
+                &rec.start_date,
+                &rec.end_date,
+                &amount,
+                &status,
+            ]));
+            if !rec.details.is_empty() {
+                out.extend(
+                    wrap(&rec.details, WIDTH - 6)
+                        .into_iter()
+                        .map(|l| format!("      {l}")),
+                );
+            }
+            if !rec.annotation.is_empty() {
+                out.push(format!(
+                    "      [{}] {}",
+                    cat.annotation_label, rec.annotation
+                ));
+            }
+            for e in &rec.explanations {
+                let head = format!(
+                    "{}（{} {}）：",
+                    cat.explanation_label,
+                    time(e.added_at_ms, offset),
+                    e.taken_by
+                );
+                out.extend(
+                    wrap(&format!("{head}{}", e.text), WIDTH - 6)
+                        .into_iter()
+                        .map(|l| format!("      {l}")),
+                );
+            }
+        }
+    }
+    if r.withheld_for_age > 0 {
+        let note = cat
+            .withheld_note
+            .replace("{n}", &r.withheld_for_age.to_string());
+        out.extend(wrap(&note, WIDTH - 2).into_iter().map(|l| format!("  {l}")));
+    }
+    out.push(String::new());
+    out.push(cat.section_queries.to_string());
+    for q in &r.query_records {
+        out.push(format!(
+            "  {}  {}  {}",
+            time(q.at_ms, offset),
+            q.institution,
+            q.purpose
+        ));
+    }
+    out
+}
+
+/// The whole printable document: pages of `PAGE_LINES` lines, each ending
+/// with its footer; pages separated by form feeds.
+pub fn document(r: &pb::Report, cat: &Catalogue, offset: FixedOffset) -> String {
+    let lines = body(r, cat, offset);
+    let per_page = PAGE_LINES - 2; // a rule and the footer
+    let pages: Vec<&[String]> = lines.chunks(per_page).collect();
+    let total = pages.len();
+    let mut out = String::new();
+    for (i, page) in pages.iter().enumerate() {
+        if i > 0 {
+            out.push('\u{c}');
+        }
+        for line in *page {
+            out.push_str(line);
+            out.push('\n');
+        }
+        for _ in page.len()..per_page {
+            out.push('\n');
+        }
+        out.push_str(&"-".repeat(WIDTH));
+        out.push('\n');
+        let footer = cat
+            .page_footer
+            .replace("{no}", &r.report_no)
+            .replace("{page}", &(i + 1).to_string())
+            .replace("{pages}", &total.to_string())
+            .replace("{operator}", &r.operator_name);
+        out.push_str(&footer);
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{EN, ZH};
+
+    fn offset() -> FixedOffset {
+        FixedOffset::east_opt(8 * 3600).unwrap()
+    }
+
+    fn report(records: usize) -> pb::Report {
+        let rec = |i: usize| pb::ReportRecord {
+            id: format!("r{i}"),
+            source_name: "市人民法院".into(),
+            source_key: format!("(2025)粤1284执{i}号"),
+            start_date: "2025-02-11".into(),
+            end_date: String::new(),
+            has_amount: true,
+            amount_cents: 1_280_050,
+            status: "未履行".into(),
+            negative: true,
+            details: "拒不履行生效判决".into(),
+            version: 1,
+            annotation: String::new(),
+            explanations: vec![],
+        };
+        pb::Report {
+            report_no: "CD-20261123-000001".into(),
+            generated_at_ms: 1_795_395_600_000,
+            subject: Some(pb::SubjectSummary {
+                name: "李建国".into(),
+                identifier: "441284196508120010".into(),
+                ..Default::default()
+            }),
+            sections: vec![pb::CategorySection {
+                code: "dishonest_debtor".into(),
+                name: "失信被执行人".into(),
+                records: (0..records).map(rec).collect(),
+            }],
+            withheld_for_age: 1,
+            query_records: vec![],
+            basis: "self".into(),
+            institution_name: String::new(),
+            purpose_name: "本人查询".into(),
+            operator_name: "李柜员".into(),
+            org_unit_name: String::new(),
+        }
+    }
+
+    #[test]
+    fn fit_counts_double_width() {
+        assert_eq!(fit("市人民法院", 12), "市人民法院  ");
+        assert_eq!(fit("市人民法院民事庭", 12), "市人民法院民");
+        assert_eq!(fit("市人民法院民事庭", 11), "市人民法院 ");
+        assert_eq!(fit("ab", 3), "ab ");
+        assert_eq!(yuan(1_280_050), "12,800.50");
+        assert_eq!(yuan(5), "0.05");
+    }
+
+    #[test]
+    fn every_line_fits_and_every_page_has_its_footer() {
+        for cat in [&ZH, &EN] {
+            let text = document(&report(60), cat, offset());
+            let pages: Vec<&str> = text.split('\u{c}').collect();
+            assert!(pages.len() >= 2, "60 records take more than a page");
+            for (i, page) in pages.iter().enumerate() {
+                let lines: Vec<&str> = page.lines().collect();
+                assert_eq!(lines.len(), PAGE_LINES, "page {}", i + 1);
+                let footer = lines.last().unwrap();
+                assert!(footer.contains("CD-20261123-000001"), "{footer}");
+                assert!(
+                    footer.contains(&format!("{}/{}", i + 1, pages.len())),
+                    "{footer}"
+                );
+                assert!(footer.contains("李柜员"), "{footer}");
+                for l in &lines {
+                    assert!(l.width() <= WIDTH, "too wide: {l}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn records_align_in_columns() {
+        let lines = body(&report(2), &ZH, offset());
+        let rows: Vec<&String> = lines
+            .iter()
+            .filter(|l| l.contains("执0号") || l.contains("执1号"))
+            .collect();
+        assert_eq!(rows.len(), 2);
+        // The amount starts at the same display column in both rows.
+        let col = |l: &str| l[..l.find("12,800.50").unwrap()].width();
+        assert_eq!(col(rows[0]), col(rows[1]));
+        assert!(
+            lines.iter().any(|l| l.contains("不予展示")),
+            "the five-year note is printed"
+        );
+    }
+}
