@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use credit_desk_proto::pb::{
     self, admin_client::AdminClient, auth_client::AuthClient, identity_client::IdentityClient,
-    intake_client::IntakeClient,
+    intake_client::IntakeClient, query_client::QueryClient,
 };
 use credit_desk_proto::{LANG_METADATA_KEY, Lang};
 use hyper_util::rt::TokioIo;
@@ -91,6 +91,12 @@ pub enum Call {
     ResetPassword(pb::ResetPasswordRequest),
     Verify(pb::VerifyRequest),
     ListImports,
+    RunQuery(pb::RunQueryRequest),
+    /// Writes a printable document to a file on this workstation.
+    SaveText {
+        path: std::path::PathBuf,
+        text: String,
+    },
     /// Reads the file at `path` on this workstation and uploads it.
     ImportFile {
         request_id: String,
@@ -115,6 +121,8 @@ pub enum Answer {
     Verified(pb::VerifyResponse),
     Imports(pb::ListImportsResponse),
     Imported(pb::ImportSummary),
+    Queried(pb::RunQueryResponse),
+    Saved(std::path::PathBuf),
 }
 
 #[derive(Clone)]
@@ -273,6 +281,18 @@ impl Client {
                     .send_compressed(CompressionEncoding::Zstd)
                     .accept_compressed(CompressionEncoding::Zstd);
                 Answer::Verified(identity.verify(r!(m)).await?.into_inner())
+            }
+            Call::RunQuery(m) => {
+                let mut query = QueryClient::new(self.channel.clone())
+                    .send_compressed(CompressionEncoding::Zstd)
+                    .accept_compressed(CompressionEncoding::Zstd);
+                Answer::Queried(query.run_query(r!(m)).await?.into_inner())
+            }
+            Call::SaveText { path, text } => {
+                tokio::fs::write(&path, text)
+                    .await
+                    .map_err(|e| Status::failed_precondition(format!("{}: {e}", path.display())))?;
+                Answer::Saved(path)
             }
             Call::ListImports => Answer::Imports(
                 self.intake()

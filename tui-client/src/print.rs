@@ -89,8 +89,9 @@ pub fn body(r: &pb::Report, cat: &Catalogue, offset: FixedOffset) -> Vec<String>
     let title = cat.report_title;
     let pad = (WIDTH.saturating_sub(title.width())) / 2;
     out.push(format!("{}{title}", " ".repeat(pad)));
+    let c = cat.colon;
     out.push(format!(
-        "{}：{}    {}：{}",
+        "{}{c}{}    {}{c}{}",
         cat.report_no,
         r.report_no,
         cat.generated_at,
@@ -102,12 +103,12 @@ pub fn body(r: &pb::Report, cat: &Catalogue, offset: FixedOffset) -> Vec<String>
         cat.basis_consent
     };
     let mut line = format!(
-        "{}：{basis}    {}：{}",
+        "{}{c}{basis}    {}{c}{}",
         cat.basis_label, cat.purpose_label, r.purpose_name
     );
     if !r.institution_name.is_empty() {
         line.push_str(&format!(
-            "    {}：{}",
+            "    {}{c}{}",
             cat.institution_label, r.institution_name
         ));
     }
@@ -160,7 +161,7 @@ pub fn body(r: &pb::Report, cat: &Catalogue, offset: FixedOffset) -> Vec<String>
             }
             for e in &rec.explanations {
                 let head = format!(
-                    "{}（{} {}）：",
+                    "{} ({} {}){c}",
                     cat.explanation_label,
                     time(e.added_at_ms, offset),
                     e.taken_by

@@ -104,6 +104,13 @@ fn demo_login_reaches_the_menu() {
     let done = tmux.wait_for("核验通过");
     assert!(done.contains("441284199003070023"), "{done}");
     assert!(done.contains("本次核验有效至"), "{done}");
+    // Her own report, straight from the verification.
+    tmux.send(&["q"]);
+    let report = tmux.wait_for("报告编号");
+    assert!(report.contains("CD-"), "{report}");
+    assert!(report.contains("三、查询记录"), "{report}");
+    tmux.send(&["Escape"]);
+    tmux.wait_for("核验通过");
     tmux.send(&["Escape"]);
     tmux.wait_for("主菜单");
 

@@ -414,6 +414,102 @@ fn an_invalid_number_never_leaves_the_workstation() {
     ));
 }
 
+fn report_answer() -> Answer {
+    let record = |key: &str, status: &str, negative: bool| pb::ReportRecord {
+        id: key.into(),
+        source_name: "市人民法院".into(),
+        source_key: key.into(),
+        start_date: "2025-02-11".into(),
+        has_amount: true,
+        amount_cents: 1_280_050,
+        status: status.into(),
+        negative,
+        details: "拒不履行生效判决".into(),
+        version: 1,
+        explanations: vec![pb::Explanation {
+            text: "已与申请执行人达成和解，正在分期履行".into(),
+            added_at_ms: 1_795_395_600_000,
+            taken_by: "李柜员".into(),
+        }],
+        ..Default::default()
+    };
+    Answer::Queried(pb::RunQueryResponse {
+        allowed: true,
+        report: Some(pb::Report {
+            report_no: "CD-20261123-000001".into(),
+            generated_at_ms: 1_795_395_600_000,
+            subject: Some(pb::SubjectSummary {
+                name: "李建国".into(),
+                identifier: "441284196508120010".into(),
+                birth_date: "1965-08-12".into(),
+                township: "大沙镇便民服务中心".into(),
+                address: "四会市大沙镇马鞍村 12 号".into(),
+                ..Default::default()
+            }),
+            sections: vec![pb::CategorySection {
+                code: "dishonest_debtor".into(),
+                name: "失信被执行人".into(),
+                records: vec![record("(2025)粤1284执302号", "未履行", true)],
+            }],
+            withheld_for_age: 1,
+            query_records: vec![pb::QueryRecord {
+                at_ms: 1_795_395_600_000,
+                institution: "本人查询".into(),
+                purpose: "本人查询".into(),
+            }],
+            basis: "self".into(),
+            purpose_name: "本人查询".into(),
+            operator_name: "李柜员".into(),
+            ..Default::default()
+        }),
+        ..Default::default()
+    })
+}
+
+/// From a finished verification, `q` opens the subject's own report.
+fn reporting(lang: Lang) -> App {
+    let (mut app, commands) = verifying(lang);
+    let (seq, _, _) = sent(&commands);
+    app.update(Event::Reply {
+        seq,
+        result: Ok(verified_answer()),
+        rtt_ms: 80,
+    });
+    let (seq, _, call) = sent(&app.update(key(KeyCode::Char('q'))));
+    let Call::RunQuery(req) = call else {
+        panic!("{call:?}")
+    };
+    assert_eq!(req.subject_id, "s1");
+    app.update(Event::Reply {
+        seq,
+        result: Ok(report_answer()),
+        rtt_ms: 120,
+    });
+    app
+}
+
+#[test]
+fn report_keys_find_and_print() {
+    let mut app = reporting(Lang::Zh);
+    let text = screen_text(&app);
+    assert!(text.contains("CD-20261123-000001"), "{text}");
+    app.update(key(KeyCode::Char('/')));
+    type_text(&mut app, "和解");
+    app.update(key(KeyCode::Enter));
+    assert!(
+        screen_text(&app).lines().nth(1).unwrap().contains("和解"),
+        "found line scrolled to the top"
+    );
+    let (_, _, call) = sent(&app.update(key(KeyCode::Char('p'))));
+    match call {
+        Call::SaveText { path, text } => {
+            assert_eq!(path, std::path::PathBuf::from("CD-20261123-000001.txt"));
+            assert!(text.contains("第 1/1 页"));
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn snapshots() {
     for lang in [Lang::Zh, Lang::En] {
@@ -433,5 +529,10 @@ fn snapshots() {
             rtt_ms: 80,
         });
         insta::assert_snapshot!(format!("verify_done_{suffix}"), draw(&verify).backend());
+        let report = reporting(lang);
+        insta::assert_snapshot!(format!("report_80x24_{suffix}"), draw(&report).backend());
+        let mut wide = Terminal::new(TestBackend::new(120, 40)).unwrap();
+        wide.draw(|f| report.render(f)).unwrap();
+        insta::assert_snapshot!(format!("report_120x40_{suffix}"), wide.backend());
     }
 }

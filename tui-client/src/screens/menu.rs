@@ -19,7 +19,7 @@ pub struct Entry {
     pub action: EntryAction,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryAction {
     Open(Target),
     Logout,
@@ -66,8 +66,8 @@ impl MenuScreen {
     }
 
     fn activate(&self, i: usize) -> Action {
-        match self.entries[i].action {
-            EntryAction::Open(t) => Action::Open(t),
+        match &self.entries[i].action {
+            EntryAction::Open(t) => Action::Open(t.clone()),
             EntryAction::Logout => Action::Logout,
         }
     }

@@ -7,6 +7,7 @@ pub mod menu;
 pub mod operators;
 pub mod org_units;
 pub mod password;
+pub mod report;
 pub mod verify;
 
 use credit_desk_proto::Lang;
@@ -27,16 +28,24 @@ pub enum Screen {
     Operators(operators::OperatorsScreen),
     Verify(verify::VerifyScreen),
     Intake(intake::IntakeScreen),
+    Report(report::ReportScreen),
 }
 
 /// Screens reachable from the menu.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
-    ChangePassword { forced: bool },
+    ChangePassword {
+        forced: bool,
+    },
     OrgUnits,
     Operators,
     Verify,
     Intake,
+    /// The subject's own report, on the verification just made.
+    SelfReport {
+        subject_id: String,
+        verification_id: String,
+    },
 }
 
 /// Builds a screen and the call that loads its data (one round trip).
@@ -55,6 +64,14 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             )
         }
         Target::Verify => (Screen::Verify(verify::VerifyScreen::new(app.cat)), None),
+        Target::SelfReport {
+            subject_id,
+            verification_id,
+        } => {
+            let screen = report::ReportScreen::self_query(subject_id, verification_id);
+            let call = screen.request(false);
+            (Screen::Report(screen), Some(call))
+        }
         Target::Intake => (
             Screen::Intake(intake::IntakeScreen::default()),
             Some(Call::ListImports),
@@ -81,6 +98,7 @@ impl Screen {
             Screen::Operators(_) => cat.operators_title,
             Screen::Verify(_) => cat.verify_title,
             Screen::Intake(_) => cat.import_title,
+            Screen::Report(_) => cat.report_title,
         }
     }
 
@@ -100,6 +118,7 @@ impl Screen {
             Screen::Operators(_) => cat.list_hint_operators,
             Screen::Verify(_) => cat.verify_hint,
             Screen::Intake(_) => cat.import_hint,
+            Screen::Report(_) => cat.report_hint,
         }
     }
 
@@ -109,6 +128,7 @@ impl Screen {
             Screen::Login(_) | Screen::Password(_) => true,
             Screen::Verify(s) => s.result.is_none(),
             Screen::Intake(s) => s.is_typing(),
+            Screen::Report(s) => s.is_typing(),
             Screen::Menu(_) => false,
             Screen::OrgUnits(s) => s.is_typing(),
             Screen::Operators(s) => s.is_typing(),
@@ -126,6 +146,7 @@ impl Screen {
         match self {
             Screen::Verify(s) => s.on_key(key, cat, lang, waiting, today),
             Screen::Intake(s) => s.on_key(key, lang, waiting),
+            Screen::Report(s) => s.on_key(key, cat, waiting),
             Screen::Login(s) => s.on_key(key, lang, waiting),
             Screen::Menu(s) => s.on_key(key),
             Screen::Password(s) => s.on_key(key, cat, lang, waiting),
@@ -139,6 +160,7 @@ impl Screen {
             Screen::Login(_) | Screen::Menu(_) => Action::None,
             Screen::Verify(s) => s.on_answer(answer),
             Screen::Intake(s) => s.on_answer(answer, cat),
+            Screen::Report(s) => s.on_answer(answer, cat),
             Screen::Password(s) => s.on_answer(answer, cat),
             Screen::OrgUnits(s) => s.on_answer(answer, cat, lang),
             Screen::Operators(s) => s.on_answer(answer, cat, lang),
@@ -154,6 +176,7 @@ impl Screen {
             Screen::Password(s) => s.form.apply_status(status),
             Screen::Verify(s) => s.form.apply_status(status),
             Screen::Intake(s) => s.on_error(status),
+            Screen::Report(_) => false,
             Screen::OrgUnits(s) => s.on_error(status),
             Screen::Operators(s) => s.on_error(status),
         }
@@ -168,6 +191,7 @@ impl Screen {
             Screen::Operators(s) => s.render(frame, area, app),
             Screen::Verify(s) => s.render(frame, area, app),
             Screen::Intake(s) => s.render(frame, area, app),
+            Screen::Report(s) => s.render(frame, area, app),
         }
     }
 }

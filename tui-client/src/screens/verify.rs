@@ -124,6 +124,15 @@ impl VerifyScreen {
             }
             _ => {}
         }
+        if let Some(r) = &self.result
+            && let (Some(s), Some(v)) = (&r.subject, &r.verification)
+            && matches!(key.code, KeyCode::Char('q' | 'Q'))
+        {
+            return Action::Open(crate::screens::Target::SelfReport {
+                subject_id: s.id.clone(),
+                verification_id: v.id.clone(),
+            });
+        }
         let focused = self.form.focused();
         match self.form.handle_key(key) {
             FormEvent::Edited => {
@@ -207,7 +216,10 @@ impl VerifyScreen {
             );
         }
         let hint_text = if self.result.is_some() {
-            cat.verify_result_hint
+            match self.result.as_ref().map(|r| r.outcome()) {
+                Some(VerifyOutcome::Verified) => cat.verify_next_steps,
+                _ => cat.verify_result_hint,
+            }
         } else {
             cat.verify_hint
         };
