@@ -49,6 +49,8 @@ pub enum Event {
 }
 
 /// What the app asks its runner to do.
+// One per request at most: the size of a call is no cost.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum Command {
     Send {
@@ -119,6 +121,8 @@ pub struct App {
     pub today: chrono::NaiveDate,
     /// How times are shown (the workstation's zone; fixed in tests).
     pub utc_offset: chrono::FixedOffset,
+    /// The workstation's clock (fixed in tests).
+    pub now: fn() -> i64,
 }
 
 impl App {
@@ -153,6 +157,7 @@ impl App {
             terminal_name,
             today: chrono::Local::now().date_naive(),
             utc_offset: *chrono::Local::now().offset(),
+            now: || chrono::Utc::now().timestamp_millis(),
         }
     }
 
@@ -217,9 +222,14 @@ impl App {
             self.notice = Some(Notice::Info(self.cat.cancelled.into()));
             return vec![Command::Cancel(seq)];
         }
-        let action =
-            self.screen
-                .on_key(key, self.cat, self.lang, self.pending.is_some(), self.today);
+        let action = self.screen.on_key(
+            key,
+            self.cat,
+            self.lang,
+            self.pending.is_some(),
+            self.today,
+            (self.now)(),
+        );
         self.apply(action)
     }
 

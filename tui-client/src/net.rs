@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use credit_desk_proto::pb::{
-    self, admin_client::AdminClient, auth_client::AuthClient, identity_client::IdentityClient,
-    intake_client::IntakeClient, query_client::QueryClient,
+    self, admin_client::AdminClient, auth_client::AuthClient, consent_client::ConsentClient,
+    identity_client::IdentityClient, intake_client::IntakeClient, query_client::QueryClient,
 };
 use credit_desk_proto::{LANG_METADATA_KEY, Lang};
 use hyper_util::rt::TokioIo;
@@ -92,6 +92,8 @@ pub enum Call {
     Verify(pb::VerifyRequest),
     ListImports,
     RunQuery(pb::RunQueryRequest),
+    ListPurposes,
+    CaptureConsent(pb::CaptureConsentRequest),
     /// Writes a printable document to a file on this workstation.
     SaveText {
         path: std::path::PathBuf,
@@ -122,6 +124,8 @@ pub enum Answer {
     Imports(pb::ListImportsResponse),
     Imported(pb::ImportSummary),
     Queried(pb::RunQueryResponse),
+    Purposes(pb::ListPurposesResponse),
+    ConsentCaptured(pb::ConsentRecord),
     Saved(std::path::PathBuf),
 }
 
@@ -180,6 +184,12 @@ impl Client {
             meter,
             server: server.to_string(),
         })
+    }
+
+    fn consent(&self) -> ConsentClient<Channel> {
+        ConsentClient::new(self.channel.clone())
+            .send_compressed(CompressionEncoding::Zstd)
+            .accept_compressed(CompressionEncoding::Zstd)
     }
 
     fn intake(&self) -> IntakeClient<Channel> {
@@ -288,6 +298,22 @@ impl Client {
                     .accept_compressed(CompressionEncoding::Zstd);
                 Answer::Queried(query.run_query(r!(m)).await?.into_inner())
             }
+            Call::ListPurposes => Answer::Purposes(
+                self.consent()
+                    .list_purposes(r!(pb::ListPurposesRequest {
+                        include_retired: false
+                    }))
+                    .await?
+                    .into_inner(),
+            ),
+            Call::CaptureConsent(m) => Answer::ConsentCaptured(
+                self.consent()
+                    .capture_consent(r!(m))
+                    .await?
+                    .into_inner()
+                    .consent
+                    .unwrap_or_default(),
+            ),
             Call::SaveText { path, text } => {
                 tokio::fs::write(&path, text)
                     .await

@@ -104,6 +104,28 @@ fn demo_login_reaches_the_menu() {
     let done = tmux.wait_for("核验通过");
     assert!(done.contains("441284199003070023"), "{done}");
     assert!(done.contains("本次核验有效至"), "{done}");
+    // A consent for a bank, with two lines of remarks, on this verification.
+    tmux.send(&["c"]);
+    tmux.wait_for("授权书编号");
+    tmux.send(&[
+        "Tab",
+        "Tab",
+        "Tab",
+        "SQ-2026-0001",
+        "Tab",
+        "Tab",
+        "本人到场签字",
+        "Enter",
+        "附身份证复印件",
+    ]);
+    tmux.send(&["F10"]);
+    let receipt = tmux.wait_for("查询授权回执");
+    assert!(
+        receipt.contains("SQ-2026-0001") && receipt.contains("附身份证复印件"),
+        "{receipt}"
+    );
+    tmux.send(&["Escape"]);
+    tmux.wait_for("核验通过");
     // Her own report, straight from the verification.
     tmux.send(&["q"]);
     let report = tmux.wait_for("报告编号");

@@ -104,9 +104,20 @@ impl ConsentService {
         let mut conn = self.ctx.db.read().await?;
         let rows = consents::purposes(&mut conn, req.include_retired).await?;
         let max = consents::setting_i64(&mut conn, MAX_VALIDITY_SETTING, 90).await?;
+        let root = org_units::root(&mut conn)
+            .await?
+            .map(|r| r.path)
+            .unwrap_or_default();
+        let grantees = org_units::subtree(&mut conn, &root)
+            .await?
+            .iter()
+            .filter(|u| u.kind == "bank" || u.kind == "department")
+            .map(super::convert::org_unit)
+            .collect();
         Ok(pb::ListPurposesResponse {
             purposes: rows.iter().map(purpose_pb).collect(),
             max_validity_days: max as u32,
+            grantees,
         })
     }
 

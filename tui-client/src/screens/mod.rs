@@ -1,6 +1,7 @@
 //! One module per screen. [`Screen`] dispatches to them; each screen owns
 //! its state, turns keys and answers into [`Action`]s, and draws itself.
 
+pub mod consent;
 pub mod intake;
 pub mod login;
 pub mod menu;
@@ -29,6 +30,7 @@ pub enum Screen {
     Verify(verify::VerifyScreen),
     Intake(intake::IntakeScreen),
     Report(report::ReportScreen),
+    Consent(Box<consent::ConsentScreen>),
 }
 
 /// Screens reachable from the menu.
@@ -45,6 +47,11 @@ pub enum Target {
     SelfReport {
         subject_id: String,
         verification_id: String,
+    },
+    /// Consent capture on the verification just made.
+    Consent {
+        verification_id: String,
+        subject_name: String,
     },
 }
 
@@ -64,6 +71,16 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             )
         }
         Target::Verify => (Screen::Verify(verify::VerifyScreen::new(app.cat)), None),
+        Target::Consent {
+            verification_id,
+            subject_name,
+        } => (
+            Screen::Consent(Box::new(consent::ConsentScreen::new(
+                verification_id,
+                subject_name,
+            ))),
+            Some(Call::ListPurposes),
+        ),
         Target::SelfReport {
             subject_id,
             verification_id,
@@ -99,6 +116,7 @@ impl Screen {
             Screen::Verify(_) => cat.verify_title,
             Screen::Intake(_) => cat.import_title,
             Screen::Report(_) => cat.report_title,
+            Screen::Consent(_) => cat.consent_title,
         }
     }
 
@@ -119,6 +137,7 @@ impl Screen {
             Screen::Verify(_) => cat.verify_hint,
             Screen::Intake(_) => cat.import_hint,
             Screen::Report(_) => cat.report_hint,
+            Screen::Consent(_) => cat.consent_hint,
         }
     }
 
@@ -129,6 +148,7 @@ impl Screen {
             Screen::Verify(s) => s.result.is_none(),
             Screen::Intake(s) => s.is_typing(),
             Screen::Report(s) => s.is_typing(),
+            Screen::Consent(s) => s.is_typing(),
             Screen::Menu(_) => false,
             Screen::OrgUnits(s) => s.is_typing(),
             Screen::Operators(s) => s.is_typing(),
@@ -142,11 +162,13 @@ impl Screen {
         lang: Lang,
         waiting: bool,
         today: chrono::NaiveDate,
+        now_ms: i64,
     ) -> Action {
         match self {
             Screen::Verify(s) => s.on_key(key, cat, lang, waiting, today),
             Screen::Intake(s) => s.on_key(key, lang, waiting),
             Screen::Report(s) => s.on_key(key, cat, waiting),
+            Screen::Consent(s) => s.on_key(key, cat, lang, waiting, now_ms),
             Screen::Login(s) => s.on_key(key, lang, waiting),
             Screen::Menu(s) => s.on_key(key),
             Screen::Password(s) => s.on_key(key, cat, lang, waiting),
@@ -161,6 +183,7 @@ impl Screen {
             Screen::Verify(s) => s.on_answer(answer),
             Screen::Intake(s) => s.on_answer(answer, cat),
             Screen::Report(s) => s.on_answer(answer, cat),
+            Screen::Consent(s) => s.on_answer(answer, cat, lang),
             Screen::Password(s) => s.on_answer(answer, cat),
             Screen::OrgUnits(s) => s.on_answer(answer, cat, lang),
             Screen::Operators(s) => s.on_answer(answer, cat, lang),
@@ -177,6 +200,7 @@ impl Screen {
             Screen::Verify(s) => s.form.apply_status(status),
             Screen::Intake(s) => s.on_error(status),
             Screen::Report(_) => false,
+            Screen::Consent(s) => s.on_error(status),
             Screen::OrgUnits(s) => s.on_error(status),
             Screen::Operators(s) => s.on_error(status),
         }
@@ -192,6 +216,7 @@ impl Screen {
             Screen::Verify(s) => s.render(frame, area, app),
             Screen::Intake(s) => s.render(frame, area, app),
             Screen::Report(s) => s.render(frame, area, app),
+            Screen::Consent(s) => s.render(frame, area, app),
         }
     }
 }

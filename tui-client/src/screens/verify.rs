@@ -126,12 +126,22 @@ impl VerifyScreen {
         }
         if let Some(r) = &self.result
             && let (Some(s), Some(v)) = (&r.subject, &r.verification)
-            && matches!(key.code, KeyCode::Char('q' | 'Q'))
         {
-            return Action::Open(crate::screens::Target::SelfReport {
-                subject_id: s.id.clone(),
-                verification_id: v.id.clone(),
-            });
+            match key.code {
+                KeyCode::Char('q' | 'Q') => {
+                    return Action::Open(crate::screens::Target::SelfReport {
+                        subject_id: s.id.clone(),
+                        verification_id: v.id.clone(),
+                    });
+                }
+                KeyCode::Char('c' | 'C') => {
+                    return Action::Open(crate::screens::Target::Consent {
+                        verification_id: v.id.clone(),
+                        subject_name: s.name.clone(),
+                    });
+                }
+                _ => {}
+            }
         }
         let focused = self.form.focused();
         match self.form.handle_key(key) {

@@ -1,0 +1,323 @@
+//! Consent capture at the counter (查询授权), on the verification just made:
+//! grantee, purpose, validity, the paper form's serial number, an optional
+//! scan fingerprint and multi-line remarks; then the receipt, which can be
+//! written to a file for the counter printer.
+
+use chrono::FixedOffset;
+use credit_desk_proto::pb;
+use credit_desk_proto::validate::{FieldError, Rule};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui_textarea::TextArea;
+use tonic::Status;
+
+use crate::app::{Action, App};
+use crate::form::{Field, Form, FormEvent};
+use crate::i18n::Catalogue;
+use crate::net::{Answer, Call};
+
+const GRANTEE: &str = "grantee_id";
+const PURPOSE: &str = "purpose";
+const DAYS: &str = "valid_until";
+const SERIAL: &str = "form_serial";
+const SCAN: &str = "scan_sha256";
+const DAY_MS: i64 = 86_400_000;
+
+pub struct ConsentScreen {
+    verification_id: String,
+    pub subject_name: String,
+    pub form: Option<Form>,
+    grantees: Vec<pb::OrgUnit>,
+    purposes: Vec<pb::Purpose>,
+    max_days: u32,
+    pub remarks: TextArea<'static>,
+    pub in_remarks: bool,
+    pub receipt: Option<pb::ConsentRecord>,
+}
+
+fn time(ms: i64, offset: FixedOffset) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| {
+            t.with_timezone(&offset)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
+
+/// The receipt's lines (screen and printout).
+pub fn receipt_lines(c: &pb::ConsentRecord, cat: &Catalogue, offset: FixedOffset) -> Vec<String> {
+    let co = cat.colon;
+    let scope = if c.scope.is_empty() {
+        cat.scope_all.to_string()
+    } else {
+        c.scope.join(", ")
+    };
+    let mut lines = vec![
+        format!("{}", cat.consent_receipt),
+        format!(
+            "{}{co}{} ({})",
+            cat.consent_subject, c.subject_name, c.subject_identifier
+        ),
+        format!("{}{co}{}", cat.consent_grantee, c.grantee_name),
+        format!("{}{co}{}", cat.purpose_label, c.purpose_name),
+        format!("{}{co}{scope}", cat.consent_scope),
+        format!(
+            "{}{co}{} — {}",
+            cat.consent_validity,
+            time(c.valid_from_ms, offset),
+            time(c.valid_until_ms, offset)
+        ),
+        format!("{}{co}{}", cat.consent_serial, c.form_serial),
+    ];
+    if !c.scan_sha256.is_empty() {
+        lines.push(format!("{}{co}{}", cat.consent_scan, c.scan_sha256));
+    }
+    for (i, r) in c.remarks.lines().enumerate() {
+        let label = if i == 0 { cat.consent_remarks } else { "" };
+        lines.push(format!("{label:>4}{}{r}", if i == 0 { co } else { "  " }));
+    }
+    lines.push(format!(
+        "{}{co}{} / {} / {}",
+        cat.consent_taken_by,
+        c.operator_name,
+        c.org_unit_name,
+        time(c.created_at_ms, offset)
+    ));
+    lines.push(format!("ID{co}{}", c.id));
+    lines
+}
+
+impl ConsentScreen {
+    pub fn new(verification_id: String, subject_name: String) -> ConsentScreen {
+        ConsentScreen {
+            verification_id,
+            subject_name,
+            form: None,
+            grantees: Vec::new(),
+            purposes: Vec::new(),
+            max_days: 90,
+            remarks: TextArea::default(),
+            in_remarks: false,
+            receipt: None,
+        }
+    }
+
+    pub fn is_typing(&self) -> bool {
+        self.receipt.is_none()
+    }
+
+    fn submit(&mut self, cat: &Catalogue, lang: credit_desk_proto::Lang, now_ms: i64) -> Action {
+        let Some(form) = &mut self.form else {
+            return Action::None;
+        };
+        let days_text = form.value(DAYS);
+        let mut errors = Vec::new();
+        let days: i64 = match days_text.parse::<i64>() {
+            Ok(d) if d >= 1 && d <= i64::from(self.max_days) => d,
+            _ => {
+                errors.push(FieldError::new(
+                    DAYS,
+                    Rule::TooLongValidity {
+                        max_days: self.max_days,
+                    },
+                ));
+                0
+            }
+        };
+        if form.value(SERIAL).is_empty() {
+            errors.push(FieldError::new(SERIAL, Rule::Required));
+        }
+        if form.show_local_errors(&errors, lang) {
+            self.in_remarks = false;
+            return Action::None;
+        }
+        let grantee = self.grantees.get(form.choice(GRANTEE) as usize);
+        let purpose = self.purposes.get(form.choice(PURPOSE) as usize);
+        let _ = cat;
+        Action::Send(Call::CaptureConsent(pb::CaptureConsentRequest {
+            request_id: form.request_id(),
+            verification_id: self.verification_id.clone(),
+            grantee_id: grantee.map(|g| g.id.clone()).unwrap_or_default(),
+            purpose_code: purpose.map(|p| p.code.clone()).unwrap_or_default(),
+            scope: Vec::new(),
+            valid_from_ms: now_ms,
+            valid_until_ms: now_ms + days * DAY_MS,
+            form_serial: form.value(SERIAL),
+            scan_sha256: form.value(SCAN),
+            remarks: self.remarks.lines().join("\n"),
+        }))
+    }
+
+    pub fn on_key(
+        &mut self,
+        key: KeyEvent,
+        cat: &Catalogue,
+        lang: credit_desk_proto::Lang,
+        waiting: bool,
+        now_ms: i64,
+    ) -> Action {
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if let Some(receipt) = &self.receipt {
+            return match key.code {
+                KeyCode::Esc => Action::Back,
+                KeyCode::Char('p') => Action::Send(Call::SaveText {
+                    path: format!(
+                        "授权回执-{}.txt",
+                        &receipt.id[receipt.id.len().saturating_sub(8)..]
+                    )
+                    .into(),
+                    text: receipt_lines(receipt, cat, *chrono::Local::now().offset()).join("\n")
+                        + "\n",
+                }),
+                _ => Action::None,
+            };
+        }
+        if key.code == KeyCode::Esc {
+            return Action::Back;
+        }
+        let submit = key.code == KeyCode::F(10) || (ctrl && key.code == KeyCode::Char('s'));
+        if submit && !waiting {
+            return self.submit(cat, lang, now_ms);
+        }
+        if self.in_remarks {
+            match key.code {
+                KeyCode::Tab | KeyCode::BackTab => self.in_remarks = false,
+                _ => {
+                    if self.remarks.input(key)
+                        && let Some(f) = &mut self.form
+                    {
+                        f.request_id();
+                    }
+                }
+            }
+            return Action::None;
+        }
+        let Some(form) = &mut self.form else {
+            return Action::None;
+        };
+        // Tab past the last field goes to the remarks.
+        if key.code == KeyCode::Tab && form.focus == form.fields.len() - 1 {
+            self.in_remarks = true;
+            return Action::None;
+        }
+        match form.handle_key(key) {
+            FormEvent::Submit if !waiting => self.submit(cat, lang, now_ms),
+            _ => Action::None,
+        }
+    }
+
+    pub fn on_answer(
+        &mut self,
+        answer: Answer,
+        cat: &Catalogue,
+        lang: credit_desk_proto::Lang,
+    ) -> Action {
+        match answer {
+            Answer::Purposes(list) => {
+                self.grantees = list.grantees;
+                self.purposes = list.purposes;
+                self.max_days = list.max_validity_days;
+                let grantees = self
+                    .grantees
+                    .iter()
+                    .enumerate()
+                    .map(|(i, g)| (i as i32, g.name.clone()))
+                    .collect();
+                let purposes = self
+                    .purposes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (i as i32, lang.pick(p.name_zh.clone(), p.name_en.clone())))
+                    .collect();
+                self.form = Some(Form::new(vec![
+                    Field::choice(GRANTEE, cat.consent_grantee, grantees),
+                    Field::choice(PURPOSE, cat.purpose_label, purposes),
+                    Field::text(DAYS, cat.consent_days).with_value("30"),
+                    Field::text(SERIAL, cat.consent_serial),
+                    Field::text(SCAN, cat.consent_scan),
+                ]));
+                Action::None
+            }
+            Answer::ConsentCaptured(c) => {
+                self.receipt = Some(c);
+                Action::None
+            }
+            Answer::Saved(path) => Action::Info(format!("{} {}", cat.saved_to, path.display())),
+            _ => Action::None,
+        }
+    }
+
+    pub fn on_error(&mut self, status: &Status) -> bool {
+        self.in_remarks = false;
+        match &mut self.form {
+            Some(f) => f.apply_status(status),
+            None => false,
+        }
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
+        let (cat, theme) = (app.cat, app.theme);
+        let [body, hint] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+        if let Some(c) = &self.receipt {
+            let lines: Vec<Line> = receipt_lines(c, cat, app.utc_offset)
+                .into_iter()
+                .map(Line::from)
+                .collect();
+            frame.render_widget(Paragraph::new(lines), body);
+            frame.render_widget(
+                Paragraph::new(Line::styled(cat.consent_receipt_hint, theme.dim())),
+                hint,
+            );
+            return;
+        }
+        let Some(form) = &self.form else {
+            frame.render_widget(Paragraph::new(cat.loading), body);
+            return;
+        };
+        let [who, fields, remarks] = Layout::vertical([
+            Constraint::Length(2),
+            Constraint::Length(form.height()),
+            Constraint::Min(3),
+        ])
+        .areas(body);
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                format!(" {}{}{}", cat.consent_subject, cat.colon, self.subject_name),
+                theme.title(),
+            )),
+            who,
+        );
+        form.render(
+            fields,
+            frame.buffer_mut(),
+            theme,
+            !app.help && !self.in_remarks,
+        );
+        let mut area = self.remarks.clone();
+        let label_style = if self.in_remarks {
+            theme.focused_label()
+        } else {
+            theme.label()
+        };
+        area.set_block(
+            Block::default()
+                .borders(Borders::TOP)
+                .title(Line::styled(cat.consent_remarks, label_style)),
+        );
+        area.set_cursor_style(if self.in_remarks {
+            theme.selected()
+        } else {
+            ratatui::style::Style::default()
+        });
+        frame.render_widget(&area, remarks);
+        frame.render_widget(
+            Paragraph::new(Line::styled(cat.consent_hint, theme.dim())),
+            hint,
+        );
+    }
+}
