@@ -108,6 +108,12 @@ impl Form {
         }
     }
 
+    /// Something outside the fields that goes into the same request
+    /// changed: the next submit is a new request.
+    pub fn content_changed(&mut self) {
+        self.request_id = None;
+    }
+
     pub fn request_id(&mut self) -> String {
         self.request_id
             .get_or_insert_with(|| uuid::Uuid::now_v7().to_string())

@@ -110,7 +110,7 @@ impl ConsentScreen {
         self.receipt.is_none()
     }
 
-    fn submit(&mut self, cat: &Catalogue, lang: credit_desk_proto::Lang, now_ms: i64) -> Action {
+    fn submit(&mut self, lang: credit_desk_proto::Lang, now_ms: i64) -> Action {
         let Some(form) = &mut self.form else {
             return Action::None;
         };
@@ -137,7 +137,6 @@ impl ConsentScreen {
         }
         let grantee = self.grantees.get(form.choice(GRANTEE) as usize);
         let purpose = self.purposes.get(form.choice(PURPOSE) as usize);
-        let _ = cat;
         Action::Send(Call::CaptureConsent(pb::CaptureConsentRequest {
             request_id: form.request_id(),
             verification_id: self.verification_id.clone(),
@@ -181,7 +180,7 @@ impl ConsentScreen {
         }
         let submit = key.code == KeyCode::F(10) || (ctrl && key.code == KeyCode::Char('s'));
         if submit && !waiting {
-            return self.submit(cat, lang, now_ms);
+            return self.submit(lang, now_ms);
         }
         if self.in_remarks {
             match key.code {
@@ -190,7 +189,7 @@ impl ConsentScreen {
                     if self.remarks.input(key)
                         && let Some(f) = &mut self.form
                     {
-                        f.request_id();
+                        f.content_changed();
                     }
                 }
             }
@@ -205,7 +204,7 @@ impl ConsentScreen {
             return Action::None;
         }
         match form.handle_key(key) {
-            FormEvent::Submit if !waiting => self.submit(cat, lang, now_ms),
+            FormEvent::Submit if !waiting => self.submit(lang, now_ms),
             _ => Action::None,
         }
     }
@@ -319,5 +318,103 @@ impl ConsentScreen {
             Paragraph::new(Line::styled(cat.consent_hint, theme.dim())),
             hint,
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::ZH;
+    use credit_desk_proto::Lang;
+    use ratatui::crossterm::event::KeyEventKind;
+
+    const NOW: i64 = 1_795_395_600_000;
+
+    fn key(code: KeyCode) -> KeyEvent {
+        KeyEvent::new_with_kind(code, KeyModifiers::NONE, KeyEventKind::Press)
+    }
+
+    fn press(s: &mut ConsentScreen, code: KeyCode) -> Action {
+        s.on_key(key(code), &ZH, Lang::Zh, false, NOW)
+    }
+
+    fn loaded() -> ConsentScreen {
+        let mut s = ConsentScreen::new("v1".into(), "李建国".into());
+        s.on_answer(
+            Answer::Purposes(pb::ListPurposesResponse {
+                purposes: vec![pb::Purpose {
+                    code: "loan_approval".into(),
+                    name_zh: "贷款审批".into(),
+                    ..Default::default()
+                }],
+                max_validity_days: 90,
+                grantees: vec![pb::OrgUnit {
+                    id: "b1".into(),
+                    name: "农村商业银行".into(),
+                    ..Default::default()
+                }],
+            }),
+            &ZH,
+            Lang::Zh,
+        );
+        s
+    }
+
+    fn request(a: Action) -> pb::CaptureConsentRequest {
+        match a {
+            Action::Send(Call::CaptureConsent(r)) => r,
+            _ => panic!("expected a capture"),
+        }
+    }
+
+    #[test]
+    fn capture_carries_every_field_and_multi_line_remarks() {
+        let mut s = loaded();
+        assert!(
+            matches!(press(&mut s, KeyCode::F(10)), Action::None),
+            "the serial is required"
+        );
+        // The focus went to the serial number.
+        for c in "SQ-1".chars() {
+            press(&mut s, KeyCode::Char(c));
+        }
+        press(&mut s, KeyCode::Tab);
+        press(&mut s, KeyCode::Tab);
+        assert!(s.in_remarks);
+        for c in "第一行".chars() {
+            press(&mut s, KeyCode::Char(c));
+        }
+        press(&mut s, KeyCode::Enter);
+        for c in "第二行".chars() {
+            press(&mut s, KeyCode::Char(c));
+        }
+        let r = request(press(&mut s, KeyCode::F(10)));
+        assert_eq!(
+            (r.grantee_id.as_str(), r.purpose_code.as_str()),
+            ("b1", "loan_approval")
+        );
+        assert_eq!(r.form_serial, "SQ-1");
+        assert_eq!(r.remarks, "第一行\n第二行");
+        assert_eq!(r.valid_until_ms - r.valid_from_ms, 30 * DAY_MS);
+        // Same content: the same request. Remarks edited: a new one.
+        let again = request(press(&mut s, KeyCode::F(10)));
+        assert_eq!(again.request_id, r.request_id);
+        press(&mut s, KeyCode::Char('!'));
+        let edited = request(press(&mut s, KeyCode::F(10)));
+        assert_ne!(edited.request_id, r.request_id);
+    }
+
+    #[test]
+    fn validity_over_the_maximum_is_refused_locally() {
+        let mut s = loaded();
+        s.form.as_mut().unwrap().focus = 2;
+        press(&mut s, KeyCode::Backspace);
+        press(&mut s, KeyCode::Backspace);
+        for c in "91".chars() {
+            press(&mut s, KeyCode::Char(c));
+        }
+        assert!(matches!(press(&mut s, KeyCode::F(10)), Action::None));
+        let f = s.form.as_ref().unwrap();
+        assert!(f.fields[2].error.as_deref().unwrap().contains("90"));
     }
 }
