@@ -315,10 +315,10 @@ impl Client {
                     .unwrap_or_default(),
             ),
             Call::SaveText { path, text } => {
-                tokio::fs::write(&path, text)
+                let target = print_document(&path, &text)
                     .await
-                    .map_err(|e| Status::failed_precondition(format!("{}: {e}", path.display())))?;
-                Answer::Saved(path)
+                    .map_err(Status::failed_precondition)?;
+                Answer::Saved(target)
             }
             Call::ListImports => Answer::Imports(
                 self.intake()
@@ -369,6 +369,50 @@ impl Client {
     }
 }
 
+/// Environment variable naming the command a printout is handed to (on
+/// its standard input), e.g. `lp -d counter1`. Without it, printouts are
+/// written to a file in the current directory.
+pub const PRINT_COMMAND_ENV: &str = "CREDIT_DESK_PRINT_COMMAND";
+
+/// Hands a document to the print command, or writes it to `path`; returns
+/// where it went, for the message.
+async fn print_document(path: &std::path::Path, text: &str) -> Result<std::path::PathBuf, String> {
+    print_to(std::env::var(PRINT_COMMAND_ENV).ok(), path, text).await
+}
+
+async fn print_to(
+    command: Option<String>,
+    path: &std::path::Path,
+    text: &str,
+) -> Result<std::path::PathBuf, String> {
+    use tokio::io::AsyncWriteExt;
+    let Some(command) = command else {
+        tokio::fs::write(path, text)
+            .await
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        return Ok(path.to_path_buf());
+    };
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(&command)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{command}: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(text.as_bytes())
+            .await
+            .map_err(|e| format!("{command}: {e}"))?;
+    }
+    let status = child.wait().await.map_err(|e| format!("{command}: {e}"))?;
+    if !status.success() {
+        return Err(format!("{command}: {status}"));
+    }
+    Ok(std::path::PathBuf::from(format!("| {command}")))
+}
+
 /// Whether a failure is the link's (retry it) rather than the server's
 /// answer (show it).
 pub fn is_link_failure(status: &Status) -> bool {
@@ -396,6 +440,25 @@ mod tests {
         assert!(is_link_failure(&Status::deadline_exceeded("slow")));
         assert!(!is_link_failure(&Status::invalid_argument("bad")));
         assert!(!is_link_failure(&Status::unauthenticated("who")));
+    }
+
+    #[tokio::test]
+    async fn printouts_go_to_the_print_command_or_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("r.txt");
+        // No command configured in the test environment: a file.
+        assert!(std::env::var(PRINT_COMMAND_ENV).is_err());
+        assert_eq!(print_document(&file, "报告\n").await.unwrap(), file);
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "报告\n");
+        // A print command gets the document on its standard input.
+        let spool = dir.path().join("spool.txt");
+        let command = format!("cat > '{}'", spool.display());
+        let went = print_to(Some(command.clone()), &file, "第 1/1 页\n")
+            .await
+            .unwrap();
+        assert_eq!(went, std::path::PathBuf::from(format!("| {command}")));
+        assert_eq!(std::fs::read_to_string(&spool).unwrap(), "第 1/1 页\n");
+        assert!(print_to(Some("exit 3".into()), &file, "x").await.is_err());
     }
 
     #[test]
