@@ -55,7 +55,9 @@ pub fn access_for(path: &str) -> Access {
         "/creditdesk.v1.Consent/CaptureConsent"
         | "/creditdesk.v1.Consent/WithdrawConsent"
         | "/creditdesk.v1.Consent/ListConsents" => Access::Capability(C::CaptureConsent),
-        "/creditdesk.v1.Query/RunQuery" => Access::Capability(C::Query),
+        "/creditdesk.v1.Query/RunQuery" | "/creditdesk.v1.Consent/FindConsents" => {
+            Access::Capability(C::Query)
+        }
         // Explanations are taken at the counter, from the verified subject.
         "/creditdesk.v1.Query/AddExplanation" => Access::Capability(C::VerifyIdentity),
         p if p.starts_with("/grpc.health.v1.Health/")

@@ -210,6 +210,34 @@ both_backends!(consent_queries_and_withdrawal, async |srv: &TestServer| {
         ..Default::default()
     };
     let bank = login(srv, "bank", DEMO_PASSWORD).await.unwrap();
+    // The bank finds the consent by the customer's number.
+    let found = ConsentClient::new(srv.channel.clone())
+        .find_consents(authed(
+            pb::FindConsentsRequest {
+                identifier: DEMO_PEOPLE[1].0.into(),
+            },
+            &bank,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .consents;
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id, consent.id);
+    // A department's liaison holds no consent of this bank's.
+    let liaison = login(srv, "liaison", DEMO_PASSWORD).await.unwrap();
+    let none = ConsentClient::new(srv.channel.clone())
+        .find_consents(authed(
+            pb::FindConsentsRequest {
+                identifier: DEMO_PEOPLE[1].0.into(),
+            },
+            &liaison,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .consents;
+    assert!(none.is_empty());
     let wrong = run(srv, &bank, on_consent("post_loan")).await;
     assert_eq!(wrong.refusal_code, "purpose_mismatch");
     let ok = run(srv, &bank, on_consent("loan_approval")).await;

@@ -294,13 +294,18 @@ impl App {
         }
     }
 
+    /// Back to the login screen. A session that ended by itself keeps the
+    /// username filled in (the same clerk logs in again); a logout does not
+    /// (the next clerk may be someone else).
     fn end_session(&mut self, message: Option<String>) {
-        let username = self
-            .session
-            .take()
-            .and_then(|s| s.home.operator)
-            .map(|o| o.username)
-            .unwrap_or_default();
+        let session = self.session.take();
+        let username = match &message {
+            Some(_) => session
+                .and_then(|s| s.home.operator)
+                .map(|o| o.username)
+                .unwrap_or_default(),
+            None => String::new(),
+        };
         self.stack.clear();
         self.screen = Screen::Login(screens::login::LoginScreen::new(self.cat, &username));
         self.notice =

@@ -94,6 +94,8 @@ pub enum Call {
     RunQuery(pb::RunQueryRequest),
     ListPurposes,
     CaptureConsent(pb::CaptureConsentRequest),
+    /// Live consents for a subject, by identity number.
+    FindConsents(String),
     /// Writes a printable document to a file on this workstation.
     SaveText {
         path: std::path::PathBuf,
@@ -126,6 +128,7 @@ pub enum Answer {
     Queried(pb::RunQueryResponse),
     Purposes(pb::ListPurposesResponse),
     ConsentCaptured(pb::ConsentRecord),
+    Consents(Vec<pb::ConsentRecord>),
     Saved(std::path::PathBuf),
 }
 
@@ -313,6 +316,13 @@ impl Client {
                     .into_inner()
                     .consent
                     .unwrap_or_default(),
+            ),
+            Call::FindConsents(identifier) => Answer::Consents(
+                self.consent()
+                    .find_consents(r!(pb::FindConsentsRequest { identifier }))
+                    .await?
+                    .into_inner()
+                    .consents,
             ),
             Call::SaveText { path, text } => {
                 let target = print_document(&path, &text)

@@ -107,7 +107,9 @@ fn demo_login_reaches_the_menu() {
     // A consent for a bank, with two lines of remarks, on this verification.
     tmux.send(&["c"]);
     tmux.wait_for("授权书编号");
+    // Right: the second grantee, 农村商业银行, whose officer queries below.
     tmux.send(&[
+        "Right",
         "Tab",
         "Tab",
         "Tab",
@@ -136,7 +138,25 @@ fn demo_login_reaches_the_menu() {
     tmux.send(&["Escape"]);
     tmux.wait_for("主菜单");
 
-    // Log out with the menu's mnemonic and quit.
+    // Log out; the bank officer queries on the consent just captured.
+    tmux.send(&["q"]);
+    tmux.wait_for("操作员登录");
+    tmux.send(&["bank", "Tab", "demo2026", "Enter"]);
+    tmux.wait_for("凭授权查询信用报告");
+    tmux.send(&["r"]);
+    tmux.wait_for("证件号码");
+    tmux.send(&["441284199003070023", "Enter"]);
+    tmux.wait_for("有效的查询授权");
+    tmux.send(&["Enter"]);
+    let report = tmux.wait_for("查询依据：授权查询");
+    assert!(report.contains("陈美玲"), "{report}");
+    tmux.send(&["Escape"]);
+    tmux.wait_for("有效的查询授权");
+    // Two Esc in a row would read as one Alt-Esc: a pause between.
+    tmux.send(&["Escape"]);
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.send(&["Escape"]);
+    tmux.wait_for("主菜单");
     tmux.send(&["q"]);
     tmux.wait_for("操作员登录");
     tmux.send(&["C-c"]);

@@ -379,8 +379,45 @@ impl ConsentService {
     }
 }
 
+impl ConsentService {
+    async fn find(
+        &self,
+        caller: Caller,
+        req: pb::FindConsentsRequest,
+    ) -> ApiResult<pb::ListConsentsResponse> {
+        let identifier = validate::identifier(
+            field::IDENTIFIER,
+            &req.identifier,
+            crate::clock::local_date(self.ctx.now_ms()),
+        )?;
+        let now = self.ctx.now_ms();
+        let mut conn = self.ctx.db.read().await?;
+        let Some(subject) = subjects::get_by_identifier(&mut conn, &identifier).await? else {
+            return Ok(pb::ListConsentsResponse {
+                consents: Vec::new(),
+            });
+        };
+        let own_only = matches!(caller.role, pb::Role::Bank | pb::Role::Liaison);
+        let consents = consents::of_subject(&mut conn, &subject.id)
+            .await?
+            .into_iter()
+            .filter(|c| state(c, now) == ConsentState::Active)
+            .filter(|c| !own_only || c.grantee_unit_id == caller.org_unit_id)
+            .map(|c| consent_pb(&c, caller.lang, now))
+            .collect();
+        Ok(pb::ListConsentsResponse { consents })
+    }
+}
+
 #[tonic::async_trait]
 impl Consent for ConsentService {
+    async fn find_consents(
+        &self,
+        req: Request<pb::FindConsentsRequest>,
+    ) -> Result<Response<pb::ListConsentsResponse>, Status> {
+        handle!(self, req, find)
+    }
+
     async fn list_purposes(
         &self,
         req: Request<pb::ListPurposesRequest>,

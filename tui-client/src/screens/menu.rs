@@ -38,6 +38,13 @@ impl MenuScreen {
         if has(Capability::VerifyIdentity) {
             add('v', cat.menu_verify, EntryAction::Open(Target::Verify));
         }
+        if has(Capability::Query) {
+            add(
+                'r',
+                cat.menu_consent_query,
+                EntryAction::Open(Target::ConsentQuery),
+            );
+        }
         if has(Capability::ImportData) {
             add('i', cat.menu_import, EntryAction::Open(Target::Intake));
         }

@@ -2,6 +2,7 @@
 //! its state, turns keys and answers into [`Action`]s, and draws itself.
 
 pub mod consent;
+pub mod consent_query;
 pub mod intake;
 pub mod login;
 pub mod menu;
@@ -21,6 +22,9 @@ use crate::app::{Action, App};
 use crate::i18n::Catalogue;
 use crate::net::{Answer, Call};
 
+// Only a handful of screens exist at a time (the current one and the way
+// back): their sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Screen {
     Login(login::LoginScreen),
     Menu(menu::MenuScreen),
@@ -31,6 +35,7 @@ pub enum Screen {
     Intake(intake::IntakeScreen),
     Report(report::ReportScreen),
     Consent(Box<consent::ConsentScreen>),
+    ConsentQuery(consent_query::ConsentQueryScreen),
 }
 
 /// Screens reachable from the menu.
@@ -47,6 +52,13 @@ pub enum Target {
     SelfReport {
         subject_id: String,
         verification_id: String,
+    },
+    /// Finding a consent to query on.
+    ConsentQuery,
+    /// A report on a consent.
+    ConsentReport {
+        subject_id: String,
+        basis: credit_desk_proto::pb::run_query_request::Basis,
     },
     /// Consent capture on the verification just made.
     Consent {
@@ -71,6 +83,15 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             )
         }
         Target::Verify => (Screen::Verify(verify::VerifyScreen::new(app.cat)), None),
+        Target::ConsentQuery => (
+            Screen::ConsentQuery(consent_query::ConsentQueryScreen::new(app.cat)),
+            None,
+        ),
+        Target::ConsentReport { subject_id, basis } => {
+            let screen = report::ReportScreen::new(subject_id, basis);
+            let call = screen.request(false);
+            (Screen::Report(screen), Some(call))
+        }
         Target::Consent {
             verification_id,
             subject_name,
@@ -117,6 +138,7 @@ impl Screen {
             Screen::Intake(_) => cat.import_title,
             Screen::Report(_) => cat.report_title,
             Screen::Consent(_) => cat.consent_title,
+            Screen::ConsentQuery(_) => cat.consent_query_title,
         }
     }
 
@@ -138,6 +160,7 @@ impl Screen {
             Screen::Intake(_) => cat.import_hint,
             Screen::Report(_) => cat.report_hint,
             Screen::Consent(_) => cat.consent_hint,
+            Screen::ConsentQuery(_) => cat.consent_query_hint,
         }
     }
 
@@ -149,6 +172,7 @@ impl Screen {
             Screen::Intake(s) => s.is_typing(),
             Screen::Report(s) => s.is_typing(),
             Screen::Consent(s) => s.is_typing(),
+            Screen::ConsentQuery(s) => s.is_typing(),
             Screen::Menu(_) => false,
             Screen::OrgUnits(s) => s.is_typing(),
             Screen::Operators(s) => s.is_typing(),
@@ -169,6 +193,7 @@ impl Screen {
             Screen::Intake(s) => s.on_key(key, lang, waiting),
             Screen::Report(s) => s.on_key(key, cat, waiting),
             Screen::Consent(s) => s.on_key(key, cat, lang, waiting, now_ms),
+            Screen::ConsentQuery(s) => s.on_key(key, lang, waiting, today),
             Screen::Login(s) => s.on_key(key, lang, waiting),
             Screen::Menu(s) => s.on_key(key),
             Screen::Password(s) => s.on_key(key, cat, lang, waiting),
@@ -184,6 +209,7 @@ impl Screen {
             Screen::Intake(s) => s.on_answer(answer, cat),
             Screen::Report(s) => s.on_answer(answer, cat),
             Screen::Consent(s) => s.on_answer(answer, cat, lang),
+            Screen::ConsentQuery(s) => s.on_answer(answer),
             Screen::Password(s) => s.on_answer(answer, cat),
             Screen::OrgUnits(s) => s.on_answer(answer, cat, lang),
             Screen::Operators(s) => s.on_answer(answer, cat, lang),
@@ -201,6 +227,7 @@ impl Screen {
             Screen::Intake(s) => s.on_error(status),
             Screen::Report(_) => false,
             Screen::Consent(s) => s.on_error(status),
+            Screen::ConsentQuery(s) => s.on_error(status),
             Screen::OrgUnits(s) => s.on_error(status),
             Screen::Operators(s) => s.on_error(status),
         }
@@ -217,6 +244,7 @@ impl Screen {
             Screen::Intake(s) => s.render(frame, area, app),
             Screen::Report(s) => s.render(frame, area, app),
             Screen::Consent(s) => s.render(frame, area, app),
+            Screen::ConsentQuery(s) => s.render(frame, area, app),
         }
     }
 }

@@ -20,7 +20,7 @@ const FIND: &str = "find";
 
 pub struct ReportScreen {
     subject_id: String,
-    verification_id: String,
+    basis: Basis,
     /// Sent with every attempt, so a retry is the same query.
     request_id: String,
     pub response: Option<pb::RunQueryResponse>,
@@ -31,9 +31,16 @@ pub struct ReportScreen {
 
 impl ReportScreen {
     pub fn self_query(subject_id: String, verification_id: String) -> ReportScreen {
+        Self::new(
+            subject_id,
+            Basis::SelfBasis(pb::SelfBasis { verification_id }),
+        )
+    }
+
+    pub fn new(subject_id: String, basis: Basis) -> ReportScreen {
         ReportScreen {
             subject_id,
-            verification_id,
+            basis,
             request_id: uuid::Uuid::now_v7().to_string(),
             response: None,
             scroll: 0,
@@ -50,9 +57,7 @@ impl ReportScreen {
         Call::RunQuery(pb::RunQueryRequest {
             request_id: self.request_id.clone(),
             subject_id: self.subject_id.clone(),
-            basis: Some(Basis::SelfBasis(pb::SelfBasis {
-                verification_id: self.verification_id.clone(),
-            })),
+            basis: Some(self.basis.clone()),
             categories: Vec::new(),
             fee_confirmed,
         })
