@@ -96,6 +96,9 @@ pub enum Call {
     CaptureConsent(pb::CaptureConsentRequest),
     /// Live consents for a subject, by identity number.
     FindConsents(String),
+    /// All consents of a subject, by subject id.
+    ListConsents(String),
+    WithdrawConsent(pb::WithdrawConsentRequest),
     /// Writes a printable document to a file on this workstation.
     SaveText {
         path: std::path::PathBuf,
@@ -323,6 +326,21 @@ impl Client {
                     .await?
                     .into_inner()
                     .consents,
+            ),
+            Call::ListConsents(subject_id) => Answer::Consents(
+                self.consent()
+                    .list_consents(r!(pb::ListConsentsRequest { subject_id }))
+                    .await?
+                    .into_inner()
+                    .consents,
+            ),
+            Call::WithdrawConsent(m) => Answer::ConsentCaptured(
+                self.consent()
+                    .withdraw_consent(r!(m))
+                    .await?
+                    .into_inner()
+                    .consent
+                    .unwrap_or_default(),
             ),
             Call::SaveText { path, text } => {
                 let target = print_document(&path, &text)

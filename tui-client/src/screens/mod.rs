@@ -11,6 +11,7 @@ pub mod org_units;
 pub mod password;
 pub mod report;
 pub mod verify;
+pub mod withdraw;
 
 use credit_desk_proto::Lang;
 use ratatui::Frame;
@@ -36,6 +37,7 @@ pub enum Screen {
     Report(report::ReportScreen),
     Consent(Box<consent::ConsentScreen>),
     ConsentQuery(consent_query::ConsentQueryScreen),
+    Withdraw(withdraw::WithdrawScreen),
 }
 
 /// Screens reachable from the menu.
@@ -55,6 +57,11 @@ pub enum Target {
     },
     /// Finding a consent to query on.
     ConsentQuery,
+    /// The subject's consents, to withdraw one.
+    Withdraw {
+        subject_id: String,
+        verification_id: String,
+    },
     /// A report on a consent.
     ConsentReport {
         subject_id: String,
@@ -83,6 +90,14 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             )
         }
         Target::Verify => (Screen::Verify(verify::VerifyScreen::new(app.cat)), None),
+        Target::Withdraw {
+            subject_id,
+            verification_id,
+        } => {
+            let screen = withdraw::WithdrawScreen::new(subject_id, verification_id);
+            let call = screen.load();
+            (Screen::Withdraw(screen), Some(call))
+        }
         Target::ConsentQuery => (
             Screen::ConsentQuery(consent_query::ConsentQueryScreen::new(app.cat)),
             None,
@@ -139,6 +154,7 @@ impl Screen {
             Screen::Report(_) => cat.report_title,
             Screen::Consent(_) => cat.consent_title,
             Screen::ConsentQuery(_) => cat.consent_query_title,
+            Screen::Withdraw(_) => cat.withdraw_title,
         }
     }
 
@@ -161,6 +177,7 @@ impl Screen {
             Screen::Report(_) => cat.report_hint,
             Screen::Consent(_) => cat.consent_hint,
             Screen::ConsentQuery(_) => cat.consent_query_hint,
+            Screen::Withdraw(_) => cat.withdraw_hint,
         }
     }
 
@@ -173,6 +190,7 @@ impl Screen {
             Screen::Report(s) => s.is_typing(),
             Screen::Consent(s) => s.is_typing(),
             Screen::ConsentQuery(s) => s.is_typing(),
+            Screen::Withdraw(_) => false,
             Screen::Menu(_) => false,
             Screen::OrgUnits(s) => s.is_typing(),
             Screen::Operators(s) => s.is_typing(),
@@ -194,6 +212,7 @@ impl Screen {
             Screen::Report(s) => s.on_key(key, cat, waiting),
             Screen::Consent(s) => s.on_key(key, cat, lang, waiting, now_ms),
             Screen::ConsentQuery(s) => s.on_key(key, lang, waiting, today),
+            Screen::Withdraw(s) => s.on_key(key, waiting),
             Screen::Login(s) => s.on_key(key, lang, waiting),
             Screen::Menu(s) => s.on_key(key),
             Screen::Password(s) => s.on_key(key, cat, lang, waiting),
@@ -210,6 +229,7 @@ impl Screen {
             Screen::Report(s) => s.on_answer(answer, cat),
             Screen::Consent(s) => s.on_answer(answer, cat, lang),
             Screen::ConsentQuery(s) => s.on_answer(answer),
+            Screen::Withdraw(s) => s.on_answer(answer, cat),
             Screen::Password(s) => s.on_answer(answer, cat),
             Screen::OrgUnits(s) => s.on_answer(answer, cat, lang),
             Screen::Operators(s) => s.on_answer(answer, cat, lang),
@@ -228,6 +248,7 @@ impl Screen {
             Screen::Report(_) => false,
             Screen::Consent(s) => s.on_error(status),
             Screen::ConsentQuery(s) => s.on_error(status),
+            Screen::Withdraw(_) => false,
             Screen::OrgUnits(s) => s.on_error(status),
             Screen::Operators(s) => s.on_error(status),
         }
@@ -245,6 +266,7 @@ impl Screen {
             Screen::Report(s) => s.render(frame, area, app),
             Screen::Consent(s) => s.render(frame, area, app),
             Screen::ConsentQuery(s) => s.render(frame, area, app),
+            Screen::Withdraw(s) => s.render(frame, area, app),
         }
     }
 }

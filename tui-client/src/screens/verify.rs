@@ -134,6 +134,12 @@ impl VerifyScreen {
                         verification_id: v.id.clone(),
                     });
                 }
+                KeyCode::Char('w' | 'W') => {
+                    return Action::Open(crate::screens::Target::Withdraw {
+                        subject_id: s.id.clone(),
+                        verification_id: v.id.clone(),
+                    });
+                }
                 KeyCode::Char('c' | 'C') => {
                     return Action::Open(crate::screens::Target::Consent {
                         verification_id: v.id.clone(),
