@@ -114,10 +114,20 @@ impl ConsentService {
             .filter(|u| u.kind == "bank" || u.kind == "department")
             .map(super::convert::org_unit)
             .collect();
+        let categories = crate::db::records::categories(&mut conn)
+            .await?
+            .into_iter()
+            .map(|c| pb::RecordCategory {
+                code: c.code,
+                name_zh: c.name_zh,
+                name_en: c.name_en,
+            })
+            .collect();
         Ok(pb::ListPurposesResponse {
             purposes: rows.iter().map(purpose_pb).collect(),
             max_validity_days: max as u32,
             grantees,
+            categories,
         })
     }
 

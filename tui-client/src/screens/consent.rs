@@ -35,6 +35,10 @@ pub struct ConsentScreen {
     max_days: u32,
     pub remarks: TextArea<'static>,
     pub in_remarks: bool,
+    /// Choosing the scope: (code, name, chosen); none chosen = every category.
+    pub scope: Vec<(String, String, bool)>,
+    pub in_scope: bool,
+    scope_cursor: usize,
     pub receipt: Option<pb::ConsentRecord>,
 }
 
@@ -49,12 +53,27 @@ fn time(ms: i64, offset: FixedOffset) -> String {
 }
 
 /// The receipt's lines (screen and printout).
-pub fn receipt_lines(c: &pb::ConsentRecord, cat: &Catalogue, offset: FixedOffset) -> Vec<String> {
+/// `names` turns category codes into their names for the scope line.
+pub fn receipt_lines(
+    c: &pb::ConsentRecord,
+    cat: &Catalogue,
+    offset: FixedOffset,
+    names: &[(String, String, bool)],
+) -> Vec<String> {
     let co = cat.colon;
     let scope = if c.scope.is_empty() {
         cat.scope_all.to_string()
     } else {
-        c.scope.join(", ")
+        c.scope
+            .iter()
+            .map(|code| {
+                names
+                    .iter()
+                    .find(|n| n.0 == *code)
+                    .map_or(code.as_str(), |n| n.1.as_str())
+            })
+            .collect::<Vec<_>>()
+            .join("、")
     };
     let mut lines = vec![
         format!("{}", cat.consent_receipt),
@@ -102,6 +121,9 @@ impl ConsentScreen {
             max_days: 90,
             remarks: TextArea::default(),
             in_remarks: false,
+            scope: Vec::new(),
+            in_scope: false,
+            scope_cursor: 0,
             receipt: None,
         }
     }
@@ -142,7 +164,12 @@ impl ConsentScreen {
             verification_id: self.verification_id.clone(),
             grantee_id: grantee.map(|g| g.id.clone()).unwrap_or_default(),
             purpose_code: purpose.map(|p| p.code.clone()).unwrap_or_default(),
-            scope: Vec::new(),
+            scope: self
+                .scope
+                .iter()
+                .filter(|(_, _, on)| *on)
+                .map(|(code, ..)| code.clone())
+                .collect(),
             valid_from_ms: now_ms,
             valid_until_ms: now_ms + days * DAY_MS,
             form_serial: form.value(SERIAL),
@@ -169,7 +196,8 @@ impl ConsentScreen {
                         &receipt.id[receipt.id.len().saturating_sub(8)..]
                     )
                     .into(),
-                    text: receipt_lines(receipt, cat, *chrono::Local::now().offset()).join("\n")
+                    text: receipt_lines(receipt, cat, *chrono::Local::now().offset(), &self.scope)
+                        .join("\n")
                         + "\n",
                 }),
                 _ => Action::None,
@@ -182,9 +210,37 @@ impl ConsentScreen {
         if submit && !waiting {
             return self.submit(lang, now_ms);
         }
+        if self.in_scope {
+            let n = self.scope.len();
+            match key.code {
+                KeyCode::Tab => self.in_scope = false,
+                KeyCode::BackTab => {
+                    self.in_scope = false;
+                    self.in_remarks = true;
+                }
+                KeyCode::Up => self.scope_cursor = self.scope_cursor.saturating_sub(1),
+                KeyCode::Down => {
+                    self.scope_cursor = (self.scope_cursor + 1).min(n.saturating_sub(1))
+                }
+                KeyCode::Char(' ') => {
+                    if let Some(item) = self.scope.get_mut(self.scope_cursor) {
+                        item.2 = !item.2;
+                    }
+                    if let Some(f) = &mut self.form {
+                        f.content_changed();
+                    }
+                }
+                _ => {}
+            }
+            return Action::None;
+        }
         if self.in_remarks {
             match key.code {
-                KeyCode::Tab | KeyCode::BackTab => self.in_remarks = false,
+                KeyCode::Tab => {
+                    self.in_remarks = false;
+                    self.in_scope = true;
+                }
+                KeyCode::BackTab => self.in_remarks = false,
                 _ => {
                     if self.remarks.input(key)
                         && let Some(f) = &mut self.form
@@ -220,6 +276,17 @@ impl ConsentScreen {
                 self.grantees = list.grantees;
                 self.purposes = list.purposes;
                 self.max_days = list.max_validity_days;
+                self.scope = list
+                    .categories
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.code.clone(),
+                            lang.pick(c.name_zh.clone(), c.name_en.clone()),
+                            false,
+                        )
+                    })
+                    .collect();
                 let grantees = self
                     .grantees
                     .iter()
@@ -263,7 +330,7 @@ impl ConsentScreen {
         let [body, hint] =
             Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
         if let Some(c) = &self.receipt {
-            let lines: Vec<Line> = receipt_lines(c, cat, app.utc_offset)
+            let lines: Vec<Line> = receipt_lines(c, cat, app.utc_offset, &self.scope)
                 .into_iter()
                 .map(Line::from)
                 .collect();
@@ -278,12 +345,36 @@ impl ConsentScreen {
             frame.render_widget(Paragraph::new(cat.loading), body);
             return;
         };
-        let [who, fields, remarks] = Layout::vertical([
+        let [who, fields, scope_line, remarks] = Layout::vertical([
             Constraint::Length(2),
             Constraint::Length(form.height()),
+            Constraint::Length(1),
             Constraint::Min(3),
         ])
         .areas(body);
+        let chosen: Vec<&str> = self
+            .scope
+            .iter()
+            .filter(|(_, _, on)| *on)
+            .map(|(_, name, _)| name.as_str())
+            .collect();
+        let summary = if chosen.is_empty() {
+            cat.scope_all.to_string()
+        } else {
+            chosen.join("、")
+        };
+        let scope_style = if self.in_scope {
+            theme.focused_label()
+        } else {
+            theme.label()
+        };
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                format!(" {}{}{summary}", cat.consent_scope, cat.colon),
+                scope_style,
+            )),
+            scope_line,
+        );
         frame.render_widget(
             Paragraph::new(Line::styled(
                 format!(" {}{}{}", cat.consent_subject, cat.colon, self.subject_name),
@@ -295,8 +386,39 @@ impl ConsentScreen {
             fields,
             frame.buffer_mut(),
             theme,
-            !app.help && !self.in_remarks,
+            !app.help && !self.in_remarks && !self.in_scope,
         );
+        if self.in_scope {
+            // The category list takes the remarks' place while choosing.
+            let items: Vec<ratatui::widgets::ListItem> = self
+                .scope
+                .iter()
+                .map(|(_, name, on)| {
+                    ratatui::widgets::ListItem::new(format!(
+                        "[{}] {name}",
+                        if *on { "x" } else { " " }
+                    ))
+                })
+                .collect();
+            let mut state =
+                ratatui::widgets::ListState::default().with_selected(Some(self.scope_cursor));
+            frame.render_stateful_widget(
+                ratatui::widgets::List::new(items)
+                    .block(
+                        Block::default()
+                            .borders(Borders::TOP)
+                            .title(cat.scope_choose),
+                    )
+                    .highlight_style(theme.selected()),
+                remarks,
+                &mut state,
+            );
+            frame.render_widget(
+                Paragraph::new(Line::styled(cat.consent_hint, theme.dim())),
+                hint,
+            );
+            return;
+        }
         let mut area = self.remarks.clone();
         let label_style = if self.in_remarks {
             theme.focused_label()
@@ -353,6 +475,13 @@ mod tests {
                     name: "农村商业银行".into(),
                     ..Default::default()
                 }],
+                categories: ["court_judgment", "tax_arrears"]
+                    .map(|code| pb::RecordCategory {
+                        code: code.into(),
+                        name_zh: code.into(),
+                        name_en: code.into(),
+                    })
+                    .to_vec(),
             }),
             &ZH,
             Lang::Zh,
@@ -402,6 +531,23 @@ mod tests {
         press(&mut s, KeyCode::Char('!'));
         let edited = request(press(&mut s, KeyCode::F(10)));
         assert_ne!(edited.request_id, r.request_id);
+    }
+
+    #[test]
+    fn scope_is_chosen_with_space_after_the_remarks() {
+        let mut s = loaded();
+        s.form.as_mut().unwrap().focus = 3;
+        for c in "SQ-2".chars() {
+            press(&mut s, KeyCode::Char(c));
+        }
+        press(&mut s, KeyCode::Tab);
+        press(&mut s, KeyCode::Tab);
+        press(&mut s, KeyCode::Tab);
+        assert!(s.in_scope && !s.in_remarks);
+        press(&mut s, KeyCode::Down);
+        press(&mut s, KeyCode::Char(' '));
+        let r = request(press(&mut s, KeyCode::F(10)));
+        assert_eq!(r.scope, ["tax_arrears"]);
     }
 
     #[test]
