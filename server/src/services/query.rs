@@ -67,12 +67,13 @@ impl QueryService {
         }
         let now = self.ctx.now_ms();
         let mut conn = self.ctx.db.read().await?;
-        let known: Vec<String> = records::categories(&mut conn)
-            .await?
-            .into_iter()
-            .map(|c| c.code)
-            .collect();
-        if req.categories.iter().any(|c| !known.contains(c)) {
+        // Read once: validates the request and orders the report.
+        let known = records::categories(&mut conn).await?;
+        if req
+            .categories
+            .iter()
+            .any(|c| !known.iter().any(|k| k.code == *c))
+        {
             return Err(FieldError::new("categories", Rule::UnknownValue).into());
         }
         subjects::get(&mut conn, &req.subject_id)
@@ -237,7 +238,7 @@ impl QueryService {
             _ if !resp.allowed => resp.refusal_code = log.reason.clone(),
             _ => {
                 resp.report = Some(
-                    self.report(&mut conn, &log, &ask.categories, caller.lang)
+                    self.report(&mut conn, &log, &ask.categories, known, caller.lang)
                         .await?,
                 );
             }
@@ -251,6 +252,7 @@ impl QueryService {
         conn: &mut sqlx::AnyConnection,
         log: &LogRow,
         scope: &Scope,
+        known: Vec<records::CategoryRow>,
         lang: Lang,
     ) -> ApiResult<pb::Report> {
         let subject_id = log.subject_id.clone().unwrap_or_default();
@@ -259,8 +261,7 @@ impl QueryService {
             .ok_or(ApiError::NotFound {
                 field: "subject_id",
             })?;
-        let categories: Vec<Category> = records::categories(conn)
-            .await?
+        let categories: Vec<Category> = known
             .into_iter()
             .map(|c| Category {
                 code: c.code,
