@@ -254,6 +254,26 @@ pub fn new_password(field: &'static str, password: &str, username: &str) -> Resu
 
 /// A person's or unit's name shown on screens: 1–`max` characters after
 /// trimming, no control characters.
+/// A purpose code: lowercase ASCII, digits and `_`, 2–40 long, starting
+/// with a letter (it is stored on consents and query logs for good).
+pub fn purpose_code(code: &str) -> Result<(), FieldError> {
+    let ok = (2..=40).contains(&code.len())
+        && code.starts_with(|c: char| c.is_ascii_lowercase())
+        && code
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(FieldError::new(
+            field::CODE,
+            Rule::BadCharacters {
+                allowed: "a-z 0-9 _",
+            },
+        ))
+    }
+}
+
 pub fn display_text(field: &'static str, value: &str, max: usize) -> Result<(), FieldError> {
     let value = value.trim();
     check_length(field, value, 1, max)?;
@@ -463,6 +483,28 @@ mod tests {
 
     fn rule(r: Result<(), FieldError>) -> Option<Rule> {
         r.err().map(|e| e.rule)
+    }
+
+    #[test]
+    fn purpose_codes() {
+        for ok in ["loan_approval", "ab", "x2_y"] {
+            assert_eq!(rule(purpose_code(ok)), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "Loan",
+            "2loan",
+            "_loan",
+            "贷款",
+            "loan-approval",
+            &"a".repeat(41),
+        ] {
+            assert!(
+                matches!(rule(purpose_code(bad)), Some(Rule::BadCharacters { .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -92,7 +92,13 @@ pub enum Call {
     Verify(pb::VerifyRequest),
     ListImports,
     RunQuery(pb::RunQueryRequest),
-    ListPurposes,
+    /// Purposes, grantees and categories; retired purposes too when asked.
+    ListPurposes {
+        include_retired: bool,
+    },
+    AddPurpose(pb::AddPurposeRequest),
+    RetirePurpose(String),
+    AddExplanation(pb::AddExplanationRequest),
     CaptureConsent(pb::CaptureConsentRequest),
     /// Live consents for a subject, by identity number.
     FindConsents(String),
@@ -130,6 +136,11 @@ pub enum Answer {
     Imported(pb::ImportSummary),
     Queried(pb::RunQueryResponse),
     Purposes(pb::ListPurposesResponse),
+    PurposeSaved(pb::Purpose),
+    ExplanationAdded {
+        record_id: String,
+        explanation: pb::Explanation,
+    },
     ConsentCaptured(pb::ConsentRecord),
     Consents(Vec<pb::ConsentRecord>),
     Saved(std::path::PathBuf),
@@ -194,6 +205,12 @@ impl Client {
 
     fn consent(&self) -> ConsentClient<Channel> {
         ConsentClient::new(self.channel.clone())
+            .send_compressed(CompressionEncoding::Zstd)
+            .accept_compressed(CompressionEncoding::Zstd)
+    }
+
+    fn query(&self) -> QueryClient<Channel> {
+        QueryClient::new(self.channel.clone())
             .send_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Zstd)
     }
@@ -298,19 +315,41 @@ impl Client {
                     .accept_compressed(CompressionEncoding::Zstd);
                 Answer::Verified(identity.verify(r!(m)).await?.into_inner())
             }
-            Call::RunQuery(m) => {
-                let mut query = QueryClient::new(self.channel.clone())
-                    .send_compressed(CompressionEncoding::Zstd)
-                    .accept_compressed(CompressionEncoding::Zstd);
-                Answer::Queried(query.run_query(r!(m)).await?.into_inner())
+            Call::RunQuery(m) => Answer::Queried(self.query().run_query(r!(m)).await?.into_inner()),
+            Call::AddExplanation(m) => {
+                let record_id = m.record_id.clone();
+                Answer::ExplanationAdded {
+                    record_id,
+                    explanation: self
+                        .query()
+                        .add_explanation(r!(m))
+                        .await?
+                        .into_inner()
+                        .explanation
+                        .unwrap_or_default(),
+                }
             }
-            Call::ListPurposes => Answer::Purposes(
+            Call::ListPurposes { include_retired } => Answer::Purposes(
                 self.consent()
-                    .list_purposes(r!(pb::ListPurposesRequest {
-                        include_retired: false
-                    }))
+                    .list_purposes(r!(pb::ListPurposesRequest { include_retired }))
                     .await?
                     .into_inner(),
+            ),
+            Call::AddPurpose(m) => Answer::PurposeSaved(
+                self.consent()
+                    .add_purpose(r!(m))
+                    .await?
+                    .into_inner()
+                    .purpose
+                    .unwrap_or_default(),
+            ),
+            Call::RetirePurpose(code) => Answer::PurposeSaved(
+                self.consent()
+                    .retire_purpose(r!(pb::RetirePurposeRequest { code }))
+                    .await?
+                    .into_inner()
+                    .purpose
+                    .unwrap_or_default(),
             ),
             Call::CaptureConsent(m) => Answer::ConsentCaptured(
                 self.consent()

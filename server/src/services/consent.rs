@@ -73,23 +73,6 @@ fn consent_pb(c: &ConsentRow, lang: credit_desk_proto::Lang, now: i64) -> pb::Co
 }
 
 /// Purpose codes: lower-case letters, digits and `_`, 2–40 characters.
-fn purpose_code(code: &str) -> Result<(), FieldError> {
-    let ok = (2..=40).contains(&code.len())
-        && code.starts_with(|c: char| c.is_ascii_lowercase())
-        && code
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(FieldError::new(
-            field::CODE,
-            Rule::BadCharacters {
-                allowed: "a-z 0-9 _",
-            },
-        ))
-    }
-}
 
 impl ConsentService {
     pub fn new(ctx: Ctx) -> Self {
@@ -139,7 +122,7 @@ impl ConsentService {
         let code = req.code.trim().to_string();
         let errors = validate::collect([
             validate::uuid(field::REQUEST_ID, &req.request_id),
-            purpose_code(&code),
+            validate::purpose_code(&code),
             validate::display_text("name_zh", &req.name_zh, 40),
             validate::display_text("name_en", &req.name_en, 80),
         ]);

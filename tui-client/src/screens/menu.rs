@@ -58,6 +58,9 @@ impl MenuScreen {
                 EntryAction::Open(Target::Operators),
             );
         }
+        if has(Capability::ManagePurposes) {
+            add('g', cat.menu_purposes, EntryAction::Open(Target::Purposes));
+        }
         if has(Capability::ChangeOwnPassword) {
             add(
                 'p',

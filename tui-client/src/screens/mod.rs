@@ -9,6 +9,7 @@ pub mod menu;
 pub mod operators;
 pub mod org_units;
 pub mod password;
+pub mod purposes;
 pub mod report;
 pub mod verify;
 pub mod withdraw;
@@ -38,6 +39,7 @@ pub enum Screen {
     Consent(Box<consent::ConsentScreen>),
     ConsentQuery(consent_query::ConsentQueryScreen),
     Withdraw(withdraw::WithdrawScreen),
+    Purposes(purposes::PurposesScreen),
 }
 
 /// Screens reachable from the menu.
@@ -48,6 +50,7 @@ pub enum Target {
     },
     OrgUnits,
     Operators,
+    Purposes,
     Verify,
     Intake,
     /// The subject's own report, on the verification just made.
@@ -115,7 +118,9 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
                 verification_id,
                 subject_name,
             ))),
-            Some(Call::ListPurposes),
+            Some(Call::ListPurposes {
+                include_retired: false,
+            }),
         ),
         Target::SelfReport {
             subject_id,
@@ -128,6 +133,10 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
         Target::Intake => (
             Screen::Intake(intake::IntakeScreen::default()),
             Some(Call::ListImports),
+        ),
+        Target::Purposes => (
+            Screen::Purposes(purposes::PurposesScreen::default()),
+            Some(purposes::PurposesScreen::load()),
         ),
         Target::OrgUnits => (
             Screen::OrgUnits(org_units::OrgUnitsScreen::default()),
@@ -155,6 +164,7 @@ impl Screen {
             Screen::Consent(_) => cat.consent_title,
             Screen::ConsentQuery(_) => cat.consent_query_title,
             Screen::Withdraw(_) => cat.withdraw_title,
+            Screen::Purposes(_) => cat.purposes_title,
         }
     }
 
@@ -178,6 +188,7 @@ impl Screen {
             Screen::Consent(_) => cat.consent_hint,
             Screen::ConsentQuery(_) => cat.consent_query_hint,
             Screen::Withdraw(_) => cat.withdraw_hint,
+            Screen::Purposes(_) => cat.purposes_hint,
         }
     }
 
@@ -191,6 +202,7 @@ impl Screen {
             Screen::Consent(s) => s.is_typing(),
             Screen::ConsentQuery(s) => s.is_typing(),
             Screen::Withdraw(_) => false,
+            Screen::Purposes(s) => s.is_typing(),
             Screen::Menu(_) => false,
             Screen::OrgUnits(s) => s.is_typing(),
             Screen::Operators(s) => s.is_typing(),
@@ -213,6 +225,7 @@ impl Screen {
             Screen::Consent(s) => s.on_key(key, cat, lang, waiting, now_ms),
             Screen::ConsentQuery(s) => s.on_key(key, lang, waiting, today),
             Screen::Withdraw(s) => s.on_key(key, waiting),
+            Screen::Purposes(s) => s.on_key(key, cat, lang, waiting),
             Screen::Login(s) => s.on_key(key, lang, waiting),
             Screen::Menu(s) => s.on_key(key),
             Screen::Password(s) => s.on_key(key, cat, lang, waiting),
@@ -230,6 +243,7 @@ impl Screen {
             Screen::Consent(s) => s.on_answer(answer, cat, lang),
             Screen::ConsentQuery(s) => s.on_answer(answer),
             Screen::Withdraw(s) => s.on_answer(answer, cat),
+            Screen::Purposes(s) => s.on_answer(answer, cat),
             Screen::Password(s) => s.on_answer(answer, cat),
             Screen::OrgUnits(s) => s.on_answer(answer, cat, lang),
             Screen::Operators(s) => s.on_answer(answer, cat, lang),
@@ -249,6 +263,7 @@ impl Screen {
             Screen::Consent(s) => s.on_error(status),
             Screen::ConsentQuery(s) => s.on_error(status),
             Screen::Withdraw(_) => false,
+            Screen::Purposes(s) => s.on_error(status),
             Screen::OrgUnits(s) => s.on_error(status),
             Screen::Operators(s) => s.on_error(status),
         }
@@ -267,6 +282,7 @@ impl Screen {
             Screen::Consent(s) => s.render(frame, area, app),
             Screen::ConsentQuery(s) => s.render(frame, area, app),
             Screen::Withdraw(s) => s.render(frame, area, app),
+            Screen::Purposes(s) => s.render(frame, area, app),
         }
     }
 }
