@@ -254,6 +254,15 @@ pub fn new_password(field: &'static str, password: &str, username: &str) -> Resu
 
 /// A person's or unit's name shown on screens: 1–`max` characters after
 /// trimming, no control characters.
+/// The longest explanation or statement a subject may add to a record:
+/// a paragraph, as on the paper form.
+pub const STATEMENT_MAX: usize = 500;
+
+/// A subject's explanation (art. 16) or statement (本人声明) on a record.
+pub fn statement(field: &'static str, text: &str) -> Result<(), FieldError> {
+    check_length(field, text.trim(), 1, STATEMENT_MAX)
+}
+
 /// A purpose code: lowercase ASCII, digits and `_`, 2–40 long, starting
 /// with a letter (it is stored on consents and query logs for good).
 pub fn purpose_code(code: &str) -> Result<(), FieldError> {

@@ -85,7 +85,18 @@ fn row(cells: [&str; 6]) -> String {
 
 /// The report's body lines, before pagination.
 pub fn body(r: &pb::Report, cat: &Catalogue, offset: FixedOffset) -> Vec<String> {
+    body_with_records(r, cat, offset).0
+}
+
+/// The body lines and, for each record in report order (sections in turn),
+/// the index of its line: the screen moves a cursor over records with it.
+pub fn body_with_records(
+    r: &pb::Report,
+    cat: &Catalogue,
+    offset: FixedOffset,
+) -> (Vec<String>, Vec<usize>) {
     let mut out = Vec::new();
+    let mut record_lines = Vec::new();
     let title = cat.report_title;
     let pad = (WIDTH.saturating_sub(title.width())) / 2;
     out.push(format!("{}{title}", " ".repeat(pad)));
@@ -138,6 +149,7 @@ pub fn body(r: &pb::Report, cat: &Catalogue, offset: FixedOffset) -> Vec<String>
             } else {
                 rec.status.clone()
             };
+            record_lines.push(out.len());
             out.push(row([
                 &rec.source_name,
                 &rec.source_key,
@@ -190,7 +202,7 @@ pub fn body(r: &pb::Report, cat: &Catalogue, offset: FixedOffset) -> Vec<String>
             q.purpose
         ));
     }
-    out
+    (out, record_lines)
 }
 
 /// The whole printable document: pages of `PAGE_LINES` lines, each ending

@@ -511,6 +511,105 @@ fn report_keys_find_and_print() {
 }
 
 #[test]
+fn an_explanation_is_taken_on_a_chosen_negative_record() {
+    let mut app = reporting(Lang::Zh);
+    app.update(key(KeyCode::Enter));
+    assert!(
+        screen_text(&app).contains("▶ 市人民法院"),
+        "the record is chosen"
+    );
+    app.update(key(KeyCode::Char('e')));
+    type_text(&mut app, "判决已履行完毕");
+    app.update(key(KeyCode::Enter));
+    type_text(&mut app, "附结案证明");
+    let (seq, _, call) = sent(&app.update(key(KeyCode::F(10))));
+    let Call::AddExplanation(req) = call else {
+        panic!("{call:?}")
+    };
+    assert_eq!(req.record_id, "(2025)粤1284执302号");
+    assert_eq!(req.verification_id, "0192f5a0-0000-7000-8000-00000000abcd");
+    assert_eq!(req.text, "判决已履行完毕\n附结案证明");
+    app.update(Event::Reply {
+        seq,
+        result: Ok(Answer::ExplanationAdded {
+            record_id: req.record_id.clone(),
+            explanation: pb::Explanation {
+                text: req.text.clone(),
+                added_at_ms: 1_795_395_700_000,
+                taken_by: "柜员".into(),
+            },
+        }),
+        rtt_ms: 50,
+    });
+    let text = screen_text(&app);
+    assert!(
+        text.contains("判决已履行完毕"),
+        "shown with the record: {text}"
+    );
+    assert!(text.contains("说明已记录"), "{text}");
+}
+
+fn consent_record() -> pb::ConsentRecord {
+    pb::ConsentRecord {
+        id: "0192f5a0-0000-7000-8000-0000000c0001".into(),
+        subject_id: "s1".into(),
+        subject_name: "陈美玲".into(),
+        subject_identifier: "4412**********0023".into(),
+        grantee_id: "b1".into(),
+        grantee_name: "农村商业银行".into(),
+        purpose_code: "loan_approval".into(),
+        purpose_name: "贷款审批".into(),
+        scope: vec!["court_judgment".into()],
+        valid_from_ms: 1_795_395_600_000,
+        valid_until_ms: 1_795_395_600_000 + 30 * 86_400_000,
+        form_serial: "SQ-2026-0042".into(),
+        remarks: "本人持身份证原件到场".into(),
+        operator_name: "李柜员".into(),
+        org_unit_name: "大沙镇便民服务中心".into(),
+        created_at_ms: 1_795_395_600_000,
+        state: pb::ConsentState::Active as i32,
+        ..Default::default()
+    }
+}
+
+/// From a finished verification, `c` opens consent capture with its lists.
+fn consenting(lang: Lang) -> App {
+    let (mut app, commands) = verifying(lang);
+    let (seq, _, _) = sent(&commands);
+    app.update(Event::Reply {
+        seq,
+        result: Ok(verified_answer()),
+        rtt_ms: 80,
+    });
+    let (seq, _, call) = sent(&app.update(key(KeyCode::Char('c'))));
+    assert!(matches!(call, Call::ListPurposes { .. }), "{call:?}");
+    app.update(Event::Reply {
+        seq,
+        result: Ok(Answer::Purposes(pb::ListPurposesResponse {
+            purposes: vec![pb::Purpose {
+                code: "loan_approval".into(),
+                name_zh: "贷款审批".into(),
+                name_en: "Loan approval".into(),
+                retired: false,
+            }],
+            max_validity_days: 90,
+            grantees: vec![pb::OrgUnit {
+                id: "b1".into(),
+                name: "农村商业银行".into(),
+                ..Default::default()
+            }],
+            categories: vec![pb::RecordCategory {
+                code: "court_judgment".into(),
+                name_zh: "法院判决".into(),
+                name_en: "Court judgments".into(),
+            }],
+        })),
+        rtt_ms: 60,
+    });
+    app
+}
+
+#[test]
 fn snapshots() {
     for lang in [Lang::Zh, Lang::En] {
         let suffix = lang.tag();
@@ -534,5 +633,20 @@ fn snapshots() {
         let mut wide = Terminal::new(TestBackend::new(120, 40)).unwrap();
         wide.draw(|f| report.render(f)).unwrap();
         insta::assert_snapshot!(format!("report_120x40_{suffix}"), wide.backend());
+        let mut consent = consenting(lang);
+        insta::assert_snapshot!(format!("consent_form_{suffix}"), draw(&consent).backend());
+        consent.update(key(KeyCode::F(10)));
+        type_text(&mut consent, "SQ-2026-0042");
+        let (seq, _, call) = sent(&consent.update(key(KeyCode::F(10))));
+        assert!(matches!(call, Call::CaptureConsent(_)), "{call:?}");
+        consent.update(Event::Reply {
+            seq,
+            result: Ok(Answer::ConsentCaptured(consent_record())),
+            rtt_ms: 90,
+        });
+        insta::assert_snapshot!(
+            format!("consent_receipt_{suffix}"),
+            draw(&consent).backend()
+        );
     }
 }

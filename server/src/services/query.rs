@@ -23,7 +23,6 @@ use crate::rules::basis::{self, Ask, Asker, Basis, ConsentFacts, Scope, Verifica
 use crate::rules::report::{self, Category, RecordFacts};
 
 pub const FEE_CONFIRMATION_REQUIRED: &str = "fee_confirmation_required";
-pub const EXPLANATION_MAX: usize = 500;
 const TWO_YEARS_MS: i64 = 2 * 366 * 86_400_000;
 
 pub struct QueryService {
@@ -371,21 +370,12 @@ impl QueryService {
         req: pb::AddExplanationRequest,
     ) -> ApiResult<pb::AddExplanationResponse> {
         let text = req.text.trim().to_string();
-        let mut errors = validate::collect([
+        let errors = validate::collect([
             validate::uuid(field::REQUEST_ID, &req.request_id),
             validate::uuid("record_id", &req.record_id),
             validate::uuid("verification_id", &req.verification_id),
+            validate::statement("text", &text),
         ]);
-        if text.is_empty() {
-            errors.push(FieldError::new("text", Rule::Required));
-        } else if text.chars().count() > EXPLANATION_MAX {
-            errors.push(FieldError::new(
-                "text",
-                Rule::TooLong {
-                    max: EXPLANATION_MAX,
-                },
-            ));
-        }
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }

@@ -221,7 +221,7 @@ impl Screen {
         match self {
             Screen::Verify(s) => s.on_key(key, cat, lang, waiting, today),
             Screen::Intake(s) => s.on_key(key, lang, waiting),
-            Screen::Report(s) => s.on_key(key, cat, waiting),
+            Screen::Report(s) => s.on_key(key, cat, lang, waiting),
             Screen::Consent(s) => s.on_key(key, cat, lang, waiting, now_ms),
             Screen::ConsentQuery(s) => s.on_key(key, lang, waiting, today),
             Screen::Withdraw(s) => s.on_key(key, waiting),

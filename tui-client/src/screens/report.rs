@@ -1,14 +1,18 @@
 //! The credit report on screen: the same CJK-aligned lines as the printed
 //! document, scrolled with the keys, sections one Tab apart, `/` to find,
 //! `p` to write the printable document to a file. A charged self-query asks
-//! for confirmation first.
+//! for confirmation first. Enter starts choosing records: on a negative
+//! record of a self-query, `e` takes the subject's explanation (art. 16).
 
 use credit_desk_proto::pb::{self, run_query_request::Basis};
+use credit_desk_proto::{Lang, validate};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui_textarea::TextArea;
+use std::cell::Cell;
 
 use crate::app::{Action, App};
 use crate::form::{Field, Form, FormEvent};
@@ -27,6 +31,20 @@ pub struct ReportScreen {
     pub scroll: usize,
     find: Option<Form>,
     pub needle: String,
+    /// The chosen record (index in report order) while choosing records.
+    pub cursor: Option<usize>,
+    pub explain: Option<Draft>,
+    /// Body lines on screen at the last draw: the cursor keeps its record
+    /// in view with it.
+    page: Cell<usize>,
+}
+
+/// An explanation being written for one record.
+pub struct Draft {
+    pub record_id: String,
+    pub text: TextArea<'static>,
+    /// Kept while the text stays the same, so a resend is the same request.
+    request_id: Option<String>,
 }
 
 impl ReportScreen {
@@ -46,11 +64,104 @@ impl ReportScreen {
             scroll: 0,
             find: None,
             needle: String::new(),
+            cursor: None,
+            explain: None,
+            page: Cell::new(20),
         }
     }
 
     pub fn is_typing(&self) -> bool {
-        self.find.is_some()
+        self.find.is_some() || self.explain.is_some()
+    }
+
+    /// The records in report order.
+    fn records(&self) -> Vec<&pb::ReportRecord> {
+        self.report()
+            .map(|r| r.sections.iter().flat_map(|s| &s.records).collect())
+            .unwrap_or_default()
+    }
+
+    fn chosen(&self) -> Option<&pb::ReportRecord> {
+        self.cursor.and_then(|i| self.records().get(i).copied())
+    }
+
+    /// Moves the cursor and scrolls so that its record is in view.
+    fn move_cursor(&mut self, cat: &Catalogue, to: usize) {
+        let utc = chrono::FixedOffset::east_opt(0).expect("zero is a valid offset");
+        let Some(r) = self.report() else { return };
+        let (_, lines) = print::body_with_records(r, cat, utc);
+        let Some(&line) = lines.get(to) else { return };
+        self.cursor = Some(to);
+        let page = self.page.get().max(1);
+        if line < self.scroll || line >= self.scroll + page {
+            self.scroll = line.saturating_sub(page / 3);
+        }
+    }
+
+    fn on_draft_key(&mut self, key: KeyEvent, lang: Lang, waiting: bool) -> Action {
+        let Some(draft) = &mut self.explain else {
+            return Action::None;
+        };
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        match key.code {
+            KeyCode::Esc => self.explain = None,
+            KeyCode::F(10) | KeyCode::Char('s') if key.code == KeyCode::F(10) || ctrl => {
+                let text = draft.text.lines().join("\n").trim().to_string();
+                if let Err(e) = validate::statement("text", &text) {
+                    return Action::Info(e.message(lang));
+                }
+                let Basis::SelfBasis(b) = &self.basis else {
+                    return Action::None;
+                };
+                if waiting {
+                    return Action::None;
+                }
+                let request_id = draft
+                    .request_id
+                    .get_or_insert_with(|| uuid::Uuid::now_v7().to_string())
+                    .clone();
+                return Action::Send(Call::AddExplanation(pb::AddExplanationRequest {
+                    request_id,
+                    record_id: draft.record_id.clone(),
+                    verification_id: b.verification_id.clone(),
+                    text,
+                }));
+            }
+            _ => {
+                if draft.text.input(key) {
+                    draft.request_id = None;
+                }
+            }
+        }
+        Action::None
+    }
+
+    fn on_record_key(&mut self, key: KeyEvent, cat: &Catalogue) -> Action {
+        let n = self.records().len();
+        let at = self.cursor.unwrap_or(0);
+        match key.code {
+            KeyCode::Esc | KeyCode::Enter => self.cursor = None,
+            KeyCode::Down | KeyCode::Char('j') => self.move_cursor(cat, (at + 1).min(n - 1)),
+            KeyCode::Up | KeyCode::Char('k') => self.move_cursor(cat, at.saturating_sub(1)),
+            KeyCode::Char('e') => {
+                let Some(rec) = self.chosen() else {
+                    return Action::None;
+                };
+                if !matches!(self.basis, Basis::SelfBasis(_)) {
+                    return Action::Info(cat.explain_self_only.to_string());
+                }
+                if !rec.negative {
+                    return Action::Info(cat.explain_negative_only.to_string());
+                }
+                self.explain = Some(Draft {
+                    record_id: rec.id.clone(),
+                    text: TextArea::default(),
+                    request_id: None,
+                });
+            }
+            _ => {}
+        }
+        Action::None
     }
 
     pub fn request(&self, fee_confirmed: bool) -> Call {
@@ -65,12 +176,6 @@ impl ReportScreen {
 
     fn report(&self) -> Option<&pb::Report> {
         self.response.as_ref().and_then(|r| r.report.as_ref())
-    }
-
-    fn lines(&self, app: &App) -> Vec<String> {
-        self.report()
-            .map(|r| print::body(r, app.cat, app.utc_offset))
-            .unwrap_or_default()
     }
 
     /// The report's lines for moving around in them (times in UTC: the zone
@@ -94,7 +199,7 @@ impl ReportScreen {
             .collect()
     }
 
-    pub fn on_key(&mut self, key: KeyEvent, cat: &Catalogue, waiting: bool) -> Action {
+    pub fn on_key(&mut self, key: KeyEvent, cat: &Catalogue, lang: Lang, waiting: bool) -> Action {
         if let Some(form) = &mut self.find {
             match key.code {
                 KeyCode::Esc => self.find = None,
@@ -107,6 +212,12 @@ impl ReportScreen {
                 }
             }
             return Action::None;
+        }
+        if self.explain.is_some() {
+            return self.on_draft_key(key, lang, waiting);
+        }
+        if self.cursor.is_some() {
+            return self.on_record_key(key, cat);
         }
         let fee_asked = self
             .response
@@ -151,6 +262,17 @@ impl ReportScreen {
                 };
                 Action::None
             }
+            KeyCode::Enter if !self.records().is_empty() => {
+                // Start at the first record in view.
+                let utc = chrono::FixedOffset::east_opt(0).expect("zero is a valid offset");
+                let first = self
+                    .report()
+                    .map(|r| print::body_with_records(r, cat, utc).1)
+                    .and_then(|lines| lines.iter().position(|&l| l >= self.scroll))
+                    .unwrap_or(0);
+                self.move_cursor(cat, first);
+                Action::None
+            }
             KeyCode::Char('/') if self.report().is_some() => {
                 self.find = Some(Form::new(vec![
                     Field::text(FIND, cat.report_search).with_value(&self.needle),
@@ -191,6 +313,26 @@ impl ReportScreen {
                 self.scroll = 0;
                 Action::None
             }
+            Answer::ExplanationAdded {
+                record_id,
+                explanation,
+            } => {
+                self.explain = None;
+                if let Some(rec) = self
+                    .response
+                    .as_mut()
+                    .and_then(|r| r.report.as_mut())
+                    .and_then(|r| {
+                        r.sections
+                            .iter_mut()
+                            .flat_map(|s| &mut s.records)
+                            .find(|rec| rec.id == record_id)
+                    })
+                {
+                    rec.explanations.push(explanation);
+                }
+                Action::Info(cat.explanation_added.to_string())
+            }
             Answer::Saved(path) => Action::Info(format!("{} {}", cat.saved_to, path.display())),
             _ => Action::None,
         }
@@ -199,12 +341,15 @@ impl ReportScreen {
     pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
         let (cat, theme) = (app.cat, app.theme);
         let find_height = u16::from(self.find.is_some());
-        let [body, find, hint] = Layout::vertical([
+        let draft_height = if self.explain.is_some() { 6 } else { 0 };
+        let [body, draft_area, find, hint] = Layout::vertical([
             Constraint::Min(1),
+            Constraint::Length(draft_height),
             Constraint::Length(find_height),
             Constraint::Length(1),
         ])
         .areas(area);
+        self.page.set(body.height as usize);
         match &self.response {
             None => frame.render_widget(Paragraph::new(cat.loading), body),
             Some(r) if !r.allowed => {
@@ -219,14 +364,21 @@ impl ReportScreen {
                     body,
                 );
             }
-            Some(_) => {
-                let lines: Vec<Line> = self
-                    .lines(app)
+            Some(r) => {
+                let (all, record_lines) = match &r.report {
+                    Some(report) => print::body_with_records(report, cat, app.utc_offset),
+                    None => Default::default(),
+                };
+                let chosen_line = self.cursor.and_then(|i| record_lines.get(i).copied());
+                let lines: Vec<Line> = all
                     .into_iter()
+                    .enumerate()
                     .skip(self.scroll)
                     .take(body.height as usize)
-                    .map(|l| {
-                        if !self.needle.is_empty() && l.contains(&self.needle) {
+                    .map(|(i, l)| {
+                        if Some(i) == chosen_line {
+                            Line::from(Span::styled(format!("▶{}", &l[1..]), theme.selected()))
+                        } else if !self.needle.is_empty() && l.contains(&self.needle) {
                             Line::from(Span::styled(l, theme.selected()))
                         } else if l.starts_with('【')
                             || l.starts_with(['一', '二', '三', '1', '2', '3'])
@@ -240,12 +392,26 @@ impl ReportScreen {
                 frame.render_widget(Paragraph::new(lines), body);
             }
         }
+        if let Some(draft) = &self.explain {
+            let mut text = draft.text.clone();
+            text.set_block(
+                Block::default()
+                    .borders(Borders::TOP)
+                    .title(Line::styled(cat.explain_title, theme.focused_label())),
+            );
+            text.set_cursor_style(theme.selected());
+            frame.render_widget(&text, draft_area);
+        }
         if let Some(form) = &self.find {
             form.render(find, frame.buffer_mut(), theme, !app.help);
         }
-        frame.render_widget(
-            Paragraph::new(Line::styled(cat.report_hint, theme.dim())),
-            hint,
-        );
+        let hint_text = if self.explain.is_some() {
+            cat.explain_hint
+        } else if self.cursor.is_some() {
+            cat.record_hint
+        } else {
+            cat.report_hint
+        };
+        frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
     }
 }
