@@ -4,6 +4,7 @@
 //! both sides must agree on, so the client can check input locally with
 //! exactly the code the server will run again.
 
+pub mod calendar;
 pub mod errors;
 pub mod ident;
 pub mod lang;

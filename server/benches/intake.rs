@@ -3,6 +3,8 @@
 //! again (nothing changes), and — with DATABASE_URL — the same on PostgreSQL.
 //! `cargo bench -p credit-desk-server --bench intake`
 
+mod support;
+
 use std::time::Instant;
 
 use credit_desk_proto::Lang;
@@ -102,22 +104,8 @@ async fn main() {
         "SQLite",
     )
     .await;
-    match std::env::var("DATABASE_URL") {
-        Ok(admin) => {
-            use sqlx::{Connection, Executor};
-            let name = format!("cd_bench_{}", std::process::id());
-            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap();
-            conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .await
-                .unwrap();
-            let url = format!("{}/{name}", admin.rsplit_once('/').unwrap().0);
-            run(&url, &bytes, "PostgreSQL").await;
-            conn.execute(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE {name} WITH (FORCE)"
-            )))
-            .await
-            .unwrap();
-        }
-        Err(_) => println!("PostgreSQL: skipped (DATABASE_URL not set)"),
+    if let Some(pg) = support::ScratchPg::create("intake").await {
+        run(&pg.url, &bytes, "PostgreSQL").await;
+        pg.drop().await;
     }
 }

@@ -1,8 +1,10 @@
 //! Report latency and size: a self-query (verify, then RunQuery) against an
-//! in-process server on SQLite, for the demo's size and for 100 k subjects ×
-//! 10 records. Prints p50/p99 of the RunQuery round trip on loopback and
+//! in-process server on SQLite (and on PostgreSQL when `DATABASE_URL` is
+//! set), for the demo's size and for 100 k subjects × 10 records. Prints p50/p99 of the RunQuery round trip on loopback and
 //! the report response's size, plain and zstd-compressed.
 //! `cargo bench -p credit-desk-server --bench report [-- SUBJECTS RECORDS]`
+
+mod support;
 
 use std::time::Instant;
 
@@ -28,9 +30,22 @@ fn authed<T>(m: T, token: &str) -> tonic::Request<T> {
 
 async fn measure(subjects: u64, records: u32) {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::connect_and_migrate(&format!("sqlite://{}", dir.path().join("r.db").display()))
-        .await
-        .unwrap();
+    println!("SQLite:");
+    measure_on(
+        &format!("sqlite://{}", dir.path().join("r.db").display()),
+        subjects,
+        records,
+    )
+    .await;
+    if let Some(pg) = support::ScratchPg::create("report").await {
+        println!("PostgreSQL:");
+        measure_on(&pg.url, subjects, records).await;
+        pg.drop().await;
+    }
+}
+
+async fn measure_on(url: &str, subjects: u64, records: u32) {
+    let db = Db::connect_and_migrate(url).await.unwrap();
     let now = SystemClock.now_ms();
     demo::seed_if_empty(&db, now).await.unwrap();
     let started = Instant::now();

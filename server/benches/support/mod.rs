@@ -1,0 +1,41 @@
+//! What the benches share: a scratch PostgreSQL database next to the one
+//! `DATABASE_URL` names, dropped afterwards.
+
+use sqlx::{Connection, Executor};
+
+pub struct ScratchPg {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl ScratchPg {
+    /// None (and a line saying so) when `DATABASE_URL` is not set.
+    pub async fn create(tag: &str) -> Option<ScratchPg> {
+        let Ok(admin_url) = std::env::var("DATABASE_URL") else {
+            println!("PostgreSQL: skipped (DATABASE_URL not set)");
+            return None;
+        };
+        let name = format!("cd_bench_{tag}_{}", std::process::id());
+        let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+        conn.execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .unwrap();
+        let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+        Some(ScratchPg {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    pub async fn drop(self) {
+        let mut conn = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE {} WITH (FORCE)",
+            self.name
+        )))
+        .await
+        .unwrap();
+    }
+}
