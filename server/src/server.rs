@@ -11,8 +11,8 @@ use credit_desk_proto::pb::{
     identity_server::IdentityServer, intake_server::IntakeServer, query_server::QueryServer,
 };
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::codec::CompressionEncoding;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::auth_layer::AuthLayer;
@@ -138,7 +138,14 @@ pub async fn serve(
 
     tracing::info!(%addr, tls = options.tls.is_some(), "serving");
     router
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .serve_with_incoming_shutdown(
+            // Without NODELAY each small response waits for the peer's
+            // delayed ACK (~40 ms per round trip on Linux).
+            TcpIncoming::from(listener)
+                .with_nodelay(Some(true))
+                .with_keepalive(Some(std::time::Duration::from_secs(60))),
+            shutdown,
+        )
         .await?;
     ctx.db.close().await;
     tracing::info!("stopped");
