@@ -84,6 +84,11 @@ pub enum Command {
         #[arg(long, default_value_t = 2026)]
         seed: u64,
     },
+    /// The working-day calendar: import a year, check dates.
+    Calendar {
+        #[command(subcommand)]
+        command: CalendarCommand,
+    },
     /// Identifier tools.
     Id {
         #[command(subcommand)]
@@ -127,6 +132,25 @@ pub enum IdCommand {
         #[arg(long, default_value = "zh-CN")]
         lang: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// Add or correct years from a CSV file of `date,kind,name` lines (kind
+    /// `holiday` or `workday`); the years the file's dates fall in are
+    /// replaced whole, and open deadlines are recomputed.
+    Import { file: PathBuf },
+    /// Print the years held and their exceptions as CSV (all years, or one).
+    Show { year: Option<i32> },
+    /// Print the date N working days after --from (day 0), as YYYY-MM-DD.
+    AddWorkingDays {
+        #[arg(long)]
+        from: chrono::NaiveDate,
+        #[arg(long)]
+        days: u32,
+    },
+    /// Print `true` or `false`.
+    IsWorkingDay { date: chrono::NaiveDate },
 }
 
 #[derive(Debug, Subcommand)]

@@ -5,7 +5,9 @@ use std::sync::Arc;
 use anyhow::{Context as _, bail};
 use clap::Parser;
 use credit_desk_server::clock::{Clock, SystemClock};
-use credit_desk_server::config::{Cli, Command, DbArg, FileConfig, IdCommand, OperatorCommand};
+use credit_desk_server::config::{
+    CalendarCommand, Cli, Command, DbArg, FileConfig, IdCommand, OperatorCommand,
+};
 use credit_desk_server::db::{self, Db};
 use credit_desk_server::server::{self, ServeOptions};
 use credit_desk_server::setup::{self, OperatorSpec};
@@ -110,6 +112,66 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
                 counts.records,
                 counts.records as f64 / secs.max(0.001)
             );
+        }
+        Command::Calendar { command } => {
+            let db = open(&file.db(db_arg)).await?;
+            let mut conn = db.read().await?;
+            match command {
+                CalendarCommand::Import { file: path } => {
+                    drop(conn);
+                    let text = std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?;
+                    let days = credit_desk_proto::calendar::parse_csv(&text).map_err(|errors| {
+                        let lines: Vec<String> = errors.iter().map(|e| e.to_string()).collect();
+                        anyhow::anyhow!("{}: {}", path.display(), lines.join("; "))
+                    })?;
+                    let name = path.file_name().map_or_else(
+                        || path.display().to_string(),
+                        |n| n.to_string_lossy().into_owned(),
+                    );
+                    let changed = credit_desk_server::objections::apply_calendar(
+                        &db, &days, &name, None, now,
+                    )
+                    .await?;
+                    println!(
+                        "imported {} day(s) for {}; {} open deadline(s) recomputed",
+                        days.len(),
+                        changed
+                            .years
+                            .iter()
+                            .map(i32::to_string)
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        changed.recomputed
+                    );
+                }
+                CalendarCommand::Show { year } => {
+                    let years = db::calendar::years(&mut conn).await?;
+                    let mut days = Vec::new();
+                    for y in years.iter().map(|y| y.year as i32) {
+                        if year.is_none_or(|want| want == y) {
+                            days.extend(db::calendar::days_of_year(&mut conn, y).await?);
+                        }
+                    }
+                    if let Some(y) = year
+                        && !years.iter().any(|r| r.year == i64::from(y))
+                    {
+                        bail!(
+                            "{}",
+                            credit_desk_proto::calendar::CalendarError::MissingYear(y)
+                        );
+                    }
+                    print!("{}", credit_desk_proto::calendar::to_csv(&days));
+                }
+                CalendarCommand::AddWorkingDays { from, days } => {
+                    let cal = db::calendar::load(&mut conn).await?;
+                    println!("{}", cal.add_working_days(from, days)?);
+                }
+                CalendarCommand::IsWorkingDay { date } => {
+                    let cal = db::calendar::load(&mut conn).await?;
+                    println!("{}", cal.is_working_day(date)?);
+                }
+            }
         }
         Command::Migrate => {
             open(&file.db(db_arg)).await?;

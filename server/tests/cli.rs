@@ -130,3 +130,80 @@ fn serve_stops_gracefully_on_sigterm() {
     );
     let _ = std::io::stderr().flush();
 }
+
+#[test]
+fn calendar_commands_check_dates_and_import_years() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("cal.db").display());
+    // The shipped schedule is there from the first migration.
+    let (ok, out) = run(&[
+        "calendar",
+        "add-working-days",
+        "--db",
+        &db,
+        "--from",
+        "2026-09-24",
+        "--days",
+        "10",
+    ]);
+    assert!(ok, "{out}");
+    assert_eq!(out.trim(), "2026-10-15");
+    let (ok, out) = run(&["calendar", "is-working-day", "--db", &db, "2026-10-10"]);
+    assert_eq!((ok, out.trim()), (true, "true"), "make-up Saturday");
+    let (ok, out) = run(&["calendar", "is-working-day", "--db", &db, "2026-10-05"]);
+    assert_eq!((ok, out.trim()), (true, "false"), "national day");
+    // 2027 is not held: an error naming the year, never a guess.
+    let (ok, out) = run(&["calendar", "is-working-day", "--db", &db, "2027-03-01"]);
+    assert!(!ok && out.contains("2027"), "{out}");
+    let (ok, out) = run(&[
+        "calendar",
+        "add-working-days",
+        "--db",
+        &db,
+        "--from",
+        "2026-12-30",
+        "--days",
+        "3",
+    ]);
+    assert!(!ok && out.contains("2027"), "{out}");
+
+    // A bad file names its lines and changes nothing.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "2027-01-01,holiday,元旦\n2027-01-04,workday,周一\n").unwrap();
+    let (ok, out) = run(&["calendar", "import", "--db", &db, bad.to_str().unwrap()]);
+    assert!(!ok && out.contains("line 2"), "{out}");
+    let (ok, _) = run(&["calendar", "is-working-day", "--db", &db, "2027-03-01"]);
+    assert!(!ok);
+
+    let good = dir.path().join("2027.csv");
+    std::fs::write(
+        &good,
+        "date,kind,name\n2027-01-01,holiday,元旦\n2027-02-06,workday,春节调休上班\n",
+    )
+    .unwrap();
+    let (ok, out) = run(&["calendar", "import", "--db", &db, good.to_str().unwrap()]);
+    assert!(ok && out.contains("2027"), "{out}");
+    let (_, out) = run(&["calendar", "is-working-day", "--db", &db, "2027-02-06"]);
+    assert_eq!(out.trim(), "true");
+    let (_, out) = run(&[
+        "calendar",
+        "add-working-days",
+        "--db",
+        &db,
+        "--from",
+        "2026-12-30",
+        "--days",
+        "3",
+    ]);
+    assert_eq!(out.trim(), "2027-01-05", "31 Dec, (1 Jan off), 4 and 5 Jan");
+    let (ok, out) = run(&["calendar", "show", "--db", &db, "2027"]);
+    assert!(
+        ok && out.contains("2027-02-06,workday,春节调休上班"),
+        "{out}"
+    );
+    // Importing the year again replaces it whole.
+    std::fs::write(&good, "2027-01-01,holiday,元旦\n").unwrap();
+    run(&["calendar", "import", "--db", &db, good.to_str().unwrap()]);
+    let (_, out) = run(&["calendar", "is-working-day", "--db", &db, "2027-02-06"]);
+    assert_eq!(out.trim(), "false", "the corrected year no longer has it");
+}

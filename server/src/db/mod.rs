@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod bulk;
+pub mod calendar;
 pub mod consents;
 pub mod idempotency;
 pub mod operators;
@@ -17,6 +18,7 @@ pub mod queries;
 pub mod records;
 pub mod sessions;
 pub mod subjects;
+pub mod tickets;
 
 use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -100,6 +102,10 @@ impl Db {
             .run(&self.pool)
             .await
             .context("applying migrations")?;
+        // Shipped data that is not schema: the official holiday schedules.
+        calendar::seed_official(self, chrono::Utc::now().timestamp_millis())
+            .await
+            .context("adding the official working-day calendar")?;
         Ok(())
     }
 

@@ -3,4 +3,6 @@
 
 pub mod basis;
 pub mod consent;
+pub mod deadlines;
 pub mod report;
+pub mod ticket;

@@ -72,8 +72,6 @@ fn consent_pb(c: &ConsentRow, lang: credit_desk_proto::Lang, now: i64) -> pb::Co
     }
 }
 
-/// Purpose codes: lower-case letters, digits and `_`, 2–40 characters.
-
 impl ConsentService {
     pub fn new(ctx: Ctx) -> Self {
         ConsentService { ctx }
