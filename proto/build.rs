@@ -12,6 +12,7 @@ const FILES: &[&str] = &[
     "creditdesk/v1/intake.proto",
     "creditdesk/v1/consent.proto",
     "creditdesk/v1/query.proto",
+    "creditdesk/v1/objection.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -19,4 +19,9 @@ pub const ALREADY_EXISTS: &str = "ALREADY_EXISTS";
 pub const NOT_FOUND: &str = "NOT_FOUND";
 /// The same request id was sent again with different content.
 pub const REQUEST_ID_REUSED: &str = "REQUEST_ID_REUSED";
+/// Someone else changed the object since the caller read it. Metadata
+/// `changed_by`, `changed_at_ms`: reload and act again.
+pub const STALE_VERSION: &str = "STALE_VERSION";
+/// Not allowed in the object's current state (metadata `rule`).
+pub const WRONG_STATE: &str = "WRONG_STATE";
 pub const INTERNAL: &str = "INTERNAL";

@@ -89,6 +89,12 @@ pub enum Rule {
     },
     /// Not a SHA-256 fingerprint (64 hexadecimal characters).
     NotSha256,
+    /// Not a YYYY-MM-DD date.
+    NotADate,
+    /// The working-day calendar holds no schedule for this year.
+    CalendarMissingYear {
+        year: i32,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +155,13 @@ impl FieldError {
             Rule::TooLongValidity { max_days } => lang.pick(
                 format!("有效期最长 {max_days} 天"),
                 format!("may be valid for at most {max_days} days"),
+            ),
+            Rule::NotADate => lang
+                .pick("应为 YYYY-MM-DD 格式的日期", "must be a YYYY-MM-DD date")
+                .into(),
+            Rule::CalendarMissingYear { year } => lang.pick(
+                format!("工作日历缺少 {year} 年，请管理员先导入该年"),
+                format!("the working-day calendar has no {year}; an administrator must import it"),
             ),
             Rule::NotSha256 => lang
                 .pick("应为 64 位十六进制 SHA-256 指纹", "must be a SHA-256 fingerprint (64 hex digits)")

@@ -60,6 +60,15 @@ pub fn access_for(path: &str) -> Access {
         }
         // Explanations are taken at the counter, from the verified subject.
         "/creditdesk.v1.Query/AddExplanation" => Access::Capability(C::VerifyIdentity),
+        "/creditdesk.v1.Objection/GetCalendar" => Access::AnyOf(&[C::ManageCalendar, C::ViewQueue]),
+        "/creditdesk.v1.Objection/ImportCalendar" => Access::Capability(C::ManageCalendar),
+        "/creditdesk.v1.Objection/FileObjection" | "/creditdesk.v1.Objection/AddStatement" => {
+            Access::Capability(C::FileObjections)
+        }
+        // Each act is checked again against the caller's role and scope.
+        "/creditdesk.v1.Objection/GetTicket"
+        | "/creditdesk.v1.Objection/ActOnTicket"
+        | "/creditdesk.v1.Objection/ListQueue" => Access::Capability(C::ViewQueue),
         p if p.starts_with("/grpc.health.v1.Health/")
             || p.starts_with("/grpc.reflection.v1.ServerReflection/")
             || p.starts_with("/grpc.reflection.v1alpha.ServerReflection/") =>

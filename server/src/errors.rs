@@ -37,6 +37,15 @@ pub enum ApiError {
     NotFound { field: &'static str },
     #[error("request id reused for a different request")]
     RequestIdReused,
+    #[error("changed by {by} at {at_ms}")]
+    Stale { by: String, at_ms: i64 },
+    /// A state rule refused the act (machine rule name, message per language).
+    #[error("{rule}")]
+    WrongState {
+        rule: &'static str,
+        zh: String,
+        en: String,
+    },
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
 }
@@ -178,6 +187,27 @@ impl ApiError {
                 )
                 .to_string(),
             ),
+            ApiError::Stale { by, at_ms } => {
+                metadata.insert("changed_by".to_string(), by.clone());
+                metadata.insert("changed_at_ms".to_string(), at_ms.to_string());
+                let at = local_time(*at_ms);
+                (
+                    Code::Aborted,
+                    reason::STALE_VERSION,
+                    lang.pick(
+                        format!("已被 {by} 于 {at} 修改，请刷新后重新操作"),
+                        format!("changed by {by} at {at}; reload and try again"),
+                    ),
+                )
+            }
+            ApiError::WrongState { rule, zh, en } => {
+                metadata.insert("rule".to_string(), rule.to_string());
+                (
+                    Code::FailedPrecondition,
+                    reason::WRONG_STATE,
+                    lang.pick(zh.clone(), en.clone()),
+                )
+            }
             ApiError::Internal(e) => {
                 // The cause goes to the log, not to the terminal.
                 tracing::error!(error = %e, "internal error");

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use credit_desk_proto::pb::{
     self, admin_server::AdminServer, auth_server::AuthServer, consent_server::ConsentServer,
-    identity_server::IdentityServer, intake_server::IntakeServer, query_server::QueryServer,
+    identity_server::IdentityServer, intake_server::IntakeServer,
+    objection_server::ObjectionServer, query_server::QueryServer,
 };
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
@@ -21,6 +22,7 @@ use crate::context::{Context, Ctx, Policy, SessionPolicy};
 use crate::db::Db;
 use crate::services::consent::ConsentService;
 use crate::services::intake::{IntakeService, MAX_FILE_BYTES};
+use crate::services::objection::ObjectionService;
 use crate::services::query::QueryService;
 use crate::services::{admin::AdminService, auth::AuthService, identity::IdentityService};
 
@@ -97,6 +99,9 @@ pub async fn serve(
     health_reporter
         .set_serving::<QueryServer<QueryService>>()
         .await;
+    health_reporter
+        .set_serving::<ObjectionServer<ObjectionService>>()
+        .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -121,6 +126,7 @@ pub async fn serve(
     let identity = IdentityServer::new(IdentityService::new(ctx.clone()));
     let consent = ConsentServer::new(ConsentService::new(ctx.clone()));
     let query = QueryServer::new(QueryService::new(ctx.clone()));
+    let objection = ObjectionServer::new(ObjectionService::new(ctx.clone()));
     // Department files arrive in one message.
     let intake = IntakeServer::new(IntakeService::new(ctx.clone()))
         .max_decoding_message_size(MAX_FILE_BYTES + 64 * 1024);
@@ -134,6 +140,7 @@ pub async fn serve(
         .add_service(compressed!(identity))
         .add_service(compressed!(consent))
         .add_service(compressed!(query))
+        .add_service(compressed!(objection))
         .add_service(compressed!(intake));
 
     tracing::info!(%addr, tls = options.tls.is_some(), "serving");

@@ -35,6 +35,8 @@ both_backends!(login_returns_the_menu_data, async |srv: &TestServer| {
         Capability::ViewSubjects,
         Capability::CaptureConsent,
         Capability::Query,
+        Capability::FileObjections,
+        Capability::ViewQueue,
     ];
     assert_eq!(home.capabilities, expected.map(|c| c as i32));
 

@@ -166,6 +166,7 @@ pub struct Catalogue {
     pub explanation_added: &'static str,
     pub explain_self_only: &'static str,
     pub explain_negative_only: &'static str,
+    pub statement_label: &'static str,
     // Common
     pub loading: &'static str,
     pub empty: &'static str,
@@ -355,6 +356,7 @@ pub static ZH: Catalogue = Catalogue {
     explanation_added: "说明已记录，此后每份报告都会显示",
     explain_self_only: "本人说明须在本人查询时由本人当面提出",
     explain_negative_only: "只能对负面记录添加本人说明",
+    statement_label: "本人声明",
     loading: "加载中…",
     empty: "（无）",
     choose_hint: "←→ 选择",
@@ -555,6 +557,7 @@ pub static EN: Catalogue = Catalogue {
     explanation_added: "Explanation recorded; every report shows it from now on",
     explain_self_only: "An explanation is taken from the subject in person, on a self-query",
     explain_negative_only: "Explanations can only be added to negative records",
+    statement_label: "Statement",
     loading: "Loading…",
     empty: "(none)",
     choose_hint: "←→ choose",

@@ -171,10 +171,15 @@ pub fn body_with_records(
                     cat.annotation_label, rec.annotation
                 ));
             }
-            for e in &rec.explanations {
+            let notes = rec
+                .explanations
+                .iter()
+                .map(|e| (cat.explanation_label, e))
+                .chain(rec.statements.iter().map(|e| (cat.statement_label, e)));
+            for (label, e) in notes {
                 let head = format!(
                     "{} ({} {}){c}",
-                    cat.explanation_label,
+                    label,
                     time(e.added_at_ms, offset),
                     e.taken_by
                 );
@@ -262,6 +267,7 @@ mod tests {
             version: 1,
             annotation: String::new(),
             explanations: vec![],
+            statements: vec![],
         };
         pb::Report {
             report_no: "CD-20261123-000001".into(),

@@ -159,7 +159,7 @@ pub async fn records_of(
            FROM records r
            JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
            JOIN org_units u ON u.id = r.source_unit_id
-          WHERE r.subject_id = $1",
+          WHERE r.subject_id = $1 AND r.deleted_at IS NULL",
     )
     .bind(subject_id)
     .fetch_all(conn)

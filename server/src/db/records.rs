@@ -125,3 +125,18 @@ pub async fn recent_imports(
     .fetch_all(conn)
     .await
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecordOwner {
+    pub subject_id: String,
+    pub source_unit_id: String,
+    pub deleted_at: Option<i64>,
+}
+
+/// Whose record this is and which department delivered it.
+pub async fn owner(conn: &mut AnyConnection, record_id: &str) -> sqlx::Result<Option<RecordOwner>> {
+    sqlx::query_as("SELECT subject_id, source_unit_id, deleted_at FROM records WHERE id = $1")
+        .bind(record_id)
+        .fetch_optional(conn)
+        .await
+}

@@ -148,3 +148,612 @@ pub async fn recompute_deadlines(
     }
     Ok(moved)
 }
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketRow {
+    pub id: String,
+    pub ticket_no: String,
+    pub subject_id: String,
+    pub subject_name: String,
+    pub subject_identifier: String,
+    pub org_unit_id: String,
+    pub org_unit_name: String,
+    pub org_unit_path: String,
+    pub filed_by: String,
+    pub applicant: String,
+    pub agent_name: String,
+    pub poa_reference: String,
+    pub reason_category: String,
+    pub reason_text: String,
+    pub evidence: String,
+    pub contact_phone: String,
+    pub contact_address: String,
+    pub notify_by: String,
+    pub state: String,
+    pub received_on: String,
+    pub overall_due: String,
+    pub notify_due: Option<String>,
+    pub paused_since: Option<i64>,
+    pub pause_reason: String,
+    pub paused_ms: i64,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub updated_by: String,
+}
+
+macro_rules! select_ticket {
+    ($rest:literal) => {
+        concat!(
+            "SELECT t.id, t.ticket_no, t.subject_id, s.name AS subject_name,
+                    s.identifier AS subject_identifier, t.org_unit_id, u.name AS org_unit_name,
+                    u.path AS org_unit_path, f.display_name AS filed_by, t.applicant,
+                    t.agent_name, t.poa_reference, t.reason_category, t.reason_text, t.evidence,
+                    t.contact_phone, t.contact_address, t.notify_by, t.state, t.received_on,
+                    t.overall_due, t.notify_due, t.paused_since, t.pause_reason, t.paused_ms,
+                    t.version, t.created_at, t.updated_at, w.display_name AS updated_by
+               FROM tickets t
+               JOIN subjects s ON s.id = t.subject_id
+               JOIN org_units u ON u.id = t.org_unit_id
+               JOIN operators f ON f.id = t.filed_by
+               JOIN operators w ON w.id = t.updated_by ",
+            $rest
+        )
+    };
+}
+
+pub async fn get(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<TicketRow>> {
+    sqlx::query_as(select_ticket!("WHERE t.id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+pub struct NewTicket<'a> {
+    pub id: &'a str,
+    pub ticket_no: &'a str,
+    pub subject_id: &'a str,
+    pub org_unit_id: &'a str,
+    pub operator_id: &'a str,
+    pub verification_id: &'a str,
+    pub applicant: &'a str,
+    pub agent_name: &'a str,
+    pub agent_identifier: &'a str,
+    pub poa_reference: &'a str,
+    pub reason_category: &'a str,
+    pub reason_text: &'a str,
+    pub evidence: &'a str,
+    pub contact_phone: &'a str,
+    pub contact_address: &'a str,
+    pub notify_by: &'a str,
+    pub received_on: &'a str,
+    pub overall_due: &'a str,
+    pub now_ms: i64,
+}
+
+pub async fn insert(conn: &mut AnyConnection, t: NewTicket<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO tickets (id, ticket_no, subject_id, org_unit_id, filed_by, verification_id,
+                              applicant, agent_name, agent_identifier, poa_reference,
+                              reason_category, reason_text, evidence, contact_phone,
+                              contact_address, notify_by, state, received_on, overall_due,
+                              pause_reason, paused_ms, version, change_seq, created_at,
+                              updated_at, updated_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                 'received', $17, $18, '', 0, 1, 0, $19, $19, $5)",
+    )
+    .bind(t.id)
+    .bind(t.ticket_no)
+    .bind(t.subject_id)
+    .bind(t.org_unit_id)
+    .bind(t.operator_id)
+    .bind(t.verification_id)
+    .bind(t.applicant)
+    .bind(t.agent_name)
+    .bind(t.agent_identifier)
+    .bind(t.poa_reference)
+    .bind(t.reason_category)
+    .bind(t.reason_text)
+    .bind(t.evidence)
+    .bind(t.contact_phone)
+    .bind(t.contact_address)
+    .bind(t.notify_by)
+    .bind(t.received_on)
+    .bind(t.overall_due)
+    .bind(t.now_ms)
+    .execute(&mut *conn)
+    .await?;
+    touch(conn, t.id).await
+}
+
+pub async fn add_record(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    record_id: &str,
+    department_id: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO ticket_records (ticket_id, record_id, department_id, outcome)
+         VALUES ($1, $2, $3, 'disputed')",
+    )
+    .bind(ticket_id)
+    .bind(record_id)
+    .bind(department_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records of `ids` already disputed on an open ticket.
+pub async fn open_disputes(
+    conn: &mut AnyConnection,
+    record_id: &str,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT t.ticket_no FROM ticket_records r JOIN tickets t ON t.id = r.ticket_id
+          WHERE r.record_id = $1 AND r.outcome = 'disputed'",
+    )
+    .bind(record_id)
+    .fetch_optional(conn)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TicketRecordRow {
+    pub record_id: String,
+    pub category_name: String,
+    pub source_key: String,
+    pub department_id: String,
+    pub department_name: String,
+    pub outcome: String,
+    pub status: String,
+    pub details: String,
+}
+
+pub async fn records_of(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    lang_en: bool,
+) -> sqlx::Result<Vec<TicketRecordRow>> {
+    sqlx::query_as(
+        "SELECT tr.record_id, CASE WHEN $2 = 1 THEN c.name_en ELSE c.name_zh END AS category_name,
+                r.source_key, tr.department_id, u.name AS department_name, tr.outcome,
+                v.status, v.details
+           FROM ticket_records tr
+           JOIN records r ON r.id = tr.record_id
+           JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
+           JOIN record_categories c ON c.code = r.category
+           JOIN org_units u ON u.id = tr.department_id
+          WHERE tr.ticket_id = $1
+          ORDER BY u.code, r.source_key",
+    )
+    .bind(ticket_id)
+    .bind(i64::from(lang_en))
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventRow {
+    pub at: i64,
+    pub operator_name: Option<String>,
+    pub action: String,
+    pub detail: String,
+}
+
+pub async fn events_of(conn: &mut AnyConnection, ticket_id: &str) -> sqlx::Result<Vec<EventRow>> {
+    sqlx::query_as(
+        "SELECT e.at, o.display_name AS operator_name, e.action, e.detail
+           FROM ticket_events e LEFT JOIN operators o ON o.id = e.operator_id
+          WHERE e.ticket_id = $1 ORDER BY e.at, e.id",
+    )
+    .bind(ticket_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Annotations (异议标注) on a subject's records: disputed on an open
+/// ticket, or checked and unconfirmed. `(record id, outcome, ticket no)`.
+pub async fn annotations_of_subject(
+    conn: &mut AnyConnection,
+    subject_id: &str,
+) -> sqlx::Result<Vec<(String, String, String)>> {
+    sqlx::query_as(
+        "SELECT tr.record_id, tr.outcome, t.ticket_no
+           FROM ticket_records tr JOIN tickets t ON t.id = tr.ticket_id
+          WHERE t.subject_id = $1 AND tr.outcome IN ('disputed', 'unconfirmed')
+          ORDER BY t.created_at",
+    )
+    .bind(subject_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LetterRow {
+    pub id: String,
+    pub letter_no: String,
+    pub department_id: String,
+    pub department_name: String,
+    pub sent_at: i64,
+    pub sent_by: String,
+    pub received_on: String,
+    pub reply_due: String,
+    pub replied_at: Option<i64>,
+    pub replied_by: Option<String>,
+    pub reply_text: Option<String>,
+}
+
+pub async fn letters_of(conn: &mut AnyConnection, ticket_id: &str) -> sqlx::Result<Vec<LetterRow>> {
+    sqlx::query_as(
+        "SELECT l.id, l.letter_no, l.department_id, u.name AS department_name, l.sent_at,
+                s.display_name AS sent_by, l.received_on, l.reply_due, l.replied_at,
+                r.display_name AS replied_by, l.reply_text
+           FROM ticket_letters l
+           JOIN org_units u ON u.id = l.department_id
+           JOIN operators s ON s.id = l.sent_by
+           LEFT JOIN operators r ON r.id = l.replied_by
+          WHERE l.ticket_id = $1 ORDER BY l.sent_at, l.letter_no",
+    )
+    .bind(ticket_id)
+    .fetch_all(conn)
+    .await
+}
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NotificationRow {
+    pub at: i64,
+    pub channel: String,
+    pub reached: i64,
+    pub note: String,
+    pub operator_name: String,
+}
+
+pub async fn notifications_of(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+) -> sqlx::Result<Vec<NotificationRow>> {
+    sqlx::query_as(
+        "SELECT n.at, n.channel, n.reached, n.note, o.display_name AS operator_name
+           FROM ticket_notifications n JOIN operators o ON o.id = n.operator_id
+          WHERE n.ticket_id = $1 ORDER BY n.at",
+    )
+    .bind(ticket_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Takes the ticket for a change: bumps its version if it is still
+/// `expected`; false if someone else changed it first.
+pub async fn claim(
+    conn: &mut AnyConnection,
+    id: &str,
+    expected: i64,
+    operator_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
+        "UPDATE tickets SET version = version + 1, updated_at = $1, updated_by = $2
+          WHERE id = $3 AND version = $4",
+    )
+    .bind(now_ms)
+    .bind(operator_id)
+    .bind(id)
+    .bind(expected)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 1 {
+        touch(conn, id).await?;
+    }
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn set_state(
+    conn: &mut AnyConnection,
+    id: &str,
+    state: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    let closing = state == "closed" || state == "withdrawn";
+    sqlx::query("UPDATE tickets SET state = $1, closed_at = CASE WHEN $2 = 1 THEN $3 ELSE closed_at END WHERE id = $4")
+        .bind(state)
+        .bind(i64::from(closing))
+        .bind(now_ms)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub struct NewLetter<'a> {
+    pub ticket_id: &'a str,
+    pub letter_no: &'a str,
+    pub department_id: &'a str,
+    pub operator_id: &'a str,
+    pub received_on: &'a str,
+    pub reply_due: &'a str,
+    pub now_ms: i64,
+}
+
+pub async fn insert_letter(conn: &mut AnyConnection, l: NewLetter<'_>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO ticket_letters (id, ticket_id, letter_no, department_id, sent_at, sent_by,
+                                     received_on, reply_due)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(super::new_id())
+    .bind(l.ticket_id)
+    .bind(l.letter_no)
+    .bind(l.department_id)
+    .bind(l.now_ms)
+    .bind(l.operator_id)
+    .bind(l.received_on)
+    .bind(l.reply_due)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn reply_letter(
+    conn: &mut AnyConnection,
+    letter_id: &str,
+    text: &str,
+    operator_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE ticket_letters SET replied_at = $1, replied_by = $2, reply_text = $3
+          WHERE id = $4 AND replied_at IS NULL",
+    )
+    .bind(now_ms)
+    .bind(operator_id)
+    .bind(text)
+    .bind(letter_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_outcome(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    record_id: &str,
+    outcome: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE ticket_records SET outcome = $1 WHERE ticket_id = $2 AND record_id = $3")
+        .bind(outcome)
+        .bind(ticket_id)
+        .bind(record_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Ends every open dispute of the ticket with `outcome` (a withdrawal).
+pub async fn end_disputes(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    outcome: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE ticket_records SET outcome = $1 WHERE ticket_id = $2 AND outcome = 'disputed'",
+    )
+    .bind(outcome)
+    .bind(ticket_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The corrected content of a record.
+pub struct Correction<'a> {
+    pub status: &'a str,
+    pub details: &'a str,
+    pub end_date: Option<&'a str>,
+    pub amount_cents: Option<Option<i64>>,
+}
+
+/// Adds a version made by the ticket (the old ones stay) and makes it current.
+pub async fn correct_record(
+    conn: &mut AnyConnection,
+    record_id: &str,
+    ticket_id: &str,
+    c: Correction<'_>,
+    operator_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    #[derive(sqlx::FromRow)]
+    struct Current {
+        version: i64,
+        start_date: Option<String>,
+        end_date: Option<String>,
+        amount_cents: Option<i64>,
+        status: String,
+        negative: i64,
+        details: String,
+    }
+    let cur: Current = sqlx::query_as(
+        "SELECT v.version, v.start_date, v.end_date, v.amount_cents, v.status, v.negative, v.details
+           FROM records r JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
+          WHERE r.id = $1",
+    )
+    .bind(record_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let pick = |new: &str, old: String| {
+        if new.trim().is_empty() {
+            old
+        } else {
+            new.trim().to_string()
+        }
+    };
+    let version = cur.version + 1;
+    sqlx::query(
+        "INSERT INTO record_versions (record_id, version, start_date, end_date, amount_cents,
+                                      status, negative, details, content_hash, import_id,
+                                      created_at, created_by, ticket_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11, $12)",
+    )
+    .bind(record_id)
+    .bind(version)
+    .bind(cur.start_date)
+    .bind(c.end_date.map(str::to_string).or(cur.end_date))
+    .bind(c.amount_cents.unwrap_or(cur.amount_cents))
+    .bind(pick(c.status, cur.status))
+    .bind(cur.negative)
+    .bind(pick(c.details, cur.details))
+    // No department file has this content: the next delivery of the
+    // record is recorded as a version of its own.
+    .bind(format!("ticket:{ticket_id}"))
+    .bind(now_ms)
+    .bind(operator_id)
+    .bind(ticket_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE records SET current_version = $1, updated_at = $2 WHERE id = $3")
+        .bind(version)
+        .bind(now_ms)
+        .bind(record_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete_record(
+    conn: &mut AnyConnection,
+    record_id: &str,
+    ticket_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE records SET deleted_at = $1, deleted_by_ticket = $2 WHERE id = $3")
+        .bind(now_ms)
+        .bind(ticket_id)
+        .bind(record_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_notify_due(conn: &mut AnyConnection, id: &str, due: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE tickets SET notify_due = $1 WHERE id = $2")
+        .bind(due)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn add_notification(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    channel: &str,
+    reached: bool,
+    note: &str,
+    operator_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO ticket_notifications (id, ticket_id, at, channel, reached, note, operator_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(super::new_id())
+    .bind(ticket_id)
+    .bind(now_ms)
+    .bind(channel)
+    .bind(i64::from(reached))
+    .bind(note)
+    .bind(operator_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Starts (`Some(reason)`) or ends (`None`) a pause; the paused time is
+/// added up when it ends.
+pub async fn set_pause(
+    conn: &mut AnyConnection,
+    id: &str,
+    reason: Option<&str>,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    match reason {
+        Some(r) => {
+            sqlx::query("UPDATE tickets SET paused_since = $1, pause_reason = $2 WHERE id = $3")
+                .bind(now_ms)
+                .bind(r)
+                .bind(id)
+        }
+        None => sqlx::query(
+            "UPDATE tickets SET paused_ms = paused_ms + ($1 - paused_since), paused_since = NULL
+              WHERE id = $2 AND paused_since IS NOT NULL",
+        )
+        .bind(now_ms)
+        .bind(id),
+    }
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The ticket whose check left this record of this subject unconfirmed.
+pub async fn unconfirmed_ticket(
+    conn: &mut AnyConnection,
+    record_id: &str,
+    subject_id: &str,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar(
+        "SELECT t.id FROM ticket_records tr JOIN tickets t ON t.id = tr.ticket_id
+          WHERE tr.record_id = $1 AND t.subject_id = $2 AND tr.outcome = 'unconfirmed'
+          ORDER BY t.created_at DESC LIMIT 1",
+    )
+    .bind(record_id)
+    .bind(subject_id)
+    .fetch_optional(conn)
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn add_statement(
+    conn: &mut AnyConnection,
+    id: &str,
+    record_id: &str,
+    ticket_id: &str,
+    text: &str,
+    verification_id: &str,
+    operator_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO record_statements (id, record_id, ticket_id, text, verification_id,
+                                        operator_id, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(record_id)
+    .bind(ticket_id)
+    .bind(text)
+    .bind(verification_id)
+    .bind(operator_id)
+    .bind(now_ms)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Statements (本人声明) on a subject's records, oldest first.
+pub async fn statements_of_subject(
+    conn: &mut AnyConnection,
+    subject_id: &str,
+) -> sqlx::Result<Vec<super::queries::ExplanationRow>> {
+    sqlx::query_as(
+        "SELECT st.record_id, st.text, st.created_at, o.display_name AS taken_by
+           FROM record_statements st
+           JOIN records r ON r.id = st.record_id
+           JOIN operators o ON o.id = st.operator_id
+          WHERE r.subject_id = $1
+          ORDER BY st.created_at",
+    )
+    .bind(subject_id)
+    .fetch_all(conn)
+    .await
+}

@@ -20,6 +20,7 @@ pub mod consent;
 mod convert;
 pub mod identity;
 pub mod intake;
+pub mod objection;
 pub mod query;
 
 use credit_desk_proto::Lang;

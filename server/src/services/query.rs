@@ -285,17 +285,40 @@ impl QueryService {
             })
             .collect();
         let assembled = report::assemble(facts, &categories, scope, local_date(log.at));
-        let mut explanations: HashMap<String, Vec<pb::Explanation>> = HashMap::new();
-        for e in queries::explanations_of_subject(conn, &subject_id).await? {
-            explanations
-                .entry(e.record_id)
-                .or_default()
-                .push(pb::Explanation {
+        let by_record = |rows: Vec<queries::ExplanationRow>| {
+            let mut map: HashMap<String, Vec<pb::Explanation>> = HashMap::new();
+            for e in rows {
+                map.entry(e.record_id).or_default().push(pb::Explanation {
                     text: e.text,
                     added_at_ms: e.created_at,
                     taken_by: e.taken_by,
                 });
-        }
+            }
+            map
+        };
+        let mut explanations =
+            by_record(queries::explanations_of_subject(conn, &subject_id).await?);
+        let mut statements =
+            by_record(crate::db::tickets::statements_of_subject(conn, &subject_id).await?);
+        let annotations: HashMap<String, String> =
+            crate::db::tickets::annotations_of_subject(conn, &subject_id)
+                .await?
+                .into_iter()
+                .map(|(record_id, outcome, ticket_no)| {
+                    let text = if outcome == "unconfirmed" {
+                        lang.pick(
+                            format!("已核查，无法确认（{ticket_no}）"),
+                            format!("checked, cannot be confirmed ({ticket_no})"),
+                        )
+                    } else {
+                        lang.pick(
+                            format!("异议处理中（{ticket_no}）"),
+                            format!("under objection ({ticket_no})"),
+                        )
+                    };
+                    (record_id, text)
+                })
+                .collect();
         let sections = assembled
             .sections
             .into_iter()
@@ -307,6 +330,8 @@ impl QueryService {
                     .into_iter()
                     .map(|r| pb::ReportRecord {
                         explanations: explanations.remove(&r.id).unwrap_or_default(),
+                        statements: statements.remove(&r.id).unwrap_or_default(),
+                        annotation: annotations.get(&r.id).cloned().unwrap_or_default(),
                         id: r.id,
                         source_name: r.source_name,
                         source_key: r.source_key,
@@ -318,7 +343,6 @@ impl QueryService {
                         negative: r.negative,
                         details: r.details,
                         version: r.version as u32,
-                        annotation: String::new(),
                     })
                     .collect(),
             })

@@ -1,0 +1,489 @@
+//! Objection tickets on both backends: filing annotates the records at
+//! once, the department's reply changes the record, and every act is
+//! checked against the ticket's version, state and the caller's scope.
+
+use credit_desk_proto::pb::{
+    self, VerificationMethod, act_on_ticket_request::Action, identity_client::IdentityClient,
+    objection_client::ObjectionClient, query_client::QueryClient, run_query_request::Basis,
+};
+use credit_desk_server::db::org_units;
+use credit_desk_server::demo::DEMO_PEOPLE;
+use credit_desk_server::intake::{self, Job};
+use credit_desk_tests::{DEMO_PASSWORD, T0, TestServer, authed, both_backends, login, reason};
+
+const COURT: &[u8] = include_bytes!("../fixtures/court-2025H1.xlsx");
+
+fn rid() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Imports the court fixture plus one negative record that ended in 2019
+/// (older than five years), all about demo person 1 (李建国) and others.
+async fn load_records(srv: &TestServer) {
+    let dept = {
+        let mut conn = srv.db.read().await.unwrap();
+        org_units::get_by_code(&mut conn, "D-COURT")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let old = "当事人证件号码,当事人名称,案号,类别,立案日期,结案日期,执行状态
+441284196508120010,李建国,(2016)粤1284民初1号,判决执行,2016-01-05,2019-06-30,已履行
+";
+    for (name, bytes) in [("court.xlsx", COURT), ("old.csv", old.as_bytes())] {
+        let job = Job {
+            department: &dept,
+            file_name: name,
+            bytes,
+            operator_id: None,
+            dry_run: false,
+            lang: credit_desk_proto::Lang::Zh,
+            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+            now_ms: T0,
+            cancel: None,
+        };
+        intake::run(&srv.db, job, |_, _| {}).await.unwrap();
+    }
+}
+
+/// Verifies demo person `i`; returns (subject id, verification id).
+async fn verify(srv: &TestServer, token: &str, i: usize) -> (String, String) {
+    let (number, name, ..) = DEMO_PEOPLE[i];
+    let req = pb::VerifyRequest {
+        request_id: rid(),
+        identifier: number.into(),
+        name: name.into(),
+        method: VerificationMethod::IdCardInspected as i32,
+        ..Default::default()
+    };
+    let resp = IdentityClient::new(srv.channel.clone())
+        .verify(authed(req, token))
+        .await
+        .unwrap()
+        .into_inner();
+    (resp.subject.unwrap().id, resp.verification.unwrap().id)
+}
+
+fn self_query(subject: &str, verification: &str) -> pb::RunQueryRequest {
+    pb::RunQueryRequest {
+        request_id: rid(),
+        subject_id: subject.into(),
+        basis: Some(Basis::SelfBasis(pb::SelfBasis {
+            verification_id: verification.into(),
+        })),
+        ..Default::default()
+    }
+}
+
+async fn run(srv: &TestServer, token: &str, req: pb::RunQueryRequest) -> pb::RunQueryResponse {
+    QueryClient::new(srv.channel.clone())
+        .run_query(authed(req, token))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+fn objections(srv: &TestServer) -> ObjectionClient<tonic::transport::Channel> {
+    ObjectionClient::new(srv.channel.clone())
+}
+
+async fn act(
+    srv: &TestServer,
+    token: &str,
+    t: &pb::Ticket,
+    action: Action,
+) -> Result<pb::Ticket, tonic::Status> {
+    let req = pb::ActOnTicketRequest {
+        request_id: rid(),
+        ticket_id: t.id.clone(),
+        expected_version: t.version,
+        action: Some(action),
+    };
+    Ok(objections(srv)
+        .act_on_ticket(authed(req, token))
+        .await?
+        .into_inner()
+        .ticket
+        .unwrap())
+}
+
+both_backends!(
+    an_objection_from_filing_to_closing,
+    async |srv: &TestServer| {
+        load_records(srv).await;
+        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let (subject, v) = verify(srv, &counter, 1).await;
+        let report = run(srv, &counter, self_query(&subject, &v))
+            .await
+            .report
+            .unwrap();
+        let record = report.sections[0].records[0].clone();
+        assert!(record.annotation.is_empty());
+
+        let filing = pb::FileObjectionRequest {
+            request_id: rid(),
+            verification_id: v.clone(),
+            record_ids: vec![record.id.clone()],
+            reason_category: "wrong_content".into(),
+            reason_text: "该案已于2025年8月执行完毕".into(),
+            evidence: vec!["结案通知书复印件".into()],
+            contact_phone: "13800138000".into(),
+            contact_address: "四会市大沙镇马鞍村 12 号".into(),
+            notify_by: "phone".into(),
+        };
+        // Bad input names the field and creates nothing.
+        let mut bad = filing.clone();
+        bad.request_id = rid();
+        bad.contact_phone = "call me".into();
+        let err = objections(srv)
+            .file_objection(authed(bad, &counter))
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&err), "VALIDATION");
+        assert!(err.message().contains("contact_phone"), "{}", err.message());
+
+        let filed = objections(srv)
+            .file_objection(authed(filing.clone(), &counter))
+            .await
+            .unwrap()
+            .into_inner();
+        let ticket = filed.ticket.unwrap();
+        assert!(
+            ticket.ticket_no.starts_with("YY-20261123-"),
+            "{}",
+            ticket.ticket_no
+        );
+        assert_eq!(ticket.state, "received");
+        assert_eq!(ticket.overall_due, "2026-12-13");
+        assert_eq!(
+            ticket.subject_identifier, "441284********0010",
+            "masked at the counter"
+        );
+        // A retry is the same ticket; a second objection on the record is refused.
+        let again = objections(srv)
+            .file_objection(authed(filing.clone(), &counter))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(again.replayed);
+        assert_eq!(again.ticket.unwrap().id, ticket.id);
+        let mut twice = filing.clone();
+        twice.request_id = rid();
+        let err = objections(srv)
+            .file_objection(authed(twice, &counter))
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&err), "ALREADY_EXISTS");
+
+        // Annotated at once.
+        let report = run(srv, &counter, self_query(&subject, &v))
+            .await
+            .report
+            .unwrap();
+        let annotated = &report.sections[0].records[0];
+        assert!(
+            annotated.annotation.contains(&ticket.ticket_no),
+            "{annotated:?}"
+        );
+
+        // The counter cannot do the center's work; the bank cannot read it.
+        let err = act(
+            srv,
+            &counter,
+            &ticket,
+            Action::SendRequests(pb::SendRequests::default()),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(reason(&err), "OUT_OF_SCOPE");
+        let bank = login(srv, "bank", DEMO_PASSWORD).await.unwrap();
+        let err = objections(srv)
+            .get_ticket(authed(
+                pb::GetTicketRequest {
+                    ticket_id: ticket.id.clone(),
+                },
+                &bank,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&err), "PERMISSION_DENIED");
+
+        let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        // Closing now is refused by the state machine.
+        let err = act(srv, &center, &ticket, Action::Close(pb::Empty {}))
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&err), "WRONG_STATE");
+        let sent = act(
+            srv,
+            &center,
+            &ticket,
+            Action::SendRequests(pb::SendRequests {
+                received_on: "2026-11-23".into(),
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(sent.state, "request_sent");
+        assert_eq!(sent.letters.len(), 1);
+        // Received Monday 23 Nov: 10 working days end on Monday 7 Dec.
+        assert_eq!(sent.letters[0].reply_due, "2026-12-07");
+        // A second clerk acting on the old version loses with a clear reason.
+        let err = act(
+            srv,
+            &center,
+            &ticket,
+            Action::Pause(pb::Pause {
+                reason: "等材料".into(),
+            }),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(reason(&err), "STALE_VERSION");
+        assert!(
+            err.message().contains("reload") || err.message().contains("刷新"),
+            "{}",
+            err.message()
+        );
+
+        // The court's liaison answers: corrected.
+        let liaison = login(srv, "liaison", DEMO_PASSWORD).await.unwrap();
+        let seen = objections(srv)
+            .get_ticket(authed(
+                pb::GetTicketRequest {
+                    ticket_id: ticket.id.clone(),
+                },
+                &liaison,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap();
+        let replied = act(
+            srv,
+            &liaison,
+            &seen,
+            Action::RecordReply(pb::RecordReply {
+                letter_id: seen.letters[0].id.clone(),
+                reply_text: "经核实，该案已执行完毕".into(),
+                decisions: vec![pb::RecordDecision {
+                    record_id: record.id.clone(),
+                    outcome: "corrected".into(),
+                    status: "已履行".into(),
+                    end_date: "2025-08-15".into(),
+                    ..Default::default()
+                }],
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(replied.state, "replied");
+        assert_eq!(replied.records[0].outcome, "corrected");
+        assert!(
+            replied
+                .deadlines
+                .iter()
+                .any(|d| d.kind == "notice" && !d.met)
+        );
+
+        // The next report shows the corrected version, without the annotation.
+        let third = run(srv, &counter, self_query(&subject, &v)).await;
+        assert_eq!(
+            third.refusal_code, "fee_confirmation_required",
+            "the third self-query this year"
+        );
+        let mut confirmed = self_query(&subject, &v);
+        confirmed.fee_confirmed = true;
+        let report = run(srv, &counter, confirmed).await.report.unwrap();
+        let fixed = report
+            .sections
+            .iter()
+            .flat_map(|s| &s.records)
+            .find(|r| r.id == record.id)
+            .unwrap();
+        assert_eq!(
+            (fixed.status.as_str(), fixed.version),
+            ("已履行", record.version + 1)
+        );
+        assert!(fixed.annotation.is_empty());
+
+        // Notice: one failed call, then reached; then closed.
+        let t = act(
+            srv,
+            &center,
+            &replied,
+            Action::Notify(pb::NotifyApplicant {
+                channel: "phone".into(),
+                reached: false,
+                note: "无人接听".into(),
+            }),
+        )
+        .await
+        .unwrap();
+        let err = act(srv, &center, &t, Action::MarkUnreachable(pb::Empty {}))
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&err), "WRONG_STATE", "one attempt is not enough");
+        let t = act(
+            srv,
+            &center,
+            &t,
+            Action::Notify(pb::NotifyApplicant {
+                channel: "phone".into(),
+                reached: true,
+                note: String::new(),
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(t.state, "notified");
+        let t = act(srv, &center, &t, Action::Close(pb::Empty {}))
+            .await
+            .unwrap();
+        assert_eq!(t.state, "closed");
+        let actions: Vec<&str> = t.events.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            [
+                "filed",
+                "request_sent",
+                "reply_recorded",
+                "notice_failed",
+                "notified",
+                "closed"
+            ]
+        );
+        assert!(t.deadlines.iter().all(|d| d.met));
+    }
+);
+
+both_backends!(
+    unconfirmed_records_keep_the_annotation_and_take_a_statement,
+    async |srv: &TestServer| {
+        load_records(srv).await;
+        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let (subject, v) = verify(srv, &counter, 1).await;
+        let report = run(srv, &counter, self_query(&subject, &v))
+            .await
+            .report
+            .unwrap();
+        let record = report.sections[0].records[0].clone();
+        let ticket = objections(srv)
+            .file_objection(authed(
+                pb::FileObjectionRequest {
+                    request_id: rid(),
+                    verification_id: v.clone(),
+                    record_ids: vec![record.id.clone()],
+                    reason_category: "not_mine".into(),
+                    reason_text: "本人从未涉诉".into(),
+                    contact_phone: "0758-3312345".into(),
+                    contact_address: "大沙镇".into(),
+                    notify_by: "written".into(),
+                    ..Default::default()
+                },
+                &counter,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap();
+        let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let t = act(
+            srv,
+            &center,
+            &ticket,
+            Action::Pause(pb::Pause {
+                reason: "等待申请人补充材料".into(),
+            }),
+        )
+        .await
+        .unwrap();
+        assert!(t.paused);
+        let err = act(
+            srv,
+            &center,
+            &t,
+            Action::SendRequests(pb::SendRequests::default()),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(reason(&err), "WRONG_STATE", "paused");
+        srv.clock.advance_ms(2 * 86_400_000);
+        let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let t = act(srv, &center, &t, Action::Resume(pb::Empty {}))
+            .await
+            .unwrap();
+        assert!(!t.paused);
+        assert_eq!(t.paused_ms, 2 * 86_400_000);
+        assert_eq!(t.overall_due, "2026-12-13", "the legal limit does not move");
+        assert_eq!(t.overall_due_with_pauses, "2026-12-15");
+        let t = act(
+            srv,
+            &center,
+            &t,
+            Action::SendRequests(pb::SendRequests::default()),
+        )
+        .await
+        .unwrap();
+        let t = act(
+            srv,
+            &center,
+            &t,
+            Action::RecordReply(pb::RecordReply {
+                letter_id: t.letters[0].id.clone(),
+                reply_text: "无法确认".into(),
+                decisions: vec![pb::RecordDecision {
+                    record_id: record.id.clone(),
+                    outcome: "unconfirmed".into(),
+                    ..Default::default()
+                }],
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(t.records[0].outcome, "unconfirmed");
+        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let (_, v2) = verify(srv, &counter, 1).await;
+        let statement = pb::AddStatementRequest {
+            request_id: rid(),
+            record_id: record.id.clone(),
+            verification_id: v2.clone(),
+            text: "本人对该记录有异议，已申请核查".into(),
+        };
+        objections(srv)
+            .add_statement(authed(statement, &counter))
+            .await
+            .unwrap();
+        let report = run(srv, &counter, self_query(&subject, &v2))
+            .await
+            .report
+            .unwrap();
+        let r = report.sections[0]
+            .records
+            .iter()
+            .find(|r| r.id == record.id)
+            .unwrap();
+        assert!(
+            r.annotation.starts_with("已核查，无法确认"),
+            "{}",
+            r.annotation
+        );
+        // A statement on a record that was not left unconfirmed is refused.
+        let other = report.sections[1].records[0].id.clone();
+        let err = objections(srv)
+            .add_statement(authed(
+                pb::AddStatementRequest {
+                    request_id: rid(),
+                    record_id: other,
+                    verification_id: v2,
+                    text: "x".into(),
+                },
+                &counter,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&err), "VALIDATION");
+    }
+);
