@@ -55,6 +55,10 @@ CREATE TABLE tickets (
     pause_reason      TEXT NOT NULL,
     paused_ms         BIGINT NOT NULL,
     version           BIGINT NOT NULL,
+    -- The nearest running deadline ('9999-12-31': none, only closing is
+    -- left; NULL: closed or withdrawn), kept by every change: the queue's
+    -- sort key.
+    next_due          TEXT,
     change_seq        BIGINT NOT NULL,
     created_at        BIGINT NOT NULL,
     updated_at        BIGINT NOT NULL,
@@ -62,6 +66,7 @@ CREATE TABLE tickets (
     closed_at         BIGINT
 );
 CREATE INDEX tickets_change ON tickets (change_seq);
+CREATE INDEX tickets_next_due ON tickets (next_due);
 CREATE INDEX tickets_unit ON tickets (org_unit_id, state);
 CREATE INDEX tickets_subject ON tickets (subject_id);
 

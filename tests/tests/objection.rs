@@ -487,3 +487,248 @@ both_backends!(
         assert_eq!(reason(&err), "VALIDATION");
     }
 );
+
+/// Files an objection on demo person 1's first court record as `counter`.
+async fn file_one(srv: &TestServer, counter: &str) -> pb::Ticket {
+    let (subject, v) = verify(srv, counter, 1).await;
+    let report = run(srv, counter, self_query(&subject, &v))
+        .await
+        .report
+        .unwrap();
+    let record = report.sections[0].records[0].id.clone();
+    objections(srv)
+        .file_objection(authed(
+            pb::FileObjectionRequest {
+                request_id: rid(),
+                verification_id: v,
+                record_ids: vec![record],
+                reason_category: "outdated".into(),
+                reason_text: "已结案".into(),
+                contact_phone: "13800138000".into(),
+                contact_address: "大沙镇".into(),
+                notify_by: "phone".into(),
+                ..Default::default()
+            },
+            counter,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .ticket
+        .unwrap()
+}
+
+async fn queue(srv: &TestServer, token: &str, cursor: &str) -> pb::ListQueueResponse {
+    objections(srv)
+        .list_queue(authed(
+            pb::ListQueueRequest {
+                cursor: cursor.into(),
+                ..Default::default()
+            },
+            token,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+}
+
+both_backends!(
+    queues_are_scoped_and_refresh_incrementally,
+    async |srv: &TestServer| {
+        load_records(srv).await;
+        credit_desk_server::setup::add_operator(
+            &srv.db,
+            credit_desk_server::setup::OperatorSpec {
+                username: "tax.liaison",
+                display_name: "税务联络员",
+                role: pb::Role::Liaison,
+                unit_code: "D-TAX",
+                password: DEMO_PASSWORD,
+                must_change_password: false,
+            },
+            T0,
+        )
+        .await
+        .unwrap();
+        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let ticket = file_one(srv, &counter).await;
+        let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let liaison = login(srv, "liaison", DEMO_PASSWORD).await.unwrap();
+        let tax = login(srv, "tax.liaison", DEMO_PASSWORD).await.unwrap();
+
+        let q = queue(srv, &counter, "").await;
+        assert!(q.full);
+        assert_eq!(q.items.len(), 1);
+        let item = &q.items[0];
+        assert_eq!(item.ticket_no, ticket.ticket_no);
+        assert_eq!(item.nearest_due, "2026-12-13");
+        assert_eq!(item.urgency, "later");
+        assert_eq!(q.stats.unwrap().open, 1);
+        // Nothing waits on the court before the letter is sent.
+        assert!(queue(srv, &liaison, "").await.items.is_empty());
+
+        let sent = act(
+            srv,
+            &center,
+            &ticket,
+            Action::SendRequests(pb::SendRequests::default()),
+        )
+        .await
+        .unwrap();
+        let court = queue(srv, &liaison, "").await;
+        assert_eq!(court.items.len(), 1);
+        assert_eq!(court.items[0].letter_no, sent.letters[0].letter_no);
+        assert_eq!(
+            court.items[0]
+                .deadlines
+                .iter()
+                .map(|d| d.kind.as_str())
+                .collect::<Vec<_>>(),
+            ["department_reply"],
+            "a liaison sees their own clock only"
+        );
+        // Another department's liaison sees nothing and cannot read it.
+        assert!(queue(srv, &tax, "").await.items.is_empty());
+        let err = objections(srv)
+            .get_ticket(authed(
+                pb::GetTicketRequest {
+                    ticket_id: ticket.id.clone(),
+                },
+                &tax,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&err), "OUT_OF_SCOPE");
+        let err = act(
+            srv,
+            &tax,
+            &sent,
+            Action::RecordReply(pb::RecordReply {
+                letter_id: sent.letters[0].id.clone(),
+                ..Default::default()
+            }),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(reason(&err), "PERMISSION_DENIED");
+
+        // Incremental: nothing changed, then one change, then it leaves.
+        let first = queue(srv, &center, "").await;
+        let same = queue(srv, &center, &first.cursor).await;
+        assert!(!same.full && same.items.is_empty() && same.removed.is_empty());
+        let paused = act(
+            srv,
+            &center,
+            &sent,
+            Action::Pause(pb::Pause {
+                reason: "等待材料".into(),
+            }),
+        )
+        .await
+        .unwrap();
+        let one = queue(srv, &center, &same.cursor).await;
+        assert!(!one.full);
+        assert_eq!(one.items.len(), 1);
+        assert!(one.items[0].paused);
+        act(srv, &center, &paused, Action::Withdraw(pb::Empty {}))
+            .await
+            .unwrap();
+        let gone = queue(srv, &center, &one.cursor).await;
+        assert_eq!(gone.removed, [ticket.id.clone()]);
+        assert_eq!(gone.stats.unwrap().open, 0);
+        // A cursor from another filter set is answered in full.
+        let filtered = objections(srv)
+            .list_queue(authed(
+                pb::ListQueueRequest {
+                    cursor: gone.cursor.clone(),
+                    state: "received".into(),
+                    ..Default::default()
+                },
+                &center,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(filtered.full);
+    }
+);
+
+both_backends!(
+    a_calendar_change_moves_open_deadlines,
+    async |srv: &TestServer| {
+        load_records(srv).await;
+        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let ticket = file_one(srv, &counter).await;
+        let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let sent = act(
+            srv,
+            &center,
+            &ticket,
+            Action::SendRequests(pb::SendRequests {
+                received_on: "2026-11-23".into(),
+            }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(sent.letters[0].reply_due, "2026-12-07");
+        // The administrator corrects 2026: 1 December becomes a holiday.
+        let official = credit_desk_proto::calendar::OFFICIAL[1].1;
+        let csv = format!("{official}2026-12-01,holiday,测试假日\n");
+        let admin = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
+        let imported = objections(srv)
+            .import_calendar(authed(
+                pb::ImportCalendarRequest {
+                    file_name: "2026-corrected.csv".into(),
+                    csv,
+                },
+                &admin,
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(imported.years, [2026]);
+        assert_eq!(imported.deadlines_recomputed, 1);
+        let t = objections(srv)
+            .get_ticket(authed(
+                pb::GetTicketRequest {
+                    ticket_id: ticket.id.clone(),
+                },
+                &center,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap();
+        assert_eq!(t.letters[0].reply_due, "2026-12-08");
+        let moved = t
+            .events
+            .iter()
+            .find(|e| e.action == "deadline.recomputed")
+            .unwrap();
+        assert!(
+            moved.detail.contains("2026-12-07 -> 2026-12-08"),
+            "{}",
+            moved.detail
+        );
+        // A bad file is refused with its lines named and changes nothing.
+        let err = objections(srv)
+            .import_calendar(authed(
+                pb::ImportCalendarRequest {
+                    file_name: "bad.csv".into(),
+                    csv: "2026-12-02,rest,x\n".into(),
+                },
+                &admin,
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&err), "VALIDATION");
+        assert!(err.message().contains("line 1"), "{}", err.message());
+        // Only administrators change the calendar.
+        let err = objections(srv)
+            .import_calendar(authed(pb::ImportCalendarRequest::default(), &center))
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&err), "PERMISSION_DENIED");
+    }
+);

@@ -62,7 +62,7 @@ fn placeholders(first: usize, n: usize) -> String {
         .join(", ")
 }
 
-fn bind_all<'q>(
+pub fn bind_all<'q>(
     mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
     values: impl IntoIterator<Item = &'q V>,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {

@@ -37,14 +37,34 @@ pub async fn current_seq(conn: &mut AnyConnection) -> sqlx::Result<i64> {
     )
 }
 
-/// Marks a ticket changed for the queues.
+/// No running deadline: only closing is left (sorts after every date).
+pub const NO_DEADLINE: &str = "9999-12-31";
+
+/// Marks a ticket changed for the queues and recomputes its nearest
+/// running deadline (call after the change itself).
 pub async fn touch(conn: &mut AnyConnection, ticket_id: &str) -> sqlx::Result<()> {
     let seq = next_counter(&mut *conn, QUEUE_SEQ).await?;
-    sqlx::query("UPDATE tickets SET change_seq = $1 WHERE id = $2")
-        .bind(seq)
-        .bind(ticket_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE tickets SET change_seq = $1,
+                next_due = CASE
+                    WHEN state IN ('closed', 'withdrawn') THEN NULL
+                    ELSE COALESCE((SELECT MIN(d) FROM (
+                            SELECT reply_due AS d FROM ticket_letters
+                             WHERE ticket_id = $2 AND replied_at IS NULL
+                            UNION ALL
+                            SELECT notify_due FROM tickets WHERE id = $2 AND state = 'replied'
+                            UNION ALL
+                            SELECT overall_due FROM tickets
+                             WHERE id = $2 AND state IN ('received', 'request_sent', 'replied')
+                         ) running), $3)
+                END
+          WHERE id = $2",
+    )
+    .bind(seq)
+    .bind(ticket_id)
+    .bind(NO_DEADLINE)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -183,7 +203,7 @@ pub struct TicketRow {
 }
 
 macro_rules! select_ticket {
-    ($rest:literal) => {
+    ($rest:expr) => {
         concat!(
             "SELECT t.id, t.ticket_no, t.subject_id, s.name AS subject_name,
                     s.identifier AS subject_identifier, t.org_unit_id, u.name AS org_unit_name,
@@ -261,9 +281,9 @@ pub async fn insert(conn: &mut AnyConnection, t: NewTicket<'_>) -> sqlx::Result<
     .bind(t.received_on)
     .bind(t.overall_due)
     .bind(t.now_ms)
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
-    touch(conn, t.id).await
+    Ok(())
 }
 
 pub async fn add_record(
@@ -440,11 +460,8 @@ pub async fn claim(
     .bind(operator_id)
     .bind(id)
     .bind(expected)
-    .execute(&mut *conn)
+    .execute(conn)
     .await?;
-    if done.rows_affected() == 1 {
-        touch(conn, id).await?;
-    }
     Ok(done.rows_affected() == 1)
 }
 
@@ -756,4 +773,181 @@ pub async fn statements_of_subject(
     .bind(subject_id)
     .fetch_all(conn)
     .await
+}
+
+/// Who sees which part of the queue, and the screen's filters ('' = any).
+#[derive(Debug, Clone, Default)]
+pub struct QueueScope {
+    /// Tickets filed under this unit path pattern (a township's clerks).
+    pub unit_pattern: String,
+    /// Requests waiting on this department (its liaison).
+    pub waiting_on: String,
+    pub state: String,
+    pub org_unit_id: String,
+    pub department_id: String,
+}
+
+impl QueueScope {
+    fn binds(&self) -> [super::bulk::V; 5] {
+        use super::bulk::V;
+        [
+            V::T(self.unit_pattern.clone()),
+            V::T(self.waiting_on.clone()),
+            V::T(self.state.clone()),
+            V::T(self.org_unit_id.clone()),
+            V::T(self.department_id.clone()),
+        ]
+    }
+}
+
+/// The queue's condition: open, in the caller's scope, through the filters.
+macro_rules! queue_where {
+    ($rest:literal) => {
+        concat!(
+            "WHERE t.next_due IS NOT NULL
+               AND ($1 = '' OR u.path LIKE $1)
+               AND ($2 = '' OR EXISTS (SELECT 1 FROM ticket_letters ql
+                                        WHERE ql.ticket_id = t.id AND ql.department_id = $2
+                                          AND ql.replied_at IS NULL))
+               AND ($3 = '' OR t.state = $3)
+               AND ($4 = '' OR t.org_unit_id = $4)
+               AND ($5 = '' OR EXISTS (SELECT 1 FROM ticket_records qr
+                                        WHERE qr.ticket_id = t.id AND qr.department_id = $5)) ",
+            $rest
+        )
+    };
+}
+
+/// The first `limit` tickets of the queue, nearest deadline first.
+pub async fn queue_page(
+    conn: &mut AnyConnection,
+    scope: &QueueScope,
+    limit: i64,
+) -> sqlx::Result<Vec<TicketRow>> {
+    let b = scope.binds();
+    super::bulk::bind_all(
+        sqlx::query(select_ticket!(queue_where!(
+            "ORDER BY t.next_due, t.ticket_no LIMIT $6"
+        ))),
+        b.iter(),
+    )
+    .bind(limit)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(sqlx::FromRow::from_row)
+    .collect()
+}
+
+/// Those of `ids` that are in the queue.
+pub async fn queue_subset(
+    conn: &mut AnyConnection,
+    scope: &QueueScope,
+    ids: &[String],
+) -> sqlx::Result<Vec<TicketRow>> {
+    super::bulk::fetch_in(
+        conn,
+        select_ticket!(queue_where!("AND t.id IN ")),
+        &scope.binds(),
+        ids,
+    )
+    .await?
+    .iter()
+    .map(sqlx::FromRow::from_row)
+    .collect()
+}
+
+/// Tickets the caller can see that changed after `seq`, oldest change
+/// first, at most `limit`.
+pub async fn changed_since(
+    conn: &mut AnyConnection,
+    scope: &QueueScope,
+    seq: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT t.id FROM tickets t JOIN org_units u ON u.id = t.org_unit_id
+          WHERE t.change_seq > $1
+            AND ($2 = '' OR u.path LIKE $2)
+            AND ($3 = '' OR EXISTS (SELECT 1 FROM ticket_records r
+                                     WHERE r.ticket_id = t.id AND r.department_id = $3))
+          ORDER BY t.change_seq LIMIT $4",
+    )
+    .bind(seq)
+    .bind(&scope.unit_pattern)
+    .bind(&scope.waiting_on)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Counts over the whole queue: open, overdue, due today, due by `soon`,
+/// due by `warn` (dates as YYYY-MM-DD; a deadline is met by its day's end).
+pub async fn queue_stats(
+    conn: &mut AnyConnection,
+    scope: &QueueScope,
+    today: &str,
+    soon: &str,
+    warn: &str,
+) -> sqlx::Result<[i64; 5]> {
+    let b = scope.binds();
+    let row = super::bulk::bind_all(
+        sqlx::query(concat!(
+            "SELECT COUNT(*) AS open,
+                    COALESCE(SUM(CASE WHEN d < $6 THEN 1 ELSE 0 END), 0) AS overdue,
+                    COALESCE(SUM(CASE WHEN d = $6 THEN 1 ELSE 0 END), 0) AS today,
+                    COALESCE(SUM(CASE WHEN d > $6 AND d <= $7 THEN 1 ELSE 0 END), 0) AS soon,
+                    COALESCE(SUM(CASE WHEN d >= $6 AND d <= $8 THEN 1 ELSE 0 END), 0) AS warn
+               FROM (SELECT CASE WHEN $2 = '' THEN t.next_due
+                                 ELSE (SELECT MIN(wl.reply_due) FROM ticket_letters wl
+                                        WHERE wl.ticket_id = t.id AND wl.department_id = $2
+                                          AND wl.replied_at IS NULL) END AS d
+                       FROM tickets t JOIN org_units u ON u.id = t.org_unit_id ",
+            queue_where!(") queued")
+        )),
+        b.iter(),
+    )
+    .bind(today)
+    .bind(soon)
+    .bind(warn)
+    .fetch_one(conn)
+    .await?;
+    use sqlx::Row;
+    Ok([
+        row.try_get("open")?,
+        row.try_get("overdue")?,
+        row.try_get("today")?,
+        row.try_get("soon")?,
+        row.try_get("warn")?,
+    ])
+}
+
+/// The letters of these tickets, by ticket.
+pub async fn letters_for(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> sqlx::Result<std::collections::HashMap<String, Vec<LetterRow>>> {
+    let rows = super::bulk::fetch_in(
+        conn,
+        "SELECT l.ticket_id, l.id, l.letter_no, l.department_id, u.name AS department_name,
+                l.sent_at, s.display_name AS sent_by, l.received_on, l.reply_due, l.replied_at,
+                r.display_name AS replied_by, l.reply_text
+           FROM ticket_letters l
+           JOIN org_units u ON u.id = l.department_id
+           JOIN operators s ON s.id = l.sent_by
+           LEFT JOIN operators r ON r.id = l.replied_by
+          WHERE l.ticket_id IN ",
+        &[],
+        ids,
+    )
+    .await?;
+    let mut out: std::collections::HashMap<String, Vec<LetterRow>> = Default::default();
+    for row in &rows {
+        use sqlx::Row;
+        let ticket: String = row.try_get("ticket_id")?;
+        out.entry(ticket)
+            .or_default()
+            .push(sqlx::FromRow::from_row(row)?);
+    }
+    Ok(out)
 }

@@ -13,8 +13,8 @@ use crate::authz::Caller;
 use crate::clock::local_date;
 use crate::context::Ctx;
 use crate::db::idempotency::{self, Key};
-use crate::db::tickets::{self, NewTicket, TicketRow};
-use crate::db::{calendar as cal_db, consents, new_id, records, subjects};
+use crate::db::tickets::{self, NewTicket, QueueScope, TicketRow};
+use crate::db::{calendar as cal_db, consents, new_id, org_units, records, subjects};
 use crate::domain;
 use crate::errors::{ApiError, ApiResult};
 use crate::rules::deadlines::{self, Urgency};
@@ -29,6 +29,10 @@ pub const REASONS: [&str; 4] = ["wrong_content", "not_mine", "outdated", "other"
 const REASON_TEXT_MAX: usize = 20_000;
 const EVIDENCE_MAX_ITEMS: usize = 50;
 const MAX_RECORDS: usize = 50;
+/// A whole queue answer carries at most this many tickets (nearest first).
+const QUEUE_PAGE: i64 = 500;
+/// More changes than this since a cursor: the whole queue is cheaper.
+const QUEUE_CHANGES_MAX: i64 = 1000;
 /// The largest calendar file accepted (a year is a few kilobytes).
 const CALENDAR_MAX_BYTES: usize = 256 * 1024;
 
@@ -241,6 +245,7 @@ impl ObjectionService {
                 now,
             )
             .await?;
+            tickets::touch(tx, &id).await?;
             Ok(id)
         })
         .await?;
@@ -531,6 +536,7 @@ impl ObjectionService {
                 });
             }
             tickets::set_state(tx, &row.id, state.as_str(), now).await?;
+            tickets::touch(tx, &row.id).await?;
             tickets::add_event(
                 tx,
                 &row.id,
@@ -603,6 +609,148 @@ impl ObjectionService {
         })
         .await?;
         Ok(pb::AddStatementResponse { text, replayed })
+    }
+
+    /// The caller's queue. A cursor from the same day, calendar and filters
+    /// gets only the tickets that changed since (and those that left);
+    /// anything else gets the whole queue, nearest deadline first.
+    async fn queue(
+        &self,
+        caller: Caller,
+        req: pb::ListQueueRequest,
+    ) -> ApiResult<pb::ListQueueResponse> {
+        let scope = match caller.role {
+            Role::Center | Role::Supervisor => QueueScope::default(),
+            Role::Counter => QueueScope {
+                unit_pattern: org_units::prefix_pattern(&caller.org_unit_path),
+                ..Default::default()
+            },
+            Role::Liaison => QueueScope {
+                waiting_on: caller.org_unit_id.clone(),
+                ..Default::default()
+            },
+            _ => return Err(ApiError::PermissionDenied),
+        };
+        let scope = QueueScope {
+            state: req.state.trim().to_string(),
+            org_unit_id: req.org_unit_id.trim().to_string(),
+            department_id: req.department_id.trim().to_string(),
+            ..scope
+        };
+        if !scope.state.is_empty() && State::parse(&scope.state).is_none() {
+            return Err(FieldError::new("state", Rule::UnknownValue).into());
+        }
+        let now = self.ctx.now_ms();
+        let today = local_date(now);
+        let mut conn = self.ctx.db.read().await?;
+        // Read first: every change numbered up to it is committed and seen below.
+        let seq = tickets::current_seq(&mut conn).await?;
+        let cal = cal_db::load(&mut conn).await?;
+        let cal_version = cal_db::years(&mut conn)
+            .await?
+            .iter()
+            .map(|y| y.updated_at)
+            .max()
+            .unwrap_or(0);
+        let filters = idempotency::request_hash(&req, |r| r.cursor.clear());
+        let stamp = format!("{today}.{cal_version}.{}", &filters[..12]);
+        let since = req
+            .cursor
+            .split_once('.')
+            .filter(|(_, rest)| *rest == stamp)
+            .and_then(|(n, _)| n.parse::<i64>().ok());
+        let warn = consents::setting_i64(&mut conn, WARN_SETTING, 1).await? as u32;
+        let missing = |calendar::CalendarError::MissingYear(year)| {
+            ApiError::from(FieldError::new(
+                "calendar",
+                Rule::CalendarMissingYear { year },
+            ))
+        };
+        let soon = cal.add_working_days(today, 2).map_err(missing)?;
+        let warn_by = cal.add_working_days(today, warn).map_err(missing)?;
+        let (rows, removed, full) = match since {
+            Some(since) => {
+                let changed =
+                    tickets::changed_since(&mut conn, &scope, since, QUEUE_CHANGES_MAX + 1).await?;
+                if changed.len() as i64 > QUEUE_CHANGES_MAX {
+                    (
+                        tickets::queue_page(&mut conn, &scope, QUEUE_PAGE).await?,
+                        Vec::new(),
+                        true,
+                    )
+                } else {
+                    let rows = tickets::queue_subset(&mut conn, &scope, &changed).await?;
+                    let removed = changed
+                        .into_iter()
+                        .filter(|id| !rows.iter().any(|r| &r.id == id))
+                        .collect();
+                    (rows, removed, false)
+                }
+            }
+            None => (
+                tickets::queue_page(&mut conn, &scope, QUEUE_PAGE).await?,
+                Vec::new(),
+                true,
+            ),
+        };
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut letters = tickets::letters_for(&mut conn, &ids).await?;
+        let items = rows
+            .iter()
+            .map(|row| {
+                let mut ls = letters.remove(&row.id).unwrap_or_default();
+                let liaison = caller.role == Role::Liaison;
+                if liaison {
+                    ls.retain(|l| l.department_id == caller.org_unit_id);
+                }
+                let mut deadlines = running_deadlines(row, &ls, &cal, today, warn);
+                if liaison {
+                    deadlines.retain(|d| d.kind == "department_reply");
+                }
+                let waiting = ls.iter().find(|l| l.replied_at.is_none());
+                let (nearest_due, urgency) = match nearest(&deadlines) {
+                    Some((d, u)) => (d.due.clone(), u.as_str()),
+                    None => (String::new(), ""),
+                };
+                pb::QueueItem {
+                    ticket_id: row.id.clone(),
+                    ticket_no: row.ticket_no.clone(),
+                    state: row.state.clone(),
+                    paused: row.paused_since.is_some(),
+                    subject_name: row.subject_name.clone(),
+                    org_unit_name: row.org_unit_name.clone(),
+                    deadlines,
+                    urgency: urgency.into(),
+                    nearest_due,
+                    version: row.version as u64,
+                    letter_id: waiting.map(|l| l.id.clone()).unwrap_or_default(),
+                    letter_no: waiting.map(|l| l.letter_no.clone()).unwrap_or_default(),
+                }
+            })
+            .collect();
+        let [open, overdue, due_today, soon_n, warnings] = tickets::queue_stats(
+            &mut conn,
+            &scope,
+            &today.to_string(),
+            &soon.to_string(),
+            &warn_by.to_string(),
+        )
+        .await?;
+        Ok(pb::ListQueueResponse {
+            full,
+            items,
+            removed,
+            cursor: format!("{seq}.{stamp}"),
+            submissions: Vec::new(),
+            stats: Some(pb::QueueStats {
+                open: open as u32,
+                overdue: overdue as u32,
+                due_today: due_today as u32,
+                soon: soon_n as u32,
+                warnings: warnings as u32,
+            }),
+            today: today.to_string(),
+        })
     }
 
     /// The case file as the caller may see it.
@@ -930,12 +1078,8 @@ impl Objection for ObjectionService {
     }
     async fn list_queue(
         &self,
-        _req: Request<pb::ListQueueRequest>,
+        req: Request<pb::ListQueueRequest>,
     ) -> Result<Response<pb::ListQueueResponse>, Status> {
-        // Said plainly until it exists (issue 5): never an empty queue that
-        // looks like "nothing is due".
-        Err(Status::unimplemented(
-            "the deadline queue is not available yet",
-        ))
+        handle!(self, req, queue)
     }
 }
