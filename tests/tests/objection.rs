@@ -634,7 +634,7 @@ both_backends!(
             .await
             .unwrap();
         let gone = queue(srv, &center, &one.cursor).await;
-        assert_eq!(gone.removed, [ticket.id.clone()]);
+        assert_eq!(gone.removed, std::slice::from_ref(&ticket.id));
         assert_eq!(gone.stats.unwrap().open, 0);
         // A cursor from another filter set is answered in full.
         let filtered = objections(srv)
