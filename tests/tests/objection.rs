@@ -612,8 +612,23 @@ both_backends!(
         .unwrap_err();
         assert_eq!(reason(&err), "PERMISSION_DENIED");
 
-        // Incremental: nothing changed, then one change, then it leaves.
+        // Department files: the court delivered 2026H1 (imported in
+        // November), not 2025FY; the counter is not shown any.
         let first = queue(srv, &center, "").await;
+        let late = |q: &pb::ListQueueResponse, dept: &str| -> Vec<String> {
+            q.submissions
+                .iter()
+                .filter(|d| d.department_name == dept)
+                .map(|d| format!("{}:{}", d.period, d.urgency))
+                .collect()
+        };
+        assert_eq!(
+            late(&first, "市人民法院"),
+            ["2025FY:overdue", "2026FY:later"]
+        );
+        assert!(q.submissions.is_empty());
+
+        // Incremental: nothing changed, then one change, then it leaves.
         let same = queue(srv, &center, &first.cursor).await;
         assert!(!same.full && same.items.is_empty() && same.removed.is_empty());
         let paused = act(

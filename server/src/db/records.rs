@@ -33,6 +33,9 @@ pub struct ImportRow {
     pub records_updated: i64,
     pub records_unchanged: i64,
     pub subjects_created: i64,
+    /// The delivery period an applied import meets (e.g. `2026H1`).
+    #[sqlx(default)]
+    pub period: Option<String>,
 }
 
 pub async fn insert_import(
@@ -76,7 +79,8 @@ pub async fn finish_import(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE imports SET status = $1, rows_total = $2, rows_accepted = $3, rows_rejected = $4,
-             records_created = $5, records_updated = $6, records_unchanged = $7, subjects_created = $8
+             records_created = $5, records_updated = $6, records_unchanged = $7, subjects_created = $8,
+             period = $10
           WHERE id = $9",
     )
     .bind(&i.status)
@@ -88,6 +92,7 @@ pub async fn finish_import(
     .bind(i.records_unchanged)
     .bind(i.subjects_created)
     .bind(&i.id)
+    .bind(i.period.as_deref())
     .execute(&mut *conn)
     .await?;
     for (row, column, reason) in errors {
@@ -139,4 +144,20 @@ pub async fn owner(conn: &mut AnyConnection, record_id: &str) -> sqlx::Result<Op
         .bind(record_id)
         .fetch_optional(conn)
         .await
+}
+
+/// Departments (id, name) and the periods they delivered among `periods`.
+pub async fn deliveries(
+    conn: &mut AnyConnection,
+) -> sqlx::Result<Vec<(String, String, Option<String>)>> {
+    sqlx::query_as(
+        "SELECT u.id, u.name, i.period
+           FROM org_units u
+           LEFT JOIN imports i ON i.department_id = u.id AND i.period IS NOT NULL
+                              AND i.status IN ('applied', 'no_change')
+          WHERE u.kind = 'department'
+          ORDER BY u.code",
+    )
+    .fetch_all(conn)
+    .await
 }

@@ -453,6 +453,9 @@ pub async fn run(
     }
     .into();
     log.status = s.status.clone();
+    if matches!(s.status.as_str(), "applied" | "no_change") {
+        log.period = Some(crate::rules::submissions::period_for(job.today));
+    }
     log.rows_total = s.rows_total.into();
     log.rows_accepted = s.rows_accepted.into();
     log.rows_rejected = s.rows_rejected.into();

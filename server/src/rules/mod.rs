@@ -5,4 +5,5 @@ pub mod basis;
 pub mod consent;
 pub mod deadlines;
 pub mod report;
+pub mod submissions;
 pub mod ticket;

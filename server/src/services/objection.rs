@@ -18,6 +18,7 @@ use crate::db::{calendar as cal_db, consents, new_id, org_units, records, subjec
 use crate::domain;
 use crate::errors::{ApiError, ApiResult};
 use crate::rules::deadlines::{self, Urgency};
+use crate::rules::submissions;
 use crate::rules::ticket::{self, Action, Facts, Outcome, State};
 
 /// Center setting: failed notices after which "unreachable" is allowed.
@@ -653,13 +654,25 @@ impl ObjectionService {
             .max()
             .unwrap_or(0);
         let filters = idempotency::request_hash(&req, |r| r.cursor.clear());
-        let stamp = format!("{today}.{cal_version}.{}", &filters[..12]);
+        let warn = warn_days(&mut conn).await?;
+        let submissions = self
+            .submissions_due(&mut conn, &caller, &cal, today, warn)
+            .await?;
+        // A delivery changes the list: the next answer is a whole one.
+        let delivered: String = submissions
+            .iter()
+            .map(|d| format!("{}:{},", d.department_id, d.period))
+            .collect();
+        let stamp = format!(
+            "{today}.{cal_version}.{}.{}",
+            &filters[..12],
+            &hex_digest(&delivered)[..8]
+        );
         let since = req
             .cursor
             .split_once('.')
             .filter(|(_, rest)| *rest == stamp)
             .and_then(|(n, _)| n.parse::<i64>().ok());
-        let warn = consents::setting_i64(&mut conn, WARN_SETTING, 1).await? as u32;
         let missing = |calendar::CalendarError::MissingYear(year)| {
             ApiError::from(FieldError::new(
                 "calendar",
@@ -741,7 +754,7 @@ impl ObjectionService {
             items,
             removed,
             cursor: format!("{seq}.{stamp}"),
-            submissions: Vec::new(),
+            submissions: if full { submissions } else { Vec::new() },
             stats: Some(pb::QueueStats {
                 open: open as u32,
                 overdue: overdue as u32,
@@ -751,6 +764,53 @@ impl ObjectionService {
             }),
             today: today.to_string(),
         })
+    }
+
+    /// Department files not delivered by their date (and the next ones
+    /// coming): the center and supervisors see every department, a liaison
+    /// their own, counter staff none.
+    async fn submissions_due(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        caller: &Caller,
+        cal: &calendar::Calendar,
+        today: chrono::NaiveDate,
+        warn: u32,
+    ) -> ApiResult<Vec<pb::SubmissionDue>> {
+        let own = match caller.role {
+            Role::Center | Role::Supervisor => None,
+            Role::Liaison => Some(caller.org_unit_id.as_str()),
+            _ => return Ok(Vec::new()),
+        };
+        let rows = records::deliveries(conn).await?;
+        let mut departments: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|(id, name, _)| (id.as_str(), name.as_str()))
+            .filter(|(id, _)| own.is_none_or(|o| o == *id))
+            .collect();
+        departments.dedup();
+        let mut out = Vec::new();
+        for (period, due) in submissions::watched(today) {
+            for (id, name) in &departments {
+                let delivered = rows
+                    .iter()
+                    .any(|(d, _, p)| d == id && p.as_deref() == Some(period.as_str()));
+                if delivered {
+                    continue;
+                }
+                let urgency = deadlines::urgency(cal, today, due, warn)
+                    .map(|(u, _)| u.as_str())
+                    .unwrap_or(if due < today { "overdue" } else { "later" });
+                out.push(pb::SubmissionDue {
+                    department_id: id.to_string(),
+                    department_name: name.to_string(),
+                    period: period.clone(),
+                    due: due.to_string(),
+                    urgency: urgency.into(),
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// The case file as the caller may see it.
@@ -909,6 +969,17 @@ fn action_name(a: &pb::act_on_ticket_request::Action) -> &'static str {
         A::Pause(_) => "paused",
         A::Resume(_) => "resumed",
     }
+}
+
+async fn warn_days(conn: &mut sqlx::AnyConnection) -> ApiResult<u32> {
+    Ok(consents::setting_i64(conn, WARN_SETTING, 1)
+        .await?
+        .clamp(0, 20) as u32)
+}
+
+fn hex_digest(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
 fn date(s: &str) -> Option<chrono::NaiveDate> {
