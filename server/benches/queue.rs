@@ -276,7 +276,7 @@ async fn measure_on(url: &str, n: u64) {
         times.sort_by(|a, b| a.total_cmp(b));
         inc_times.sort_by(|a, b| a.total_cmp(b));
         let pick = |v: &[f64], q: f64| v[((v.len() as f64 - 1.0) * q) as usize];
-        let stats = last.stats.clone().unwrap_or_default();
+        let stats = last.stats.unwrap_or_default();
         println!(
             "{who}: whole queue ({} open, {} shown) p50 {:.1} ms p99 {:.1} ms, {} B / {} B zstd; \
              refresh p50 {:.1} ms p99 {:.1} ms",

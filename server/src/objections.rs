@@ -1,9 +1,72 @@
 //! Objection work that more than one entry point shares (the RPCs and the
 //! command line): calendar changes and the deadlines they move.
 
-use credit_desk_proto::calendar::SpecialDay;
+use credit_desk_proto::calendar::{self as cal, SpecialDay};
+use credit_desk_proto::pb::{self, Role};
+use sqlx::AnyConnection;
 
-use crate::db::{Db, audit, calendar};
+use crate::clock::local_date;
+use crate::db::tickets::{self, QueueScope};
+use crate::db::{Db, audit, calendar, consents, org_units};
+
+/// Center setting: warn this many working days before a deadline.
+pub const WARN_SETTING: &str = "deadline_warning_working_days";
+
+/// The part of the queue a role sees; None: no queue.
+pub fn queue_scope(role: Role, unit_id: &str, unit_path: &str) -> Option<QueueScope> {
+    match role {
+        Role::Center | Role::Supervisor => Some(QueueScope::default()),
+        Role::Counter => Some(QueueScope {
+            unit_pattern: org_units::prefix_pattern(unit_path),
+            ..Default::default()
+        }),
+        Role::Liaison => Some(QueueScope {
+            waiting_on: unit_id.to_string(),
+            ..Default::default()
+        }),
+        _ => None,
+    }
+}
+
+pub async fn warn_days(conn: &mut AnyConnection) -> sqlx::Result<u32> {
+    Ok(consents::setting_i64(conn, WARN_SETTING, 1)
+        .await?
+        .clamp(0, 20) as u32)
+}
+
+/// Counts over a queue on `now`'s day: open, overdue, due today, due within
+/// two working days, warned.
+pub async fn queue_stats(
+    conn: &mut AnyConnection,
+    scope: &QueueScope,
+    calendar: &cal::Calendar,
+    now_ms: i64,
+) -> anyhow::Result<Result<pb::QueueStats, cal::CalendarError>> {
+    let today = local_date(now_ms);
+    let warn = warn_days(conn).await?;
+    let (soon, warn_by) = match (
+        calendar.add_working_days(today, 2),
+        calendar.add_working_days(today, warn),
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+    };
+    let [open, overdue, due_today, soon_n, warnings] = tickets::queue_stats(
+        conn,
+        scope,
+        &today.to_string(),
+        &soon.to_string(),
+        &warn_by.to_string(),
+    )
+    .await?;
+    Ok(Ok(pb::QueueStats {
+        open: open as u32,
+        overdue: overdue as u32,
+        due_today: due_today as u32,
+        soon: soon_n as u32,
+        warnings: warnings as u32,
+    }))
+}
 
 pub struct CalendarChange {
     pub years: Vec<i32>,

@@ -289,6 +289,12 @@ impl App {
                 if !self.screen.on_error(&status) {
                     self.notice = Some(Notice::Error(status.message().to_string()));
                 }
+                // Someone else changed it: show theirs, keep the message.
+                if why.as_deref() == Some(reason::STALE_VERSION)
+                    && let Some(call) = self.screen.reload(false)
+                {
+                    return self.send(call);
+                }
                 Vec::new()
             }
         }
@@ -310,6 +316,13 @@ impl App {
         self.screen = Screen::Login(screens::login::LoginScreen::new(self.cat, &username));
         self.notice =
             message.map(|m| Notice::Error(format!("{} — {m}", self.cat.error_session_ended)));
+    }
+
+    /// Whether the operator has a deadline queue (its counters are on the menu).
+    fn has_queue(&self) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|s| s.home.queue.is_some())
     }
 
     fn menu(&self) -> Screen {
@@ -341,6 +354,9 @@ impl App {
                 if let Some(previous) = self.stack.pop() {
                     self.screen = previous;
                     self.notice = None;
+                    if let Some(call) = self.screen.reload(self.has_queue()) {
+                        return self.send(call);
+                    }
                 }
                 Vec::new()
             }

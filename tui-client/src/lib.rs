@@ -5,6 +5,7 @@
 //! stream of terminal events — a local terminal today, an SSH channel later.
 
 pub mod app;
+pub mod case_file;
 pub mod demo;
 pub mod form;
 pub mod help;

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use credit_desk_proto::pb::{
     self, admin_client::AdminClient, auth_client::AuthClient, consent_client::ConsentClient,
-    identity_client::IdentityClient, intake_client::IntakeClient, query_client::QueryClient,
+    identity_client::IdentityClient, intake_client::IntakeClient,
+    objection_client::ObjectionClient, query_client::QueryClient,
 };
 use credit_desk_proto::{LANG_METADATA_KEY, Lang};
 use hyper_util::rt::TokioIo;
@@ -105,6 +106,15 @@ pub enum Call {
     /// All consents of a subject, by subject id.
     ListConsents(String),
     WithdrawConsent(pb::WithdrawConsentRequest),
+    /// The years of the working-day calendar, and one year's days (0: none).
+    GetCalendar(i32),
+    /// Reads a calendar CSV on this workstation and sends it.
+    ImportCalendar(std::path::PathBuf),
+    FileObjection(pb::FileObjectionRequest),
+    GetTicket(String),
+    ActOnTicket(pb::ActOnTicketRequest),
+    AddStatement(pb::AddStatementRequest),
+    ListQueue(pb::ListQueueRequest),
     /// Writes a printable document to a file on this workstation.
     SaveText {
         path: std::path::PathBuf,
@@ -144,6 +154,14 @@ pub enum Answer {
     ConsentCaptured(pb::ConsentRecord),
     Consents(Vec<pb::ConsentRecord>),
     Saved(std::path::PathBuf),
+    Calendar(pb::CalendarResponse),
+    CalendarImported(pb::ImportCalendarResponse),
+    Ticket(pb::Ticket),
+    StatementAdded {
+        record_id: String,
+        text: String,
+    },
+    Queue(pb::ListQueueResponse),
 }
 
 #[derive(Clone)]
@@ -211,6 +229,12 @@ impl Client {
 
     fn query(&self) -> QueryClient<Channel> {
         QueryClient::new(self.channel.clone())
+            .send_compressed(CompressionEncoding::Zstd)
+            .accept_compressed(CompressionEncoding::Zstd)
+    }
+
+    fn objection(&self) -> ObjectionClient<Channel> {
+        ObjectionClient::new(self.channel.clone())
             .send_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Zstd)
     }
@@ -381,6 +405,64 @@ impl Client {
                     .consent
                     .unwrap_or_default(),
             ),
+            Call::GetCalendar(year) => Answer::Calendar(
+                self.objection()
+                    .get_calendar(r!(pb::GetCalendarRequest { year }))
+                    .await?
+                    .into_inner(),
+            ),
+            Call::ImportCalendar(path) => {
+                let csv = tokio::fs::read_to_string(&path)
+                    .await
+                    .map_err(|e| Status::invalid_argument(format!("{}: {e}", path.display())))?;
+                let file_name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                Answer::CalendarImported(
+                    self.objection()
+                        .import_calendar(r!(pb::ImportCalendarRequest { file_name, csv }))
+                        .await?
+                        .into_inner(),
+                )
+            }
+            Call::FileObjection(m) => Answer::Ticket(
+                self.objection()
+                    .file_objection(r!(m))
+                    .await?
+                    .into_inner()
+                    .ticket
+                    .unwrap_or_default(),
+            ),
+            Call::GetTicket(ticket_id) => Answer::Ticket(
+                self.objection()
+                    .get_ticket(r!(pb::GetTicketRequest { ticket_id }))
+                    .await?
+                    .into_inner()
+                    .ticket
+                    .unwrap_or_default(),
+            ),
+            Call::ActOnTicket(m) => Answer::Ticket(
+                self.objection()
+                    .act_on_ticket(r!(m))
+                    .await?
+                    .into_inner()
+                    .ticket
+                    .unwrap_or_default(),
+            ),
+            Call::AddStatement(m) => {
+                let record_id = m.record_id.clone();
+                let text = self
+                    .objection()
+                    .add_statement(r!(m))
+                    .await?
+                    .into_inner()
+                    .text;
+                Answer::StatementAdded { record_id, text }
+            }
+            Call::ListQueue(m) => {
+                Answer::Queue(self.objection().list_queue(r!(m)).await?.into_inner())
+            }
             Call::SaveText { path, text } => {
                 let target = print_document(&path, &text)
                     .await

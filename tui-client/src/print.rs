@@ -61,7 +61,7 @@ fn yuan(cents: i64) -> String {
     format!("{grouped}.{:02}", cents % 100)
 }
 
-fn time(ms: i64, offset: FixedOffset) -> String {
+pub fn time(ms: i64, offset: FixedOffset) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .map(|t| {
             t.with_timezone(&offset)
@@ -210,10 +210,15 @@ pub fn body_with_records(
     (out, record_lines)
 }
 
-/// The whole printable document: pages of `PAGE_LINES` lines, each ending
+/// The whole printable report: pages of `PAGE_LINES` lines, each ending
 /// with its footer; pages separated by form feeds.
 pub fn document(r: &pb::Report, cat: &Catalogue, offset: FixedOffset) -> String {
-    let lines = body(r, cat, offset);
+    paginate(&body(r, cat, offset), cat, &r.report_no, &r.operator_name)
+}
+
+/// Cuts `lines` into pages with the footer (document number, page n/m,
+/// operator) at the bottom of each.
+pub fn paginate(lines: &[String], cat: &Catalogue, number: &str, operator: &str) -> String {
     let per_page = PAGE_LINES - 2; // a rule and the footer
     let pages: Vec<&[String]> = lines.chunks(per_page).collect();
     let total = pages.len();
@@ -233,10 +238,10 @@ pub fn document(r: &pb::Report, cat: &Catalogue, offset: FixedOffset) -> String 
         out.push('\n');
         let footer = cat
             .page_footer
-            .replace("{no}", &r.report_no)
+            .replace("{no}", number)
             .replace("{page}", &(i + 1).to_string())
             .replace("{pages}", &total.to_string())
-            .replace("{operator}", &r.operator_name);
+            .replace("{operator}", operator);
         out.push_str(&footer);
         out.push('\n');
     }

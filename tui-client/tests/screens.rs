@@ -88,6 +88,7 @@ fn login_answer(role: Role, caps: &[Capability], must_change: bool) -> Answer {
             }),
             capabilities: caps.iter().map(|c| *c as i32).collect(),
             server_time_ms: 0,
+            queue: None,
         }),
     })
 }

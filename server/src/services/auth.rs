@@ -29,7 +29,18 @@ impl AuthService {
         let unit = org_units::get(&mut conn, &op.org_unit_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("operator {} has no org unit", op.id))?;
-        Ok(convert::home(&op, &unit, self.ctx.now_ms()))
+        let now = self.ctx.now_ms();
+        let mut home = convert::home(&op, &unit, now);
+        let role = crate::domain::role_from_str(&op.role).unwrap_or_default();
+        if let Some(scope) = crate::objections::queue_scope(role, &unit.id, &unit.path) {
+            let calendar = crate::db::calendar::load(&mut conn).await?;
+            // Without next year's calendar the counters are left out; the
+            // queue itself says which year is missing.
+            home.queue = crate::objections::queue_stats(&mut conn, &scope, &calendar, now)
+                .await?
+                .ok();
+        }
+        Ok(home)
     }
 
     async fn do_login(&self, req: pb::LoginRequest) -> ApiResult<pb::LoginResponse> {

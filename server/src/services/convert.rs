@@ -47,6 +47,7 @@ pub fn home(op: &OperatorRow, unit: &OrgUnitRow, now_ms: i64) -> pb::Home {
             .map(|c| c as i32)
             .collect(),
         server_time_ms: now_ms,
+        queue: None,
     }
 }
 

@@ -14,7 +14,7 @@ use crate::clock::local_date;
 use crate::context::Ctx;
 use crate::db::idempotency::{self, Key};
 use crate::db::tickets::{self, NewTicket, QueueScope, TicketRow};
-use crate::db::{calendar as cal_db, consents, new_id, org_units, records, subjects};
+use crate::db::{calendar as cal_db, consents, new_id, records, subjects};
 use crate::domain;
 use crate::errors::{ApiError, ApiResult};
 use crate::rules::deadlines::{self, Urgency};
@@ -23,8 +23,6 @@ use crate::rules::ticket::{self, Action, Facts, Outcome, State};
 
 /// Center setting: failed notices after which "unreachable" is allowed.
 pub const ATTEMPTS_SETTING: &str = "objection_notice_attempts";
-/// Center setting: warn this many working days before a deadline.
-pub const WARN_SETTING: &str = "deadline_warning_working_days";
 
 pub const REASONS: [&str; 4] = ["wrong_content", "not_mine", "outdated", "other"];
 const REASON_TEXT_MAX: usize = 20_000;
@@ -107,7 +105,12 @@ impl ObjectionService {
             self.ctx.now_ms(),
         )
         .await?;
+        let calendar = self
+            .get_calendar(caller, pb::GetCalendarRequest { year: 0 })
+            .await?
+            .years;
         Ok(pb::ImportCalendarResponse {
+            calendar,
             years: changed.years,
             days: days.len() as u32,
             deadlines_recomputed: changed.recomputed,
@@ -620,18 +623,9 @@ impl ObjectionService {
         caller: Caller,
         req: pb::ListQueueRequest,
     ) -> ApiResult<pb::ListQueueResponse> {
-        let scope = match caller.role {
-            Role::Center | Role::Supervisor => QueueScope::default(),
-            Role::Counter => QueueScope {
-                unit_pattern: org_units::prefix_pattern(&caller.org_unit_path),
-                ..Default::default()
-            },
-            Role::Liaison => QueueScope {
-                waiting_on: caller.org_unit_id.clone(),
-                ..Default::default()
-            },
-            _ => return Err(ApiError::PermissionDenied),
-        };
+        let scope =
+            crate::objections::queue_scope(caller.role, &caller.org_unit_id, &caller.org_unit_path)
+                .ok_or(ApiError::PermissionDenied)?;
         let scope = QueueScope {
             state: req.state.trim().to_string(),
             org_unit_id: req.org_unit_id.trim().to_string(),
@@ -654,7 +648,7 @@ impl ObjectionService {
             .max()
             .unwrap_or(0);
         let filters = idempotency::request_hash(&req, |r| r.cursor.clear());
-        let warn = warn_days(&mut conn).await?;
+        let warn = crate::objections::warn_days(&mut conn).await?;
         let submissions = self
             .submissions_due(&mut conn, &caller, &cal, today, warn)
             .await?;
@@ -679,8 +673,6 @@ impl ObjectionService {
                 Rule::CalendarMissingYear { year },
             ))
         };
-        let soon = cal.add_working_days(today, 2).map_err(missing)?;
-        let warn_by = cal.add_working_days(today, warn).map_err(missing)?;
         let (rows, removed, full) = match since {
             Some(since) => {
                 let changed =
@@ -741,27 +733,16 @@ impl ObjectionService {
                 }
             })
             .collect();
-        let [open, overdue, due_today, soon_n, warnings] = tickets::queue_stats(
-            &mut conn,
-            &scope,
-            &today.to_string(),
-            &soon.to_string(),
-            &warn_by.to_string(),
-        )
-        .await?;
+        let stats = crate::objections::queue_stats(&mut conn, &scope, &cal, now)
+            .await?
+            .map_err(missing)?;
         Ok(pb::ListQueueResponse {
             full,
             items,
             removed,
             cursor: format!("{seq}.{stamp}"),
             submissions: if full { submissions } else { Vec::new() },
-            stats: Some(pb::QueueStats {
-                open: open as u32,
-                overdue: overdue as u32,
-                due_today: due_today as u32,
-                soon: soon_n as u32,
-                warnings: warnings as u32,
-            }),
+            stats: Some(stats),
             today: today.to_string(),
         })
     }
@@ -833,7 +814,7 @@ impl ObjectionService {
             _ => return Err(ApiError::OutOfScope),
         }
         let cal = cal_db::load(&mut conn).await?;
-        let warn = consents::setting_i64(&mut conn, WARN_SETTING, 1).await? as u32;
+        let warn = crate::objections::warn_days(&mut conn).await?;
         let attempts = consents::setting_i64(&mut conn, ATTEMPTS_SETTING, 3).await? as u32;
         let today = local_date(self.ctx.now_ms());
         let notifications = tickets::notifications_of(&mut conn, id).await?;
@@ -969,12 +950,6 @@ fn action_name(a: &pb::act_on_ticket_request::Action) -> &'static str {
         A::Pause(_) => "paused",
         A::Resume(_) => "resumed",
     }
-}
-
-async fn warn_days(conn: &mut sqlx::AnyConnection) -> ApiResult<u32> {
-    Ok(consents::setting_i64(conn, WARN_SETTING, 1)
-        .await?
-        .clamp(0, 20) as u32)
 }
 
 fn hex_digest(text: &str) -> String {

@@ -45,6 +45,9 @@ impl MenuScreen {
                 EntryAction::Open(Target::ConsentQuery),
             );
         }
+        if has(Capability::ViewQueue) {
+            add('t', cat.menu_queue, EntryAction::Open(Target::Queue));
+        }
         if has(Capability::ImportData) {
             add('i', cat.menu_import, EntryAction::Open(Target::Intake));
         }
@@ -60,6 +63,9 @@ impl MenuScreen {
         }
         if has(Capability::ManagePurposes) {
             add('g', cat.menu_purposes, EntryAction::Open(Target::Purposes));
+        }
+        if has(Capability::ManageCalendar) {
+            add('h', cat.menu_calendar, EntryAction::Open(Target::Calendar));
         }
         if has(Capability::ChangeOwnPassword) {
             add(
@@ -146,6 +152,20 @@ impl MenuScreen {
                     i18n::role_name(app.lang, role)
                 )),
             ];
+            let mut lines = lines;
+            if let Some(q) = &session.home.queue {
+                let style = if q.overdue > 0 {
+                    theme.error()
+                } else if q.warnings > 0 {
+                    theme.warning()
+                } else {
+                    theme.dim()
+                };
+                lines.push(Line::styled(
+                    format!(" {}", crate::screens::queue::stats_text(cat, q)),
+                    style,
+                ));
+            }
             frame.render_widget(Paragraph::new(lines), who);
         }
         let lines: Vec<Line> = self

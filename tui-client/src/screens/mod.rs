@@ -1,16 +1,20 @@
 //! One module per screen. [`Screen`] dispatches to them; each screen owns
 //! its state, turns keys and answers into [`Action`]s, and draws itself.
 
+pub mod calendar;
 pub mod consent;
 pub mod consent_query;
 pub mod intake;
 pub mod login;
 pub mod menu;
+pub mod objection;
 pub mod operators;
 pub mod org_units;
 pub mod password;
 pub mod purposes;
+pub mod queue;
 pub mod report;
+pub mod ticket;
 pub mod verify;
 pub mod withdraw;
 
@@ -40,6 +44,10 @@ pub enum Screen {
     ConsentQuery(consent_query::ConsentQueryScreen),
     Withdraw(withdraw::WithdrawScreen),
     Purposes(purposes::PurposesScreen),
+    Queue(queue::QueueScreen),
+    Ticket(ticket::TicketScreen),
+    Objection(Box<objection::ObjectionScreen>),
+    Calendar(calendar::CalendarScreen),
 }
 
 /// Screens reachable from the menu.
@@ -51,6 +59,16 @@ pub enum Target {
     OrgUnits,
     Operators,
     Purposes,
+    Queue,
+    Ticket {
+        ticket_id: String,
+    },
+    /// Filing an objection on these records (id, label) of the verified subject.
+    Objection {
+        verification_id: String,
+        records: Vec<(String, String)>,
+    },
+    Calendar,
     Verify,
     Intake,
     /// The subject's own report, on the verification just made.
@@ -134,6 +152,37 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             Screen::Intake(intake::IntakeScreen::default()),
             Some(Call::ListImports),
         ),
+        Target::Queue => {
+            let screen = queue::QueueScreen::default();
+            let call = screen.request();
+            (Screen::Queue(screen), Some(call))
+        }
+        Target::Ticket { ticket_id } => {
+            let caps = app
+                .session
+                .as_ref()
+                .map(|s| s.home.capabilities.clone())
+                .unwrap_or_default();
+            let screen = ticket::TicketScreen::new(ticket_id, caps);
+            let call = screen.load();
+            (Screen::Ticket(screen), Some(call))
+        }
+        Target::Objection {
+            verification_id,
+            records,
+        } => (
+            Screen::Objection(Box::new(objection::ObjectionScreen::new(
+                verification_id,
+                records,
+                app.cat,
+                app.lang,
+            ))),
+            None,
+        ),
+        Target::Calendar => (
+            Screen::Calendar(calendar::CalendarScreen::default()),
+            Some(calendar::CalendarScreen::load()),
+        ),
         Target::Purposes => (
             Screen::Purposes(purposes::PurposesScreen::default()),
             Some(purposes::PurposesScreen::load()),
@@ -165,6 +214,22 @@ impl Screen {
             Screen::ConsentQuery(_) => cat.consent_query_title,
             Screen::Withdraw(_) => cat.withdraw_title,
             Screen::Purposes(_) => cat.purposes_title,
+            Screen::Queue(_) => cat.queue_title,
+            Screen::Ticket(_) => cat.case_file_title,
+            Screen::Objection(_) => cat.objection_title,
+            Screen::Calendar(_) => cat.calendar_title,
+        }
+    }
+
+    /// What to fetch again when the screen comes back into view (after the
+    /// screen above it closed, or when an act was refused as stale): only
+    /// screens whose data others change.
+    pub fn reload(&self, session_has_queue: bool) -> Option<Call> {
+        match self {
+            Screen::Queue(s) => Some(s.request()),
+            Screen::Ticket(s) => Some(s.load()),
+            Screen::Menu(_) if session_has_queue => Some(Call::Home),
+            _ => None,
         }
     }
 
@@ -189,6 +254,10 @@ impl Screen {
             Screen::ConsentQuery(_) => cat.consent_query_hint,
             Screen::Withdraw(_) => cat.withdraw_hint,
             Screen::Purposes(_) => cat.purposes_hint,
+            Screen::Queue(_) => cat.queue_hint,
+            Screen::Ticket(s) => s.hint(cat),
+            Screen::Objection(s) => s.hint(cat),
+            Screen::Calendar(_) => cat.calendar_hint,
         }
     }
 
@@ -203,6 +272,10 @@ impl Screen {
             Screen::ConsentQuery(s) => s.is_typing(),
             Screen::Withdraw(_) => false,
             Screen::Purposes(s) => s.is_typing(),
+            Screen::Queue(_) => false,
+            Screen::Ticket(s) => s.is_typing(),
+            Screen::Objection(s) => s.is_typing(),
+            Screen::Calendar(s) => s.is_typing(),
             Screen::Menu(_) => false,
             Screen::OrgUnits(s) => s.is_typing(),
             Screen::Operators(s) => s.is_typing(),
@@ -226,6 +299,10 @@ impl Screen {
             Screen::ConsentQuery(s) => s.on_key(key, lang, waiting, today),
             Screen::Withdraw(s) => s.on_key(key, waiting),
             Screen::Purposes(s) => s.on_key(key, cat, lang, waiting),
+            Screen::Queue(s) => s.on_key(key),
+            Screen::Ticket(s) => s.on_key(key, cat, lang, waiting),
+            Screen::Objection(s) => s.on_key(key, cat, lang, waiting),
+            Screen::Calendar(s) => s.on_key(key, cat, waiting),
             Screen::Login(s) => s.on_key(key, lang, waiting),
             Screen::Menu(s) => s.on_key(key),
             Screen::Password(s) => s.on_key(key, cat, lang, waiting),
@@ -244,6 +321,10 @@ impl Screen {
             Screen::ConsentQuery(s) => s.on_answer(answer),
             Screen::Withdraw(s) => s.on_answer(answer, cat),
             Screen::Purposes(s) => s.on_answer(answer, cat),
+            Screen::Queue(s) => s.on_answer(answer),
+            Screen::Ticket(s) => s.on_answer(answer, cat),
+            Screen::Objection(s) => s.on_answer(answer, cat),
+            Screen::Calendar(s) => s.on_answer(answer, cat),
             Screen::Password(s) => s.on_answer(answer, cat),
             Screen::OrgUnits(s) => s.on_answer(answer, cat, lang),
             Screen::Operators(s) => s.on_answer(answer, cat, lang),
@@ -264,6 +345,10 @@ impl Screen {
             Screen::ConsentQuery(s) => s.on_error(status),
             Screen::Withdraw(_) => false,
             Screen::Purposes(s) => s.on_error(status),
+            Screen::Queue(_) => false,
+            Screen::Ticket(s) => s.on_error(status),
+            Screen::Objection(s) => s.on_error(status),
+            Screen::Calendar(s) => s.on_error(status),
             Screen::OrgUnits(s) => s.on_error(status),
             Screen::Operators(s) => s.on_error(status),
         }
@@ -283,6 +368,10 @@ impl Screen {
             Screen::ConsentQuery(s) => s.render(frame, area, app),
             Screen::Withdraw(s) => s.render(frame, area, app),
             Screen::Purposes(s) => s.render(frame, area, app),
+            Screen::Queue(s) => s.render(frame, area, app),
+            Screen::Ticket(s) => s.render(frame, area, app),
+            Screen::Objection(s) => s.render(frame, area, app),
+            Screen::Calendar(s) => s.render(frame, area, app),
         }
     }
 }

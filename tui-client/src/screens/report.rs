@@ -34,17 +34,26 @@ pub struct ReportScreen {
     /// The chosen record (index in report order) while choosing records.
     pub cursor: Option<usize>,
     pub explain: Option<Draft>,
+    /// Records marked (Space) for an objection, by index in report order.
+    pub marked: std::collections::BTreeSet<usize>,
     /// Body lines on screen at the last draw: the cursor keeps its record
     /// in view with it.
     page: Cell<usize>,
 }
 
-/// An explanation being written for one record.
+/// An explanation (art. 16) or a statement (本人声明, after an
+/// unconfirmed check) being written for one record.
 pub struct Draft {
+    pub statement: bool,
     pub record_id: String,
     pub text: TextArea<'static>,
     /// Kept while the text stays the same, so a resend is the same request.
     request_id: Option<String>,
+}
+
+/// How a record is named on the objection form.
+fn record_label(r: &pb::ReportRecord) -> String {
+    format!("{}  {}  {}", r.source_name, r.source_key, r.status)
 }
 
 impl ReportScreen {
@@ -66,6 +75,7 @@ impl ReportScreen {
             needle: String::new(),
             cursor: None,
             explain: None,
+            marked: Default::default(),
             page: Cell::new(20),
         }
     }
@@ -79,6 +89,17 @@ impl ReportScreen {
         self.report()
             .map(|r| r.sections.iter().flat_map(|s| &s.records).collect())
             .unwrap_or_default()
+    }
+
+    fn record_mut(&mut self, id: &str) -> Option<&mut pb::ReportRecord> {
+        self.response
+            .as_mut()?
+            .report
+            .as_mut()?
+            .sections
+            .iter_mut()
+            .flat_map(|s| &mut s.records)
+            .find(|r| r.id == id)
     }
 
     fn chosen(&self) -> Option<&pb::ReportRecord> {
@@ -120,12 +141,23 @@ impl ReportScreen {
                     .request_id
                     .get_or_insert_with(|| uuid::Uuid::now_v7().to_string())
                     .clone();
-                return Action::Send(Call::AddExplanation(pb::AddExplanationRequest {
-                    request_id,
-                    record_id: draft.record_id.clone(),
-                    verification_id: b.verification_id.clone(),
-                    text,
-                }));
+                let (record_id, verification_id) =
+                    (draft.record_id.clone(), b.verification_id.clone());
+                return Action::Send(if draft.statement {
+                    Call::AddStatement(pb::AddStatementRequest {
+                        request_id,
+                        record_id,
+                        verification_id,
+                        text,
+                    })
+                } else {
+                    Call::AddExplanation(pb::AddExplanationRequest {
+                        request_id,
+                        record_id,
+                        verification_id,
+                        text,
+                    })
+                });
             }
             _ => {
                 if draft.text.input(key) {
@@ -143,17 +175,44 @@ impl ReportScreen {
             KeyCode::Esc | KeyCode::Enter => self.cursor = None,
             KeyCode::Down | KeyCode::Char('j') => self.move_cursor(cat, (at + 1).min(n - 1)),
             KeyCode::Up | KeyCode::Char('k') => self.move_cursor(cat, at.saturating_sub(1)),
-            KeyCode::Char('e') => {
+            KeyCode::Char(' ') if !self.marked.remove(&at) => {
+                self.marked.insert(at);
+            }
+            KeyCode::Char(c @ ('e' | 's' | 'o')) => {
                 let Some(rec) = self.chosen() else {
                     return Action::None;
                 };
-                if !matches!(self.basis, Basis::SelfBasis(_)) {
+                let Basis::SelfBasis(b) = &self.basis else {
                     return Action::Info(cat.explain_self_only.to_string());
-                }
-                if !rec.negative {
-                    return Action::Info(cat.explain_negative_only.to_string());
+                };
+                match c {
+                    'o' => {
+                        // The marked records, or the chosen one.
+                        let records = self.records();
+                        let picked: Vec<(String, String)> = if self.marked.is_empty() {
+                            vec![(rec.id.clone(), record_label(rec))]
+                        } else {
+                            self.marked
+                                .iter()
+                                .filter_map(|&i| records.get(i))
+                                .map(|r| (r.id.clone(), record_label(r)))
+                                .collect()
+                        };
+                        return Action::Open(super::Target::Objection {
+                            verification_id: b.verification_id.clone(),
+                            records: picked,
+                        });
+                    }
+                    'e' if !rec.negative => {
+                        return Action::Info(cat.explain_negative_only.to_string());
+                    }
+                    's' if rec.annotation.is_empty() => {
+                        return Action::Info(cat.statement_unconfirmed_only.to_string());
+                    }
+                    _ => {}
                 }
                 self.explain = Some(Draft {
+                    statement: c == 's',
                     record_id: rec.id.clone(),
                     text: TextArea::default(),
                     request_id: None,
@@ -318,20 +377,20 @@ impl ReportScreen {
                 explanation,
             } => {
                 self.explain = None;
-                if let Some(rec) = self
-                    .response
-                    .as_mut()
-                    .and_then(|r| r.report.as_mut())
-                    .and_then(|r| {
-                        r.sections
-                            .iter_mut()
-                            .flat_map(|s| &mut s.records)
-                            .find(|rec| rec.id == record_id)
-                    })
-                {
+                if let Some(rec) = self.record_mut(&record_id) {
                     rec.explanations.push(explanation);
                 }
                 Action::Info(cat.explanation_added.to_string())
+            }
+            Answer::StatementAdded { record_id, text } => {
+                self.explain = None;
+                if let Some(rec) = self.record_mut(&record_id) {
+                    rec.statements.push(pb::Explanation {
+                        text,
+                        ..Default::default()
+                    });
+                }
+                Action::Info(cat.statement_added.to_string())
             }
             Answer::Saved(path) => Action::Info(format!("{} {}", cat.saved_to, path.display())),
             _ => Action::None,
@@ -370,14 +429,29 @@ impl ReportScreen {
                     None => Default::default(),
                 };
                 let chosen_line = self.cursor.and_then(|i| record_lines.get(i).copied());
+                let marked_lines: Vec<usize> = self
+                    .marked
+                    .iter()
+                    .filter_map(|&i| record_lines.get(i).copied())
+                    .collect();
                 let lines: Vec<Line> = all
                     .into_iter()
                     .enumerate()
                     .skip(self.scroll)
                     .take(body.height as usize)
                     .map(|(i, l)| {
+                        let mark = if marked_lines.contains(&i) {
+                            "✓"
+                        } else {
+                            " "
+                        };
                         if Some(i) == chosen_line {
-                            Line::from(Span::styled(format!("▶{}", &l[1..]), theme.selected()))
+                            Line::from(Span::styled(
+                                format!("▶{mark}{}", &l[2..]),
+                                theme.selected(),
+                            ))
+                        } else if marked_lines.contains(&i) {
+                            Line::from(Span::styled(format!(" ✓{}", &l[2..]), theme.warning()))
                         } else if !self.needle.is_empty() && l.contains(&self.needle) {
                             Line::from(Span::styled(l, theme.selected()))
                         } else if l.starts_with('【')
@@ -394,11 +468,14 @@ impl ReportScreen {
         }
         if let Some(draft) = &self.explain {
             let mut text = draft.text.clone();
-            text.set_block(
-                Block::default()
-                    .borders(Borders::TOP)
-                    .title(Line::styled(cat.explain_title, theme.focused_label())),
-            );
+            text.set_block(Block::default().borders(Borders::TOP).title(Line::styled(
+                if draft.statement {
+                    cat.statement_title
+                } else {
+                    cat.explain_title
+                },
+                theme.focused_label(),
+            )));
             text.set_cursor_style(theme.selected());
             frame.render_widget(&text, draft_area);
         }

@@ -1,0 +1,193 @@
+//! An objection's whole case file as fixed-width lines: the application,
+//! the running deadlines, the disputed records, every letter and reply,
+//! every notification attempt and the history. The ticket screen scrolls
+//! these lines; printing pages them with the usual footer.
+
+use chrono::FixedOffset;
+use credit_desk_proto::Lang;
+use credit_desk_proto::pb;
+use unicode_width::UnicodeWidthStr;
+
+use crate::i18n::{Catalogue, ticket_word};
+use crate::print::{WIDTH, paginate, time, wrap};
+
+/// Days of a duration, rounded up (a pause of an hour counts as a day).
+fn days(ms: i64) -> i64 {
+    (ms.max(0) + 86_399_999) / 86_400_000
+}
+
+/// One deadline as `kind (department)  due  state`.
+pub fn deadline_line(d: &pb::Deadline, lang: Lang) -> String {
+    let mut kind = ticket_word(lang, &d.kind);
+    if !d.department_name.is_empty() {
+        kind = format!("{kind}（{}）", d.department_name);
+    }
+    let state = if d.met {
+        lang.pick("已完成", "met").to_string()
+    } else {
+        let mut s = ticket_word(lang, &d.urgency);
+        if d.warn {
+            s.push_str(lang.pick(" ⚠", " ⚠"));
+        }
+        s
+    };
+    let pad = 30usize.saturating_sub(kind.width());
+    format!("  {kind}{}{}  {state}", " ".repeat(pad), d.due)
+}
+
+pub fn lines(t: &pb::Ticket, cat: &Catalogue, lang: Lang, offset: FixedOffset) -> Vec<String> {
+    let w = |code: &str| ticket_word(lang, code);
+    let c = cat.colon;
+    let mut out = Vec::new();
+    let title = cat.case_file_title;
+    out.push(format!(
+        "{}{title}",
+        " ".repeat(WIDTH.saturating_sub(title.width()) / 2)
+    ));
+    let mut head = format!(
+        "{}{c}{}    {}{c}{}",
+        cat.ticket_no,
+        t.ticket_no,
+        cat.ticket_state,
+        w(&t.state)
+    );
+    if t.paused {
+        head.push_str(&format!("    [{}{c}{}]", w("paused"), t.pause_reason));
+    }
+    out.push(head);
+    out.push(format!(
+        "{}{c}{}    {}{c}{}    {}",
+        cat.received_on, t.received_on, cat.org_unit, t.org_unit_name, t.filed_by
+    ));
+    let applicant = if t.applicant == "agent" {
+        format!("{} {}（{}）", w("agent"), t.agent_name, t.poa_reference)
+    } else {
+        w("subject")
+    };
+    out.push(format!("{}{c}{applicant}", cat.applicant));
+    out.push(format!(
+        "{}{c}{}  {}",
+        cat.subject_label, t.subject_name, t.subject_identifier
+    ));
+    out.push(format!(
+        "{}{c}{}    {}{c}{}",
+        cat.contact_phone,
+        t.contact_phone,
+        cat.notify_by,
+        w(&t.notify_by)
+    ));
+    out.push(format!("{}{c}{}", cat.contact_address, t.contact_address));
+    out.push(format!(
+        "{}{c}{}",
+        cat.reason_category,
+        w(&t.reason_category)
+    ));
+    out.extend(
+        wrap(&format!("{}{c}{}", cat.reason_text, t.reason_text), WIDTH)
+            .into_iter()
+            .filter(|l| !l.is_empty()),
+    );
+    if !t.evidence.is_empty() {
+        out.push(format!("{}{c}", cat.evidence));
+        for (i, e) in t.evidence.iter().enumerate() {
+            out.push(format!("  {}. {e}", i + 1));
+        }
+    }
+    out.push("=".repeat(WIDTH));
+    out.push(cat.section_deadlines.to_string());
+    out.extend(t.deadlines.iter().map(|d| deadline_line(d, lang)));
+    if t.paused_ms > 0 {
+        out.push(
+            cat.paused_note
+                .replace("{days}", &days(t.paused_ms).to_string())
+                .replace("{due}", &t.overall_due_with_pauses),
+        );
+    }
+    out.push(String::new());
+    out.push(cat.section_disputed.to_string());
+    for r in &t.records {
+        out.push(format!(
+            "  [{}] {}  {}  {}",
+            r.category_name,
+            r.source_key,
+            r.department_name,
+            w(&r.outcome)
+        ));
+        if !r.status.is_empty() || !r.details.is_empty() {
+            out.push(format!("      {} {}", r.status, r.details));
+        }
+    }
+    if !t.letters.is_empty() {
+        out.push(String::new());
+        out.push(cat.section_letters.to_string());
+    }
+    for l in &t.letters {
+        out.push(format!(
+            "  {}  {}  {} {}",
+            l.letter_no,
+            l.department_name,
+            time(l.sent_at_ms, offset),
+            l.sent_by
+        ));
+        out.push(format!(
+            "      {}{c}{}  {}{c}{}",
+            cat.letter_received, l.received_on, cat.reply_due, l.reply_due
+        ));
+        if l.replied_at_ms > 0 {
+            let reply = format!(
+                "{} {} {}{c}{}",
+                cat.reply_label,
+                time(l.replied_at_ms, offset),
+                l.replied_by,
+                l.reply_text
+            );
+            out.extend(
+                wrap(&reply, WIDTH - 6)
+                    .into_iter()
+                    .map(|x| format!("      {x}")),
+            );
+        }
+    }
+    if !t.notifications.is_empty() {
+        out.push(String::new());
+        out.push(cat.section_notices.to_string());
+    }
+    for n in &t.notifications {
+        let result = if n.reached {
+            cat.notice_reached
+        } else {
+            cat.notice_not_reached
+        };
+        out.push(format!(
+            "  {}  {}  {result}  {}  ({})",
+            time(n.at_ms, offset),
+            w(&n.channel),
+            n.note,
+            n.operator_name
+        ));
+    }
+    out.push(String::new());
+    out.push(cat.section_history.to_string());
+    for e in &t.events {
+        let line = format!(
+            "{}  {}  {}  {}",
+            time(e.at_ms, offset),
+            e.operator_name,
+            w(&e.action),
+            e.detail
+        );
+        out.extend(wrap(&line, WIDTH - 2).into_iter().map(|x| format!("  {x}")));
+    }
+    out
+}
+
+/// The printable case file.
+pub fn document(
+    t: &pb::Ticket,
+    cat: &Catalogue,
+    lang: Lang,
+    offset: FixedOffset,
+    operator: &str,
+) -> String {
+    paginate(&lines(t, cat, lang, offset), cat, &t.ticket_no, operator)
+}

@@ -1,0 +1,332 @@
+//! The deadline queue (时限队列): the caller's open tickets grouped as
+//! overdue / due today / due within two working days / later, nearest
+//! deadline first, each with all its running deadlines; late department
+//! files for the center. Refreshing sends the cursor, so only what changed
+//! travels over the link.
+
+use credit_desk_proto::Lang;
+use credit_desk_proto::pb;
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+
+use super::Target;
+use super::org_units::list_move;
+use crate::app::{Action, App};
+use crate::form::pad_to;
+use crate::i18n::{Catalogue, ticket_word};
+use crate::net::{Answer, Call};
+use crate::theme::Theme;
+
+/// The groups, in the order shown.
+pub const GROUPS: [&str; 4] = ["overdue", "due_today", "soon", "later"];
+/// The state filter cycles through these ('' = all open tickets).
+const FILTERS: [&str; 6] = [
+    "",
+    "received",
+    "request_sent",
+    "replied",
+    "notified",
+    "unreachable",
+];
+
+#[derive(Default)]
+pub struct QueueScreen {
+    pub items: Vec<pb::QueueItem>,
+    pub submissions: Vec<pb::SubmissionDue>,
+    pub stats: Option<pb::QueueStats>,
+    cursor: String,
+    pub loaded: bool,
+    pub selected: usize,
+    filter: usize,
+}
+
+fn group_of(item: &pb::QueueItem) -> usize {
+    GROUPS
+        .iter()
+        .position(|g| *g == item.urgency)
+        .unwrap_or(GROUPS.len() - 1)
+}
+
+/// A text marker for the urgency, so it reads without colour too.
+pub fn marker(urgency: &str) -> &'static str {
+    match urgency {
+        "overdue" => "!!",
+        "due_today" => "! ",
+        "soon" => "~ ",
+        _ => "  ",
+    }
+}
+
+pub fn urgency_style(theme: Theme, urgency: &str) -> Style {
+    match urgency {
+        "overdue" => theme.error(),
+        "due_today" | "soon" => theme.warning(),
+        _ => Style::default(),
+    }
+}
+
+impl QueueScreen {
+    pub fn request(&self) -> Call {
+        Call::ListQueue(pb::ListQueueRequest {
+            cursor: self.cursor.clone(),
+            state: FILTERS[self.filter].to_string(),
+            ..Default::default()
+        })
+    }
+
+    /// Merges an answer: a whole queue replaces, changes are applied.
+    pub fn apply(&mut self, resp: pb::ListQueueResponse) {
+        let keep = self.items.get(self.selected).map(|i| i.ticket_id.clone());
+        if resp.full {
+            self.items = resp.items;
+            self.submissions = resp.submissions;
+        } else {
+            self.items.retain(|i| !resp.removed.contains(&i.ticket_id));
+            for item in resp.items {
+                match self
+                    .items
+                    .iter_mut()
+                    .find(|i| i.ticket_id == item.ticket_id)
+                {
+                    Some(old) => *old = item,
+                    None => self.items.push(item),
+                }
+            }
+        }
+        self.items.sort_by(|a, b| {
+            (group_of(a), &a.nearest_due, &a.ticket_no).cmp(&(
+                group_of(b),
+                &b.nearest_due,
+                &b.ticket_no,
+            ))
+        });
+        self.stats = resp.stats;
+        self.cursor = resp.cursor;
+        self.loaded = true;
+        self.selected = keep
+            .and_then(|id| self.items.iter().position(|i| i.ticket_id == id))
+            .unwrap_or(0)
+            .min(self.items.len().saturating_sub(1));
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) -> Action {
+        if let Some(i) = list_move(key.code, self.selected, self.items.len()) {
+            self.selected = i;
+            return Action::None;
+        }
+        match key.code {
+            KeyCode::Esc => Action::Back,
+            KeyCode::Enter => match self.items.get(self.selected) {
+                Some(item) => Action::Open(Target::Ticket {
+                    ticket_id: item.ticket_id.clone(),
+                }),
+                None => Action::None,
+            },
+            KeyCode::Char('r') | KeyCode::F(5) => Action::Send(self.request()),
+            KeyCode::Char('f') => {
+                self.filter = (self.filter + 1) % FILTERS.len();
+                // Another filter: a whole answer.
+                self.cursor.clear();
+                Action::Send(self.request())
+            }
+            _ => Action::None,
+        }
+    }
+
+    pub fn on_answer(&mut self, answer: Answer) -> Action {
+        if let Answer::Queue(resp) = answer {
+            self.apply(resp);
+        }
+        Action::None
+    }
+
+    fn item_lines(
+        &self,
+        item: &pb::QueueItem,
+        lang: Lang,
+        theme: Theme,
+        selected: bool,
+    ) -> Line<'static> {
+        let style = if selected {
+            theme.selected()
+        } else {
+            urgency_style(theme, &item.urgency)
+        };
+        let mut spans = vec![
+            Span::styled(
+                format!(
+                    "{}{} ",
+                    if selected { "▶" } else { " " },
+                    marker(&item.urgency)
+                ),
+                style,
+            ),
+            Span::styled(format!("{} ", item.ticket_no), style),
+            Span::raw(pad_to(&item.subject_name, 8)),
+            Span::raw(" "),
+            Span::raw(pad_to(&ticket_word(lang, &item.state), 12)),
+        ];
+        if item.paused {
+            spans.push(Span::styled(
+                format!("[{}] ", ticket_word(lang, "paused")),
+                theme.warning(),
+            ));
+        }
+        if !item.letter_no.is_empty() {
+            spans.push(Span::raw(format!("{} ", item.letter_no)));
+        }
+        for d in item.deadlines.iter().filter(|d| !d.met) {
+            let short = &d.due[5.min(d.due.len())..];
+            spans.push(Span::styled(
+                format!("{} {short}  ", ticket_word(lang, &d.kind)),
+                urgency_style(theme, &d.urgency),
+            ));
+        }
+        Line::from(spans)
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
+        let (cat, theme, lang) = (app.cat, app.theme, app.lang);
+        let [head, body, hint] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Min(1),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        if !self.loaded {
+            frame.render_widget(Paragraph::new(cat.loading), body);
+            return;
+        }
+        let mut head_text = self
+            .stats
+            .as_ref()
+            .map_or_else(String::new, |s| stats_text(cat, s));
+        if !FILTERS[self.filter].is_empty() {
+            head_text.push_str(&format!(
+                "  [{}: {}]",
+                cat.queue_filter,
+                ticket_word(lang, FILTERS[self.filter])
+            ));
+        }
+        frame.render_widget(Paragraph::new(Line::styled(head_text, theme.title())), head);
+        let mut lines: Vec<Line> = Vec::new();
+        let mut selected_line = 0;
+        for (g, group) in GROUPS.iter().enumerate() {
+            let members: Vec<(usize, &pb::QueueItem)> = self
+                .items
+                .iter()
+                .enumerate()
+                .filter(|(_, i)| group_of(i) == g)
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            lines.push(Line::styled(
+                format!(
+                    "{} {} ({})",
+                    marker(group),
+                    ticket_word(lang, group),
+                    members.len()
+                ),
+                urgency_style(theme, group).patch(theme.title()),
+            ));
+            for (i, item) in members {
+                if i == self.selected {
+                    selected_line = lines.len();
+                }
+                lines.push(self.item_lines(item, lang, theme, i == self.selected));
+            }
+        }
+        if self.items.is_empty() {
+            lines.push(Line::styled(cat.queue_empty, theme.dim()));
+        }
+        if !self.submissions.is_empty() {
+            lines.push(Line::styled(cat.submissions_title, theme.title()));
+            for s in &self.submissions {
+                lines.push(Line::styled(
+                    format!(
+                        " {} {}  {}  {}",
+                        marker(&s.urgency),
+                        pad_to(&s.department_name, 16),
+                        s.period,
+                        cat.submission_due.replace("{due}", &s.due)
+                    ),
+                    urgency_style(theme, &s.urgency),
+                ));
+            }
+        }
+        // Keep the selected line in view.
+        let height = body.height as usize;
+        let skip = selected_line.saturating_sub(height.saturating_sub(2));
+        frame.render_widget(
+            Paragraph::new(lines.into_iter().skip(skip).collect::<Vec<_>>())
+                .block(Block::default().borders(Borders::NONE)),
+            body,
+        );
+        frame.render_widget(
+            Paragraph::new(Line::styled(cat.queue_hint, theme.dim())),
+            hint,
+        );
+    }
+}
+
+pub fn stats_text(cat: &Catalogue, s: &pb::QueueStats) -> String {
+    cat.queue_stats
+        .replace("{open}", &s.open.to_string())
+        .replace("{overdue}", &s.overdue.to_string())
+        .replace("{today}", &s.due_today.to_string())
+        .replace("{soon}", &s.soon.to_string())
+        .replace("{warn}", &s.warnings.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, urgency: &str, due: &str) -> pb::QueueItem {
+        pb::QueueItem {
+            ticket_id: id.into(),
+            ticket_no: format!("YY-{id}"),
+            urgency: urgency.into(),
+            nearest_due: due.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn changes_merge_and_the_selection_follows_its_ticket() {
+        let mut q = QueueScreen::default();
+        q.apply(pb::ListQueueResponse {
+            full: true,
+            items: vec![
+                item("a", "later", "2026-12-20"),
+                item("b", "overdue", "2026-11-20"),
+                item("c", "soon", "2026-11-26"),
+            ],
+            cursor: "1".into(),
+            ..Default::default()
+        });
+        let order: Vec<&str> = q.items.iter().map(|i| i.ticket_id.as_str()).collect();
+        assert_eq!(order, ["b", "c", "a"]);
+        q.selected = 2; // a
+        // a becomes due today, b leaves, d arrives.
+        q.apply(pb::ListQueueResponse {
+            full: false,
+            items: vec![
+                item("a", "due_today", "2026-11-24"),
+                item("d", "later", "2026-12-01"),
+            ],
+            removed: vec!["b".into()],
+            cursor: "2".into(),
+            ..Default::default()
+        });
+        let order: Vec<&str> = q.items.iter().map(|i| i.ticket_id.as_str()).collect();
+        assert_eq!(order, ["a", "c", "d"]);
+        assert_eq!(q.selected, 0, "still on a");
+        assert!(matches!(q.request(), Call::ListQueue(r) if r.cursor == "2"));
+    }
+}

@@ -1,0 +1,403 @@
+//! One objection's case file, scrolled, with its acts on single keys (each
+//! offered only to the roles that may do it; the server checks again):
+//! s send the verification requests, a record a department's reply, n log a
+//! notification attempt, u unreachable, c close, z pause / resume, w the
+//! applicant withdraws, p print the case file. Every act carries the
+//! version on screen; if someone changed the ticket meanwhile the act is
+//! refused with who and when, and the screen reloads.
+
+use credit_desk_proto::Lang;
+use credit_desk_proto::pb::{self, Capability, act_on_ticket_request::Action as Act};
+use credit_desk_proto::validate::{self, FieldError, Rule};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use tonic::Status;
+
+use super::queue::urgency_style;
+use crate::app::{Action, App};
+use crate::case_file;
+use crate::form::{Field, Form, FormEvent};
+use crate::i18n::{Catalogue, ticket_word};
+use crate::net::{Answer, Call};
+
+/// An act that needs a yes first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    Send,
+    Unreachable,
+    Close,
+    Withdraw,
+    Resume,
+}
+
+/// An act that needs a few fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FormKind {
+    Pause,
+    Notify,
+    Reply,
+}
+
+const REASON: &str = "reason";
+const CHANNEL: &str = "channel";
+const REACHED: &str = "reached";
+const NOTE: &str = "note";
+const OUTCOME: &str = "outcome";
+const STATUS: &str = "status";
+const DETAILS: &str = "details";
+const END_DATE: &str = "end_date";
+const REPLY: &str = "reply_text";
+const OUTCOMES: [&str; 4] = ["corrected", "deleted", "confirmed", "unconfirmed"];
+
+pub struct TicketScreen {
+    pub ticket_id: String,
+    pub ticket: Option<pb::Ticket>,
+    pub scroll: usize,
+    caps: Vec<i32>,
+    pub confirming: Option<Confirm>,
+    pub form: Option<(FormKind, Form)>,
+    /// Kept while the same act is resent, so a retry is the same request.
+    request_id: String,
+}
+
+impl TicketScreen {
+    pub fn new(ticket_id: String, caps: Vec<i32>) -> TicketScreen {
+        TicketScreen {
+            ticket_id,
+            ticket: None,
+            scroll: 0,
+            caps,
+            confirming: None,
+            form: None,
+            request_id: uuid::Uuid::now_v7().to_string(),
+        }
+    }
+
+    /// Opened on a ticket just answered (a filing): no load needed.
+    pub fn with_ticket(ticket: pb::Ticket, caps: Vec<i32>) -> TicketScreen {
+        let mut s = TicketScreen::new(ticket.id.clone(), caps);
+        s.ticket = Some(ticket);
+        s
+    }
+
+    pub fn load(&self) -> Call {
+        Call::GetTicket(self.ticket_id.clone())
+    }
+
+    pub fn is_typing(&self) -> bool {
+        self.form.is_some()
+    }
+
+    fn has(&self, c: Capability) -> bool {
+        self.caps.contains(&(c as i32))
+    }
+
+    fn act(&mut self, action: Act) -> Action {
+        let Some(t) = &self.ticket else {
+            return Action::None;
+        };
+        Action::Send(Call::ActOnTicket(pb::ActOnTicketRequest {
+            request_id: self.request_id.clone(),
+            ticket_id: t.id.clone(),
+            expected_version: t.version,
+            action: Some(action),
+        }))
+    }
+
+    /// The letter waiting for a reply that this operator may answer.
+    fn waiting_letter(&self) -> Option<&pb::Letter> {
+        self.ticket
+            .as_ref()?
+            .letters
+            .iter()
+            .find(|l| l.replied_at_ms == 0)
+    }
+
+    fn open_form(&mut self, kind: FormKind, cat: &Catalogue, lang: Lang) {
+        let w = |c: &str| ticket_word(lang, c);
+        let form = match kind {
+            FormKind::Pause => Form::new(vec![Field::text(REASON, cat.pause_reason)]),
+            FormKind::Notify => Form::new(vec![
+                Field::choice(
+                    CHANNEL,
+                    cat.notify_by,
+                    vec![(0, w("phone")), (1, w("written"))],
+                ),
+                Field::choice(
+                    REACHED,
+                    cat.notice_result,
+                    vec![
+                        (1, cat.notice_reached.to_string()),
+                        (0, cat.notice_not_reached.to_string()),
+                    ],
+                ),
+                Field::text(NOTE, cat.note_label),
+            ]),
+            FormKind::Reply => Form::new(vec![
+                Field::choice(
+                    OUTCOME,
+                    cat.outcome_label,
+                    OUTCOMES
+                        .iter()
+                        .enumerate()
+                        .map(|(i, o)| (i as i32, w(o)))
+                        .collect(),
+                ),
+                Field::text(STATUS, cat.corrected_status),
+                Field::text(DETAILS, cat.corrected_details),
+                Field::text(END_DATE, cat.corrected_end_date),
+                Field::text(REPLY, cat.reply_label),
+            ]),
+        };
+        self.form = Some((kind, form));
+    }
+
+    fn submit_form(&mut self, lang: Lang) -> Action {
+        let Some((kind, form)) = &mut self.form else {
+            return Action::None;
+        };
+        let kind = *kind;
+        match kind {
+            FormKind::Pause => {
+                let reason = form.value(REASON);
+                if form.show_local_errors(
+                    &validate::collect([validate::display_text(REASON, &reason, 200)]),
+                    lang,
+                ) {
+                    return Action::None;
+                }
+                self.act(Act::Pause(pb::Pause { reason }))
+            }
+            FormKind::Notify => {
+                let channel = if form.choice(CHANNEL) == 0 {
+                    "phone"
+                } else {
+                    "written"
+                };
+                let n = pb::NotifyApplicant {
+                    channel: channel.into(),
+                    reached: form.choice(REACHED) == 1,
+                    note: form.value(NOTE),
+                };
+                self.act(Act::Notify(n))
+            }
+            FormKind::Reply => {
+                let outcome = OUTCOMES[form.choice(OUTCOME).clamp(0, 3) as usize];
+                let reply_text = form.value(REPLY);
+                let end_date = form.value(END_DATE);
+                let mut errors =
+                    validate::collect([validate::display_text(REPLY, &reply_text, 5000)]);
+                if !end_date.is_empty()
+                    && chrono::NaiveDate::parse_from_str(&end_date, "%Y-%m-%d").is_err()
+                {
+                    errors.push(FieldError::new(END_DATE, Rule::NotADate));
+                }
+                if form.show_local_errors(&errors, lang) {
+                    return Action::None;
+                }
+                let (status, details) = (form.value(STATUS), form.value(DETAILS));
+                let Some(letter) = self.waiting_letter().cloned() else {
+                    return Action::None;
+                };
+                let decisions = self
+                    .ticket
+                    .iter()
+                    .flat_map(|t| &t.records)
+                    .filter(|r| r.department_id == letter.department_id && r.outcome == "disputed")
+                    .map(|r| pb::RecordDecision {
+                        record_id: r.record_id.clone(),
+                        outcome: outcome.into(),
+                        status: status.clone(),
+                        details: details.clone(),
+                        end_date: end_date.clone(),
+                        ..Default::default()
+                    })
+                    .collect();
+                self.act(Act::RecordReply(pb::RecordReply {
+                    letter_id: letter.id,
+                    reply_text,
+                    decisions,
+                }))
+            }
+        }
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent, cat: &Catalogue, lang: Lang, waiting: bool) -> Action {
+        if let Some((_, form)) = &mut self.form {
+            if key.code == KeyCode::Esc {
+                self.form = None;
+                return Action::None;
+            }
+            if form.handle_key(key) == FormEvent::Submit && !waiting {
+                return self.submit_form(lang);
+            }
+            return Action::None;
+        }
+        if let Some(c) = self.confirming.take() {
+            if !matches!(key.code, KeyCode::Char('y' | 'Y')) || waiting {
+                return Action::None;
+            }
+            return match c {
+                Confirm::Send => self.act(Act::SendRequests(pb::SendRequests::default())),
+                Confirm::Unreachable => self.act(Act::MarkUnreachable(pb::Empty {})),
+                Confirm::Close => self.act(Act::Close(pb::Empty {})),
+                Confirm::Withdraw => self.act(Act::Withdraw(pb::Empty {})),
+                Confirm::Resume => self.act(Act::Resume(pb::Empty {})),
+            };
+        }
+        let center = self.has(Capability::HandleObjections);
+        let paused = self.ticket.as_ref().is_some_and(|t| t.paused);
+        match key.code {
+            KeyCode::Esc => return Action::Back,
+            KeyCode::Down | KeyCode::Char('j') => self.scroll += 1,
+            KeyCode::Up | KeyCode::Char('k') => self.scroll = self.scroll.saturating_sub(1),
+            KeyCode::PageDown | KeyCode::Char(' ') => self.scroll += 15,
+            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(15),
+            KeyCode::Home => self.scroll = 0,
+            KeyCode::Char('r') | KeyCode::F(5) => return Action::Send(self.load()),
+            KeyCode::Char('p') => {
+                if let Some(t) = &self.ticket {
+                    let offset = chrono::Local::now().fixed_offset().timezone();
+                    return Action::Send(Call::SaveText {
+                        path: format!("{}.txt", t.ticket_no).into(),
+                        text: case_file::document(t, cat, lang, offset, &t.updated_by),
+                    });
+                }
+            }
+            KeyCode::Char('s') if center => self.confirming = Some(Confirm::Send),
+            KeyCode::Char('u') if center => self.confirming = Some(Confirm::Unreachable),
+            KeyCode::Char('c') if center => self.confirming = Some(Confirm::Close),
+            KeyCode::Char('n') if center => self.open_form(FormKind::Notify, cat, lang),
+            KeyCode::Char('z') if center && paused => self.confirming = Some(Confirm::Resume),
+            KeyCode::Char('z') if center => self.open_form(FormKind::Pause, cat, lang),
+            KeyCode::Char('w') if center || self.has(Capability::FileObjections) => {
+                self.confirming = Some(Confirm::Withdraw)
+            }
+            KeyCode::Char('a')
+                if (center || self.has(Capability::AnswerRequests))
+                    && self.waiting_letter().is_some() =>
+            {
+                self.open_form(FormKind::Reply, cat, lang)
+            }
+            _ => {}
+        }
+        Action::None
+    }
+
+    pub fn on_answer(&mut self, answer: Answer, cat: &Catalogue) -> Action {
+        match answer {
+            Answer::Ticket(t) => {
+                let acted = self
+                    .ticket
+                    .as_ref()
+                    .is_some_and(|old| old.version != t.version);
+                self.ticket = Some(t);
+                self.form = None;
+                // The next act is a new request.
+                self.request_id = uuid::Uuid::now_v7().to_string();
+                if acted {
+                    return Action::Info(cat.ticket_updated.to_string());
+                }
+                Action::None
+            }
+            Answer::Saved(path) => Action::Info(format!("{} {}", cat.saved_to, path.display())),
+            _ => Action::None,
+        }
+    }
+
+    pub fn on_error(&mut self, status: &Status) -> bool {
+        match &mut self.form {
+            Some((_, form)) => form.apply_status(status),
+            None => false,
+        }
+    }
+
+    pub fn hint(&self, cat: &Catalogue) -> &'static str {
+        if self.form.is_some() {
+            cat.form_hint
+        } else if self.has(Capability::HandleObjections) {
+            cat.ticket_hint_center
+        } else if self.has(Capability::AnswerRequests) {
+            cat.ticket_hint_liaison
+        } else if self.has(Capability::FileObjections) {
+            cat.ticket_hint_counter
+        } else {
+            cat.ticket_hint_view
+        }
+    }
+
+    pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
+        let (cat, theme, lang) = (app.cat, app.theme, app.lang);
+        let form_height = self.form.as_ref().map_or(0, |(_, f)| f.height() + 1);
+        let [body, form_area, ask, hint] = Layout::vertical([
+            Constraint::Min(3),
+            Constraint::Length(form_height),
+            Constraint::Length(u16::from(self.confirming.is_some())),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        let Some(t) = &self.ticket else {
+            frame.render_widget(Paragraph::new(cat.loading), body);
+            return;
+        };
+        let deadline_lines: Vec<String> = t
+            .deadlines
+            .iter()
+            .map(|d| case_file::deadline_line(d, lang))
+            .collect();
+        let lines: Vec<Line> = case_file::lines(t, cat, lang, app.utc_offset)
+            .into_iter()
+            .skip(self.scroll)
+            .take(body.height as usize)
+            .map(|l| {
+                // Running deadlines in their urgency's colour.
+                if let Some(i) = deadline_lines.iter().position(|d| *d == l) {
+                    let d = &t.deadlines[i];
+                    let style = if d.met {
+                        theme.dim()
+                    } else {
+                        urgency_style(theme, &d.urgency)
+                    };
+                    Line::from(Span::styled(l, style))
+                } else if l.starts_with([
+                    '一', '二', '三', '四', '五', '六', '1', '2', '3', '4', '5', '6',
+                ]) {
+                    Line::styled(l, theme.title())
+                } else {
+                    Line::from(l)
+                }
+            })
+            .collect();
+        frame.render_widget(Paragraph::new(lines), body);
+        if let Some((kind, form)) = &self.form {
+            let title = match kind {
+                FormKind::Pause => cat.pause_title,
+                FormKind::Notify => cat.notify_title,
+                FormKind::Reply => cat.reply_title,
+            };
+            let block = Block::default()
+                .borders(Borders::TOP)
+                .title(Span::styled(title, theme.title()));
+            let inner = block.inner(form_area);
+            frame.render_widget(block, form_area);
+            form.render(inner, frame.buffer_mut(), theme, !app.help);
+        }
+        if let Some(c) = self.confirming {
+            let q = match c {
+                Confirm::Send => cat.confirm_send,
+                Confirm::Unreachable => cat.confirm_unreachable,
+                Confirm::Close => cat.confirm_close,
+                Confirm::Withdraw => cat.confirm_withdraw_ticket,
+                Confirm::Resume => cat.confirm_resume,
+            };
+            frame.render_widget(Paragraph::new(Line::styled(q, theme.warning())), ask);
+        }
+        frame.render_widget(
+            Paragraph::new(Line::styled(self.hint(cat), theme.dim())),
+            hint,
+        );
+    }
+}
