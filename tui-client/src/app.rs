@@ -113,6 +113,8 @@ pub struct App {
     pub help: bool,
     pub notice: Option<Notice>,
     pending: Option<u64>,
+    /// The notice outlives the next answer (a reload after a refusal).
+    keep_notice: bool,
     next_seq: u64,
     pub quit: bool,
     pub demo: Option<DemoInfo>,
@@ -151,6 +153,7 @@ impl App {
             help: false,
             notice: None,
             pending: None,
+            keep_notice: false,
             next_seq: 1,
             quit: false,
             demo,
@@ -267,7 +270,9 @@ impl App {
                 self.apply(action)
             }
             Ok(answer) => {
-                self.notice = None;
+                if !std::mem::take(&mut self.keep_notice) {
+                    self.notice = None;
+                }
                 let action = self.screen.on_answer(answer, self.cat, self.lang);
                 self.apply(action)
             }
@@ -293,6 +298,7 @@ impl App {
                 if why.as_deref() == Some(reason::STALE_VERSION)
                     && let Some(call) = self.screen.reload(false)
                 {
+                    self.keep_notice = true;
                     return self.send(call);
                 }
                 Vec::new()
@@ -443,7 +449,7 @@ impl App {
                 format!("… {}", self.cat.error_unreachable),
                 self.theme.warning(),
             ),
-            _ if self.is_waiting() => {
+            _ if self.is_waiting() && self.notice.is_none() => {
                 Line::styled(format!("… {}", self.cat.loading), self.theme.dim())
             }
             Some(Notice::Info(m)) => Line::styled(format!("✓ {m}"), self.theme.ok()),

@@ -61,6 +61,8 @@ pub struct TicketScreen {
     pub form: Option<(FormKind, Form)>,
     /// Kept while the same act is resent, so a retry is the same request.
     request_id: String,
+    /// An act was sent and its answer not yet seen.
+    acting: bool,
 }
 
 impl TicketScreen {
@@ -73,6 +75,7 @@ impl TicketScreen {
             confirming: None,
             form: None,
             request_id: uuid::Uuid::now_v7().to_string(),
+            acting: false,
         }
     }
 
@@ -99,6 +102,7 @@ impl TicketScreen {
         let Some(t) = &self.ticket else {
             return Action::None;
         };
+        self.acting = true;
         Action::Send(Call::ActOnTicket(pb::ActOnTicketRequest {
             request_id: self.request_id.clone(),
             ticket_id: t.id.clone(),
@@ -290,10 +294,7 @@ impl TicketScreen {
     pub fn on_answer(&mut self, answer: Answer, cat: &Catalogue) -> Action {
         match answer {
             Answer::Ticket(t) => {
-                let acted = self
-                    .ticket
-                    .as_ref()
-                    .is_some_and(|old| old.version != t.version);
+                let acted = std::mem::take(&mut self.acting);
                 self.ticket = Some(t);
                 self.form = None;
                 // The next act is a new request.
@@ -309,6 +310,7 @@ impl TicketScreen {
     }
 
     pub fn on_error(&mut self, status: &Status) -> bool {
+        self.acting = false;
         match &mut self.form {
             Some((_, form)) => form.apply_status(status),
             None => false,

@@ -1,0 +1,279 @@
+//! Objections on the workstation: filing from the report, the deadline
+//! queue, the case file and its acts, drawn on TestBackend (snapshots in
+//! both languages at 80×24).
+
+use credit_desk::app::Event;
+use credit_desk::net::{Answer, Call};
+use credit_desk_proto::Lang;
+use credit_desk_proto::pb::{self, Capability, Role, act_on_ticket_request::Action as Act};
+use ratatui::crossterm::event::KeyCode;
+use tonic_types::{ErrorDetails, StatusExt};
+
+mod common;
+use common::*;
+
+const CENTER_CAPS: [Capability; 5] = [
+    Capability::ChangeOwnPassword,
+    Capability::FileObjections,
+    Capability::HandleObjections,
+    Capability::ViewQueue,
+    Capability::ViewSubjects,
+];
+
+fn deadline(kind: &str, dept: &str, due: &str, urgency: &str, met: bool) -> pb::Deadline {
+    pb::Deadline {
+        kind: kind.into(),
+        department_name: dept.into(),
+        due: due.into(),
+        urgency: urgency.into(),
+        warn: urgency == "soon" || urgency == "due_today",
+        met,
+    }
+}
+
+fn ticket(version: u64) -> pb::Ticket {
+    pb::Ticket {
+        id: "t1".into(),
+        ticket_no: "YY-20261123-0001".into(),
+        version,
+        state: "request_sent".into(),
+        subject_name: "李建国".into(),
+        subject_identifier: "441284196508120010".into(),
+        org_unit_name: "大沙镇便民服务中心".into(),
+        filed_by: "李柜员".into(),
+        filed_at_ms: 1_795_395_600_000,
+        applicant: "subject".into(),
+        reason_category: "wrong_content".into(),
+        reason_text: "该案已于2025年8月执行完毕，记录仍显示未履行".into(),
+        evidence: vec!["结案通知书复印件".into()],
+        contact_phone: "13800138000".into(),
+        contact_address: "四会市大沙镇马鞍村 12 号".into(),
+        notify_by: "phone".into(),
+        received_on: "2026-11-23".into(),
+        overall_due: "2026-12-13".into(),
+        overall_due_with_pauses: "2026-12-13".into(),
+        records: vec![pb::TicketRecord {
+            record_id: "r1".into(),
+            category_name: "法院判决与执行".into(),
+            source_key: "(2025)粤1284执302号".into(),
+            department_id: "d1".into(),
+            department_name: "市人民法院".into(),
+            outcome: "disputed".into(),
+            status: "未履行".into(),
+            details: "拒不履行生效判决".into(),
+        }],
+        letters: vec![pb::Letter {
+            id: "l1".into(),
+            letter_no: "HC-20261123-0001".into(),
+            department_id: "d1".into(),
+            department_name: "市人民法院".into(),
+            sent_at_ms: 1_795_399_200_000,
+            sent_by: "张中心".into(),
+            received_on: "2026-11-23".into(),
+            reply_due: "2026-12-07".into(),
+            ..Default::default()
+        }],
+        events: vec![
+            pb::TicketEvent {
+                at_ms: 1_795_395_600_000,
+                operator_name: "李柜员".into(),
+                action: "filed".into(),
+                detail: "1 record(s)".into(),
+            },
+            pb::TicketEvent {
+                at_ms: 1_795_399_200_000,
+                operator_name: "张中心".into(),
+                action: "request_sent".into(),
+                detail: "HC-20261123-0001 (reply due 2026-12-07)".into(),
+            },
+        ],
+        deadlines: vec![
+            deadline("department_reply", "市人民法院", "2026-12-07", "later", false),
+            deadline("overall", "", "2026-12-13", "later", false),
+        ],
+        updated_at_ms: 1_795_399_200_000,
+        updated_by: "张中心".into(),
+        attempts_required: 3,
+        ..Default::default()
+    }
+}
+
+fn queue_answer() -> Answer {
+    let item = |id: &str, no: &str, name: &str, urgency: &str, due: &str| pb::QueueItem {
+        ticket_id: id.into(),
+        ticket_no: no.into(),
+        state: "request_sent".into(),
+        subject_name: name.into(),
+        org_unit_name: "大沙镇便民服务中心".into(),
+        deadlines: vec![
+            deadline("department_reply", "市人民法院", due, urgency, false),
+            deadline("overall", "", "2026-12-13", "later", false),
+        ],
+        urgency: urgency.into(),
+        nearest_due: due.into(),
+        version: 2,
+        ..Default::default()
+    };
+    Answer::Queue(pb::ListQueueResponse {
+        full: true,
+        items: vec![
+            item("t1", "YY-20261123-0001", "李建国", "later", "2026-12-07"),
+            item("t2", "YY-20261105-0003", "黄志强", "overdue", "2026-11-19"),
+            item("t3", "YY-20261110-0002", "陈美玲", "soon", "2026-11-25"),
+        ],
+        cursor: "7.2026-11-23.x".into(),
+        submissions: vec![pb::SubmissionDue {
+            department_id: "d2".into(),
+            department_name: "市税务局".into(),
+            period: "2026H1".into(),
+            due: "2026-07-10".into(),
+            urgency: "overdue".into(),
+        }],
+        stats: Some(pb::QueueStats {
+            open: 3,
+            overdue: 1,
+            due_today: 0,
+            soon: 1,
+            warnings: 1,
+        }),
+        today: "2026-11-23".into(),
+        ..Default::default()
+    })
+}
+
+/// A center clerk on the queue, with the answer drawn.
+fn on_queue(lang: Lang) -> credit_desk::app::App {
+    let stats = pb::QueueStats {
+        open: 3,
+        overdue: 1,
+        soon: 1,
+        warnings: 1,
+        ..Default::default()
+    };
+    let mut app = logged_in_as(lang, Role::Center, &CENTER_CAPS, Some(stats));
+    let commands = app.update(key(KeyCode::Char('t')));
+    assert!(matches!(call_of(&commands), Call::ListQueue(r) if r.cursor.is_empty()));
+    answer(&mut app, &commands, queue_answer());
+    app
+}
+
+#[test]
+fn the_queue_groups_by_urgency_and_opens_a_ticket() {
+    let mut app = on_queue(Lang::Zh);
+    let text = screen_text(&app);
+    let overdue = text.find("YY-20261105-0003").unwrap();
+    let soon = text.find("YY-20261110-0002").unwrap();
+    let later = text.find("YY-20261123-0001").unwrap();
+    assert!(overdue < soon && soon < later, "nearest deadline first:\n{text}");
+    assert!(text.contains("!! YY-20261105-0003"), "a text marker without colour");
+    assert!(text.contains("市税务局"), "late department files are listed");
+    // The selection starts on the most urgent; Enter opens it.
+    let commands = app.update(key(KeyCode::Enter));
+    assert!(matches!(call_of(&commands), Call::GetTicket(id) if id == "t2"));
+}
+
+#[test]
+fn acts_carry_the_version_and_a_stale_one_reloads() {
+    let mut app = on_queue(Lang::Zh);
+    app.update(key(KeyCode::End));
+    let commands = app.update(key(KeyCode::Enter));
+    answer(&mut app, &commands, Answer::Ticket(ticket(2)));
+    assert!(screen_text(&app).contains("部门回复（市人民法院）"));
+    // Pause with a reason.
+    app.update(key(KeyCode::Char('z')));
+    type_text(&mut app, "等待申请人补充材料");
+    let commands = app.update(key(KeyCode::Enter));
+    let Call::ActOnTicket(req) = call_of(&commands) else {
+        panic!()
+    };
+    assert_eq!(req.expected_version, 2);
+    assert!(matches!(req.action, Some(Act::Pause(ref p)) if p.reason == "等待申请人补充材料"));
+    // Someone else changed it first: the message names them, the screen reloads.
+    let mut details = ErrorDetails::new();
+    details.set_error_info(
+        "STALE_VERSION",
+        "creditdesk",
+        std::collections::HashMap::<String, String>::new(),
+    );
+    let status = tonic::Status::with_error_details(
+        tonic::Code::Aborted,
+        "已被 王五 于 2026-11-23 10:05 修改，请刷新后重新操作",
+        details,
+    );
+    let (seq, _, _) = sent(&commands);
+    let reload = app.update(Event::Reply {
+        seq,
+        result: Err(status),
+        rtt_ms: 40,
+    });
+    assert!(matches!(call_of(&reload), Call::GetTicket(id) if id == "t1"));
+    assert!(screen_text(&app).contains("王五"));
+    // Back on the queue, only the changes are asked for.
+    answer(&mut app, &reload, Answer::Ticket(ticket(3)));
+    let text = screen_text(&app);
+    assert!(text.contains("王五"), "the refusal stays readable:\n{text}");
+    let back = app.update(key(KeyCode::Esc));
+    assert!(matches!(call_of(&back), Call::ListQueue(r) if r.cursor == "7.2026-11-23.x"));
+}
+
+#[test]
+fn an_objection_is_filed_from_marked_report_records() {
+    let mut app = reporting(Lang::Zh);
+    app.update(key(KeyCode::Enter));
+    app.update(key(KeyCode::Char(' ')));
+    assert!(screen_text(&app).contains("▶✓"), "marked");
+    app.update(key(KeyCode::Char('o')));
+    assert!(screen_text(&app).contains("异议申请"));
+    // Category (a choice), phone, address, notify: then the grounds.
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "13800138000");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "四会市大沙镇马鞍村 12 号");
+    let nothing = app.update(key(KeyCode::F(10)));
+    assert!(nothing.is_empty(), "the grounds are required");
+    type_text(&mut app, "该案已执行完毕");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "结案通知书");
+    let commands = app.update(key(KeyCode::F(10)));
+    let Call::FileObjection(req) = call_of(&commands) else {
+        panic!()
+    };
+    assert_eq!(req.record_ids, ["(2025)粤1284执302号"]);
+    assert_eq!(req.verification_id, "0192f5a0-0000-7000-8000-00000000abcd");
+    assert_eq!(req.reason_text, "该案已执行完毕");
+    assert_eq!(req.evidence, ["结案通知书"]);
+    assert_eq!(req.notify_by, "phone");
+    let mut filed = ticket(1);
+    filed.state = "received".into();
+    filed.letters.clear();
+    answer(&mut app, &commands, Answer::Ticket(filed));
+    let text = screen_text(&app);
+    assert!(text.contains("YY-20261123-0001"), "{text}");
+    assert!(text.contains("异议已受理"), "{text}");
+}
+
+#[test]
+fn snapshots() {
+    for lang in [Lang::Zh, Lang::En] {
+        let suffix = lang.tag();
+        let menu = logged_in_as(
+            lang,
+            Role::Center,
+            &CENTER_CAPS,
+            Some(pb::QueueStats {
+                open: 3,
+                overdue: 1,
+                soon: 1,
+                warnings: 1,
+                ..Default::default()
+            }),
+        );
+        insta::assert_snapshot!(format!("menu_center_{suffix}"), draw(&menu).backend());
+        let mut app = on_queue(lang);
+        insta::assert_snapshot!(format!("queue_{suffix}"), draw(&app).backend());
+        app.update(key(KeyCode::End));
+        let commands = app.update(key(KeyCode::Enter));
+        answer(&mut app, &commands, Answer::Ticket(ticket(2)));
+        insta::assert_snapshot!(format!("ticket_{suffix}"), draw(&app).backend());
+    }
+}
