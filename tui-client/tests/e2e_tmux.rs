@@ -159,5 +159,112 @@ fn demo_login_reaches_the_menu() {
     tmux.wait_for("主菜单");
     tmux.send(&["q"]);
     tmux.wait_for("操作员登录");
+
+    // An objection: 李建国 disputes his court record from his own report.
+    log_in(&tmux, "counter", "主菜单");
+    tmux.send(&["v"]);
+    tmux.wait_for("证件号码");
+    tmux.send(&["441284196508120010", "Tab", "李建国", "Enter"]);
+    tmux.wait_for("核验通过");
+    tmux.send(&["q"]);
+    let report = tmux.wait_for("报告编号");
+    assert!(!report.contains("异议处理中"), "{report}");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("▶");
+    tmux.send(&["o"]);
+    tmux.wait_for("异议类别");
+    tmux.send(&["Tab", "13800138000", "Tab", "四会市大沙镇马鞍村", "F10"]);
+    tmux.send(&["该案已执行完毕", "F10"]);
+    let receipt = tmux.wait_for("异议已受理");
+    let ticket_no = receipt
+        .split_whitespace()
+        .find(|w| w.starts_with("YY-"))
+        .and_then(|w| w.split(['；', ';']).next())
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no ticket number:\n{receipt}"));
+    // Receipt, record choice, report, verification.
+    back_to_menu(&tmux, 4);
+    tmux.send(&["q"]);
+    tmux.wait_for("操作员登录");
+
+    // The center sends the verification request to the court.
+    log_in(&tmux, "center", "时限队列");
+    tmux.send(&["t"]);
+    tmux.wait_for(&ticket_no);
+    tmux.send(&["Enter"]);
+    tmux.wait_for("案卷编号");
+    tmux.send(&["s"]);
+    tmux.wait_for("(y/n)");
+    tmux.send(&["y"]);
+    tmux.wait_for("已发核查函");
+    back_to_menu(&tmux, 2);
+    tmux.send(&["q"]);
+    tmux.wait_for("操作员登录");
+
+    // The court's liaison answers: corrected.
+    log_in(&tmux, "liaison", "时限队列");
+    tmux.send(&["t"]);
+    tmux.wait_for("HC-");
+    tmux.send(&["Enter"]);
+    tmux.wait_for("案卷编号");
+    tmux.send(&["a"]);
+    tmux.wait_for("核查结果");
+    tmux.send(&[
+        "Tab",
+        "经核更正",
+        "Tab",
+        "Tab",
+        "Tab",
+        "经核实该案已执行完毕",
+        "Enter",
+    ]);
+    let replied = tmux.wait_for("✓ 已办理");
+    assert!(replied.contains("已更正"), "{replied}");
+    back_to_menu(&tmux, 2);
+    tmux.send(&["q"]);
+    tmux.wait_for("操作员登录");
+
+    // The center notifies the applicant and closes.
+    log_in(&tmux, "center", "时限队列");
+    tmux.send(&["t"]);
+    tmux.wait_for(&ticket_no);
+    tmux.send(&["Enter"]);
+    tmux.wait_for("部门已回复");
+    tmux.send(&["n"]);
+    tmux.wait_for("记录通知申请人");
+    tmux.send(&["Tab", "Tab", "已电话告知", "Enter"]);
+    tmux.wait_for("已通知申请人");
+    tmux.send(&["c"]);
+    tmux.wait_for("(y/n)");
+    tmux.send(&["y"]);
+    tmux.wait_for("已办结");
+    back_to_menu(&tmux, 2);
+    tmux.send(&["q"]);
+    tmux.wait_for("操作员登录");
+
+    // The next report shows the corrected record, no longer annotated.
+    log_in(&tmux, "counter", "主菜单");
+    tmux.send(&["v"]);
+    tmux.wait_for("证件号码");
+    tmux.send(&["441284196508120010", "Tab", "李建国", "Enter"]);
+    tmux.wait_for("核验通过");
+    tmux.send(&["q"]);
+    let report = tmux.wait_for("报告编号");
+    assert!(report.contains("经核更正"), "{report}");
+    assert!(!report.contains("异议处理中"), "{report}");
     tmux.send(&["C-c"]);
+}
+
+fn log_in(tmux: &Tmux, user: &str, expect: &str) {
+    tmux.send(&[user, "Tab", "demo2026", "Enter"]);
+    tmux.wait_for(expect);
+}
+
+/// Esc `times` times, pausing between (two quick ones read as Alt-Esc).
+fn back_to_menu(tmux: &Tmux, times: usize) {
+    for _ in 0..times {
+        tmux.send(&["Escape"]);
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    tmux.wait_for("主菜单");
 }

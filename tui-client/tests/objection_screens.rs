@@ -88,7 +88,13 @@ fn ticket(version: u64) -> pb::Ticket {
             },
         ],
         deadlines: vec![
-            deadline("department_reply", "市人民法院", "2026-12-07", "later", false),
+            deadline(
+                "department_reply",
+                "市人民法院",
+                "2026-12-07",
+                "later",
+                false,
+            ),
             deadline("overall", "", "2026-12-13", "later", false),
         ],
         updated_at_ms: 1_795_399_200_000,
@@ -164,9 +170,18 @@ fn the_queue_groups_by_urgency_and_opens_a_ticket() {
     let overdue = text.find("YY-20261105-0003").unwrap();
     let soon = text.find("YY-20261110-0002").unwrap();
     let later = text.find("YY-20261123-0001").unwrap();
-    assert!(overdue < soon && soon < later, "nearest deadline first:\n{text}");
-    assert!(text.contains("!! YY-20261105-0003"), "a text marker without colour");
-    assert!(text.contains("市税务局"), "late department files are listed");
+    assert!(
+        overdue < soon && soon < later,
+        "nearest deadline first:\n{text}"
+    );
+    assert!(
+        text.contains("!! YY-20261105-0003"),
+        "a text marker without colour"
+    );
+    assert!(
+        text.contains("市税务局"),
+        "late department files are listed"
+    );
     // The selection starts on the most urgent; Enter opens it.
     let commands = app.update(key(KeyCode::Enter));
     assert!(matches!(call_of(&commands), Call::GetTicket(id) if id == "t2"));

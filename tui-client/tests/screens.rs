@@ -14,7 +14,6 @@ use tonic_types::{ErrorDetails, StatusExt};
 mod common;
 use common::*;
 
-
 /// Logs in as an administrator and returns the app on the main menu.
 fn logged_in(lang: Lang) -> App {
     let mut app = app(lang);
@@ -218,8 +217,6 @@ fn help_opens_with_f1_and_any_key_closes_it() {
     assert!(app.help, "'?' opens help outside text fields");
 }
 
-
-
 #[test]
 fn verification_sends_the_normalised_number_once() {
     let (mut app, commands) = verifying(Lang::Zh);
@@ -274,8 +271,6 @@ fn an_invalid_number_never_leaves_the_workstation() {
         Call::Verify(_)
     ));
 }
-
-
 
 #[test]
 fn report_keys_find_and_print() {

@@ -246,17 +246,31 @@ impl QueueScreen {
         }
         if !self.submissions.is_empty() {
             lines.push(Line::styled(cat.submissions_title, theme.title()));
+            // One line per department: its periods, the most urgent first.
+            let mut departments: Vec<&str> = Vec::new();
             for s in &self.submissions {
-                lines.push(Line::styled(
-                    format!(
-                        " {} {}  {}  {}",
-                        marker(&s.urgency),
-                        pad_to(&s.department_name, 16),
-                        s.period,
-                        cat.submission_due.replace("{due}", &s.due)
-                    ),
-                    urgency_style(theme, &s.urgency),
-                ));
+                if !departments.contains(&s.department_name.as_str()) {
+                    departments.push(&s.department_name);
+                }
+            }
+            for dept in departments {
+                let mut spans = vec![Span::raw(format!(" {} ", pad_to(dept, 16)))];
+                for s in self
+                    .submissions
+                    .iter()
+                    .filter(|s| s.department_name == dept)
+                {
+                    spans.push(Span::styled(
+                        format!(
+                            "{}{} {}  ",
+                            marker(&s.urgency),
+                            s.period,
+                            cat.submission_due.replace("{due}", &s.due)
+                        ),
+                        urgency_style(theme, &s.urgency),
+                    ));
+                }
+                lines.push(Line::from(spans));
             }
         }
         // Keep the selected line in view.

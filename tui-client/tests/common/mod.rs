@@ -103,7 +103,12 @@ pub fn sent(commands: &[Command]) -> (u64, Option<String>, Call) {
 }
 
 /// Logs in with this role and these capabilities; the app is on the menu.
-pub fn logged_in_as(lang: Lang, role: Role, caps: &[Capability], queue: Option<pb::QueueStats>) -> App {
+pub fn logged_in_as(
+    lang: Lang,
+    role: Role,
+    caps: &[Capability],
+    queue: Option<pb::QueueStats>,
+) -> App {
     let mut app = app(lang);
     type_text(&mut app, "someone");
     app.update(key(KeyCode::Tab));
