@@ -169,6 +169,7 @@ impl QueueScreen {
             Span::raw(pad_to(&item.subject_name, 8)),
             Span::raw(" "),
             Span::raw(pad_to(&ticket_word(lang, &item.state), 12)),
+            Span::raw(" "),
         ];
         if item.paused {
             spans.push(Span::styled(
@@ -182,7 +183,7 @@ impl QueueScreen {
         for d in item.deadlines.iter().filter(|d| !d.met) {
             let short = &d.due[5.min(d.due.len())..];
             spans.push(Span::styled(
-                format!("{} {short}  ", ticket_word(lang, &d.kind)),
+                format!("{} {short}  ", short_kind(lang, &d.kind)),
                 urgency_style(theme, &d.urgency),
             ));
         }
@@ -285,6 +286,15 @@ impl QueueScreen {
             Paragraph::new(Line::styled(cat.queue_hint, theme.dim())),
             hint,
         );
+    }
+}
+
+/// Deadline kinds in a queue row, where space is short.
+fn short_kind(lang: Lang, kind: &str) -> &'static str {
+    match kind {
+        "department_reply" => lang.pick("回复", "reply"),
+        "notice" => lang.pick("通知", "notice"),
+        _ => lang.pick("总限", "limit"),
     }
 }
 
