@@ -83,6 +83,15 @@ async fn run(srv: &TestServer, token: &str, req: pb::RunQueryRequest) -> pb::Run
         .into_inner()
 }
 
+async fn unit(srv: &TestServer, code: &str) -> String {
+    let mut conn = srv.db.read().await.unwrap();
+    org_units::get_by_code(&mut conn, code)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
 fn objections(srv: &TestServer) -> ObjectionClient<tonic::transport::Channel> {
     ObjectionClient::new(srv.channel.clone())
 }
@@ -628,6 +637,31 @@ both_backends!(
         );
         assert!(q.submissions.is_empty());
 
+        // The center's overview counts per filing unit and per department.
+        assert_eq!(first.by_unit.len(), 1);
+        assert_eq!(first.by_unit[0].name, "大沙镇便民服务中心");
+        assert_eq!((first.by_unit[0].open, first.by_unit[0].overdue), (1, 0));
+        assert_eq!(first.by_department[0].name, "市人民法院");
+        // Filters: by department (the court's ticket, not the tax office's).
+        let by_dept = |dept: String| pb::ListQueueRequest {
+            department_id: dept,
+            ..Default::default()
+        };
+        let court_id = first.items[0].departments[0].id.clone();
+        let filtered = objections(srv)
+            .list_queue(authed(by_dept(court_id), &center))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(filtered.items.len(), 1);
+        let tax_id = unit(srv, "D-TAX").await;
+        let none = objections(srv)
+            .list_queue(authed(by_dept(tax_id), &center))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(none.items.is_empty());
+
         // Incremental: nothing changed, then one change, then it leaves.
         let same = queue(srv, &center, &first.cursor).await;
         assert!(!same.full && same.items.is_empty() && same.removed.is_empty());
@@ -745,5 +779,49 @@ both_backends!(
             .await
             .unwrap_err();
         assert_eq!(reason(&err), "PERMISSION_DENIED");
+    }
+);
+
+both_backends!(
+    two_clerks_acting_at_once_cannot_both_win,
+    async |srv: &TestServer| {
+        load_records(srv).await;
+        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let ticket = file_one(srv, &counter).await;
+        let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let (a, b) = tokio::join!(
+            act(
+                srv,
+                &center,
+                &ticket,
+                Action::Pause(pb::Pause {
+                    reason: "等待材料".into()
+                })
+            ),
+            act(
+                srv,
+                &center,
+                &ticket,
+                Action::SendRequests(pb::SendRequests::default())
+            ),
+        );
+        let results = [a, b];
+        let won = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(won, 1, "{results:?}");
+        let lost = results.iter().find_map(|r| r.as_ref().err()).unwrap();
+        assert_eq!(reason(lost), "STALE_VERSION");
+        let t = objections(srv)
+            .get_ticket(authed(
+                pb::GetTicketRequest {
+                    ticket_id: ticket.id.clone(),
+                },
+                &center,
+            ))
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap();
+        assert_eq!(t.version, ticket.version + 1, "exactly one change");
     }
 );

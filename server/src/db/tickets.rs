@@ -951,3 +951,61 @@ pub async fn letters_for(
     }
     Ok(out)
 }
+
+/// Open and overdue tickets per filing unit (`today` as YYYY-MM-DD).
+pub async fn counts_by_unit(
+    conn: &mut AnyConnection,
+    today: &str,
+) -> sqlx::Result<Vec<(String, i64, i64)>> {
+    sqlx::query_as(
+        "SELECT u.name, COUNT(*), COALESCE(SUM(CASE WHEN t.next_due < $1 THEN 1 ELSE 0 END), 0)
+           FROM tickets t JOIN org_units u ON u.id = t.org_unit_id
+          WHERE t.next_due IS NOT NULL
+          GROUP BY u.name ORDER BY u.name",
+    )
+    .bind(today)
+    .fetch_all(conn)
+    .await
+}
+
+/// Requests waiting on each department, and how many are late.
+pub async fn counts_by_department(
+    conn: &mut AnyConnection,
+    today: &str,
+) -> sqlx::Result<Vec<(String, i64, i64)>> {
+    sqlx::query_as(
+        "SELECT u.name, COUNT(*), COALESCE(SUM(CASE WHEN l.reply_due < $1 THEN 1 ELSE 0 END), 0)
+           FROM ticket_letters l
+           JOIN tickets t ON t.id = l.ticket_id
+           JOIN org_units u ON u.id = l.department_id
+          WHERE l.replied_at IS NULL AND t.next_due IS NOT NULL
+          GROUP BY u.name ORDER BY u.name",
+    )
+    .bind(today)
+    .fetch_all(conn)
+    .await
+}
+
+/// The departments each ticket involves (id, name), by ticket.
+pub async fn departments_for(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> sqlx::Result<std::collections::HashMap<String, Vec<(String, String)>>> {
+    let rows = super::bulk::fetch_in(
+        conn,
+        "SELECT DISTINCT tr.ticket_id, tr.department_id, u.name
+           FROM ticket_records tr JOIN org_units u ON u.id = tr.department_id
+          WHERE tr.ticket_id IN ",
+        &[],
+        ids,
+    )
+    .await?;
+    let mut out: std::collections::HashMap<String, Vec<(String, String)>> = Default::default();
+    for row in &rows {
+        use sqlx::Row;
+        out.entry(row.try_get(0)?)
+            .or_default()
+            .push((row.try_get(1)?, row.try_get(2)?));
+    }
+    Ok(out)
+}

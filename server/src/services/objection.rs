@@ -700,6 +700,7 @@ impl ObjectionService {
         };
         let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
         let mut letters = tickets::letters_for(&mut conn, &ids).await?;
+        let mut departments = tickets::departments_for(&mut conn, &ids).await?;
         let items = rows
             .iter()
             .map(|row| {
@@ -730,12 +731,41 @@ impl ObjectionService {
                     version: row.version as u64,
                     letter_id: waiting.map(|l| l.id.clone()).unwrap_or_default(),
                     letter_no: waiting.map(|l| l.letter_no.clone()).unwrap_or_default(),
+                    org_unit: Some(pb::UnitRef {
+                        id: row.org_unit_id.clone(),
+                        name: row.org_unit_name.clone(),
+                    }),
+                    departments: departments
+                        .remove(&row.id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(id, name)| pb::UnitRef { id, name })
+                        .collect(),
                 }
             })
             .collect();
         let stats = crate::objections::queue_stats(&mut conn, &scope, &cal, now)
             .await?
             .map_err(missing)?;
+        let overview = full && matches!(caller.role, Role::Center | Role::Supervisor);
+        let counts = |rows: Vec<(String, i64, i64)>| -> Vec<pb::UnitCount> {
+            rows.into_iter()
+                .map(|(name, open, overdue)| pb::UnitCount {
+                    name,
+                    open: open as u32,
+                    overdue: overdue as u32,
+                })
+                .collect()
+        };
+        let (by_unit, by_department) = if overview {
+            let day = today.to_string();
+            (
+                counts(tickets::counts_by_unit(&mut conn, &day).await?),
+                counts(tickets::counts_by_department(&mut conn, &day).await?),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
         Ok(pb::ListQueueResponse {
             full,
             items,
@@ -744,6 +774,8 @@ impl ObjectionService {
             submissions: if full { submissions } else { Vec::new() },
             stats: Some(stats),
             today: today.to_string(),
+            by_unit,
+            by_department,
         })
     }
 

@@ -42,6 +42,24 @@ pub struct QueueScreen {
     pub loaded: bool,
     pub selected: usize,
     filter: usize,
+    /// Units and departments seen in answers (id → name), for the filters.
+    units: std::collections::BTreeMap<String, String>,
+    departments: std::collections::BTreeMap<String, String>,
+    unit_filter: Option<String>,
+    department_filter: Option<String>,
+    pub by_unit: Vec<pb::UnitCount>,
+    pub by_department: Vec<pb::UnitCount>,
+}
+
+/// The next of `options` after `current` (None after the last: no filter).
+fn cycle(
+    options: &std::collections::BTreeMap<String, String>,
+    current: &Option<String>,
+) -> Option<String> {
+    match current {
+        None => options.keys().next().cloned(),
+        Some(c) => options.keys().find(|k| k.as_str() > c.as_str()).cloned(),
+    }
 }
 
 fn group_of(item: &pb::QueueItem) -> usize {
@@ -74,16 +92,27 @@ impl QueueScreen {
         Call::ListQueue(pb::ListQueueRequest {
             cursor: self.cursor.clone(),
             state: FILTERS[self.filter].to_string(),
-            ..Default::default()
+            org_unit_id: self.unit_filter.clone().unwrap_or_default(),
+            department_id: self.department_filter.clone().unwrap_or_default(),
         })
     }
 
     /// Merges an answer: a whole queue replaces, changes are applied.
     pub fn apply(&mut self, resp: pb::ListQueueResponse) {
         let keep = self.items.get(self.selected).map(|i| i.ticket_id.clone());
+        for item in &resp.items {
+            if let Some(u) = &item.org_unit {
+                self.units.insert(u.id.clone(), u.name.clone());
+            }
+            for d in &item.departments {
+                self.departments.insert(d.id.clone(), d.name.clone());
+            }
+        }
         if resp.full {
             self.items = resp.items;
             self.submissions = resp.submissions;
+            self.by_unit = resp.by_unit;
+            self.by_department = resp.by_department;
         } else {
             self.items.retain(|i| !resp.removed.contains(&i.ticket_id));
             for item in resp.items {
@@ -127,8 +156,12 @@ impl QueueScreen {
                 None => Action::None,
             },
             KeyCode::Char('r') | KeyCode::F(5) => Action::Send(self.request()),
-            KeyCode::Char('f') => {
-                self.filter = (self.filter + 1) % FILTERS.len();
+            KeyCode::Char(c @ ('f' | 'u' | 'd')) => {
+                match c {
+                    'f' => self.filter = (self.filter + 1) % FILTERS.len(),
+                    'u' => self.unit_filter = cycle(&self.units, &self.unit_filter),
+                    _ => self.department_filter = cycle(&self.departments, &self.department_filter),
+                }
                 // Another filter: a whole answer.
                 self.cursor.clear();
                 Action::Send(self.request())
@@ -182,8 +215,9 @@ impl QueueScreen {
         }
         for d in item.deadlines.iter().filter(|d| !d.met) {
             let short = &d.due[5.min(d.due.len())..];
+            let warn = if d.warn { "⚠" } else { "" };
             spans.push(Span::styled(
-                format!("{} {short}  ", short_kind(lang, &d.kind)),
+                format!("{} {short}{warn}  ", short_kind(lang, &d.kind)),
                 urgency_style(theme, &d.urgency),
             ));
         }
@@ -212,6 +246,14 @@ impl QueueScreen {
                 cat.queue_filter,
                 ticket_word(lang, FILTERS[self.filter])
             ));
+        }
+        for (filter, names) in [
+            (&self.unit_filter, &self.units),
+            (&self.department_filter, &self.departments),
+        ] {
+            if let Some(name) = filter.as_ref().and_then(|id| names.get(id)) {
+                head_text.push_str(&format!("  [{name}]"));
+            }
         }
         frame.render_widget(Paragraph::new(Line::styled(head_text, theme.title())), head);
         let mut lines: Vec<Line> = Vec::new();
@@ -272,6 +314,24 @@ impl QueueScreen {
                     ));
                 }
                 lines.push(Line::from(spans));
+            }
+        }
+        if !self.by_unit.is_empty() || !self.by_department.is_empty() {
+            lines.push(Line::styled(cat.overdue_stats_title, theme.title()));
+            for c in self.by_unit.iter().chain(&self.by_department) {
+                let style = if c.overdue > 0 {
+                    theme.error()
+                } else {
+                    Style::default()
+                };
+                let counts = cat
+                    .unit_counts
+                    .replace("{open}", &c.open.to_string())
+                    .replace("{overdue}", &c.overdue.to_string());
+                lines.push(Line::styled(
+                    format!("  {}{counts}", pad_to(&c.name, 22)),
+                    style,
+                ));
             }
         }
         // Keep the selected line in view.
@@ -352,5 +412,46 @@ mod tests {
         assert_eq!(order, ["a", "c", "d"]);
         assert_eq!(q.selected, 0, "still on a");
         assert!(matches!(q.request(), Call::ListQueue(r) if r.cursor == "2"));
+    }
+
+    #[test]
+    fn unit_filters_cycle_through_what_was_seen_and_ask_anew() {
+        let mut q = QueueScreen::default();
+        let mut a = item("a", "later", "2026-12-20");
+        a.org_unit = Some(pb::UnitRef {
+            id: "u1".into(),
+            name: "大沙镇".into(),
+        });
+        let mut b = item("b", "later", "2026-12-21");
+        b.org_unit = Some(pb::UnitRef {
+            id: "u2".into(),
+            name: "东城街道".into(),
+        });
+        q.apply(pb::ListQueueResponse {
+            full: true,
+            items: vec![a, b],
+            cursor: "5".into(),
+            ..Default::default()
+        });
+        let key = |c| {
+            KeyEvent::new(
+                KeyCode::Char(c),
+                ratatui::crossterm::event::KeyModifiers::NONE,
+            )
+        };
+        let unit_of = |a: Action| match a {
+            Action::Send(Call::ListQueue(r)) => (r.org_unit_id, r.cursor),
+            _ => panic!("expected a queue request"),
+        };
+        assert_eq!(
+            unit_of(q.on_key(key('u'))),
+            ("u1".to_string(), String::new())
+        );
+        assert_eq!(unit_of(q.on_key(key('u'))).0, "u2");
+        assert_eq!(
+            unit_of(q.on_key(key('u'))).0,
+            "",
+            "past the last: no filter"
+        );
     }
 }
