@@ -6,7 +6,7 @@ use credit_desk_proto::pb::{self, Role};
 use sqlx::AnyConnection;
 
 use crate::clock::local_date;
-use crate::db::tickets::{self, QueueScope};
+use crate::db::queue::{self, QueueScope};
 use crate::db::{Db, audit, calendar, consents, org_units};
 
 /// Center setting: warn this many working days before a deadline.
@@ -51,7 +51,7 @@ pub async fn queue_stats(
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
     };
-    let [open, overdue, due_today, soon_n, warnings] = tickets::queue_stats(
+    let [open, overdue, due_today, soon_n, warnings] = queue::stats(
         conn,
         scope,
         &today.to_string(),

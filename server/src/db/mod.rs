@@ -15,6 +15,7 @@ pub mod idempotency;
 pub mod operators;
 pub mod org_units;
 pub mod queries;
+pub mod queue;
 pub mod records;
 pub mod sessions;
 pub mod subjects;

@@ -222,6 +222,9 @@ macro_rules! select_ticket {
     };
 }
 
+/// Every column of [`TicketRow`], for statements that add their own WHERE.
+pub const SELECT_TICKET: &str = select_ticket!("");
+
 pub async fn get(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<TicketRow>> {
     sqlx::query_as(select_ticket!("WHERE t.id = $1"))
         .bind(id)
@@ -773,153 +776,6 @@ pub async fn statements_of_subject(
     .bind(subject_id)
     .fetch_all(conn)
     .await
-}
-
-/// Who sees which part of the queue, and the screen's filters ('' = any).
-#[derive(Debug, Clone, Default)]
-pub struct QueueScope {
-    /// Tickets filed under this unit path pattern (a township's clerks).
-    pub unit_pattern: String,
-    /// Requests waiting on this department (its liaison).
-    pub waiting_on: String,
-    pub state: String,
-    pub org_unit_id: String,
-    pub department_id: String,
-}
-
-impl QueueScope {
-    fn binds(&self) -> [super::bulk::V; 5] {
-        use super::bulk::V;
-        [
-            V::T(self.unit_pattern.clone()),
-            V::T(self.waiting_on.clone()),
-            V::T(self.state.clone()),
-            V::T(self.org_unit_id.clone()),
-            V::T(self.department_id.clone()),
-        ]
-    }
-}
-
-/// The queue's condition: open, in the caller's scope, through the filters.
-macro_rules! queue_where {
-    ($rest:literal) => {
-        concat!(
-            "WHERE t.next_due IS NOT NULL
-               AND ($1 = '' OR u.path LIKE $1)
-               AND ($2 = '' OR EXISTS (SELECT 1 FROM ticket_letters ql
-                                        WHERE ql.ticket_id = t.id AND ql.department_id = $2
-                                          AND ql.replied_at IS NULL))
-               AND ($3 = '' OR t.state = $3)
-               AND ($4 = '' OR t.org_unit_id = $4)
-               AND ($5 = '' OR EXISTS (SELECT 1 FROM ticket_records qr
-                                        WHERE qr.ticket_id = t.id AND qr.department_id = $5)) ",
-            $rest
-        )
-    };
-}
-
-/// The first `limit` tickets of the queue, nearest deadline first.
-pub async fn queue_page(
-    conn: &mut AnyConnection,
-    scope: &QueueScope,
-    limit: i64,
-) -> sqlx::Result<Vec<TicketRow>> {
-    let b = scope.binds();
-    super::bulk::bind_all(
-        sqlx::query(select_ticket!(queue_where!(
-            "ORDER BY t.next_due, t.ticket_no LIMIT $6"
-        ))),
-        b.iter(),
-    )
-    .bind(limit)
-    .fetch_all(conn)
-    .await?
-    .iter()
-    .map(sqlx::FromRow::from_row)
-    .collect()
-}
-
-/// Those of `ids` that are in the queue.
-pub async fn queue_subset(
-    conn: &mut AnyConnection,
-    scope: &QueueScope,
-    ids: &[String],
-) -> sqlx::Result<Vec<TicketRow>> {
-    super::bulk::fetch_in(
-        conn,
-        select_ticket!(queue_where!("AND t.id IN ")),
-        &scope.binds(),
-        ids,
-    )
-    .await?
-    .iter()
-    .map(sqlx::FromRow::from_row)
-    .collect()
-}
-
-/// Tickets the caller can see that changed after `seq`, oldest change
-/// first, at most `limit`.
-pub async fn changed_since(
-    conn: &mut AnyConnection,
-    scope: &QueueScope,
-    seq: i64,
-    limit: i64,
-) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT t.id FROM tickets t JOIN org_units u ON u.id = t.org_unit_id
-          WHERE t.change_seq > $1
-            AND ($2 = '' OR u.path LIKE $2)
-            AND ($3 = '' OR EXISTS (SELECT 1 FROM ticket_records r
-                                     WHERE r.ticket_id = t.id AND r.department_id = $3))
-          ORDER BY t.change_seq LIMIT $4",
-    )
-    .bind(seq)
-    .bind(&scope.unit_pattern)
-    .bind(&scope.waiting_on)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
-}
-
-/// Counts over the whole queue: open, overdue, due today, due by `soon`,
-/// due by `warn` (dates as YYYY-MM-DD; a deadline is met by its day's end).
-pub async fn queue_stats(
-    conn: &mut AnyConnection,
-    scope: &QueueScope,
-    today: &str,
-    soon: &str,
-    warn: &str,
-) -> sqlx::Result<[i64; 5]> {
-    let b = scope.binds();
-    let row = super::bulk::bind_all(
-        sqlx::query(concat!(
-            "SELECT COUNT(*) AS open,
-                    COALESCE(SUM(CASE WHEN d < $6 THEN 1 ELSE 0 END), 0) AS overdue,
-                    COALESCE(SUM(CASE WHEN d = $6 THEN 1 ELSE 0 END), 0) AS today,
-                    COALESCE(SUM(CASE WHEN d > $6 AND d <= $7 THEN 1 ELSE 0 END), 0) AS soon,
-                    COALESCE(SUM(CASE WHEN d >= $6 AND d <= $8 THEN 1 ELSE 0 END), 0) AS warn
-               FROM (SELECT CASE WHEN $2 = '' THEN t.next_due
-                                 ELSE (SELECT MIN(wl.reply_due) FROM ticket_letters wl
-                                        WHERE wl.ticket_id = t.id AND wl.department_id = $2
-                                          AND wl.replied_at IS NULL) END AS d
-                       FROM tickets t JOIN org_units u ON u.id = t.org_unit_id ",
-            queue_where!(") queued")
-        )),
-        b.iter(),
-    )
-    .bind(today)
-    .bind(soon)
-    .bind(warn)
-    .fetch_one(conn)
-    .await?;
-    use sqlx::Row;
-    Ok([
-        row.try_get("open")?,
-        row.try_get("overdue")?,
-        row.try_get("today")?,
-        row.try_get("soon")?,
-        row.try_get("warn")?,
-    ])
 }
 
 /// The letters of these tickets, by ticket.

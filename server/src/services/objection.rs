@@ -13,7 +13,8 @@ use crate::authz::Caller;
 use crate::clock::local_date;
 use crate::context::Ctx;
 use crate::db::idempotency::{self, Key};
-use crate::db::tickets::{self, NewTicket, QueueScope, TicketRow};
+use crate::db::queue::{self, QueueScope};
+use crate::db::tickets::{self, NewTicket, TicketRow};
 use crate::db::{calendar as cal_db, consents, new_id, records, subjects};
 use crate::domain;
 use crate::errors::{ApiError, ApiResult};
@@ -676,15 +677,15 @@ impl ObjectionService {
         let (rows, removed, full) = match since {
             Some(since) => {
                 let changed =
-                    tickets::changed_since(&mut conn, &scope, since, QUEUE_CHANGES_MAX + 1).await?;
+                    queue::changed_since(&mut conn, &scope, since, QUEUE_CHANGES_MAX + 1).await?;
                 if changed.len() as i64 > QUEUE_CHANGES_MAX {
                     (
-                        tickets::queue_page(&mut conn, &scope, QUEUE_PAGE).await?,
+                        queue::page(&mut conn, &scope, QUEUE_PAGE).await?,
                         Vec::new(),
                         true,
                     )
                 } else {
-                    let rows = tickets::queue_subset(&mut conn, &scope, &changed).await?;
+                    let rows = queue::subset(&mut conn, &scope, &changed).await?;
                     let removed = changed
                         .into_iter()
                         .filter(|id| !rows.iter().any(|r| &r.id == id))
@@ -693,7 +694,7 @@ impl ObjectionService {
                 }
             }
             None => (
-                tickets::queue_page(&mut conn, &scope, QUEUE_PAGE).await?,
+                queue::page(&mut conn, &scope, QUEUE_PAGE).await?,
                 Vec::new(),
                 true,
             ),

@@ -1,0 +1,199 @@
+//! The deadline queue's reads: which open tickets a caller sees, nearest
+//! deadline first, what changed since a sequence number, and the counts.
+//! Statements carry only the conditions in force (a township's path, a
+//! department, the screen's filters), so each gets the plan it needs.
+
+use sqlx::AnyConnection;
+
+use super::bulk::{self, V};
+use super::tickets::{SELECT_TICKET, TicketRow};
+
+/// Who sees which part of the queue, and the screen's filters ('' = any).
+#[derive(Debug, Clone, Default)]
+pub struct QueueScope {
+    /// Tickets filed under this unit path pattern (a township's clerks).
+    pub unit_pattern: String,
+    /// Requests waiting on this department (its liaison).
+    pub waiting_on: String,
+    pub state: String,
+    pub org_unit_id: String,
+    pub department_id: String,
+}
+
+/// A WHERE clause under construction, numbering its values as it goes.
+struct Clause {
+    sql: String,
+    values: Vec<V>,
+}
+
+impl Clause {
+    fn new(base: &str) -> Clause {
+        Clause {
+            sql: base.to_string(),
+            values: Vec::new(),
+        }
+    }
+
+    /// Adds `condition`, whose `$?` is `value`, when `value` is not empty.
+    fn and(&mut self, condition: &str, value: &str) -> &mut Clause {
+        if !value.is_empty() {
+            self.values.push(V::T(value.to_string()));
+            let n = format!("${}", self.values.len());
+            self.sql.push_str(" AND ");
+            self.sql.push_str(&condition.replace("$?", &n));
+        }
+        self
+    }
+
+    fn next(&self) -> usize {
+        self.values.len() + 1
+    }
+}
+
+const WAITING_ON: &str = "EXISTS (SELECT 1 FROM ticket_letters ql WHERE ql.ticket_id = t.id
+                          AND ql.department_id = $? AND ql.replied_at IS NULL)";
+const INVOLVES: &str = "EXISTS (SELECT 1 FROM ticket_records qr WHERE qr.ticket_id = t.id
+                        AND qr.department_id = $?)";
+
+impl QueueScope {
+    /// The queue's condition: open, in the caller's scope, through the filters.
+    fn clause(&self) -> Clause {
+        let mut c = Clause::new(" WHERE t.next_due IS NOT NULL");
+        c.and("u.path LIKE $?", &self.unit_pattern)
+            .and(WAITING_ON, &self.waiting_on)
+            .and("t.state = $?", &self.state)
+            .and("t.org_unit_id = $?", &self.org_unit_id)
+            .and(INVOLVES, &self.department_id);
+        c
+    }
+}
+
+fn rows(rows: Vec<sqlx::any::AnyRow>) -> sqlx::Result<Vec<TicketRow>> {
+    rows.iter().map(sqlx::FromRow::from_row).collect()
+}
+
+/// The first `limit` tickets of the queue, nearest deadline first.
+pub async fn page(
+    conn: &mut AnyConnection,
+    scope: &QueueScope,
+    limit: i64,
+) -> sqlx::Result<Vec<TicketRow>> {
+    let c = scope.clause();
+    let sql = format!(
+        "{SELECT_TICKET}{} ORDER BY t.next_due, t.ticket_no LIMIT {limit}",
+        c.sql
+    );
+    rows(
+        bulk::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), c.values.iter())
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+/// Those of `ids` that are in the queue.
+pub async fn subset(
+    conn: &mut AnyConnection,
+    scope: &QueueScope,
+    ids: &[String],
+) -> sqlx::Result<Vec<TicketRow>> {
+    let c = scope.clause();
+    let select = format!("{SELECT_TICKET}{} AND t.id IN ", c.sql);
+    rows(bulk::fetch_in(conn, &select, &c.values, ids).await?)
+}
+
+/// Tickets the caller can see that changed after `seq`, oldest change
+/// first, at most `limit`.
+pub async fn changed_since(
+    conn: &mut AnyConnection,
+    scope: &QueueScope,
+    seq: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<String>> {
+    let mut c = Clause::new(&format!(" WHERE t.change_seq > {seq}"));
+    c.and("u.path LIKE $?", &scope.unit_pattern)
+        .and(INVOLVES, &scope.waiting_on);
+    let sql = format!(
+        "SELECT t.id FROM tickets t JOIN org_units u ON u.id = t.org_unit_id{}
+          ORDER BY t.change_seq LIMIT {limit}",
+        c.sql
+    );
+    let mut q = sqlx::query_scalar(sqlx::AssertSqlSafe(sql));
+    for v in &c.values {
+        if let V::T(text) = v {
+            q = q.bind(text.clone());
+        }
+    }
+    q.fetch_all(conn).await
+}
+
+/// Counts over the whole queue: open, overdue, due today, due by `soon`,
+/// due by `warn` (dates as YYYY-MM-DD; a deadline is met by its day's end).
+/// A liaison's deadline is their department's reply.
+pub async fn stats(
+    conn: &mut AnyConnection,
+    scope: &QueueScope,
+    today: &str,
+    soon: &str,
+    warn: &str,
+) -> sqlx::Result<[i64; 5]> {
+    let mut c = scope.clause();
+    let due = if scope.waiting_on.is_empty() {
+        "t.next_due".to_string()
+    } else {
+        c.values.push(V::T(scope.waiting_on.clone()));
+        format!(
+            "(SELECT MIN(wl.reply_due) FROM ticket_letters wl WHERE wl.ticket_id = t.id
+                 AND wl.department_id = ${} AND wl.replied_at IS NULL)",
+            c.values.len()
+        )
+    };
+    let (t, s, w) = (c.next(), c.next() + 1, c.next() + 2);
+    c.values
+        .extend([V::from(today), V::from(soon), V::from(warn)]);
+    let sql = format!(
+        "SELECT COUNT(*) AS open,
+                COALESCE(SUM(CASE WHEN d < ${t} THEN 1 ELSE 0 END), 0) AS overdue,
+                COALESCE(SUM(CASE WHEN d = ${t} THEN 1 ELSE 0 END), 0) AS today,
+                COALESCE(SUM(CASE WHEN d > ${t} AND d <= ${s} THEN 1 ELSE 0 END), 0) AS soon,
+                COALESCE(SUM(CASE WHEN d >= ${t} AND d <= ${w} THEN 1 ELSE 0 END), 0) AS warn
+           FROM (SELECT {due} AS d
+                   FROM tickets t JOIN org_units u ON u.id = t.org_unit_id{}) queued",
+        c.sql
+    );
+    let row = bulk::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), c.values.iter())
+        .fetch_one(conn)
+        .await?;
+    use sqlx::Row;
+    Ok([
+        row.try_get("open")?,
+        row.try_get("overdue")?,
+        row.try_get("today")?,
+        row.try_get("soon")?,
+        row.try_get("warn")?,
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_conditions_in_force_are_written() {
+        let all = QueueScope::default().clause();
+        assert_eq!(all.sql, " WHERE t.next_due IS NOT NULL");
+        assert!(all.values.is_empty());
+        let liaison = QueueScope {
+            waiting_on: "d1".into(),
+            state: "request_sent".into(),
+            ..Default::default()
+        }
+        .clause();
+        assert!(liaison.sql.contains("ql.department_id = $1"));
+        assert!(liaison.sql.contains("t.state = $2"));
+        assert!(!liaison.sql.contains("LIKE"));
+        assert_eq!(
+            liaison.values,
+            [V::T("d1".into()), V::T("request_sent".into())]
+        );
+    }
+}
