@@ -191,3 +191,73 @@ pub fn document(
 ) -> String {
     paginate(&lines(t, cat, lang, offset), cat, &t.ticket_no, operator)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::{EN, ZH};
+
+    fn ticket() -> pb::Ticket {
+        pb::Ticket {
+            ticket_no: "YY-20261123-0001".into(),
+            state: "replied".into(),
+            applicant: "agent".into(),
+            agent_name: "张三".into(),
+            poa_reference: "POA-7".into(),
+            reason_category: "not_mine".into(),
+            reason_text: "本人从未涉诉".into(),
+            paused_ms: 2 * 86_400_000 + 1,
+            overall_due: "2026-12-13".into(),
+            overall_due_with_pauses: "2026-12-16".into(),
+            deadlines: vec![
+                pb::Deadline {
+                    kind: "notice".into(),
+                    due: "2026-11-25".into(),
+                    urgency: "soon".into(),
+                    warn: true,
+                    ..Default::default()
+                },
+                pb::Deadline {
+                    kind: "overall".into(),
+                    due: "2026-12-13".into(),
+                    met: true,
+                    ..Default::default()
+                },
+            ],
+            notifications: vec![pb::Notification {
+                at_ms: 1_795_395_600_000,
+                channel: "phone".into(),
+                reached: false,
+                note: "无人接听".into(),
+                operator_name: "张中心".into(),
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_case_file_names_everything_in_both_languages() {
+        let utc8 = FixedOffset::east_opt(8 * 3600).unwrap();
+        let zh = lines(&ticket(), &ZH, Lang::Zh, utc8).join("\n");
+        assert!(zh.contains("申请人：代理人 张三（POA-7）"), "{zh}");
+        assert!(zh.contains("非本人信息"));
+        assert!(zh.contains("两个工作日内到期 ⚠"), "a warned deadline: {zh}");
+        assert!(zh.contains("已完成"), "a met deadline");
+        assert!(
+            zh.contains("已暂停共 3 天") && zh.contains("2026-12-16"),
+            "{zh}"
+        );
+        assert!(
+            zh.contains("2026-11-23 09:00  电话  未联系上  无人接听"),
+            "{zh}"
+        );
+        let en = lines(&ticket(), &EN, Lang::En, utc8).join("\n");
+        assert!(en.contains("an agent 张三"), "{en}");
+        assert!(en.contains("department replied"));
+        let doc = document(&ticket(), &ZH, Lang::Zh, utc8, "张中心");
+        assert!(
+            doc.contains("编号 YY-20261123-0001  第 1/1 页  操作员：张中心"),
+            "{doc}"
+        );
+    }
+}

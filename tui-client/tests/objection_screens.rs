@@ -267,6 +267,87 @@ fn an_objection_is_filed_from_marked_report_records() {
     assert!(text.contains("异议已受理"), "{text}");
 }
 
+fn calendar_answer(days: bool) -> Answer {
+    let year = |year: i32, source: &str, n: u32| pb::CalendarYear {
+        year,
+        source: source.into(),
+        days: n,
+        ..Default::default()
+    };
+    let day = |date: &str, kind: &str, name: &str| pb::CalendarDay {
+        date: date.into(),
+        kind: kind.into(),
+        name: name.into(),
+    };
+    Answer::Calendar(pb::CalendarResponse {
+        years: vec![
+            year(2025, "official", 33),
+            year(2026, "2026-corrected.csv", 40),
+        ],
+        days: if days {
+            vec![
+                day("2026-10-01", "holiday", "国庆节"),
+                day("2026-10-10", "workday", "国庆节调休上班"),
+            ]
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+/// An administrator on the calendar screen with 2026's days shown.
+fn on_calendar(lang: Lang) -> credit_desk::app::App {
+    let mut app = logged_in_as(
+        lang,
+        Role::Admin,
+        &[Capability::ChangeOwnPassword, Capability::ManageCalendar],
+        None,
+    );
+    let commands = app.update(key(KeyCode::Char('h')));
+    assert!(matches!(call_of(&commands), Call::GetCalendar(0)));
+    answer(&mut app, &commands, calendar_answer(false));
+    app.update(key(KeyCode::Down));
+    let commands = app.update(key(KeyCode::Enter));
+    assert!(matches!(call_of(&commands), Call::GetCalendar(2026)));
+    answer(&mut app, &commands, calendar_answer(true));
+    app
+}
+
+#[test]
+fn the_calendar_shows_a_year_and_imports_a_file() {
+    let mut app = on_calendar(Lang::Zh);
+    let text = screen_text(&app);
+    assert!(
+        text.contains("2026-10-10  调休上班  国庆节调休上班"),
+        "{text}"
+    );
+    assert!(text.contains("国务院公布"), "{text}");
+    app.update(key(KeyCode::Char('i')));
+    type_text(&mut app, "/tmp/2027.csv");
+    let commands = app.update(key(KeyCode::Enter));
+    assert!(
+        matches!(call_of(&commands), Call::ImportCalendar(p) if p == std::path::Path::new("/tmp/2027.csv"))
+    );
+    answer(
+        &mut app,
+        &commands,
+        Answer::CalendarImported(pb::ImportCalendarResponse {
+            years: vec![2027],
+            days: 35,
+            deadlines_recomputed: 2,
+            calendar: vec![pb::CalendarYear {
+                year: 2027,
+                source: "2027.csv".into(),
+                days: 35,
+                ..Default::default()
+            }],
+        }),
+    );
+    let text = screen_text(&app);
+    assert!(text.contains("重算未到期时限 2 个"), "{text}");
+    assert!(text.contains("2027  2027.csv (35)"), "{text}");
+}
+
 #[test]
 fn snapshots() {
     for lang in [Lang::Zh, Lang::En] {
@@ -290,5 +371,7 @@ fn snapshots() {
         let commands = app.update(key(KeyCode::Enter));
         answer(&mut app, &commands, Answer::Ticket(ticket(2)));
         insta::assert_snapshot!(format!("ticket_{suffix}"), draw(&app).backend());
+        let calendar = on_calendar(lang);
+        insta::assert_snapshot!(format!("calendar_{suffix}"), draw(&calendar).backend());
     }
 }
