@@ -89,6 +89,11 @@ pub enum Command {
         #[command(subcommand)]
         command: CalendarCommand,
     },
+    /// The center's settings (consent validity, deadline warnings, notice attempts).
+    Setting {
+        #[command(subcommand)]
+        command: SettingCommand,
+    },
     /// Identifier tools.
     Id {
         #[command(subcommand)]
@@ -132,6 +137,14 @@ pub enum IdCommand {
         #[arg(long, default_value = "zh-CN")]
         lang: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SettingCommand {
+    /// Print every setting with its value, meaning and range.
+    Show,
+    /// Set one: `setting set deadline_warning_working_days 2`.
+    Set { key: String, value: String },
 }
 
 #[derive(Debug, Subcommand)]

@@ -20,6 +20,7 @@ pub mod registry;
 pub mod rules;
 pub mod server;
 pub mod services;
+pub mod settings;
 pub mod setup;
 pub mod synth;
 pub mod token;

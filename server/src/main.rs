@@ -6,7 +6,7 @@ use anyhow::{Context as _, bail};
 use clap::Parser;
 use credit_desk_server::clock::{Clock, SystemClock};
 use credit_desk_server::config::{
-    CalendarCommand, Cli, Command, DbArg, FileConfig, IdCommand, OperatorCommand,
+    CalendarCommand, Cli, Command, DbArg, FileConfig, IdCommand, OperatorCommand, SettingCommand,
 };
 use credit_desk_server::db::{self, Db};
 use credit_desk_server::server::{self, ServeOptions};
@@ -112,6 +112,18 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
                 counts.records,
                 counts.records as f64 / secs.max(0.001)
             );
+        }
+        Command::Setting { command } => {
+            let db = open(&file.db(db_arg)).await?;
+            match command {
+                SettingCommand::Show => {
+                    print!("{}", credit_desk_server::settings::show(&db).await?)
+                }
+                SettingCommand::Set { key, value } => {
+                    credit_desk_server::settings::set(&db, &key, &value, now).await?;
+                    println!("{key} = {}", value.trim());
+                }
+            }
         }
         Command::Calendar { command } => {
             let db = open(&file.db(db_arg)).await?;

@@ -207,3 +207,34 @@ fn calendar_commands_check_dates_and_import_years() {
     let (_, out) = run(&["calendar", "is-working-day", "--db", &db, "2027-02-06"]);
     assert_eq!(out.trim(), "false", "the corrected year no longer has it");
 }
+
+#[test]
+fn settings_are_shown_and_set_within_their_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("s.db").display());
+    let (ok, out) = run(&["setting", "show", "--db", &db]);
+    assert!(ok, "{out}");
+    assert!(out.contains("deadline_warning_working_days = 1"), "{out}");
+    let (ok, out) = run(&[
+        "setting",
+        "set",
+        "--db",
+        &db,
+        "deadline_warning_working_days",
+        "2",
+    ]);
+    assert!(ok, "{out}");
+    let (_, out) = run(&["setting", "show", "--db", &db]);
+    assert!(out.contains("deadline_warning_working_days = 2"), "{out}");
+    let (ok, out) = run(&[
+        "setting",
+        "set",
+        "--db",
+        &db,
+        "objection_notice_attempts",
+        "0",
+    ]);
+    assert!(!ok && out.contains("outside 1–10"), "{out}");
+    let (ok, out) = run(&["setting", "set", "--db", &db, "colour", "red"]);
+    assert!(!ok && out.contains("unknown setting"), "{out}");
+}

@@ -825,3 +825,132 @@ both_backends!(
         assert_eq!(t.version, ticket.version + 1, "exactly one change");
     }
 );
+
+both_backends!(confirmed_and_deleted_outcomes, async |srv: &TestServer| {
+    load_records(srv).await;
+    let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+    let (subject, v) = verify(srv, &counter, 1).await;
+    let report = run(srv, &counter, self_query(&subject, &v))
+        .await
+        .report
+        .unwrap();
+    let ids: Vec<String> = report
+        .sections
+        .iter()
+        .flat_map(|s| &s.records)
+        .map(|r| r.id.clone())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let ticket = objections(srv)
+        .file_objection(authed(
+            pb::FileObjectionRequest {
+                request_id: rid(),
+                verification_id: v.clone(),
+                record_ids: ids.clone(),
+                reason_category: "wrong_content".into(),
+                reason_text: "两条记录均有误".into(),
+                contact_phone: "13800138000".into(),
+                contact_address: "大沙镇".into(),
+                notify_by: "written".into(),
+                ..Default::default()
+            },
+            &counter,
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .ticket
+        .unwrap();
+    assert_eq!(ticket.records.len(), 2);
+    let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+    let t = act(
+        srv,
+        &center,
+        &ticket,
+        Action::SendRequests(pb::SendRequests::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(t.letters.len(), 1, "one letter per department");
+    let decide = |id: &str, outcome: &str| pb::RecordDecision {
+        record_id: id.into(),
+        outcome: outcome.into(),
+        ..Default::default()
+    };
+    // A reply must decide every disputed record of the department.
+    let err = act(
+        srv,
+        &center,
+        &t,
+        Action::RecordReply(pb::RecordReply {
+            letter_id: t.letters[0].id.clone(),
+            reply_text: "x".into(),
+            decisions: vec![decide(&ids[0], "confirmed")],
+        }),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(reason(&err), "VALIDATION");
+    let t = act(
+        srv,
+        &center,
+        &t,
+        Action::RecordReply(pb::RecordReply {
+            letter_id: t.letters[0].id.clone(),
+            reply_text: "经核实".into(),
+            decisions: vec![decide(&ids[0], "confirmed"), decide(&ids[1], "deleted")],
+        }),
+    )
+    .await
+    .unwrap();
+    let outcomes: Vec<(&str, &str)> = t
+        .records
+        .iter()
+        .map(|r| (r.record_id.as_str(), r.outcome.as_str()))
+        .collect();
+    assert!(outcomes.contains(&(ids[0].as_str(), "confirmed")));
+    assert!(outcomes.contains(&(ids[1].as_str(), "deleted")));
+    // The confirmed record stays, unannotated; the deleted one is off the
+    // report (and still in the database).
+    let mut q = self_query(&subject, &v);
+    q.fee_confirmed = true;
+    let report = run(srv, &counter, q).await.report.unwrap();
+    let shown: Vec<&pb::ReportRecord> = report.sections.iter().flat_map(|s| &s.records).collect();
+    assert_eq!(shown.len(), 1);
+    assert_eq!(shown[0].id, ids[0]);
+    assert!(shown[0].annotation.is_empty());
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM records WHERE id = $1 AND deleted_at IS NOT NULL")
+            .bind(&ids[1])
+            .fetch_one(srv.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(kept, 1);
+    // Written notice reached; closed.
+    let t = act(
+        srv,
+        &center,
+        &t,
+        Action::Notify(pb::NotifyApplicant {
+            channel: "written".into(),
+            reached: true,
+            note: "挂号信已签收".into(),
+        }),
+    )
+    .await
+    .unwrap();
+    let t = act(srv, &center, &t, Action::Close(pb::Empty {}))
+        .await
+        .unwrap();
+    assert_eq!(t.state, "closed");
+    // Nothing more happens to a closed ticket.
+    let err = act(
+        srv,
+        &center,
+        &t,
+        Action::Pause(pb::Pause { reason: "x".into() }),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(reason(&err), "WRONG_STATE");
+});

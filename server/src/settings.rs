@@ -1,0 +1,79 @@
+//! The center's settings, kept in the database so every server sharing it
+//! agrees: each known key with its meaning, default and allowed range.
+
+use anyhow::{Context, bail};
+
+use crate::db::{Db, audit};
+
+pub struct Setting {
+    pub key: &'static str,
+    pub meaning: &'static str,
+    pub default: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
+pub const KNOWN: &[Setting] = &[
+    Setting {
+        key: crate::services::consent::MAX_VALIDITY_SETTING,
+        meaning: "longest validity of a consent, in days",
+        default: 90,
+        min: 1,
+        max: 3650,
+    },
+    Setting {
+        key: crate::objections::WARN_SETTING,
+        meaning: "warn this many working days before a deadline",
+        default: 1,
+        min: 0,
+        max: 20,
+    },
+    Setting {
+        key: crate::services::objection::ATTEMPTS_SETTING,
+        meaning: "failed notices after which an applicant may be recorded unreachable",
+        default: 3,
+        min: 1,
+        max: 10,
+    },
+];
+
+/// Every known setting with its value, as `key = value  # meaning` lines.
+pub async fn show(db: &Db) -> anyhow::Result<String> {
+    let mut conn = db.read().await?;
+    let mut out = String::new();
+    for s in KNOWN {
+        let v = crate::db::consents::setting_i64(&mut conn, s.key, s.default).await?;
+        out.push_str(&format!(
+            "{} = {v}  # {} ({}–{}, default {})\n",
+            s.key, s.meaning, s.min, s.max, s.default
+        ));
+    }
+    Ok(out)
+}
+
+/// Sets a known setting to a value in its range, and logs the change.
+pub async fn set(db: &Db, key: &str, value: &str, now_ms: i64) -> anyhow::Result<()> {
+    let Some(s) = KNOWN.iter().find(|s| s.key == key) else {
+        let names: Vec<&str> = KNOWN.iter().map(|s| s.key).collect();
+        bail!("unknown setting {key:?}; known: {}", names.join(", "));
+    };
+    let v: i64 = value
+        .trim()
+        .parse()
+        .with_context(|| format!("{key}: {value:?} is not a whole number"))?;
+    if !(s.min..=s.max).contains(&v) {
+        bail!("{key}: {v} is outside {}–{}", s.min, s.max);
+    }
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(v.to_string())
+    .execute(&mut *tx)
+    .await?;
+    audit::record(&mut tx, None, "setting.set", key, &v.to_string(), now_ms).await?;
+    tx.commit().await?;
+    Ok(())
+}
