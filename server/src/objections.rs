@@ -13,11 +13,21 @@ use crate::db::{Db, audit, calendar, consents, org_units};
 pub const WARN_SETTING: &str = "deadline_warning_working_days";
 
 /// The part of the queue a role sees; None: no queue.
-pub fn queue_scope(role: Role, unit_id: &str, unit_path: &str) -> Option<QueueScope> {
-    match role {
+pub async fn queue_scope(
+    conn: &mut AnyConnection,
+    role: Role,
+    unit_id: &str,
+    unit_path: &str,
+) -> sqlx::Result<Option<QueueScope>> {
+    Ok(match role {
         Role::Center | Role::Supervisor => Some(QueueScope::default()),
+        // The township and the stations under it (a handful of ids).
         Role::Counter => Some(QueueScope {
-            unit_pattern: org_units::prefix_pattern(unit_path),
+            units: org_units::subtree(conn, unit_path)
+                .await?
+                .into_iter()
+                .map(|u| u.id)
+                .collect(),
             ..Default::default()
         }),
         Role::Liaison => Some(QueueScope {
@@ -25,7 +35,7 @@ pub fn queue_scope(role: Role, unit_id: &str, unit_path: &str) -> Option<QueueSc
             ..Default::default()
         }),
         _ => None,
-    }
+    })
 }
 
 pub async fn warn_days(conn: &mut AnyConnection) -> sqlx::Result<u32> {

@@ -11,8 +11,8 @@ use super::tickets::{SELECT_TICKET, TicketRow};
 /// Who sees which part of the queue, and the screen's filters ('' = any).
 #[derive(Debug, Clone, Default)]
 pub struct QueueScope {
-    /// Tickets filed under this unit path pattern (a township's clerks).
-    pub unit_pattern: String,
+    /// Tickets filed at these units (a township and its stations); empty: any.
+    pub units: Vec<String>,
     /// Requests waiting on this department (its liaison).
     pub waiting_on: String,
     pub state: String,
@@ -45,6 +45,20 @@ impl Clause {
         self
     }
 
+    /// Adds `column IN (values)` when there are values.
+    fn and_in(&mut self, column: &str, values: &[String]) -> &mut Clause {
+        if !values.is_empty() {
+            let first = self.values.len() + 1;
+            let marks: Vec<String> = (first..first + values.len())
+                .map(|i| format!("${i}"))
+                .collect();
+            self.values.extend(values.iter().map(|v| V::T(v.clone())));
+            self.sql
+                .push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
+        }
+        self
+    }
+
     fn next(&self) -> usize {
         self.values.len() + 1
     }
@@ -59,7 +73,7 @@ impl QueueScope {
     /// The queue's condition: open, in the caller's scope, through the filters.
     fn clause(&self) -> Clause {
         let mut c = Clause::new(" WHERE t.next_due IS NOT NULL");
-        c.and("u.path LIKE $?", &self.unit_pattern)
+        c.and_in("t.org_unit_id", &self.units)
             .and(WAITING_ON, &self.waiting_on)
             .and("t.state = $?", &self.state)
             .and("t.org_unit_id = $?", &self.org_unit_id)
@@ -110,10 +124,10 @@ pub async fn changed_since(
     limit: i64,
 ) -> sqlx::Result<Vec<String>> {
     let mut c = Clause::new(&format!(" WHERE t.change_seq > {seq}"));
-    c.and("u.path LIKE $?", &scope.unit_pattern)
+    c.and_in("t.org_unit_id", &scope.units)
         .and(INVOLVES, &scope.waiting_on);
     let sql = format!(
-        "SELECT t.id FROM tickets t JOIN org_units u ON u.id = t.org_unit_id{}
+        "SELECT t.id FROM tickets t{}
           ORDER BY t.change_seq LIMIT {limit}",
         c.sql
     );
@@ -156,8 +170,7 @@ pub async fn stats(
                 COALESCE(SUM(CASE WHEN d = ${t} THEN 1 ELSE 0 END), 0) AS today,
                 COALESCE(SUM(CASE WHEN d > ${t} AND d <= ${s} THEN 1 ELSE 0 END), 0) AS soon,
                 COALESCE(SUM(CASE WHEN d >= ${t} AND d <= ${w} THEN 1 ELSE 0 END), 0) AS warn
-           FROM (SELECT {due} AS d
-                   FROM tickets t JOIN org_units u ON u.id = t.org_unit_id{}) queued",
+           FROM (SELECT {due} AS d FROM tickets t{}) queued",
         c.sql
     );
     let row = bulk::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), c.values.iter())

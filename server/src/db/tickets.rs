@@ -814,10 +814,13 @@ pub async fn counts_by_unit(
     today: &str,
 ) -> sqlx::Result<Vec<(String, i64, i64)>> {
     sqlx::query_as(
-        "SELECT u.name, COUNT(*), COALESCE(SUM(CASE WHEN t.next_due < $1 THEN 1 ELSE 0 END), 0)
-           FROM tickets t JOIN org_units u ON u.id = t.org_unit_id
-          WHERE t.next_due IS NOT NULL
-          GROUP BY u.name ORDER BY u.name",
+        "SELECT u.name, c.open, c.overdue
+           FROM (SELECT t.org_unit_id AS unit, COUNT(*) AS open,
+                        COALESCE(SUM(CASE WHEN t.next_due < $1 THEN 1 ELSE 0 END), 0) AS overdue
+                   FROM tickets t WHERE t.next_due IS NOT NULL
+                  GROUP BY t.org_unit_id) c
+           JOIN org_units u ON u.id = c.unit
+          ORDER BY u.name",
     )
     .bind(today)
     .fetch_all(conn)
@@ -830,12 +833,16 @@ pub async fn counts_by_department(
     today: &str,
 ) -> sqlx::Result<Vec<(String, i64, i64)>> {
     sqlx::query_as(
-        "SELECT u.name, COUNT(*), COALESCE(SUM(CASE WHEN l.reply_due < $1 THEN 1 ELSE 0 END), 0)
-           FROM ticket_letters l
-           JOIN tickets t ON t.id = l.ticket_id
-           JOIN org_units u ON u.id = l.department_id
-          WHERE l.replied_at IS NULL AND t.next_due IS NOT NULL
-          GROUP BY u.name ORDER BY u.name",
+        "SELECT u.name, c.open, c.overdue
+           FROM (SELECT l.department_id AS unit, COUNT(*) AS open,
+                        COALESCE(SUM(CASE WHEN l.reply_due < $1 THEN 1 ELSE 0 END), 0) AS overdue
+                   FROM ticket_letters l
+                  WHERE l.replied_at IS NULL
+                    AND EXISTS (SELECT 1 FROM tickets t
+                                 WHERE t.id = l.ticket_id AND t.next_due IS NOT NULL)
+                  GROUP BY l.department_id) c
+           JOIN org_units u ON u.id = c.unit
+          ORDER BY u.name",
     )
     .bind(today)
     .fetch_all(conn)

@@ -32,7 +32,9 @@ impl AuthService {
         let now = self.ctx.now_ms();
         let mut home = convert::home(&op, &unit, now);
         let role = crate::domain::role_from_str(&op.role).unwrap_or_default();
-        if let Some(scope) = crate::objections::queue_scope(role, &unit.id, &unit.path) {
+        if let Some(scope) =
+            crate::objections::queue_scope(&mut conn, role, &unit.id, &unit.path).await?
+        {
             let calendar = crate::db::calendar::load(&mut conn).await?;
             // Without next year's calendar the counters are left out; the
             // queue itself says which year is missing.

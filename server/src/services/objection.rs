@@ -624,9 +624,15 @@ impl ObjectionService {
         caller: Caller,
         req: pb::ListQueueRequest,
     ) -> ApiResult<pb::ListQueueResponse> {
-        let scope =
-            crate::objections::queue_scope(caller.role, &caller.org_unit_id, &caller.org_unit_path)
-                .ok_or(ApiError::PermissionDenied)?;
+        let mut conn = self.ctx.db.read().await?;
+        let scope = crate::objections::queue_scope(
+            &mut conn,
+            caller.role,
+            &caller.org_unit_id,
+            &caller.org_unit_path,
+        )
+        .await?
+        .ok_or(ApiError::PermissionDenied)?;
         let scope = QueueScope {
             state: req.state.trim().to_string(),
             org_unit_id: req.org_unit_id.trim().to_string(),
@@ -638,7 +644,6 @@ impl ObjectionService {
         }
         let now = self.ctx.now_ms();
         let today = local_date(now);
-        let mut conn = self.ctx.db.read().await?;
         // Read first: every change numbered up to it is committed and seen below.
         let seq = tickets::current_seq(&mut conn).await?;
         let cal = cal_db::load(&mut conn).await?;
