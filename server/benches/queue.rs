@@ -1,6 +1,7 @@
 //! Deadline queue: ListQueue latency with 100 k open objection tickets
-//! (argument 1 changes the count), as the center (the whole queue), a
-//! township clerk and a department liaison; and the bytes of an incremental
+//! (argument 1 changes the count) filed across the demo's townships and
+//! stations, as the center (the whole queue), a township clerk (its share)
+//! and a department liaison (the requests waiting on the court); and the bytes of an incremental
 //! refresh with no change and with one change. SQLite, and PostgreSQL when
 //! `DATABASE_URL` is set.
 //! `cargo bench -p credit-desk-server --bench queue [-- TICKETS]`
@@ -111,7 +112,14 @@ async fn seed_tickets(db: &Db, n: u64, now: i64) {
             .map(|r| (r.get(0), r.get(1), r.get(2)))
             .collect();
     let center_op = scalar(db, "SELECT id FROM operators WHERE username = 'center'").await;
-    let township = scalar(db, "SELECT id FROM org_units WHERE code = 'T-DASHA'").await;
+    // Filed across the demo's townships and village stations, as in a county.
+    let units: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM org_units WHERE kind IN ('township', 'village_station') ORDER BY code",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    let township = units[0].clone();
     let verification = uuid::Uuid::now_v7().to_string();
     sqlx::query(
         "INSERT INTO verifications (id, subject_id, method, document, operator_id, org_unit_id,
@@ -166,7 +174,7 @@ async fn seed_tickets(db: &Db, n: u64, now: i64) {
             V::from(id),
             V::from(format!("YY-BENCH-{i:06}")),
             V::from(subject.clone()),
-            V::from(township.clone()),
+            V::from(units[i % units.len()].clone()),
             V::from(center_op.clone()),
             V::from(verification.clone()),
             V::from("subject"),
@@ -204,6 +212,10 @@ async fn seed_tickets(db: &Db, n: u64, now: i64) {
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    // Statistics, as a maintained database has them (autovacuum on
+    // PostgreSQL, `PRAGMA optimize` on SQLite): without them the planners
+    // guess the new tables are empty.
+    sqlx::query("ANALYZE").execute(db.pool()).await.unwrap();
 }
 
 fn sizes(resp: &pb::ListQueueResponse) -> (usize, usize) {

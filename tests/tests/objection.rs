@@ -3,94 +3,12 @@
 //! checked against the ticket's version, state and the caller's scope.
 
 use credit_desk_proto::pb::{
-    self, VerificationMethod, act_on_ticket_request::Action, identity_client::IdentityClient,
-    objection_client::ObjectionClient, query_client::QueryClient, run_query_request::Basis,
+    self, act_on_ticket_request::Action, objection_client::ObjectionClient,
 };
-use credit_desk_server::db::org_units;
-use credit_desk_server::demo::DEMO_PEOPLE;
-use credit_desk_server::intake::{self, Job};
-use credit_desk_tests::{DEMO_PASSWORD, T0, TestServer, authed, both_backends, login, reason};
-
-const COURT: &[u8] = include_bytes!("../fixtures/court-2025H1.xlsx");
-
-fn rid() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
-/// Imports the court fixture plus one negative record that ended in 2019
-/// (older than five years), all about demo person 1 (李建国) and others.
-async fn load_records(srv: &TestServer) {
-    let dept = {
-        let mut conn = srv.db.read().await.unwrap();
-        org_units::get_by_code(&mut conn, "D-COURT")
-            .await
-            .unwrap()
-            .unwrap()
-    };
-    let old = "当事人证件号码,当事人名称,案号,类别,立案日期,结案日期,执行状态
-441284196508120010,李建国,(2016)粤1284民初1号,判决执行,2016-01-05,2019-06-30,已履行
-";
-    for (name, bytes) in [("court.xlsx", COURT), ("old.csv", old.as_bytes())] {
-        let job = Job {
-            department: &dept,
-            file_name: name,
-            bytes,
-            operator_id: None,
-            dry_run: false,
-            lang: credit_desk_proto::Lang::Zh,
-            today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
-            now_ms: T0,
-            cancel: None,
-        };
-        intake::run(&srv.db, job, |_, _| {}).await.unwrap();
-    }
-}
-
-/// Verifies demo person `i`; returns (subject id, verification id).
-async fn verify(srv: &TestServer, token: &str, i: usize) -> (String, String) {
-    let (number, name, ..) = DEMO_PEOPLE[i];
-    let req = pb::VerifyRequest {
-        request_id: rid(),
-        identifier: number.into(),
-        name: name.into(),
-        method: VerificationMethod::IdCardInspected as i32,
-        ..Default::default()
-    };
-    let resp = IdentityClient::new(srv.channel.clone())
-        .verify(authed(req, token))
-        .await
-        .unwrap()
-        .into_inner();
-    (resp.subject.unwrap().id, resp.verification.unwrap().id)
-}
-
-fn self_query(subject: &str, verification: &str) -> pb::RunQueryRequest {
-    pb::RunQueryRequest {
-        request_id: rid(),
-        subject_id: subject.into(),
-        basis: Some(Basis::SelfBasis(pb::SelfBasis {
-            verification_id: verification.into(),
-        })),
-        ..Default::default()
-    }
-}
-
-async fn run(srv: &TestServer, token: &str, req: pb::RunQueryRequest) -> pb::RunQueryResponse {
-    QueryClient::new(srv.channel.clone())
-        .run_query(authed(req, token))
-        .await
-        .unwrap()
-        .into_inner()
-}
-
-async fn unit(srv: &TestServer, code: &str) -> String {
-    let mut conn = srv.db.read().await.unwrap();
-    org_units::get_by_code(&mut conn, code)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
+use credit_desk_tests::{
+    DEMO_PASSWORD, T0, TestServer, authed, both_backends, load_records, login, reason, rid, run,
+    self_query, unit, verify,
+};
 
 fn objections(srv: &TestServer) -> ObjectionClient<tonic::transport::Channel> {
     ObjectionClient::new(srv.channel.clone())

@@ -16,25 +16,16 @@ use common::*;
 
 /// Logs in as an administrator and returns the app on the main menu.
 fn logged_in(lang: Lang) -> App {
-    let mut app = app(lang);
-    type_text(&mut app, "admin");
-    app.update(key(KeyCode::Tab));
-    type_text(&mut app, "demo2026");
-    let (seq, _, _) = sent(&app.update(key(KeyCode::Enter)));
-    app.update(Event::Reply {
-        seq,
-        result: Ok(login_answer(
-            Role::Admin,
-            &[
-                Capability::ChangeOwnPassword,
-                Capability::ManageOrgUnits,
-                Capability::ManageOperators,
-            ],
-            false,
-        )),
-        rtt_ms: 42,
-    });
-    app
+    logged_in_as(
+        lang,
+        Role::Admin,
+        &[
+            Capability::ChangeOwnPassword,
+            Capability::ManageOrgUnits,
+            Capability::ManageOperators,
+        ],
+        None,
+    )
 }
 
 #[test]

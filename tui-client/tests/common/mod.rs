@@ -170,24 +170,16 @@ pub fn verified_answer() -> Answer {
 
 /// A counter clerk on the verification screen with a number and name typed.
 pub fn verifying(lang: Lang) -> (App, Vec<Command>) {
-    let mut app = app(lang);
-    type_text(&mut app, "counter");
-    app.update(key(KeyCode::Tab));
-    type_text(&mut app, "demo2026");
-    let (seq, _, _) = sent(&app.update(key(KeyCode::Enter)));
-    app.update(Event::Reply {
-        seq,
-        result: Ok(login_answer(
-            Role::Counter,
-            &[
-                Capability::ChangeOwnPassword,
-                Capability::VerifyIdentity,
-                Capability::ViewSubjects,
-            ],
-            false,
-        )),
-        rtt_ms: 42,
-    });
+    let mut app = logged_in_as(
+        lang,
+        Role::Counter,
+        &[
+            Capability::ChangeOwnPassword,
+            Capability::VerifyIdentity,
+            Capability::ViewSubjects,
+        ],
+        None,
+    );
     app.update(key(KeyCode::Char('v')));
     type_text(&mut app, "４４１２８４１９９００３０７００２３");
     app.update(key(KeyCode::Tab));
