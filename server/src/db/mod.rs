@@ -84,6 +84,9 @@ impl Db {
                         conn.execute("PRAGMA synchronous = FULL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // Table statistics for the planner, refreshed as
+                        // tables grow (cheap when nothing changed).
+                        conn.execute("PRAGMA optimize = 0x10002").await?;
                     }
                     Ok(())
                 })

@@ -151,14 +151,18 @@ pub async fn stats(
     warn: &str,
 ) -> sqlx::Result<[i64; 5]> {
     let mut c = scope.clause();
-    let due = if scope.waiting_on.is_empty() {
-        "t.next_due".to_string()
+    // A department has one letter per ticket: its reply date is the deadline.
+    let (due, from) = if scope.waiting_on.is_empty() {
+        ("t.next_due", "tickets t".to_string())
     } else {
         c.values.push(V::T(scope.waiting_on.clone()));
-        format!(
-            "(SELECT MIN(wl.reply_due) FROM ticket_letters wl WHERE wl.ticket_id = t.id
-                 AND wl.department_id = ${} AND wl.replied_at IS NULL)",
-            c.values.len()
+        (
+            "wl.reply_due",
+            format!(
+                "tickets t JOIN ticket_letters wl ON wl.ticket_id = t.id
+                   AND wl.department_id = ${} AND wl.replied_at IS NULL",
+                c.values.len()
+            ),
         )
     };
     let (t, s, w) = (c.next(), c.next() + 1, c.next() + 2);
@@ -170,7 +174,7 @@ pub async fn stats(
                 COALESCE(SUM(CASE WHEN d = ${t} THEN 1 ELSE 0 END), 0) AS today,
                 COALESCE(SUM(CASE WHEN d > ${t} AND d <= ${s} THEN 1 ELSE 0 END), 0) AS soon,
                 COALESCE(SUM(CASE WHEN d >= ${t} AND d <= ${w} THEN 1 ELSE 0 END), 0) AS warn
-           FROM (SELECT {due} AS d FROM tickets t{}) queued",
+           FROM (SELECT {due} AS d FROM {from}{}) queued",
         c.sql
     );
     let row = bulk::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), c.values.iter())
