@@ -194,8 +194,8 @@ fn demo_login_reaches_the_menu() {
     tmux.send(&["Enter"]);
     tmux.wait_for("案卷编号");
     tmux.send(&["s"]);
-    tmux.wait_for("(y/n)");
-    tmux.send(&["y"]);
+    tmux.wait_for("部门收函日期");
+    tmux.send(&["Enter"]);
     tmux.wait_for("已发核查函");
     back_to_menu(&tmux, 2);
     tmux.send(&["q"]);

@@ -232,6 +232,28 @@ fn acts_carry_the_version_and_a_stale_one_reloads() {
 }
 
 #[test]
+fn requests_are_sent_with_the_departments_receipt_date() {
+    let mut app = on_queue(Lang::Zh);
+    let commands = app.update(key(KeyCode::Enter));
+    let mut received = ticket(1);
+    received.state = "received".into();
+    received.letters.clear();
+    answer(&mut app, &commands, Answer::Ticket(received));
+    app.update(key(KeyCode::Char('s')));
+    type_text(&mut app, "2026-13-01");
+    assert!(app.update(key(KeyCode::Enter)).is_empty(), "not a date");
+    for _ in 0..10 {
+        app.update(key(KeyCode::Backspace));
+    }
+    type_text(&mut app, "2026-11-25");
+    let commands = app.update(key(KeyCode::Enter));
+    let Call::ActOnTicket(req) = call_of(&commands) else {
+        panic!()
+    };
+    assert!(matches!(req.action, Some(Act::SendRequests(ref s)) if s.received_on == "2026-11-25"));
+}
+
+#[test]
 fn an_objection_is_filed_from_marked_report_records() {
     let mut app = reporting(Lang::Zh);
     app.update(key(KeyCode::Enter));

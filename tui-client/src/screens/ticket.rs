@@ -26,7 +26,6 @@ use crate::net::{Answer, Call};
 /// An act that needs a yes first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confirm {
-    Send,
     Unreachable,
     Close,
     Withdraw,
@@ -36,12 +35,15 @@ pub enum Confirm {
 /// An act that needs a few fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FormKind {
+    /// The departments' receipt date (empty: today).
+    Send,
     Pause,
     Notify,
     Reply,
 }
 
 const REASON: &str = "reason";
+const RECEIVED_ON: &str = "received_on";
 const CHANNEL: &str = "channel";
 const REACHED: &str = "reached";
 const NOTE: &str = "note";
@@ -123,6 +125,7 @@ impl TicketScreen {
     fn open_form(&mut self, kind: FormKind, cat: &Catalogue, lang: Lang) {
         let w = |c: &str| ticket_word(lang, c);
         let form = match kind {
+            FormKind::Send => Form::new(vec![Field::text(RECEIVED_ON, cat.letter_received_on)]),
             FormKind::Pause => Form::new(vec![Field::text(REASON, cat.pause_reason)]),
             FormKind::Notify => Form::new(vec![
                 Field::choice(
@@ -165,6 +168,20 @@ impl TicketScreen {
         };
         let kind = *kind;
         match kind {
+            FormKind::Send => {
+                let received_on = form.value(RECEIVED_ON);
+                let bad = !received_on.is_empty()
+                    && chrono::NaiveDate::parse_from_str(&received_on, "%Y-%m-%d").is_err();
+                if form.show_local_errors(
+                    &bad.then(|| FieldError::new(RECEIVED_ON, Rule::NotADate))
+                        .into_iter()
+                        .collect::<Vec<_>>(),
+                    lang,
+                ) {
+                    return Action::None;
+                }
+                self.act(Act::SendRequests(pb::SendRequests { received_on }))
+            }
             FormKind::Pause => {
                 let reason = form.value(REASON);
                 if form.show_local_errors(
@@ -245,7 +262,6 @@ impl TicketScreen {
                 return Action::None;
             }
             return match c {
-                Confirm::Send => self.act(Act::SendRequests(pb::SendRequests::default())),
                 Confirm::Unreachable => self.act(Act::MarkUnreachable(pb::Empty {})),
                 Confirm::Close => self.act(Act::Close(pb::Empty {})),
                 Confirm::Withdraw => self.act(Act::Withdraw(pb::Empty {})),
@@ -271,7 +287,7 @@ impl TicketScreen {
                     });
                 }
             }
-            KeyCode::Char('s') if center => self.confirming = Some(Confirm::Send),
+            KeyCode::Char('s') if center => self.open_form(FormKind::Send, cat, lang),
             KeyCode::Char('u') if center => self.confirming = Some(Confirm::Unreachable),
             KeyCode::Char('c') if center => self.confirming = Some(Confirm::Close),
             KeyCode::Char('n') if center => self.open_form(FormKind::Notify, cat, lang),
@@ -376,6 +392,7 @@ impl TicketScreen {
         frame.render_widget(Paragraph::new(lines), body);
         if let Some((kind, form)) = &self.form {
             let title = match kind {
+                FormKind::Send => cat.confirm_send,
                 FormKind::Pause => cat.pause_title,
                 FormKind::Notify => cat.notify_title,
                 FormKind::Reply => cat.reply_title,
@@ -389,7 +406,6 @@ impl TicketScreen {
         }
         if let Some(c) = self.confirming {
             let q = match c {
-                Confirm::Send => cat.confirm_send,
                 Confirm::Unreachable => cat.confirm_unreachable,
                 Confirm::Close => cat.confirm_close,
                 Confirm::Withdraw => cat.confirm_withdraw_ticket,
