@@ -154,6 +154,15 @@ impl Form {
         }
     }
 
+    /// Replaces a text field's content.
+    pub fn set_text(&mut self, name: &str, value: &str) {
+        if let Some(f) = self.fields.iter_mut().find(|f| f.name == name) {
+            let label = f.label;
+            let name = f.name;
+            *f = Field::text(name, label).with_value(value);
+        }
+    }
+
     pub fn clear_errors(&mut self) {
         self.fields.iter_mut().for_each(|f| f.error = None);
     }

@@ -209,7 +209,9 @@ fn demo_login_reaches_the_menu() {
     tmux.wait_for("案卷编号");
     tmux.send(&["a"]);
     tmux.wait_for("核查结果");
+    // Record (one here), outcome (corrected), corrected status, …, reply.
     tmux.send(&[
+        "Tab",
         "Tab",
         "经核更正",
         "Tab",

@@ -254,6 +254,53 @@ fn requests_are_sent_with_the_departments_receipt_date() {
 }
 
 #[test]
+fn a_reply_decides_each_record_of_the_department() {
+    let mut app = logged_in_as(
+        Lang::Zh,
+        Role::Liaison,
+        &[Capability::ViewQueue, Capability::AnswerRequests],
+        None,
+    );
+    let commands = app.update(key(KeyCode::Char('t')));
+    answer(&mut app, &commands, queue_answer());
+    let commands = app.update(key(KeyCode::Enter));
+    let mut two = ticket(4);
+    let mut second = two.records[0].clone();
+    second.record_id = "r2".into();
+    second.source_key = "(2025)粤1284执400号".into();
+    two.records.push(second);
+    answer(&mut app, &commands, Answer::Ticket(two));
+    app.update(key(KeyCode::Char('a')));
+    // Record 1: deleted.
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Right));
+    // Record 2: confirmed.
+    app.update(key(KeyCode::BackTab));
+    app.update(key(KeyCode::Right));
+    app.update(key(KeyCode::Tab));
+    app.update(key(KeyCode::Right));
+    app.update(key(KeyCode::Right));
+    for _ in 0..4 {
+        app.update(key(KeyCode::Tab));
+    }
+    type_text(&mut app, "经核实");
+    let commands = app.update(key(KeyCode::Enter));
+    let Call::ActOnTicket(req) = call_of(&commands) else {
+        panic!()
+    };
+    let Some(Act::RecordReply(reply)) = req.action else {
+        panic!()
+    };
+    let decided: Vec<(&str, &str)> = reply
+        .decisions
+        .iter()
+        .map(|d| (d.record_id.as_str(), d.outcome.as_str()))
+        .collect();
+    assert_eq!(decided, [("r1", "deleted"), ("r2", "confirmed")]);
+    assert_eq!(reply.reply_text, "经核实");
+}
+
+#[test]
 fn an_objection_is_filed_from_marked_report_records() {
     let mut app = reporting(Lang::Zh);
     app.update(key(KeyCode::Enter));

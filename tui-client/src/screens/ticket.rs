@@ -48,6 +48,7 @@ const CHANNEL: &str = "channel";
 const REACHED: &str = "reached";
 const NOTE: &str = "note";
 const OUTCOME: &str = "outcome";
+const RECORD: &str = "record";
 const STATUS: &str = "status";
 const DETAILS: &str = "details";
 const END_DATE: &str = "end_date";
@@ -65,6 +66,10 @@ pub struct TicketScreen {
     request_id: String,
     /// An act was sent and its answer not yet seen.
     acting: bool,
+    /// While recording a reply: each disputed record's decision, and which
+    /// one the form shows.
+    pub decisions: Vec<pb::RecordDecision>,
+    shown: usize,
 }
 
 impl TicketScreen {
@@ -78,6 +83,8 @@ impl TicketScreen {
             form: None,
             request_id: uuid::Uuid::now_v7().to_string(),
             acting: false,
+            decisions: Vec::new(),
+            shown: 0,
         }
     }
 
@@ -145,6 +152,15 @@ impl TicketScreen {
             ]),
             FormKind::Reply => Form::new(vec![
                 Field::choice(
+                    RECORD,
+                    cat.reply_record,
+                    self.decisions
+                        .iter()
+                        .enumerate()
+                        .map(|(i, d)| (i as i32, self.record_label(&d.record_id)))
+                        .collect(),
+                ),
+                Field::choice(
                     OUTCOME,
                     cat.outcome_label,
                     OUTCOMES
@@ -206,43 +222,83 @@ impl TicketScreen {
                 self.act(Act::Notify(n))
             }
             FormKind::Reply => {
-                let outcome = OUTCOMES[form.choice(OUTCOME).clamp(0, 3) as usize];
                 let reply_text = form.value(REPLY);
-                let end_date = form.value(END_DATE);
                 let mut errors =
                     validate::collect([validate::display_text(REPLY, &reply_text, 5000)]);
-                if !end_date.is_empty()
-                    && chrono::NaiveDate::parse_from_str(&end_date, "%Y-%m-%d").is_err()
-                {
-                    errors.push(FieldError::new(END_DATE, Rule::NotADate));
+                for d in &self.decisions {
+                    if !d.end_date.is_empty()
+                        && chrono::NaiveDate::parse_from_str(&d.end_date, "%Y-%m-%d").is_err()
+                    {
+                        errors.push(FieldError::new(END_DATE, Rule::NotADate));
+                        break;
+                    }
                 }
                 if form.show_local_errors(&errors, lang) {
                     return Action::None;
                 }
-                let (status, details) = (form.value(STATUS), form.value(DETAILS));
                 let Some(letter) = self.waiting_letter().cloned() else {
                     return Action::None;
                 };
-                let decisions = self
-                    .ticket
-                    .iter()
-                    .flat_map(|t| &t.records)
-                    .filter(|r| r.department_id == letter.department_id && r.outcome == "disputed")
-                    .map(|r| pb::RecordDecision {
-                        record_id: r.record_id.clone(),
-                        outcome: outcome.into(),
-                        status: status.clone(),
-                        details: details.clone(),
-                        end_date: end_date.clone(),
-                        ..Default::default()
-                    })
-                    .collect();
                 self.act(Act::RecordReply(pb::RecordReply {
                     letter_id: letter.id,
                     reply_text,
-                    decisions,
+                    decisions: self.decisions.clone(),
                 }))
             }
+        }
+    }
+
+    fn record_label(&self, record_id: &str) -> String {
+        self.ticket
+            .iter()
+            .flat_map(|t| &t.records)
+            .find(|r| r.record_id == record_id)
+            .map_or_else(String::new, |r| format!("{} {}", r.source_key, r.status))
+    }
+
+    /// Opens the reply form with one decision per disputed record of the
+    /// department whose letter is waiting (corrected by default).
+    fn start_reply(&mut self, cat: &Catalogue, lang: Lang) {
+        let Some(letter) = self.waiting_letter().cloned() else {
+            return;
+        };
+        self.decisions = self
+            .ticket
+            .iter()
+            .flat_map(|t| &t.records)
+            .filter(|r| r.department_id == letter.department_id && r.outcome == "disputed")
+            .map(|r| pb::RecordDecision {
+                record_id: r.record_id.clone(),
+                outcome: OUTCOMES[0].into(),
+                ..Default::default()
+            })
+            .collect();
+        self.shown = 0;
+        self.open_form(FormKind::Reply, cat, lang);
+    }
+
+    /// Keeps the shown record's decision in step with the form: what was
+    /// typed goes into it, and choosing another record shows that one's.
+    fn sync_reply(&mut self) {
+        let Some((FormKind::Reply, form)) = &mut self.form else {
+            return;
+        };
+        if let Some(d) = self.decisions.get_mut(self.shown) {
+            d.outcome = OUTCOMES[form.choice(OUTCOME).clamp(0, 3) as usize].into();
+            d.status = form.value(STATUS);
+            d.details = form.value(DETAILS);
+            d.end_date = form.value(END_DATE);
+        }
+        let now = form.choice(RECORD).max(0) as usize;
+        if now != self.shown
+            && let Some(d) = self.decisions.get(now)
+        {
+            self.shown = now;
+            let outcome = OUTCOMES.iter().position(|o| *o == d.outcome).unwrap_or(0);
+            form.select(OUTCOME, outcome as i32);
+            form.set_text(STATUS, &d.status);
+            form.set_text(DETAILS, &d.details);
+            form.set_text(END_DATE, &d.end_date);
         }
     }
 
@@ -252,7 +308,9 @@ impl TicketScreen {
                 self.form = None;
                 return Action::None;
             }
-            if form.handle_key(key) == FormEvent::Submit && !waiting {
+            let submitted = form.handle_key(key) == FormEvent::Submit;
+            self.sync_reply();
+            if submitted && !waiting {
                 return self.submit_form(lang);
             }
             return Action::None;
@@ -300,7 +358,7 @@ impl TicketScreen {
                 if (center || self.has(Capability::AnswerRequests))
                     && self.waiting_letter().is_some() =>
             {
-                self.open_form(FormKind::Reply, cat, lang)
+                self.start_reply(cat, lang)
             }
             _ => {}
         }
