@@ -1,12 +1,9 @@
 //! Consent capture, withdrawal and purposes, on both backends.
 
-use credit_desk_proto::pb::{
-    self, ConsentState, VerificationMethod, consent_client::ConsentClient,
-    identity_client::IdentityClient,
+use credit_desk_proto::pb::{self, ConsentState, consent_client::ConsentClient};
+use credit_desk_tests::{
+    DEMO_PASSWORD, T0, TestServer, authed, both_backends, login, rid, unit, verify,
 };
-use credit_desk_server::db::org_units;
-use credit_desk_server::demo::DEMO_PEOPLE;
-use credit_desk_tests::{DEMO_PASSWORD, T0, TestServer, authed, both_backends, login};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -14,37 +11,6 @@ const DAY: i64 = 86_400_000;
 
 fn consent(srv: &TestServer) -> ConsentClient<tonic::transport::Channel> {
     ConsentClient::new(srv.channel.clone())
-}
-
-fn rid() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
-
-async fn unit(srv: &TestServer, code: &str) -> String {
-    let mut conn = srv.db.read().await.unwrap();
-    org_units::get_by_code(&mut conn, code)
-        .await
-        .unwrap()
-        .unwrap()
-        .id
-}
-
-/// Verifies demo person `i` and returns the verification id.
-async fn verify(srv: &TestServer, token: &str, i: usize) -> String {
-    let (number, name, ..) = DEMO_PEOPLE[i];
-    let req = pb::VerifyRequest {
-        request_id: rid(),
-        identifier: number.into(),
-        name: name.into(),
-        method: VerificationMethod::IdCardReader as i32,
-        ..Default::default()
-    };
-    let resp = IdentityClient::new(srv.channel.clone())
-        .verify(authed(req, token))
-        .await
-        .unwrap()
-        .into_inner();
-    resp.verification.unwrap().id
 }
 
 fn capture(verification: &str, grantee: &str) -> pb::CaptureConsentRequest {
@@ -74,7 +40,7 @@ async fn consent_count(srv: &TestServer) -> i64 {
 
 both_backends!(capture_on_a_live_verification, async |srv: &TestServer| {
     let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-    let v = verify(srv, &token, 0).await;
+    let v = verify(srv, &token, 0).await.1;
     let bank = unit(srv, "B-RCB").await;
     let req = capture(&v, &bank);
     let first = consent(srv)
@@ -115,7 +81,7 @@ both_backends!(
     bad_input_names_the_field_and_creates_nothing,
     async |srv: &TestServer| {
         let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
-        let v = verify(srv, &token, 0).await;
+        let v = verify(srv, &token, 0).await.1;
         let bank = unit(srv, "B-RCB").await;
         let township = unit(srv, "T-DASHA").await;
         let mut req = capture(&v, &township);
@@ -155,7 +121,7 @@ both_backends!(
     withdrawal_needs_the_subject_verified_again,
     async |srv: &TestServer| {
         let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let v = verify(srv, &token, 0).await;
+        let v = verify(srv, &token, 0).await.1;
         let bank = unit(srv, "B-RCB").await;
         let c = consent(srv)
             .capture_consent(authed(capture(&v, &bank), &token))
@@ -164,7 +130,7 @@ both_backends!(
             .into_inner()
             .consent
             .unwrap();
-        let someone_else = verify(srv, &token, 2).await;
+        let someone_else = verify(srv, &token, 2).await.1;
         let e = consent(srv)
             .withdraw_consent(authed(
                 pb::WithdrawConsentRequest {
@@ -179,7 +145,7 @@ both_backends!(
 
         srv.clock.advance_ms(DAY);
         let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let again = verify(srv, &token, 0).await;
+        let again = verify(srv, &token, 0).await.1;
         let w = consent(srv)
             .withdraw_consent(authed(
                 pb::WithdrawConsentRequest {
@@ -259,7 +225,7 @@ both_backends!(
         assert_eq!(list.max_validity_days, 90);
 
         // A retired purpose cannot be consented to.
-        let v = verify(srv, &counter, 0).await;
+        let v = verify(srv, &counter, 0).await.1;
         let mut req = capture(&v, &unit(srv, "B-RCB").await);
         req.purpose_code = "credit_card".into();
         let e = consent(srv)
