@@ -1,0 +1,226 @@
+//! The deadline queue and the late department files it lists.
+
+use super::*;
+
+impl ObjectionService {
+    /// The caller's queue. A cursor from the same day, calendar and filters
+    /// gets only the tickets that changed since (and those that left);
+    /// anything else gets the whole queue, nearest deadline first.
+    pub(super) async fn queue(
+        &self,
+        caller: Caller,
+        req: pb::ListQueueRequest,
+    ) -> ApiResult<pb::ListQueueResponse> {
+        let mut conn = self.ctx.db.read().await?;
+        let scope = crate::objections::queue_scope(
+            &mut conn,
+            caller.role,
+            &caller.org_unit_id,
+            &caller.org_unit_path,
+        )
+        .await?
+        .ok_or(ApiError::PermissionDenied)?;
+        let scope = QueueScope {
+            state: req.state.trim().to_string(),
+            org_unit_id: req.org_unit_id.trim().to_string(),
+            department_id: req.department_id.trim().to_string(),
+            ..scope
+        };
+        if !scope.state.is_empty() && State::parse(&scope.state).is_none() {
+            return Err(FieldError::new("state", Rule::UnknownValue).into());
+        }
+        let now = self.ctx.now_ms();
+        let today = local_date(now);
+        // Read first: every change numbered up to it is committed and seen below.
+        let seq = tickets::current_seq(&mut conn).await?;
+        let cal = cal_db::load(&mut conn).await?;
+        let cal_version = cal_db::years(&mut conn)
+            .await?
+            .iter()
+            .map(|y| y.updated_at)
+            .max()
+            .unwrap_or(0);
+        let filters = idempotency::request_hash(&req, |r| r.cursor.clear());
+        let warn = crate::objections::warn_days(&mut conn).await?;
+        let submissions = self
+            .submissions_due(&mut conn, &caller, &cal, today, warn)
+            .await?;
+        // A delivery changes the list: the next answer is a whole one.
+        let delivered: String = submissions
+            .iter()
+            .map(|d| format!("{}:{},", d.department_id, d.period))
+            .collect();
+        let stamp = format!(
+            "{today}.{cal_version}.{}.{}",
+            &filters[..12],
+            &hex_digest(&delivered)[..8]
+        );
+        let since = req
+            .cursor
+            .split_once('.')
+            .filter(|(_, rest)| *rest == stamp)
+            .and_then(|(n, _)| n.parse::<i64>().ok());
+        let missing = |calendar::CalendarError::MissingYear(year)| {
+            ApiError::from(FieldError::new(
+                "calendar",
+                Rule::CalendarMissingYear { year },
+            ))
+        };
+        let (rows, removed, full) = match since {
+            Some(since) => {
+                let changed =
+                    queue::changed_since(&mut conn, &scope, since, QUEUE_CHANGES_MAX + 1).await?;
+                if changed.len() as i64 > QUEUE_CHANGES_MAX {
+                    (
+                        queue::page(&mut conn, &scope, QUEUE_PAGE).await?,
+                        Vec::new(),
+                        true,
+                    )
+                } else {
+                    let rows = queue::subset(&mut conn, &scope, &changed).await?;
+                    let removed = changed
+                        .into_iter()
+                        .filter(|id| !rows.iter().any(|r| &r.id == id))
+                        .collect();
+                    (rows, removed, false)
+                }
+            }
+            None => (
+                queue::page(&mut conn, &scope, QUEUE_PAGE).await?,
+                Vec::new(),
+                true,
+            ),
+        };
+        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+        let mut letters = tickets::letters_for(&mut conn, &ids).await?;
+        let mut departments = tickets::departments_for(&mut conn, &ids).await?;
+        let items = rows
+            .iter()
+            .map(|row| {
+                let mut ls = letters.remove(&row.id).unwrap_or_default();
+                let liaison = caller.role == Role::Liaison;
+                if liaison {
+                    ls.retain(|l| l.department_id == caller.org_unit_id);
+                }
+                let mut deadlines = running_deadlines(row, &ls, &cal, today, warn);
+                if liaison {
+                    deadlines.retain(|d| d.kind == "department_reply");
+                }
+                let waiting = ls.iter().find(|l| l.replied_at.is_none());
+                let (nearest_due, urgency) = match nearest(&deadlines) {
+                    Some((d, u)) => (d.due.clone(), u.as_str()),
+                    None => (String::new(), ""),
+                };
+                pb::QueueItem {
+                    ticket_id: row.id.clone(),
+                    ticket_no: row.ticket_no.clone(),
+                    state: row.state.clone(),
+                    paused: row.paused_since.is_some(),
+                    subject_name: row.subject_name.clone(),
+                    org_unit_name: row.org_unit_name.clone(),
+                    deadlines,
+                    urgency: urgency.into(),
+                    nearest_due,
+                    version: row.version as u64,
+                    letter_id: waiting.map(|l| l.id.clone()).unwrap_or_default(),
+                    letter_no: waiting.map(|l| l.letter_no.clone()).unwrap_or_default(),
+                    org_unit: Some(pb::UnitRef {
+                        id: row.org_unit_id.clone(),
+                        name: row.org_unit_name.clone(),
+                    }),
+                    departments: departments
+                        .remove(&row.id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(id, name)| pb::UnitRef { id, name })
+                        .collect(),
+                }
+            })
+            .collect();
+        let stats = crate::objections::queue_stats(&mut conn, &scope, &cal, now)
+            .await?
+            .map_err(missing)?;
+        let overview = full && matches!(caller.role, Role::Center | Role::Supervisor);
+        let counts = |rows: Vec<(String, i64, i64)>| -> Vec<pb::UnitCount> {
+            rows.into_iter()
+                .map(|(name, open, overdue)| pb::UnitCount {
+                    name,
+                    open: open as u32,
+                    overdue: overdue as u32,
+                })
+                .collect()
+        };
+        let (by_unit, by_department) = if overview {
+            let day = today.to_string();
+            (
+                counts(tickets::counts_by_unit(&mut conn, &day).await?),
+                counts(tickets::counts_by_department(&mut conn, &day).await?),
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        Ok(pb::ListQueueResponse {
+            full,
+            items,
+            removed,
+            cursor: format!("{seq}.{stamp}"),
+            submissions: if full { submissions } else { Vec::new() },
+            stats: Some(stats),
+            today: today.to_string(),
+            by_unit,
+            by_department,
+        })
+    }
+
+    /// Department files not delivered by their date (and the next ones
+    /// coming): the center and supervisors see every department, a liaison
+    /// their own, counter staff none.
+    pub(super) async fn submissions_due(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        caller: &Caller,
+        cal: &calendar::Calendar,
+        today: chrono::NaiveDate,
+        warn: u32,
+    ) -> ApiResult<Vec<pb::SubmissionDue>> {
+        let own = match caller.role {
+            Role::Center | Role::Supervisor => None,
+            Role::Liaison => Some(caller.org_unit_id.as_str()),
+            _ => return Ok(Vec::new()),
+        };
+        let rows = records::deliveries(conn).await?;
+        let mut departments: Vec<(&str, &str)> = rows
+            .iter()
+            .map(|(id, name, _)| (id.as_str(), name.as_str()))
+            .filter(|(id, _)| own.is_none_or(|o| o == *id))
+            .collect();
+        departments.dedup();
+        let mut out = Vec::new();
+        for (period, due) in submissions::watched(today) {
+            for (id, name) in &departments {
+                let delivered = rows
+                    .iter()
+                    .any(|(d, _, p)| d == id && p.as_deref() == Some(period.as_str()));
+                if delivered {
+                    continue;
+                }
+                let urgency = deadlines::urgency(cal, today, due, warn)
+                    .map(|(u, _)| u.as_str())
+                    .unwrap_or(if due < today { "overdue" } else { "later" });
+                out.push(pb::SubmissionDue {
+                    department_id: id.to_string(),
+                    department_name: name.to_string(),
+                    period: period.clone(),
+                    due: due.to_string(),
+                    urgency: urgency.into(),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn hex_digest(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
