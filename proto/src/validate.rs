@@ -276,6 +276,28 @@ pub fn statement(field: &'static str, text: &str) -> Result<(), FieldError> {
     check_length(field, text.trim(), 1, STATEMENT_MAX)
 }
 
+/// A contact phone number: digits with `-`, `+` or spaces, 7–20 digits.
+pub fn phone(field: &'static str, phone: &str) -> Result<(), FieldError> {
+    let phone = phone.trim();
+    let digits = phone.chars().filter(char::is_ascii_digit).count();
+    if phone.is_empty() {
+        Err(FieldError::new(field, Rule::Required))
+    } else if !(7..=20).contains(&digits)
+        || !phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+'))
+    {
+        Err(FieldError::new(
+            field,
+            Rule::BadCharacters {
+                allowed: "0-9 - + (7–20 digits)",
+            },
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// A purpose code: lowercase ASCII, digits and `_`, 2–40 long, starting
 /// with a letter (it is stored on consents and query logs for good).
 pub fn purpose_code(code: &str) -> Result<(), FieldError> {
@@ -505,6 +527,20 @@ mod tests {
 
     fn rule(r: Result<(), FieldError>) -> Option<Rule> {
         r.err().map(|e| e.rule)
+    }
+
+    #[test]
+    fn phones() {
+        for ok in ["13800138000", "0758-3312345", "+86 138 0013 8000"] {
+            assert_eq!(rule(phone("p", ok)), None, "{ok}");
+        }
+        assert_eq!(rule(phone("p", " ")), Some(Rule::Required));
+        for bad in ["123", "call me", "1380013800013800138000"] {
+            assert!(
+                matches!(rule(phone("p", bad)), Some(Rule::BadCharacters { .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -82,11 +82,16 @@ pub fn lines(t: &pb::Ticket, cat: &Catalogue, lang: Lang, offset: FixedOffset) -
         cat.reason_category,
         w(&t.reason_category)
     ));
-    out.extend(
-        wrap(&format!("{}{c}{}", cat.reason_text, t.reason_text), WIDTH)
-            .into_iter()
-            .filter(|l| !l.is_empty()),
-    );
+    // The grounds' later lines line up under the first.
+    let head = format!("{}{c}", cat.reason_text);
+    let indent = " ".repeat(head.width());
+    for (i, line) in wrap(&t.reason_text, WIDTH - head.width())
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .enumerate()
+    {
+        out.push(format!("{}{line}", if i == 0 { &head } else { &indent }));
+    }
     if !t.evidence.is_empty() {
         out.push(format!("{}{c}", cat.evidence));
         for (i, e) in t.evidence.iter().enumerate() {

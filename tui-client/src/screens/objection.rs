@@ -5,7 +5,7 @@
 
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb;
-use credit_desk_proto::validate::{self, FieldError, Rule};
+use credit_desk_proto::validate;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -90,13 +90,10 @@ impl ObjectionScreen {
     fn request(&mut self, lang: Lang) -> Option<pb::FileObjectionRequest> {
         let reason_text = self.reason.lines().join("\n").trim().to_string();
         let (phone, address) = (self.form.value(PHONE), self.form.value(ADDRESS));
-        let mut errors = validate::collect([validate::display_text(ADDRESS, &address, 200)]);
-        if phone.chars().filter(char::is_ascii_digit).count() < 7 {
-            errors.push(FieldError::new(
-                PHONE,
-                Rule::BadCharacters { allowed: "0-9 - +" },
-            ));
-        }
+        let errors = validate::collect([
+            validate::phone(PHONE, &phone),
+            validate::display_text(ADDRESS, &address, 200),
+        ]);
         let shown = self.form.show_local_errors(&errors, lang);
         if reason_text.is_empty() {
             self.part = Part::Reason;
@@ -243,7 +240,7 @@ impl ObjectionScreen {
             Constraint::Length(1),
         ])
         .areas(area);
-        let mut lines = vec![Line::styled(cat.section_disputed, theme.title())];
+        let mut lines = vec![Line::styled(cat.objection_records, theme.title())];
         lines.extend(
             self.records
                 .iter()

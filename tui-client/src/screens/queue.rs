@@ -304,11 +304,12 @@ impl QueueScreen {
                     .filter(|s| s.department_name == dept)
                 {
                     spans.push(Span::styled(
+                        // The period names the year; the due day is enough.
                         format!(
                             "{}{} {}  ",
                             marker(&s.urgency),
                             s.period,
-                            cat.submission_due.replace("{due}", &s.due)
+                            s.due.get(5..).unwrap_or(&s.due)
                         ),
                         urgency_style(theme, &s.urgency),
                     ));

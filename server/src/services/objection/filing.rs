@@ -11,7 +11,7 @@ impl ObjectionService {
         let mut errors = validate::collect([
             validate::uuid(field::REQUEST_ID, &req.request_id),
             validate::uuid("verification_id", &req.verification_id),
-            check_phone(&req.contact_phone),
+            validate::phone("contact_phone", &req.contact_phone),
             validate::display_text("contact_address", &req.contact_address, 200),
         ]);
         if !REASONS.contains(&req.reason_category.as_str()) {
@@ -200,26 +200,5 @@ impl ObjectionService {
         })
         .await?;
         Ok(pb::AddStatementResponse { text, replayed })
-    }
-}
-
-fn check_phone(phone: &str) -> Result<(), FieldError> {
-    let phone = phone.trim();
-    let digits = phone.chars().filter(char::is_ascii_digit).count();
-    if phone.is_empty() {
-        Err(FieldError::new("contact_phone", Rule::Required))
-    } else if !(7..=20).contains(&digits)
-        || !phone
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '-' | ' ' | '+'))
-    {
-        Err(FieldError::new(
-            "contact_phone",
-            Rule::BadCharacters {
-                allowed: "0-9 - + (7–20 digits)",
-            },
-        ))
-    } else {
-        Ok(())
     }
 }
