@@ -45,15 +45,15 @@ pub async fn warn_days(conn: &mut AnyConnection) -> sqlx::Result<u32> {
 }
 
 /// Counts over a queue on `now`'s day: open, overdue, due today, due within
-/// two working days, warned.
+/// two working days, warned (`warn` working days ahead).
 pub async fn queue_stats(
     conn: &mut AnyConnection,
     scope: &QueueScope,
     calendar: &cal::Calendar,
     now_ms: i64,
+    warn: u32,
 ) -> anyhow::Result<Result<pb::QueueStats, cal::CalendarError>> {
     let today = local_date(now_ms);
-    let warn = warn_days(conn).await?;
     let (soon, warn_by) = match (
         calendar.add_working_days(today, 2),
         calendar.add_working_days(today, warn),

@@ -166,25 +166,34 @@ pub async fn records_of(
     .await
 }
 
+/// The subject's own words on a record: an explanation (art. 16) or a
+/// statement after an unconfirmed check (本人声明).
 #[derive(Debug, Clone, sqlx::FromRow)]
-pub struct ExplanationRow {
+pub struct NoteRow {
+    /// `explanation` or `statement`.
+    pub kind: String,
     pub record_id: String,
     pub text: String,
     pub created_at: i64,
     pub taken_by: String,
 }
 
-pub async fn explanations_of_subject(
+/// Both kinds of notes on a subject's records, oldest first, in one read.
+pub async fn notes_of_subject(
     conn: &mut AnyConnection,
     subject_id: &str,
-) -> sqlx::Result<Vec<ExplanationRow>> {
+) -> sqlx::Result<Vec<NoteRow>> {
     sqlx::query_as(
-        "SELECT e.record_id, e.text, e.created_at, o.display_name AS taken_by
-           FROM record_explanations e
-           JOIN records r ON r.id = e.record_id
-           JOIN operators o ON o.id = e.operator_id
+        "SELECT n.kind, n.record_id, n.text, n.created_at, o.display_name AS taken_by
+           FROM (SELECT 'explanation' AS kind, record_id, text, created_at, operator_id
+                   FROM record_explanations
+                 UNION ALL
+                 SELECT 'statement', record_id, text, created_at, operator_id
+                   FROM record_statements) n
+           JOIN records r ON r.id = n.record_id
+           JOIN operators o ON o.id = n.operator_id
           WHERE r.subject_id = $1
-          ORDER BY e.created_at",
+          ORDER BY n.created_at",
     )
     .bind(subject_id)
     .fetch_all(conn)

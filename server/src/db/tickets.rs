@@ -95,6 +95,27 @@ fn date(s: &str) -> anyhow::Result<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").with_context(|| format!("stored date {s:?}"))
 }
 
+/// A deadline of the ticket moved: a history event, and a change the
+/// queues pick up.
+async fn deadline_moved(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    operator_id: Option<&str>,
+    detail: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    add_event(
+        conn,
+        ticket_id,
+        operator_id,
+        "deadline.recomputed",
+        detail,
+        now_ms,
+    )
+    .await?;
+    touch(conn, ticket_id).await
+}
+
 /// Recomputes every open working-day deadline on `cal` (after a calendar
 /// change): replies still awaited and notices still due. Each moved
 /// deadline is an event in its ticket's history. Returns how many moved.
@@ -123,16 +144,7 @@ pub async fn recompute_deadlines(
             .execute(&mut *conn)
             .await?;
         let detail = format!("{letter_no}: reply due {old} -> {new}");
-        add_event(
-            conn,
-            &ticket_id,
-            operator_id,
-            "deadline.recomputed",
-            &detail,
-            now_ms,
-        )
-        .await?;
-        touch(conn, &ticket_id).await?;
+        deadline_moved(conn, &ticket_id, operator_id, &detail, now_ms).await?;
         moved += 1;
     }
     let notices: Vec<(String, String, i64)> = sqlx::query_as(
@@ -148,22 +160,9 @@ pub async fn recompute_deadlines(
         if new == old {
             continue;
         }
-        sqlx::query("UPDATE tickets SET notify_due = $1 WHERE id = $2")
-            .bind(&new)
-            .bind(&ticket_id)
-            .execute(&mut *conn)
-            .await?;
+        set_notify_due(conn, &ticket_id, &new).await?;
         let detail = format!("notice due {old} -> {new}");
-        add_event(
-            conn,
-            &ticket_id,
-            operator_id,
-            "deadline.recomputed",
-            &detail,
-            now_ms,
-        )
-        .await?;
-        touch(conn, &ticket_id).await?;
+        deadline_moved(conn, &ticket_id, operator_id, &detail, now_ms).await?;
         moved += 1;
     }
     Ok(moved)
@@ -307,7 +306,7 @@ pub async fn add_record(
     Ok(())
 }
 
-/// Records of `ids` already disputed on an open ticket.
+/// The number of the open objection already disputing this record, if any.
 pub async fn open_disputes(
     conn: &mut AnyConnection,
     record_id: &str,
@@ -758,24 +757,6 @@ pub async fn add_statement(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// Statements (本人声明) on a subject's records, oldest first.
-pub async fn statements_of_subject(
-    conn: &mut AnyConnection,
-    subject_id: &str,
-) -> sqlx::Result<Vec<super::queries::ExplanationRow>> {
-    sqlx::query_as(
-        "SELECT st.record_id, st.text, st.created_at, o.display_name AS taken_by
-           FROM record_statements st
-           JOIN records r ON r.id = st.record_id
-           JOIN operators o ON o.id = st.operator_id
-          WHERE r.subject_id = $1
-          ORDER BY st.created_at",
-    )
-    .bind(subject_id)
-    .fetch_all(conn)
-    .await
 }
 
 /// The letters of these tickets, by ticket.

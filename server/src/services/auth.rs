@@ -38,7 +38,8 @@ impl AuthService {
             let calendar = crate::db::calendar::load(&mut conn).await?;
             // Without next year's calendar the counters are left out; the
             // queue itself says which year is missing.
-            home.queue = crate::objections::queue_stats(&mut conn, &scope, &calendar, now)
+            let warn = crate::objections::warn_days(&mut conn).await?;
+            home.queue = crate::objections::queue_stats(&mut conn, &scope, &calendar, now, warn)
                 .await?
                 .ok();
         }

@@ -285,21 +285,20 @@ impl QueryService {
             })
             .collect();
         let assembled = report::assemble(facts, &categories, scope, local_date(log.at));
-        let by_record = |rows: Vec<queries::ExplanationRow>| {
-            let mut map: HashMap<String, Vec<pb::Explanation>> = HashMap::new();
-            for e in rows {
-                map.entry(e.record_id).or_default().push(pb::Explanation {
-                    text: e.text,
-                    added_at_ms: e.created_at,
-                    taken_by: e.taken_by,
-                });
-            }
-            map
-        };
-        let mut explanations =
-            by_record(queries::explanations_of_subject(conn, &subject_id).await?);
-        let mut statements =
-            by_record(crate::db::tickets::statements_of_subject(conn, &subject_id).await?);
+        let mut explanations: HashMap<String, Vec<pb::Explanation>> = HashMap::new();
+        let mut statements: HashMap<String, Vec<pb::Explanation>> = HashMap::new();
+        for n in queries::notes_of_subject(conn, &subject_id).await? {
+            let notes = if n.kind == "statement" {
+                &mut statements
+            } else {
+                &mut explanations
+            };
+            notes.entry(n.record_id).or_default().push(pb::Explanation {
+                text: n.text,
+                added_at_ms: n.created_at,
+                taken_by: n.taken_by,
+            });
+        }
         let annotations: HashMap<String, String> =
             crate::db::tickets::annotations_of_subject(conn, &subject_id)
                 .await?

@@ -137,7 +137,7 @@ impl ObjectionService {
                 }
             })
             .collect();
-        let stats = crate::objections::queue_stats(&mut conn, &scope, &cal, now)
+        let stats = crate::objections::queue_stats(&mut conn, &scope, &cal, now, warn)
             .await?
             .map_err(missing)?;
         let overview = full && matches!(caller.role, Role::Center | Role::Supervisor);
