@@ -1,4 +1,4 @@
-//! Writes the example department files under `tests/fixtures/` (run once,
+//! Writes the example department files under `server/src/demo/` (run once,
 //! results committed): a court .xlsx and a tax .csv, each with a few bad
 //! rows. `cargo run -p credit-desk-server --example make_fixtures`
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
@@ -18,7 +18,7 @@ type CourtRow<'a> = (
 );
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/demo");
     std::fs::create_dir_all(&dir)?;
 
     let mut book = Workbook::new();

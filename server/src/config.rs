@@ -41,6 +41,19 @@ pub struct DbArg {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The demo: an embedded server on a local SQLite file with demo data
+    /// (seeded on first run), and the workstation opened in this terminal.
+    Demo {
+        /// The demo's SQLite file (never the --db of a real center).
+        #[arg(long, value_name = "FILE", default_value = "credit-desk-demo.db")]
+        file: PathBuf,
+        /// Synthetic subjects (with records) added on first run.
+        #[arg(long, default_value_t = 2000)]
+        subjects: u64,
+        /// Interface language: zh-CN (default) or en.
+        #[arg(long, env = "CREDIT_DESK_LANG", default_value = "zh-CN")]
+        lang: String,
+    },
     /// Create or migrate the database and create the first administrator.
     Init {
         #[arg(long, default_value = "admin")]
@@ -278,6 +291,19 @@ impl FileConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        // A subcommand's own argument must not shadow a global one (the
+        // demo's file once collided with the global --db at run time).
+        let cli = Cli::try_parse_from(["credit-desk-server", "demo", "--file", "x.db"]).unwrap();
+        assert!(
+            matches!(cli.command, Command::Demo { ref file, .. } if file.as_os_str() == "x.db")
+        );
+        assert!(cli.db.db.is_none());
+    }
 
     #[test]
     fn command_line_beats_file_beats_default() {

@@ -27,11 +27,14 @@ async fn main() -> std::process::ExitCode {
         .ok()
         .or_else(|| file.log.clone())
         .unwrap_or_else(|| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    // The demo owns the terminal: its logs go to a file, if anywhere.
+    if !matches!(cli.command, Command::Demo { .. }) {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .init();
+    }
     match run(cli.command, &cli.db, file).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -50,6 +53,13 @@ async fn open(url: &str) -> anyhow::Result<Db> {
 async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Result<()> {
     let now = SystemClock.now_ms();
     match command {
+        Command::Demo {
+            file,
+            subjects,
+            lang,
+        } => {
+            demo::run(&file, subjects, credit_desk_proto::Lang::from_tag(&lang)).await?;
+        }
         Command::Id {
             command: IdCommand::Check { numbers, lang },
         } => {

@@ -212,7 +212,7 @@ use credit_desk_server::db::org_units;
 use credit_desk_server::demo::DEMO_PEOPLE;
 use credit_desk_server::intake::{self, Job};
 
-pub const COURT: &[u8] = include_bytes!("../fixtures/court-2025H1.xlsx");
+pub use credit_desk_server::demo::COURT_EXAMPLE as COURT;
 
 pub fn rid() -> String {
     uuid::Uuid::now_v7().to_string()

@@ -12,8 +12,7 @@ use credit_desk_tests::{DEMO_PASSWORD, TestServer, authed, both_backends, login,
 use tonic::Code;
 use tonic_types::StatusExt;
 
-const COURT: &[u8] = include_bytes!("../fixtures/court-2025H1.xlsx");
-const TAX: &[u8] = include_bytes!("../fixtures/tax-2025H1.csv");
+use credit_desk_server::demo::{COURT_EXAMPLE as COURT, TAX_EXAMPLE as TAX};
 
 async fn unit_id(srv: &TestServer, code: &str) -> String {
     let mut conn = srv.db.read().await.unwrap();

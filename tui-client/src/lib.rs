@@ -6,10 +6,10 @@
 
 pub mod app;
 pub mod case_file;
-pub mod demo;
 pub mod form;
 pub mod help;
 pub mod i18n;
+pub mod launch;
 pub mod net;
 pub mod print;
 pub mod run;

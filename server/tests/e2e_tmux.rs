@@ -1,4 +1,4 @@
-//! End to end: the real `credit-desk demo` binary in a real terminal (tmux),
+//! End to end: the real `credit-desk-server demo` binary in a real terminal (tmux),
 //! typing the demo credentials and reading the menu off the screen.
 //! Skipped, with a visible message, where tmux is not installed.
 
@@ -57,12 +57,12 @@ fn demo_login_reaches_the_menu() {
     }
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("demo.db");
-    let bin = env!("CARGO_BIN_EXE_credit-desk");
+    let bin = env!("CARGO_BIN_EXE_credit-desk-server");
     let tmux = Tmux {
         session: format!("credit-desk-e2e-{}", std::process::id()),
     };
     // A small synthetic population keeps the debug build quick to seed.
-    let command = format!("{bin} demo --db {} --subjects 200", db.display());
+    let command = format!("{bin} demo --file {} --subjects 200", db.display());
     let out = Command::new("tmux")
         .args([
             "new-session",

@@ -2,7 +2,11 @@
 //! townships, a village station, source departments and banks, and one
 //! operator per role. Seeded once, into an empty database.
 
+mod embedded;
+
 use credit_desk_proto::pb::{OrgUnitKind, Role};
+
+pub use embedded::{COURT_EXAMPLE, Demo, EXAMPLE_FILES, TAX_EXAMPLE, info, run, start};
 
 use crate::db::{Db, operators, org_units};
 use crate::registry::{self, NewEntry, NewHousehold};
