@@ -33,6 +33,7 @@ pub mod field {
     pub const DEPARTMENT_ID: &str = "department_id";
     pub const FILE: &str = "file";
     pub const ID: &str = "id";
+    pub const VERIFICATION_ID: &str = "verification_id";
 }
 
 pub const USERNAME_MIN: usize = 3;

@@ -120,13 +120,6 @@ pub fn capabilities(role: Role) -> Vec<Capability> {
     caps
 }
 
-/// Whether a role sees identity numbers in full on screens that list or
-/// show subjects: the center's staff write to departments and applicants
-/// about them; everyone else sees them masked.
-pub fn sees_full_identifiers(role: Role) -> bool {
-    role == Role::Center
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,7 +173,6 @@ mod tests {
                 matches!(r, Role::Counter | Role::Center | Role::Supervisor),
                 "{r:?}"
             );
-            assert_eq!(sees_full_identifiers(r), r == Role::Center);
         }
     }
 

@@ -6,7 +6,7 @@
 
 use credit_desk_proto::Lang;
 use credit_desk_proto::errors as reason;
-use credit_desk_proto::validate::FieldError;
+use credit_desk_proto::validate::{FieldError, Rule};
 use std::collections::HashMap;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, FieldViolation, StatusExt};
@@ -59,6 +59,28 @@ impl From<sqlx::Error> for ApiError {
 impl From<FieldError> for ApiError {
     fn from(e: FieldError) -> Self {
         ApiError::Validation(vec![e])
+    }
+}
+
+impl From<crate::authz::Denied> for ApiError {
+    fn from(d: crate::authz::Denied) -> Self {
+        match d {
+            crate::authz::Denied::OutOfScope => ApiError::OutOfScope,
+            crate::authz::Denied::Role => ApiError::PermissionDenied,
+        }
+    }
+}
+
+/// A verification that cannot serve an act is a bad `verification_id`:
+/// one from another counter is as unknown here as one that never existed.
+impl From<crate::authz::VerificationRefusal> for ApiError {
+    fn from(r: crate::authz::VerificationRefusal) -> Self {
+        use crate::authz::VerificationRefusal as V;
+        let rule = match r {
+            V::OtherUnit | V::OtherSubject => Rule::UnknownValue,
+            V::Expired => Rule::Expired,
+        };
+        FieldError::new(credit_desk_proto::validate::field::VERIFICATION_ID, rule).into()
     }
 }
 

@@ -2,9 +2,10 @@
 //! command line): calendar changes and the deadlines they move.
 
 use credit_desk_proto::calendar::{self as cal, SpecialDay};
-use credit_desk_proto::pb::{self, Role};
+use credit_desk_proto::pb;
 use sqlx::AnyConnection;
 
+use crate::authz::QueueView;
 use crate::clock::local_date;
 use crate::db::queue::{self, QueueScope};
 use crate::db::{Db, audit, calendar, consents, org_units};
@@ -12,29 +13,26 @@ use crate::db::{Db, audit, calendar, consents, org_units};
 /// Center setting: warn this many working days before a deadline.
 pub const WARN_SETTING: &str = "deadline_warning_working_days";
 
-/// The part of the queue a role sees; None: no queue.
+/// The storage filter for the part of the queue the caller sees.
 pub async fn queue_scope(
     conn: &mut AnyConnection,
-    role: Role,
-    unit_id: &str,
-    unit_path: &str,
-) -> sqlx::Result<Option<QueueScope>> {
-    Ok(match role {
-        Role::Center | Role::Supervisor => Some(QueueScope::default()),
+    view: QueueView<'_>,
+) -> sqlx::Result<QueueScope> {
+    Ok(match view {
+        QueueView::All => QueueScope::default(),
         // The township and the stations under it (a handful of ids).
-        Role::Counter => Some(QueueScope {
+        QueueView::FiledUnder(unit_path) => QueueScope {
             units: org_units::subtree(conn, unit_path)
                 .await?
                 .into_iter()
                 .map(|u| u.id)
                 .collect(),
             ..Default::default()
-        }),
-        Role::Liaison => Some(QueueScope {
+        },
+        QueueView::WaitingOn(unit_id) => QueueScope {
             waiting_on: unit_id.to_string(),
             ..Default::default()
-        }),
-        _ => None,
+        },
     })
 }
 

@@ -218,6 +218,32 @@ pub fn rid() -> String {
     uuid::Uuid::now_v7().to_string()
 }
 
+/// The fields a validation error names.
+pub fn violations(e: &tonic::Status) -> Vec<String> {
+    use tonic_types::StatusExt;
+    e.get_details_bad_request()
+        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}
+
+/// Adds an operator with the demo password and no pending change.
+pub async fn add_operator(srv: &TestServer, username: &str, role: pbq::Role, unit_code: &str) {
+    credit_desk_server::setup::add_operator(
+        &srv.db,
+        credit_desk_server::setup::OperatorSpec {
+            username,
+            display_name: username,
+            role,
+            unit_code,
+            password: DEMO_PASSWORD,
+            must_change_password: false,
+        },
+        T0,
+    )
+    .await
+    .unwrap();
+}
+
 pub async fn unit(srv: &TestServer, code: &str) -> String {
     let mut conn = srv.db.read().await.unwrap();
     org_units::get_by_code(&mut conn, code)

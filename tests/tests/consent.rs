@@ -2,10 +2,9 @@
 
 use credit_desk_proto::pb::{self, ConsentState, consent_client::ConsentClient};
 use credit_desk_tests::{
-    DEMO_PASSWORD, T0, TestServer, authed, both_backends, login, rid, unit, verify,
+    DEMO_PASSWORD, T0, TestServer, authed, both_backends, login, rid, unit, verify, violations,
 };
 use tonic::Code;
-use tonic_types::StatusExt;
 
 const DAY: i64 = 86_400_000;
 
@@ -23,12 +22,6 @@ fn capture(verification: &str, grantee: &str) -> pb::CaptureConsentRequest {
         remarks: "借款人本人到场签字\n附身份证复印件".into(),
         ..Default::default()
     }
-}
-
-fn violations(e: &tonic::Status) -> Vec<String> {
-    e.get_details_bad_request()
-        .map(|b| b.field_violations.into_iter().map(|v| v.field).collect())
-        .unwrap_or_default()
 }
 
 async fn consent_count(srv: &TestServer) -> i64 {

@@ -192,6 +192,7 @@ pub struct VerificationRow {
     pub agent_name: Option<String>,
     pub poa_reference: Option<String>,
     pub operator_name: String,
+    pub org_unit_id: String,
     pub org_unit_name: String,
     pub created_at: i64,
     pub expires_at: i64,
@@ -201,7 +202,8 @@ macro_rules! select_verification {
     ($rest:literal) => {
         concat!(
             "SELECT v.id, v.subject_id, v.method, v.document, v.agent_identifier, v.agent_name,
-                    v.poa_reference, o.display_name AS operator_name, u.name AS org_unit_name,
+                    v.poa_reference, o.display_name AS operator_name, v.org_unit_id,
+                    u.name AS org_unit_name,
                     v.created_at, v.expires_at
                FROM verifications v
                JOIN operators o ON o.id = v.operator_id

@@ -10,6 +10,9 @@ use std::collections::BTreeSet;
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb::Role;
 
+pub use crate::authz::VerificationFacts;
+use crate::authz::{self, Actor, VerificationRefusal};
+
 /// Information categories: all of them, or a set of category codes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -45,20 +48,6 @@ impl Scope {
             t => Scope::of(t.split(',').map(str::trim).filter(|s| !s.is_empty())),
         }
     }
-}
-
-/// Who asks.
-#[derive(Debug, Clone)]
-pub struct Asker {
-    pub role: Role,
-    pub org_unit_id: String,
-}
-
-/// A verification event as stored.
-#[derive(Debug, Clone)]
-pub struct VerificationFacts {
-    pub subject_id: String,
-    pub expires_at_ms: i64,
 }
 
 /// A consent as stored.
@@ -106,6 +95,8 @@ pub enum Refusal {
     /// Banks and departments query only for their own institution.
     NotOwnInstitution,
     NoVerification,
+    /// A verification made at another unit's counter.
+    VerificationOfAnotherUnit,
     VerificationOfAnotherSubject,
     VerificationExpired,
     NoConsent,
@@ -130,6 +121,7 @@ impl Refusal {
             Refusal::RoleNeedsConsent => "role_needs_consent",
             Refusal::NotOwnInstitution => "not_own_institution",
             Refusal::NoVerification => "no_verification",
+            Refusal::VerificationOfAnotherUnit => "verification_of_another_unit",
             Refusal::VerificationOfAnotherSubject => "verification_of_another_subject",
             Refusal::VerificationExpired => "verification_expired",
             Refusal::NoConsent => "no_consent",
@@ -160,6 +152,10 @@ impl Refusal {
             Refusal::NoVerification => (
                 "本人查询需要先完成身份核验".into(),
                 "a self-query needs an identity verification first".into(),
+            ),
+            Refusal::VerificationOfAnotherUnit => (
+                "该身份核验不是本柜台所做，请为到场的本人重新核验".into(),
+                "that verification was made at another counter; verify the person here".into(),
             ),
             Refusal::VerificationOfAnotherSubject => (
                 "该身份核验不是被查询人本人的".into(),
@@ -211,18 +207,17 @@ pub enum Allowed {
 }
 
 fn check_verification(
+    asker: Actor<'_>,
     v: &Option<VerificationFacts>,
     subject_id: &str,
     now: i64,
 ) -> Result<(), Refusal> {
     let v = v.as_ref().ok_or(Refusal::NoVerification)?;
-    if v.subject_id != subject_id {
-        return Err(Refusal::VerificationOfAnotherSubject);
-    }
-    if now >= v.expires_at_ms {
-        return Err(Refusal::VerificationExpired);
-    }
-    Ok(())
+    authz::use_verification(asker, v, Some(subject_id), now).map_err(|r| match r {
+        VerificationRefusal::OtherUnit => Refusal::VerificationOfAnotherUnit,
+        VerificationRefusal::OtherSubject => Refusal::VerificationOfAnotherSubject,
+        VerificationRefusal::Expired => Refusal::VerificationExpired,
+    })
 }
 
 fn check_consent(
@@ -260,7 +255,7 @@ fn check_consent(
     Ok(c.id.clone())
 }
 
-pub fn decide(asker: &Asker, ask: &Ask, now: i64) -> Result<Allowed, Refusal> {
+pub fn decide(asker: Actor<'_>, ask: &Ask, now: i64) -> Result<Allowed, Refusal> {
     let counter_or_center = matches!(asker.role, Role::Counter | Role::Center);
     let institution = matches!(asker.role, Role::Bank | Role::Liaison);
     if !counter_or_center && !institution {
@@ -269,11 +264,11 @@ pub fn decide(asker: &Asker, ask: &Ask, now: i64) -> Result<Allowed, Refusal> {
     match &ask.basis {
         Basis::SelfQuery { .. } if institution => Err(Refusal::RoleNeedsConsent),
         Basis::SelfQuery { verification } => {
-            check_verification(verification, &ask.subject_id, now)?;
+            check_verification(asker, verification, &ask.subject_id, now)?;
             Ok(Allowed::SelfQuery)
         }
         Basis::Consent { institution_id, .. }
-            if institution && *institution_id != asker.org_unit_id =>
+            if institution && *institution_id != asker.unit_id =>
         {
             Err(Refusal::NotOwnInstitution)
         }
@@ -306,9 +301,15 @@ mod tests {
     const NOW: i64 = 1_800_000_000_000;
     const DAY: i64 = 86_400_000;
 
+    /// A verification made at the counter of "town1".
     fn verification(subject: &str, expires: i64) -> Option<VerificationFacts> {
+        verification_at("town1", subject, expires)
+    }
+
+    fn verification_at(unit: &str, subject: &str, expires: i64) -> Option<VerificationFacts> {
         Some(VerificationFacts {
             subject_id: subject.into(),
+            unit_id: unit.into(),
             expires_at_ms: expires,
         })
     }
@@ -346,10 +347,11 @@ mod tests {
         }
     }
 
-    fn asker(role: Role, unit: &str) -> Asker {
-        Asker {
+    fn asker(role: Role, unit: &'static str) -> Actor<'static> {
+        Actor {
             role,
-            org_unit_id: unit.into(),
+            unit_id: unit,
+            unit_path: "",
         }
     }
 
@@ -357,26 +359,38 @@ mod tests {
     fn self_query_needs_a_live_verification_of_the_same_subject() {
         let clerk = asker(Role::Counter, "town1");
         assert_eq!(
-            decide(&clerk, &self_query(None), NOW),
+            decide(clerk, &self_query(None), NOW),
             Err(Refusal::NoVerification)
         );
         assert_eq!(
-            decide(&clerk, &self_query(verification("s1", NOW)), NOW),
+            decide(clerk, &self_query(verification("s1", NOW)), NOW),
             Err(Refusal::VerificationExpired)
         );
         assert_eq!(
-            decide(&clerk, &self_query(verification("s2", NOW + 1)), NOW),
+            decide(clerk, &self_query(verification("s2", NOW + 1)), NOW),
             Err(Refusal::VerificationOfAnotherSubject)
         );
         assert_eq!(
-            decide(&clerk, &self_query(verification("s1", NOW + 1)), NOW),
+            decide(clerk, &self_query(verification("s1", NOW + 1)), NOW),
             Ok(Allowed::SelfQuery)
         );
         let center = asker(Role::Center, "center");
         assert_eq!(
-            decide(&center, &self_query(verification("s1", NOW + 1)), NOW),
+            decide(
+                center,
+                &self_query(verification_at("center", "s1", NOW + 1)),
+                NOW
+            ),
             Ok(Allowed::SelfQuery)
         );
+        // Another counter's verification: the person is not at this one,
+        // whoever asks (the center too), and that is said first.
+        for a in [center, asker(Role::Counter, "town2")] {
+            assert_eq!(
+                decide(a, &self_query(verification("s2", NOW)), NOW),
+                Err(Refusal::VerificationOfAnotherUnit)
+            );
+        }
     }
 
     #[test]
@@ -384,15 +398,15 @@ mod tests {
         for role in [Role::Bank, Role::Liaison] {
             let a = asker(role, "bank1");
             assert_eq!(
-                decide(&a, &self_query(verification("s1", NOW + 1)), NOW),
+                decide(a, &self_query(verification("s1", NOW + 1)), NOW),
                 Err(Refusal::RoleNeedsConsent)
             );
             let ask = on_consent(Some(consent()), "bank2", "loan_approval", Scope::All);
-            assert_eq!(decide(&a, &ask, NOW), Err(Refusal::NotOwnInstitution));
+            assert_eq!(decide(a, &ask, NOW), Err(Refusal::NotOwnInstitution));
         }
         let ask = on_consent(Some(consent()), "bank1", "loan_approval", Scope::All);
         assert!(matches!(
-            decide(&asker(Role::Bank, "bank1"), &ask, NOW),
+            decide(asker(Role::Bank, "bank1"), &ask, NOW),
             Ok(Allowed::Consent { .. })
         ));
     }
@@ -402,7 +416,7 @@ mod tests {
         for role in [Role::Supervisor, Role::Admin, Role::Unspecified] {
             let ask = on_consent(Some(consent()), "bank1", "loan_approval", Scope::All);
             assert_eq!(
-                decide(&asker(role, "center"), &ask, NOW),
+                decide(asker(role, "center"), &ask, NOW),
                 Err(Refusal::RoleMayNotQuery)
             );
         }
@@ -540,7 +554,7 @@ mod tests {
             ),
         ];
         for (name, ask, expected) in cases {
-            assert_eq!(decide(&clerk, &ask, NOW), expected, "{name}");
+            assert_eq!(decide(clerk, &ask, NOW), expected, "{name}");
         }
     }
 

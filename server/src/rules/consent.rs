@@ -3,6 +3,8 @@
 
 use credit_desk_proto::validate::{FieldError, Rule};
 
+use crate::authz::VerificationRefusal;
+
 pub const DEFAULT_VALIDITY_DAYS: i64 = 30;
 const DAY_MS: i64 = 86_400_000;
 
@@ -14,7 +16,7 @@ pub mod field {
     pub const FORM_SERIAL: &str = "form_serial";
     pub const SCAN_SHA256: &str = "scan_sha256";
     pub const REMARKS: &str = "remarks";
-    pub const VERIFICATION: &str = "verification_id";
+    pub const VERIFICATION: &str = credit_desk_proto::validate::field::VERIFICATION_ID;
 }
 
 pub const REMARKS_MAX: usize = 2000;
@@ -25,9 +27,9 @@ pub struct CaptureFacts {
     pub grantee_kind: Option<String>,
     /// Whether the purpose code exists and is not retired.
     pub purpose_active: bool,
-    /// The verification's subject and expiry; `None` if unknown.
-    pub verification: Option<(String, i64)>,
-    pub subject_id: String,
+    /// Whether the caller may use the verification named (decided by
+    /// `authz::use_verification`); `None` if it is unknown.
+    pub verification: Option<Result<(), VerificationRefusal>>,
     pub max_validity_days: i64,
 }
 
@@ -40,21 +42,17 @@ pub struct CaptureInput<'a> {
 }
 
 /// Checks a consent before capture; an empty list means it may be stored.
-pub fn check_capture(
-    input: &CaptureInput<'_>,
-    facts: &CaptureFacts,
-    now_ms: i64,
-) -> Vec<FieldError> {
+pub fn check_capture(input: &CaptureInput<'_>, facts: &CaptureFacts) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    match &facts.verification {
+    match facts.verification {
         None => errors.push(FieldError::new(field::VERIFICATION, Rule::Required)),
-        Some((subject, _)) if *subject != facts.subject_id => {
-            errors.push(FieldError::new(field::VERIFICATION, Rule::UnknownValue))
-        }
-        Some((_, expires)) if now_ms >= *expires => {
+        Some(Err(VerificationRefusal::Expired)) => {
             errors.push(FieldError::new(field::VERIFICATION, Rule::Expired))
         }
-        Some(_) => {}
+        Some(Err(VerificationRefusal::OtherUnit | VerificationRefusal::OtherSubject)) => {
+            errors.push(FieldError::new(field::VERIFICATION, Rule::UnknownValue))
+        }
+        Some(Ok(())) => {}
     }
     match facts.grantee_kind.as_deref() {
         None => errors.push(FieldError::new(field::GRANTEE, Rule::Required)),
@@ -101,8 +99,7 @@ mod tests {
         CaptureFacts {
             grantee_kind: Some("bank".into()),
             purpose_active: true,
-            verification: Some(("s1".into(), NOW + 3_600_000)),
-            subject_id: "s1".into(),
+            verification: Some(Ok(())),
             max_validity_days: 90,
         }
     }
@@ -123,10 +120,10 @@ mod tests {
 
     #[test]
     fn a_complete_consent_passes() {
-        assert!(check_capture(&input(), &facts(), NOW).is_empty());
+        assert!(check_capture(&input(), &facts()).is_empty());
         let mut i = input();
         i.scan_sha256 = "ab".repeat(32).leak();
-        assert!(check_capture(&i, &facts(), NOW).is_empty());
+        assert!(check_capture(&i, &facts()).is_empty());
     }
 
     #[test]
@@ -140,7 +137,7 @@ mod tests {
         i.form_serial = " ";
         i.scan_sha256 = "xyz";
         assert_eq!(
-            fields(check_capture(&i, &f, NOW)),
+            fields(check_capture(&i, &f)),
             [
                 field::VERIFICATION,
                 field::GRANTEE,
@@ -153,24 +150,29 @@ mod tests {
     }
 
     #[test]
-    fn verification_must_be_this_subjects_and_live() {
+    fn an_unusable_verification_is_named() {
         let mut f = facts();
-        f.verification = Some(("s2".into(), NOW + 1));
-        assert_eq!(check_capture(&input(), &f, NOW)[0].rule, Rule::UnknownValue);
-        f.verification = Some(("s1".into(), NOW));
-        assert_eq!(check_capture(&input(), &f, NOW)[0].rule, Rule::Expired);
+        for (refusal, rule) in [
+            (VerificationRefusal::OtherUnit, Rule::UnknownValue),
+            (VerificationRefusal::OtherSubject, Rule::UnknownValue),
+            (VerificationRefusal::Expired, Rule::Expired),
+        ] {
+            f.verification = Some(Err(refusal));
+            let e = check_capture(&input(), &f);
+            assert_eq!((e[0].field, &e[0].rule), (field::VERIFICATION, &rule));
+        }
     }
 
     #[test]
     fn grantee_must_be_a_bank_or_department_and_validity_capped() {
         let mut f = facts();
         f.grantee_kind = Some("township".into());
-        assert_eq!(fields(check_capture(&input(), &f, NOW)), [field::GRANTEE]);
+        assert_eq!(fields(check_capture(&input(), &f)), [field::GRANTEE]);
         let mut i = input();
         i.valid_until_ms = NOW + 91 * DAY_MS;
-        let e = check_capture(&i, &facts(), NOW);
+        let e = check_capture(&i, &facts());
         assert_eq!(e[0].rule, Rule::TooLongValidity { max_days: 90 });
         i.valid_until_ms = NOW + 90 * DAY_MS;
-        assert!(check_capture(&i, &facts(), NOW).is_empty());
+        assert!(check_capture(&i, &facts()).is_empty());
     }
 }

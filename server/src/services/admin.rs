@@ -7,7 +7,7 @@ use credit_desk_proto::validate::{self, FieldError, Rule, field};
 use tonic::{Request, Response, Status};
 
 use super::{caller, convert, create_once, lang, respond};
-use crate::authz::Caller;
+use crate::authz::{self, Caller};
 use crate::context::Ctx;
 use crate::db::idempotency::{self, Key};
 use crate::db::operators::{self, NewOperator};
@@ -65,9 +65,7 @@ impl AdminService {
         let unit = org_units::get(conn, id)
             .await?
             .ok_or(ApiError::NotFound { field })?;
-        if !caller.covers(&unit.path) {
-            return Err(ApiError::OutOfScope);
-        }
+        authz::manage_unit(caller.actor(), &unit.path)?;
         Ok(unit)
     }
 
@@ -81,9 +79,7 @@ impl AdminService {
         let op = operators::get(conn, id).await?.ok_or(ApiError::NotFound {
             field: field::OPERATOR_ID,
         })?;
-        if !caller.covers(&op.org_unit_path) {
-            return Err(ApiError::OutOfScope);
-        }
+        authz::manage_unit(caller.actor(), &op.org_unit_path)?;
         Ok(op)
     }
 

@@ -32,9 +32,13 @@ impl AuthService {
         let now = self.ctx.now_ms();
         let mut home = convert::home(&op, &unit, now);
         let role = crate::domain::role_from_str(&op.role).unwrap_or_default();
-        if let Some(scope) =
-            crate::objections::queue_scope(&mut conn, role, &unit.id, &unit.path).await?
-        {
+        let actor = crate::authz::Actor {
+            role,
+            unit_id: &unit.id,
+            unit_path: &unit.path,
+        };
+        if let Ok(view) = crate::authz::queue_view(actor) {
+            let scope = crate::objections::queue_scope(&mut conn, view).await?;
             let calendar = crate::db::calendar::load(&mut conn).await?;
             // Without next year's calendar the counters are left out; the
             // queue itself says which year is missing.

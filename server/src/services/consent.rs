@@ -6,8 +6,8 @@ use credit_desk_proto::pb::{self, ConsentState, consent_server::Consent};
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
 use tonic::{Request, Response, Status};
 
-use super::{caller, create_once, lang, respond};
-use crate::authz::Caller;
+use super::{caller, create_once, lang, respond, usable_verification, verification_facts};
+use crate::authz::{self, Caller};
 use crate::context::Ctx;
 use crate::db::consents::{self, ConsentRow, NewConsent, PurposeRow};
 use crate::db::idempotency::{self, Key};
@@ -222,13 +222,9 @@ impl ConsentService {
             let facts = CaptureFacts {
                 grantee_kind: grantee.map(|g| g.kind),
                 purpose_active: purpose.is_some_and(|p| p.retired_at.is_none()),
-                verification: verification
-                    .as_ref()
-                    .map(|v| (v.subject_id.clone(), v.expires_at)),
-                subject_id: verification
-                    .as_ref()
-                    .map(|v| v.subject_id.clone())
-                    .unwrap_or_default(),
+                verification: verification.as_ref().map(|v| {
+                    authz::use_verification(caller.actor(), &verification_facts(v), None, now)
+                }),
                 max_validity_days: max,
             };
             (verification, facts, categories)
@@ -240,7 +236,7 @@ impl ConsentService {
             scan_sha256: &req.scan_sha256,
             remarks: &req.remarks,
         };
-        errors = rules::check_capture(&input, &facts, now);
+        errors = rules::check_capture(&input, &facts);
         if req.scope.iter().any(|c| !categories.contains(c)) {
             errors.push(FieldError::new("scope", Rule::UnknownValue));
         }
@@ -315,17 +311,15 @@ impl ConsentService {
             .ok_or(ApiError::NotFound {
                 field: "consent_id",
             })?;
-        // Only the subject may withdraw: verified again, now.
-        let verification = subjects::get_verification(&mut tx, &req.verification_id).await?;
-        match verification {
-            Some(v) if v.subject_id == consent.subject_id && now < v.expires_at => {}
-            Some(v) if v.subject_id == consent.subject_id => {
-                return Err(FieldError::new(rules::field::VERIFICATION, Rule::Expired).into());
-            }
-            _ => {
-                return Err(FieldError::new(rules::field::VERIFICATION, Rule::UnknownValue).into());
-            }
-        }
+        // Only the subject may withdraw: verified again, now, here.
+        usable_verification(
+            &mut tx,
+            &caller,
+            &req.verification_id,
+            Some(&consent.subject_id),
+            now,
+        )
+        .await?;
         consents::withdraw(
             &mut tx,
             &consent.id,
@@ -388,12 +382,11 @@ impl ConsentService {
                 consents: Vec::new(),
             });
         };
-        let own_only = matches!(caller.role, pb::Role::Bank | pb::Role::Liaison);
         let consents = consents::of_subject(&mut conn, &subject.id)
             .await?
             .into_iter()
             .filter(|c| state(c, now) == ConsentState::Active)
-            .filter(|c| !own_only || c.grantee_unit_id == caller.org_unit_id)
+            .filter(|c| authz::sees_consent(caller.actor(), &c.grantee_unit_id))
             .map(|c| consent_pb(&c, caller.lang, now))
             .collect();
         Ok(pb::ListConsentsResponse { consents })

@@ -6,7 +6,7 @@ use credit_desk_proto::validate::{self, VerificationInput, field};
 use tonic::{Request, Response, Status};
 
 use super::{caller, convert, create_once, lang, respond};
-use crate::authz::Caller;
+use crate::authz::{self, Caller};
 use crate::context::Ctx;
 use crate::db::idempotency::{self, Key};
 use crate::db::new_id;
@@ -116,7 +116,7 @@ impl IdentityService {
         req: pb::GetSubjectRequest,
     ) -> ApiResult<pb::GetSubjectResponse> {
         validate::uuid(field::ID, &req.subject_id)?;
-        let full = domain::sees_full_identifiers(caller.role);
+        let full = authz::sees_full_identifiers(caller.role);
         let mut conn = self.ctx.db.read().await?;
         let subject = subjects::get(&mut conn, &req.subject_id)
             .await?
@@ -130,7 +130,17 @@ impl IdentityService {
         Ok(pb::GetSubjectResponse {
             subject: Some(convert::subject(&subject, full)),
             members: members.iter().map(|m| convert::subject(m, full)).collect(),
-            verifications: verifications.iter().map(convert::verification).collect(),
+            // Everyone's visits are history; only this counter's can be used.
+            verifications: verifications
+                .iter()
+                .map(|v| {
+                    let mut shown = convert::verification(v);
+                    if !authz::sees_verification_id(caller.actor(), &v.org_unit_id) {
+                        shown.id.clear();
+                    }
+                    shown
+                })
+                .collect(),
         })
     }
 
@@ -144,7 +154,7 @@ impl IdentityService {
             0 => DEFAULT_PAGE,
             n => n.min(MAX_PAGE),
         };
-        let full = domain::sees_full_identifiers(caller.role);
+        let full = authz::sees_full_identifiers(caller.role);
         let query = ident::normalise(&req.query);
         let mut conn = self.ctx.db.read().await?;
         let rows = subjects::page(&mut conn, &query, &page.cursor, i64::from(limit)).await?;

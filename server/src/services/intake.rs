@@ -3,14 +3,14 @@
 
 use std::pin::Pin;
 
-use credit_desk_proto::pb::{self, Role, intake_server::Intake};
+use credit_desk_proto::pb::{self, intake_server::Intake};
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
 use futures::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::{caller, lang, respond};
-use crate::authz::Caller;
+use crate::authz::{self, Caller};
 use crate::clock::local_date;
 use crate::context::Ctx;
 use crate::db::org_units;
@@ -47,6 +47,13 @@ fn summary_pb(s: &Summary) -> pb::ImportSummary {
                 reason: e.reason.clone(),
             })
             .collect(),
+    }
+}
+
+fn unit_ref(u: &org_units::OrgUnitRow) -> authz::Unit<'_> {
+    authz::Unit {
+        id: &u.id,
+        path: &u.path,
     }
 }
 
@@ -112,13 +119,7 @@ impl IntakeService {
         if unit.kind != "department" {
             return Err(FieldError::new(field::DEPARTMENT_ID, Rule::UnknownValue).into());
         }
-        let allowed = match caller.role {
-            Role::Liaison => unit.id == caller.org_unit_id,
-            _ => caller.covers(&unit.path),
-        };
-        if !allowed {
-            return Err(ApiError::OutOfScope);
-        }
+        authz::import_for(caller.actor(), unit_ref(&unit))?;
         Ok(unit)
     }
 
@@ -133,7 +134,7 @@ impl IntakeService {
             .await?
             .into_iter()
             .filter(|u| u.kind == "department")
-            .filter(|u| caller.role != Role::Liaison || u.id == caller.org_unit_id)
+            .filter(|u| authz::import_for(caller.actor(), unit_ref(u)).is_ok())
             .map(|u| super::convert::org_unit(&u))
             .collect();
         Ok(pb::ListImportsResponse {

@@ -27,9 +27,12 @@ use credit_desk_proto::Lang;
 use sqlx::AnyConnection;
 use tonic::{Request, Response, Status};
 
-use crate::authz::Caller;
+use credit_desk_proto::validate::{FieldError, Rule, field};
+
+use crate::authz::{self, Caller};
 use crate::context::Context;
 use crate::db::idempotency::{self, Key};
+use crate::db::subjects::{self, VerificationRow};
 use crate::errors::{ApiError, ApiResult};
 
 /// The caller the auth layer authenticated. Its absence means the method is
@@ -51,6 +54,32 @@ fn lang<T>(req: &Request<T>) -> Lang {
 
 fn respond<T>(lang: Lang, result: ApiResult<T>) -> Result<Response<T>, Status> {
     result.map(Response::new).map_err(|e| e.into_status(lang))
+}
+
+/// The verification named by a request, if the caller may use it for an
+/// act about `subject_id` (None: the act is about the verified person,
+/// whoever that is). Unknown ids and other counters' verifications are
+/// refused alike.
+async fn usable_verification(
+    conn: &mut AnyConnection,
+    caller: &Caller,
+    id: &str,
+    subject_id: Option<&str>,
+    now_ms: i64,
+) -> ApiResult<VerificationRow> {
+    let v = subjects::get_verification(conn, id)
+        .await?
+        .ok_or_else(|| FieldError::new(field::VERIFICATION_ID, Rule::UnknownValue))?;
+    authz::use_verification(caller.actor(), &verification_facts(&v), subject_id, now_ms)?;
+    Ok(v)
+}
+
+fn verification_facts(v: &VerificationRow) -> authz::VerificationFacts {
+    authz::VerificationFacts {
+        subject_id: v.subject_id.clone(),
+        unit_id: v.org_unit_id.clone(),
+        expires_at_ms: v.expires_at,
+    }
 }
 
 /// Runs `create` in a write transaction at most once per idempotency key.

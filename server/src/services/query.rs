@@ -11,7 +11,7 @@ use credit_desk_proto::pb::{self, query_server::Query, run_query_request::Basis 
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
 use tonic::{Request, Response, Status};
 
-use super::{caller, convert, create_once, lang, respond};
+use super::{caller, convert, create_once, lang, respond, usable_verification, verification_facts};
 use crate::authz::Caller;
 use crate::clock::local_date;
 use crate::context::Ctx;
@@ -19,7 +19,7 @@ use crate::db::idempotency::{self, Key};
 use crate::db::queries::{self, LogEntry, LogRow};
 use crate::db::{consents, new_id, org_units, records, subjects};
 use crate::errors::{ApiError, ApiResult};
-use crate::rules::basis::{self, Ask, Asker, Basis, ConsentFacts, Scope, VerificationFacts};
+use crate::rules::basis::{self, Ask, Basis, ConsentFacts, Scope};
 use crate::rules::report::{self, Category, RecordFacts};
 
 pub const FEE_CONFIRMATION_REQUIRED: &str = "fee_confirmation_required";
@@ -84,10 +84,7 @@ impl QueryService {
             Some(PbBasis::SelfBasis(b)) => {
                 let v = subjects::get_verification(&mut conn, &b.verification_id).await?;
                 Basis::SelfQuery {
-                    verification: v.map(|v| VerificationFacts {
-                        subject_id: v.subject_id,
-                        expires_at_ms: v.expires_at,
-                    }),
+                    verification: v.as_ref().map(verification_facts),
                 }
             }
             Some(PbBasis::ConsentBasis(b)) => {
@@ -125,11 +122,7 @@ impl QueryService {
             categories,
             basis: basis.clone(),
         };
-        let asker = Asker {
-            role: caller.role,
-            org_unit_id: caller.org_unit_id.clone(),
-        };
-        let mut decision = basis::decide(&asker, &ask, now)
+        let mut decision = basis::decide(caller.actor(), &ask, now)
             .map_err(|r| (r.code().to_string(), r.message(caller.lang)));
         let mut fee_applies = false;
         if matches!(decision, Ok(basis::Allowed::SelfQuery)) {
@@ -396,7 +389,7 @@ impl QueryService {
         let errors = validate::collect([
             validate::uuid(field::REQUEST_ID, &req.request_id),
             validate::uuid("record_id", &req.record_id),
-            validate::uuid("verification_id", &req.verification_id),
+            validate::uuid(field::VERIFICATION_ID, &req.verification_id),
             validate::statement("text", &text),
         ]);
         if !errors.is_empty() {
@@ -417,13 +410,7 @@ impl QueryService {
             if negative == 0 {
                 return Err(FieldError::new("record_id", Rule::UnknownValue).into());
             }
-            match subjects::get_verification(tx, &req.verification_id).await? {
-                Some(v) if v.subject_id == subject_id && now < v.expires_at => {}
-                Some(v) if v.subject_id == subject_id => {
-                    return Err(FieldError::new("verification_id", Rule::Expired).into());
-                }
-                _ => return Err(FieldError::new("verification_id", Rule::UnknownValue).into()),
-            }
+            usable_verification(tx, &caller, &req.verification_id, Some(&subject_id), now).await?;
             let id = new_id();
             queries::insert_explanation(
                 tx,

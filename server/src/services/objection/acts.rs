@@ -34,42 +34,28 @@ impl ObjectionService {
                 .ok_or(ApiError::NotFound { field: "ticket_id" })?;
             let letters = tickets::letters_of(tx, &row.id).await?;
             let recs = tickets::records_of(tx, &row.id, false).await?;
-            // Who may do what, on whose tickets.
-            let center = caller.role == Role::Center;
-            let allowed = match &action {
-                A::Withdraw(_) => {
-                    center
-                        || (caller.role == Role::Counter
-                            && row.org_unit_path.starts_with(&caller.org_unit_path))
-                }
-                A::RecordReply(r) => {
-                    center
-                        || (caller.role == Role::Liaison
-                            && letters.iter().any(|l| {
-                                l.id == r.letter_id && l.department_id == caller.org_unit_id
-                            }))
-                }
-                _ => center,
+            let departments = departments_of(&recs);
+            let facts = authz::TicketFacts {
+                filing_unit_path: &row.org_unit_path,
+                departments: &departments,
             };
-            if !allowed {
-                return Err(
-                    if caller.role == Role::Center || caller.role == Role::Counter {
-                        ApiError::OutOfScope
-                    } else {
-                        ApiError::PermissionDenied
-                    },
-                );
-            }
+            let act = match &action {
+                A::Withdraw(_) => authz::TicketAct::Withdraw,
+                A::RecordReply(r) => authz::TicketAct::RecordReply {
+                    department: letters
+                        .iter()
+                        .find(|l| l.id == r.letter_id)
+                        .map(|l| l.department_id.as_str()),
+                },
+                _ => authz::TicketAct::CenterWork,
+            };
+            authz::act_on_ticket(caller.actor(), &facts, act)?;
             if row.version as u64 != req.expected_version {
                 return Err(ApiError::Stale {
                     by: row.updated_by.clone(),
                     at_ms: row.updated_at,
                 });
             }
-            let mut departments: Vec<&str> =
-                recs.iter().map(|r| r.department_id.as_str()).collect();
-            departments.sort();
-            departments.dedup();
             let notifications = tickets::notifications_of(tx, &row.id).await?;
             let mut facts = Facts {
                 state: State::parse(&row.state).unwrap_or(State::Received),

@@ -10,7 +10,7 @@ impl ObjectionService {
     ) -> ApiResult<pb::TicketResponse> {
         let mut errors = validate::collect([
             validate::uuid(field::REQUEST_ID, &req.request_id),
-            validate::uuid("verification_id", &req.verification_id),
+            validate::uuid(field::VERIFICATION_ID, &req.verification_id),
             validate::phone("contact_phone", &req.contact_phone),
             validate::display_text("contact_address", &req.contact_address, 200),
         ]);
@@ -74,7 +74,7 @@ impl ObjectionService {
             request_hash: &hash,
         };
         let (id, replayed) = create_once(&self.ctx, key, async |tx| {
-            let v = live_verification(tx, &req.verification_id, now).await?;
+            let v = usable_verification(tx, &caller, &req.verification_id, None, now).await?;
             // Every record is the verified subject's, on a report, and not
             // already under an open objection.
             let mut departments = Vec::new();
@@ -155,7 +155,7 @@ impl ObjectionService {
         let errors = validate::collect([
             validate::uuid(field::REQUEST_ID, &req.request_id),
             validate::uuid("record_id", &req.record_id),
-            validate::uuid("verification_id", &req.verification_id),
+            validate::uuid(field::VERIFICATION_ID, &req.verification_id),
             validate::statement("text", &text),
         ]);
         if !errors.is_empty() {
@@ -170,7 +170,7 @@ impl ObjectionService {
             request_hash: &hash,
         };
         let (_, replayed) = create_once(&self.ctx, key, async |tx| {
-            let v = live_verification(tx, &req.verification_id, now).await?;
+            let v = usable_verification(tx, &caller, &req.verification_id, None, now).await?;
             // Only on a record the subject's check left unconfirmed.
             let ticket_id = tickets::unconfirmed_ticket(tx, &req.record_id, &v.subject_id)
                 .await?

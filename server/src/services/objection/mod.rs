@@ -7,20 +7,19 @@ mod filing;
 mod queues;
 
 use credit_desk_proto::calendar;
-use credit_desk_proto::pb::{self, Role, objection_server::Objection};
+use credit_desk_proto::pb::{self, objection_server::Objection};
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
 use credit_desk_proto::{Lang, ident};
 use tonic::{Request, Response, Status};
 
-use super::{caller, create_once, lang, respond};
-use crate::authz::Caller;
+use super::{caller, create_once, lang, respond, usable_verification};
+use crate::authz::{self, Caller};
 use crate::clock::local_date;
 use crate::context::Ctx;
 use crate::db::idempotency::{self, Key};
 use crate::db::queue::{self, QueueScope};
 use crate::db::tickets::{self, NewTicket, TicketRow};
-use crate::db::{calendar as cal_db, consents, new_id, records, subjects};
-use crate::domain;
+use crate::db::{calendar as cal_db, consents, new_id, records};
 use crate::errors::{ApiError, ApiResult};
 use crate::rules::deadlines::{self, Urgency};
 use crate::rules::submissions;
@@ -143,16 +142,14 @@ impl ObjectionService {
             .ok_or(ApiError::NotFound { field: "ticket_id" })?;
         let mut letters = tickets::letters_of(&mut conn, id).await?;
         let mut recs = tickets::records_of(&mut conn, id, caller.lang == Lang::En).await?;
-        match caller.role {
-            Role::Center | Role::Supervisor => {}
-            Role::Counter if row.org_unit_path.starts_with(&caller.org_unit_path) => {}
-            // A liaison sees the part of a ticket that concerns their
-            // department, and only tickets that have one.
-            Role::Liaison if recs.iter().any(|r| r.department_id == caller.org_unit_id) => {
-                letters.retain(|l| l.department_id == caller.org_unit_id);
-                recs.retain(|r| r.department_id == caller.org_unit_id);
-            }
-            _ => return Err(ApiError::OutOfScope),
+        let departments = departments_of(&recs);
+        let facts = authz::TicketFacts {
+            filing_unit_path: &row.org_unit_path,
+            departments: &departments,
+        };
+        if let authz::TicketView::Department(own) = authz::read_ticket(caller.actor(), &facts)? {
+            letters.retain(|l| l.department_id == own);
+            recs.retain(|r| r.department_id == own);
         }
         let cal = cal_db::load(&mut conn).await?;
         let warn = crate::objections::warn_days(&mut conn).await?;
@@ -161,7 +158,7 @@ impl ObjectionService {
         let notifications = tickets::notifications_of(&mut conn, id).await?;
         let events = tickets::events_of(&mut conn, id).await?;
         let deadlines = running_deadlines(&row, &letters, &cal, today, warn);
-        let identifier = if domain::sees_full_identifiers(caller.role) {
+        let identifier = if authz::sees_full_identifiers(caller.role) {
             row.subject_identifier.clone()
         } else {
             ident::mask(&row.subject_identifier)
@@ -264,17 +261,12 @@ fn date(s: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
 }
 
-/// A live verification (the applicant stands at the counter now).
-async fn live_verification(
-    conn: &mut sqlx::AnyConnection,
-    id: &str,
-    now: i64,
-) -> ApiResult<subjects::VerificationRow> {
-    match subjects::get_verification(conn, id).await? {
-        Some(v) if now < v.expires_at => Ok(v),
-        Some(_) => Err(FieldError::new("verification_id", Rule::Expired).into()),
-        None => Err(FieldError::new("verification_id", Rule::UnknownValue).into()),
-    }
+/// The departments whose records a ticket disputes, each once.
+fn departments_of(recs: &[tickets::TicketRecordRow]) -> Vec<&str> {
+    let mut departments: Vec<&str> = recs.iter().map(|r| r.department_id.as_str()).collect();
+    departments.sort_unstable();
+    departments.dedup();
+    departments
 }
 
 fn deadline(

@@ -12,14 +12,8 @@ impl ObjectionService {
         req: pb::ListQueueRequest,
     ) -> ApiResult<pb::ListQueueResponse> {
         let mut conn = self.ctx.db.read().await?;
-        let scope = crate::objections::queue_scope(
-            &mut conn,
-            caller.role,
-            &caller.org_unit_id,
-            &caller.org_unit_path,
-        )
-        .await?
-        .ok_or(ApiError::PermissionDenied)?;
+        let view = authz::queue_view(caller.actor())?;
+        let scope = crate::objections::queue_scope(&mut conn, view).await?;
         let scope = QueueScope {
             state: req.state.trim().to_string(),
             org_unit_id: req.org_unit_id.trim().to_string(),
@@ -98,9 +92,10 @@ impl ObjectionService {
             .iter()
             .map(|row| {
                 let mut ls = letters.remove(&row.id).unwrap_or_default();
-                let liaison = caller.role == Role::Liaison;
-                if liaison {
-                    ls.retain(|l| l.department_id == caller.org_unit_id);
+                // A department sees its own letters and its reply clock.
+                let liaison = matches!(view, authz::QueueView::WaitingOn(_));
+                if let authz::QueueView::WaitingOn(own) = view {
+                    ls.retain(|l| l.department_id == own);
                 }
                 let mut deadlines = running_deadlines(row, &ls, &cal, today, warn);
                 if liaison {
@@ -140,7 +135,8 @@ impl ObjectionService {
         let stats = crate::objections::queue_stats(&mut conn, &scope, &cal, now, warn)
             .await?
             .map_err(missing)?;
-        let overview = full && matches!(caller.role, Role::Center | Role::Supervisor);
+        // Per-unit and per-department counts: for those who see every ticket.
+        let overview = full && view == authz::QueueView::All;
         let counts = |rows: Vec<(String, i64, i64)>| -> Vec<pb::UnitCount> {
             rows.into_iter()
                 .map(|(name, open, overdue)| pb::UnitCount {
@@ -183,10 +179,10 @@ impl ObjectionService {
         today: chrono::NaiveDate,
         warn: u32,
     ) -> ApiResult<Vec<pb::SubmissionDue>> {
-        let own = match caller.role {
-            Role::Center | Role::Supervisor => None,
-            Role::Liaison => Some(caller.org_unit_id.as_str()),
-            _ => return Ok(Vec::new()),
+        let own = match authz::submission_view(caller.actor()) {
+            authz::SubmissionView::All => None,
+            authz::SubmissionView::Department(id) => Some(id),
+            authz::SubmissionView::None => return Ok(Vec::new()),
         };
         let rows = records::deliveries(conn).await?;
         let mut departments: Vec<(&str, &str)> = rows

@@ -1,7 +1,12 @@
 //! Who may call what: the one place where roles and org-unit scope are
 //! decided. The auth layer looks every gRPC path up in [`access_for`]; an
 //! unknown path is refused (deny by default), so a new RPC cannot go live
-//! without an entry here.
+//! without an entry here. What a caller may do to the object a call names
+//! (a unit, a ticket, a verification …) is decided in [`objects`].
+
+mod objects;
+
+pub use objects::*;
 
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb::{Capability, Role};
@@ -99,12 +104,6 @@ pub struct Caller {
 impl Caller {
     pub fn has(&self, cap: Capability) -> bool {
         domain::capabilities(self.role).contains(&cap)
-    }
-
-    /// Org-unit scope: an operator acts on its own unit and the units below
-    /// it, never on a sibling or a parent.
-    pub fn covers(&self, unit_path: &str) -> bool {
-        unit_path.starts_with(&self.org_unit_path)
     }
 }
 
@@ -236,6 +235,7 @@ mod tests {
     #[test]
     fn scope_is_own_subtree() {
         let c = caller(Role::Admin);
+        let c = c.actor();
         assert!(c.covers("/a/b/"));
         assert!(c.covers("/a/b/c/"));
         assert!(!c.covers("/a/"));
