@@ -369,6 +369,17 @@ pub fn uuid(field: &'static str, value: &str) -> Result<(), FieldError> {
         .map_err(|_| FieldError::new(field, Rule::NotAUuid))
 }
 
+/// A UUID in any spelling the uuid crate reads (upper case, braces, no
+/// dashes, urn:uuid:), returned in its one canonical form.
+pub fn canonical_uuid(field: &'static str, value: &str) -> Result<String, FieldError> {
+    if value.is_empty() {
+        return Err(FieldError::new(field, Rule::Required));
+    }
+    uuid::Uuid::parse_str(value.trim())
+        .map(|u| u.hyphenated().to_string())
+        .map_err(|_| FieldError::new(field, Rule::NotAUuid))
+}
+
 pub const PERSON_NAME_MAX: usize = 60;
 pub const DOCUMENT_MAX: usize = 80;
 
@@ -528,6 +539,30 @@ mod tests {
 
     fn rule(r: Result<(), FieldError>) -> Option<Rule> {
         r.err().map(|e| e.rule)
+    }
+
+    #[test]
+    fn uuids_have_one_canonical_spelling() {
+        let canonical = "0190a4b2-7c3d-7e8f-9a0b-1c2d3e4f5a6b";
+        for spelling in [
+            canonical,
+            "0190A4B2-7C3D-7E8F-9A0B-1C2D3E4F5A6B",
+            "{0190a4b2-7c3d-7e8f-9a0b-1c2d3e4f5a6b}",
+            "0190a4b27c3d7e8f9a0b1c2d3e4f5a6b",
+            "urn:uuid:0190a4b2-7c3d-7e8f-9a0b-1c2d3e4f5a6b",
+            " 0190a4b2-7c3d-7e8f-9a0b-1c2d3e4f5a6b ",
+        ] {
+            assert_eq!(
+                canonical_uuid("r", spelling).as_deref(),
+                Ok(canonical),
+                "{spelling}"
+            );
+        }
+        assert_eq!(canonical_uuid("r", "").unwrap_err().rule, Rule::Required);
+        assert_eq!(
+            canonical_uuid("r", "0190a4b2-7c3d").unwrap_err().rule,
+            Rule::NotAUuid
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 use super::{caller, convert, create_once, lang, respond};
 use crate::authz::{self, Caller};
 use crate::context::Ctx;
-use crate::db::idempotency::{self, Key};
+use crate::db::idempotency::Key;
 use crate::db::operators::{self, NewOperator};
 use crate::db::org_units::{self, NewOrgUnit};
 use crate::db::{audit, new_id, sessions};
@@ -110,13 +110,9 @@ impl AdminService {
             validate::uuid(field::PARENT_ID, &req.parent_id),
         ]))?;
         let kind = kind_of(req.kind)?;
-        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
-        let key = Key {
-            operator_id: &caller.operator_id,
-            request_id: &req.request_id,
-            method: "CreateOrgUnit",
-            request_hash: &hash,
-        };
+        let key = Key::of(&caller.operator_id, "CreateOrgUnit", &req, |r| {
+            &mut r.request_id
+        })?;
         let now = self.ctx.now_ms();
         let (id, replayed) = create_once(&self.ctx, key, async |tx| {
             let parent = self
@@ -217,13 +213,9 @@ impl AdminService {
             validate::new_password(field::INITIAL_PASSWORD, &req.initial_password, &username),
         ]))?;
         let role = role_of(req.role)?;
-        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
-        let key = Key {
-            operator_id: &caller.operator_id,
-            request_id: &req.request_id,
-            method: "CreateOperator",
-            request_hash: &hash,
-        };
+        let key = Key::of(&caller.operator_id, "CreateOperator", &req, |r| {
+            &mut r.request_id
+        })?;
         // Hashed before the transaction: it takes tens of milliseconds and
         // must not hold SQLite's write lock meanwhile.
         let password_hash = password::hash_blocking(req.initial_password.clone()).await;

@@ -10,7 +10,7 @@ use super::{caller, create_once, lang, respond, usable_verification, verificatio
 use crate::authz::{self, Caller};
 use crate::context::Ctx;
 use crate::db::consents::{self, ConsentRow, NewConsent, PurposeRow};
-use crate::db::idempotency::{self, Key};
+use crate::db::idempotency::Key;
 use crate::db::{audit, new_id, org_units, subjects};
 use crate::errors::{ApiError, ApiResult};
 use crate::rules::basis::Scope;
@@ -127,13 +127,9 @@ impl ConsentService {
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
-        let key = Key {
-            operator_id: &caller.operator_id,
-            request_id: &req.request_id,
-            method: "AddPurpose",
-            request_hash: &hash,
-        };
+        let key = Key::of(&caller.operator_id, "AddPurpose", &req, |r| {
+            &mut r.request_id
+        })?;
         let now = self.ctx.now_ms();
         let (code, replayed) = create_once(&self.ctx, key, async |tx| {
             if consents::purpose(tx, &code).await?.is_some() {
@@ -249,13 +245,9 @@ impl ConsentService {
         } else {
             Scope::of(req.scope.iter().cloned())
         };
-        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
-        let key = Key {
-            operator_id: &caller.operator_id,
-            request_id: &req.request_id,
-            method: "CaptureConsent",
-            request_hash: &hash,
-        };
+        let key = Key::of(&caller.operator_id, "CaptureConsent", &req, |r| {
+            &mut r.request_id
+        })?;
         let (id, replayed) = create_once(&self.ctx, key, async |tx| {
             let id = new_id();
             consents::insert(

@@ -8,7 +8,7 @@ use tonic::{Request, Response, Status};
 use super::{caller, convert, create_once, lang, respond};
 use crate::authz::{self, Caller};
 use crate::context::Ctx;
-use crate::db::idempotency::{self, Key};
+use crate::db::idempotency::Key;
 use crate::db::new_id;
 use crate::db::subjects::{self, NewVerification};
 use crate::domain;
@@ -66,13 +66,7 @@ impl IdentityService {
         let method = VerificationMethod::try_from(req.method).unwrap_or_default();
         let agent = method == VerificationMethod::AgentWithPoa;
         let agent_identifier = agent.then(|| ident::normalise(&req.agent_identifier));
-        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
-        let key = Key {
-            operator_id: &caller.operator_id,
-            request_id: &req.request_id,
-            method: "Verify",
-            request_hash: &hash,
-        };
+        let key = Key::of(&caller.operator_id, "Verify", &req, |r| &mut r.request_id)?;
         let now = self.ctx.now_ms();
         let expires_at = now + self.ctx.policy.verification_ms;
         let (id, replayed) = create_once(&self.ctx, key, async |tx| {

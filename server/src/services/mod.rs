@@ -89,7 +89,7 @@ fn verification_facts(v: &VerificationRow) -> authz::VerificationFacts {
 /// on a unique constraint; it then finds the winner's key and replays it.
 async fn create_once(
     ctx: &Context,
-    key: Key<'_>,
+    key: Key,
     create: impl AsyncFnOnce(&mut AnyConnection) -> ApiResult<String>,
 ) -> ApiResult<(String, bool)> {
     let attempt = async {

@@ -15,7 +15,7 @@ use super::{caller, convert, create_once, lang, respond, usable_verification, ve
 use crate::authz::Caller;
 use crate::clock::local_date;
 use crate::context::Ctx;
-use crate::db::idempotency::{self, Key};
+use crate::db::idempotency::Key;
 use crate::db::queries::{self, LogEntry, LogRow};
 use crate::db::{consents, new_id, org_units, records, subjects};
 use crate::errors::{ApiError, ApiResult};
@@ -141,13 +141,7 @@ impl QueryService {
         }
         drop(conn);
 
-        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
-        let key = Key {
-            operator_id: &caller.operator_id,
-            request_id: &req.request_id,
-            method: "RunQuery",
-            request_hash: &hash,
-        };
+        let key = Key::of(&caller.operator_id, "RunQuery", &req, |r| &mut r.request_id)?;
         let (basis_name, consent_id, purpose, institution) = match &ask.basis {
             Basis::SelfQuery { .. } => ("self", None, None, None),
             Basis::Consent {
@@ -396,13 +390,9 @@ impl QueryService {
             return Err(ApiError::Validation(errors));
         }
         let now = self.ctx.now_ms();
-        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
-        let key = Key {
-            operator_id: &caller.operator_id,
-            request_id: &req.request_id,
-            method: "AddExplanation",
-            request_hash: &hash,
-        };
+        let key = Key::of(&caller.operator_id, "AddExplanation", &req, |r| {
+            &mut r.request_id
+        })?;
         let (_, replayed) = create_once(&self.ctx, key, async |tx| {
             let (subject_id, negative) = queries::record_subject(tx, &req.record_id)
                 .await?

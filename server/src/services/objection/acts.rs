@@ -21,13 +21,9 @@ impl ObjectionService {
             return Err(FieldError::new("action", Rule::Required).into());
         };
         let now = self.ctx.now_ms();
-        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
-        let key = Key {
-            operator_id: &caller.operator_id,
-            request_id: &req.request_id,
-            method: "ActOnTicket",
-            request_hash: &hash,
-        };
+        let key = Key::of(&caller.operator_id, "ActOnTicket", &req, |r| {
+            &mut r.request_id
+        })?;
         let (id, replayed) = create_once(&self.ctx, key, async |tx| {
             let row = tickets::get(tx, &req.ticket_id)
                 .await?

@@ -66,13 +66,9 @@ impl ObjectionService {
             return Err(ApiError::Validation(errors));
         }
         let now = self.ctx.now_ms();
-        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
-        let key = Key {
-            operator_id: &caller.operator_id,
-            request_id: &req.request_id,
-            method: "FileObjection",
-            request_hash: &hash,
-        };
+        let key = Key::of(&caller.operator_id, "FileObjection", &req, |r| {
+            &mut r.request_id
+        })?;
         let (id, replayed) = create_once(&self.ctx, key, async |tx| {
             let v = usable_verification(tx, &caller, &req.verification_id, None, now).await?;
             // Every record is the verified subject's, on a report, and not
@@ -162,13 +158,9 @@ impl ObjectionService {
             return Err(ApiError::Validation(errors));
         }
         let now = self.ctx.now_ms();
-        let hash = idempotency::request_hash(&req, |r| r.request_id.clear());
-        let key = Key {
-            operator_id: &caller.operator_id,
-            request_id: &req.request_id,
-            method: "AddStatement",
-            request_hash: &hash,
-        };
+        let key = Key::of(&caller.operator_id, "AddStatement", &req, |r| {
+            &mut r.request_id
+        })?;
         let (_, replayed) = create_once(&self.ctx, key, async |tx| {
             let v = usable_verification(tx, &caller, &req.verification_id, None, now).await?;
             // Only on a record the subject's check left unconfirmed.

@@ -34,7 +34,7 @@ impl ObjectionService {
             .map(|y| y.updated_at)
             .max()
             .unwrap_or(0);
-        let filters = idempotency::request_hash(&req, |r| r.cursor.clear());
+        let filters = idempotency::content_hash(&req, |r| r.cursor.clear());
         let warn = crate::objections::warn_days(&mut conn).await?;
         let submissions = self
             .submissions_due(&mut conn, &caller, &cal, today, warn)
