@@ -1,5 +1,6 @@
 //! Property tests: every generated valid identifier validates, and every
 //! single-character change to one is rejected.
+#![allow(clippy::unwrap_used)] // test and bench support: a failure is the report
 
 use chrono::NaiveDate;
 use credit_desk_proto::ident::{

@@ -2,6 +2,7 @@
 //! changes the count) into a fresh SQLite database, then the same file
 //! again (nothing changes), and — with DATABASE_URL — the same on PostgreSQL.
 //! `cargo bench -p credit-desk-server --bench intake`
+#![allow(clippy::unwrap_used)] // test and bench support: a failure is the report
 
 mod support;
 

@@ -5,6 +5,7 @@
 //! refresh with no change and with one change. SQLite, and PostgreSQL when
 //! `DATABASE_URL` is set.
 //! `cargo bench -p credit-desk-server --bench queue [-- TICKETS]`
+#![allow(clippy::unwrap_used)] // test and bench support: a failure is the report
 
 mod support;
 

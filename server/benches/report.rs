@@ -3,6 +3,7 @@
 //! set), for the demo's size and for 100 k subjects × 10 records. Prints p50/p99 of the RunQuery round trip on loopback and
 //! the report response's size, plain and zstd-compressed.
 //! `cargo bench -p credit-desk-server --bench report [-- SUBJECTS RECORDS]`
+#![allow(clippy::unwrap_used)] // test and bench support: a failure is the report
 
 mod support;
 

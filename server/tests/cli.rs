@@ -1,5 +1,6 @@
 //! The `credit-desk-server` binary: init, operator commands, serve, and a
 //! graceful stop on SIGTERM.
+#![allow(clippy::unwrap_used)] // test and bench support: a failure is the report
 
 use std::io::Write;
 use std::process::{Command, Stdio};

@@ -2,6 +2,7 @@
 //! once, the department's reply changes the record, and every act is
 //! checked against the ticket's version, state and the caller's scope.
 
+use credit_desk_proto::errors as reason_code;
 use credit_desk_proto::pb::{
     self, act_on_ticket_request::Action, objection_client::ObjectionClient,
 };
@@ -66,7 +67,7 @@ both_backends!(
             .file_objection(authed(bad, &counter))
             .await
             .unwrap_err();
-        assert_eq!(reason(&err), "VALIDATION");
+        assert_eq!(reason(&err), reason_code::VALIDATION);
         assert!(err.message().contains("contact_phone"), "{}", err.message());
 
         let filed = objections(srv)
@@ -100,7 +101,7 @@ both_backends!(
             .file_objection(authed(twice, &counter))
             .await
             .unwrap_err();
-        assert_eq!(reason(&err), "ALREADY_EXISTS");
+        assert_eq!(reason(&err), reason_code::ALREADY_EXISTS);
 
         // Annotated at once.
         let report = run(srv, &counter, self_query(&subject, &v))
@@ -122,7 +123,7 @@ both_backends!(
         )
         .await
         .unwrap_err();
-        assert_eq!(reason(&err), "OUT_OF_SCOPE");
+        assert_eq!(reason(&err), reason_code::OUT_OF_SCOPE);
         let bank = login(srv, "bank", DEMO_PASSWORD).await.unwrap();
         let err = objections(srv)
             .get_ticket(authed(
@@ -133,14 +134,14 @@ both_backends!(
             ))
             .await
             .unwrap_err();
-        assert_eq!(reason(&err), "PERMISSION_DENIED");
+        assert_eq!(reason(&err), reason_code::PERMISSION_DENIED);
 
         let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
         // Closing now is refused by the state machine.
         let err = act(srv, &center, &ticket, Action::Close(pb::Empty {}))
             .await
             .unwrap_err();
-        assert_eq!(reason(&err), "WRONG_STATE");
+        assert_eq!(reason(&err), reason_code::WRONG_STATE);
         let sent = act(
             srv,
             &center,
@@ -166,7 +167,7 @@ both_backends!(
         )
         .await
         .unwrap_err();
-        assert_eq!(reason(&err), "STALE_VERSION");
+        assert_eq!(reason(&err), reason_code::STALE_VERSION);
         assert!(
             err.message().contains("reload") || err.message().contains("刷新"),
             "{}",
@@ -251,7 +252,11 @@ both_backends!(
         let err = act(srv, &center, &t, Action::MarkUnreachable(pb::Empty {}))
             .await
             .unwrap_err();
-        assert_eq!(reason(&err), "WRONG_STATE", "one attempt is not enough");
+        assert_eq!(
+            reason(&err),
+            reason_code::WRONG_STATE,
+            "one attempt is not enough"
+        );
         let t = act(
             srv,
             &center,
@@ -336,7 +341,7 @@ both_backends!(
         )
         .await
         .unwrap_err();
-        assert_eq!(reason(&err), "WRONG_STATE", "paused");
+        assert_eq!(reason(&err), reason_code::WRONG_STATE, "paused");
         srv.clock.advance_ms(2 * 86_400_000);
         let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
         let t = act(srv, &center, &t, Action::Resume(pb::Empty {}))
@@ -411,7 +416,7 @@ both_backends!(
             ))
             .await
             .unwrap_err();
-        assert_eq!(reason(&err), "VALIDATION");
+        assert_eq!(reason(&err), reason_code::VALIDATION);
     }
 );
 
@@ -525,7 +530,7 @@ both_backends!(
             ))
             .await
             .unwrap_err();
-        assert_eq!(reason(&err), "OUT_OF_SCOPE");
+        assert_eq!(reason(&err), reason_code::OUT_OF_SCOPE);
         let err = act(
             srv,
             &tax,
@@ -537,7 +542,7 @@ both_backends!(
         )
         .await
         .unwrap_err();
-        assert_eq!(reason(&err), "PERMISSION_DENIED");
+        assert_eq!(reason(&err), reason_code::PERMISSION_DENIED);
 
         // Department files: the court delivered 2026H1 (imported in
         // November), not 2025FY; the counter is not shown any.
@@ -689,14 +694,14 @@ both_backends!(
             ))
             .await
             .unwrap_err();
-        assert_eq!(reason(&err), "VALIDATION");
+        assert_eq!(reason(&err), reason_code::VALIDATION);
         assert!(err.message().contains("line 1"), "{}", err.message());
         // Only administrators change the calendar.
         let err = objections(srv)
             .import_calendar(authed(pb::ImportCalendarRequest::default(), &center))
             .await
             .unwrap_err();
-        assert_eq!(reason(&err), "PERMISSION_DENIED");
+        assert_eq!(reason(&err), reason_code::PERMISSION_DENIED);
     }
 );
 
@@ -727,7 +732,7 @@ both_backends!(
         let won = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(won, 1, "{results:?}");
         let lost = results.iter().find_map(|r| r.as_ref().err()).unwrap();
-        assert_eq!(reason(lost), "STALE_VERSION");
+        assert_eq!(reason(lost), reason_code::STALE_VERSION);
         let t = objections(srv)
             .get_ticket(authed(
                 pb::GetTicketRequest {
@@ -808,7 +813,7 @@ both_backends!(confirmed_and_deleted_outcomes, async |srv: &TestServer| {
     )
     .await
     .unwrap_err();
-    assert_eq!(reason(&err), "VALIDATION");
+    assert_eq!(reason(&err), reason_code::VALIDATION);
     let t = act(
         srv,
         &center,
@@ -870,5 +875,5 @@ both_backends!(confirmed_and_deleted_outcomes, async |srv: &TestServer| {
     )
     .await
     .unwrap_err();
-    assert_eq!(reason(&err), "WRONG_STATE");
+    assert_eq!(reason(&err), reason_code::WRONG_STATE);
 });

@@ -3,9 +3,9 @@
 //! second verification (or consent, query log, ticket).
 
 use credit_desk_proto::errors as reason_code;
-use credit_desk_proto::pb::{self, VerificationMethod, identity_client::IdentityClient};
+use credit_desk_proto::pb::{self, VerificationMethod};
 use credit_desk_server::demo::DEMO_PEOPLE;
-use credit_desk_tests::{DEMO_PASSWORD, TestServer, authed, both_backends, login, reason};
+use credit_desk_tests::{TestServer, both_backends, reason};
 
 fn verify_req(request_id: &str, person: usize) -> pb::VerifyRequest {
     let (number, name, ..) = DEMO_PEOPLE[person];
@@ -21,11 +21,10 @@ fn verify_req(request_id: &str, person: usize) -> pb::VerifyRequest {
 both_backends!(
     one_request_id_in_any_spelling_is_one_request,
     async |srv: &TestServer| {
-        let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let mut identity = IdentityClient::new(srv.channel.clone());
+        let mut identity = srv.session("counter").await.identity();
         let id = uuid::Uuid::now_v7();
         let first = identity
-            .verify(authed(verify_req(&id.to_string(), 0), &token))
+            .verify(verify_req(&id.to_string(), 0))
             .await
             .unwrap()
             .into_inner();
@@ -38,7 +37,7 @@ both_backends!(
             format!("urn:uuid:{id}"),
         ] {
             let again = identity
-                .verify(authed(verify_req(&spelling, 0), &token))
+                .verify(verify_req(&spelling, 0))
                 .await
                 .unwrap()
                 .into_inner();
@@ -52,7 +51,7 @@ both_backends!(
         assert_eq!(stored, 1);
         // The same id, however spelled, with other content is refused.
         let e = identity
-            .verify(authed(verify_req(&id.simple().to_string(), 2), &token))
+            .verify(verify_req(&id.simple().to_string(), 2))
             .await
             .unwrap_err();
         assert_eq!(reason(&e), reason_code::REQUEST_ID_REUSED);

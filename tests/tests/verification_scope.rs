@@ -4,13 +4,10 @@
 //! from GetSubject and acted for a person who never came to their counter.)
 
 use credit_desk_proto::errors as reason_code;
-use credit_desk_proto::pb::{
-    self, Role, consent_client::ConsentClient, identity_client::IdentityClient,
-    objection_client::ObjectionClient, query_client::QueryClient,
-};
+use credit_desk_proto::pb::{self, Role};
 use credit_desk_tests::{
-    DEMO_PASSWORD, TestServer, add_operator, authed, both_backends, load_records, login, reason,
-    rid, run, self_query, unit, verify, violations,
+    Session, TestServer, add_operator, both_backends, load_records, reason, rid, run, self_query,
+    unit, verify, violations,
 };
 use tonic::Code;
 
@@ -34,29 +31,27 @@ both_backends!(
     async |srv: &TestServer| {
         load_records(srv).await;
         add_operator(srv, "jianggu", Role::Counter, "T-JIANGGU").await;
-        let dasha = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let jianggu = login(srv, "jianggu", DEMO_PASSWORD).await.unwrap();
+        let dasha = srv.session("counter").await;
+        let jianggu = srv.session("jianggu").await;
         let bank = unit(srv, "B-RCB").await;
 
         // 李建国 at 大沙镇's counter: his own report, a consent, a negative
         // record to object to or explain.
-        let (subject, v) = verify(srv, &dasha, 1).await;
-        let report = run(srv, &dasha, self_query(&subject, &v)).await;
+        let (subject, v) = verify(srv, &dasha.token, 1).await;
+        let report = run(srv, &dasha.token, self_query(&subject, &v)).await;
         assert!(report.allowed, "{report:?}");
         let record = report.report.unwrap().sections[0].records[0].clone();
         assert!(record.negative);
-        let consent = ConsentClient::new(srv.channel.clone())
-            .capture_consent(authed(
-                pb::CaptureConsentRequest {
-                    request_id: rid(),
-                    verification_id: v.clone(),
-                    grantee_id: bank.clone(),
-                    purpose_code: "loan_approval".into(),
-                    form_serial: "SQ-1".into(),
-                    ..Default::default()
-                },
-                &dasha,
-            ))
+        let consent = dasha
+            .consent()
+            .capture_consent(pb::CaptureConsentRequest {
+                request_id: rid(),
+                verification_id: v.clone(),
+                grantee_id: bank.clone(),
+                purpose_code: "loan_approval".into(),
+                form_serial: "SQ-1".into(),
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner()
@@ -65,28 +60,21 @@ both_backends!(
 
         // The subject's history shows the visit to 江谷镇 without its id; to
         // 大沙镇 with it.
-        let history = |token: String| {
-            let mut identity = IdentityClient::new(srv.channel.clone());
-            let subject = subject.clone();
-            async move {
-                identity
-                    .get_subject(authed(
-                        pb::GetSubjectRequest {
-                            subject_id: subject,
-                        },
-                        &token,
-                    ))
-                    .await
-                    .unwrap()
-                    .into_inner()
-                    .verifications
-            }
+        let history = async |who: &Session| {
+            who.identity()
+                .get_subject(pb::GetSubjectRequest {
+                    subject_id: subject.clone(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .verifications
         };
-        let seen = history(jianggu.clone()).await;
+        let seen = history(&jianggu).await;
         assert_eq!(seen.len(), 1);
         assert!(seen[0].id.is_empty(), "{seen:?}");
         assert_eq!(seen[0].org_unit_name, "大沙镇便民服务中心");
-        assert_eq!(history(dasha.clone()).await[0].id, v);
+        assert_eq!(history(&dasha).await[0].id, v);
 
         let before = (
             count(srv, "consents").await,
@@ -95,7 +83,7 @@ both_backends!(
             count(srv, "record_statements").await,
         );
         // Every RPC that takes a verification id, from the other township.
-        let refused = run(srv, &jianggu, self_query(&subject, &v)).await;
+        let refused = run(srv, &jianggu.token, self_query(&subject, &v)).await;
         assert!(!refused.allowed);
         assert!(refused.report.is_none());
         assert_eq!(refused.refusal_code, "verification_of_another_unit");
@@ -106,80 +94,66 @@ both_backends!(
             .unwrap();
         assert_eq!(logged, "verification_of_another_unit");
 
-        let mut consents = ConsentClient::new(srv.channel.clone());
+        let mut consents = jianggu.consent();
         refused_as_unknown(
             consents
-                .capture_consent(authed(
-                    pb::CaptureConsentRequest {
-                        request_id: rid(),
-                        verification_id: v.clone(),
-                        grantee_id: bank.clone(),
-                        purpose_code: "loan_approval".into(),
-                        form_serial: "SQ-2".into(),
-                        ..Default::default()
-                    },
-                    &jianggu,
-                ))
+                .capture_consent(pb::CaptureConsentRequest {
+                    request_id: rid(),
+                    verification_id: v.clone(),
+                    grantee_id: bank.clone(),
+                    purpose_code: "loan_approval".into(),
+                    form_serial: "SQ-2".into(),
+                    ..Default::default()
+                })
                 .await,
             "CaptureConsent",
         );
         refused_as_unknown(
             consents
-                .withdraw_consent(authed(
-                    pb::WithdrawConsentRequest {
-                        consent_id: consent.id.clone(),
-                        verification_id: v.clone(),
-                    },
-                    &jianggu,
-                ))
+                .withdraw_consent(pb::WithdrawConsentRequest {
+                    consent_id: consent.id.clone(),
+                    verification_id: v.clone(),
+                })
                 .await,
             "WithdrawConsent",
         );
-        let mut objections = ObjectionClient::new(srv.channel.clone());
+        let mut objections = jianggu.objection();
         refused_as_unknown(
             objections
-                .file_objection(authed(
-                    pb::FileObjectionRequest {
-                        request_id: rid(),
-                        verification_id: v.clone(),
-                        record_ids: vec![record.id.clone()],
-                        reason_category: "outdated".into(),
-                        reason_text: "已结案".into(),
-                        contact_phone: "13800138000".into(),
-                        contact_address: "江谷镇".into(),
-                        notify_by: "phone".into(),
-                        ..Default::default()
-                    },
-                    &jianggu,
-                ))
+                .file_objection(pb::FileObjectionRequest {
+                    request_id: rid(),
+                    verification_id: v.clone(),
+                    record_ids: vec![record.id.clone()],
+                    reason_category: "outdated".into(),
+                    reason_text: "已结案".into(),
+                    contact_phone: "13800138000".into(),
+                    contact_address: "江谷镇".into(),
+                    notify_by: "phone".into(),
+                    ..Default::default()
+                })
                 .await,
             "FileObjection",
         );
         refused_as_unknown(
             objections
-                .add_statement(authed(
-                    pb::AddStatementRequest {
-                        request_id: rid(),
-                        record_id: record.id.clone(),
-                        verification_id: v.clone(),
-                        text: "本人声明".into(),
-                    },
-                    &jianggu,
-                ))
+                .add_statement(pb::AddStatementRequest {
+                    request_id: rid(),
+                    record_id: record.id.clone(),
+                    verification_id: v.clone(),
+                    text: "本人声明".into(),
+                })
                 .await,
             "AddStatement",
         );
         refused_as_unknown(
-            QueryClient::new(srv.channel.clone())
-                .add_explanation(authed(
-                    pb::AddExplanationRequest {
-                        request_id: rid(),
-                        record_id: record.id.clone(),
-                        verification_id: v.clone(),
-                        text: "已和解".into(),
-                    },
-                    &jianggu,
-                ))
+            jianggu
+                .query()
+                .add_explanation(pb::AddExplanationRequest {
+                    request_id: rid(),
+                    record_id: record.id.clone(),
+                    verification_id: v.clone(),
+                    text: "已和解".into(),
+                })
                 .await,
             "AddExplanation",
         );
@@ -199,16 +173,14 @@ both_backends!(
         assert_eq!(withdrawn, None);
 
         // The counter that made it still can: the refusal is about the unit.
-        let mine = QueryClient::new(srv.channel.clone())
-            .add_explanation(authed(
-                pb::AddExplanationRequest {
-                    request_id: rid(),
-                    record_id: record.id.clone(),
-                    verification_id: v.clone(),
-                    text: "已和解".into(),
-                },
-                &dasha,
-            ))
+        let mine = dasha
+            .query()
+            .add_explanation(pb::AddExplanationRequest {
+                request_id: rid(),
+                record_id: record.id.clone(),
+                verification_id: v.clone(),
+                text: "已和解".into(),
+            })
             .await;
         assert!(mine.is_ok(), "{mine:?}");
     }

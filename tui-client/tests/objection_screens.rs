@@ -206,8 +206,8 @@ fn acts_carry_the_version_and_a_stale_one_reloads() {
     // Someone else changed it first: the message names them, the screen reloads.
     let mut details = ErrorDetails::new();
     details.set_error_info(
-        "STALE_VERSION",
-        "creditdesk",
+        credit_desk_proto::errors::STALE_VERSION,
+        credit_desk_proto::errors::DOMAIN,
         std::collections::HashMap::<String, String>::new(),
     );
     let status = tonic::Status::with_error_details(

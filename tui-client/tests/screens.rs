@@ -71,8 +71,8 @@ fn server_field_errors_land_next_to_the_field() {
         tonic::Code::Unauthenticated,
         "用户名或密码错误",
         ErrorDetails::with_error_info(
-            "BAD_CREDENTIALS",
-            "creditdesk",
+            credit_desk_proto::errors::BAD_CREDENTIALS,
+            credit_desk_proto::errors::DOMAIN,
             std::collections::HashMap::new(),
         ),
     );
@@ -120,8 +120,8 @@ fn an_ended_session_returns_to_login_keeping_the_username() {
         tonic::Code::Unauthenticated,
         "会话已过期，请重新登录",
         ErrorDetails::with_error_info(
-            "SESSION_EXPIRED",
-            "creditdesk",
+            credit_desk_proto::errors::SESSION_EXPIRED,
+            credit_desk_proto::errors::DOMAIN,
             std::collections::HashMap::new(),
         ),
     );

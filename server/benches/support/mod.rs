@@ -1,5 +1,6 @@
 //! What the benches share: a scratch PostgreSQL database next to the one
 //! `DATABASE_URL` names, dropped afterwards.
+#![allow(clippy::unwrap_used)] // test and bench support: a failure is the report
 
 use sqlx::{Connection, Executor};
 

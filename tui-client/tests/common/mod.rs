@@ -1,5 +1,6 @@
 //! What the workstation's screen tests share: an app with a fixed day
 //! and zone, keys, drawing at 80×24, and the canned server answers.
+#![allow(clippy::unwrap_used)] // test and bench support: a failure is the report
 #![allow(dead_code)]
 
 use std::sync::Arc;
