@@ -10,6 +10,7 @@
 pub mod audit;
 pub mod bulk;
 pub mod calendar;
+pub mod column;
 pub mod consents;
 pub mod idempotency;
 pub mod operators;

@@ -2,13 +2,14 @@
 //! notification attempts and history, and the change sequence the queues
 //! refresh from.
 
-use anyhow::Context;
 use chrono::NaiveDate;
 use credit_desk_proto::calendar::Calendar;
 use sqlx::AnyConnection;
 
+use super::column::{OptText, Text, date_text, parse_date};
 use crate::clock::local_date;
 use crate::rules::deadlines;
+use crate::rules::ticket::{NoticeChannel, Outcome, State};
 
 /// The next value of a named counter; the row stays locked until the
 /// transaction ends, so values are handed out in commit order.
@@ -91,10 +92,6 @@ pub async fn add_event(
     Ok(())
 }
 
-fn date(s: &str) -> anyhow::Result<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").with_context(|| format!("stored date {s:?}"))
-}
-
 /// A deadline of the ticket moved: a history event, and a change the
 /// queues pick up.
 async fn deadline_moved(
@@ -134,7 +131,10 @@ pub async fn recompute_deadlines(
     .fetch_all(&mut *conn)
     .await?;
     for (id, ticket_id, letter_no, received_on, old) in letters {
-        let new = deadlines::department_reply_due(cal, date(&received_on)?)?.to_string();
+        let new = date_text(deadlines::department_reply_due(
+            cal,
+            parse_date(&received_on)?,
+        )?);
         if new == old {
             continue;
         }
@@ -156,11 +156,12 @@ pub async fn recompute_deadlines(
     .fetch_all(&mut *conn)
     .await?;
     for (ticket_id, old, replied_at) in notices {
-        let new = deadlines::notice_due(cal, local_date(replied_at))?.to_string();
+        let due = deadlines::notice_due(cal, local_date(replied_at))?;
+        let new = date_text(due);
         if new == old {
             continue;
         }
-        set_notify_due(conn, &ticket_id, &new).await?;
+        set_notify_due(conn, &ticket_id, due).await?;
         let detail = format!("notice due {old} -> {new}");
         deadline_moved(conn, &ticket_id, operator_id, &detail, now_ms).await?;
         moved += 1;
@@ -188,10 +189,14 @@ pub struct TicketRow {
     pub contact_phone: String,
     pub contact_address: String,
     pub notify_by: String,
-    pub state: String,
-    pub received_on: String,
-    pub overall_due: String,
-    pub notify_due: Option<String>,
+    #[sqlx(try_from = "Text")]
+    pub state: State,
+    #[sqlx(try_from = "Text")]
+    pub received_on: NaiveDate,
+    #[sqlx(try_from = "Text")]
+    pub overall_due: NaiveDate,
+    #[sqlx(try_from = "OptText")]
+    pub notify_due: Option<NaiveDate>,
     pub paused_since: Option<i64>,
     pub pause_reason: String,
     pub paused_ms: i64,
@@ -248,8 +253,8 @@ pub struct NewTicket<'a> {
     pub contact_phone: &'a str,
     pub contact_address: &'a str,
     pub notify_by: &'a str,
-    pub received_on: &'a str,
-    pub overall_due: &'a str,
+    pub received_on: NaiveDate,
+    pub overall_due: NaiveDate,
     pub now_ms: i64,
 }
 
@@ -280,8 +285,8 @@ pub async fn insert(conn: &mut AnyConnection, t: NewTicket<'_>) -> sqlx::Result<
     .bind(t.contact_phone)
     .bind(t.contact_address)
     .bind(t.notify_by)
-    .bind(t.received_on)
-    .bind(t.overall_due)
+    .bind(date_text(t.received_on))
+    .bind(date_text(t.overall_due))
     .bind(t.now_ms)
     .execute(conn)
     .await?;
@@ -327,7 +332,8 @@ pub struct TicketRecordRow {
     pub source_key: String,
     pub department_id: String,
     pub department_name: String,
-    pub outcome: String,
+    #[sqlx(try_from = "Text")]
+    pub outcome: Outcome,
     pub status: String,
     pub details: String,
 }
@@ -374,12 +380,20 @@ pub async fn events_of(conn: &mut AnyConnection, ticket_id: &str) -> sqlx::Resul
     .await
 }
 
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AnnotationRow {
+    pub record_id: String,
+    #[sqlx(try_from = "Text")]
+    pub outcome: Outcome,
+    pub ticket_no: String,
+}
+
 /// Annotations (异议标注) on a subject's records: disputed on an open
-/// ticket, or checked and unconfirmed. `(record id, outcome, ticket no)`.
+/// ticket, or checked and unconfirmed.
 pub async fn annotations_of_subject(
     conn: &mut AnyConnection,
     subject_id: &str,
-) -> sqlx::Result<Vec<(String, String, String)>> {
+) -> sqlx::Result<Vec<AnnotationRow>> {
     sqlx::query_as(
         "SELECT tr.record_id, tr.outcome, t.ticket_no
            FROM ticket_records tr JOIN tickets t ON t.id = tr.ticket_id
@@ -399,8 +413,10 @@ pub struct LetterRow {
     pub department_name: String,
     pub sent_at: i64,
     pub sent_by: String,
-    pub received_on: String,
-    pub reply_due: String,
+    #[sqlx(try_from = "Text")]
+    pub received_on: NaiveDate,
+    #[sqlx(try_from = "Text")]
+    pub reply_due: NaiveDate,
     pub replied_at: Option<i64>,
     pub replied_by: Option<String>,
     pub reply_text: Option<String>,
@@ -425,8 +441,10 @@ pub async fn letters_of(conn: &mut AnyConnection, ticket_id: &str) -> sqlx::Resu
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NotificationRow {
     pub at: i64,
-    pub channel: String,
-    pub reached: i64,
+    #[sqlx(try_from = "Text")]
+    pub channel: NoticeChannel,
+    #[sqlx(try_from = "super::column::Flag")]
+    pub reached: bool,
     pub note: String,
     pub operator_name: String,
 }
@@ -470,12 +488,12 @@ pub async fn claim(
 pub async fn set_state(
     conn: &mut AnyConnection,
     id: &str,
-    state: &str,
+    state: State,
     now_ms: i64,
 ) -> sqlx::Result<()> {
-    let closing = state == "closed" || state == "withdrawn";
+    let closing = state.is_terminal();
     sqlx::query("UPDATE tickets SET state = $1, closed_at = CASE WHEN $2 = 1 THEN $3 ELSE closed_at END WHERE id = $4")
-        .bind(state)
+        .bind(state.as_str())
         .bind(i64::from(closing))
         .bind(now_ms)
         .bind(id)
@@ -489,8 +507,8 @@ pub struct NewLetter<'a> {
     pub letter_no: &'a str,
     pub department_id: &'a str,
     pub operator_id: &'a str,
-    pub received_on: &'a str,
-    pub reply_due: &'a str,
+    pub received_on: NaiveDate,
+    pub reply_due: NaiveDate,
     pub now_ms: i64,
 }
 
@@ -506,8 +524,8 @@ pub async fn insert_letter(conn: &mut AnyConnection, l: NewLetter<'_>) -> sqlx::
     .bind(l.department_id)
     .bind(l.now_ms)
     .bind(l.operator_id)
-    .bind(l.received_on)
-    .bind(l.reply_due)
+    .bind(date_text(l.received_on))
+    .bind(date_text(l.reply_due))
     .execute(conn)
     .await?;
     Ok(())
@@ -537,10 +555,10 @@ pub async fn set_outcome(
     conn: &mut AnyConnection,
     ticket_id: &str,
     record_id: &str,
-    outcome: &str,
+    outcome: Outcome,
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE ticket_records SET outcome = $1 WHERE ticket_id = $2 AND record_id = $3")
-        .bind(outcome)
+        .bind(outcome.as_str())
         .bind(ticket_id)
         .bind(record_id)
         .execute(conn)
@@ -552,12 +570,12 @@ pub async fn set_outcome(
 pub async fn end_disputes(
     conn: &mut AnyConnection,
     ticket_id: &str,
-    outcome: &str,
+    outcome: Outcome,
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE ticket_records SET outcome = $1 WHERE ticket_id = $2 AND outcome = 'disputed'",
     )
-    .bind(outcome)
+    .bind(outcome.as_str())
     .bind(ticket_id)
     .execute(conn)
     .await?;
@@ -568,7 +586,7 @@ pub async fn end_disputes(
 pub struct Correction<'a> {
     pub status: &'a str,
     pub details: &'a str,
-    pub end_date: Option<&'a str>,
+    pub end_date: Option<NaiveDate>,
     pub amount_cents: Option<Option<i64>>,
 }
 
@@ -616,7 +634,7 @@ pub async fn correct_record(
     .bind(record_id)
     .bind(version)
     .bind(cur.start_date)
-    .bind(c.end_date.map(str::to_string).or(cur.end_date))
+    .bind(c.end_date.map(date_text).or(cur.end_date))
     .bind(c.amount_cents.unwrap_or(cur.amount_cents))
     .bind(pick(c.status, cur.status))
     .bind(cur.negative)
@@ -653,9 +671,13 @@ pub async fn delete_record(
     Ok(())
 }
 
-pub async fn set_notify_due(conn: &mut AnyConnection, id: &str, due: &str) -> sqlx::Result<()> {
+pub async fn set_notify_due(
+    conn: &mut AnyConnection,
+    id: &str,
+    due: NaiveDate,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE tickets SET notify_due = $1 WHERE id = $2")
-        .bind(due)
+        .bind(date_text(due))
         .bind(id)
         .execute(conn)
         .await?;
@@ -665,7 +687,7 @@ pub async fn set_notify_due(conn: &mut AnyConnection, id: &str, due: &str) -> sq
 pub async fn add_notification(
     conn: &mut AnyConnection,
     ticket_id: &str,
-    channel: &str,
+    channel: NoticeChannel,
     reached: bool,
     note: &str,
     operator_id: &str,
@@ -678,7 +700,7 @@ pub async fn add_notification(
     .bind(super::new_id())
     .bind(ticket_id)
     .bind(now_ms)
-    .bind(channel)
+    .bind(channel.as_str())
     .bind(i64::from(reached))
     .bind(note)
     .bind(operator_id)

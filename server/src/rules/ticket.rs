@@ -195,9 +195,12 @@ pub fn next(f: Facts, action: Action) -> Result<State, Refusal> {
     }
 }
 
-/// What the department's reply says about one disputed record.
+/// Where a disputed record stands on its ticket: disputed until the
+/// department's reply decides it, or withdrawn with the ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
+    /// Under objection, waiting for the department.
+    Disputed,
     /// Wrong or incomplete: a new version, linked to the ticket.
     Corrected,
     /// Should not be there: kept, off every report.
@@ -207,27 +210,63 @@ pub enum Outcome {
     /// Cannot be confirmed: "checked, unconfirmed" stays; the subject may
     /// add a statement to the record.
     Unconfirmed,
+    /// The applicant withdrew the objection before a decision.
+    Withdrawn,
 }
+
+pub const OUTCOMES: [Outcome; 6] = [
+    Outcome::Disputed,
+    Outcome::Corrected,
+    Outcome::Deleted,
+    Outcome::Confirmed,
+    Outcome::Unconfirmed,
+    Outcome::Withdrawn,
+];
 
 impl Outcome {
     pub fn as_str(self) -> &'static str {
         match self {
+            Outcome::Disputed => "disputed",
             Outcome::Corrected => "corrected",
             Outcome::Deleted => "deleted",
             Outcome::Confirmed => "confirmed",
             Outcome::Unconfirmed => "unconfirmed",
+            Outcome::Withdrawn => "withdrawn",
         }
     }
 
     pub fn parse(s: &str) -> Option<Outcome> {
-        [
-            Outcome::Corrected,
-            Outcome::Deleted,
-            Outcome::Confirmed,
-            Outcome::Unconfirmed,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == s)
+        OUTCOMES.into_iter().find(|o| o.as_str() == s)
+    }
+
+    /// What a department's reply may decide.
+    pub fn is_department_decision(self) -> bool {
+        matches!(
+            self,
+            Outcome::Corrected | Outcome::Deleted | Outcome::Confirmed | Outcome::Unconfirmed
+        )
+    }
+}
+
+/// How the applicant is told the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeChannel {
+    Written,
+    Phone,
+}
+
+impl NoticeChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoticeChannel::Written => "written",
+            NoticeChannel::Phone => "phone",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<NoticeChannel> {
+        [NoticeChannel::Written, NoticeChannel::Phone]
+            .into_iter()
+            .find(|c| c.as_str() == s)
     }
 }
 
@@ -345,9 +384,22 @@ mod tests {
         for s in STATES {
             assert_eq!(State::parse(s.as_str()), Some(s));
         }
-        for o in ["corrected", "deleted", "confirmed", "unconfirmed"] {
-            assert_eq!(Outcome::parse(o).unwrap().as_str(), o);
+        for o in OUTCOMES {
+            assert_eq!(Outcome::parse(o.as_str()), Some(o));
         }
+        let decided: Vec<&str> = OUTCOMES
+            .into_iter()
+            .filter(|o| o.is_department_decision())
+            .map(Outcome::as_str)
+            .collect();
+        assert_eq!(
+            decided,
+            ["corrected", "deleted", "confirmed", "unconfirmed"]
+        );
+        for c in ["written", "phone"] {
+            assert_eq!(NoticeChannel::parse(c).map(NoticeChannel::as_str), Some(c));
+        }
+        assert_eq!(NoticeChannel::parse("email"), None);
         assert_eq!(State::parse("open"), None);
     }
 }

@@ -21,6 +21,7 @@ use crate::db::{consents, new_id, org_units, records, subjects};
 use crate::errors::{ApiError, ApiResult};
 use crate::rules::basis::{self, Ask, Basis, ConsentFacts, Scope};
 use crate::rules::report::{self, Category, RecordFacts};
+use crate::rules::ticket::Outcome;
 
 pub const FEE_CONFIRMATION_REQUIRED: &str = "fee_confirmation_required";
 const TWO_YEARS_MS: i64 = 2 * 366 * 86_400_000;
@@ -290,8 +291,9 @@ impl QueryService {
             crate::db::tickets::annotations_of_subject(conn, &subject_id)
                 .await?
                 .into_iter()
-                .map(|(record_id, outcome, ticket_no)| {
-                    let text = if outcome == "unconfirmed" {
+                .map(|a| {
+                    let (record_id, ticket_no) = (a.record_id, a.ticket_no);
+                    let text = if a.outcome == Outcome::Unconfirmed {
                         lang.pick(
                             format!("已核查，无法确认（{ticket_no}）"),
                             format!("checked, cannot be confirmed ({ticket_no})"),

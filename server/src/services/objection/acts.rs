@@ -1,7 +1,27 @@
-//! Every step on a ticket: checked against the caller's role and scope,
-//! the version the clerk saw, and the state machine, in one transaction.
+//! Every step on a ticket: load the facts, decide (access in `authz`, the
+//! step in `rules::ticket`), write in one transaction, answer with the case
+//! file. One function per action does that action's writes.
 
 use super::*;
+
+use pb::act_on_ticket_request::Action as A;
+
+/// What every action reads before it decides.
+struct Loaded {
+    row: TicketRow,
+    letters: Vec<tickets::LetterRow>,
+    recs: Vec<tickets::TicketRecordRow>,
+    facts: Facts,
+}
+
+/// Who acts, when.
+struct Actor<'a> {
+    caller: &'a Caller,
+    now: i64,
+}
+
+/// What an action did: the ticket's next state and the event's detail.
+type Done = (State, String);
 
 impl ObjectionService {
     pub(super) async fn act(
@@ -9,262 +29,47 @@ impl ObjectionService {
         caller: Caller,
         req: pb::ActOnTicketRequest,
     ) -> ApiResult<pb::TicketResponse> {
-        use pb::act_on_ticket_request::Action as A;
-        validate::collect([
-            validate::uuid(field::REQUEST_ID, &req.request_id),
-            validate::uuid("ticket_id", &req.ticket_id),
-        ])
-        .into_iter()
-        .next()
-        .map_or(Ok(()), Err)?;
-        let Some(action) = req.action.clone() else {
-            return Err(FieldError::new("action", Rule::Required).into());
-        };
-        let now = self.ctx.now_ms();
+        validate::uuid("ticket_id", &req.ticket_id)?;
         let key = Key::of(&caller.operator_id, "ActOnTicket", &req, |r| {
             &mut r.request_id
         })?;
+        let Some(action) = req.action.clone() else {
+            return Err(FieldError::new("action", Rule::Required).into());
+        };
+        let who = Actor {
+            caller: &caller,
+            now: self.ctx.now_ms(),
+        };
         let (id, replayed) = create_once(&self.ctx, key, async |tx| {
-            let row = tickets::get(tx, &req.ticket_id)
-                .await?
-                .ok_or(ApiError::NotFound { field: "ticket_id" })?;
-            let letters = tickets::letters_of(tx, &row.id).await?;
-            let recs = tickets::records_of(tx, &row.id, false).await?;
-            let departments = departments_of(&recs);
-            let facts = authz::TicketFacts {
-                filing_unit_path: &row.org_unit_path,
+            let t = load(tx, &req.ticket_id).await?;
+            let departments = departments_of(&t.recs);
+            let access = authz::TicketFacts {
+                filing_unit_path: &t.row.org_unit_path,
                 departments: &departments,
             };
-            let act = match &action {
-                A::Withdraw(_) => authz::TicketAct::Withdraw,
-                A::RecordReply(r) => authz::TicketAct::RecordReply {
-                    department: letters
-                        .iter()
-                        .find(|l| l.id == r.letter_id)
-                        .map(|l| l.department_id.as_str()),
-                },
-                _ => authz::TicketAct::CenterWork,
-            };
-            authz::act_on_ticket(caller.actor(), &facts, act)?;
-            if row.version as u64 != req.expected_version {
+            authz::act_on_ticket(caller.actor(), &access, ticket_act(&action, &t.letters))?;
+            if t.row.version as u64 != req.expected_version {
                 return Err(ApiError::Stale {
-                    by: row.updated_by.clone(),
-                    at_ms: row.updated_at,
+                    by: t.row.updated_by.clone(),
+                    at_ms: t.row.updated_at,
                 });
             }
-            let notifications = tickets::notifications_of(tx, &row.id).await?;
-            let mut facts = Facts {
-                state: State::parse(&row.state).unwrap_or(State::Received),
-                paused: row.paused_since.is_some(),
-                departments: departments.len(),
-                letters_sent: letters.len(),
-                letters_replied: letters.iter().filter(|l| l.replied_at.is_some()).count(),
-                failed_notices: notifications.iter().filter(|n| n.reached == 0).count() as u32,
-                attempts_required: consents::setting_i64(tx, ATTEMPTS_SETTING, 3).await? as u32,
-            };
-            let step = |facts: Facts, a: Action| {
-                ticket::next(facts, a).map_err(|refusal| refused(refusal, a))
-            };
-            let today = local_date(now);
             let (state, detail) = match &action {
-                A::SendRequests(s) => {
-                    let received_on = if s.received_on.trim().is_empty() {
-                        today
-                    } else {
-                        date(s.received_on.trim())
-                            .ok_or_else(|| FieldError::new("received_on", Rule::NotADate))?
-                    };
-                    let cal = cal_db::load(tx).await?;
-                    let due = deadlines::department_reply_due(&cal, received_on).map_err(
-                        |calendar::CalendarError::MissingYear(year)| {
-                            FieldError::new("received_on", Rule::CalendarMissingYear { year })
-                        },
-                    )?;
-                    let mut sent = Vec::new();
-                    for dept in departments
-                        .iter()
-                        .filter(|d| !letters.iter().any(|l| l.department_id == **d))
-                    {
-                        facts.state = step(facts, Action::SendRequest)?;
-                        facts.letters_sent += 1;
-                        let n = tickets::next_counter(
-                            tx,
-                            &format!("letter:{}", today.format("%Y%m%d")),
-                        )
-                        .await?;
-                        let letter_no = format!("HC-{}-{n:04}", today.format("%Y%m%d"));
-                        tickets::insert_letter(
-                            tx,
-                            tickets::NewLetter {
-                                ticket_id: &row.id,
-                                letter_no: &letter_no,
-                                department_id: dept,
-                                operator_id: &caller.operator_id,
-                                received_on: &received_on.to_string(),
-                                reply_due: &due.to_string(),
-                                now_ms: now,
-                            },
-                        )
-                        .await?;
-                        sent.push(letter_no);
-                    }
-                    if sent.is_empty() {
-                        step(facts, Action::SendRequest)?;
-                    }
-                    (
-                        facts.state,
-                        format!("{} (reply due {due})", sent.join(", ")),
-                    )
-                }
-                A::RecordReply(r) => {
-                    let letter = letters
-                        .iter()
-                        .find(|l| l.id == r.letter_id)
-                        .ok_or_else(|| FieldError::new("letter_id", Rule::UnknownValue))?;
-                    if letter.replied_at.is_some() {
-                        return Err(refused(
-                            ticket::Refusal::NoLetterWaiting,
-                            Action::RecordReply,
-                        ));
-                    }
-                    let next = step(facts, Action::RecordReply)?;
-                    let theirs: Vec<&tickets::TicketRecordRow> = recs
-                        .iter()
-                        .filter(|x| {
-                            x.department_id == letter.department_id && x.outcome == "disputed"
-                        })
-                        .collect();
-                    // One decision for each disputed record of the department.
-                    let mut decided = Vec::new();
-                    for rec in &theirs {
-                        let d = r
-                            .decisions
-                            .iter()
-                            .find(|d| d.record_id == rec.record_id)
-                            .ok_or_else(|| FieldError::new("decisions", Rule::Required))?;
-                        let outcome = Outcome::parse(&d.outcome)
-                            .ok_or_else(|| FieldError::new("decisions", Rule::UnknownValue))?;
-                        decided.push((rec.record_id.clone(), outcome, d));
-                    }
-                    if r.decisions.len() != decided.len() {
-                        return Err(FieldError::new("decisions", Rule::UnknownValue).into());
-                    }
-                    validate::display_text("reply_text", &r.reply_text, 5000)?;
-                    for (record_id, outcome, d) in &decided {
-                        match outcome {
-                            Outcome::Corrected => {
-                                if let Some(end) = Some(d.end_date.trim()).filter(|e| !e.is_empty())
-                                {
-                                    date(end).ok_or_else(|| {
-                                        FieldError::new("end_date", Rule::NotADate)
-                                    })?;
-                                }
-                                tickets::correct_record(
-                                    tx,
-                                    record_id,
-                                    &row.id,
-                                    tickets::Correction {
-                                        status: &d.status,
-                                        details: &d.details,
-                                        end_date: Some(d.end_date.trim()).filter(|e| !e.is_empty()),
-                                        amount_cents: d.has_amount.then_some(Some(d.amount_cents)),
-                                    },
-                                    &caller.operator_id,
-                                    now,
-                                )
-                                .await?
-                            }
-                            Outcome::Deleted => {
-                                tickets::delete_record(tx, record_id, &row.id, now).await?
-                            }
-                            Outcome::Confirmed | Outcome::Unconfirmed => {}
-                        }
-                        tickets::set_outcome(tx, &row.id, record_id, outcome.as_str()).await?;
-                    }
-                    tickets::reply_letter(
-                        tx,
-                        &letter.id,
-                        r.reply_text.trim(),
-                        &caller.operator_id,
-                        now,
-                    )
-                    .await?;
-                    if next == State::Replied {
-                        let cal = cal_db::load(tx).await?;
-                        let due = deadlines::notice_due(&cal, today)
-                            .map_err(|e| anyhow::anyhow!("{e}"))?;
-                        tickets::set_notify_due(tx, &row.id, &due.to_string()).await?;
-                    }
-                    let outcomes: Vec<String> = decided
-                        .iter()
-                        .map(|(_, o, d)| format!("{}={}", d.record_id, o.as_str()))
-                        .collect();
-                    (
-                        next,
-                        format!("{}: {}", letter.letter_no, outcomes.join(", ")),
-                    )
-                }
-                A::Notify(n) => {
-                    if !["written", "phone"].contains(&n.channel.as_str()) {
-                        return Err(FieldError::new("channel", Rule::UnknownValue).into());
-                    }
-                    let next = step(facts, Action::Notify { reached: n.reached })?;
-                    tickets::add_notification(
-                        tx,
-                        &row.id,
-                        &n.channel,
-                        n.reached,
-                        n.note.trim(),
-                        &caller.operator_id,
-                        now,
-                    )
-                    .await?;
-                    let how = if n.reached { "reached" } else { "not reached" };
-                    (next, format!("{} {how} {}", n.channel, n.note.trim()))
-                }
-                A::MarkUnreachable(_) => (step(facts, Action::MarkUnreachable)?, String::new()),
-                A::Close(_) => (step(facts, Action::Close)?, String::new()),
-                A::Withdraw(_) => {
-                    let next = step(facts, Action::Withdraw)?;
-                    tickets::end_disputes(tx, &row.id, "withdrawn").await?;
-                    if facts.paused {
-                        tickets::set_pause(tx, &row.id, None, now).await?;
-                    }
-                    (next, String::new())
-                }
-                A::Pause(p) => {
-                    validate::display_text("reason", &p.reason, 200)?;
-                    let next = step(facts, Action::Pause)?;
-                    tickets::set_pause(tx, &row.id, Some(p.reason.trim()), now).await?;
-                    (next, p.reason.trim().to_string())
-                }
+                A::SendRequests(s) => send_requests(tx, &who, &t, &departments, s).await?,
+                A::RecordReply(r) => record_reply(tx, &who, &t, r).await?,
+                A::Notify(n) => notify(tx, &who, &t, n).await?,
+                A::MarkUnreachable(_) => (step(t.facts, Action::MarkUnreachable)?, String::new()),
+                A::Close(_) => (step(t.facts, Action::Close)?, String::new()),
+                A::Withdraw(_) => withdraw(tx, &who, &t).await?,
+                A::Pause(p) => pause(tx, &who, &t, p).await?,
                 A::Resume(_) => {
-                    let next = step(facts, Action::Resume)?;
-                    tickets::set_pause(tx, &row.id, None, now).await?;
+                    let next = step(t.facts, Action::Resume)?;
+                    tickets::set_pause(tx, &t.row.id, None, who.now).await?;
                     (next, String::new())
                 }
             };
-            if !tickets::claim(tx, &row.id, row.version, &caller.operator_id, now).await? {
-                let fresh = tickets::get(tx, &row.id)
-                    .await?
-                    .ok_or(ApiError::NotFound { field: "ticket_id" })?;
-                return Err(ApiError::Stale {
-                    by: fresh.updated_by,
-                    at_ms: fresh.updated_at,
-                });
-            }
-            tickets::set_state(tx, &row.id, state.as_str(), now).await?;
-            tickets::touch(tx, &row.id).await?;
-            tickets::add_event(
-                tx,
-                &row.id,
-                Some(&caller.operator_id),
-                action_name(&action),
-                &detail,
-                now,
-            )
-            .await?;
-            Ok(row.id.clone())
+            record_step(tx, &who, &t.row, state, action_name(&action), &detail).await?;
+            Ok(t.row.id.clone())
         })
         .await?;
         Ok(pb::TicketResponse {
@@ -272,6 +77,298 @@ impl ObjectionService {
             replayed,
         })
     }
+}
+
+async fn load(tx: &mut sqlx::AnyConnection, ticket_id: &str) -> ApiResult<Loaded> {
+    let row = tickets::get(tx, ticket_id)
+        .await?
+        .ok_or(ApiError::NotFound { field: "ticket_id" })?;
+    let letters = tickets::letters_of(tx, &row.id).await?;
+    let recs = tickets::records_of(tx, &row.id, false).await?;
+    let notifications = tickets::notifications_of(tx, &row.id).await?;
+    let facts = Facts {
+        state: row.state,
+        paused: row.paused_since.is_some(),
+        departments: departments_of(&recs).len(),
+        letters_sent: letters.len(),
+        letters_replied: letters.iter().filter(|l| l.replied_at.is_some()).count(),
+        failed_notices: notifications.iter().filter(|n| !n.reached).count() as u32,
+        attempts_required: consents::setting_i64(tx, ATTEMPTS_SETTING, 3).await? as u32,
+    };
+    Ok(Loaded {
+        row,
+        letters,
+        recs,
+        facts,
+    })
+}
+
+/// The action as the access decision sees it.
+fn ticket_act<'a>(action: &A, letters: &'a [tickets::LetterRow]) -> authz::TicketAct<'a> {
+    match action {
+        A::Withdraw(_) => authz::TicketAct::Withdraw,
+        A::RecordReply(r) => authz::TicketAct::RecordReply {
+            department: letters
+                .iter()
+                .find(|l| l.id == r.letter_id)
+                .map(|l| l.department_id.as_str()),
+        },
+        _ => authz::TicketAct::CenterWork,
+    }
+}
+
+/// The state machine's answer, refused in the caller's words.
+fn step(facts: Facts, action: Action) -> ApiResult<State> {
+    ticket::next(facts, action).map_err(|refusal| refused(refusal, action))
+}
+
+/// The new state, claimed against the version loaded (two clerks acting at
+/// once: one wins, the other is told who), and the event.
+async fn record_step(
+    tx: &mut sqlx::AnyConnection,
+    who: &Actor<'_>,
+    row: &TicketRow,
+    state: State,
+    event: &str,
+    detail: &str,
+) -> ApiResult<()> {
+    let operator = &who.caller.operator_id;
+    if !tickets::claim(tx, &row.id, row.version, operator, who.now).await? {
+        let fresh = tickets::get(tx, &row.id)
+            .await?
+            .ok_or(ApiError::NotFound { field: "ticket_id" })?;
+        return Err(ApiError::Stale {
+            by: fresh.updated_by,
+            at_ms: fresh.updated_at,
+        });
+    }
+    tickets::set_state(tx, &row.id, state, who.now).await?;
+    tickets::touch(tx, &row.id).await?;
+    tickets::add_event(tx, &row.id, Some(operator), event, detail, who.now).await?;
+    Ok(())
+}
+
+/// One verification request letter to each department not yet written to,
+/// all with the reply due 10 working days after the departments' receipt.
+async fn send_requests(
+    tx: &mut sqlx::AnyConnection,
+    who: &Actor<'_>,
+    t: &Loaded,
+    departments: &[&str],
+    s: &pb::SendRequests,
+) -> ApiResult<Done> {
+    let today = local_date(who.now);
+    let received_on = match s.received_on.trim() {
+        "" => today,
+        text => date(text).ok_or_else(|| FieldError::new("received_on", Rule::NotADate))?,
+    };
+    let cal = cal_db::load(tx).await?;
+    let due = deadlines::department_reply_due(&cal, received_on).map_err(
+        |calendar::CalendarError::MissingYear(year)| {
+            FieldError::new("received_on", Rule::CalendarMissingYear { year })
+        },
+    )?;
+    let mut facts = t.facts;
+    let mut sent = Vec::new();
+    for dept in departments
+        .iter()
+        .filter(|d| !t.letters.iter().any(|l| l.department_id == **d))
+    {
+        facts.state = step(facts, Action::SendRequest)?;
+        facts.letters_sent += 1;
+        let day = today.format("%Y%m%d");
+        let n = tickets::next_counter(tx, &format!("letter:{day}")).await?;
+        let letter_no = format!("HC-{day}-{n:04}");
+        tickets::insert_letter(
+            tx,
+            tickets::NewLetter {
+                ticket_id: &t.row.id,
+                letter_no: &letter_no,
+                department_id: dept,
+                operator_id: &who.caller.operator_id,
+                received_on,
+                reply_due: due,
+                now_ms: who.now,
+            },
+        )
+        .await?;
+        sent.push(letter_no);
+    }
+    if sent.is_empty() {
+        // Every department has its letter: the state machine says why not.
+        step(facts, Action::SendRequest)?;
+    }
+    Ok((
+        facts.state,
+        format!("{} (reply due {due})", sent.join(", ")),
+    ))
+}
+
+/// A department's reply: one decision for each of its disputed records.
+async fn record_reply(
+    tx: &mut sqlx::AnyConnection,
+    who: &Actor<'_>,
+    t: &Loaded,
+    r: &pb::RecordReply,
+) -> ApiResult<Done> {
+    let letter = t
+        .letters
+        .iter()
+        .find(|l| l.id == r.letter_id)
+        .ok_or_else(|| FieldError::new("letter_id", Rule::UnknownValue))?;
+    if letter.replied_at.is_some() {
+        return Err(refused(
+            ticket::Refusal::NoLetterWaiting,
+            Action::RecordReply,
+        ));
+    }
+    let next = step(t.facts, Action::RecordReply)?;
+    let disputed: Vec<&str> = t
+        .recs
+        .iter()
+        .filter(|x| x.department_id == letter.department_id && x.outcome == Outcome::Disputed)
+        .map(|x| x.record_id.as_str())
+        .collect();
+    let decided = reply_decisions(&disputed, &r.decisions)?;
+    validate::display_text("reply_text", &r.reply_text, 5000)?;
+    for d in &decided {
+        match d.outcome {
+            Outcome::Corrected => {
+                tickets::correct_record(
+                    tx,
+                    d.record_id,
+                    &t.row.id,
+                    tickets::Correction {
+                        status: &d.decision.status,
+                        details: &d.decision.details,
+                        end_date: d.end_date,
+                        amount_cents: d
+                            .decision
+                            .has_amount
+                            .then_some(Some(d.decision.amount_cents)),
+                    },
+                    &who.caller.operator_id,
+                    who.now,
+                )
+                .await?
+            }
+            Outcome::Deleted => tickets::delete_record(tx, d.record_id, &t.row.id, who.now).await?,
+            Outcome::Confirmed | Outcome::Unconfirmed | Outcome::Disputed | Outcome::Withdrawn => {}
+        }
+        tickets::set_outcome(tx, &t.row.id, d.record_id, d.outcome).await?;
+    }
+    tickets::reply_letter(
+        tx,
+        &letter.id,
+        r.reply_text.trim(),
+        &who.caller.operator_id,
+        who.now,
+    )
+    .await?;
+    if next == State::Replied {
+        let cal = cal_db::load(tx).await?;
+        let due =
+            deadlines::notice_due(&cal, local_date(who.now)).map_err(|e| anyhow::anyhow!("{e}"))?;
+        tickets::set_notify_due(tx, &t.row.id, due).await?;
+    }
+    let outcomes: Vec<String> = decided
+        .iter()
+        .map(|d| format!("{}={}", d.record_id, d.outcome.as_str()))
+        .collect();
+    Ok((
+        next,
+        format!("{}: {}", letter.letter_no, outcomes.join(", ")),
+    ))
+}
+
+/// One department decision, checked.
+#[derive(Debug)]
+struct Decided<'a> {
+    record_id: &'a str,
+    outcome: Outcome,
+    /// A corrected record's new end date, when the reply gives one.
+    end_date: Option<chrono::NaiveDate>,
+    decision: &'a pb::RecordDecision,
+}
+
+/// Matches a reply's decisions to the records disputed at the department:
+/// exactly one each, with an outcome a department may give (corrected,
+/// deleted, confirmed, unconfirmed) and a valid end date on a correction.
+fn reply_decisions<'a>(
+    disputed: &[&'a str],
+    decisions: &'a [pb::RecordDecision],
+) -> Result<Vec<Decided<'a>>, FieldError> {
+    let mut decided = Vec::with_capacity(disputed.len());
+    for record_id in disputed {
+        let decision = decisions
+            .iter()
+            .find(|d| d.record_id == *record_id)
+            .ok_or_else(|| FieldError::new("decisions", Rule::Required))?;
+        let outcome = Outcome::parse(&decision.outcome)
+            .filter(|o| o.is_department_decision())
+            .ok_or_else(|| FieldError::new("decisions", Rule::UnknownValue))?;
+        let end_date = match decision.end_date.trim() {
+            "" => None,
+            _ if outcome != Outcome::Corrected => None,
+            text => Some(date(text).ok_or_else(|| FieldError::new("end_date", Rule::NotADate))?),
+        };
+        decided.push(Decided {
+            record_id,
+            outcome,
+            end_date,
+            decision,
+        });
+    }
+    if decisions.len() != decided.len() {
+        return Err(FieldError::new("decisions", Rule::UnknownValue));
+    }
+    Ok(decided)
+}
+
+async fn notify(
+    tx: &mut sqlx::AnyConnection,
+    who: &Actor<'_>,
+    t: &Loaded,
+    n: &pb::NotifyApplicant,
+) -> ApiResult<Done> {
+    let channel = NoticeChannel::parse(&n.channel)
+        .ok_or_else(|| FieldError::new("channel", Rule::UnknownValue))?;
+    let next = step(t.facts, Action::Notify { reached: n.reached })?;
+    let note = n.note.trim();
+    tickets::add_notification(
+        tx,
+        &t.row.id,
+        channel,
+        n.reached,
+        note,
+        &who.caller.operator_id,
+        who.now,
+    )
+    .await?;
+    let how = if n.reached { "reached" } else { "not reached" };
+    Ok((next, format!("{} {how} {note}", channel.as_str())))
+}
+
+async fn withdraw(tx: &mut sqlx::AnyConnection, who: &Actor<'_>, t: &Loaded) -> ApiResult<Done> {
+    let next = step(t.facts, Action::Withdraw)?;
+    tickets::end_disputes(tx, &t.row.id, Outcome::Withdrawn).await?;
+    if t.facts.paused {
+        tickets::set_pause(tx, &t.row.id, None, who.now).await?;
+    }
+    Ok((next, String::new()))
+}
+
+async fn pause(
+    tx: &mut sqlx::AnyConnection,
+    who: &Actor<'_>,
+    t: &Loaded,
+    p: &pb::Pause,
+) -> ApiResult<Done> {
+    validate::display_text("reason", &p.reason, 200)?;
+    let next = step(t.facts, Action::Pause)?;
+    let reason = p.reason.trim();
+    tickets::set_pause(tx, &t.row.id, Some(reason), who.now).await?;
+    Ok((next, reason.to_string()))
 }
 
 fn refused(refusal: ticket::Refusal, action: Action) -> ApiError {
@@ -292,8 +389,7 @@ fn refused(refusal: ticket::Refusal, action: Action) -> ApiError {
     }
 }
 
-fn action_name(a: &pb::act_on_ticket_request::Action) -> &'static str {
-    use pb::act_on_ticket_request::Action as A;
+fn action_name(a: &A) -> &'static str {
     match a {
         A::SendRequests(_) => "request_sent",
         A::RecordReply(_) => "reply_recorded",
@@ -304,5 +400,58 @@ fn action_name(a: &pb::act_on_ticket_request::Action) -> &'static str {
         A::Withdraw(_) => "withdrawn",
         A::Pause(_) => "paused",
         A::Resume(_) => "resumed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decision(record: &str, outcome: &str, end: &str) -> pb::RecordDecision {
+        pb::RecordDecision {
+            record_id: record.into(),
+            outcome: outcome.into(),
+            end_date: end.into(),
+            ..Default::default()
+        }
+    }
+
+    fn rule(r: Result<Vec<Decided<'_>>, FieldError>) -> Option<(&'static str, Rule)> {
+        r.err().map(|e| (e.field, e.rule))
+    }
+
+    #[test]
+    fn a_reply_decides_each_disputed_record_once() {
+        let both = [
+            decision("r1", "corrected", "2025-06-30"),
+            decision("r2", "deleted", ""),
+        ];
+        let d = reply_decisions(&["r1", "r2"], &both).unwrap();
+        assert_eq!(d.len(), 2);
+        assert_eq!(d[0].outcome, Outcome::Corrected);
+        assert_eq!(d[0].end_date, chrono::NaiveDate::from_ymd_opt(2025, 6, 30));
+        assert_eq!(d[1].outcome, Outcome::Deleted);
+
+        // One missing, one extra, one not a department's word, a bad date.
+        let missing = rule(reply_decisions(&["r1", "r2"], &both[..1]));
+        assert_eq!(missing, Some(("decisions", Rule::Required)));
+        let extra = rule(reply_decisions(&["r1"], &both));
+        assert_eq!(extra, Some(("decisions", Rule::UnknownValue)));
+        for word in ["disputed", "withdrawn", "maybe", ""] {
+            let d = [decision("r1", word, "")];
+            assert_eq!(
+                rule(reply_decisions(&["r1"], &d)),
+                Some(("decisions", Rule::UnknownValue)),
+                "{word:?}"
+            );
+        }
+        let d = [decision("r1", "corrected", "30/06/2025")];
+        assert_eq!(
+            rule(reply_decisions(&["r1"], &d)),
+            Some(("end_date", Rule::NotADate))
+        );
+        // An end date only means something on a correction.
+        let d = [decision("r1", "confirmed", "2025-06-30")];
+        assert_eq!(reply_decisions(&["r1"], &d).unwrap()[0].end_date, None);
     }
 }

@@ -113,8 +113,8 @@ impl ObjectionService {
                     contact_phone: req.contact_phone.trim(),
                     contact_address: req.contact_address.trim(),
                     notify_by: &req.notify_by,
-                    received_on: &today.to_string(),
-                    overall_due: &deadlines::overall_due(today).to_string(),
+                    received_on: today,
+                    overall_due: deadlines::overall_due(today),
                     now_ms: now,
                 },
             )

@@ -23,7 +23,7 @@ use crate::db::{calendar as cal_db, consents, new_id, records};
 use crate::errors::{ApiError, ApiResult};
 use crate::rules::deadlines::{self, Urgency};
 use crate::rules::submissions;
-use crate::rules::ticket::{self, Action, Facts, Outcome, State};
+use crate::rules::ticket::{self, Action, Facts, NoticeChannel, Outcome, State};
 
 /// Center setting: failed notices after which "unreachable" is allowed.
 pub const ATTEMPTS_SETTING: &str = "objection_notice_attempts";
@@ -163,7 +163,6 @@ impl ObjectionService {
         } else {
             ident::mask(&row.subject_identifier)
         };
-        let received = date(&row.received_on);
         let paused_ms = row.paused_ms
             + row
                 .paused_since
@@ -172,7 +171,7 @@ impl ObjectionService {
             id: row.id.clone(),
             ticket_no: row.ticket_no.clone(),
             version: row.version as u64,
-            state: row.state.clone(),
+            state: row.state.as_str().to_string(),
             paused: row.paused_since.is_some(),
             pause_reason: row.pause_reason.clone(),
             paused_ms,
@@ -196,11 +195,10 @@ impl ObjectionService {
             contact_phone: row.contact_phone.clone(),
             contact_address: row.contact_address.clone(),
             notify_by: row.notify_by.clone(),
-            received_on: row.received_on.clone(),
-            overall_due: row.overall_due.clone(),
-            overall_due_with_pauses: received
-                .map(|d| deadlines::overall_due_with_pauses(d, paused_ms).to_string())
-                .unwrap_or_default(),
+            received_on: row.received_on.to_string(),
+            overall_due: row.overall_due.to_string(),
+            overall_due_with_pauses: deadlines::overall_due_with_pauses(row.received_on, paused_ms)
+                .to_string(),
             records: recs
                 .into_iter()
                 .map(|r| pb::TicketRecord {
@@ -209,7 +207,7 @@ impl ObjectionService {
                     source_key: r.source_key,
                     department_id: r.department_id,
                     department_name: r.department_name,
-                    outcome: r.outcome,
+                    outcome: r.outcome.as_str().to_string(),
                     status: r.status,
                     details: r.details,
                 })
@@ -223,8 +221,8 @@ impl ObjectionService {
                     department_name: l.department_name,
                     sent_at_ms: l.sent_at,
                     sent_by: l.sent_by,
-                    received_on: l.received_on,
-                    reply_due: l.reply_due,
+                    received_on: l.received_on.to_string(),
+                    reply_due: l.reply_due.to_string(),
                     replied_at_ms: l.replied_at.unwrap_or(0),
                     replied_by: l.replied_by.unwrap_or_default(),
                     reply_text: l.reply_text.unwrap_or_default(),
@@ -234,8 +232,8 @@ impl ObjectionService {
                 .into_iter()
                 .map(|n| pb::Notification {
                     at_ms: n.at,
-                    channel: n.channel,
-                    reached: n.reached != 0,
+                    channel: n.channel.as_str().to_string(),
+                    reached: n.reached,
                     note: n.note,
                     operator_name: n.operator_name,
                 })
@@ -257,8 +255,9 @@ impl ObjectionService {
     }
 }
 
+/// A date the client typed (`YYYY-MM-DD`).
 fn date(s: &str) -> Option<chrono::NaiveDate> {
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
+    crate::db::column::parse_date(s).ok()
 }
 
 /// The departments whose records a ticket disputes, each once.
@@ -272,23 +271,24 @@ fn departments_of(recs: &[tickets::TicketRecordRow]) -> Vec<&str> {
 fn deadline(
     kind: &str,
     department: &str,
-    due: &str,
+    due: chrono::NaiveDate,
     met: bool,
     cal: &calendar::Calendar,
     today: chrono::NaiveDate,
     warn: u32,
 ) -> pb::Deadline {
-    let (urgency, warned) = match (met, date(due)) {
-        (false, Some(d)) => deadlines::urgency(cal, today, d, warn)
+    let (urgency, warned) = if met {
+        ("", false)
+    } else {
+        deadlines::urgency(cal, today, due, warn)
             .map(|(u, w)| (u.as_str(), w))
             // A due date in a year the calendar lacks: shown, not graded.
-            .unwrap_or(("", false)),
-        _ => ("", false),
+            .unwrap_or(("", false))
     };
     pb::Deadline {
         kind: kind.into(),
         department_name: department.into(),
-        due: due.into(),
+        due: due.to_string(),
         urgency: urgency.into(),
         warn: warned,
         met,
@@ -304,7 +304,7 @@ fn running_deadlines(
     today: chrono::NaiveDate,
     warn: u32,
 ) -> Vec<pb::Deadline> {
-    let state = State::parse(&row.state).unwrap_or(State::Received);
+    let state = row.state;
     let open = !state.is_terminal();
     let mut out: Vec<pb::Deadline> = letters
         .iter()
@@ -313,7 +313,7 @@ fn running_deadlines(
             deadline(
                 "department_reply",
                 &l.department_name,
-                &l.reply_due,
+                l.reply_due,
                 met,
                 cal,
                 today,
@@ -321,7 +321,7 @@ fn running_deadlines(
             )
         })
         .collect();
-    if let Some(due) = &row.notify_due {
+    if let Some(due) = row.notify_due {
         let met = !matches!(state, State::Replied);
         out.push(deadline("notice", "", due, met, cal, today, warn));
     }
@@ -332,7 +332,7 @@ fn running_deadlines(
     out.push(deadline(
         "overall",
         "",
-        &row.overall_due,
+        row.overall_due,
         overall_met,
         cal,
         today,

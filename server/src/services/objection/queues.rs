@@ -109,7 +109,7 @@ impl ObjectionService {
                 pb::QueueItem {
                     ticket_id: row.id.clone(),
                     ticket_no: row.ticket_no.clone(),
-                    state: row.state.clone(),
+                    state: row.state.as_str().to_string(),
                     paused: row.paused_since.is_some(),
                     subject_name: row.subject_name.clone(),
                     org_unit_name: row.org_unit_name.clone(),
