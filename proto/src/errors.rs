@@ -25,3 +25,11 @@ pub const STALE_VERSION: &str = "STALE_VERSION";
 /// Not allowed in the object's current state (metadata `rule`).
 pub const WRONG_STATE: &str = "WRONG_STATE";
 pub const INTERNAL: &str = "INTERNAL";
+
+/// Why a query was refused, as the answer's `refusal_code` says it (the
+/// query log keeps the same words). The workstation acts on this one.
+pub mod refusal {
+    /// A self-query beyond the year's free ones: ask again with
+    /// `fee_confirmed` once the person agreed to pay.
+    pub const FEE_CONFIRMATION_REQUIRED: &str = "fee_confirmation_required";
+}

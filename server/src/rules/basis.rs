@@ -111,6 +111,8 @@ pub enum Refusal {
     ConsentWithdrawn,
     ConsentNotYetValid,
     ConsentExpired,
+    /// A self-query beyond the free ones of the year, not yet confirmed.
+    FeeConfirmationRequired,
 }
 
 impl Refusal {
@@ -132,6 +134,9 @@ impl Refusal {
             Refusal::ConsentWithdrawn => "consent_withdrawn",
             Refusal::ConsentNotYetValid => "consent_not_yet_valid",
             Refusal::ConsentExpired => "consent_expired",
+            Refusal::FeeConfirmationRequired => {
+                credit_desk_proto::errors::refusal::FEE_CONFIRMATION_REQUIRED
+            }
         }
     }
 
@@ -190,6 +195,11 @@ impl Refusal {
                 "the consent is not valid yet".into(),
             ),
             Refusal::ConsentExpired => ("该授权已过期".into(), "the consent has expired".into()),
+            Refusal::FeeConfirmationRequired => (
+                "本年度免费本人查询已用完（每年两次），本次查询收费，请确认后再查询".into(),
+                "the two free self-queries of this year are used; this one is charged — confirm to go on"
+                    .into(),
+            ),
         };
         lang.pick(zh, en)
     }
@@ -284,6 +294,51 @@ pub fn decide(asker: Actor<'_>, ask: &Ask, now: i64) -> Result<Allowed, Refusal>
                 purpose: purpose.clone(),
             })
         }
+    }
+}
+
+/// The categories a query asks for: those named, or when none are named,
+/// everything its consent covers (everything, for a self-query).
+pub fn categories_asked(basis: &Basis, named: &[String]) -> Scope {
+    match basis {
+        _ if !named.is_empty() => Scope::of(named.iter().cloned()),
+        Basis::Consent {
+            consent: Some(c), ..
+        } => c.scope.clone(),
+        _ => Scope::All,
+    }
+}
+
+/// What is decided about a query attempt: the basis decision, and whether
+/// a fee applies (a self-query beyond the year's free ones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub result: Result<Allowed, Refusal>,
+    pub fee_applies: bool,
+}
+
+/// The whole decision on an attempt: the basis, then for an allowed
+/// self-query the fee — charged from the third of the calendar year, and
+/// only run once the clerk confirmed the person agreed to pay.
+pub fn decide_query(
+    asker: Actor<'_>,
+    ask: &Ask,
+    now: i64,
+    self_queries_this_year_before: u32,
+    fee_confirmed: bool,
+) -> Decision {
+    let result = decide(asker, ask, now);
+    let fee_applies =
+        matches!(result, Ok(Allowed::SelfQuery)) && fee_applies(self_queries_this_year_before);
+    let result = match result {
+        Ok(Allowed::SelfQuery) if fee_applies && !fee_confirmed => {
+            Err(Refusal::FeeConfirmationRequired)
+        }
+        other => other,
+    };
+    Decision {
+        result,
+        fee_applies,
     }
 }
 
@@ -597,6 +652,39 @@ mod tests {
 
     #[test]
     fn third_self_query_in_a_year_costs() {
+        let clerk = asker(Role::Counter, "town1");
+        let ask = self_query(verification("s1", NOW + 1));
+        let decided = |before, confirmed| decide_query(clerk, &ask, NOW, before, confirmed);
+        assert_eq!(
+            decided(1, false),
+            Decision {
+                result: Ok(Allowed::SelfQuery),
+                fee_applies: false
+            }
+        );
+        assert_eq!(
+            decided(2, false),
+            Decision {
+                result: Err(Refusal::FeeConfirmationRequired),
+                fee_applies: true
+            }
+        );
+        assert_eq!(
+            decided(2, true),
+            Decision {
+                result: Ok(Allowed::SelfQuery),
+                fee_applies: true
+            }
+        );
+        // A refused query costs nothing, whatever the count.
+        let expired = self_query(verification("s1", NOW));
+        assert_eq!(
+            decide_query(clerk, &expired, NOW, 5, true),
+            Decision {
+                result: Err(Refusal::VerificationExpired),
+                fee_applies: false
+            }
+        );
         assert!(!fee_applies(0));
         assert!(!fee_applies(1));
         assert!(fee_applies(2));

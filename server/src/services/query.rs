@@ -23,7 +23,6 @@ use crate::rules::basis::{self, Ask, Basis, ConsentFacts, Scope};
 use crate::rules::report::{self, Category, RecordFacts};
 use crate::rules::ticket::Outcome;
 
-pub const FEE_CONFIRMATION_REQUIRED: &str = "fee_confirmation_required";
 const TWO_YEARS_MS: i64 = 2 * 366 * 86_400_000;
 
 pub struct QueryService {
@@ -65,7 +64,10 @@ impl QueryService {
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
+        let key = Key::of(&caller.operator_id, "RunQuery", &req, |r| &mut r.request_id)?;
         let now = self.ctx.now_ms();
+
+        // Load the facts.
         let mut conn = self.ctx.db.read().await?;
         // Read once: validates the request and orders the report.
         let known = records::categories(&mut conn).await?;
@@ -81,131 +83,37 @@ impl QueryService {
             .ok_or(ApiError::NotFound {
                 field: "subject_id",
             })?;
-        let basis = match req.basis.clone() {
-            Some(PbBasis::SelfBasis(b)) => {
-                let v = subjects::get_verification(&mut conn, &b.verification_id).await?;
-                Basis::SelfQuery {
-                    verification: v.as_ref().map(verification_facts),
-                }
-            }
-            Some(PbBasis::ConsentBasis(b)) => {
-                let c = consents::get(&mut conn, &b.consent_id).await?;
-                Basis::Consent {
-                    consent: c.map(|c| ConsentFacts {
-                        id: c.id,
-                        subject_id: c.subject_id,
-                        grantee_unit_id: c.grantee_unit_id,
-                        purpose: c.purpose,
-                        scope: Scope::from_text(&c.scope),
-                        valid_from_ms: c.valid_from,
-                        valid_until_ms: c.valid_until,
-                        withdrawn_at_ms: c.withdrawn_at,
-                    }),
-                    institution_id: b.institution_id,
-                    purpose: b.purpose_code,
-                }
-            }
-            None => unreachable!("checked above"),
-        };
-        // Asking for "everything" on a consent means everything it covers.
-        let categories = match (&basis, req.categories.is_empty()) {
-            (_, false) => Scope::of(req.categories.iter().cloned()),
-            (
-                Basis::Consent {
-                    consent: Some(c), ..
-                },
-                true,
-            ) => c.scope.clone(),
-            _ => Scope::All,
-        };
+        let basis = basis_facts(&mut conn, &req).await?;
         let ask = Ask {
             subject_id: req.subject_id.clone(),
-            categories,
-            basis: basis.clone(),
+            categories: basis::categories_asked(&basis, &req.categories),
+            basis,
         };
-        let mut decision = basis::decide(caller.actor(), &ask, now)
-            .map_err(|r| (r.code().to_string(), r.message(caller.lang)));
-        let mut fee_applies = false;
-        if matches!(decision, Ok(basis::Allowed::SelfQuery)) {
-            let before =
-                queries::self_queries_since(&mut conn, &req.subject_id, year_start_ms(now)).await?;
-            fee_applies = basis::fee_applies(before as u32);
-            if fee_applies && !req.fee_confirmed {
-                decision = Err((
-                    FEE_CONFIRMATION_REQUIRED.to_string(),
-                    caller.lang.pick(
-                        "本年度免费本人查询已用完（每年两次），本次查询收费，请确认后再查询".into(),
-                        "the two free self-queries of this year are used; this one is charged — confirm to go on".into(),
-                    ),
-                ));
+        let self_queries_before = match ask.basis {
+            Basis::SelfQuery { .. } => {
+                queries::self_queries_since(&mut conn, &req.subject_id, year_start_ms(now)).await?
+                    as u32
             }
-        }
+            Basis::Consent { .. } => 0,
+        };
         drop(conn);
 
-        let key = Key::of(&caller.operator_id, "RunQuery", &req, |r| &mut r.request_id)?;
-        let (basis_name, consent_id, purpose, institution) = match &ask.basis {
-            Basis::SelfQuery { .. } => ("self", None, None, None),
-            Basis::Consent {
-                consent,
-                institution_id,
-                purpose,
-            } => (
-                "consent",
-                consent.as_ref().map(|c| c.id.clone()),
-                Some(purpose.clone()),
-                Some(institution_id.clone()),
-            ),
-        };
-        let reason = match &decision {
-            Ok(_) => String::new(),
-            Err((code, _)) => code.clone(),
-        };
-        let allowed = decision.is_ok();
+        // Decide.
+        let decision = basis::decide_query(
+            caller.actor(),
+            &ask,
+            now,
+            self_queries_before,
+            req.fee_confirmed,
+        );
+
+        // Write: the attempt is logged, allowed or not, in one transaction.
         let (log_id, replayed) = create_once(&self.ctx, key, async |tx| {
-            let id = new_id();
-            let report_no = if allowed {
-                let day = local_date(now);
-                let n = queries::next_report_number(tx, &day.format("%Y%m%d").to_string()).await?;
-                Some(report::report_number(day, n))
-            } else {
-                None
-            };
-            // Institutions named in a refused query may not exist; the log
-            // keeps only ids that do.
-            let institution_ok = match &institution {
-                Some(id) if validate::uuid("i", id).is_ok() => {
-                    org_units::get(tx, id).await?.is_some()
-                }
-                _ => false,
-            };
-            let purpose_ok = match &purpose {
-                Some(code) => consents::purpose(tx, code).await?.is_some(),
-                None => false,
-            };
-            queries::insert_log(
-                tx,
-                LogEntry {
-                    id: &id,
-                    at: now,
-                    operator_id: &caller.operator_id,
-                    org_unit_id: &caller.org_unit_id,
-                    terminal: &caller.terminal,
-                    subject_id: &req.subject_id,
-                    basis: basis_name,
-                    consent_id: consent_id.as_deref(),
-                    purpose: purpose.as_deref().filter(|_| purpose_ok),
-                    institution_id: institution.as_deref().filter(|_| institution_ok),
-                    allowed,
-                    reason: &reason,
-                    report_no: report_no.as_deref(),
-                    fee_applies,
-                },
-            )
-            .await?;
-            Ok(id)
+            log_attempt(tx, &caller, &ask, &decision, now).await
         })
         .await?;
 
+        // Answer: the report is assembled only from a committed log row.
         let mut conn = self.ctx.db.read().await?;
         let log = queries::get_log(&mut conn, &log_id)
             .await?
@@ -217,11 +125,12 @@ impl QueryService {
             replayed,
             ..Default::default()
         };
-        match (&decision, resp.allowed) {
-            (Err((code, message)), false) => {
-                resp.refusal_code = code.clone();
-                resp.refusal_message = message.clone();
+        match (&decision.result, resp.allowed) {
+            (Err(refusal), false) => {
+                resp.refusal_code = refusal.code().to_string();
+                resp.refusal_message = refusal.message(caller.lang);
             }
+            // A replay of a refusal decided differently then: its code.
             _ if !resp.allowed => resp.refusal_code = log.reason.clone(),
             _ => {
                 resp.report = Some(
@@ -426,6 +335,102 @@ impl QueryService {
             replayed,
         })
     }
+}
+
+/// The basis a query names, with what the database holds for it.
+async fn basis_facts(
+    conn: &mut sqlx::AnyConnection,
+    req: &pb::RunQueryRequest,
+) -> ApiResult<Basis> {
+    Ok(match &req.basis {
+        Some(PbBasis::SelfBasis(b)) => {
+            let v = subjects::get_verification(conn, &b.verification_id).await?;
+            Basis::SelfQuery {
+                verification: v.as_ref().map(verification_facts),
+            }
+        }
+        Some(PbBasis::ConsentBasis(b)) => {
+            let c = consents::get(conn, &b.consent_id).await?;
+            Basis::Consent {
+                consent: c.map(|c| ConsentFacts {
+                    id: c.id,
+                    subject_id: c.subject_id,
+                    grantee_unit_id: c.grantee_unit_id,
+                    purpose: c.purpose,
+                    scope: Scope::from_text(&c.scope),
+                    valid_from_ms: c.valid_from,
+                    valid_until_ms: c.valid_until,
+                    withdrawn_at_ms: c.withdrawn_at,
+                }),
+                institution_id: b.institution_id.clone(),
+                purpose: b.purpose_code.clone(),
+            }
+        }
+        None => return Err(FieldError::new("basis", Rule::Required).into()),
+    })
+}
+
+/// The query log row of an attempt, allowed (with its report number) or
+/// refused (with the reason's code). Returns its id.
+async fn log_attempt(
+    tx: &mut sqlx::AnyConnection,
+    caller: &Caller,
+    ask: &Ask,
+    decision: &basis::Decision,
+    now: i64,
+) -> ApiResult<String> {
+    let (basis_name, consent_id, purpose, institution) = match &ask.basis {
+        Basis::SelfQuery { .. } => ("self", None, None, None),
+        Basis::Consent {
+            consent,
+            institution_id,
+            purpose,
+        } => (
+            "consent",
+            consent.as_ref().map(|c| c.id.as_str()),
+            Some(purpose.as_str()),
+            Some(institution_id.as_str()),
+        ),
+    };
+    let report_no = if decision.result.is_ok() {
+        let day = local_date(now);
+        let n = queries::next_report_number(tx, &day.format("%Y%m%d").to_string()).await?;
+        Some(report::report_number(day, n))
+    } else {
+        None
+    };
+    // Institutions and purposes named in a refused query may not exist;
+    // the log keeps only those that do.
+    let institution_ok = match institution {
+        Some(id) if validate::uuid("i", id).is_ok() => org_units::get(tx, id).await?.is_some(),
+        _ => false,
+    };
+    let purpose_ok = match purpose {
+        Some(code) => consents::purpose(tx, code).await?.is_some(),
+        None => false,
+    };
+    let id = new_id();
+    queries::insert_log(
+        tx,
+        LogEntry {
+            id: &id,
+            at: now,
+            operator_id: &caller.operator_id,
+            org_unit_id: &caller.org_unit_id,
+            terminal: &caller.terminal,
+            subject_id: &ask.subject_id,
+            basis: basis_name,
+            consent_id,
+            purpose: purpose.filter(|_| purpose_ok),
+            institution_id: institution.filter(|_| institution_ok),
+            allowed: decision.result.is_ok(),
+            reason: decision.result.as_ref().err().map_or("", |r| r.code()),
+            report_no: report_no.as_deref(),
+            fee_applies: decision.fee_applies,
+        },
+    )
+    .await?;
+    Ok(id)
 }
 
 #[tonic::async_trait]

@@ -278,10 +278,10 @@ impl ReportScreen {
         if self.cursor.is_some() {
             return self.on_record_key(key, cat);
         }
-        let fee_asked = self
-            .response
-            .as_ref()
-            .is_some_and(|r| !r.allowed && r.refusal_code == "fee_confirmation_required");
+        let fee_asked = self.response.as_ref().is_some_and(|r| {
+            !r.allowed
+                && r.refusal_code == credit_desk_proto::errors::refusal::FEE_CONFIRMATION_REQUIRED
+        });
         match key.code {
             KeyCode::Esc => Action::Back,
             KeyCode::Char('y' | 'Y') if fee_asked && !waiting => Action::Send(self.request(true)),
@@ -412,7 +412,9 @@ impl ReportScreen {
         match &self.response {
             None => frame.render_widget(Paragraph::new(cat.loading), body),
             Some(r) if !r.allowed => {
-                let text = if r.refusal_code == "fee_confirmation_required" {
+                let text = if r.refusal_code
+                    == credit_desk_proto::errors::refusal::FEE_CONFIRMATION_REQUIRED
+                {
                     cat.fee_confirm.to_string()
                 } else {
                     format!("✗ {}", r.refusal_message)
