@@ -13,7 +13,6 @@ use tower::{Layer, Service};
 use crate::authz::{self, Access, Caller, Refusal};
 use crate::context::Ctx;
 use crate::db::{operators, sessions};
-use crate::domain;
 use crate::errors::{ApiError, ApiResult};
 use crate::token;
 
@@ -133,7 +132,7 @@ pub async fn authenticate(ctx: &Ctx, header: Option<&str>, lang: Lang) -> ApiRes
     let op = operators::get(&mut conn, &session.operator_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    if op.enabled == 0 {
+    if !op.enabled {
         return Err(ApiError::Disabled);
     }
     if now - session.last_seen_at >= TOUCH_EVERY_MS {
@@ -142,11 +141,10 @@ pub async fn authenticate(ctx: &Ctx, header: Option<&str>, lang: Lang) -> ApiRes
     Ok(Caller {
         operator_id: op.id,
         username: op.username,
-        role: domain::role_from_str(&op.role)
-            .ok_or_else(|| anyhow::anyhow!("operator has unknown role {:?}", op.role))?,
+        role: op.role,
         org_unit_id: op.org_unit_id,
         org_unit_path: op.org_unit_path,
-        must_change_password: op.must_change_password != 0,
+        must_change_password: op.must_change_password,
         token_hash,
         terminal: session.terminal,
         lang,

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use credit_desk_proto::Lang;
+use credit_desk_proto::pb::OrgUnitKind;
 
 use crate::clock::{Clock, SystemClock, local_date};
 use crate::db::{Db, org_units};
@@ -64,7 +65,7 @@ pub async fn run(
             .with_context(|| format!("--department: no org unit with code {department}"))?
     };
     anyhow::ensure!(
-        unit.kind == "department",
+        unit.kind == OrgUnitKind::Department,
         "--department {department}: {} is not a department",
         unit.name
     );
@@ -98,12 +99,7 @@ pub async fn run(
     if summary.rows_rejected > 0 {
         // The full list, not only the first ones the summary carries.
         let mut conn = db.read().await?;
-        let all: Vec<(i64, String, String)> = sqlx::query_as(
-            "SELECT row_number, column_name, reason FROM import_errors WHERE import_id = $1 ORDER BY row_number",
-        )
-        .bind(&summary.import_id)
-        .fetch_all(&mut *conn)
-        .await?;
+        let all = crate::db::records::import_errors(&mut conn, &summary.import_id).await?;
         let all: Vec<RowError> = all
             .into_iter()
             .map(|(row, column, reason)| RowError {

@@ -65,14 +65,7 @@ pub async fn set(db: &Db, key: &str, value: &str, now_ms: i64) -> anyhow::Result
         bail!("{key}: {v} is outside {}–{}", s.min, s.max);
     }
     let mut tx = db.begin_write().await?;
-    sqlx::query(
-        "INSERT INTO settings (key, value) VALUES ($1, $2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    )
-    .bind(key)
-    .bind(v.to_string())
-    .execute(&mut *tx)
-    .await?;
+    crate::db::consents::set_setting(&mut tx, key, v).await?;
     audit::record(&mut tx, None, "setting.set", key, &v.to_string(), now_ms).await?;
     tx.commit().await?;
     Ok(())

@@ -55,11 +55,7 @@ pub async fn add_org_unit(
     let parent = org_units::get_by_code(&mut tx, parent_code)
         .await?
         .with_context(|| format!("no org unit with code {parent_code}"))?;
-    validate::unit_kind_fits_parent(
-        kind,
-        domain::kind_from_str(&parent.kind).unwrap_or_default(),
-    )
-    .map_err(describe)?;
+    validate::unit_kind_fits_parent(kind, parent.kind).map_err(describe)?;
     let id = new_id();
     let unit = org_units::insert(
         &mut tx,
@@ -100,11 +96,7 @@ pub async fn add_operator(db: &Db, spec: OperatorSpec<'_>, now_ms: i64) -> anyho
     let unit = org_units::get_by_code(&mut tx, spec.unit_code)
         .await?
         .with_context(|| format!("no org unit with code {}", spec.unit_code))?;
-    validate::role_fits_unit(
-        spec.role,
-        domain::kind_from_str(&unit.kind).unwrap_or_default(),
-    )
-    .map_err(describe)?;
+    validate::role_fits_unit(spec.role, unit.kind).map_err(describe)?;
     if operators::get_by_username(&mut tx, spec.username)
         .await?
         .is_some()

@@ -105,23 +105,25 @@ impl TryFrom<Flag> for bool {
     }
 }
 
-/// Domain enums stored as their `as_str` word.
+/// Domain enums stored as a word, read back with their parser.
 macro_rules! stored_word {
-    ($($ty:ty => $what:literal),* $(,)?) => {
+    ($($ty:ty => $parse:path, $what:literal;)*) => {
         $(
             impl TryFrom<Text> for $ty {
                 type Error = BadValue;
                 fn try_from(t: Text) -> Result<Self, BadValue> {
-                    <$ty>::parse(&t.0).ok_or(BadValue { what: $what, value: t.0 })
+                    $parse(&t.0).ok_or(BadValue { what: $what, value: t.0 })
                 }
             }
         )*
     };
 }
 stored_word! {
-    crate::rules::ticket::State => "ticket state",
-    crate::rules::ticket::Outcome => "record outcome",
-    crate::rules::ticket::NoticeChannel => "notice channel",
+    crate::rules::ticket::State => crate::rules::ticket::State::parse, "ticket state";
+    crate::rules::ticket::Outcome => crate::rules::ticket::Outcome::parse, "record outcome";
+    crate::rules::ticket::NoticeChannel => crate::rules::ticket::NoticeChannel::parse, "notice channel";
+    credit_desk_proto::pb::Role => crate::domain::role_from_str, "role";
+    credit_desk_proto::pb::OrgUnitKind => crate::domain::kind_from_str, "org unit kind";
 }
 
 #[cfg(test)]
@@ -157,6 +159,16 @@ mod tests {
         assert_eq!(
             Outcome::try_from(Text("withdrawn".into())).unwrap(),
             Outcome::Withdrawn
+        );
+        use credit_desk_proto::pb::{OrgUnitKind, Role};
+        assert_eq!(
+            Role::try_from(Text("liaison".into())).unwrap(),
+            Role::Liaison
+        );
+        assert!(Role::try_from(Text("root".into())).is_err());
+        assert_eq!(
+            OrgUnitKind::try_from(Text("village_station".into())).unwrap(),
+            OrgUnitKind::VillageStation
         );
     }
 }

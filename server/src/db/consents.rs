@@ -59,6 +59,19 @@ pub async fn retire_purpose(conn: &mut AnyConnection, code: &str, now_ms: i64) -
     Ok(())
 }
 
+/// Sets one of the center's settings (stored as text).
+pub async fn set_setting(conn: &mut AnyConnection, key: &str, value: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO settings (key, value) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )
+    .bind(key)
+    .bind(value.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn setting_i64(conn: &mut AnyConnection, key: &str, default: i64) -> sqlx::Result<i64> {
     let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
         .bind(key)

@@ -143,6 +143,19 @@ impl Db {
         }
     }
 
+    /// A write transaction for a bulk load into tables that grow while it
+    /// runs. On PostgreSQL a plan cached while they were small (a
+    /// sequential scan) would make every later look-up slower, so each
+    /// statement is planned for the data as it is.
+    pub async fn begin_bulk_write(&self) -> sqlx::Result<Transaction<'static, Any>> {
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            tx.execute("SET LOCAL plan_cache_mode = force_custom_plan")
+                .await?;
+        }
+        Ok(tx)
+    }
+
     pub async fn ping(&self) -> sqlx::Result<()> {
         self.pool.acquire().await?.ping().await
     }

@@ -1,19 +1,25 @@
 //! Operators (the people who log in), read together with their org unit.
 
+use credit_desk_proto::pb::Role;
 use sqlx::AnyConnection;
+
+use super::column::{Flag, Text};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OperatorRow {
     pub id: String,
     pub username: String,
     pub display_name: String,
-    pub role: String,
+    #[sqlx(try_from = "Text")]
+    pub role: Role,
     pub org_unit_id: String,
     pub org_unit_name: String,
     pub org_unit_path: String,
     pub password_hash: String,
-    pub enabled: i64,
-    pub must_change_password: i64,
+    #[sqlx(try_from = "Flag")]
+    pub enabled: bool,
+    #[sqlx(try_from = "Flag")]
+    pub must_change_password: bool,
     pub locked_until: Option<i64>,
     pub created_at: i64,
 }

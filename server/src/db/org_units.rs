@@ -1,14 +1,18 @@
 //! Org units: a tree kept with a materialised path so that "this unit and
 //! everything under it" is one prefix comparison.
 
+use credit_desk_proto::pb::OrgUnitKind;
 use sqlx::AnyConnection;
+
+use super::column::Text;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrgUnitRow {
     pub id: String,
     pub code: String,
     pub name: String,
-    pub kind: String,
+    #[sqlx(try_from = "Text")]
+    pub kind: OrgUnitKind,
     pub parent_id: Option<String>,
     pub path: String,
     pub depth: i64,

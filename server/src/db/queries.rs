@@ -1,6 +1,9 @@
 //! The query log, report numbers, and what a report reads.
 
+use chrono::NaiveDate;
 use sqlx::AnyConnection;
+
+use super::column::{Flag, OptText};
 
 pub struct LogEntry<'a> {
     pub id: &'a str,
@@ -53,10 +56,12 @@ pub struct LogRow {
     pub consent_id: Option<String>,
     pub purpose: Option<String>,
     pub institution_id: Option<String>,
-    pub outcome: String,
+    #[sqlx(try_from = "Flag")]
+    pub allowed: bool,
     pub reason: String,
     pub report_no: Option<String>,
-    pub fee_applies: i64,
+    #[sqlx(try_from = "Flag")]
+    pub fee_applies: bool,
     pub operator_name: String,
     pub org_unit_name: String,
 }
@@ -64,7 +69,8 @@ pub struct LogRow {
 pub async fn get_log(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<LogRow>> {
     sqlx::query_as(
         "SELECT q.id, q.at, q.subject_id, q.basis, q.consent_id, q.purpose, q.institution_id,
-                q.outcome, q.reason, q.report_no, q.fee_applies,
+                CASE WHEN q.outcome = 'allowed' THEN 1 ELSE 0 END AS allowed,
+                q.reason, q.report_no, q.fee_applies,
                 o.display_name AS operator_name, u.name AS org_unit_name
            FROM query_log q
            JOIN operators o ON o.id = q.operator_id
@@ -139,11 +145,14 @@ pub struct ReportRecordRow {
     pub category: String,
     pub source_name: String,
     pub source_key: String,
-    pub start_date: Option<String>,
-    pub end_date: Option<String>,
+    #[sqlx(try_from = "OptText")]
+    pub start_date: Option<NaiveDate>,
+    #[sqlx(try_from = "OptText")]
+    pub end_date: Option<NaiveDate>,
     pub amount_cents: Option<i64>,
     pub status: String,
-    pub negative: i64,
+    #[sqlx(try_from = "Flag")]
+    pub negative: bool,
     pub details: String,
     pub version: i64,
 }
@@ -225,10 +234,18 @@ pub async fn insert_explanation(
 }
 
 /// (subject id, negative) of a record in its current version.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecordSubject {
+    pub subject_id: String,
+    #[sqlx(try_from = "Flag")]
+    pub negative: bool,
+}
+
+/// Whose a record is, and whether it is negative (in its current version).
 pub async fn record_subject(
     conn: &mut AnyConnection,
     record_id: &str,
-) -> sqlx::Result<Option<(String, i64)>> {
+) -> sqlx::Result<Option<RecordSubject>> {
     sqlx::query_as(
         "SELECT r.subject_id, v.negative FROM records r
            JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version

@@ -109,6 +109,36 @@ pub async fn finish_import(
     Ok(())
 }
 
+/// Every rejected row of an import: (row, column, reason), in row order.
+pub async fn import_errors(
+    conn: &mut AnyConnection,
+    import_id: &str,
+) -> sqlx::Result<Vec<(i64, String, String)>> {
+    sqlx::query_as(
+        "SELECT row_number, column_name, reason FROM import_errors
+          WHERE import_id = $1 ORDER BY row_number",
+    )
+    .bind(import_id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Makes `version` the record's current one.
+pub async fn set_current_version(
+    conn: &mut AnyConnection,
+    record_id: &str,
+    version: i64,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE records SET current_version = $1, updated_at = $2 WHERE id = $3")
+        .bind(version)
+        .bind(now_ms)
+        .bind(record_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Latest imports of the departments under `scope_path`.
 pub async fn recent_imports(
     conn: &mut AnyConnection,

@@ -23,7 +23,7 @@ use sqlx::{AnyConnection, Row as _};
 
 use crate::db::bulk::{self, V};
 use crate::db::records::{self, ImportRow};
-use crate::db::{Backend, Db, new_id};
+use crate::db::{Db, new_id};
 
 /// How many leading row errors travel back with the summary; all of them
 /// are stored with the import.
@@ -250,12 +250,7 @@ impl Batch {
         bulk::insert(conn, &bulk::RECORDS, &records).await?;
         bulk::insert(conn, &bulk::RECORD_VERSIONS, &self.versions).await?;
         for (id, version) in &self.touched {
-            sqlx::query("UPDATE records SET current_version = $1, updated_at = $2 WHERE id = $3")
-                .bind(version)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            records::set_current_version(conn, id, *version, now).await?;
         }
         for (_, _, _, key) in &self.new_records {
             if let Some(c) = current.get_mut(key) {
@@ -307,15 +302,7 @@ pub async fn run(
     let total = parsed.rows.len() as u32;
     progress(0, total);
 
-    let mut tx = db.begin_write().await?;
-    if db.backend() == Backend::Postgres {
-        // The tables grow during this transaction: a plan cached while they
-        // were small (a sequential scan) would make every later look-up
-        // slower. Plan each statement for the data as it is.
-        sqlx::query("SET LOCAL plan_cache_mode = force_custom_plan")
-            .execute(&mut *tx)
-            .await?;
-    }
+    let mut tx = db.begin_bulk_write().await?;
     // The import row goes first so versions can point at it; its counts are
     // filled in at the end (same transaction).
     let mut log = ImportRow {

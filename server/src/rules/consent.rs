@@ -3,6 +3,8 @@
 
 use credit_desk_proto::validate::{FieldError, Rule};
 
+use credit_desk_proto::pb::OrgUnitKind;
+
 use crate::authz::VerificationRefusal;
 
 pub const DEFAULT_VALIDITY_DAYS: i64 = 30;
@@ -23,8 +25,8 @@ pub const REMARKS_MAX: usize = 2000;
 
 /// What the database knows about the things a consent refers to.
 pub struct CaptureFacts {
-    /// The grantee's org-unit kind ("bank", "department", …); `None` if unknown.
-    pub grantee_kind: Option<String>,
+    /// The grantee's org-unit kind; `None` if unknown.
+    pub grantee_kind: Option<OrgUnitKind>,
     /// Whether the purpose code exists and is not retired.
     pub purpose_active: bool,
     /// Whether the caller may use the verification named (decided by
@@ -54,9 +56,9 @@ pub fn check_capture(input: &CaptureInput<'_>, facts: &CaptureFacts) -> Vec<Fiel
         }
         Some(Ok(())) => {}
     }
-    match facts.grantee_kind.as_deref() {
+    match facts.grantee_kind {
         None => errors.push(FieldError::new(field::GRANTEE, Rule::Required)),
-        Some("bank" | "department") => {}
+        Some(OrgUnitKind::Bank | OrgUnitKind::Department) => {}
         Some(_) => errors.push(FieldError::new(field::GRANTEE, Rule::UnknownValue)),
     }
     if !facts.purpose_active {
@@ -97,7 +99,7 @@ mod tests {
 
     fn facts() -> CaptureFacts {
         CaptureFacts {
-            grantee_kind: Some("bank".into()),
+            grantee_kind: Some(OrgUnitKind::Bank),
             purpose_active: true,
             verification: Some(Ok(())),
             max_validity_days: 90,
@@ -166,7 +168,7 @@ mod tests {
     #[test]
     fn grantee_must_be_a_bank_or_department_and_validity_capped() {
         let mut f = facts();
-        f.grantee_kind = Some("township".into());
+        f.grantee_kind = Some(OrgUnitKind::Township);
         assert_eq!(fields(check_capture(&input(), &f)), [field::GRANTEE]);
         let mut i = input();
         i.valid_until_ms = NOW + 91 * DAY_MS;

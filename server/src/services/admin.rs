@@ -118,8 +118,7 @@ impl AdminService {
             let parent = self
                 .unit_in_scope(tx, &caller, field::PARENT_ID, &req.parent_id)
                 .await?;
-            let parent_kind = domain::kind_from_str(&parent.kind).unwrap_or_default();
-            validate::unit_kind_fits_parent(kind, parent_kind)?;
+            validate::unit_kind_fits_parent(kind, parent.kind)?;
             if org_units::get_by_code(tx, &code).await?.is_some() {
                 return Err(ApiError::AlreadyExists { field: field::CODE });
             }
@@ -224,7 +223,7 @@ impl AdminService {
             let unit = self
                 .unit_in_scope(tx, &caller, field::ORG_UNIT_ID, &req.org_unit_id)
                 .await?;
-            validate::role_fits_unit(role, domain::kind_from_str(&unit.kind).unwrap_or_default())?;
+            validate::role_fits_unit(role, unit.kind)?;
             if operators::get_by_username(tx, &username).await?.is_some() {
                 return Err(ApiError::AlreadyExists {
                     field: field::USERNAME,

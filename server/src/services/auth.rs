@@ -31,9 +31,8 @@ impl AuthService {
             .ok_or_else(|| anyhow::anyhow!("operator {} has no org unit", op.id))?;
         let now = self.ctx.now_ms();
         let mut home = convert::home(&op, &unit, now);
-        let role = crate::domain::role_from_str(&op.role).unwrap_or_default();
         let actor = crate::authz::Actor {
-            role,
+            role: op.role,
             unit_id: &unit.id,
             unit_path: &unit.path,
         };
@@ -105,7 +104,7 @@ impl AuthService {
                 });
             }
         };
-        if op.enabled == 0 {
+        if !op.enabled {
             return Err(ApiError::Disabled);
         }
         let token = token::new_token();

@@ -2,7 +2,7 @@
 //! counter on a live verification, withdrawal, and a subject's consents.
 
 use credit_desk_proto::ident;
-use credit_desk_proto::pb::{self, ConsentState, consent_server::Consent};
+use credit_desk_proto::pb::{self, ConsentState, OrgUnitKind, consent_server::Consent};
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
 use tonic::{Request, Response, Status};
 
@@ -92,7 +92,7 @@ impl ConsentService {
         let grantees = org_units::subtree(&mut conn, &root)
             .await?
             .iter()
-            .filter(|u| u.kind == "bank" || u.kind == "department")
+            .filter(|u| matches!(u.kind, OrgUnitKind::Bank | OrgUnitKind::Department))
             .map(super::convert::org_unit)
             .collect();
         let categories = crate::db::records::categories(&mut conn)

@@ -13,7 +13,7 @@ pub fn org_unit(r: &OrgUnitRow) -> pb::OrgUnit {
         id: r.id.clone(),
         code: r.code.clone(),
         name: r.name.clone(),
-        kind: domain::kind_from_str(&r.kind).unwrap_or_default() as i32,
+        kind: r.kind as i32,
         parent_id: r.parent_id.clone().unwrap_or_default(),
         depth: r.depth as u32,
     }
@@ -24,11 +24,11 @@ pub fn operator(r: &OperatorRow, now_ms: i64) -> pb::Operator {
         id: r.id.clone(),
         username: r.username.clone(),
         display_name: r.display_name.clone(),
-        role: domain::role_from_str(&r.role).unwrap_or_default() as i32,
+        role: r.role as i32,
         org_unit_id: r.org_unit_id.clone(),
         org_unit_name: r.org_unit_name.clone(),
-        enabled: r.enabled != 0,
-        must_change_password: r.must_change_password != 0,
+        enabled: r.enabled,
+        must_change_password: r.must_change_password,
         created_at_ms: r.created_at,
         locked_until_ms: r
             .locked_until
@@ -38,7 +38,7 @@ pub fn operator(r: &OperatorRow, now_ms: i64) -> pb::Operator {
 }
 
 pub fn home(op: &OperatorRow, unit: &OrgUnitRow, now_ms: i64) -> pb::Home {
-    let role = domain::role_from_str(&op.role).unwrap_or_default();
+    let role = op.role;
     pb::Home {
         operator: Some(operator(op, now_ms)),
         org_unit: Some(org_unit(unit)),

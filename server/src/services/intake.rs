@@ -3,7 +3,7 @@
 
 use std::pin::Pin;
 
-use credit_desk_proto::pb::{self, intake_server::Intake};
+use credit_desk_proto::pb::{self, OrgUnitKind, intake_server::Intake};
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
 use futures::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -116,7 +116,7 @@ impl IntakeService {
                 .ok_or(ApiError::NotFound {
                     field: field::DEPARTMENT_ID,
                 })?;
-        if unit.kind != "department" {
+        if unit.kind != OrgUnitKind::Department {
             return Err(FieldError::new(field::DEPARTMENT_ID, Rule::UnknownValue).into());
         }
         authz::import_for(caller.actor(), unit_ref(&unit))?;
@@ -133,7 +133,7 @@ impl IntakeService {
         let departments = org_units::subtree(&mut conn, &caller.org_unit_path)
             .await?
             .into_iter()
-            .filter(|u| u.kind == "department")
+            .filter(|u| u.kind == OrgUnitKind::Department)
             .filter(|u| authz::import_for(caller.actor(), unit_ref(u)).is_ok())
             .map(|u| super::convert::org_unit(&u))
             .collect();

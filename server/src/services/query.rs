@@ -39,11 +39,6 @@ fn year_start_ms(ms: i64) -> i64 {
         .map_or(ms, |t| t.timestamp_millis())
 }
 
-fn date(s: &Option<String>) -> Option<NaiveDate> {
-    s.as_deref()
-        .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-}
-
 impl QueryService {
     pub fn new(ctx: Ctx) -> Self {
         QueryService { ctx }
@@ -119,8 +114,8 @@ impl QueryService {
             .await?
             .ok_or_else(|| anyhow::anyhow!("query log {log_id} vanished"))?;
         let mut resp = pb::RunQueryResponse {
-            allowed: log.outcome == "allowed",
-            fee_applies: log.fee_applies != 0,
+            allowed: log.allowed,
+            fee_applies: log.fee_applies,
             query_log_id: log.id.clone(),
             replayed,
             ..Default::default()
@@ -168,15 +163,15 @@ impl QueryService {
             .await?
             .into_iter()
             .map(|r| RecordFacts {
-                start_date: date(&r.start_date),
-                end_date: date(&r.end_date),
+                start_date: r.start_date,
+                end_date: r.end_date,
                 id: r.id,
                 category: r.category,
                 source_name: r.source_name,
                 source_key: r.source_key,
                 amount_cents: r.amount_cents,
                 status: r.status,
-                negative: r.negative != 0,
+                negative: r.negative,
                 details: r.details,
                 version: r.version,
             })
@@ -305,10 +300,11 @@ impl QueryService {
             &mut r.request_id
         })?;
         let (_, replayed) = create_once(&self.ctx, key, async |tx| {
-            let (subject_id, negative) = queries::record_subject(tx, &req.record_id)
+            let record = queries::record_subject(tx, &req.record_id)
                 .await?
                 .ok_or(ApiError::NotFound { field: "record_id" })?;
-            if negative == 0 {
+            let subject_id = record.subject_id;
+            if !record.negative {
                 return Err(FieldError::new("record_id", Rule::UnknownValue).into());
             }
             usable_verification(tx, &caller, &req.verification_id, Some(&subject_id), now).await?;
