@@ -8,7 +8,7 @@ use credit_desk_proto::Lang;
 use credit_desk_proto::pb;
 use unicode_width::UnicodeWidthStr;
 
-use crate::i18n::{Catalogue, ticket_word};
+use crate::i18n::{Catalogue, catalogue, ticket_word};
 use crate::print::{WIDTH, paginate, time, wrap};
 
 /// Days of a duration, rounded up (a pause of an hour counts as a day).
@@ -23,11 +23,11 @@ pub fn deadline_line(d: &pb::Deadline, lang: Lang) -> String {
         kind = format!("{kind}（{}）", d.department_name);
     }
     let state = if d.met {
-        lang.pick("已完成", "met").to_string()
+        catalogue(lang).deadline_met.to_string()
     } else {
         let mut s = ticket_word(lang, &d.urgency);
         if d.warn {
-            s.push_str(lang.pick(" ⚠", " ⚠"));
+            s.push_str(" ⚠");
         }
         s
     };
@@ -102,11 +102,7 @@ pub fn lines(t: &pb::Ticket, cat: &Catalogue, lang: Lang, offset: FixedOffset) -
     out.push(cat.section_deadlines.to_string());
     out.extend(t.deadlines.iter().map(|d| deadline_line(d, lang)));
     if t.paused_ms > 0 {
-        out.push(
-            cat.paused_note
-                .replace("{days}", &days(t.paused_ms).to_string())
-                .replace("{due}", &t.overall_due_with_pauses),
-        );
+        out.push(cat.paused_note(days(t.paused_ms), &t.overall_due_with_pauses));
     }
     out.push(String::new());
     out.push(cat.section_disputed.to_string());

@@ -192,9 +192,7 @@ pub fn body_with_records(
         }
     }
     if r.withheld_for_age > 0 {
-        let note = cat
-            .withheld_note
-            .replace("{n}", &r.withheld_for_age.to_string());
+        let note = cat.withheld_note(r.withheld_for_age);
         out.extend(wrap(&note, WIDTH - 2).into_iter().map(|l| format!("  {l}")));
     }
     out.push(String::new());
@@ -236,12 +234,7 @@ pub fn paginate(lines: &[String], cat: &Catalogue, number: &str, operator: &str)
         }
         out.push_str(&"-".repeat(WIDTH));
         out.push('\n');
-        let footer = cat
-            .page_footer
-            .replace("{no}", number)
-            .replace("{page}", &(i + 1).to_string())
-            .replace("{pages}", &total.to_string())
-            .replace("{operator}", operator);
+        let footer = cat.page_footer(number, i + 1, total, operator);
         out.push_str(&footer);
         out.push('\n');
     }

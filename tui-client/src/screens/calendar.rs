@@ -88,12 +88,7 @@ impl CalendarScreen {
             }
             Answer::CalendarImported(r) => {
                 self.import = None;
-                let years: Vec<String> = r.years.iter().map(i32::to_string).collect();
-                let done = cat
-                    .calendar_imported
-                    .replace("{years}", &years.join(", "))
-                    .replace("{days}", &r.days.to_string())
-                    .replace("{n}", &r.deadlines_recomputed.to_string());
+                let done = cat.calendar_imported(&r.years, r.days, r.deadlines_recomputed);
                 self.shown = None;
                 self.years = Some(r.calendar);
                 Action::Info(done)

@@ -101,7 +101,7 @@ impl IntakeScreen {
                     Field::choice(
                         DRY_RUN,
                         cat.dry_run,
-                        vec![(0, cat.no_yes[0].into()), (1, cat.no_yes[1].into())],
+                        vec![(0, cat.dry_run_no.into()), (1, cat.dry_run_yes.into())],
                     ),
                 ]));
                 Action::None
@@ -180,13 +180,7 @@ impl IntakeScreen {
 }
 
 pub fn counts_text(s: &pb::ImportSummary, cat: &Catalogue) -> String {
-    cat.import_counts
-        .replace("{total}", &s.rows_total.to_string())
-        .replace("{ok}", &s.rows_accepted.to_string())
-        .replace("{bad}", &s.rows_rejected.to_string())
-        .replace("{new}", &s.records_created.to_string())
-        .replace("{upd}", &s.records_updated.to_string())
-        .replace("{same}", &s.records_unchanged.to_string())
+    cat.import_counts(s)
 }
 
 fn status_text<'a>(status: &'a str, cat: &Catalogue) -> &'a str {

@@ -192,7 +192,7 @@ impl ObjectionScreen {
     pub fn on_answer(&mut self, answer: Answer, cat: &Catalogue) -> Action {
         match answer {
             Answer::Ticket(t) => {
-                let done = cat.objection_filed.replace("{no}", &t.ticket_no);
+                let done = cat.objection_filed(&t.ticket_no);
                 self.filed = Some(t);
                 Action::Info(done)
             }

@@ -17,7 +17,7 @@ use super::Target;
 use super::org_units::list_move;
 use crate::app::{Action, App};
 use crate::form::pad_to;
-use crate::i18n::{Catalogue, ticket_word};
+use crate::i18n::{Catalogue, catalogue, ticket_word};
 use crate::net::{Answer, Call};
 use crate::theme::Theme;
 
@@ -325,10 +325,7 @@ impl QueueScreen {
                 } else {
                     Style::default()
                 };
-                let counts = cat
-                    .unit_counts
-                    .replace("{open}", &c.open.to_string())
-                    .replace("{overdue}", &c.overdue.to_string());
+                let counts = cat.unit_counts(c.open, c.overdue);
                 lines.push(Line::styled(
                     format!("  {}{counts}", pad_to(&c.name, 22)),
                     style,
@@ -353,19 +350,14 @@ impl QueueScreen {
 /// Deadline kinds in a queue row, where space is short.
 fn short_kind(lang: Lang, kind: &str) -> &'static str {
     match kind {
-        "department_reply" => lang.pick("回复", "reply"),
-        "notice" => lang.pick("通知", "notice"),
-        _ => lang.pick("总限", "limit"),
+        "department_reply" => catalogue(lang).short_reply,
+        "notice" => catalogue(lang).short_notice,
+        _ => catalogue(lang).short_limit,
     }
 }
 
 pub fn stats_text(cat: &Catalogue, s: &pb::QueueStats) -> String {
-    cat.queue_stats
-        .replace("{open}", &s.open.to_string())
-        .replace("{overdue}", &s.overdue.to_string())
-        .replace("{today}", &s.due_today.to_string())
-        .replace("{soon}", &s.soon.to_string())
-        .replace("{warn}", &s.warnings.to_string())
+    cat.queue_stats(s)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use chrono::{FixedOffset, NaiveDate};
 use credit_desk_proto::Lang;
 use credit_desk_proto::ident::{self, Identifier};
-use credit_desk_proto::pb::{self, SubjectKind, VerificationMethod, VerifyOutcome};
+use credit_desk_proto::pb::{self, VerificationMethod, VerifyOutcome};
 use credit_desk_proto::validate::{self, VerificationInput, field};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -31,13 +31,7 @@ pub struct VerifyScreen {
 }
 
 fn method_label(cat: &Catalogue, m: VerificationMethod) -> &'static str {
-    match m {
-        VerificationMethod::IdCardInspected => cat.methods[0],
-        VerificationMethod::IdCardReader => cat.methods[1],
-        VerificationMethod::OtherDocument => cat.methods[2],
-        VerificationMethod::AgentWithPoa => cat.methods[3],
-        VerificationMethod::Unspecified => "-",
-    }
+    crate::i18n::method_name(cat.lang, m)
 }
 
 /// What the clerk sees under the number while typing: progress, the
@@ -266,12 +260,7 @@ fn result_lines(
     };
     lines.push(Line::from(Span::raw(headline)));
     if let Some(s) = &r.subject {
-        let kind = match s.kind() {
-            SubjectKind::Person => cat.kinds_subject[0],
-            SubjectKind::Organisation => cat.kinds_subject[1],
-            SubjectKind::Household => cat.kinds_subject[2],
-            SubjectKind::Unspecified => "",
-        };
+        let kind = crate::i18n::subject_kind_name(cat.lang, s.kind());
         let mut who = format!(" {} {} [{kind}]", s.name, s.identifier);
         if let Some((_, t)) = cat.org_types.iter().find(|t| t.0 == s.org_type) {
             who.push_str(&format!(" {t}"));

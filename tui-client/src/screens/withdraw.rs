@@ -23,13 +23,7 @@ pub struct WithdrawScreen {
 }
 
 pub fn state_name(cat: &Catalogue, s: ConsentState) -> &'static str {
-    match s {
-        ConsentState::Active => cat.consent_states[0],
-        ConsentState::NotYetValid => cat.consent_states[1],
-        ConsentState::Expired => cat.consent_states[2],
-        ConsentState::Withdrawn => cat.consent_states[3],
-        ConsentState::Unspecified => "-",
-    }
+    crate::i18n::consent_state_name(cat.lang, s)
 }
 
 impl WithdrawScreen {

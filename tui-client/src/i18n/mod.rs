@@ -3,9 +3,20 @@
 //! spell user-facing text themselves.
 
 use credit_desk_proto::Lang;
-use credit_desk_proto::pb::{OrgUnitKind, Role};
+use credit_desk_proto::pb::{ConsentState, OrgUnitKind, Role, SubjectKind, VerificationMethod};
+
+mod templates;
 
 pub struct Catalogue {
+    /// The language of every entry; the templated ones are in [`Catalogue`]'s
+    /// methods (see `templates.rs`).
+    pub lang: Lang,
+    // Deadlines
+    pub deadline_met: &'static str,
+    /// Deadline kinds where a queue row is short of space.
+    pub short_reply: &'static str,
+    pub short_notice: &'static str,
+    pub short_limit: &'static str,
     pub app_title: &'static str,
     // Login
     pub login_title: &'static str,
@@ -69,7 +80,6 @@ pub struct Catalogue {
     pub agent_identifier: &'static str,
     pub agent_name: &'static str,
     pub poa_reference: &'static str,
-    pub methods: [&'static str; 4],
     pub verified: &'static str,
     pub name_mismatch: &'static str,
     pub unknown_subject: &'static str,
@@ -77,7 +87,6 @@ pub struct Catalogue {
     pub typed_so_far: &'static str,
     pub verify_hint: &'static str,
     pub verify_result_hint: &'static str,
-    pub kinds_subject: [&'static str; 3],
     pub org_types: [(&'static str, &'static str); 4],
     pub township: &'static str,
     pub address: &'static str,
@@ -90,11 +99,12 @@ pub struct Catalogue {
     pub department: &'static str,
     pub file_path: &'static str,
     pub dry_run: &'static str,
-    pub no_yes: [&'static str; 2],
+    /// The dry-run choice of an import: no (import), yes (check only).
+    pub dry_run_no: &'static str,
+    pub dry_run_yes: &'static str,
     pub import_hint: &'static str,
     pub importing: &'static str,
     pub import_statuses: [(&'static str, &'static str); 4],
-    pub import_counts: &'static str,
     pub rejected_rows: &'static str,
     pub recent_imports: &'static str,
     pub no_departments: &'static str,
@@ -111,11 +121,9 @@ pub struct Catalogue {
     pub section_records: &'static str,
     pub section_queries: &'static str,
     pub no_records: &'static str,
-    pub withheld_note: &'static str,
     pub record_columns: [&'static str; 6],
     pub explanation_label: &'static str,
     pub annotation_label: &'static str,
-    pub page_footer: &'static str,
     pub yes: &'static str,
     /// Between a label and its value in printed text.
     pub colon: &'static str,
@@ -134,7 +142,6 @@ pub struct Catalogue {
     pub consent_receipt_hint: &'static str,
     pub scope_all: &'static str,
     pub scope_choose: &'static str,
-    pub consent_states: [&'static str; 4],
     pub no_consents: &'static str,
     pub confirm_withdraw: &'static str,
     pub withdraw_hint: &'static str,
@@ -170,7 +177,6 @@ pub struct Catalogue {
     pub applicant: &'static str,
     pub calendar_hint: &'static str,
     pub calendar_import: &'static str,
-    pub calendar_imported: &'static str,
     pub calendar_official: &'static str,
     pub calendar_title: &'static str,
     pub case_file_title: &'static str,
@@ -197,17 +203,14 @@ pub struct Catalogue {
     pub notice_result: &'static str,
     pub notify_by: &'static str,
     pub notify_title: &'static str,
-    pub objection_filed: &'static str,
     pub objection_hint: &'static str,
     pub objection_title: &'static str,
     pub outcome_label: &'static str,
     pub pause_reason: &'static str,
     pub pause_title: &'static str,
-    pub paused_note: &'static str,
     pub queue_empty: &'static str,
     pub queue_filter: &'static str,
     pub queue_hint: &'static str,
-    pub queue_stats: &'static str,
     pub queue_title: &'static str,
     pub reason_category: &'static str,
     pub reason_text: &'static str,
@@ -235,7 +238,6 @@ pub struct Catalogue {
     pub ticket_state: &'static str,
     pub ticket_updated: &'static str,
     pub overdue_stats_title: &'static str,
-    pub unit_counts: &'static str,
     pub letter_received_on: &'static str,
     pub reply_record: &'static str,
     // Common
@@ -261,6 +263,11 @@ pub struct Catalogue {
 }
 
 pub static ZH: Catalogue = Catalogue {
+    lang: Lang::Zh,
+    deadline_met: "已完成",
+    short_reply: "回复",
+    short_notice: "通知",
+    short_limit: "总限",
     app_title: "综合征信中心 · 业务工作站",
     login_title: "操作员登录",
     username: "用户名",
@@ -318,12 +325,6 @@ pub static ZH: Catalogue = Catalogue {
     agent_identifier: "代理人证件号",
     agent_name: "代理人姓名",
     poa_reference: "委托书编号",
-    methods: [
-        "查验身份证原件",
-        "身份证阅读器",
-        "其他有效证件",
-        "代理人持授权委托书",
-    ],
     verified: "核验通过",
     name_mismatch: "姓名与登记不符，未记录核验",
     unknown_subject: "库中无此证件号码的主体，未记录核验",
@@ -331,7 +332,6 @@ pub static ZH: Catalogue = Catalogue {
     typed_so_far: "已输入",
     verify_hint: "Tab 切换  ←→ 选择核验方式  Enter 核验  Esc 返回",
     verify_result_hint: "F2 下一位  Esc 返回",
-    kinds_subject: ["自然人", "组织", "农户"],
     org_types: [
         ("enterprise", "企业"),
         ("public_institution", "机关事业单位"),
@@ -348,7 +348,8 @@ pub static ZH: Catalogue = Catalogue {
     department: "报送部门",
     file_path: "文件路径",
     dry_run: "试运行",
-    no_yes: ["否（导入）", "是（只检查）"],
+    dry_run_no: "否（导入）",
+    dry_run_yes: "是（只检查）",
     import_hint: "Tab 切换  ←→ 选择  Enter 上传  Esc 返回",
     importing: "导入中",
     import_statuses: [
@@ -357,7 +358,6 @@ pub static ZH: Catalogue = Catalogue {
         ("dry_run", "试运行，未做更改"),
         ("rejected", "没有可导入的行"),
     ],
-    import_counts: "共 {total} 行：接受 {ok}，拒绝 {bad}；新增 {new}，更新 {upd}，未变 {same}",
     rejected_rows: "被拒绝的行（行号 列 原因）",
     recent_imports: "最近报送",
     no_departments: "没有可报送的部门",
@@ -373,11 +373,9 @@ pub static ZH: Catalogue = Catalogue {
     section_records: "二、信用记录",
     section_queries: "三、查询记录（近两年）",
     no_records: "（无记录）",
-    withheld_note: "另有 {n} 条负面记录因事件结束已满五年，依《征信业管理条例》第十六条不予展示。",
     record_columns: ["来源", "编号", "开始", "结束", "金额(元)", "状态"],
     explanation_label: "本人解释",
     annotation_label: "异议标注",
-    page_footer: "编号 {no}  第 {page}/{pages} 页  操作员：{operator}",
     yes: "是",
     colon: "：",
     consent_title: "查询授权",
@@ -395,7 +393,6 @@ pub static ZH: Catalogue = Catalogue {
     consent_receipt_hint: "p 打印到文件  Esc 返回",
     scope_all: "全部信息类别",
     scope_choose: "授权范围（空格勾选；不勾选即全部）",
-    consent_states: ["有效", "未生效", "已过期", "已撤回"],
     no_consents: "该主体没有查询授权",
     confirm_withdraw: "撤回该授权？撤回后立即生效，之后凭此授权的查询将被拒绝。(y/n)",
     withdraw_hint: "↑↓ 选择  d/Enter 撤回  Esc 返回",
@@ -431,7 +428,6 @@ pub static ZH: Catalogue = Catalogue {
     applicant: "申请人",
     calendar_hint: "↑↓ 选择年份  Enter 查看  i 导入文件  r 刷新  Esc 返回",
     calendar_import: "导入工作日历文件（CSV：date,kind,name）",
-    calendar_imported: "已导入 {years} 年共 {days} 天；重算未到期时限 {n} 个",
     calendar_official: "国务院公布",
     calendar_title: "工作日历",
     case_file_title: "异议处理案卷",
@@ -458,17 +454,14 @@ pub static ZH: Catalogue = Catalogue {
     notice_result: "结果",
     notify_by: "通知方式",
     notify_title: "记录通知申请人",
-    objection_filed: "异议已受理，编号 {no}；相关记录已加异议标注。p 打印受理回执",
     objection_hint: "Tab 切换：各项 → 异议理由 → 证明材料  ←→ 选择  F10/Ctrl-S 提交  Esc 返回",
     objection_title: "异议申请",
     outcome_label: "核查结果",
     pause_reason: "暂停原因",
     pause_title: "暂停办理（等待申请人补充材料等）",
-    paused_note: "  已暂停共 {days} 天；法定时限不变，扣除暂停后为 {due}",
     queue_empty: "队列中没有待办事项",
     queue_filter: "状态",
     queue_hint: "↑↓ 选择  Enter 打开  r 刷新  筛选：f 状态 u 机构 d 部门  Esc 返回",
-    queue_stats: "待办 {open} · 逾期 {overdue} · 今日到期 {today} · 两日内 {soon} · 预警 {warn}",
     queue_title: "时限队列",
     reason_category: "异议类别",
     reason_text: "异议理由",
@@ -496,7 +489,6 @@ pub static ZH: Catalogue = Catalogue {
     ticket_state: "状态",
     ticket_updated: "已办理",
     overdue_stats_title: "逾期统计",
-    unit_counts: "待办 {open}  逾期 {overdue}",
     letter_received_on: "部门收函日期（空为今日）",
     reply_record: "异议记录",
     loading: "加载中…",
@@ -530,6 +522,11 @@ pub static ZH: Catalogue = Catalogue {
 };
 
 pub static EN: Catalogue = Catalogue {
+    lang: Lang::En,
+    deadline_met: "met",
+    short_reply: "reply",
+    short_notice: "notice",
+    short_limit: "limit",
     app_title: "Credit Information Center · Workstation",
     login_title: "Operator login",
     username: "Username",
@@ -587,12 +584,6 @@ pub static EN: Catalogue = Catalogue {
     agent_identifier: "Agent's ID no.",
     agent_name: "Agent's name",
     poa_reference: "POA reference",
-    methods: [
-        "ID card inspected",
-        "ID card reader",
-        "other document",
-        "agent with power of attorney",
-    ],
     verified: "Verified",
     name_mismatch: "Name does not match the register; nothing recorded",
     unknown_subject: "No subject with this number is registered; nothing recorded",
@@ -600,7 +591,6 @@ pub static EN: Catalogue = Catalogue {
     typed_so_far: "typed",
     verify_hint: "Tab move  ←→ method  Enter verify  Esc back",
     verify_result_hint: "F2 next person  Esc back",
-    kinds_subject: ["person", "organisation", "household"],
     org_types: [
         ("enterprise", "enterprise"),
         ("public_institution", "public institution"),
@@ -617,7 +607,8 @@ pub static EN: Catalogue = Catalogue {
     department: "Department",
     file_path: "File path",
     dry_run: "Dry run",
-    no_yes: ["no (import)", "yes (check only)"],
+    dry_run_no: "no (import)",
+    dry_run_yes: "yes (check only)",
     import_hint: "Tab move  ←→ choose  Enter upload  Esc back",
     importing: "Importing",
     import_statuses: [
@@ -629,7 +620,6 @@ pub static EN: Catalogue = Catalogue {
         ("dry_run", "dry run; nothing changed"),
         ("rejected", "no row could be imported"),
     ],
-    import_counts: "{total} rows: {ok} accepted, {bad} rejected; {new} new, {upd} updated, {same} unchanged",
     rejected_rows: "Rejected rows (row column reason)",
     recent_imports: "Recent files",
     no_departments: "No department to send for",
@@ -645,11 +635,9 @@ pub static EN: Catalogue = Catalogue {
     section_records: "2. Records",
     section_queries: "3. Queries (last two years)",
     no_records: "(no records)",
-    withheld_note: "{n} more negative record(s) ended over five years ago and are not shown (Regulation art. 16).",
     record_columns: ["Source", "Key", "Start", "End", "Amount", "Status"],
     explanation_label: "Subject's explanation",
     annotation_label: "Disputed",
-    page_footer: "No. {no}  page {page}/{pages}  operator: {operator}",
     yes: "yes",
     colon: ": ",
     consent_title: "Consent to query",
@@ -667,7 +655,6 @@ pub static EN: Catalogue = Catalogue {
     consent_receipt_hint: "p print to file  Esc back",
     scope_all: "all categories",
     scope_choose: "Scope (Space ticks; none ticked = all)",
-    consent_states: ["active", "not yet valid", "expired", "withdrawn"],
     no_consents: "This subject has given no consent",
     confirm_withdraw: "Withdraw this consent? It takes effect at once; later queries on it are refused. (y/n)",
     withdraw_hint: "↑↓ choose  d/Enter withdraw  Esc back",
@@ -703,7 +690,6 @@ pub static EN: Catalogue = Catalogue {
     applicant: "Applicant",
     calendar_hint: "↑↓ select a year  Enter show  i import a file  r refresh  Esc back",
     calendar_import: "Import a calendar file (CSV: date,kind,name)",
-    calendar_imported: "Imported {years}: {days} day(s); {n} open deadline(s) recomputed",
     calendar_official: "official",
     calendar_title: "Working-day calendar",
     case_file_title: "Objection case file",
@@ -730,17 +716,14 @@ pub static EN: Catalogue = Catalogue {
     notice_result: "Result",
     notify_by: "Notify by",
     notify_title: "Log a notification attempt",
-    objection_filed: "Objection {no} received; the records are annotated. p prints the receipt",
     objection_hint: "Tab: fields → reason → evidence  ←→ choose  F10/Ctrl-S submit  Esc back",
     objection_title: "Objection",
     outcome_label: "Outcome",
     pause_reason: "Reason",
     pause_title: "Pause (waiting for the applicant's documents …)",
-    paused_note: "  Paused {days} day(s) in all; the legal limit stands, {due} with the pauses added",
     queue_empty: "Nothing is waiting",
     queue_filter: "state",
     queue_hint: "↑↓ select  Enter open  r refresh  filter: f state u unit d dept  Esc back",
-    queue_stats: "open {open} · overdue {overdue} · due today {today} · within 2 days {soon} · warnings {warn}",
     queue_title: "Deadline queue",
     reason_category: "Reason",
     reason_text: "Grounds",
@@ -768,7 +751,6 @@ pub static EN: Catalogue = Catalogue {
     ticket_state: "State",
     ticket_updated: "Done",
     overdue_stats_title: "Overdue by unit",
-    unit_counts: "open {open}  overdue {overdue}",
     letter_received_on: "Received by the departments on (empty: today)",
     reply_record: "Record",
     loading: "Loading…",
@@ -823,6 +805,47 @@ pub fn role_name(lang: Lang, role: Role) -> &'static str {
         (Lang::En, Role::Supervisor) => "supervisor",
         (Lang::En, Role::Admin) => "administrator",
         (_, Role::Unspecified) => "-",
+    }
+}
+
+pub fn method_name(lang: Lang, m: VerificationMethod) -> &'static str {
+    use VerificationMethod as M;
+    match (lang, m) {
+        (Lang::Zh, M::IdCardInspected) => "查验身份证原件",
+        (Lang::Zh, M::IdCardReader) => "身份证阅读器",
+        (Lang::Zh, M::OtherDocument) => "其他有效证件",
+        (Lang::Zh, M::AgentWithPoa) => "代理人持授权委托书",
+        (Lang::En, M::IdCardInspected) => "ID card inspected",
+        (Lang::En, M::IdCardReader) => "ID card reader",
+        (Lang::En, M::OtherDocument) => "other document",
+        (Lang::En, M::AgentWithPoa) => "agent with power of attorney",
+        (_, M::Unspecified) => "-",
+    }
+}
+
+pub fn subject_kind_name(lang: Lang, k: SubjectKind) -> &'static str {
+    match (lang, k) {
+        (Lang::Zh, SubjectKind::Person) => "自然人",
+        (Lang::Zh, SubjectKind::Organisation) => "组织",
+        (Lang::Zh, SubjectKind::Household) => "农户",
+        (Lang::En, SubjectKind::Person) => "person",
+        (Lang::En, SubjectKind::Organisation) => "organisation",
+        (Lang::En, SubjectKind::Household) => "household",
+        (_, SubjectKind::Unspecified) => "",
+    }
+}
+
+pub fn consent_state_name(lang: Lang, s: ConsentState) -> &'static str {
+    match (lang, s) {
+        (Lang::Zh, ConsentState::Active) => "有效",
+        (Lang::Zh, ConsentState::NotYetValid) => "未生效",
+        (Lang::Zh, ConsentState::Expired) => "已过期",
+        (Lang::Zh, ConsentState::Withdrawn) => "已撤回",
+        (Lang::En, ConsentState::Active) => "active",
+        (Lang::En, ConsentState::NotYetValid) => "not yet valid",
+        (Lang::En, ConsentState::Expired) => "expired",
+        (Lang::En, ConsentState::Withdrawn) => "withdrawn",
+        (_, ConsentState::Unspecified) => "-",
     }
 }
 

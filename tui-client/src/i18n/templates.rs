@@ -1,0 +1,173 @@
+//! Catalogue entries with values in them. Each is a function with typed
+//! arguments, so a value can only go where the entry has a place for it;
+//! the test below fails when the Chinese and the English text of an entry
+//! do not both show every value.
+
+use credit_desk_proto::pb;
+
+use super::Catalogue;
+
+impl Catalogue {
+    fn pick(&self, zh: String, en: String) -> String {
+        self.lang.pick(zh, en)
+    }
+
+    /// An import's row and record counts.
+    pub fn import_counts(&self, s: &pb::ImportSummary) -> String {
+        let (total, ok, bad) = (s.rows_total, s.rows_accepted, s.rows_rejected);
+        let (new, upd, same) = (s.records_created, s.records_updated, s.records_unchanged);
+        self.pick(
+            format!("共 {total} 行：接受 {ok}，拒绝 {bad}；新增 {new}，更新 {upd}，未变 {same}"),
+            format!(
+                "{total} rows: {ok} accepted, {bad} rejected; {new} new, {upd} updated, {same} unchanged"
+            ),
+        )
+    }
+
+    /// Negative records held back by the five-year rule.
+    pub fn withheld_note(&self, n: u32) -> String {
+        self.pick(
+            format!("另有 {n} 条负面记录因事件结束已满五年，依《征信业管理条例》第十六条不予展示。"),
+            format!(
+                "{n} more negative record(s) ended over five years ago and are not shown (Regulation art. 16)."
+            ),
+        )
+    }
+
+    /// The footer on every printed page.
+    pub fn page_footer(&self, no: &str, page: usize, pages: usize, operator: &str) -> String {
+        self.pick(
+            format!("编号 {no}  第 {page}/{pages} 页  操作员：{operator}"),
+            format!("No. {no}  page {page}/{pages}  operator: {operator}"),
+        )
+    }
+
+    /// After a calendar import: the years replaced and what moved.
+    pub fn calendar_imported(&self, years: &[i32], days: u32, recomputed: u32) -> String {
+        let years: Vec<String> = years.iter().map(i32::to_string).collect();
+        let years = years.join(", ");
+        self.pick(
+            format!("已导入 {years} 年共 {days} 天；重算未到期时限 {recomputed} 个"),
+            format!("Imported {years}: {days} day(s); {recomputed} open deadline(s) recomputed"),
+        )
+    }
+
+    pub fn objection_filed(&self, ticket_no: &str) -> String {
+        self.pick(
+            format!("异议已受理，编号 {ticket_no}；相关记录已加异议标注。p 打印受理回执"),
+            format!(
+                "Objection {ticket_no} received; the records are annotated. p prints the receipt"
+            ),
+        )
+    }
+
+    /// A paused ticket: the pauses beside the legal limit, never added silently.
+    pub fn paused_note(&self, days: i64, due_with_pauses: &str) -> String {
+        self.pick(
+            format!("  已暂停共 {days} 天；法定时限不变，扣除暂停后为 {due_with_pauses}"),
+            format!(
+                "  Paused {days} day(s) in all; the legal limit stands, {due_with_pauses} with the pauses added"
+            ),
+        )
+    }
+
+    pub fn queue_stats(&self, s: &pb::QueueStats) -> String {
+        let (open, overdue, today) = (s.open, s.overdue, s.due_today);
+        let (soon, warn) = (s.soon, s.warnings);
+        self.pick(
+            format!("待办 {open} · 逾期 {overdue} · 今日到期 {today} · 两日内 {soon} · 预警 {warn}"),
+            format!(
+                "open {open} · overdue {overdue} · due today {today} · within 2 days {soon} · warnings {warn}"
+            ),
+        )
+    }
+
+    /// Open and overdue tickets of one unit or department.
+    pub fn unit_counts(&self, open: u32, overdue: u32) -> String {
+        self.pick(
+            format!("待办 {open}  逾期 {overdue}"),
+            format!("open {open}  overdue {overdue}"),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::catalogue;
+    use super::*;
+    use credit_desk_proto::Lang;
+
+    /// Every templated entry with distinct values, in both languages.
+    fn rendered(lang: Lang) -> Vec<(&'static str, String, Vec<&'static str>)> {
+        let c = catalogue(lang);
+        let summary = pb::ImportSummary {
+            rows_total: 9101,
+            rows_accepted: 9102,
+            rows_rejected: 9103,
+            records_created: 9104,
+            records_updated: 9105,
+            records_unchanged: 9106,
+            ..Default::default()
+        };
+        let stats = pb::QueueStats {
+            open: 9201,
+            overdue: 9202,
+            due_today: 9203,
+            soon: 9204,
+            warnings: 9205,
+        };
+        vec![
+            (
+                "import_counts",
+                c.import_counts(&summary),
+                vec!["9101", "9102", "9103", "9104", "9105", "9106"],
+            ),
+            ("withheld_note", c.withheld_note(9301), vec!["9301"]),
+            (
+                "page_footer",
+                c.page_footer("CD-X", 9401, 9402, "OPX"),
+                vec!["CD-X", "9401", "9402", "OPX"],
+            ),
+            (
+                "calendar_imported",
+                c.calendar_imported(&[2091, 2092], 9501, 9502),
+                vec!["2091", "2092", "9501", "9502"],
+            ),
+            ("objection_filed", c.objection_filed("YY-X"), vec!["YY-X"]),
+            (
+                "paused_note",
+                c.paused_note(9601, "2099-01-02"),
+                vec!["9601", "2099-01-02"],
+            ),
+            (
+                "queue_stats",
+                c.queue_stats(&stats),
+                vec!["9201", "9202", "9203", "9204", "9205"],
+            ),
+            (
+                "unit_counts",
+                c.unit_counts(9701, 9702),
+                vec!["9701", "9702"],
+            ),
+        ]
+    }
+
+    #[test]
+    fn both_languages_show_every_value_of_an_entry() {
+        let zh = rendered(Lang::Zh);
+        let en = rendered(Lang::En);
+        for ((name, zh_text, values), (_, en_text, _)) in zh.iter().zip(&en) {
+            for value in values {
+                assert!(
+                    zh_text.contains(value),
+                    "{name} (zh) lacks {value}: {zh_text}"
+                );
+                assert!(
+                    en_text.contains(value),
+                    "{name} (en) lacks {value}: {en_text}"
+                );
+            }
+            assert_ne!(zh_text, en_text, "{name} is not translated");
+        }
+    }
+}
