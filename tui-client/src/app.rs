@@ -438,9 +438,10 @@ impl App {
         }
     }
 
-    /// The current screen's own key line, repeated in the help overlay.
-    pub fn screen_hint(&self) -> &'static str {
-        self.screen.hint(self.cat)
+    /// The current screen's own key line, repeated in the help overlay
+    /// (`width` columns wide).
+    pub fn screen_hint(&self, width: usize) -> std::borrow::Cow<'static, str> {
+        self.screen.hint(self.cat, width)
     }
 
     fn render_notice(&self, frame: &mut Frame, area: Rect) {

@@ -9,6 +9,7 @@ pub mod case_file;
 pub mod form;
 pub mod help;
 pub mod i18n;
+pub mod keys;
 pub mod launch;
 pub mod net;
 pub mod print;

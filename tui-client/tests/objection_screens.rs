@@ -239,7 +239,15 @@ fn requests_are_sent_with_the_departments_receipt_date() {
     received.state = "received".into();
     received.letters.clear();
     answer(&mut app, &commands, Answer::Ticket(received));
-    app.update(key(KeyCode::Char('s')));
+    // No letter waits: the footer does not offer a reply, and `a` does nothing.
+    let footer = screen_text(&app);
+    assert!(
+        footer.contains("s 发函") && !footer.contains("a 回复"),
+        "{footer}"
+    );
+    assert!(app.update(key(KeyCode::Char('a'))).is_empty());
+    // Caps Lock on: an upper-case letter is the same key.
+    app.update(key(KeyCode::Char('S')));
     type_text(&mut app, "2026-13-01");
     assert!(app.update(key(KeyCode::Enter)).is_empty(), "not a date");
     for _ in 0..10 {

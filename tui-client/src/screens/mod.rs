@@ -240,8 +240,10 @@ impl Screen {
         }
     }
 
-    pub fn hint(&self, cat: &Catalogue) -> &'static str {
-        match self {
+    /// The screen's key line, fitted to `width` columns where the screen
+    /// builds it from its key table.
+    pub fn hint(&self, cat: &Catalogue, width: usize) -> std::borrow::Cow<'static, str> {
+        let fixed = match self {
             Screen::Login(_) => cat.login_hint,
             Screen::Menu(_) => cat.menu_hint,
             Screen::Password(_) => cat.form_hint,
@@ -255,10 +257,11 @@ impl Screen {
             Screen::Withdraw(_) => cat.withdraw_hint,
             Screen::Purposes(_) => cat.purposes_hint,
             Screen::Queue(_) => cat.queue_hint,
-            Screen::Ticket(s) => s.hint(cat),
+            Screen::Ticket(s) => return s.hint(cat, width).into(),
             Screen::Objection(s) => s.hint(cat),
             Screen::Calendar(_) => cat.calendar_hint,
-        }
+        };
+        fixed.into()
     }
 
     /// Whether keys go into a text field (then `?` is a character, not help).

@@ -21,6 +21,7 @@ use crate::app::{Action, App};
 use crate::case_file;
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::{Catalogue, ticket_word};
+use crate::keys::{self, Binding, Key::Code, Key::Letter};
 use crate::net::{Answer, Call};
 
 /// An act that needs a yes first.
@@ -54,6 +55,73 @@ const DETAILS: &str = "details";
 const END_DATE: &str = "end_date";
 const REPLY: &str = "reply_text";
 const OUTCOMES: [&str; 4] = ["corrected", "deleted", "confirmed", "unconfirmed"];
+
+/// What a key does on the case file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Send,
+    Reply,
+    Notify,
+    Unreachable,
+    Close,
+    Pause,
+    Resume,
+    Withdraw,
+    Print,
+    Back,
+    Refresh,
+    LineDown,
+    LineUp,
+    PageDown,
+    PageUp,
+    Top,
+}
+
+macro_rules! bind {
+    ($shown:literal, [$($key:expr),+], $label:ident, $cmd:ident) => {
+        Binding {
+            keys: &[$($key),+],
+            shown: $shown,
+            label: |c| c.$label,
+            command: Cmd::$cmd,
+        }
+    };
+}
+
+/// The case file's keys, the most used first (the footer shows what fits).
+const KEYS: &[Binding<Cmd>] = &[
+    bind!("s", [Letter('s')], key_send, Send),
+    bind!("a", [Letter('a')], key_reply, Reply),
+    bind!("n", [Letter('n')], key_notify, Notify),
+    bind!("u", [Letter('u')], key_unreachable, Unreachable),
+    bind!("c", [Letter('c')], key_close, Close),
+    bind!("z", [Letter('z')], key_pause, Pause),
+    bind!("z", [Letter('z')], key_resume, Resume),
+    bind!("w", [Letter('w')], key_withdraw, Withdraw),
+    bind!("p", [Letter('p')], key_print, Print),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Back),
+    bind!(
+        "r",
+        [Letter('r'), Code(KeyCode::F(5))],
+        key_refresh,
+        Refresh
+    ),
+    bind!(
+        "↑↓",
+        [Code(KeyCode::Down), Letter('j')],
+        key_scroll,
+        LineDown
+    ),
+    bind!("↑↓", [Code(KeyCode::Up), Letter('k')], key_scroll, LineUp),
+    bind!(
+        "PgDn",
+        [Code(KeyCode::PageDown), Code(KeyCode::Char(' '))],
+        key_scroll,
+        PageDown
+    ),
+    bind!("PgUp", [Code(KeyCode::PageUp)], key_scroll, PageUp),
+    bind!("Home", [Code(KeyCode::Home)], key_scroll, Top),
+];
 
 pub struct TicketScreen {
     pub ticket_id: String,
@@ -326,17 +394,18 @@ impl TicketScreen {
                 Confirm::Resume => self.act(Act::Resume(pb::Empty {})),
             };
         }
-        let center = self.has(Capability::HandleObjections);
-        let paused = self.ticket.as_ref().is_some_and(|t| t.paused);
-        match key.code {
-            KeyCode::Esc => return Action::Back,
-            KeyCode::Down | KeyCode::Char('j') => self.scroll += 1,
-            KeyCode::Up | KeyCode::Char('k') => self.scroll = self.scroll.saturating_sub(1),
-            KeyCode::PageDown | KeyCode::Char(' ') => self.scroll += 15,
-            KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(15),
-            KeyCode::Home => self.scroll = 0,
-            KeyCode::Char('r') | KeyCode::F(5) => return Action::Send(self.load()),
-            KeyCode::Char('p') => {
+        let Some(cmd) = keys::find(KEYS, &key, |c| self.offers(c)) else {
+            return Action::None;
+        };
+        match cmd {
+            Cmd::Back => return Action::Back,
+            Cmd::LineDown => self.scroll += 1,
+            Cmd::LineUp => self.scroll = self.scroll.saturating_sub(1),
+            Cmd::PageDown => self.scroll += 15,
+            Cmd::PageUp => self.scroll = self.scroll.saturating_sub(15),
+            Cmd::Top => self.scroll = 0,
+            Cmd::Refresh => return Action::Send(self.load()),
+            Cmd::Print => {
                 if let Some(t) = &self.ticket {
                     let offset = chrono::Local::now().fixed_offset().timezone();
                     return Action::Send(Call::SaveText {
@@ -345,24 +414,40 @@ impl TicketScreen {
                     });
                 }
             }
-            KeyCode::Char('s') if center => self.open_form(FormKind::Send, cat, lang),
-            KeyCode::Char('u') if center => self.confirming = Some(Confirm::Unreachable),
-            KeyCode::Char('c') if center => self.confirming = Some(Confirm::Close),
-            KeyCode::Char('n') if center => self.open_form(FormKind::Notify, cat, lang),
-            KeyCode::Char('z') if center && paused => self.confirming = Some(Confirm::Resume),
-            KeyCode::Char('z') if center => self.open_form(FormKind::Pause, cat, lang),
-            KeyCode::Char('w') if center || self.has(Capability::FileObjections) => {
-                self.confirming = Some(Confirm::Withdraw)
-            }
-            KeyCode::Char('a')
-                if (center || self.has(Capability::AnswerRequests))
-                    && self.waiting_letter().is_some() =>
-            {
-                self.start_reply(cat, lang)
-            }
-            _ => {}
+            Cmd::Send => self.open_form(FormKind::Send, cat, lang),
+            Cmd::Unreachable => self.confirming = Some(Confirm::Unreachable),
+            Cmd::Close => self.confirming = Some(Confirm::Close),
+            Cmd::Notify => self.open_form(FormKind::Notify, cat, lang),
+            Cmd::Resume => self.confirming = Some(Confirm::Resume),
+            Cmd::Pause => self.open_form(FormKind::Pause, cat, lang),
+            Cmd::Withdraw => self.confirming = Some(Confirm::Withdraw),
+            Cmd::Reply => self.start_reply(cat, lang),
         }
         Action::None
+    }
+
+    /// Whether a key's act is offered to this operator on this ticket now
+    /// (the server decides again; this keeps the footer honest).
+    fn offers(&self, cmd: Cmd) -> bool {
+        let center = self.has(Capability::HandleObjections);
+        let paused = self.ticket.as_ref().is_some_and(|t| t.paused);
+        match cmd {
+            Cmd::Send | Cmd::Notify | Cmd::Unreachable | Cmd::Close => center,
+            Cmd::Pause => center && !paused,
+            Cmd::Resume => center && paused,
+            Cmd::Withdraw => center || self.has(Capability::FileObjections),
+            Cmd::Reply => {
+                (center || self.has(Capability::AnswerRequests)) && self.waiting_letter().is_some()
+            }
+            Cmd::Print
+            | Cmd::Back
+            | Cmd::Refresh
+            | Cmd::LineDown
+            | Cmd::LineUp
+            | Cmd::PageDown
+            | Cmd::PageUp
+            | Cmd::Top => true,
+        }
     }
 
     pub fn on_answer(&mut self, answer: Answer, cat: &Catalogue) -> Action {
@@ -391,17 +476,13 @@ impl TicketScreen {
         }
     }
 
-    pub fn hint(&self, cat: &Catalogue) -> &'static str {
+    /// The footer: the form's keys, or the case file's offered keys that
+    /// fit in `width` columns.
+    pub fn hint(&self, cat: &Catalogue, width: usize) -> String {
         if self.form.is_some() {
-            cat.form_hint
-        } else if self.has(Capability::HandleObjections) {
-            cat.ticket_hint_center
-        } else if self.has(Capability::AnswerRequests) {
-            cat.ticket_hint_liaison
-        } else if self.has(Capability::FileObjections) {
-            cat.ticket_hint_counter
+            cat.form_hint.to_string()
         } else {
-            cat.ticket_hint_view
+            keys::footer(KEYS, cat, |c| self.offers(c), width)
         }
     }
 
@@ -472,7 +553,10 @@ impl TicketScreen {
             frame.render_widget(Paragraph::new(Line::styled(q, theme.warning())), ask);
         }
         frame.render_widget(
-            Paragraph::new(Line::styled(self.hint(cat), theme.dim())),
+            Paragraph::new(Line::styled(
+                self.hint(cat, usize::from(hint.width)),
+                theme.dim(),
+            )),
             hint,
         );
     }

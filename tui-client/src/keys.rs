@@ -1,0 +1,152 @@
+//! One key table per screen drives both what a key does and what the
+//! footer and the help overlay say about it (as gitui's key list does), so
+//! a documented key always works and a working key is always documented.
+//! Letters work in either case: Caps Lock on a counter keyboard is common.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use unicode_width::UnicodeWidthStr;
+
+use crate::i18n::Catalogue;
+
+/// A key as a table names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A letter, matched in either case, without Ctrl or Alt.
+    Letter(char),
+    /// Any other key, matched exactly.
+    Code(KeyCode),
+}
+
+impl Key {
+    fn matches(self, event: &KeyEvent) -> bool {
+        let plain = !event
+            .modifiers
+            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        match (self, event.code) {
+            (Key::Letter(l), KeyCode::Char(c)) => plain && c.eq_ignore_ascii_case(&l),
+            (Key::Code(code), got) => plain && code == got,
+            _ => false,
+        }
+    }
+}
+
+/// One entry of a screen's key table.
+pub struct Binding<C: 'static> {
+    pub keys: &'static [Key],
+    /// How the footer writes the keys, e.g. `s` or `↑↓`.
+    pub shown: &'static str,
+    /// What the key does, from the catalogue.
+    pub label: fn(&Catalogue) -> &'static str,
+    pub command: C,
+}
+
+/// The command of the first binding that matches `event` and is offered
+/// now (role, state); `None` for any other key.
+pub fn find<C: Copy>(
+    table: &[Binding<C>],
+    event: &KeyEvent,
+    offered: impl Fn(C) -> bool,
+) -> Option<C> {
+    table
+        .iter()
+        .filter(|b| offered(b.command))
+        .find(|b| b.keys.iter().any(|k| k.matches(event)))
+        .map(|b| b.command)
+}
+
+/// The footer: every offered binding in table order (the table lists the
+/// most used first), as many as fit in `width` columns.
+pub fn footer<C: Copy>(
+    table: &[Binding<C>],
+    cat: &Catalogue,
+    offered: impl Fn(C) -> bool,
+    width: usize,
+) -> String {
+    let mut line = String::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for b in table.iter().filter(|b| offered(b.command)) {
+        // Two bindings of one key (a toggle) are shown once.
+        if seen.contains(&b.shown) {
+            continue;
+        }
+        let item = format!("{} {}", b.shown, (b.label)(cat));
+        let sep = if line.is_empty() { "" } else { "  " };
+        if line.width() + sep.len() + item.width() > width {
+            break;
+        }
+        line.push_str(sep);
+        line.push_str(&item);
+        seen.push(b.shown);
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::KeyEventKind;
+
+    fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new_with_kind(code, modifiers, KeyEventKind::Press)
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Cmd {
+        Print,
+        Close,
+        Back,
+    }
+
+    const TABLE: &[Binding<Cmd>] = &[
+        Binding {
+            keys: &[Key::Letter('p')],
+            shown: "p",
+            label: |c| c.key_print,
+            command: Cmd::Print,
+        },
+        Binding {
+            keys: &[Key::Letter('c')],
+            shown: "c",
+            label: |c| c.key_close,
+            command: Cmd::Close,
+        },
+        Binding {
+            keys: &[Key::Code(KeyCode::Esc)],
+            shown: "Esc",
+            label: |c| c.key_back,
+            command: Cmd::Back,
+        },
+    ];
+
+    #[test]
+    fn letters_match_in_either_case_and_only_when_offered() {
+        let all = |_| true;
+        let p = |c| find(TABLE, &press(KeyCode::Char(c), KeyModifiers::NONE), all);
+        assert_eq!(p('p'), Some(Cmd::Print));
+        assert_eq!(p('P'), Some(Cmd::Print));
+        assert_eq!(p('x'), None);
+        let shifted = press(KeyCode::Char('C'), KeyModifiers::SHIFT);
+        assert_eq!(find(TABLE, &shifted, all), Some(Cmd::Close));
+        let ctrl = press(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(find(TABLE, &ctrl, all), None, "Ctrl-C is not c");
+        let esc = press(KeyCode::Esc, KeyModifiers::NONE);
+        assert_eq!(find(TABLE, &esc, all), Some(Cmd::Back));
+        let no_close = |c| c != Cmd::Close;
+        let c = press(KeyCode::Char('c'), KeyModifiers::NONE);
+        assert_eq!(find(TABLE, &c, no_close), None);
+    }
+
+    #[test]
+    fn the_footer_lists_what_is_offered_and_what_fits() {
+        let cat = crate::i18n::catalogue(credit_desk_proto::Lang::En);
+        assert_eq!(
+            footer(TABLE, cat, |_| true, 80),
+            "p print  c close  Esc back"
+        );
+        assert_eq!(
+            footer(TABLE, cat, |c| c != Cmd::Close, 80),
+            "p print  Esc back"
+        );
+        assert_eq!(footer(TABLE, cat, |_| true, 16), "p print  c close");
+    }
+}
