@@ -256,7 +256,7 @@ impl Screen {
             Screen::ConsentQuery(_) => cat.consent_query_hint,
             Screen::Withdraw(_) => cat.withdraw_hint,
             Screen::Purposes(_) => cat.purposes_hint,
-            Screen::Queue(_) => cat.queue_hint,
+            Screen::Queue(_) => return queue::hint(cat, width).into(),
             Screen::Ticket(s) => return s.hint(cat, width).into(),
             Screen::Objection(s) => s.hint(cat),
             Screen::Calendar(_) => cat.calendar_hint,

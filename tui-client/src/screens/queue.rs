@@ -18,6 +18,7 @@ use super::org_units::list_move;
 use crate::app::{Action, App};
 use crate::form::pad_to;
 use crate::i18n::{Catalogue, catalogue, ticket_word};
+use crate::keys::{self, Binding, Key::Code, Key::Letter};
 use crate::net::{Answer, Call};
 use crate::theme::Theme;
 
@@ -32,6 +33,56 @@ const FILTERS: [&str; 6] = [
     "notified",
     "unreachable",
 ];
+
+/// What a key does on the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Move,
+    Open,
+    Refresh,
+    Back,
+    ByState,
+    ByUnit,
+    ByDepartment,
+}
+
+macro_rules! bind {
+    ($shown:literal, [$($key:expr),+], $label:ident, $cmd:ident) => {
+        Binding {
+            keys: &[$($key),+],
+            shown: $shown,
+            label: |c| c.$label,
+            command: Cmd::$cmd,
+        }
+    };
+}
+
+/// The queue's keys. Moving is done by `list_move` (↑↓ j k Home End); its
+/// entry documents it.
+const KEYS: &[Binding<Cmd>] = &[
+    bind!(
+        "↑↓",
+        [Code(KeyCode::Up), Code(KeyCode::Down)],
+        key_select,
+        Move
+    ),
+    bind!("Enter", [Code(KeyCode::Enter)], key_open, Open),
+    bind!(
+        "r",
+        [Letter('r'), Code(KeyCode::F(5))],
+        key_refresh,
+        Refresh
+    ),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Back),
+    bind!("f", [Letter('f')], key_by_state, ByState),
+    bind!("u", [Letter('u')], key_by_unit, ByUnit),
+    bind!("d", [Letter('d')], key_by_department, ByDepartment),
+];
+
+/// The queue's key line, `width` columns at most.
+pub fn hint(cat: &Catalogue, width: usize) -> String {
+    keys::footer(KEYS, cat, |_| true, width)
+}
 
 #[derive(Default)]
 pub struct QueueScreen {
@@ -147,26 +198,29 @@ impl QueueScreen {
             self.selected = i;
             return Action::None;
         }
-        match key.code {
-            KeyCode::Esc => Action::Back,
-            KeyCode::Enter => match self.items.get(self.selected) {
+        let Some(cmd) = keys::find(KEYS, &key, |_| true) else {
+            return Action::None;
+        };
+        match cmd {
+            Cmd::Move => Action::None,
+            Cmd::Back => Action::Back,
+            Cmd::Open => match self.items.get(self.selected) {
                 Some(item) => Action::Open(Target::Ticket {
                     ticket_id: item.ticket_id.clone(),
                 }),
                 None => Action::None,
             },
-            KeyCode::Char('r') | KeyCode::F(5) => Action::Send(self.request()),
-            KeyCode::Char(c @ ('f' | 'u' | 'd')) => {
-                match c {
-                    'f' => self.filter = (self.filter + 1) % FILTERS.len(),
-                    'u' => self.unit_filter = cycle(&self.units, &self.unit_filter),
+            Cmd::Refresh => Action::Send(self.request()),
+            Cmd::ByState | Cmd::ByUnit | Cmd::ByDepartment => {
+                match cmd {
+                    Cmd::ByState => self.filter = (self.filter + 1) % FILTERS.len(),
+                    Cmd::ByUnit => self.unit_filter = cycle(&self.units, &self.unit_filter),
                     _ => self.department_filter = cycle(&self.departments, &self.department_filter),
                 }
                 // Another filter: a whole answer.
                 self.cursor.clear();
                 Action::Send(self.request())
             }
-            _ => Action::None,
         }
     }
 
@@ -226,7 +280,7 @@ impl QueueScreen {
 
     pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
         let (cat, theme, lang) = (app.cat, app.theme, app.lang);
-        let [head, body, hint] = Layout::vertical([
+        let [head, body, hint_area] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(1),
             Constraint::Length(1),
@@ -341,8 +395,11 @@ impl QueueScreen {
             body,
         );
         frame.render_widget(
-            Paragraph::new(Line::styled(cat.queue_hint, theme.dim())),
-            hint,
+            Paragraph::new(Line::styled(
+                hint(cat, usize::from(hint_area.width)),
+                theme.dim(),
+            )),
+            hint_area,
         );
     }
 }
