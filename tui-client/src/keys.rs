@@ -30,6 +30,20 @@ impl Key {
     }
 }
 
+/// A table entry: `bind!("s", [Letter('s')], key_send, Cmd::Send)` — what
+/// the footer writes, the keys, the catalogue's word, the command.
+#[macro_export]
+macro_rules! bind {
+    ($shown:literal, [$($key:expr),+ $(,)?], $label:ident, $cmd:expr) => {
+        $crate::keys::Binding {
+            keys: &[$($key),+],
+            shown: $shown,
+            label: |c| c.$label,
+            command: $cmd,
+        }
+    };
+}
+
 /// One entry of a screen's key table.
 pub struct Binding<C: 'static> {
     pub keys: &'static [Key],

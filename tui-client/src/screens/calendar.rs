@@ -13,11 +13,47 @@ use tonic::Status;
 
 use super::org_units::list_move;
 use crate::app::{Action, App};
+use crate::bind;
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::Catalogue;
+use crate::keys::{self, Binding, Key::Code, Key::Letter};
 use crate::net::{Answer, Call};
 
 const PATH: &str = "path";
+
+/// What a key does on the calendar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Move,
+    Show,
+    Import,
+    Refresh,
+    Back,
+}
+
+/// The calendar's keys (moving is `list_move`'s; its entry documents it).
+const KEYS: &[Binding<Cmd>] = &[
+    bind!(
+        "↑↓",
+        [Code(KeyCode::Up), Code(KeyCode::Down)],
+        key_select,
+        Cmd::Move
+    ),
+    bind!("Enter", [Code(KeyCode::Enter)], key_show, Cmd::Show),
+    bind!("i", [Letter('i')], key_import, Cmd::Import),
+    bind!(
+        "r",
+        [Letter('r'), Code(KeyCode::F(5))],
+        key_refresh,
+        Cmd::Refresh
+    ),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
+];
+
+/// The screen's key line, `width` columns at most.
+pub fn hint_line(cat: &Catalogue, width: usize) -> String {
+    keys::footer(KEYS, cat, |_| true, width)
+}
 
 #[derive(Default)]
 pub struct CalendarScreen {
@@ -56,18 +92,18 @@ impl CalendarScreen {
             self.selected = i;
             return Action::None;
         }
-        match key.code {
-            KeyCode::Esc => Action::Back,
-            KeyCode::Enter => match self.years.as_ref().and_then(|y| y.get(self.selected)) {
+        match keys::find(KEYS, &key, |_| true) {
+            Some(Cmd::Back) => Action::Back,
+            Some(Cmd::Show) => match self.years.as_ref().and_then(|y| y.get(self.selected)) {
                 Some(y) => Action::Send(Call::GetCalendar(y.year)),
                 None => Action::None,
             },
-            KeyCode::Char('i') => {
+            Some(Cmd::Import) => {
                 self.import = Some(Form::new(vec![Field::text(PATH, cat.file_path)]));
                 Action::None
             }
-            KeyCode::Char('r') | KeyCode::F(5) => Action::Send(Self::load()),
-            _ => Action::None,
+            Some(Cmd::Refresh) => Action::Send(Self::load()),
+            Some(Cmd::Move) | None => Action::None,
         }
     }
 
@@ -186,9 +222,9 @@ impl CalendarScreen {
             form.render(inner, frame.buffer_mut(), theme, !app.help);
         }
         let text = if self.import.is_some() {
-            cat.form_hint
+            cat.form_hint.to_string()
         } else {
-            cat.calendar_hint
+            hint_line(cat, usize::from(hint.width))
         };
         frame.render_widget(Paragraph::new(Line::styled(text, theme.dim())), hint);
     }

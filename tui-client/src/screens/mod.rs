@@ -247,7 +247,7 @@ impl Screen {
             Screen::Login(_) => cat.login_hint,
             Screen::Menu(_) => cat.menu_hint,
             Screen::Password(_) => cat.form_hint,
-            Screen::OrgUnits(_) => cat.list_hint_org_units,
+            Screen::OrgUnits(_) => return org_units::hint_line(cat, width).into(),
             Screen::Operators(_) => cat.list_hint_operators,
             Screen::Verify(_) => cat.verify_hint,
             Screen::Intake(_) => cat.import_hint,
@@ -255,11 +255,11 @@ impl Screen {
             Screen::Consent(_) => cat.consent_hint,
             Screen::ConsentQuery(_) => cat.consent_query_hint,
             Screen::Withdraw(_) => cat.withdraw_hint,
-            Screen::Purposes(_) => cat.purposes_hint,
+            Screen::Purposes(_) => return purposes::hint_line(cat, width).into(),
             Screen::Queue(_) => return queue::hint(cat, width).into(),
             Screen::Ticket(s) => return s.hint(cat, width).into(),
             Screen::Objection(s) => s.hint(cat),
-            Screen::Calendar(_) => cat.calendar_hint,
+            Screen::Calendar(_) => return calendar::hint_line(cat, width).into(),
         };
         fixed.into()
     }

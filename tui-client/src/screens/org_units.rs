@@ -11,9 +11,48 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph};
 use tonic::Status;
 
+/// What a key does on the org-unit tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Move,
+    New,
+    Refresh,
+    Back,
+}
+
+/// The org-unit tree's keys (moving is `list_move`'s).
+const KEYS: &[Binding<Cmd>] = &[
+    bind!(
+        "↑↓",
+        [Code(KeyCode::Up), Code(KeyCode::Down)],
+        key_select,
+        Cmd::Move
+    ),
+    bind!(
+        "n",
+        [Letter('n'), Code(KeyCode::F(2))],
+        key_new_below,
+        Cmd::New
+    ),
+    bind!(
+        "r",
+        [Letter('r'), Code(KeyCode::F(5))],
+        key_refresh,
+        Cmd::Refresh
+    ),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
+];
+
+/// The screen's key line, `width` columns at most.
+pub fn hint_line(cat: &Catalogue, width: usize) -> String {
+    keys::footer(KEYS, cat, |_| true, width)
+}
+
 use crate::app::{Action, App};
+use crate::bind;
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::{self, Catalogue};
+use crate::keys::{self, Binding, Key::Code, Key::Letter};
 use crate::net::{Answer, Call};
 
 pub struct NewUnit {
@@ -121,11 +160,11 @@ impl OrgUnitsScreen {
             self.selected = i;
             return Action::None;
         }
-        match key.code {
-            KeyCode::Esc => Action::Back,
-            KeyCode::Char('n') | KeyCode::F(2) => self.open_form(cat, lang),
-            KeyCode::Char('r') | KeyCode::F(5) => Action::Send(Call::ListOrgUnits),
-            _ => Action::None,
+        match keys::find(KEYS, &key, |_| true) {
+            Some(Cmd::Back) => Action::Back,
+            Some(Cmd::New) => self.open_form(cat, lang),
+            Some(Cmd::Refresh) => Action::Send(Call::ListOrgUnits),
+            Some(Cmd::Move) | None => Action::None,
         }
     }
 
@@ -212,9 +251,9 @@ impl OrgUnitsScreen {
             new.form.render(inner, frame.buffer_mut(), theme, !app.help);
         }
         let hint_text = if self.new_unit.is_some() {
-            cat.form_hint
+            cat.form_hint.to_string()
         } else {
-            cat.list_hint_org_units
+            hint_line(cat, usize::from(hint.width))
         };
         frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
     }

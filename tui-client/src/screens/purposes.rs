@@ -15,12 +15,48 @@ use tonic::Status;
 
 use super::org_units::list_move;
 use crate::app::{Action, App};
+use crate::bind;
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::Catalogue;
+use crate::keys::{self, Binding, Key::Code, Key::Letter};
 use crate::net::{Answer, Call};
 
 const NAME_ZH: &str = "name_zh";
 const NAME_EN: &str = "name_en";
+
+/// What a key does on the purposes list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Move,
+    New,
+    Retire,
+    Refresh,
+    Back,
+}
+
+/// The purposes list's keys (moving is `list_move`'s).
+const KEYS: &[Binding<Cmd>] = &[
+    bind!(
+        "↑↓",
+        [Code(KeyCode::Up), Code(KeyCode::Down)],
+        key_select,
+        Cmd::Move
+    ),
+    bind!("n", [Letter('n'), Code(KeyCode::F(2))], key_new, Cmd::New),
+    bind!("x", [Letter('x'), Letter('d')], key_retire, Cmd::Retire),
+    bind!(
+        "r",
+        [Letter('r'), Code(KeyCode::F(5))],
+        key_refresh,
+        Cmd::Refresh
+    ),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
+];
+
+/// The screen's key line, `width` columns at most.
+pub fn hint_line(cat: &Catalogue, width: usize) -> String {
+    keys::footer(KEYS, cat, |_| true, width)
+}
 
 #[derive(Default)]
 pub struct PurposesScreen {
@@ -85,9 +121,10 @@ impl PurposesScreen {
             self.selected = i;
             return Action::None;
         }
-        match key.code {
-            KeyCode::Esc => Action::Back,
-            KeyCode::Char('n') | KeyCode::F(2) => {
+        let retirable = self.current().is_some_and(|p| !p.retired);
+        match keys::find(KEYS, &key, |c| c != Cmd::Retire || retirable) {
+            Some(Cmd::Back) => Action::Back,
+            Some(Cmd::New) => {
                 self.new_purpose = Some(Form::new(vec![
                     Field::text(field::CODE, cat.code),
                     Field::text(NAME_ZH, cat.name_zh),
@@ -95,12 +132,12 @@ impl PurposesScreen {
                 ]));
                 Action::None
             }
-            KeyCode::Char('x' | 'd') if self.current().is_some_and(|p| !p.retired) => {
+            Some(Cmd::Retire) => {
                 self.confirming = true;
                 Action::None
             }
-            KeyCode::Char('r') | KeyCode::F(5) => Action::Send(Self::load()),
-            _ => Action::None,
+            Some(Cmd::Refresh) => Action::Send(Self::load()),
+            Some(Cmd::Move) | None => Action::None,
         }
     }
 
@@ -207,9 +244,9 @@ impl PurposesScreen {
             );
         }
         let hint_text = if self.new_purpose.is_some() {
-            cat.form_hint
+            cat.form_hint.to_string()
         } else {
-            cat.purposes_hint
+            hint_line(cat, usize::from(hint.width))
         };
         frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
     }

@@ -16,6 +16,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use super::Target;
 use super::org_units::list_move;
 use crate::app::{Action, App};
+use crate::bind;
 use crate::form::pad_to;
 use crate::i18n::{Catalogue, catalogue, ticket_word};
 use crate::keys::{self, Binding, Key::Code, Key::Letter};
@@ -46,17 +47,6 @@ enum Cmd {
     ByDepartment,
 }
 
-macro_rules! bind {
-    ($shown:literal, [$($key:expr),+], $label:ident, $cmd:ident) => {
-        Binding {
-            keys: &[$($key),+],
-            shown: $shown,
-            label: |c| c.$label,
-            command: Cmd::$cmd,
-        }
-    };
-}
-
 /// The queue's keys. Moving is done by `list_move` (↑↓ j k Home End); its
 /// entry documents it.
 const KEYS: &[Binding<Cmd>] = &[
@@ -64,19 +54,19 @@ const KEYS: &[Binding<Cmd>] = &[
         "↑↓",
         [Code(KeyCode::Up), Code(KeyCode::Down)],
         key_select,
-        Move
+        Cmd::Move
     ),
-    bind!("Enter", [Code(KeyCode::Enter)], key_open, Open),
+    bind!("Enter", [Code(KeyCode::Enter)], key_open, Cmd::Open),
     bind!(
         "r",
         [Letter('r'), Code(KeyCode::F(5))],
         key_refresh,
-        Refresh
+        Cmd::Refresh
     ),
-    bind!("Esc", [Code(KeyCode::Esc)], key_back, Back),
-    bind!("f", [Letter('f')], key_by_state, ByState),
-    bind!("u", [Letter('u')], key_by_unit, ByUnit),
-    bind!("d", [Letter('d')], key_by_department, ByDepartment),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
+    bind!("f", [Letter('f')], key_by_state, Cmd::ByState),
+    bind!("u", [Letter('u')], key_by_unit, Cmd::ByUnit),
+    bind!("d", [Letter('d')], key_by_department, Cmd::ByDepartment),
 ];
 
 /// The queue's key line, `width` columns at most.

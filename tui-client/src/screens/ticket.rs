@@ -18,6 +18,7 @@ use tonic::Status;
 
 use super::queue::urgency_style;
 use crate::app::{Action, App};
+use crate::bind;
 use crate::case_file;
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::{Catalogue, ticket_word};
@@ -77,50 +78,44 @@ enum Cmd {
     Top,
 }
 
-macro_rules! bind {
-    ($shown:literal, [$($key:expr),+], $label:ident, $cmd:ident) => {
-        Binding {
-            keys: &[$($key),+],
-            shown: $shown,
-            label: |c| c.$label,
-            command: Cmd::$cmd,
-        }
-    };
-}
-
 /// The case file's keys, the most used first (the footer shows what fits).
 const KEYS: &[Binding<Cmd>] = &[
-    bind!("s", [Letter('s')], key_send, Send),
-    bind!("a", [Letter('a')], key_reply, Reply),
-    bind!("n", [Letter('n')], key_notify, Notify),
-    bind!("u", [Letter('u')], key_unreachable, Unreachable),
-    bind!("c", [Letter('c')], key_close, Close),
-    bind!("z", [Letter('z')], key_pause, Pause),
-    bind!("z", [Letter('z')], key_resume, Resume),
-    bind!("w", [Letter('w')], key_withdraw, Withdraw),
-    bind!("p", [Letter('p')], key_print, Print),
-    bind!("Esc", [Code(KeyCode::Esc)], key_back, Back),
+    bind!("s", [Letter('s')], key_send, Cmd::Send),
+    bind!("a", [Letter('a')], key_reply, Cmd::Reply),
+    bind!("n", [Letter('n')], key_notify, Cmd::Notify),
+    bind!("u", [Letter('u')], key_unreachable, Cmd::Unreachable),
+    bind!("c", [Letter('c')], key_close, Cmd::Close),
+    bind!("z", [Letter('z')], key_pause, Cmd::Pause),
+    bind!("z", [Letter('z')], key_resume, Cmd::Resume),
+    bind!("w", [Letter('w')], key_withdraw, Cmd::Withdraw),
+    bind!("p", [Letter('p')], key_print, Cmd::Print),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
     bind!(
         "r",
         [Letter('r'), Code(KeyCode::F(5))],
         key_refresh,
-        Refresh
+        Cmd::Refresh
     ),
     bind!(
         "↑↓",
         [Code(KeyCode::Down), Letter('j')],
         key_scroll,
-        LineDown
+        Cmd::LineDown
     ),
-    bind!("↑↓", [Code(KeyCode::Up), Letter('k')], key_scroll, LineUp),
+    bind!(
+        "↑↓",
+        [Code(KeyCode::Up), Letter('k')],
+        key_scroll,
+        Cmd::LineUp
+    ),
     bind!(
         "PgDn",
         [Code(KeyCode::PageDown), Code(KeyCode::Char(' '))],
         key_scroll,
-        PageDown
+        Cmd::PageDown
     ),
-    bind!("PgUp", [Code(KeyCode::PageUp)], key_scroll, PageUp),
-    bind!("Home", [Code(KeyCode::Home)], key_scroll, Top),
+    bind!("PgUp", [Code(KeyCode::PageUp)], key_scroll, Cmd::PageUp),
+    bind!("Home", [Code(KeyCode::Home)], key_scroll, Cmd::Top),
 ];
 
 pub struct TicketScreen {
