@@ -13,8 +13,10 @@ use tonic::Status;
 
 use super::org_units::list_move;
 use crate::app::{Action, App};
+use crate::bind;
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::{self, Catalogue};
+use crate::keys::{self, Binding, Key::Code, Key::Letter};
 use crate::net::{Answer, Call};
 
 pub const PAGE_SIZE: u32 = 50;
@@ -27,6 +29,53 @@ const ROLES: [Role; 6] = [
     Role::Bank,
     Role::Supervisor,
     Role::Admin,
+];
+
+/// What a key does on the operator list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Move,
+    New,
+    Toggle,
+    ResetPassword,
+    Find,
+    Refresh,
+    Back,
+    NextPage,
+    PreviousPage,
+}
+
+/// The operator list's keys (moving is `list_move`'s).
+const KEYS: &[Binding<Cmd>] = &[
+    bind!(
+        "↑↓",
+        [Code(KeyCode::Up), Code(KeyCode::Down)],
+        key_select,
+        Cmd::Move
+    ),
+    bind!("n", [Letter('n'), Code(KeyCode::F(2))], key_new, Cmd::New),
+    bind!("d", [Letter('d')], key_toggle_enabled, Cmd::Toggle),
+    bind!("p", [Letter('p')], key_reset_password, Cmd::ResetPassword),
+    bind!("/", [Code(KeyCode::Char('/'))], key_find, Cmd::Find),
+    bind!(
+        "r",
+        [Letter('r'), Code(KeyCode::F(5))],
+        key_refresh,
+        Cmd::Refresh
+    ),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
+    bind!(
+        "PgDn",
+        [Code(KeyCode::PageDown)],
+        key_next_page,
+        Cmd::NextPage
+    ),
+    bind!(
+        "PgUp",
+        [Code(KeyCode::PageUp)],
+        key_previous_page,
+        Cmd::PreviousPage
+    ),
 ];
 
 pub enum Mode {
@@ -228,26 +277,26 @@ impl OperatorsScreen {
             return Action::None;
         }
         let current = self.rows.get(self.selected).cloned();
-        match key.code {
-            KeyCode::Esc => Action::Back,
-            KeyCode::Char('r') | KeyCode::F(5) => Action::Send(self.load(self.page_cursor.clone())),
-            KeyCode::PageDown if !self.next_cursor.is_empty() => {
+        match keys::find(KEYS, &key, |c| self.offers(c)) {
+            Some(Cmd::Back) => Action::Back,
+            Some(Cmd::Refresh) => Action::Send(self.load(self.page_cursor.clone())),
+            Some(Cmd::NextPage) => {
                 let next = std::mem::take(&mut self.next_cursor);
                 self.previous_pages
                     .push(std::mem::replace(&mut self.page_cursor, next.clone()));
                 Action::Send(self.load(next))
             }
-            KeyCode::PageUp if !self.previous_pages.is_empty() => {
+            Some(Cmd::PreviousPage) => {
                 self.page_cursor = self.previous_pages.pop().unwrap_or_default();
                 Action::Send(self.load(self.page_cursor.clone()))
             }
-            KeyCode::Char('/') => {
+            Some(Cmd::Find) => {
                 self.mode = Mode::Search(Form::new(vec![
                     Field::text(QUERY, cat.search).with_value(&self.query),
                 ]));
                 Action::None
             }
-            KeyCode::Char('n') | KeyCode::F(2) => {
+            Some(Cmd::New) => {
                 if self.units.is_empty() {
                     self.mode = Mode::LoadingUnits;
                     Action::Send(Call::ListOrgUnits)
@@ -256,7 +305,7 @@ impl OperatorsScreen {
                     Action::None
                 }
             }
-            KeyCode::Char('d') => match current {
+            Some(Cmd::Toggle) => match current {
                 Some(operator) => {
                     let enable = !operator.enabled;
                     self.mode = Mode::Confirm { operator, enable };
@@ -264,7 +313,7 @@ impl OperatorsScreen {
                 }
                 None => Action::None,
             },
-            KeyCode::Char('p') => match current {
+            Some(Cmd::ResetPassword) => match current {
                 Some(operator) => {
                     self.mode = Mode::Reset {
                         form: Form::new(vec![
@@ -277,8 +326,22 @@ impl OperatorsScreen {
                 }
                 None => Action::None,
             },
-            _ => Action::None,
+            Some(Cmd::Move) | None => Action::None,
         }
+    }
+
+    /// Paging is offered only where there is a page to go to.
+    fn offers(&self, cmd: Cmd) -> bool {
+        match cmd {
+            Cmd::NextPage => !self.next_cursor.is_empty(),
+            Cmd::PreviousPage => !self.previous_pages.is_empty(),
+            _ => true,
+        }
+    }
+
+    /// The list's key line, `width` columns at most.
+    pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
+        keys::footer(KEYS, cat, |c| self.offers(c), width)
     }
 
     fn replace_row(&mut self, op: pb::Operator) {
@@ -469,9 +532,9 @@ impl OperatorsScreen {
             }
         }
         let hint_text = match self.mode {
-            Mode::List => cat.list_hint_operators,
-            Mode::Confirm { .. } => cat.yes_no,
-            _ => cat.form_hint,
+            Mode::List => self.hint_line(cat, usize::from(hint.width)),
+            Mode::Confirm { .. } => cat.yes_no.to_string(),
+            _ => cat.form_hint.to_string(),
         };
         frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
     }

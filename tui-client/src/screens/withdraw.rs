@@ -10,8 +10,36 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph};
 
+/// What a key does on the list of a person's consents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Up,
+    Down,
+    Withdraw,
+    Back,
+}
+
+const KEYS: &[Binding<Cmd>] = &[
+    bind!("↑↓", [Code(KeyCode::Up)], key_choose, Cmd::Up),
+    bind!("↑↓", [Code(KeyCode::Down)], key_choose, Cmd::Down),
+    bind!(
+        "d/Enter",
+        [Letter('d'), Code(KeyCode::Enter)],
+        key_withdraw,
+        Cmd::Withdraw
+    ),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
+];
+
+/// The list's key line, `width` columns at most.
+pub fn hint_line(cat: &Catalogue, width: usize) -> String {
+    keys::footer(KEYS, cat, |_| true, width)
+}
+
 use crate::app::{Action, App};
+use crate::bind;
 use crate::i18n::Catalogue;
+use crate::keys::{self, Binding, Key::Code, Key::Letter};
 use crate::net::{Answer, Call};
 
 pub struct WithdrawScreen {
@@ -59,26 +87,27 @@ impl WithdrawScreen {
             };
         }
         let n = self.consents.as_ref().map_or(0, Vec::len);
-        match key.code {
-            KeyCode::Esc => Action::Back,
-            KeyCode::Up => {
+        match keys::find(KEYS, &key, |c| c != Cmd::Withdraw || self.withdrawable()) {
+            Some(Cmd::Back) => Action::Back,
+            Some(Cmd::Up) => {
                 self.selected = self.selected.saturating_sub(1);
                 Action::None
             }
-            KeyCode::Down => {
+            Some(Cmd::Down) => {
                 self.selected = (self.selected + 1).min(n.saturating_sub(1));
                 Action::None
             }
-            KeyCode::Char('d') | KeyCode::Enter
-                if self
-                    .current()
-                    .is_some_and(|c| c.state() != ConsentState::Withdrawn) =>
-            {
+            Some(Cmd::Withdraw) => {
                 self.confirming = true;
                 Action::None
             }
-            _ => Action::None,
+            None => Action::None,
         }
+    }
+
+    fn withdrawable(&self) -> bool {
+        self.current()
+            .is_some_and(|c| c.state() != ConsentState::Withdrawn)
     }
 
     pub fn on_answer(&mut self, answer: Answer, cat: &Catalogue) -> Action {
@@ -156,7 +185,10 @@ impl WithdrawScreen {
             );
         }
         frame.render_widget(
-            Paragraph::new(Line::styled(cat.withdraw_hint, theme.dim())),
+            Paragraph::new(Line::styled(
+                hint_line(cat, usize::from(hint.width)),
+                theme.dim(),
+            )),
             hint,
         );
     }
