@@ -27,7 +27,8 @@ impl Tmux {
 
     /// Waits until the screen shows `text`; panics with the screen if not.
     fn wait_for(&self, text: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        // Generous: a busy CI machine seeds the debug demo slowly; a pass is fast.
+        let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let screen = self.screen();
             if screen.contains(text) {
