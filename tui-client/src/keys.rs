@@ -69,28 +69,36 @@ pub fn find<C: Copy>(
 }
 
 /// The footer: every offered binding in table order (the table lists the
-/// most used first), as many as fit in `width` columns.
+/// most used first), as many as fit in `width` columns. Neighbours that do
+/// the same thing share one word: `↑↓ PgDn PgUp 滚动`.
 pub fn footer<C: Copy>(
     table: &[Binding<C>],
     cat: &Catalogue,
     offered: impl Fn(C) -> bool,
     width: usize,
 ) -> String {
-    let mut line = String::new();
-    let mut seen: Vec<&str> = Vec::new();
+    // (keys as shown, word), neighbours with one word merged.
+    let mut items: Vec<(Vec<&str>, &str)> = Vec::new();
     for b in table.iter().filter(|b| offered(b.command)) {
-        // Two bindings of one key (a toggle) are shown once.
-        if seen.contains(&b.shown) {
-            continue;
+        let label = (b.label)(cat);
+        match items.last_mut() {
+            Some((shown, last)) if *last == label => {
+                if !shown.contains(&b.shown) {
+                    shown.push(b.shown);
+                }
+            }
+            _ => items.push((vec![b.shown], label)),
         }
-        let item = format!("{} {}", b.shown, (b.label)(cat));
+    }
+    let mut line = String::new();
+    for (shown, label) in items {
+        let item = format!("{} {label}", shown.join(" "));
         let sep = if line.is_empty() { "" } else { "  " };
         if line.width() + sep.len() + item.width() > width {
             break;
         }
         line.push_str(sep);
         line.push_str(&item);
-        seen.push(b.shown);
     }
     line
 }
@@ -162,5 +170,33 @@ mod tests {
             "p print  Esc back"
         );
         assert_eq!(footer(TABLE, cat, |_| true, 16), "p print  c close");
+        // Neighbours doing the same share the word; a key is written once.
+        const MOVES: &[Binding<Cmd>] = &[
+            Binding {
+                keys: &[Key::Code(KeyCode::Down)],
+                shown: "↑↓",
+                label: |c| c.key_scroll,
+                command: Cmd::Print,
+            },
+            Binding {
+                keys: &[Key::Code(KeyCode::Up)],
+                shown: "↑↓",
+                label: |c| c.key_scroll,
+                command: Cmd::Print,
+            },
+            Binding {
+                keys: &[Key::Code(KeyCode::PageDown)],
+                shown: "PgDn",
+                label: |c| c.key_scroll,
+                command: Cmd::Print,
+            },
+            Binding {
+                keys: &[Key::Code(KeyCode::Esc)],
+                shown: "Esc",
+                label: |c| c.key_back,
+                command: Cmd::Back,
+            },
+        ];
+        assert_eq!(footer(MOVES, cat, |_| true, 80), "↑↓ PgDn scroll  Esc back");
     }
 }

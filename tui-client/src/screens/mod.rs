@@ -251,7 +251,7 @@ impl Screen {
             Screen::Operators(s) => return s.hint_line(cat, width).into(),
             Screen::Verify(_) => cat.verify_hint,
             Screen::Intake(_) => cat.import_hint,
-            Screen::Report(_) => cat.report_hint,
+            Screen::Report(s) => return s.hint_line(cat, width).into(),
             Screen::Consent(_) => cat.consent_hint,
             Screen::ConsentQuery(_) => cat.consent_query_hint,
             Screen::Withdraw(_) => return withdraw::hint_line(cat, width).into(),

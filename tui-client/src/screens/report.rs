@@ -15,10 +15,116 @@ use ratatui_textarea::TextArea;
 use std::cell::Cell;
 
 use crate::app::{Action, App};
+use crate::bind;
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::Catalogue;
+use crate::keys::{self, Binding, Key::Code, Key::Letter};
 use crate::net::{Answer, Call};
 use crate::print;
+
+/// What a key does on the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    LineDown,
+    LineUp,
+    PageDown,
+    PageUp,
+    Top,
+    NextSection,
+    PreviousSection,
+    Choose,
+    Find,
+    FindNext,
+    Print,
+    Back,
+}
+
+const KEYS: &[Binding<Cmd>] = &[
+    bind!(
+        "↑↓",
+        [Code(KeyCode::Down), Letter('j')],
+        key_scroll,
+        Cmd::LineDown
+    ),
+    bind!(
+        "↑↓",
+        [Code(KeyCode::Up), Letter('k')],
+        key_scroll,
+        Cmd::LineUp
+    ),
+    bind!(
+        "PgDn",
+        [Code(KeyCode::PageDown), Code(KeyCode::Char(' '))],
+        key_scroll,
+        Cmd::PageDown
+    ),
+    bind!("PgUp", [Code(KeyCode::PageUp)], key_scroll, Cmd::PageUp),
+    bind!(
+        "Tab",
+        [Code(KeyCode::Tab)],
+        key_next_section,
+        Cmd::NextSection
+    ),
+    bind!(
+        "Enter",
+        [Code(KeyCode::Enter)],
+        key_choose_records,
+        Cmd::Choose
+    ),
+    bind!("/", [Code(KeyCode::Char('/'))], key_find, Cmd::Find),
+    bind!("n", [Letter('n')], key_find_next, Cmd::FindNext),
+    bind!("p", [Letter('p')], key_print, Cmd::Print),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
+    bind!("Home", [Code(KeyCode::Home)], key_scroll, Cmd::Top),
+    bind!(
+        "S-Tab",
+        [Code(KeyCode::BackTab)],
+        key_previous_section,
+        Cmd::PreviousSection
+    ),
+];
+
+/// What a key does while records are being chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RecordCmd {
+    Down,
+    Up,
+    Mark,
+    Object,
+    Explain,
+    Statement,
+    Done,
+}
+
+const RECORD_KEYS: &[Binding<RecordCmd>] = &[
+    bind!(
+        "↑↓",
+        [Code(KeyCode::Down), Letter('j')],
+        key_choose,
+        RecordCmd::Down
+    ),
+    bind!(
+        "↑↓",
+        [Code(KeyCode::Up), Letter('k')],
+        key_choose,
+        RecordCmd::Up
+    ),
+    bind!(
+        "Space",
+        [Code(KeyCode::Char(' '))],
+        key_mark,
+        RecordCmd::Mark
+    ),
+    bind!("o", [Letter('o')], key_object, RecordCmd::Object),
+    bind!("e", [Letter('e')], key_explain, RecordCmd::Explain),
+    bind!("s", [Letter('s')], key_statement, RecordCmd::Statement),
+    bind!(
+        "Enter/Esc",
+        [Code(KeyCode::Enter), Code(KeyCode::Esc)],
+        key_done,
+        RecordCmd::Done
+    ),
+];
 
 const FIND: &str = "find";
 
@@ -171,14 +277,19 @@ impl ReportScreen {
     fn on_record_key(&mut self, key: KeyEvent, cat: &Catalogue) -> Action {
         let n = self.records().len();
         let at = self.cursor.unwrap_or(0);
-        match key.code {
-            KeyCode::Esc | KeyCode::Enter => self.cursor = None,
-            KeyCode::Down | KeyCode::Char('j') => self.move_cursor(cat, (at + 1).min(n - 1)),
-            KeyCode::Up | KeyCode::Char('k') => self.move_cursor(cat, at.saturating_sub(1)),
-            KeyCode::Char(' ') if !self.marked.remove(&at) => {
-                self.marked.insert(at);
+        let Some(cmd) = keys::find(RECORD_KEYS, &key, |_| true) else {
+            return Action::None;
+        };
+        match cmd {
+            RecordCmd::Done => self.cursor = None,
+            RecordCmd::Down => self.move_cursor(cat, (at + 1).min(n - 1)),
+            RecordCmd::Up => self.move_cursor(cat, at.saturating_sub(1)),
+            RecordCmd::Mark => {
+                if !self.marked.remove(&at) {
+                    self.marked.insert(at);
+                }
             }
-            KeyCode::Char(c @ ('e' | 's' | 'o')) => {
+            c @ (RecordCmd::Object | RecordCmd::Explain | RecordCmd::Statement) => {
                 let Some(rec) = self.chosen() else {
                     return Action::None;
                 };
@@ -186,7 +297,7 @@ impl ReportScreen {
                     return Action::Info(cat.explain_self_only.to_string());
                 };
                 match c {
-                    'o' => {
+                    RecordCmd::Object => {
                         // The marked records, or the chosen one.
                         let records = self.records();
                         let picked: Vec<(String, String)> = if self.marked.is_empty() {
@@ -203,24 +314,44 @@ impl ReportScreen {
                             records: picked,
                         });
                     }
-                    'e' if !rec.negative => {
+                    RecordCmd::Explain if !rec.negative => {
                         return Action::Info(cat.explain_negative_only.to_string());
                     }
-                    's' if rec.annotation.is_empty() => {
+                    RecordCmd::Statement if rec.annotation.is_empty() => {
                         return Action::Info(cat.statement_unconfirmed_only.to_string());
                     }
                     _ => {}
                 }
                 self.explain = Some(Draft {
-                    statement: c == 's',
+                    statement: c == RecordCmd::Statement,
                     record_id: rec.id.clone(),
                     text: TextArea::default(),
                     request_id: None,
                 });
             }
-            _ => {}
         }
         Action::None
+    }
+
+    /// Whether a report key does something now.
+    fn offers(&self, cmd: Cmd) -> bool {
+        match cmd {
+            Cmd::Choose => !self.records().is_empty(),
+            Cmd::Find => self.report().is_some(),
+            Cmd::FindNext => !self.needle.is_empty(),
+            _ => true,
+        }
+    }
+
+    /// The key line of the mode the screen is in, `width` columns at most.
+    pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
+        if self.explain.is_some() {
+            cat.explain_hint.to_string()
+        } else if self.cursor.is_some() {
+            keys::footer(RECORD_KEYS, cat, |_| true, width)
+        } else {
+            keys::footer(KEYS, cat, |c| self.offers(c), width)
+        }
     }
 
     pub fn request(&self, fee_confirmed: bool) -> Call {
@@ -282,32 +413,40 @@ impl ReportScreen {
             !r.allowed
                 && r.refusal_code == credit_desk_proto::errors::refusal::FEE_CONFIRMATION_REQUIRED
         });
-        match key.code {
-            KeyCode::Esc => Action::Back,
-            KeyCode::Char('y' | 'Y') if fee_asked && !waiting => Action::Send(self.request(true)),
-            KeyCode::Down | KeyCode::Char('j') => {
+        if fee_asked && matches!(key.code, KeyCode::Char('y' | 'Y')) {
+            return match waiting {
+                true => Action::None,
+                false => Action::Send(self.request(true)),
+            };
+        }
+        let Some(cmd) = keys::find(KEYS, &key, |c| self.offers(c)) else {
+            return Action::None;
+        };
+        match cmd {
+            Cmd::Back => Action::Back,
+            Cmd::LineDown => {
                 self.scroll += 1;
                 Action::None
             }
-            KeyCode::Up | KeyCode::Char('k') => {
+            Cmd::LineUp => {
                 self.scroll = self.scroll.saturating_sub(1);
                 Action::None
             }
-            KeyCode::PageDown | KeyCode::Char(' ') => {
+            Cmd::PageDown => {
                 self.scroll += 15;
                 Action::None
             }
-            KeyCode::PageUp => {
+            Cmd::PageUp => {
                 self.scroll = self.scroll.saturating_sub(15);
                 Action::None
             }
-            KeyCode::Home => {
+            Cmd::Top => {
                 self.scroll = 0;
                 Action::None
             }
-            KeyCode::Tab | KeyCode::BackTab => {
+            Cmd::NextSection | Cmd::PreviousSection => {
                 let starts = Self::section_starts(&self.structure(cat));
-                self.scroll = if key.code == KeyCode::Tab {
+                self.scroll = if cmd == Cmd::NextSection {
                     starts
                         .into_iter()
                         .find(|&s| s > self.scroll)
@@ -321,7 +460,7 @@ impl ReportScreen {
                 };
                 Action::None
             }
-            KeyCode::Enter if !self.records().is_empty() => {
+            Cmd::Choose => {
                 // Start at the first record in view.
                 let utc = chrono::FixedOffset::east_opt(0).expect("zero is a valid offset");
                 let first = self
@@ -332,24 +471,23 @@ impl ReportScreen {
                 self.move_cursor(cat, first);
                 Action::None
             }
-            KeyCode::Char('/') if self.report().is_some() => {
+            Cmd::Find => {
                 self.find = Some(Form::new(vec![
                     Field::text(FIND, cat.report_search).with_value(&self.needle),
                 ]));
                 Action::None
             }
-            KeyCode::Char('n') if !self.needle.is_empty() => {
+            Cmd::FindNext => {
                 self.jump_to_needle(cat);
                 Action::None
             }
-            KeyCode::Char('p') => match self.report() {
+            Cmd::Print => match self.report() {
                 Some(r) => Action::Send(Call::SaveText {
                     path: format!("{}.txt", r.report_no).into(),
                     text: print::document(r, cat, chrono::Local::now().fixed_offset().timezone()),
                 }),
                 None => Action::None,
             },
-            _ => Action::None,
         }
     }
 
@@ -484,13 +622,7 @@ impl ReportScreen {
         if let Some(form) = &self.find {
             form.render(find, frame.buffer_mut(), theme, !app.help);
         }
-        let hint_text = if self.explain.is_some() {
-            cat.explain_hint
-        } else if self.cursor.is_some() {
-            cat.record_hint
-        } else {
-            cat.report_hint
-        };
+        let hint_text = self.hint_line(cat, usize::from(hint.width));
         frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
     }
 }
