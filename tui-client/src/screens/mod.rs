@@ -249,7 +249,7 @@ impl Screen {
             Screen::Password(_) => cat.form_hint,
             Screen::OrgUnits(_) => return org_units::hint_line(cat, width).into(),
             Screen::Operators(s) => return s.hint_line(cat, width).into(),
-            Screen::Verify(_) => cat.verify_hint,
+            Screen::Verify(s) => return s.hint_line(cat, width).into(),
             Screen::Intake(_) => cat.import_hint,
             Screen::Report(s) => return s.hint_line(cat, width).into(),
             Screen::Consent(_) => cat.consent_hint,

@@ -14,9 +14,29 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
 use crate::app::{Action, App};
+use crate::bind;
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::Catalogue;
+use crate::keys::{self, Binding, Key::Code, Key::Letter};
 use crate::net::{Answer, Call};
+
+/// What a key does once a verification is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Consent,
+    Withdraw,
+    Report,
+    Next,
+    Back,
+}
+
+const KEYS: &[Binding<Cmd>] = &[
+    bind!("C", [Letter('c')], key_capture_consent, Cmd::Consent),
+    bind!("W", [Letter('w')], key_withdraw_consent, Cmd::Withdraw),
+    bind!("Q", [Letter('q')], key_own_report, Cmd::Report),
+    bind!("F2", [Code(KeyCode::F(2))], key_next_person, Cmd::Next),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
+];
 
 const METHODS: [VerificationMethod; 4] = [
     VerificationMethod::IdCardReader,
@@ -110,38 +130,36 @@ impl VerifyScreen {
         waiting: bool,
         today: NaiveDate,
     ) -> Action {
-        match key.code {
-            KeyCode::Esc => return Action::Back,
-            KeyCode::F(2) => {
-                *self = VerifyScreen::new(cat);
-                return Action::None;
-            }
-            _ => {}
-        }
-        if let Some(r) = &self.result
-            && let (Some(s), Some(v)) = (&r.subject, &r.verification)
-        {
-            match key.code {
-                KeyCode::Char('q' | 'Q') => {
-                    return Action::Open(crate::screens::Target::SelfReport {
-                        subject_id: s.id.clone(),
-                        verification_id: v.id.clone(),
-                    });
+        let verified = self
+            .result
+            .as_ref()
+            .and_then(|r| Some((r.subject.as_ref()?, r.verification.as_ref()?)));
+        // Letters are typed into the form until a verification is shown.
+        let offered = |c: Cmd| match c {
+            Cmd::Next | Cmd::Back => true,
+            Cmd::Consent | Cmd::Withdraw | Cmd::Report => verified.is_some(),
+        };
+        if let Some(cmd) = keys::find(KEYS, &key, offered) {
+            return match (cmd, verified) {
+                (Cmd::Back, _) => Action::Back,
+                (Cmd::Next, _) => {
+                    *self = VerifyScreen::new(cat);
+                    Action::None
                 }
-                KeyCode::Char('w' | 'W') => {
-                    return Action::Open(crate::screens::Target::Withdraw {
-                        subject_id: s.id.clone(),
-                        verification_id: v.id.clone(),
-                    });
-                }
-                KeyCode::Char('c' | 'C') => {
-                    return Action::Open(crate::screens::Target::Consent {
-                        verification_id: v.id.clone(),
-                        subject_name: s.name.clone(),
-                    });
-                }
-                _ => {}
-            }
+                (Cmd::Report, Some((s, v))) => Action::Open(crate::screens::Target::SelfReport {
+                    subject_id: s.id.clone(),
+                    verification_id: v.id.clone(),
+                }),
+                (Cmd::Withdraw, Some((s, v))) => Action::Open(crate::screens::Target::Withdraw {
+                    subject_id: s.id.clone(),
+                    verification_id: v.id.clone(),
+                }),
+                (Cmd::Consent, Some((s, v))) => Action::Open(crate::screens::Target::Consent {
+                    verification_id: v.id.clone(),
+                    subject_name: s.name.clone(),
+                }),
+                (_, None) => Action::None,
+            };
         }
         let focused = self.form.focused();
         match self.form.handle_key(key) {
@@ -225,15 +243,24 @@ impl VerifyScreen {
                 result_area,
             );
         }
-        let hint_text = if self.result.is_some() {
-            match self.result.as_ref().map(|r| r.outcome()) {
-                Some(VerifyOutcome::Verified) => cat.verify_next_steps,
-                _ => cat.verify_result_hint,
-            }
-        } else {
-            cat.verify_hint
-        };
+        let hint_text = self.hint_line(cat, usize::from(hint.width));
         frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
+    }
+}
+
+impl VerifyScreen {
+    /// The form's keys while typing; after a verification, what can follow.
+    pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
+        let Some(r) = &self.result else {
+            return cat.verify_hint.to_string();
+        };
+        let verified = r.subject.is_some() && r.verification.is_some();
+        keys::footer(
+            KEYS,
+            cat,
+            |c| verified || matches!(c, Cmd::Next | Cmd::Back),
+            width,
+        )
     }
 }
 
