@@ -1,16 +1,10 @@
 //! Consent capture, withdrawal and purposes, on both backends.
 
-use credit_desk_proto::pb::{self, ConsentState, consent_client::ConsentClient};
-use credit_desk_tests::{
-    DEMO_PASSWORD, T0, TestServer, authed, both_backends, login, rid, unit, verify, violations,
-};
+use credit_desk_proto::pb::{self, ConsentState};
+use credit_desk_tests::{T0, TestServer, both_backends, rid, unit, verify, violations};
 use tonic::Code;
 
 const DAY: i64 = 86_400_000;
-
-fn consent(srv: &TestServer) -> ConsentClient<tonic::transport::Channel> {
-    ConsentClient::new(srv.channel.clone())
-}
 
 fn capture(verification: &str, grantee: &str) -> pb::CaptureConsentRequest {
     pb::CaptureConsentRequest {
@@ -32,12 +26,13 @@ async fn consent_count(srv: &TestServer) -> i64 {
 }
 
 both_backends!(capture_on_a_live_verification, async |srv: &TestServer| {
-    let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-    let v = verify(srv, &token, 0).await.1;
+    let token = srv.session("counter").await;
+    let v = verify(srv, &token.token, 0).await.1;
     let bank = unit(srv, "B-RCB").await;
     let req = capture(&v, &bank);
-    let first = consent(srv)
-        .capture_consent(authed(req.clone(), &token))
+    let first = token
+        .consent()
+        .capture_consent(req.clone())
         .await
         .unwrap()
         .into_inner();
@@ -51,8 +46,9 @@ both_backends!(capture_on_a_live_verification, async |srv: &TestServer| {
     assert_eq!((c.valid_from_ms, c.valid_until_ms), (T0, T0 + 30 * DAY));
     assert_eq!(c.remarks, "借款人本人到场签字\n附身份证复印件");
     // A retry over a flaky link returns the same consent.
-    let again = consent(srv)
-        .capture_consent(authed(req, &token))
+    let again = token
+        .consent()
+        .capture_consent(req)
         .await
         .unwrap()
         .into_inner();
@@ -62,9 +58,10 @@ both_backends!(capture_on_a_live_verification, async |srv: &TestServer| {
 
     // Once the counter visit is over, the verification no longer serves.
     srv.clock.advance_ms(121 * 60_000);
-    let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-    let e = consent(srv)
-        .capture_consent(authed(capture(&v, &bank), &token))
+    let token = srv.session("counter").await;
+    let e = token
+        .consent()
+        .capture_consent(capture(&v, &bank))
         .await
         .unwrap_err();
     assert_eq!(violations(&e), ["verification_id"]);
@@ -73,8 +70,8 @@ both_backends!(capture_on_a_live_verification, async |srv: &TestServer| {
 both_backends!(
     bad_input_names_the_field_and_creates_nothing,
     async |srv: &TestServer| {
-        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
-        let v = verify(srv, &token, 0).await.1;
+        let token = srv.session("center").await;
+        let v = verify(srv, &token.token, 0).await.1;
         let bank = unit(srv, "B-RCB").await;
         let township = unit(srv, "T-DASHA").await;
         let mut req = capture(&v, &township);
@@ -82,10 +79,7 @@ both_backends!(
         req.valid_from_ms = T0 + DAY;
         req.valid_until_ms = T0;
         req.form_serial = " ".into();
-        let e = consent(srv)
-            .capture_consent(authed(req, &token))
-            .await
-            .unwrap_err();
+        let e = token.consent().capture_consent(req).await.unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument);
         assert_eq!(
             violations(&e),
@@ -94,15 +88,13 @@ both_backends!(
 
         let mut req = capture(&v, &bank);
         req.valid_until_ms = T0 + 91 * DAY;
-        let e = consent(srv)
-            .capture_consent(authed(req, &token))
-            .await
-            .unwrap_err();
+        let e = token.consent().capture_consent(req).await.unwrap_err();
         assert_eq!(violations(&e), ["valid_until"]);
         assert!(e.message().contains("90"), "{}", e.message());
 
-        let e = consent(srv)
-            .capture_consent(authed(capture(&rid(), &bank), &token))
+        let e = token
+            .consent()
+            .capture_consent(capture(&rid(), &bank))
             .await
             .unwrap_err();
         assert_eq!(violations(&e), ["verification_id"]);
@@ -113,40 +105,37 @@ both_backends!(
 both_backends!(
     withdrawal_needs_the_subject_verified_again,
     async |srv: &TestServer| {
-        let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let v = verify(srv, &token, 0).await.1;
+        let token = srv.session("counter").await;
+        let v = verify(srv, &token.token, 0).await.1;
         let bank = unit(srv, "B-RCB").await;
-        let c = consent(srv)
-            .capture_consent(authed(capture(&v, &bank), &token))
+        let c = token
+            .consent()
+            .capture_consent(capture(&v, &bank))
             .await
             .unwrap()
             .into_inner()
             .consent
             .unwrap();
-        let someone_else = verify(srv, &token, 2).await.1;
-        let e = consent(srv)
-            .withdraw_consent(authed(
-                pb::WithdrawConsentRequest {
-                    consent_id: c.id.clone(),
-                    verification_id: someone_else,
-                },
-                &token,
-            ))
+        let someone_else = verify(srv, &token.token, 2).await.1;
+        let e = token
+            .consent()
+            .withdraw_consent(pb::WithdrawConsentRequest {
+                consent_id: c.id.clone(),
+                verification_id: someone_else,
+            })
             .await
             .unwrap_err();
         assert_eq!(violations(&e), ["verification_id"]);
 
         srv.clock.advance_ms(DAY);
-        let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let again = verify(srv, &token, 0).await.1;
-        let w = consent(srv)
-            .withdraw_consent(authed(
-                pb::WithdrawConsentRequest {
-                    consent_id: c.id.clone(),
-                    verification_id: again,
-                },
-                &token,
-            ))
+        let token = srv.session("counter").await;
+        let again = verify(srv, &token.token, 0).await.1;
+        let w = token
+            .consent()
+            .withdraw_consent(pb::WithdrawConsentRequest {
+                consent_id: c.id.clone(),
+                verification_id: again,
+            })
             .await
             .unwrap()
             .into_inner()
@@ -155,13 +144,11 @@ both_backends!(
         assert_eq!(w.state(), ConsentState::Withdrawn);
         assert_eq!(w.withdrawn_at_ms, T0 + DAY);
         // It stays on record.
-        let list = consent(srv)
-            .list_consents(authed(
-                pb::ListConsentsRequest {
-                    subject_id: c.subject_id.clone(),
-                },
-                &token,
-            ))
+        let list = token
+            .consent()
+            .list_consents(pb::ListConsentsRequest {
+                subject_id: c.subject_id.clone(),
+            })
             .await
             .unwrap()
             .into_inner()
@@ -174,39 +161,33 @@ both_backends!(
 both_backends!(
     purposes_are_administered_and_roles_checked,
     async |srv: &TestServer| {
-        let admin = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
-        let added = consent(srv)
-            .add_purpose(authed(
-                pb::AddPurposeRequest {
-                    request_id: rid(),
-                    code: "rental_screening".into(),
-                    name_zh: "租赁资格审查".into(),
-                    name_en: "rental screening".into(),
-                },
-                &admin,
-            ))
+        let admin = srv.session("admin").await;
+        let added = admin
+            .consent()
+            .add_purpose(pb::AddPurposeRequest {
+                request_id: rid(),
+                code: "rental_screening".into(),
+                name_zh: "租赁资格审查".into(),
+                name_en: "rental screening".into(),
+            })
             .await
             .unwrap()
             .into_inner();
         assert!(!added.purpose.unwrap().retired);
-        consent(srv)
-            .retire_purpose(authed(
-                pb::RetirePurposeRequest {
-                    code: "credit_card".into(),
-                },
-                &admin,
-            ))
+        admin
+            .consent()
+            .retire_purpose(pb::RetirePurposeRequest {
+                code: "credit_card".into(),
+            })
             .await
             .unwrap();
 
-        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let list = consent(srv)
-            .list_purposes(authed(
-                pb::ListPurposesRequest {
-                    include_retired: false,
-                },
-                &counter,
-            ))
+        let counter = srv.session("counter").await;
+        let list = counter
+            .consent()
+            .list_purposes(pb::ListPurposesRequest {
+                include_retired: false,
+            })
             .await
             .unwrap()
             .into_inner();
@@ -218,31 +199,27 @@ both_backends!(
         assert_eq!(list.max_validity_days, 90);
 
         // A retired purpose cannot be consented to.
-        let v = verify(srv, &counter, 0).await.1;
+        let v = verify(srv, &counter.token, 0).await.1;
         let mut req = capture(&v, &unit(srv, "B-RCB").await);
         req.purpose_code = "credit_card".into();
-        let e = consent(srv)
-            .capture_consent(authed(req, &counter))
-            .await
-            .unwrap_err();
+        let e = counter.consent().capture_consent(req).await.unwrap_err();
         assert_eq!(violations(&e), ["purpose"]);
 
         for user in ["bank", "liaison", "supervisor"] {
-            let token = login(srv, user, DEMO_PASSWORD).await.unwrap();
-            let e = consent(srv)
-                .capture_consent(authed(capture(&v, &v), &token))
+            let token = srv.session(user).await;
+            let e = token
+                .consent()
+                .capture_consent(capture(&v, &v))
                 .await
                 .unwrap_err();
             assert_eq!(e.code(), Code::PermissionDenied, "{user}");
         }
-        let e = consent(srv)
-            .add_purpose(authed(
-                pb::AddPurposeRequest {
-                    request_id: rid(),
-                    ..Default::default()
-                },
-                &counter,
-            ))
+        let e = counter
+            .consent()
+            .add_purpose(pb::AddPurposeRequest {
+                request_id: rid(),
+                ..Default::default()
+            })
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::PermissionDenied);

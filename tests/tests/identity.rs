@@ -1,18 +1,12 @@
 //! Verification at the counter and the subject registry, on both backends.
 
 use credit_desk_proto::errors as reason_code;
-use credit_desk_proto::pb::{
-    self, VerificationMethod, VerifyOutcome, identity_client::IdentityClient,
-};
+use credit_desk_proto::pb::{self, VerificationMethod, VerifyOutcome};
 use credit_desk_server::clock::MINUTE_MS;
 use credit_desk_server::demo::DEMO_PEOPLE;
-use credit_desk_tests::{DEMO_PASSWORD, TestServer, authed, both_backends, login, reason};
+use credit_desk_tests::{TestServer, both_backends, reason};
 use tonic::Code;
 use tonic_types::StatusExt;
-
-fn identity(srv: &TestServer) -> IdentityClient<tonic::transport::Channel> {
-    IdentityClient::new(srv.channel.clone())
-}
 
 fn request(identifier: &str, name: &str) -> pb::VerifyRequest {
     pb::VerifyRequest {
@@ -32,12 +26,13 @@ async fn verification_count(srv: &TestServer) -> i64 {
 }
 
 both_backends!(verified_subject_gets_an_event, async |srv: &TestServer| {
-    let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+    let token = srv.session("counter").await;
     let (number, name, ..) = DEMO_PEOPLE[0];
     // Typed with a full-width input method and a lower-case x would also do.
     let typed = format!(" {} ", number.replace('0', "０"));
-    let resp = identity(srv)
-        .verify(authed(request(&typed, name), &token))
+    let resp = token
+        .identity()
+        .verify(request(&typed, name))
         .await
         .unwrap()
         .into_inner();
@@ -61,10 +56,11 @@ both_backends!(verified_subject_gets_an_event, async |srv: &TestServer| {
 both_backends!(
     outcomes_are_distinct_and_create_nothing,
     async |srv: &TestServer| {
-        let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let token = srv.session("counter").await;
         let (number, ..) = DEMO_PEOPLE[0];
-        let mismatch = identity(srv)
-            .verify(authed(request(number, "陈美丽"), &token))
+        let mismatch = token
+            .identity()
+            .verify(request(number, "陈美丽"))
             .await
             .unwrap()
             .into_inner();
@@ -77,16 +73,18 @@ both_backends!(
         assert!(mismatch.verification.is_none());
 
         let unknown_number = "11010519491231002X";
-        let unknown = identity(srv)
-            .verify(authed(request(unknown_number, "王丽"), &token))
+        let unknown = token
+            .identity()
+            .verify(request(unknown_number, "王丽"))
             .await
             .unwrap()
             .into_inner();
         assert_eq!(unknown.outcome(), VerifyOutcome::UnknownSubject);
         assert!(unknown.subject.is_none());
 
-        let e = identity(srv)
-            .verify(authed(request("110105194912310021", "王丽"), &token))
+        let e = token
+            .identity()
+            .verify(request("110105194912310021", "王丽"))
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument);
@@ -100,14 +98,11 @@ both_backends!(
 both_backends!(
     agents_need_their_own_identity_and_poa,
     async |srv: &TestServer| {
-        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let token = srv.session("center").await;
         let (number, name, ..) = DEMO_PEOPLE[0];
         let mut req = request(number, name);
         req.method = VerificationMethod::AgentWithPoa as i32;
-        let e = identity(srv)
-            .verify(authed(req.clone(), &token))
-            .await
-            .unwrap_err();
+        let e = token.identity().verify(req.clone()).await.unwrap_err();
         let fields: Vec<_> = e
             .get_details_bad_request()
             .unwrap()
@@ -119,11 +114,7 @@ both_backends!(
         req.agent_identifier = DEMO_PEOPLE[1].0.into();
         req.agent_name = DEMO_PEOPLE[1].1.into();
         req.poa_reference = "SQWT-2026-0001".into();
-        let resp = identity(srv)
-            .verify(authed(req, &token))
-            .await
-            .unwrap()
-            .into_inner();
+        let resp = token.identity().verify(req).await.unwrap().into_inner();
         let v = resp.verification.unwrap();
         assert_eq!(
             v.agent_identifier, "441284********0010",
@@ -136,19 +127,16 @@ both_backends!(
 both_backends!(
     a_retried_verification_records_once,
     async |srv: &TestServer| {
-        let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let token = srv.session("counter").await;
         let (number, name, ..) = DEMO_PEOPLE[2];
         let req = request(number, name);
-        let a = identity(srv)
-            .verify(authed(req.clone(), &token))
+        let a = token
+            .identity()
+            .verify(req.clone())
             .await
             .unwrap()
             .into_inner();
-        let b = identity(srv)
-            .verify(authed(req, &token))
-            .await
-            .unwrap()
-            .into_inner();
+        let b = token.identity().verify(req).await.unwrap().into_inner();
         assert!(!a.replayed && b.replayed);
         assert_eq!(a.verification.unwrap().id, b.verification.unwrap().id);
         assert_eq!(verification_count(srv).await, 1);
@@ -160,9 +148,10 @@ both_backends!(
     async |srv: &TestServer| {
         let (number, name, ..) = DEMO_PEOPLE[0];
         for user in ["liaison", "bank", "supervisor", "admin"] {
-            let token = login(srv, user, DEMO_PASSWORD).await.unwrap();
-            let e = identity(srv)
-                .verify(authed(request(number, name), &token))
+            let token = srv.session(user).await;
+            let e = token
+                .identity()
+                .verify(request(number, name))
                 .await
                 .unwrap_err();
             assert_eq!(e.code(), Code::PermissionDenied, "{user}");
@@ -174,15 +163,13 @@ both_backends!(
             ("supervisor", "441284********0023"),
             ("center", number),
         ] {
-            let token = login(srv, user, DEMO_PASSWORD).await.unwrap();
-            let list = identity(srv)
-                .list_subjects(authed(
-                    pb::ListSubjectsRequest {
-                        query: "陈美".into(),
-                        ..Default::default()
-                    },
-                    &token,
-                ))
+            let token = srv.session(user).await;
+            let list = token
+                .identity()
+                .list_subjects(pb::ListSubjectsRequest {
+                    query: "陈美".into(),
+                    ..Default::default()
+                })
                 .await
                 .unwrap()
                 .into_inner()
@@ -191,26 +178,22 @@ both_backends!(
             assert_eq!(list[0].identifier, expected, "{user}");
         }
         // A household lists its members.
-        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
-        let list = identity(srv)
-            .list_subjects(authed(
-                pb::ListSubjectsRequest {
-                    query: "李建国户".into(),
-                    ..Default::default()
-                },
-                &token,
-            ))
+        let token = srv.session("center").await;
+        let list = token
+            .identity()
+            .list_subjects(pb::ListSubjectsRequest {
+                query: "李建国户".into(),
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner()
             .subjects;
-        let detail = identity(srv)
-            .get_subject(authed(
-                pb::GetSubjectRequest {
-                    subject_id: list[0].id.clone(),
-                },
-                &token,
-            ))
+        let detail = token
+            .identity()
+            .get_subject(pb::GetSubjectRequest {
+                subject_id: list[0].id.clone(),
+            })
             .await
             .unwrap()
             .into_inner();

@@ -1,13 +1,10 @@
 //! Queries on both backends: the server decides the basis, logs every
 //! attempt with the decision, and returns the whole report.
 
-use credit_desk_proto::pb::{
-    self, consent_client::ConsentClient, query_client::QueryClient, run_query_request::Basis,
-};
+use credit_desk_proto::pb::{self, run_query_request::Basis};
 use credit_desk_server::demo::DEMO_PEOPLE;
 use credit_desk_tests::{
-    DEMO_PASSWORD, TestServer, authed, both_backends, load_records, login, rid, run, self_query,
-    unit, verify,
+    TestServer, both_backends, load_records, rid, run, self_query, unit, verify,
 };
 
 async fn log_rows(srv: &TestServer) -> Vec<(String, String)> {
@@ -21,9 +18,9 @@ both_backends!(
     self_query_returns_the_whole_report,
     async |srv: &TestServer| {
         load_records(srv).await;
-        let token = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let (subject, v) = verify(srv, &token, 1).await;
-        let resp = run(srv, &token, self_query(&subject, &v)).await;
+        let token = srv.session("counter").await;
+        let (subject, v) = verify(srv, &token.token, 1).await;
+        let resp = run(srv, &token.token, self_query(&subject, &v)).await;
         assert!(resp.allowed, "{resp:?}");
         assert!(!resp.fee_applies);
         let report = resp.report.unwrap();
@@ -52,8 +49,8 @@ both_backends!(
 
         // A retry of the same request is the same query, not a second one.
         let req = self_query(&subject, &v);
-        let a = run(srv, &token, req.clone()).await;
-        let b = run(srv, &token, req).await;
+        let a = run(srv, &token.token, req.clone()).await;
+        let b = run(srv, &token.token, req).await;
         assert!(b.replayed);
         assert_eq!(a.report.unwrap().report_no, b.report.unwrap().report_no);
         assert_eq!(log_rows(srv).await.len(), 2);
@@ -63,21 +60,21 @@ both_backends!(
 both_backends!(
     every_refusal_is_logged_with_its_reason,
     async |srv: &TestServer| {
-        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let (subject, v) = verify(srv, &counter, 0).await;
-        let (_, other) = verify(srv, &counter, 2).await;
-        let refused = run(srv, &counter, self_query(&subject, &other)).await;
+        let counter = srv.session("counter").await;
+        let (subject, v) = verify(srv, &counter.token, 0).await;
+        let (_, other) = verify(srv, &counter.token, 2).await;
+        let refused = run(srv, &counter.token, self_query(&subject, &other)).await;
         assert!(!refused.allowed && refused.report.is_none());
         assert_eq!(refused.refusal_code, "verification_of_another_subject");
         assert_eq!(refused.refusal_message, "该身份核验不是被查询人本人的");
 
-        let bank = login(srv, "bank", DEMO_PASSWORD).await.unwrap();
-        let r = run(srv, &bank, self_query(&subject, &v)).await;
+        let bank = srv.session("bank").await;
+        let r = run(srv, &bank.token, self_query(&subject, &v)).await;
         assert_eq!(r.refusal_code, "role_needs_consent");
 
         srv.clock.advance_ms(3 * 3_600_000);
-        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let r = run(srv, &counter, self_query(&subject, &v)).await;
+        let counter = srv.session("counter").await;
+        let r = run(srv, &counter.token, self_query(&subject, &v)).await;
         assert_eq!(r.refusal_code, "verification_expired");
         let reasons: Vec<String> = log_rows(srv)
             .await
@@ -97,22 +94,20 @@ both_backends!(
 
 both_backends!(consent_queries_and_withdrawal, async |srv: &TestServer| {
     load_records(srv).await;
-    let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-    let (subject, v) = verify(srv, &counter, 1).await;
+    let counter = srv.session("counter").await;
+    let (subject, v) = verify(srv, &counter.token, 1).await;
     let bank_unit = unit(srv, "B-RCB").await;
-    let consent = ConsentClient::new(srv.channel.clone())
-        .capture_consent(authed(
-            pb::CaptureConsentRequest {
-                request_id: rid(),
-                verification_id: v.clone(),
-                grantee_id: bank_unit.clone(),
-                purpose_code: "loan_approval".into(),
-                scope: vec!["dishonest_debtor".into()],
-                form_serial: "SQ-1".into(),
-                ..Default::default()
-            },
-            &counter,
-        ))
+    let consent = counter
+        .consent()
+        .capture_consent(pb::CaptureConsentRequest {
+            request_id: rid(),
+            verification_id: v.clone(),
+            grantee_id: bank_unit.clone(),
+            purpose_code: "loan_approval".into(),
+            scope: vec!["dishonest_debtor".into()],
+            form_serial: "SQ-1".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
@@ -128,15 +123,13 @@ both_backends!(consent_queries_and_withdrawal, async |srv: &TestServer| {
         })),
         ..Default::default()
     };
-    let bank = login(srv, "bank", DEMO_PASSWORD).await.unwrap();
+    let bank = srv.session("bank").await;
     // The bank finds the consent by the customer's number.
-    let found = ConsentClient::new(srv.channel.clone())
-        .find_consents(authed(
-            pb::FindConsentsRequest {
-                identifier: DEMO_PEOPLE[1].0.into(),
-            },
-            &bank,
-        ))
+    let found = bank
+        .consent()
+        .find_consents(pb::FindConsentsRequest {
+            identifier: DEMO_PEOPLE[1].0.into(),
+        })
         .await
         .unwrap()
         .into_inner()
@@ -144,22 +137,20 @@ both_backends!(consent_queries_and_withdrawal, async |srv: &TestServer| {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id, consent.id);
     // A department's liaison holds no consent of this bank's.
-    let liaison = login(srv, "liaison", DEMO_PASSWORD).await.unwrap();
-    let none = ConsentClient::new(srv.channel.clone())
-        .find_consents(authed(
-            pb::FindConsentsRequest {
-                identifier: DEMO_PEOPLE[1].0.into(),
-            },
-            &liaison,
-        ))
+    let liaison = srv.session("liaison").await;
+    let none = liaison
+        .consent()
+        .find_consents(pb::FindConsentsRequest {
+            identifier: DEMO_PEOPLE[1].0.into(),
+        })
         .await
         .unwrap()
         .into_inner()
         .consents;
     assert!(none.is_empty());
-    let wrong = run(srv, &bank, on_consent("post_loan")).await;
+    let wrong = run(srv, &bank.token, on_consent("post_loan")).await;
     assert_eq!(wrong.refusal_code, "purpose_mismatch");
-    let ok = run(srv, &bank, on_consent("loan_approval")).await;
+    let ok = run(srv, &bank.token, on_consent("loan_approval")).await;
     assert!(ok.allowed, "{ok:?}");
     let report = ok.report.unwrap();
     assert_eq!(report.institution_name, "农村商业银行");
@@ -168,20 +159,18 @@ both_backends!(consent_queries_and_withdrawal, async |srv: &TestServer| {
     assert_eq!(codes, ["dishonest_debtor"], "only what the consent covers");
 
     // Withdrawn: later queries are refused, the earlier one stays on record.
-    let again = verify(srv, &counter, 1).await.1;
-    ConsentClient::new(srv.channel.clone())
-        .withdraw_consent(authed(
-            pb::WithdrawConsentRequest {
-                consent_id: consent.id.clone(),
-                verification_id: again.clone(),
-            },
-            &counter,
-        ))
+    let again = verify(srv, &counter.token, 1).await.1;
+    counter
+        .consent()
+        .withdraw_consent(pb::WithdrawConsentRequest {
+            consent_id: consent.id.clone(),
+            verification_id: again.clone(),
+        })
         .await
         .unwrap();
-    let after = run(srv, &bank, on_consent("loan_approval")).await;
+    let after = run(srv, &bank.token, on_consent("loan_approval")).await;
     assert_eq!(after.refusal_code, "consent_withdrawn");
-    let own = run(srv, &counter, self_query(&subject, &again))
+    let own = run(srv, &counter.token, self_query(&subject, &again))
         .await
         .report
         .unwrap();
@@ -196,32 +185,33 @@ both_backends!(consent_queries_and_withdrawal, async |srv: &TestServer| {
 both_backends!(
     the_third_self_query_of_a_year_needs_fee_confirmation,
     async |srv: &TestServer| {
-        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let (subject, v) = verify(srv, &counter, 2).await;
+        let counter = srv.session("counter").await;
+        let (subject, v) = verify(srv, &counter.token, 2).await;
         for _ in 0..2 {
-            let r = run(srv, &counter, self_query(&subject, &v)).await;
+            let r = run(srv, &counter.token, self_query(&subject, &v)).await;
             assert!(r.allowed && !r.fee_applies);
         }
-        let third = run(srv, &counter, self_query(&subject, &v)).await;
+        let third = run(srv, &counter.token, self_query(&subject, &v)).await;
         assert!(!third.allowed && third.fee_applies);
         assert_eq!(third.refusal_code, "fee_confirmation_required");
         let mut confirmed = self_query(&subject, &v);
         confirmed.fee_confirmed = true;
-        let paid = run(srv, &counter, confirmed).await;
+        let paid = run(srv, &counter.token, confirmed).await;
         assert!(paid.allowed && paid.fee_applies);
     }
 );
 
 both_backends!(no_log_no_report, async |srv: &TestServer| {
-    let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-    let (subject, v) = verify(srv, &counter, 0).await;
+    let counter = srv.session("counter").await;
+    let (subject, v) = verify(srv, &counter.token, 0).await;
     // The log cannot be written: the query must fail, with no report.
     sqlx::query("DROP TABLE query_log")
         .execute(srv.db.pool())
         .await
         .unwrap();
-    let e = QueryClient::new(srv.channel.clone())
-        .run_query(authed(self_query(&subject, &v), &counter))
+    let e = counter
+        .query()
+        .run_query(self_query(&subject, &v))
         .await
         .unwrap_err();
     assert_eq!(e.code(), tonic::Code::Internal);
@@ -231,9 +221,9 @@ both_backends!(
     explanations_appear_with_the_record,
     async |srv: &TestServer| {
         load_records(srv).await;
-        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let (subject, v) = verify(srv, &counter, 1).await;
-        let report = run(srv, &counter, self_query(&subject, &v))
+        let counter = srv.session("counter").await;
+        let (subject, v) = verify(srv, &counter.token, 1).await;
+        let report = run(srv, &counter.token, self_query(&subject, &v))
             .await
             .report
             .unwrap();
@@ -245,20 +235,17 @@ both_backends!(
             .records[0]
             .id
             .clone();
-        let q = QueryClient::new(srv.channel.clone());
-        q.clone()
-            .add_explanation(authed(
-                pb::AddExplanationRequest {
-                    request_id: rid(),
-                    record_id: record.clone(),
-                    verification_id: v.clone(),
-                    text: "已与申请执行人达成和解，正在分期履行".into(),
-                },
-                &counter,
-            ))
+        counter
+            .query()
+            .add_explanation(pb::AddExplanationRequest {
+                request_id: rid(),
+                record_id: record.clone(),
+                verification_id: v.clone(),
+                text: "已与申请执行人达成和解，正在分期履行".into(),
+            })
             .await
             .unwrap();
-        let report = run(srv, &counter, self_query(&subject, &v))
+        let report = run(srv, &counter.token, self_query(&subject, &v))
             .await
             .report
             .unwrap();
