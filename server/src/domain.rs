@@ -61,7 +61,7 @@ pub fn method_to_str(m: VerificationMethod) -> &'static str {
     }
 }
 
-pub fn method_from_str(s: &str) -> VerificationMethod {
+pub fn method_from_str(s: &str) -> Option<VerificationMethod> {
     [
         VerificationMethod::IdCardInspected,
         VerificationMethod::IdCardReader,
@@ -70,15 +70,14 @@ pub fn method_from_str(s: &str) -> VerificationMethod {
     ]
     .into_iter()
     .find(|m| method_to_str(*m) == s)
-    .unwrap_or_default()
 }
 
-pub fn subject_kind_from_str(s: &str) -> SubjectKind {
+pub fn subject_kind_from_str(s: &str) -> Option<SubjectKind> {
     match s {
-        "person" => SubjectKind::Person,
-        "organisation" => SubjectKind::Organisation,
-        "household" => SubjectKind::Household,
-        _ => SubjectKind::Unspecified,
+        "person" => Some(SubjectKind::Person),
+        "organisation" => Some(SubjectKind::Organisation),
+        "household" => Some(SubjectKind::Household),
+        _ => None,
     }
 }
 
@@ -137,12 +136,13 @@ mod tests {
     fn method_names_round_trip() {
         for m in 1..=4 {
             let m = VerificationMethod::try_from(m).unwrap();
-            assert_eq!(method_from_str(method_to_str(m)), m);
+            assert_eq!(method_from_str(method_to_str(m)), Some(m));
         }
-        assert_eq!(
-            method_from_str("telepathy"),
-            VerificationMethod::Unspecified
-        );
+        assert_eq!(method_from_str("telepathy"), None);
+        for k in ["person", "organisation", "household"] {
+            assert!(subject_kind_from_str(k).is_some(), "{k}");
+        }
+        assert_eq!(subject_kind_from_str("company"), None);
     }
 
     #[test]

@@ -254,7 +254,7 @@ pub async fn generate(
                     end_day.map(|d| d.to_string()).into(),
                     amount.into(),
                     V::T(status.into()),
-                    V::I(cat.negative),
+                    V::I(i64::from(cat.negative)),
                     V::T(details),
                     V::T(format!("synthetic-{n}-{j}")),
                     V::NullText,

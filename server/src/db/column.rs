@@ -124,6 +124,8 @@ stored_word! {
     crate::rules::ticket::NoticeChannel => crate::rules::ticket::NoticeChannel::parse, "notice channel";
     credit_desk_proto::pb::Role => crate::domain::role_from_str, "role";
     credit_desk_proto::pb::OrgUnitKind => crate::domain::kind_from_str, "org unit kind";
+    credit_desk_proto::pb::SubjectKind => crate::domain::subject_kind_from_str, "subject kind";
+    credit_desk_proto::pb::VerificationMethod => crate::domain::method_from_str, "verification method";
 }
 
 #[cfg(test)]

@@ -2,12 +2,15 @@
 
 use sqlx::AnyConnection;
 
+use super::column::Flag;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CategoryRow {
     pub code: String,
     pub name_zh: String,
     pub name_en: String,
-    pub negative: i64,
+    #[sqlx(try_from = "Flag")]
+    pub negative: bool,
 }
 
 pub async fn categories(conn: &mut AnyConnection) -> sqlx::Result<Vec<CategoryRow>> {

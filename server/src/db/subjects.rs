@@ -1,13 +1,17 @@
 //! The subject registry: persons, organisations and farmer households, and
 //! the verification events recorded at the counter.
 
+use credit_desk_proto::pb::{SubjectKind, VerificationMethod};
 use sqlx::AnyConnection;
+
+use super::column::Text;
 
 /// A subject with the columns of its kind (empty where not applicable).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SubjectRow {
     pub id: String,
-    pub kind: String,
+    #[sqlx(try_from = "Text")]
+    pub kind: SubjectKind,
     pub identifier: String,
     pub name: String,
     pub township: Option<String>,
@@ -186,7 +190,8 @@ pub async fn count(conn: &mut AnyConnection) -> sqlx::Result<i64> {
 pub struct VerificationRow {
     pub id: String,
     pub subject_id: String,
-    pub method: String,
+    #[sqlx(try_from = "Text")]
+    pub method: VerificationMethod,
     pub document: String,
     pub agent_identifier: Option<String>,
     pub agent_name: Option<String>,

@@ -286,7 +286,7 @@ pub async fn run(
             .map(|c| rows::Category {
                 code: c.code,
                 name_zh: c.name_zh,
-                negative: c.negative != 0,
+                negative: c.negative,
             })
             .collect()
     };

@@ -63,7 +63,7 @@ pub fn subject(r: &SubjectRow, full: bool) -> pb::SubjectSummary {
     };
     pb::SubjectSummary {
         id: r.id.clone(),
-        kind: domain::subject_kind_from_str(&r.kind) as i32,
+        kind: r.kind as i32,
         identifier: shown(&r.identifier),
         name: r.name.clone(),
         birth_date: if full {
@@ -84,7 +84,7 @@ pub fn verification(v: &VerificationRow) -> pb::Verification {
     pb::Verification {
         id: v.id.clone(),
         subject_id: v.subject_id.clone(),
-        method: domain::method_from_str(&v.method) as i32,
+        method: v.method as i32,
         document: v.document.clone(),
         agent_identifier: v
             .agent_identifier

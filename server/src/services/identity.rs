@@ -115,7 +115,7 @@ impl IdentityService {
         let subject = subjects::get(&mut conn, &req.subject_id)
             .await?
             .ok_or(ApiError::NotFound { field: field::ID })?;
-        let members = if subject.kind == "household" {
+        let members = if subject.kind == pb::SubjectKind::Household {
             subjects::members(&mut conn, &subject.id).await?
         } else {
             Vec::new()

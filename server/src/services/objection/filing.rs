@@ -93,7 +93,7 @@ impl ObjectionService {
             let n =
                 tickets::next_counter(tx, &format!("ticket:{}", today.format("%Y%m%d"))).await?;
             let ticket_no = format!("YY-{}-{n:04}", today.format("%Y%m%d"));
-            let agent = v.method == "agent_with_poa";
+            let agent = v.method == pb::VerificationMethod::AgentWithPoa;
             tickets::insert(
                 tx,
                 NewTicket {
