@@ -14,6 +14,7 @@ pub mod id_check;
 pub mod import_cli;
 pub mod intake;
 pub mod lockout;
+pub mod messages;
 pub mod objections;
 pub mod password;
 pub mod registry;

@@ -342,15 +342,9 @@ pub async fn run(
                     row_errors.push(rows::RowError {
                         row: row.row,
                         column: name_header.to_string(),
-                        reason: job.lang.pick(
-                            format!(
-                                "姓名与登记不符（证件号码 {} 登记为其他姓名）",
-                                mask(&row.identifier)
-                            ),
-                            format!(
-                                "name differs from the register for {}",
-                                mask(&row.identifier)
-                            ),
+                        reason: crate::messages::row::name_differs(
+                            job.lang,
+                            &mask(&row.identifier),
                         ),
                     });
                     s.rows_accepted -= 1;

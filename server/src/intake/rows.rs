@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::table::Table;
 use super::templates::{Col, Template, normalise_header};
+use crate::messages::row as msg;
 
 /// One valid row.
 #[derive(Debug, Clone, PartialEq)]
@@ -165,7 +166,7 @@ pub fn parse(
                 .unwrap_or(("", String::new()))
         };
         let required = |col: Col| template.columns.iter().any(|c| c.col == col && c.required);
-        let required_msg = lang.pick("必填", "is required").to_string();
+        let required_msg = msg::required(lang);
 
         let (h, identifier) = get(Col::Identifier);
         let identifier = ident::normalise(&identifier);
@@ -199,10 +200,7 @@ pub fn parse(
                     let reason = if value.is_empty() {
                         required_msg.clone()
                     } else {
-                        lang.pick(
-                            format!("未知的记录类别“{value}”"),
-                            format!("unknown category {value:?}"),
-                        )
+                        msg::unknown_category(lang, &value)
                     };
                     fail(h, reason);
                 }
@@ -219,24 +217,12 @@ pub fn parse(
             }
             match parse_date(&value) {
                 Some(d) if d > today => {
-                    fail(
-                        h,
-                        lang.pick(
-                            format!("日期 {d} 晚于今天"),
-                            format!("date {d} is in the future"),
-                        ),
-                    );
+                    fail(h, msg::future_date(lang, d));
                     None
                 }
                 Some(d) => Some(d),
                 None => {
-                    fail(
-                        h,
-                        lang.pick(
-                            format!("“{value}”不是有效日期（应如 2026-03-07）"),
-                            format!("{value:?} is not a date (e.g. 2026-03-07)"),
-                        ),
-                    );
+                    fail(h, msg::not_a_date(lang, &value));
                     None
                 }
             }
@@ -247,13 +233,7 @@ pub fn parse(
             && e < s
         {
             let (h, _) = get(Col::EndDate);
-            fail(
-                h,
-                lang.pick(
-                    "结束日期早于开始日期".into(),
-                    "ends before it starts".into(),
-                ),
-            );
+            fail(h, msg::ends_before_start(lang));
         }
         let (h, amount) = get(Col::Amount);
         let amount_cents = if amount.is_empty() {
@@ -264,13 +244,7 @@ pub fn parse(
         } else {
             let parsed = parse_amount(&amount);
             if parsed.is_none() {
-                fail(
-                    h,
-                    lang.pick(
-                        format!("“{amount}”不是金额（元，最多两位小数）"),
-                        format!("{amount:?} is not an amount (yuan, at most two decimals)"),
-                    ),
-                );
+                fail(h, msg::not_an_amount(lang, &amount));
             }
             parsed
         };
@@ -285,10 +259,7 @@ pub fn parse(
             match parse_flag(&flag) {
                 Some(b) => b,
                 None => {
-                    fail(
-                        h,
-                        lang.pick("应填“是”或“否”".into(), "must be 是 or 否 (yes/no)".into()),
-                    );
+                    fail(h, msg::not_yes_no(lang));
                     false
                 }
             }

@@ -19,6 +19,7 @@ use crate::db::idempotency::Key;
 use crate::db::queries::{self, LogEntry, LogRow};
 use crate::db::{consents, new_id, org_units, records, subjects};
 use crate::errors::{ApiError, ApiResult};
+use crate::messages;
 use crate::rules::basis::{self, Ask, Basis, ConsentFacts, Scope};
 use crate::rules::report::{self, Category, RecordFacts};
 use crate::rules::ticket::Outcome;
@@ -197,17 +198,8 @@ impl QueryService {
                 .into_iter()
                 .map(|a| {
                     let (record_id, ticket_no) = (a.record_id, a.ticket_no);
-                    let text = if a.outcome == Outcome::Unconfirmed {
-                        lang.pick(
-                            format!("已核查，无法确认（{ticket_no}）"),
-                            format!("checked, cannot be confirmed ({ticket_no})"),
-                        )
-                    } else {
-                        lang.pick(
-                            format!("异议处理中（{ticket_no}）"),
-                            format!("under objection ({ticket_no})"),
-                        )
-                    };
+                    let text =
+                        messages::annotation(lang, a.outcome == Outcome::Unconfirmed, &ticket_no);
                     (record_id, text)
                 })
                 .collect();
@@ -239,7 +231,7 @@ impl QueryService {
                     .collect(),
             })
             .collect();
-        let self_query = lang.pick("本人查询", "self-query").to_string();
+        let self_query = messages::self_query(lang).to_string();
         let query_records = queries::query_records(conn, &subject_id, log.at - TWO_YEARS_MS)
             .await?
             .into_iter()
