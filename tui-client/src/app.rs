@@ -9,17 +9,39 @@ use credit_desk_proto::Lang;
 use credit_desk_proto::errors as reason;
 use credit_desk_proto::pb;
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use tonic::Status;
 use tonic_types::StatusExt;
 
+use crate::bind;
 use crate::i18n::{self, Catalogue};
+use crate::keys::{self, Binding, Key::Code, Key::Ctrl};
 use crate::net::{Answer, Call, Meter};
 use crate::screens::{self, Screen};
 use crate::theme::Theme;
+
+/// Keys that work on every screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Global {
+    Help,
+    /// `?` opens the help only where it is not typed into a field.
+    HelpUnlessTyping,
+    Quit,
+}
+
+pub const GLOBAL_KEYS: &[Binding<Global>] = &[
+    bind!("F1", [Code(KeyCode::F(1))], key_help, Global::Help),
+    bind!(
+        "?",
+        [Code(KeyCode::Char('?'))],
+        key_help,
+        Global::HelpUnlessTyping
+    ),
+    bind!("Ctrl-C", [Ctrl('c')], key_quit, Global::Quit),
+];
 
 /// Something that happened, fed to [`App::update`].
 // A few events a second at most: the size of the reply variant is no cost.
@@ -205,18 +227,24 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Vec<Command> {
-        if key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c') {
-            self.quit = true;
-            return Vec::new();
-        }
-        if self.help {
-            self.help = false;
-            return Vec::new();
-        }
         let typing = self.screen.is_typing();
-        if key.code == KeyCode::F(1) || (key.code == KeyCode::Char('?') && !typing) {
-            self.help = true;
-            return Vec::new();
+        match keys::find(GLOBAL_KEYS, &key, |g| {
+            g != Global::HelpUnlessTyping || !typing
+        }) {
+            Some(Global::Quit) => {
+                self.quit = true;
+                return Vec::new();
+            }
+            // Any key closes the help, the help keys open it.
+            _ if self.help => {
+                self.help = false;
+                return Vec::new();
+            }
+            Some(Global::Help | Global::HelpUnlessTyping) => {
+                self.help = true;
+                return Vec::new();
+            }
+            None => {}
         }
         if key.code == KeyCode::Esc
             && let Some(seq) = self.pending.take()

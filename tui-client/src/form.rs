@@ -5,7 +5,7 @@
 use credit_desk_proto::Lang;
 use credit_desk_proto::validate::FieldError;
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -14,7 +14,48 @@ use ratatui_textarea::TextArea;
 use tonic_types::StatusExt;
 use unicode_width::UnicodeWidthStr;
 
+use crate::bind;
+use crate::i18n::Catalogue;
+use crate::keys::{self, Binding, Entry, Key::Code, Key::Ctrl};
 use crate::theme::Theme;
+
+/// What the form's own keys do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Nav {
+    Next,
+    Previous,
+    ChoiceNext,
+    ChoicePrevious,
+    Submit,
+}
+
+/// Keys every form understands; the rest goes to the focused input. The
+/// screen around the form adds its own (Esc, F10 …).
+const KEYS: &[Binding<Nav>] = &[
+    bind!("Tab", [Code(KeyCode::Tab)], key_move, Nav::Next),
+    bind!(
+        "Shift-Tab",
+        [Code(KeyCode::BackTab)],
+        key_move,
+        Nav::Previous
+    ),
+    bind!("↑↓", [Code(KeyCode::Down)], key_move, Nav::Next),
+    bind!("↑↓", [Code(KeyCode::Up)], key_move, Nav::Previous),
+    bind!(
+        "←→",
+        [Code(KeyCode::Right), Code(KeyCode::Char(' '))],
+        key_choose,
+        Nav::ChoiceNext
+    ),
+    bind!("←→", [Code(KeyCode::Left)], key_choose, Nav::ChoicePrevious),
+    // Ctrl-M and Ctrl-J are what some terminals send for Enter.
+    bind!(
+        "Enter",
+        [Code(KeyCode::Enter), Ctrl('m'), Ctrl('j')],
+        key_submit,
+        Nav::Submit
+    ),
+];
 
 pub enum Input {
     Text(Box<TextArea<'static>>),
@@ -97,6 +138,8 @@ pub struct Form {
     /// submitting the same content again (after a lost answer) is
     /// recognised by the server as the same request.
     request_id: Option<String>,
+    /// What Enter does here, for the footer ("登录", "核验" …).
+    submit_label: fn(&Catalogue) -> &'static str,
 }
 
 impl Form {
@@ -105,7 +148,38 @@ impl Form {
             fields,
             focus: 0,
             request_id: None,
+            submit_label: |c| c.key_submit,
         }
+    }
+
+    /// Names what Enter does on this form.
+    pub fn submitting(mut self, label: fn(&Catalogue) -> &'static str) -> Form {
+        self.submit_label = label;
+        self
+    }
+
+    fn offers(&self, nav: Nav) -> bool {
+        match nav {
+            Nav::ChoiceNext | Nav::ChoicePrevious => {
+                matches!(self.fields[self.focus].input, Input::Choice { .. })
+            }
+            _ => true,
+        }
+    }
+
+    /// The footer of a form that Esc leaves.
+    pub fn footer(&self, cat: &Catalogue, width: usize) -> String {
+        let back = keys::entries(keys::BACK, cat, |_| true);
+        keys::fit(self.key_entries(cat).into_iter().chain(back), width)
+    }
+
+    /// The footer entries of the form's keys that work on the focused field.
+    pub fn key_entries(&self, cat: &Catalogue) -> Vec<Entry> {
+        let mut entries = keys::entries(KEYS, cat, |n| self.offers(n));
+        if let Some(enter) = entries.last_mut() {
+            enter.1 = (self.submit_label)(cat);
+        }
+        entries
     }
 
     /// Something outside the fields that goes into the same request
@@ -244,37 +318,29 @@ impl Form {
     }
 
     pub fn handle_key(&mut self, key: KeyEvent) -> FormEvent {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Enter => return FormEvent::Submit,
-            KeyCode::Char('m' | 'j') if ctrl => return FormEvent::Submit,
-            KeyCode::Tab | KeyCode::Down => {
-                self.step_focus(true);
-                return FormEvent::Moved;
-            }
-            KeyCode::BackTab | KeyCode::Up => {
-                self.step_focus(false);
+        let nav = keys::find(KEYS, &key, |n| self.offers(n));
+        match nav {
+            Some(Nav::Submit) => return FormEvent::Submit,
+            Some(Nav::Next | Nav::Previous) => {
+                self.step_focus(nav == Some(Nav::Next));
                 return FormEvent::Moved;
             }
             _ => {}
         }
         let field = &mut self.fields[self.focus];
-        let edited = match &mut field.input {
-            Input::Choice { options, selected } => {
-                let len = options.len().max(1);
-                match key.code {
-                    KeyCode::Right | KeyCode::Char(' ') => {
-                        *selected = (*selected + 1) % len;
-                        true
-                    }
-                    KeyCode::Left => {
-                        *selected = (*selected + len - 1) % len;
-                        true
-                    }
-                    _ => false,
+        let edited = match nav {
+            Some(step @ (Nav::ChoiceNext | Nav::ChoicePrevious)) => {
+                if let Input::Choice { options, selected } = &mut field.input {
+                    let len = options.len().max(1);
+                    let by = if step == Nav::ChoiceNext { 1 } else { len - 1 };
+                    *selected = (*selected + by) % len;
                 }
+                true
             }
-            Input::Text(area) => area.input(key),
+            _ => match &mut field.input {
+                Input::Text(area) => area.input(key),
+                Input::Choice { .. } => false,
+            },
         };
         if edited {
             field.error = None;
@@ -378,7 +444,7 @@ pub fn pad_to(text: &str, width: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ratatui::crossterm::event::KeyEventKind;
+    use ratatui::crossterm::event::{KeyEventKind, KeyModifiers};
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new_with_kind(code, KeyModifiers::NONE, KeyEventKind::Press)
@@ -421,6 +487,35 @@ mod tests {
         assert_eq!(f.handle_key(key(KeyCode::BackTab)), FormEvent::Moved);
         assert_eq!(f.focus, 2);
         assert_eq!(f.handle_key(key(KeyCode::Enter)), FormEvent::Submit);
+    }
+
+    #[test]
+    fn the_footer_names_the_keys_that_work_on_the_focused_field() {
+        let cat = crate::i18n::catalogue(Lang::En);
+        let mut f = form().submitting(|c| c.key_login);
+        assert_eq!(
+            f.footer(cat, 80),
+            "Tab Shift-Tab ↑↓ move  Enter log in  Esc back"
+        );
+        // Space and the arrows are text on a text field …
+        typed(&mut f, "a b");
+        assert_eq!(f.value("username"), "a b");
+        // … and choose on a choice, where the footer says so.
+        f.focus = 2;
+        assert_eq!(
+            f.footer(cat, 80),
+            "Tab Shift-Tab ↑↓ move  ←→ choose  Enter log in  Esc back"
+        );
+        f.handle_key(key(KeyCode::Char(' ')));
+        assert_eq!(f.choice("role"), 2);
+        f.handle_key(key(KeyCode::Left));
+        assert_eq!(f.choice("role"), 1);
+        let ctrl_m = KeyEvent::new_with_kind(
+            KeyCode::Char('m'),
+            KeyModifiers::CONTROL,
+            KeyEventKind::Press,
+        );
+        assert_eq!(f.handle_key(ctrl_m), FormEvent::Submit);
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
     // Every key of the screen, wrapped between keys to the popup (at most
     // 70 columns, inside its border).
     let width = usize::from(70.min(area.width).saturating_sub(2));
-    for line in wrap_keys(&app.screen_hint(usize::MAX), width) {
+    for line in crate::keys::wrap(&app.screen_hint(usize::MAX), width) {
         lines.push(Line::styled(line, app.theme.dim()));
     }
     lines.push(Line::styled(cat.help_close, app.theme.dim()));
@@ -53,36 +53,4 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App) {
         ))),
         popup,
     );
-}
-
-/// Splits a key line ("k what  k what  …") between its entries into lines
-/// of at most `width` columns.
-fn wrap_keys(hint: &str, width: usize) -> Vec<String> {
-    use unicode_width::UnicodeWidthStr;
-    let mut lines: Vec<String> = Vec::new();
-    for item in hint.split("  ").filter(|i| !i.is_empty()) {
-        match lines.last_mut() {
-            Some(line) if line.width() + 2 + item.width() <= width => {
-                line.push_str("  ");
-                line.push_str(item);
-            }
-            _ => lines.push(item.to_string()),
-        }
-    }
-    lines
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn key_lines_wrap_between_keys() {
-        assert_eq!(
-            super::wrap_keys("s send  a reply  p print", 15),
-            ["s send  a reply", "p print"]
-        );
-        assert_eq!(
-            super::wrap_keys("p 打印  Esc 返回", 80),
-            ["p 打印  Esc 返回"]
-        );
-    }
 }

@@ -13,17 +13,19 @@ use crate::i18n::Catalogue;
 pub enum Key {
     /// A letter, matched in either case, without Ctrl or Alt.
     Letter(char),
-    /// Any other key, matched exactly.
+    /// Any other key, matched exactly, without Ctrl or Alt.
     Code(KeyCode),
+    /// A letter with Ctrl held, e.g. Ctrl-S (Shift does not matter).
+    Ctrl(char),
 }
 
 impl Key {
     fn matches(self, event: &KeyEvent) -> bool {
-        let plain = !event
-            .modifiers
-            .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+        let plain = !ctrl && !event.modifiers.contains(KeyModifiers::ALT);
         match (self, event.code) {
             (Key::Letter(l), KeyCode::Char(c)) => plain && c.eq_ignore_ascii_case(&l),
+            (Key::Ctrl(l), KeyCode::Char(c)) => ctrl && c.eq_ignore_ascii_case(&l),
             (Key::Code(code), got) => plain && code == got,
             _ => false,
         }
@@ -68,26 +70,62 @@ pub fn find<C: Copy>(
         .map(|b| b.command)
 }
 
+/// The one key of a screen (or a form on it) that only goes back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Back;
+
+pub const BACK: &[Binding<Back>] = &[crate::bind!(
+    "Esc",
+    [Key::Code(KeyCode::Esc)],
+    key_back,
+    Back
+)];
+
+/// Whether `event` is the key that goes back.
+pub fn is_back(event: &KeyEvent) -> bool {
+    find(BACK, event, |_| true).is_some()
+}
+
+/// What a footer says about one binding: the keys as written and the word.
+pub type Entry = (&'static str, &'static str);
+
+/// The entries of every offered binding, in table order.
+pub fn entries<C: Copy>(
+    table: &[Binding<C>],
+    cat: &Catalogue,
+    offered: impl Fn(C) -> bool,
+) -> Vec<Entry> {
+    table
+        .iter()
+        .filter(|b| offered(b.command))
+        .map(|b| (b.shown, (b.label)(cat)))
+        .collect()
+}
+
 /// The footer: every offered binding in table order (the table lists the
-/// most used first), as many as fit in `width` columns. Neighbours that do
-/// the same thing share one word: `↑↓ PgDn PgUp 滚动`.
+/// most used first), as many as fit in `width` columns.
 pub fn footer<C: Copy>(
     table: &[Binding<C>],
     cat: &Catalogue,
     offered: impl Fn(C) -> bool,
     width: usize,
 ) -> String {
+    fit(entries(table, cat, offered), width)
+}
+
+/// Entries as one line of at most `width` columns, cut between entries.
+/// Neighbours that do the same thing share one word: `↑↓ PgDn PgUp 滚动`.
+pub fn fit(entries: impl IntoIterator<Item = Entry>, width: usize) -> String {
     // (keys as shown, word), neighbours with one word merged.
     let mut items: Vec<(Vec<&str>, &str)> = Vec::new();
-    for b in table.iter().filter(|b| offered(b.command)) {
-        let label = (b.label)(cat);
+    for (shown, label) in entries {
         match items.last_mut() {
-            Some((shown, last)) if *last == label => {
-                if !shown.contains(&b.shown) {
-                    shown.push(b.shown);
+            Some((keys, last)) if *last == label => {
+                if !keys.contains(&shown) {
+                    keys.push(shown);
                 }
             }
-            _ => items.push((vec![b.shown], label)),
+            _ => items.push((vec![shown], label)),
         }
     }
     let mut line = String::new();
@@ -101,6 +139,22 @@ pub fn footer<C: Copy>(
         line.push_str(&item);
     }
     line
+}
+
+/// Splits a key line ("k what  k what  …") between its entries into lines
+/// of at most `width` columns.
+pub fn wrap(hint: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for item in hint.split("  ").filter(|i| !i.is_empty()) {
+        match lines.last_mut() {
+            Some(line) if line.width() + 2 + item.width() <= width => {
+                line.push_str("  ");
+                line.push_str(item);
+            }
+            _ => lines.push(item.to_string()),
+        }
+    }
+    lines
 }
 
 #[cfg(test)]
@@ -151,6 +205,9 @@ mod tests {
         assert_eq!(find(TABLE, &shifted, all), Some(Cmd::Close));
         let ctrl = press(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(find(TABLE, &ctrl, all), None, "Ctrl-C is not c");
+        assert!(Key::Ctrl('c').matches(&ctrl));
+        assert!(Key::Ctrl('c').matches(&press(KeyCode::Char('C'), KeyModifiers::CONTROL)));
+        assert!(!Key::Ctrl('c').matches(&press(KeyCode::Char('c'), KeyModifiers::NONE)));
         let esc = press(KeyCode::Esc, KeyModifiers::NONE);
         assert_eq!(find(TABLE, &esc, all), Some(Cmd::Back));
         let no_close = |c| c != Cmd::Close;
@@ -198,5 +255,14 @@ mod tests {
             },
         ];
         assert_eq!(footer(MOVES, cat, |_| true, 80), "↑↓ PgDn scroll  Esc back");
+    }
+
+    #[test]
+    fn key_lines_wrap_between_keys() {
+        assert_eq!(
+            wrap("s send  a reply  p print", 15),
+            ["s send  a reply", "p print"]
+        );
+        assert_eq!(wrap("p 打印  Esc 返回", 80), ["p 打印  Esc 返回"]);
     }
 }

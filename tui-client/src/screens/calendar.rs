@@ -51,9 +51,6 @@ const KEYS: &[Binding<Cmd>] = &[
 ];
 
 /// The screen's key line, `width` columns at most.
-pub fn hint_line(cat: &Catalogue, width: usize) -> String {
-    keys::footer(KEYS, cat, |_| true, width)
-}
 
 #[derive(Default)]
 pub struct CalendarScreen {
@@ -65,6 +62,14 @@ pub struct CalendarScreen {
 }
 
 impl CalendarScreen {
+    /// The open form's keys, or the list's.
+    pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
+        match self.import.as_ref() {
+            Some(form) => form.footer(cat, width),
+            None => keys::footer(KEYS, cat, |_| true, width),
+        }
+    }
+
     pub fn load() -> Call {
         Call::GetCalendar(0)
     }
@@ -221,11 +226,7 @@ impl CalendarScreen {
             frame.render_widget(block, form_area);
             form.render(inner, frame.buffer_mut(), theme, !app.help);
         }
-        let text = if self.import.is_some() {
-            cat.form_hint.to_string()
-        } else {
-            hint_line(cat, usize::from(hint.width))
-        };
+        let text = self.hint_line(cat, usize::from(hint.width));
         frame.render_widget(Paragraph::new(Line::styled(text, theme.dim())), hint);
     }
 }

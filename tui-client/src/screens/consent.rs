@@ -7,7 +7,7 @@ use chrono::FixedOffset;
 use credit_desk_proto::pb;
 use credit_desk_proto::validate::{FieldError, Rule};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph};
@@ -15,8 +15,10 @@ use ratatui_textarea::TextArea;
 use tonic::Status;
 
 use crate::app::{Action, App};
+use crate::bind;
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::Catalogue;
+use crate::keys::{self, Binding, Key::Code, Key::Ctrl, Key::Letter};
 use crate::net::{Answer, Call};
 
 const GRANTEE: &str = "grantee_id";
@@ -25,6 +27,37 @@ const DAYS: &str = "valid_until";
 const SERIAL: &str = "form_serial";
 const SCAN: &str = "scan_sha256";
 const DAY_MS: i64 = 86_400_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Print,
+    Submit,
+    NextPart,
+    PreviousPart,
+    Up,
+    Down,
+    Tick,
+    Back,
+}
+
+/// The screen's keys besides the form's; which work depends on the part
+/// being edited (fields, remarks, scope) or the receipt being shown.
+const KEYS: &[Binding<Cmd>] = &[
+    bind!("p", [Letter('p')], key_print, Cmd::Print),
+    bind!("Tab", [Code(KeyCode::Tab)], key_move, Cmd::NextPart),
+    bind!(
+        "Shift-Tab",
+        [Code(KeyCode::BackTab)],
+        key_move,
+        Cmd::PreviousPart
+    ),
+    bind!("↑↓", [Code(KeyCode::Up)], key_select, Cmd::Up),
+    bind!("↑↓", [Code(KeyCode::Down)], key_select, Cmd::Down),
+    bind!("Space", [Code(KeyCode::Char(' '))], key_tick, Cmd::Tick),
+    bind!("F10", [Code(KeyCode::F(10))], key_submit, Cmd::Submit),
+    bind!("Ctrl-S", [Ctrl('s')], key_submit, Cmd::Submit),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
+];
 
 pub struct ConsentScreen {
     verification_id: String,
@@ -178,6 +211,28 @@ impl ConsentScreen {
         }))
     }
 
+    /// Whether a key of the tables works in the part being edited.
+    fn offers(&self, cmd: Cmd) -> bool {
+        match cmd {
+            Cmd::Print => self.receipt.is_some(),
+            Cmd::Back => true,
+            Cmd::Submit => self.receipt.is_none() && self.form.is_some(),
+            Cmd::NextPart | Cmd::PreviousPart => self.in_scope || self.in_remarks,
+            Cmd::Up | Cmd::Down | Cmd::Tick => self.in_scope,
+        }
+    }
+
+    /// The keys of the part being edited, then submit and back.
+    pub fn hint(&self, cat: &Catalogue, width: usize) -> String {
+        let own = keys::entries(KEYS, cat, |c| self.offers(c));
+        match &self.form {
+            Some(form) if self.receipt.is_none() && !self.in_scope && !self.in_remarks => {
+                keys::fit(form.key_entries(cat).into_iter().chain(own), width)
+            }
+            _ => keys::fit(own, width),
+        }
+    }
+
     pub fn on_key(
         &mut self,
         key: KeyEvent,
@@ -186,11 +241,13 @@ impl ConsentScreen {
         waiting: bool,
         now_ms: i64,
     ) -> Action {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if let Some(receipt) = &self.receipt {
-            return match key.code {
-                KeyCode::Esc => Action::Back,
-                KeyCode::Char('p') => Action::Send(Call::SaveText {
+        match keys::find(KEYS, &key, |c| self.offers(c)) {
+            Some(Cmd::Back) => return Action::Back,
+            Some(Cmd::Print) => {
+                let Some(receipt) = &self.receipt else {
+                    return Action::None;
+                };
+                return Action::Send(Call::SaveText {
                     path: format!(
                         "授权回执-{}.txt",
                         &receipt.id[receipt.id.len().saturating_sub(8)..]
@@ -199,55 +256,48 @@ impl ConsentScreen {
                     text: receipt_lines(receipt, cat, *chrono::Local::now().offset(), &self.scope)
                         .join("\n")
                         + "\n",
-                }),
-                _ => Action::None,
-            };
-        }
-        if key.code == KeyCode::Esc {
-            return Action::Back;
-        }
-        let submit = key.code == KeyCode::F(10) || (ctrl && key.code == KeyCode::Char('s'));
-        if submit && !waiting {
-            return self.submit(lang, now_ms);
-        }
-        if self.in_scope {
-            let n = self.scope.len();
-            match key.code {
-                KeyCode::Tab => self.in_scope = false,
-                KeyCode::BackTab => {
-                    self.in_scope = false;
-                    self.in_remarks = true;
-                }
-                KeyCode::Up => self.scope_cursor = self.scope_cursor.saturating_sub(1),
-                KeyCode::Down => {
-                    self.scope_cursor = (self.scope_cursor + 1).min(n.saturating_sub(1))
-                }
-                KeyCode::Char(' ') => {
-                    if let Some(item) = self.scope.get_mut(self.scope_cursor) {
-                        item.2 = !item.2;
-                    }
-                    if let Some(f) = &mut self.form {
-                        f.content_changed();
-                    }
-                }
-                _ => {}
+                });
             }
+            Some(Cmd::Submit) if waiting => return Action::None,
+            Some(Cmd::Submit) => return self.submit(lang, now_ms),
+            // Fields → remarks → scope → fields.
+            Some(Cmd::NextPart) => {
+                self.in_scope = self.in_remarks;
+                self.in_remarks = false;
+                return Action::None;
+            }
+            Some(Cmd::PreviousPart) => {
+                self.in_remarks = self.in_scope;
+                self.in_scope = false;
+                return Action::None;
+            }
+            Some(Cmd::Up) => {
+                self.scope_cursor = self.scope_cursor.saturating_sub(1);
+                return Action::None;
+            }
+            Some(Cmd::Down) => {
+                self.scope_cursor = (self.scope_cursor + 1).min(self.scope.len().saturating_sub(1));
+                return Action::None;
+            }
+            Some(Cmd::Tick) => {
+                if let Some(item) = self.scope.get_mut(self.scope_cursor) {
+                    item.2 = !item.2;
+                }
+                if let Some(f) = &mut self.form {
+                    f.content_changed();
+                }
+                return Action::None;
+            }
+            None => {}
+        }
+        if self.receipt.is_some() || self.in_scope {
             return Action::None;
         }
         if self.in_remarks {
-            match key.code {
-                KeyCode::Tab => {
-                    self.in_remarks = false;
-                    self.in_scope = true;
-                }
-                KeyCode::BackTab => self.in_remarks = false,
-                _ => {
-                    if self.remarks.input(key)
-                        && let Some(f) = &mut self.form
-                    {
-                        f.content_changed();
-                    }
-                }
+            if self.remarks.input(key)
+                && let Some(f) = &mut self.form
+            {
+                f.content_changed();
             }
             return Action::None;
         }
@@ -336,7 +386,10 @@ impl ConsentScreen {
                 .collect();
             frame.render_widget(Paragraph::new(lines), body);
             frame.render_widget(
-                Paragraph::new(Line::styled(cat.consent_receipt_hint, theme.dim())),
+                Paragraph::new(Line::styled(
+                    self.hint(cat, usize::from(hint.width)),
+                    theme.dim(),
+                )),
                 hint,
             );
             return;
@@ -414,7 +467,10 @@ impl ConsentScreen {
                 &mut state,
             );
             frame.render_widget(
-                Paragraph::new(Line::styled(cat.consent_hint, theme.dim())),
+                Paragraph::new(Line::styled(
+                    self.hint(cat, usize::from(hint.width)),
+                    theme.dim(),
+                )),
                 hint,
             );
             return;
@@ -437,7 +493,10 @@ impl ConsentScreen {
         });
         frame.render_widget(&area, remarks);
         frame.render_widget(
-            Paragraph::new(Line::styled(cat.consent_hint, theme.dim())),
+            Paragraph::new(Line::styled(
+                self.hint(cat, usize::from(hint.width)),
+                theme.dim(),
+            )),
             hint,
         );
     }
@@ -448,7 +507,7 @@ mod tests {
     use super::*;
     use crate::i18n::ZH;
     use credit_desk_proto::Lang;
-    use ratatui::crossterm::event::KeyEventKind;
+    use ratatui::crossterm::event::{KeyEventKind, KeyModifiers};
 
     const NOW: i64 = 1_795_395_600_000;
 
@@ -544,10 +603,24 @@ mod tests {
         press(&mut s, KeyCode::Tab);
         press(&mut s, KeyCode::Tab);
         assert!(s.in_scope && !s.in_remarks);
+        // The footer names the scope's keys, and they work.
+        assert!(
+            s.hint(&ZH, 200).contains("Space 勾选"),
+            "{}",
+            s.hint(&ZH, 200)
+        );
         press(&mut s, KeyCode::Down);
         press(&mut s, KeyCode::Char(' '));
         let r = request(press(&mut s, KeyCode::F(10)));
         assert_eq!(r.scope, ["tax_arrears"]);
+        // Shift-Tab goes back to the remarks, where Space is typed.
+        press(&mut s, KeyCode::BackTab);
+        assert!(s.in_remarks && !s.hint(&ZH, 200).contains("勾选"));
+        press(&mut s, KeyCode::Char(' '));
+        assert_eq!(
+            request(press(&mut s, KeyCode::F(10))).scope,
+            ["tax_arrears"]
+        );
     }
 
     #[test]

@@ -15,9 +15,27 @@ use tonic::Status;
 
 use super::Target;
 use crate::app::{Action, App};
+use crate::bind;
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::Catalogue;
+use crate::keys::{self, Binding, Key::Code};
 use crate::net::{Answer, Call};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Up,
+    Down,
+    Query,
+    Back,
+}
+
+/// Keys on the list of consents found; Esc goes back to the number.
+const LIST_KEYS: &[Binding<Cmd>] = &[
+    bind!("↑↓", [Code(KeyCode::Up)], key_select, Cmd::Up),
+    bind!("↑↓", [Code(KeyCode::Down)], key_select, Cmd::Down),
+    bind!("Enter", [Code(KeyCode::Enter)], key_query, Cmd::Query),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
+];
 
 pub struct ConsentQueryScreen {
     pub form: Form,
@@ -28,7 +46,8 @@ pub struct ConsentQueryScreen {
 impl ConsentQueryScreen {
     pub fn new(cat: &Catalogue) -> ConsentQueryScreen {
         ConsentQueryScreen {
-            form: Form::new(vec![Field::text(field::IDENTIFIER, cat.identifier)]),
+            form: Form::new(vec![Field::text(field::IDENTIFIER, cat.identifier)])
+                .submitting(|c| c.key_find_consents),
             consents: None,
             selected: 0,
         }
@@ -46,20 +65,20 @@ impl ConsentQueryScreen {
         today: chrono::NaiveDate,
     ) -> Action {
         if let Some(list) = &self.consents {
-            return match key.code {
-                KeyCode::Esc => {
+            return match keys::find(LIST_KEYS, &key, |_| true) {
+                Some(Cmd::Back) => {
                     self.consents = None;
                     Action::None
                 }
-                KeyCode::Up => {
+                Some(Cmd::Up) => {
                     self.selected = self.selected.saturating_sub(1);
                     Action::None
                 }
-                KeyCode::Down => {
+                Some(Cmd::Down) => {
                     self.selected = (self.selected + 1).min(list.len().saturating_sub(1));
                     Action::None
                 }
-                KeyCode::Enter => match list.get(self.selected) {
+                Some(Cmd::Query) => match list.get(self.selected) {
                     Some(c) => Action::Open(Target::ConsentReport {
                         subject_id: c.subject_id.clone(),
                         basis: Basis::ConsentBasis(pb::ConsentBasis {
@@ -70,10 +89,10 @@ impl ConsentQueryScreen {
                     }),
                     None => Action::None,
                 },
-                _ => Action::None,
+                None => Action::None,
             };
         }
-        if key.code == KeyCode::Esc {
+        if keys::is_back(&key) {
             return Action::Back;
         }
         if self.form.handle_key(key) != FormEvent::Submit || waiting {
@@ -97,6 +116,13 @@ impl ConsentQueryScreen {
 
     pub fn on_error(&mut self, status: &Status) -> bool {
         self.form.apply_status(status)
+    }
+
+    pub fn hint(&self, cat: &Catalogue, width: usize) -> String {
+        match self.consents {
+            Some(_) => keys::footer(LIST_KEYS, cat, |_| true, width),
+            None => self.form.footer(cat, width),
+        }
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
@@ -151,7 +177,10 @@ impl ConsentQueryScreen {
             );
         }
         frame.render_widget(
-            Paragraph::new(Line::styled(cat.consent_query_hint, theme.dim())),
+            Paragraph::new(Line::styled(
+                self.hint(cat, usize::from(hint.width)),
+                theme.dim(),
+            )),
             hint,
         );
     }

@@ -13,11 +13,27 @@ use ratatui::widgets::{Block, Borders, Gauge, Paragraph};
 use tonic::Status;
 
 use crate::app::{Action, App};
+use crate::bind;
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::Catalogue;
+use crate::keys::{self, Binding, Key::Code};
 use crate::net::{Answer, Call};
 
 const DRY_RUN: &str = "dry_run";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    PageDown,
+    PageUp,
+    Back,
+}
+
+/// Keys besides the form's: the rejected rows scroll by pages.
+const KEYS: &[Binding<Cmd>] = &[
+    bind!("PgDn", [Code(KeyCode::PageDown)], key_scroll, Cmd::PageDown),
+    bind!("PgUp", [Code(KeyCode::PageUp)], key_scroll, Cmd::PageUp),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
+];
 
 #[derive(Default)]
 pub struct IntakeScreen {
@@ -35,18 +51,35 @@ impl IntakeScreen {
         self.form.is_some()
     }
 
+    fn offers(&self, cmd: Cmd) -> bool {
+        match cmd {
+            Cmd::PageDown | Cmd::PageUp => {
+                self.summary.as_ref().is_some_and(|s| !s.errors.is_empty())
+            }
+            Cmd::Back => true,
+        }
+    }
+
+    pub fn hint(&self, cat: &Catalogue, width: usize) -> String {
+        let form = self.form.iter().flat_map(|f| f.key_entries(cat));
+        keys::fit(
+            form.chain(keys::entries(KEYS, cat, |c| self.offers(c))),
+            width,
+        )
+    }
+
     pub fn on_key(&mut self, key: KeyEvent, lang: Lang, waiting: bool) -> Action {
-        match key.code {
-            KeyCode::Esc => return Action::Back,
-            KeyCode::PageDown => {
+        match keys::find(KEYS, &key, |c| self.offers(c)) {
+            Some(Cmd::Back) => return Action::Back,
+            Some(Cmd::PageDown) => {
                 self.scroll += 5;
                 return Action::None;
             }
-            KeyCode::PageUp => {
+            Some(Cmd::PageUp) => {
                 self.scroll = self.scroll.saturating_sub(5);
                 return Action::None;
             }
-            _ => {}
+            None => {}
         }
         let Some(form) = &mut self.form else {
             return Action::None;
@@ -95,15 +128,18 @@ impl IntakeScreen {
                     .enumerate()
                     .map(|(i, d)| (i as i32, format!("{} [{}]", d.name, d.code)))
                     .collect();
-                self.form = Some(Form::new(vec![
-                    Field::choice(field::DEPARTMENT_ID, cat.department, choices),
-                    Field::text(field::FILE, cat.file_path),
-                    Field::choice(
-                        DRY_RUN,
-                        cat.dry_run,
-                        vec![(0, cat.dry_run_no.into()), (1, cat.dry_run_yes.into())],
-                    ),
-                ]));
+                self.form = Some(
+                    Form::new(vec![
+                        Field::choice(field::DEPARTMENT_ID, cat.department, choices),
+                        Field::text(field::FILE, cat.file_path),
+                        Field::choice(
+                            DRY_RUN,
+                            cat.dry_run,
+                            vec![(0, cat.dry_run_no.into()), (1, cat.dry_run_yes.into())],
+                        ),
+                    ])
+                    .submitting(|c| c.key_upload),
+                );
                 Action::None
             }
             Answer::Imported(summary) => {
@@ -173,7 +209,10 @@ impl IntakeScreen {
             result_area,
         );
         frame.render_widget(
-            Paragraph::new(Line::styled(cat.import_hint, theme.dim())),
+            Paragraph::new(Line::styled(
+                self.hint(cat, usize::from(hint.width)),
+                theme.dim(),
+            )),
             hint,
         );
     }

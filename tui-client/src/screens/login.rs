@@ -9,9 +9,10 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::app::{Action, App};
+use crate::app::{Action, App, GLOBAL_KEYS, Global};
 use crate::form::{Field, Form, FormEvent, pad_to};
 use crate::i18n::{self, Catalogue};
+use crate::keys;
 use crate::net::Call;
 
 pub struct LoginScreen {
@@ -24,7 +25,8 @@ impl LoginScreen {
         let mut form = Form::new(vec![
             Field::text(field::USERNAME, cat.username).with_value(username),
             Field::secret(field::PASSWORD, cat.password),
-        ]);
+        ])
+        .submitting(|c| c.key_login);
         if !username.is_empty() {
             form.focus = 1;
         }
@@ -52,6 +54,12 @@ impl LoginScreen {
             password,
             terminal: String::new(),
         }))
+    }
+
+    /// The form's keys, then help and quit: a newcomer's first screen.
+    pub fn hint(&self, cat: &Catalogue, width: usize) -> String {
+        let global = keys::entries(GLOBAL_KEYS, cat, |g| g != Global::HelpUnlessTyping);
+        keys::fit(self.form.key_entries(cat).into_iter().chain(global), width)
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
@@ -91,8 +99,12 @@ impl LoginScreen {
         self.form
             .render(fields, frame.buffer_mut(), app.theme, !app.help);
         frame.render_widget(
-            Paragraph::new(Line::styled(cat.login_hint, app.theme.dim()))
-                .wrap(ratatui::widgets::Wrap { trim: true }),
+            Paragraph::new(
+                keys::wrap(&self.hint(cat, usize::MAX), usize::from(hint.width))
+                    .into_iter()
+                    .map(|l| Line::styled(l, app.theme.dim()))
+                    .collect::<Vec<_>>(),
+            ),
             hint,
         );
         if let (Some(area), Some(demo)) = (demo_area, &app.demo) {

@@ -243,25 +243,24 @@ impl Screen {
     /// The screen's key line, fitted to `width` columns where the screen
     /// builds it from its key table.
     pub fn hint(&self, cat: &Catalogue, width: usize) -> std::borrow::Cow<'static, str> {
-        let fixed = match self {
-            Screen::Login(_) => cat.login_hint,
-            Screen::Menu(_) => cat.menu_hint,
-            Screen::Password(_) => cat.form_hint,
-            Screen::OrgUnits(_) => return org_units::hint_line(cat, width).into(),
-            Screen::Operators(s) => return s.hint_line(cat, width).into(),
-            Screen::Verify(s) => return s.hint_line(cat, width).into(),
-            Screen::Intake(_) => cat.import_hint,
-            Screen::Report(s) => return s.hint_line(cat, width).into(),
-            Screen::Consent(_) => cat.consent_hint,
-            Screen::ConsentQuery(_) => cat.consent_query_hint,
-            Screen::Withdraw(_) => return withdraw::hint_line(cat, width).into(),
-            Screen::Purposes(_) => return purposes::hint_line(cat, width).into(),
-            Screen::Queue(_) => return queue::hint(cat, width).into(),
-            Screen::Ticket(s) => return s.hint(cat, width).into(),
-            Screen::Objection(s) => s.hint(cat),
-            Screen::Calendar(_) => return calendar::hint_line(cat, width).into(),
-        };
-        fixed.into()
+        match self {
+            Screen::Menu(_) => cat.menu_hint.into(),
+            Screen::Login(s) => s.hint(cat, width).into(),
+            Screen::Password(s) => s.hint(cat, width).into(),
+            Screen::OrgUnits(s) => s.hint_line(cat, width).into(),
+            Screen::Operators(s) => s.hint_line(cat, width).into(),
+            Screen::Verify(s) => s.hint_line(cat, width).into(),
+            Screen::Intake(s) => s.hint(cat, width).into(),
+            Screen::Report(s) => s.hint_line(cat, width).into(),
+            Screen::Consent(s) => s.hint(cat, width).into(),
+            Screen::ConsentQuery(s) => s.hint(cat, width).into(),
+            Screen::Withdraw(_) => withdraw::hint_line(cat, width).into(),
+            Screen::Purposes(s) => s.hint_line(cat, width).into(),
+            Screen::Queue(_) => queue::hint(cat, width).into(),
+            Screen::Ticket(s) => s.hint(cat, width).into(),
+            Screen::Objection(s) => s.hint(cat, width).into(),
+            Screen::Calendar(s) => s.hint_line(cat, width).into(),
+        }
     }
 
     /// Whether keys go into a text field (then `?` is a character, not help).

@@ -7,7 +7,7 @@ use credit_desk_proto::Lang;
 use credit_desk_proto::pb;
 use credit_desk_proto::validate;
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph};
@@ -15,9 +15,11 @@ use ratatui_textarea::TextArea;
 use tonic::Status;
 
 use crate::app::{Action, App};
+use crate::bind;
 use crate::case_file;
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::{Catalogue, ticket_word};
+use crate::keys::{self, Binding, Key::Code, Key::Ctrl, Key::Letter};
 use crate::net::{Answer, Call};
 
 const CATEGORY: &str = "reason_category";
@@ -33,6 +35,40 @@ pub enum Part {
     Reason,
     Evidence,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Down,
+    Up,
+    Print,
+    NextPart,
+    PreviousPart,
+    Submit,
+    Back,
+}
+
+/// Keys besides the form's: moving between the parts and submitting while
+/// filing; scrolling and printing the receipt afterwards.
+const KEYS: &[Binding<Cmd>] = &[
+    bind!(
+        "↑↓",
+        [Code(KeyCode::Down), Letter('j')],
+        key_scroll,
+        Cmd::Down
+    ),
+    bind!("↑↓", [Code(KeyCode::Up), Letter('k')], key_scroll, Cmd::Up),
+    bind!("p", [Letter('p')], key_print, Cmd::Print),
+    bind!("Tab", [Code(KeyCode::Tab)], key_move, Cmd::NextPart),
+    bind!(
+        "Shift-Tab",
+        [Code(KeyCode::BackTab)],
+        key_move,
+        Cmd::PreviousPart
+    ),
+    bind!("F10", [Code(KeyCode::F(10))], key_submit, Cmd::Submit),
+    bind!("Ctrl-S", [Ctrl('s')], key_submit, Cmd::Submit),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
+];
 
 pub struct ObjectionScreen {
     verification_id: String,
@@ -74,7 +110,8 @@ impl ObjectionScreen {
                     cat.notify_by,
                     vec![(0, w("phone")), (1, w("written"))],
                 ),
-            ]),
+            ])
+            .submitting(|c| c.key_next_field),
             reason: TextArea::default(),
             evidence: TextArea::default(),
             part: Part::Fields,
@@ -127,66 +164,80 @@ impl ObjectionScreen {
         })
     }
 
+    fn offers(&self, cmd: Cmd) -> bool {
+        match cmd {
+            Cmd::Down | Cmd::Up | Cmd::Print => self.filed.is_some(),
+            Cmd::Submit => self.filed.is_none(),
+            Cmd::NextPart | Cmd::PreviousPart => self.filed.is_none() && self.part != Part::Fields,
+            Cmd::Back => true,
+        }
+    }
+
     pub fn on_key(&mut self, key: KeyEvent, cat: &Catalogue, lang: Lang, waiting: bool) -> Action {
-        if let Some(t) = &self.filed {
-            return match key.code {
-                KeyCode::Esc => Action::Back,
-                KeyCode::Down | KeyCode::Char('j') => {
-                    self.scroll += 1;
-                    Action::None
-                }
-                KeyCode::Up | KeyCode::Char('k') => {
-                    self.scroll = self.scroll.saturating_sub(1);
-                    Action::None
-                }
-                KeyCode::Char('p') => {
+        match keys::find(KEYS, &key, |c| self.offers(c)) {
+            Some(Cmd::Back) => return Action::Back,
+            Some(Cmd::Down) => self.scroll += 1,
+            Some(Cmd::Up) => self.scroll = self.scroll.saturating_sub(1),
+            Some(Cmd::Print) => {
+                if let Some(t) = &self.filed {
                     let offset = chrono::Local::now().fixed_offset().timezone();
-                    Action::Send(Call::SaveText {
+                    return Action::Send(Call::SaveText {
                         path: format!("{}.txt", t.ticket_no).into(),
                         text: case_file::document(t, cat, lang, offset, &t.filed_by),
-                    })
+                    });
                 }
-                _ => Action::None,
-            };
-        }
-        if key.code == KeyCode::Esc {
-            return Action::Back;
-        }
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if key.code == KeyCode::F(10) || (ctrl && key.code == KeyCode::Char('s')) {
-            if waiting {
-                return Action::None;
             }
-            return match self.request(lang) {
-                Some(req) => Action::Send(Call::FileObjection(req)),
-                None => Action::None,
-            };
+            Some(Cmd::Submit) if waiting => {}
+            Some(Cmd::Submit) => {
+                return match self.request(lang) {
+                    Some(req) => Action::Send(Call::FileObjection(req)),
+                    None => Action::None,
+                };
+            }
+            // Fields → reason → evidence → fields.
+            Some(Cmd::NextPart) => {
+                self.part = match self.part {
+                    Part::Reason => Part::Evidence,
+                    _ => Part::Fields,
+                }
+            }
+            Some(Cmd::PreviousPart) => {
+                self.part = match self.part {
+                    Part::Evidence => Part::Reason,
+                    _ => Part::Fields,
+                }
+            }
+            None if self.filed.is_some() => {}
+            None => self.on_edit_key(key, waiting),
         }
-        match (self.part, key.code) {
-            (Part::Reason, KeyCode::Tab) => self.part = Part::Evidence,
-            (Part::Reason, KeyCode::BackTab) => self.part = Part::Fields,
-            (Part::Evidence, KeyCode::Tab) => self.part = Part::Fields,
-            (Part::Evidence, KeyCode::BackTab) => self.part = Part::Reason,
-            (Part::Reason, _) => {
+        Action::None
+    }
+
+    /// A key for the part being edited.
+    fn on_edit_key(&mut self, key: KeyEvent, waiting: bool) {
+        match self.part {
+            Part::Reason => {
                 if self.reason.input(key) {
                     self.form.content_changed();
                 }
             }
-            (Part::Evidence, _) => {
+            Part::Evidence => {
                 if self.evidence.input(key) {
                     self.form.content_changed();
                 }
             }
-            (Part::Fields, KeyCode::Tab) if self.form.focus == self.form.fields.len() - 1 => {
+            // Tab past the last field, or Enter, goes on to the reason.
+            Part::Fields
+                if key.code == KeyCode::Tab && self.form.focus == self.form.fields.len() - 1 =>
+            {
                 self.part = Part::Reason;
             }
-            (Part::Fields, _) => {
+            Part::Fields => {
                 if self.form.handle_key(key) == FormEvent::Submit && !waiting {
                     self.part = Part::Reason;
                 }
             }
         }
-        Action::None
     }
 
     pub fn on_answer(&mut self, answer: Answer, cat: &Catalogue) -> Action {
@@ -206,12 +257,12 @@ impl ObjectionScreen {
         self.form.apply_status(status)
     }
 
-    pub fn hint(&self, cat: &Catalogue) -> &'static str {
-        if self.filed.is_some() {
-            cat.receipt_hint
-        } else {
-            cat.objection_hint
+    pub fn hint(&self, cat: &Catalogue, width: usize) -> String {
+        let own = keys::entries(KEYS, cat, |c| self.offers(c));
+        if self.filed.is_none() && self.part == Part::Fields {
+            return keys::fit(self.form.key_entries(cat).into_iter().chain(own), width);
         }
+        keys::fit(own, width)
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
@@ -226,7 +277,10 @@ impl ObjectionScreen {
                 .collect();
             frame.render_widget(Paragraph::new(lines), body);
             frame.render_widget(
-                Paragraph::new(Line::styled(self.hint(cat), theme.dim())),
+                Paragraph::new(Line::styled(
+                    self.hint(cat, usize::from(hint.width)),
+                    theme.dim(),
+                )),
                 hint,
             );
             return;
@@ -276,7 +330,10 @@ impl ObjectionScreen {
             frame.render_widget(&t, area_rect);
         }
         frame.render_widget(
-            Paragraph::new(Line::styled(self.hint(cat), theme.dim())),
+            Paragraph::new(Line::styled(
+                self.hint(cat, usize::from(hint.width)),
+                theme.dim(),
+            )),
             hint,
         );
     }

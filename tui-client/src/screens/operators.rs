@@ -341,7 +341,13 @@ impl OperatorsScreen {
 
     /// The list's key line, `width` columns at most.
     pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
-        keys::footer(KEYS, cat, |c| self.offers(c), width)
+        match &self.mode {
+            Mode::List | Mode::LoadingUnits => keys::footer(KEYS, cat, |c| self.offers(c), width),
+            Mode::Confirm { .. } => cat.yes_no.to_string(),
+            Mode::Search(form) | Mode::Create(form) | Mode::Reset { form, .. } => {
+                form.footer(cat, width)
+            }
+        }
     }
 
     fn replace_row(&mut self, op: pb::Operator) {
@@ -531,11 +537,7 @@ impl OperatorsScreen {
                 form.render(inner, frame.buffer_mut(), theme, !app.help);
             }
         }
-        let hint_text = match self.mode {
-            Mode::List => self.hint_line(cat, usize::from(hint.width)),
-            Mode::Confirm { .. } => cat.yes_no.to_string(),
-            _ => cat.form_hint.to_string(),
-        };
+        let hint_text = self.hint_line(cat, usize::from(hint.width));
         frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
     }
 }

@@ -44,10 +44,6 @@ const KEYS: &[Binding<Cmd>] = &[
 ];
 
 /// The screen's key line, `width` columns at most.
-pub fn hint_line(cat: &Catalogue, width: usize) -> String {
-    keys::footer(KEYS, cat, |_| true, width)
-}
-
 use crate::app::{Action, App};
 use crate::bind;
 use crate::form::{Field, Form, FormEvent};
@@ -96,6 +92,14 @@ pub fn list_move(code: KeyCode, selected: usize, len: usize) -> Option<usize> {
 }
 
 impl OrgUnitsScreen {
+    /// The open form's keys, or the list's.
+    pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
+        match self.new_unit.as_ref().map(|n| &n.form) {
+            Some(form) => form.footer(cat, width),
+            None => keys::footer(KEYS, cat, |_| true, width),
+        }
+    }
+
     pub fn is_typing(&self) -> bool {
         self.new_unit.is_some()
     }
@@ -250,11 +254,7 @@ impl OrgUnitsScreen {
             frame.render_widget(block, form_area);
             new.form.render(inner, frame.buffer_mut(), theme, !app.help);
         }
-        let hint_text = if self.new_unit.is_some() {
-            cat.form_hint.to_string()
-        } else {
-            hint_line(cat, usize::from(hint.width))
-        };
+        let hint_text = self.hint_line(cat, usize::from(hint.width));
         frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
     }
 }

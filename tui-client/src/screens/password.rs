@@ -5,7 +5,7 @@ use credit_desk_proto::Lang;
 use credit_desk_proto::pb;
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::Paragraph;
@@ -13,6 +13,7 @@ use ratatui::widgets::Paragraph;
 use crate::app::{Action, App};
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::Catalogue;
+use crate::keys;
 use crate::net::{Answer, Call};
 
 const CONFIRM: &str = "confirm_password";
@@ -37,7 +38,7 @@ impl PasswordScreen {
     }
 
     pub fn on_key(&mut self, key: KeyEvent, cat: &Catalogue, lang: Lang, waiting: bool) -> Action {
-        if key.code == KeyCode::Esc {
+        if keys::is_back(&key) {
             return if self.forced {
                 Action::Logout
             } else {
@@ -86,6 +87,15 @@ impl PasswordScreen {
         }
     }
 
+    /// The form's keys; Esc logs out when the change is forced.
+    pub fn hint(&self, cat: &Catalogue, width: usize) -> String {
+        if !self.forced {
+            return self.form.footer(cat, width);
+        }
+        let esc = ("Esc", cat.key_logout);
+        keys::fit(self.form.key_entries(cat).into_iter().chain([esc]), width)
+    }
+
     pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
         let [intro, form, hint] = Layout::vertical([
             Constraint::Length(2),
@@ -105,7 +115,10 @@ impl PasswordScreen {
         self.form
             .render(form, frame.buffer_mut(), app.theme, !app.help);
         frame.render_widget(
-            Paragraph::new(Line::styled(app.cat.form_hint, app.theme.dim())),
+            Paragraph::new(Line::styled(
+                self.hint(app.cat, usize::from(hint.width)),
+                app.theme.dim(),
+            )),
             hint,
         );
     }

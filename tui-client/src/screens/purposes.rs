@@ -54,9 +54,6 @@ const KEYS: &[Binding<Cmd>] = &[
 ];
 
 /// The screen's key line, `width` columns at most.
-pub fn hint_line(cat: &Catalogue, width: usize) -> String {
-    keys::footer(KEYS, cat, |_| true, width)
-}
 
 #[derive(Default)]
 pub struct PurposesScreen {
@@ -67,6 +64,14 @@ pub struct PurposesScreen {
 }
 
 impl PurposesScreen {
+    /// The open form's keys, or the list's.
+    pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
+        match self.new_purpose.as_ref() {
+            Some(form) => form.footer(cat, width),
+            None => keys::footer(KEYS, cat, |_| true, width),
+        }
+    }
+
     pub fn load() -> Call {
         Call::ListPurposes {
             include_retired: true,
@@ -243,11 +248,7 @@ impl PurposesScreen {
                 ask,
             );
         }
-        let hint_text = if self.new_purpose.is_some() {
-            cat.form_hint.to_string()
-        } else {
-            hint_line(cat, usize::from(hint.width))
-        };
+        let hint_text = self.hint_line(cat, usize::from(hint.width));
         frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
     }
 }

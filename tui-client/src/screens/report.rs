@@ -7,7 +7,7 @@
 use credit_desk_proto::pb::{self, run_query_request::Basis};
 use credit_desk_proto::{Lang, validate};
 use ratatui::Frame;
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
@@ -18,7 +18,7 @@ use crate::app::{Action, App};
 use crate::bind;
 use crate::form::{Field, Form, FormEvent};
 use crate::i18n::Catalogue;
-use crate::keys::{self, Binding, Key::Code, Key::Letter};
+use crate::keys::{self, Binding, Key::Code, Key::Ctrl, Key::Letter};
 use crate::net::{Answer, Call};
 use crate::print;
 
@@ -36,10 +36,13 @@ enum Cmd {
     Find,
     FindNext,
     Print,
+    ConfirmFee,
     Back,
 }
 
 const KEYS: &[Binding<Cmd>] = &[
+    // First, so the footer shows it when the fee question is on screen.
+    bind!("y", [Letter('y')], key_confirm_fee, Cmd::ConfirmFee),
     bind!(
         "↑↓",
         [Code(KeyCode::Down), Letter('j')],
@@ -82,6 +85,19 @@ const KEYS: &[Binding<Cmd>] = &[
         key_previous_section,
         Cmd::PreviousSection
     ),
+];
+
+/// What a key does while an explanation or statement is being written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DraftCmd {
+    Submit,
+    Cancel,
+}
+
+const DRAFT_KEYS: &[Binding<DraftCmd>] = &[
+    bind!("F10", [Code(KeyCode::F(10))], key_submit, DraftCmd::Submit),
+    bind!("Ctrl-S", [Ctrl('s')], key_submit, DraftCmd::Submit),
+    bind!("Esc", [Code(KeyCode::Esc)], key_cancel, DraftCmd::Cancel),
 ];
 
 /// What a key does while records are being chosen.
@@ -229,10 +245,9 @@ impl ReportScreen {
         let Some(draft) = &mut self.explain else {
             return Action::None;
         };
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Esc => self.explain = None,
-            KeyCode::F(10) | KeyCode::Char('s') if key.code == KeyCode::F(10) || ctrl => {
+        match keys::find(DRAFT_KEYS, &key, |_| true) {
+            Some(DraftCmd::Cancel) => self.explain = None,
+            Some(DraftCmd::Submit) => {
                 let text = draft.text.lines().join("\n").trim().to_string();
                 if let Err(e) = validate::statement("text", &text) {
                     return Action::Info(e.message(lang));
@@ -265,7 +280,7 @@ impl ReportScreen {
                     })
                 });
             }
-            _ => {
+            None => {
                 if draft.text.input(key) {
                     draft.request_id = None;
                 }
@@ -339,14 +354,21 @@ impl ReportScreen {
             Cmd::Choose => !self.records().is_empty(),
             Cmd::Find => self.report().is_some(),
             Cmd::FindNext => !self.needle.is_empty(),
+            Cmd::ConfirmFee => self.response.as_ref().is_some_and(|r| {
+                !r.allowed
+                    && r.refusal_code
+                        == credit_desk_proto::errors::refusal::FEE_CONFIRMATION_REQUIRED
+            }),
             _ => true,
         }
     }
 
     /// The key line of the mode the screen is in, `width` columns at most.
     pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
-        if self.explain.is_some() {
-            cat.explain_hint.to_string()
+        if let Some(form) = &self.find {
+            form.footer(cat, width)
+        } else if self.explain.is_some() {
+            keys::footer(DRAFT_KEYS, cat, |_| true, width)
         } else if self.cursor.is_some() {
             keys::footer(RECORD_KEYS, cat, |_| true, width)
         } else {
@@ -391,9 +413,9 @@ impl ReportScreen {
 
     pub fn on_key(&mut self, key: KeyEvent, cat: &Catalogue, lang: Lang, waiting: bool) -> Action {
         if let Some(form) = &mut self.find {
-            match key.code {
-                KeyCode::Esc => self.find = None,
-                _ => {
+            match keys::is_back(&key) {
+                true => self.find = None,
+                false => {
                     if form.handle_key(key) == FormEvent::Submit {
                         self.needle = form.value(FIND);
                         self.find = None;
@@ -409,21 +431,13 @@ impl ReportScreen {
         if self.cursor.is_some() {
             return self.on_record_key(key, cat);
         }
-        let fee_asked = self.response.as_ref().is_some_and(|r| {
-            !r.allowed
-                && r.refusal_code == credit_desk_proto::errors::refusal::FEE_CONFIRMATION_REQUIRED
-        });
-        if fee_asked && matches!(key.code, KeyCode::Char('y' | 'Y')) {
-            return match waiting {
-                true => Action::None,
-                false => Action::Send(self.request(true)),
-            };
-        }
         let Some(cmd) = keys::find(KEYS, &key, |c| self.offers(c)) else {
             return Action::None;
         };
         match cmd {
             Cmd::Back => Action::Back,
+            Cmd::ConfirmFee if waiting => Action::None,
+            Cmd::ConfirmFee => Action::Send(self.request(true)),
             Cmd::LineDown => {
                 self.scroll += 1;
                 Action::None
@@ -472,9 +486,12 @@ impl ReportScreen {
                 Action::None
             }
             Cmd::Find => {
-                self.find = Some(Form::new(vec![
-                    Field::text(FIND, cat.report_search).with_value(&self.needle),
-                ]));
+                self.find = Some(
+                    Form::new(vec![
+                        Field::text(FIND, cat.report_search).with_value(&self.needle),
+                    ])
+                    .submitting(|c| c.key_find),
+                );
                 Action::None
             }
             Cmd::FindNext => {

@@ -474,8 +474,8 @@ impl TicketScreen {
     /// The footer: the form's keys, or the case file's offered keys that
     /// fit in `width` columns.
     pub fn hint(&self, cat: &Catalogue, width: usize) -> String {
-        if self.form.is_some() {
-            cat.form_hint.to_string()
+        if let Some((_, form)) = &self.form {
+            form.footer(cat, width)
         } else {
             keys::footer(KEYS, cat, |c| self.offers(c), width)
         }

@@ -104,7 +104,8 @@ impl VerifyScreen {
             Field::text(field::AGENT_IDENTIFIER, cat.agent_identifier),
             Field::text(field::AGENT_NAME, cat.agent_name),
             Field::text(field::POA_REFERENCE, cat.poa_reference),
-        ]);
+        ])
+        .submitting(|c| c.key_verify);
         Self::show_fields_for_method(&mut form);
         VerifyScreen { form, result: None }
     }
@@ -251,16 +252,17 @@ impl VerifyScreen {
 impl VerifyScreen {
     /// The form's keys while typing; after a verification, what can follow.
     pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
-        let Some(r) = &self.result else {
-            return cat.verify_hint.to_string();
-        };
-        let verified = r.subject.is_some() && r.verification.is_some();
-        keys::footer(
-            KEYS,
-            cat,
-            |c| verified || matches!(c, Cmd::Next | Cmd::Back),
-            width,
-        )
+        let verified = self
+            .result
+            .as_ref()
+            .is_some_and(|r| r.subject.is_some() && r.verification.is_some());
+        let own = keys::entries(KEYS, cat, |c| {
+            verified || matches!(c, Cmd::Next | Cmd::Back)
+        });
+        if verified {
+            return keys::fit(own, width);
+        }
+        keys::fit(self.form.key_entries(cat).into_iter().chain(own), width)
     }
 }
 
