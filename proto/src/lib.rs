@@ -9,6 +9,7 @@ pub mod errors;
 pub mod ident;
 pub mod lang;
 pub mod validate;
+pub mod words;
 
 /// Generated protobuf messages, clients and servers of package `creditdesk.v1`.
 #[allow(clippy::all)]

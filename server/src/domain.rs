@@ -72,13 +72,23 @@ pub fn method_from_str(s: &str) -> Option<VerificationMethod> {
     .find(|m| method_to_str(*m) == s)
 }
 
-pub fn subject_kind_from_str(s: &str) -> Option<SubjectKind> {
-    match s {
-        "person" => Some(SubjectKind::Person),
-        "organisation" => Some(SubjectKind::Organisation),
-        "household" => Some(SubjectKind::Household),
-        _ => None,
+pub fn subject_kind_to_str(kind: SubjectKind) -> &'static str {
+    match kind {
+        SubjectKind::Person => "person",
+        SubjectKind::Organisation => "organisation",
+        SubjectKind::Household => "household",
+        SubjectKind::Unspecified => "unspecified",
     }
+}
+
+pub fn subject_kind_from_str(s: &str) -> Option<SubjectKind> {
+    [
+        SubjectKind::Person,
+        SubjectKind::Organisation,
+        SubjectKind::Household,
+    ]
+    .into_iter()
+    .find(|k| subject_kind_to_str(*k) == s)
 }
 
 /// What a role may do. The client draws menu entries from this list; the

@@ -11,6 +11,7 @@ use credit_desk_proto::pb::OrgUnitKind;
 use crate::clock::{Clock, SystemClock, local_date};
 use crate::db::{Db, org_units};
 use crate::intake::{self, Job, Summary, rows::RowError};
+use crate::messages;
 
 pub fn error_file_path(input: &Path) -> PathBuf {
     let mut name = input.file_name().unwrap_or_default().to_os_string();
@@ -21,34 +22,12 @@ pub fn error_file_path(input: &Path) -> PathBuf {
 /// Writes rejected rows as CSV (with a BOM, so Excel shows the Chinese).
 pub fn write_errors(path: &Path, errors: &[RowError], lang: Lang) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_writer(Vec::from(&b"\xEF\xBB\xBF"[..]));
-    w.write_record(lang.pick(["行号", "列", "原因"], ["row", "column", "reason"]))?;
+    w.write_record(messages::import::error_columns(lang))?;
     for e in errors {
         w.write_record([e.row.to_string().as_str(), &e.column, &e.reason])?;
     }
     std::fs::write(path, w.into_inner()?).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
-}
-
-pub fn summary_text(s: &Summary, lang: Lang) -> String {
-    let status = match (s.status.as_str(), lang) {
-        ("applied", Lang::Zh) => "已导入",
-        ("no_change", Lang::Zh) => "文件内容此前已全部导入，未做任何更改",
-        ("dry_run", Lang::Zh) => "试运行，未做任何更改",
-        ("rejected", Lang::Zh) => "没有可导入的行",
-        (other, _) => other,
-    };
-    lang.pick(
-        format!(
-            "{status}：共 {} 行，接受 {}，拒绝 {}；新增记录 {}，更新 {}，未变 {}；新登记主体 {}",
-            s.rows_total, s.rows_accepted, s.rows_rejected, s.records_created, s.records_updated,
-            s.records_unchanged, s.subjects_created
-        ),
-        format!(
-            "{status}: {} rows, {} accepted, {} rejected; records {} new, {} updated, {} unchanged; {} new subjects",
-            s.rows_total, s.rows_accepted, s.rows_rejected, s.records_created, s.records_updated,
-            s.records_unchanged, s.subjects_created
-        ),
-    )
 }
 
 pub async fn run(

@@ -82,7 +82,10 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
             let lang = credit_desk_proto::Lang::from_tag(&lang);
             let db = open(&file.db(db_arg)).await?;
             let summary = import_cli::run(&db, &department, &file_path, dry_run, lang).await?;
-            println!("{}", import_cli::summary_text(&summary, lang));
+            println!(
+                "{}",
+                credit_desk_server::messages::import::summary(lang, &summary)
+            );
             if summary.rows_rejected > 0 {
                 println!(
                     "{}",

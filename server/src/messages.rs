@@ -25,6 +25,64 @@ pub fn self_query(lang: Lang) -> &'static str {
     lang.pick("本人查询", "self-query")
 }
 
+/// What the import command and the intake errors say.
+pub mod import {
+    use super::Lang;
+    use crate::intake::Summary;
+    use credit_desk_proto::words::import_status;
+
+    /// The header of the rejected rows' CSV.
+    pub fn error_columns(lang: Lang) -> [&'static str; 3] {
+        lang.pick(["行号", "列", "原因"], ["row", "column", "reason"])
+    }
+
+    pub fn missing_columns(lang: Lang, columns: &[&str]) -> String {
+        lang.pick(
+            format!("文件缺少必需的列：{}", columns.join("、")),
+            format!("the file lacks required columns: {}", columns.join(", ")),
+        )
+    }
+
+    pub fn cancelled(lang: Lang) -> &'static str {
+        lang.pick(
+            "导入已取消，未做任何更改",
+            "import cancelled; nothing was applied",
+        )
+    }
+
+    /// How an import ended, in a word or two.
+    pub fn status(lang: Lang, status: &str) -> String {
+        let word = match status {
+            import_status::APPLIED => lang.pick("已导入", "applied"),
+            import_status::NO_CHANGE => lang.pick(
+                "文件内容此前已全部导入，未做任何更改",
+                "everything in the file was there already; nothing changed",
+            ),
+            import_status::DRY_RUN => lang.pick("试运行，未做任何更改", "dry run, nothing changed"),
+            import_status::REJECTED => lang.pick("没有可导入的行", "no row could be imported"),
+            other => other,
+        };
+        word.to_string()
+    }
+
+    /// The one-line summary the import command prints.
+    pub fn summary(lang: Lang, s: &Summary) -> String {
+        let status = status(lang, &s.status);
+        lang.pick(
+            format!(
+                "{status}：共 {} 行，接受 {}，拒绝 {}；新增记录 {}，更新 {}，未变 {}；新登记主体 {}",
+                s.rows_total, s.rows_accepted, s.rows_rejected, s.records_created, s.records_updated,
+                s.records_unchanged, s.subjects_created
+            ),
+            format!(
+                "{status}: {} rows, {} accepted, {} rejected; records {} new, {} updated, {} unchanged; {} new subjects",
+                s.rows_total, s.rows_accepted, s.rows_rejected, s.records_created, s.records_updated,
+                s.records_unchanged, s.subjects_created
+            ),
+        )
+    }
+}
+
 /// Why an import row was refused.
 pub mod row {
     use super::Lang;
@@ -96,6 +154,7 @@ mod tests {
                 (row::not_a_date(l, "32/13"), "32/13"),
                 (row::not_an_amount(l, "12,3.4"), "12,3.4"),
                 (row::name_differs(l, "4412********0023"), "4412********0023"),
+                (import::missing_columns(l, &["name_x"]), "name_x"),
             ]
         };
         for (zh, en) in cases(Lang::Zh).into_iter().zip(cases(Lang::En)) {
@@ -112,9 +171,19 @@ mod tests {
                 row::required(l),
                 row::ends_before_start(l),
                 row::not_yes_no(l),
+                import::cancelled(l).into(),
             ] {
                 assert!(!plain.is_empty());
             }
+            use credit_desk_proto::words::import_status as s;
+            let statuses = [s::APPLIED, s::NO_CHANGE, s::DRY_RUN, s::REJECTED];
+            for status in statuses {
+                // Every status has its own words, not the code.
+                assert_ne!(import::status(l, status), status, "{status}");
+            }
+            let words: std::collections::HashSet<_> =
+                statuses.iter().map(|s| import::status(l, s)).collect();
+            assert_eq!(words.len(), statuses.len());
         }
     }
 }

@@ -197,6 +197,7 @@ pub fn document(
 mod tests {
     use super::*;
     use crate::i18n::{EN, ZH};
+    use credit_desk_proto::words::deadline;
 
     fn ticket() -> pb::Ticket {
         pb::Ticket {
@@ -212,14 +213,14 @@ mod tests {
             overall_due_with_pauses: "2026-12-16".into(),
             deadlines: vec![
                 pb::Deadline {
-                    kind: "notice".into(),
+                    kind: deadline::NOTICE.into(),
                     due: "2026-11-25".into(),
                     urgency: "soon".into(),
                     warn: true,
                     ..Default::default()
                 },
                 pb::Deadline {
-                    kind: "overall".into(),
+                    kind: deadline::OVERALL.into(),
                     due: "2026-12-13".into(),
                     met: true,
                     ..Default::default()

@@ -179,8 +179,9 @@ pub async fn records_of(
 /// statement after an unconfirmed check (本人声明).
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NoteRow {
-    /// `explanation` or `statement`.
-    pub kind: String,
+    /// A statement by the subject (本人声明) rather than an explanation.
+    #[sqlx(try_from = "Flag")]
+    pub is_statement: bool,
     pub record_id: String,
     pub text: String,
     pub created_at: i64,
@@ -193,11 +194,11 @@ pub async fn notes_of_subject(
     subject_id: &str,
 ) -> sqlx::Result<Vec<NoteRow>> {
     sqlx::query_as(
-        "SELECT n.kind, n.record_id, n.text, n.created_at, o.display_name AS taken_by
-           FROM (SELECT 'explanation' AS kind, record_id, text, created_at, operator_id
+        "SELECT n.is_statement, n.record_id, n.text, n.created_at, o.display_name AS taken_by
+           FROM (SELECT CAST(0 AS BIGINT) AS is_statement, record_id, text, created_at, operator_id
                    FROM record_explanations
                  UNION ALL
-                 SELECT 'statement', record_id, text, created_at, operator_id
+                 SELECT CAST(1 AS BIGINT), record_id, text, created_at, operator_id
                    FROM record_statements) n
            JOIN records r ON r.id = n.record_id
            JOIN operators o ON o.id = n.operator_id

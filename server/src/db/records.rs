@@ -194,3 +194,27 @@ pub async fn deliveries(
     .fetch_all(conn)
     .await
 }
+
+/// A record's current version, found by the department's key.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CurrentVersion {
+    pub source_key: String,
+    pub id: String,
+    pub current_version: i64,
+    pub content_hash: String,
+}
+
+/// The current versions of a department's records among `keys` (any
+/// number of keys, looked up in chunks).
+pub async fn current_by_keys(
+    conn: &mut AnyConnection,
+    department_id: &str,
+    keys: &[String],
+) -> sqlx::Result<Vec<CurrentVersion>> {
+    let select = "SELECT r.source_key, r.id, r.current_version, v.content_hash
+                    FROM records r
+                    JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
+                   WHERE r.source_unit_id = $1 AND r.source_key IN ";
+    let rows = super::bulk::fetch_in(conn, select, &[department_id.into()], keys).await?;
+    rows.iter().map(sqlx::FromRow::from_row).collect()
+}

@@ -282,3 +282,24 @@ pub async fn recent_verifications(
     .fetch_all(conn)
     .await
 }
+
+/// A registered subject as an import needs it: found by its identifier.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct KnownSubject {
+    pub identifier: String,
+    pub id: String,
+    #[sqlx(try_from = "Text")]
+    pub kind: SubjectKind,
+    pub name: String,
+}
+
+/// The subjects among `identifiers` that are registered (any number of
+/// identifiers, looked up in chunks).
+pub async fn by_identifiers(
+    conn: &mut AnyConnection,
+    identifiers: &[String],
+) -> sqlx::Result<Vec<KnownSubject>> {
+    let select = "SELECT identifier, id, kind, name FROM subjects WHERE identifier IN ";
+    let rows = super::bulk::fetch_in(conn, select, &[], identifiers).await?;
+    rows.iter().map(sqlx::FromRow::from_row).collect()
+}

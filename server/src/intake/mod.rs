@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use credit_desk_proto::Lang;
+use credit_desk_proto::words::import_status;
 use sha2::{Digest, Sha256};
 
 use crate::db::org_units::OrgUnitRow;
@@ -19,11 +20,13 @@ use std::collections::HashMap;
 
 use credit_desk_proto::ident::{self, Identifier, mask};
 use credit_desk_proto::validate::names_match;
-use sqlx::{AnyConnection, Row as _};
+use sqlx::AnyConnection;
 
 use crate::db::bulk::{self, V};
 use crate::db::records::{self, ImportRow};
-use crate::db::{Db, new_id};
+use crate::db::{Db, new_id, subjects};
+use crate::messages;
+use credit_desk_proto::pb::SubjectKind;
 
 /// How many leading row errors travel back with the summary; all of them
 /// are stored with the import.
@@ -79,13 +82,8 @@ impl ImportError {
     pub fn message(&self, lang: Lang) -> String {
         match self {
             ImportError::File(m) => m.clone(),
-            ImportError::MissingColumns(cols) => lang.pick(
-                format!("文件缺少必需的列：{}", cols.join("、")),
-                format!("the file lacks required columns: {}", cols.join(", ")),
-            ),
-            ImportError::Cancelled => {
-                lang.pick("导入已取消，未做任何更改".into(), self.to_string())
-            }
+            ImportError::MissingColumns(cols) => messages::import::missing_columns(lang, cols),
+            ImportError::Cancelled => messages::import::cancelled(lang).into(),
             ImportError::Other(e) => e.to_string(),
         }
     }
@@ -97,7 +95,7 @@ const CHUNK: usize = 500;
 /// A registered subject, as far as an import needs to know it.
 struct Known {
     id: String,
-    kind: String,
+    kind: SubjectKind,
     name: String,
 }
 
@@ -125,15 +123,13 @@ async fn prefetch(
         .collect();
     identifiers.sort();
     identifiers.dedup();
-    let select = "SELECT id, kind, name, identifier FROM subjects WHERE identifier IN ";
-    for row in bulk::fetch_in(conn, select, &[], &identifiers).await? {
-        let identifier: String = row.try_get("identifier")?;
+    for s in subjects::by_identifiers(conn, &identifiers).await? {
         known.insert(
-            identifier,
+            s.identifier,
             Known {
-                id: row.try_get("id")?,
-                kind: row.try_get("kind")?,
-                name: row.try_get("name")?,
+                id: s.id,
+                kind: s.kind,
+                name: s.name,
             },
         );
     }
@@ -144,18 +140,13 @@ async fn prefetch(
         .collect();
     keys.sort();
     keys.dedup();
-    let select = "SELECT r.source_key, r.id, r.current_version, v.content_hash
-                    FROM records r
-                    JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
-                   WHERE r.source_unit_id = $1 AND r.source_key IN ";
-    for row in bulk::fetch_in(conn, select, &[department_id.into()], &keys).await? {
-        let key: String = row.try_get("source_key")?;
+    for c in records::current_by_keys(conn, department_id, &keys).await? {
         current.insert(
-            key,
+            c.source_key,
             Current {
-                id: row.try_get("id")?,
-                version: row.try_get("current_version")?,
-                hash: row.try_get("content_hash")?,
+                id: c.id,
+                version: c.current_version,
+                hash: c.content_hash,
                 created_now: false,
             },
         );
@@ -184,7 +175,7 @@ impl Batch {
         row: &rows::Row,
         today: chrono::NaiveDate,
         now: i64,
-    ) -> anyhow::Result<(String, String)> {
+    ) -> anyhow::Result<(String, SubjectKind)> {
         let id = new_id();
         let parsed = ident::check_any(&row.identifier, today)
             .map_err(|e| anyhow::anyhow!("{}: {e}", row.identifier))?;
@@ -195,7 +186,7 @@ impl Batch {
                     p.birth_date.to_string().into(),
                     p.sex.code().into(),
                 ]);
-                "person"
+                SubjectKind::Person
             }
             Identifier::Organisation(o) => {
                 self.organisations.push(vec![
@@ -203,12 +194,12 @@ impl Batch {
                     o.org_type.code().into(),
                     "".into(),
                 ]);
-                "organisation"
+                SubjectKind::Organisation
             }
         };
         self.subjects.push(vec![
             id.as_str().into(),
-            kind.into(),
+            crate::domain::subject_kind_to_str(kind).into(),
             row.identifier.as_str().into(),
             row.name.as_str().into(),
             V::NullText,
@@ -217,7 +208,7 @@ impl Batch {
             V::I(now),
             V::I(now),
         ]);
-        Ok((id, kind.to_string()))
+        Ok((id, kind))
     }
 
     async fn write(
@@ -311,7 +302,7 @@ pub async fn run(
         file_name: job.file_name.to_string(),
         file_hash: s.file_hash.clone(),
         finished_at: job.now_ms,
-        status: "running".into(),
+        status: import_status::RUNNING.into(),
         ..Default::default()
     };
     records::insert_import(&mut tx, &log, job.operator_id, job.now_ms).await?;
@@ -338,7 +329,7 @@ pub async fn run(
             let subject_id = match known.get(&row.identifier) {
                 // A person's record under another name is most likely a
                 // wrong number: refuse the row rather than attach it.
-                Some(k) if k.kind == "person" && !names_match(&row.name, &k.name) => {
+                Some(k) if k.kind == SubjectKind::Person && !names_match(&row.name, &k.name) => {
                     row_errors.push(rows::RowError {
                         row: row.row,
                         column: name_header.to_string(),
@@ -424,17 +415,17 @@ pub async fn run(
     }
     row_errors.sort_by_key(|e| e.row);
     s.status = if job.dry_run {
-        "dry_run"
+        import_status::DRY_RUN
     } else if s.rows_accepted == 0 && s.rows_rejected > 0 {
-        "rejected"
+        import_status::REJECTED
     } else if s.records_created + s.records_updated == 0 {
-        "no_change"
+        import_status::NO_CHANGE
     } else {
-        "applied"
+        import_status::APPLIED
     }
     .into();
     log.status = s.status.clone();
-    if matches!(s.status.as_str(), "applied" | "no_change") {
+    if [import_status::APPLIED, import_status::NO_CHANGE].contains(&s.status.as_str()) {
         log.period = Some(crate::rules::submissions::period_for(job.today));
     }
     log.rows_total = s.rows_total.into();

@@ -181,7 +181,7 @@ impl QueryService {
         let mut explanations: HashMap<String, Vec<pb::Explanation>> = HashMap::new();
         let mut statements: HashMap<String, Vec<pb::Explanation>> = HashMap::new();
         for n in queries::notes_of_subject(conn, &subject_id).await? {
-            let notes = if n.kind == "statement" {
+            let notes = if n.is_statement {
                 &mut statements
             } else {
                 &mut explanations

@@ -4,6 +4,7 @@
 
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb::{ConsentState, OrgUnitKind, Role, SubjectKind, VerificationMethod};
+use credit_desk_proto::words::{deadline, import_status};
 
 mod templates;
 
@@ -435,10 +436,10 @@ pub static ZH: Catalogue = Catalogue {
     dry_run_yes: "是（只检查）",
     importing: "导入中",
     import_statuses: [
-        ("applied", "已导入"),
-        ("no_change", "内容此前已全部导入，未做更改"),
-        ("dry_run", "试运行，未做更改"),
-        ("rejected", "没有可导入的行"),
+        (import_status::APPLIED, "已导入"),
+        (import_status::NO_CHANGE, "内容此前已全部导入，未做更改"),
+        (import_status::DRY_RUN, "试运行，未做更改"),
+        (import_status::REJECTED, "没有可导入的行"),
     ],
     rejected_rows: "被拒绝的行（行号 列 原因）",
     recent_imports: "最近报送",
@@ -724,13 +725,13 @@ pub static EN: Catalogue = Catalogue {
     dry_run_yes: "yes (check only)",
     importing: "Importing",
     import_statuses: [
-        ("applied", "imported"),
+        (import_status::APPLIED, "imported"),
         (
-            "no_change",
+            import_status::NO_CHANGE,
             "everything was imported before; nothing changed",
         ),
-        ("dry_run", "dry run; nothing changed"),
-        ("rejected", "no row could be imported"),
+        (import_status::DRY_RUN, "dry run; nothing changed"),
+        (import_status::REJECTED, "no row could be imported"),
     ],
     rejected_rows: "Rejected rows (row column reason)",
     recent_imports: "Recent files",
@@ -981,9 +982,9 @@ pub fn ticket_word(lang: Lang, code: &str) -> String {
         ("deleted", "已删除", "deleted"),
         ("confirmed", "核实无误", "confirmed correct"),
         ("unconfirmed", "无法确认", "cannot be confirmed"),
-        ("department_reply", "部门回复", "department reply"),
-        ("notice", "通知申请人", "notify applicant"),
-        ("overall", "总时限", "overall limit"),
+        (deadline::DEPARTMENT_REPLY, "部门回复", "department reply"),
+        (deadline::NOTICE, "通知申请人", "notify applicant"),
+        (deadline::OVERALL, "总时限", "overall limit"),
         ("overdue", "已逾期", "overdue"),
         ("due_today", "今日到期", "due today"),
         ("soon", "两个工作日内到期", "due within 2 working days"),

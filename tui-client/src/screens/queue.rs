@@ -6,6 +6,7 @@
 
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb;
+use credit_desk_proto::words::deadline;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -397,8 +398,8 @@ impl QueueScreen {
 /// Deadline kinds in a queue row, where space is short.
 fn short_kind(lang: Lang, kind: &str) -> &'static str {
     match kind {
-        "department_reply" => catalogue(lang).short_reply,
-        "notice" => catalogue(lang).short_notice,
+        deadline::DEPARTMENT_REPLY => catalogue(lang).short_reply,
+        deadline::NOTICE => catalogue(lang).short_notice,
         _ => catalogue(lang).short_limit,
     }
 }

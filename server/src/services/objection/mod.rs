@@ -9,6 +9,7 @@ mod queues;
 use credit_desk_proto::calendar;
 use credit_desk_proto::pb::{self, objection_server::Objection};
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
+use credit_desk_proto::words::deadline as kind;
 use credit_desk_proto::{Lang, ident};
 use tonic::{Request, Response, Status};
 
@@ -311,7 +312,7 @@ fn running_deadlines(
         .map(|l| {
             let met = l.replied_at.is_some() || !open;
             deadline(
-                "department_reply",
+                kind::DEPARTMENT_REPLY,
                 &l.department_name,
                 l.reply_due,
                 met,
@@ -323,14 +324,14 @@ fn running_deadlines(
         .collect();
     if let Some(due) = row.notify_due {
         let met = !matches!(state, State::Replied);
-        out.push(deadline("notice", "", due, met, cal, today, warn));
+        out.push(deadline(kind::NOTICE, "", due, met, cal, today, warn));
     }
     let overall_met = matches!(
         state,
         State::Notified | State::Unreachable | State::Closed | State::Withdrawn
     );
     out.push(deadline(
-        "overall",
+        kind::OVERALL,
         "",
         row.overall_due,
         overall_met,

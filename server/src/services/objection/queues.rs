@@ -99,7 +99,7 @@ impl ObjectionService {
                 }
                 let mut deadlines = running_deadlines(row, &ls, &cal, today, warn);
                 if liaison {
-                    deadlines.retain(|d| d.kind == "department_reply");
+                    deadlines.retain(|d| d.kind == kind::DEPARTMENT_REPLY);
                 }
                 let waiting = ls.iter().find(|l| l.replied_at.is_none());
                 let (nearest_due, urgency) = match nearest(&deadlines) {
