@@ -53,7 +53,7 @@ pub mod import {
     /// How an import ended, in a word or two.
     pub fn status(lang: Lang, status: &str) -> String {
         let word = match status {
-            import_status::APPLIED => lang.pick("已导入", "applied"),
+            import_status::APPLIED => lang.pick("已导入", "imported"),
             import_status::NO_CHANGE => lang.pick(
                 "文件内容此前已全部导入，未做任何更改",
                 "everything in the file was there already; nothing changed",
