@@ -84,6 +84,12 @@ pub enum Rule {
     Expired,
     /// An end before its start.
     EndsBeforeStart,
+    /// A start that lies in the past.
+    StartsInThePast,
+    /// A start further ahead than the rule allows.
+    StartsTooLate {
+        max_days: u32,
+    },
     /// A validity longer than the center allows.
     TooLongValidity {
         max_days: u32,
@@ -153,6 +159,11 @@ impl FieldError {
             Rule::BadFile(why) => why.clone(),
             Rule::Expired => lang.pick("已过期", "has expired").into(),
             Rule::EndsBeforeStart => lang.pick("不能早于开始时间", "must be after the start").into(),
+            Rule::StartsInThePast => lang.pick("不能早于当前时间", "cannot be in the past").into(),
+            Rule::StartsTooLate { max_days } => lang.pick(
+                format!("最迟从 {max_days} 天后开始"),
+                format!("must start within {max_days} days"),
+            ),
             Rule::TooLongValidity { max_days } => lang.pick(
                 format!("有效期最长 {max_days} 天"),
                 format!("may be valid for at most {max_days} days"),

@@ -234,10 +234,11 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
             options.policy = file.policy(&serve)?;
             options.tls = file.tls(&serve)?;
             let listen = file.listen(&serve);
+            let shutdown = server::shutdown_signal()?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
-            server::serve(options, listener, server::shutdown_signal()).await?;
+            server::serve(options, listener, shutdown).await?;
         }
         Command::Operator { command } => {
             let db = open(&file.db(db_arg)).await?;

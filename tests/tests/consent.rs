@@ -92,6 +92,19 @@ both_backends!(
         assert_eq!(violations(&e), ["valid_until"]);
         assert!(e.message().contains("90"), "{}", e.message());
 
+        // Times whose difference overflows i64 are refused, not stored as
+        // an everlasting consent.
+        let mut req = capture(&v, &bank);
+        req.valid_from_ms = i64::MIN + 1;
+        req.valid_until_ms = i64::MAX;
+        let e = token.consent().capture_consent(req).await.unwrap_err();
+        assert_eq!(e.code(), Code::InvalidArgument);
+        assert_eq!(violations(&e), ["valid_from", "valid_until"]);
+        let mut req = capture(&v, &bank);
+        req.valid_from_ms = i64::MAX;
+        let e = token.consent().capture_consent(req).await.unwrap_err();
+        assert_eq!(violations(&e), ["valid_from", "valid_until"]);
+
         let e = token
             .consent()
             .capture_consent(capture(&rid(), &bank))

@@ -36,12 +36,18 @@ pub struct CaptureFacts {
 }
 
 pub struct CaptureInput<'a> {
+    /// The server's clock when the request arrived.
+    pub now_ms: i64,
     pub valid_from_ms: i64,
     pub valid_until_ms: i64,
     pub form_serial: &'a str,
     pub scan_sha256: &'a str,
     pub remarks: &'a str,
 }
+
+/// How far a workstation's clock may lag behind the server's when it
+/// proposes "now" as a consent's start.
+pub const CLOCK_SKEW_MS: i64 = 10 * 60 * 1000;
 
 /// Checks a consent before capture; an empty list means it may be stored.
 pub fn check_capture(input: &CaptureInput<'_>, facts: &CaptureFacts) -> Vec<FieldError> {
@@ -64,9 +70,23 @@ pub fn check_capture(input: &CaptureInput<'_>, facts: &CaptureFacts) -> Vec<Fiel
     if !facts.purpose_active {
         errors.push(FieldError::new(field::PURPOSE, Rule::UnknownValue));
     }
+    // Checked arithmetic throughout: the times are whatever a client sent.
+    let max_ms = facts.max_validity_days.saturating_mul(DAY_MS);
+    let ahead = input.valid_from_ms.checked_sub(input.now_ms);
+    if ahead.is_none_or(|a| a < -CLOCK_SKEW_MS) {
+        errors.push(FieldError::new(field::VALID_FROM, Rule::StartsInThePast));
+    } else if ahead.is_some_and(|a| a > max_ms) {
+        errors.push(FieldError::new(
+            field::VALID_FROM,
+            Rule::StartsTooLate {
+                max_days: facts.max_validity_days as u32,
+            },
+        ));
+    }
+    let length = input.valid_until_ms.checked_sub(input.valid_from_ms);
     if input.valid_until_ms <= input.valid_from_ms {
         errors.push(FieldError::new(field::VALID_UNTIL, Rule::EndsBeforeStart));
-    } else if input.valid_until_ms - input.valid_from_ms > facts.max_validity_days * DAY_MS {
+    } else if length.is_none_or(|l| l > max_ms) {
         errors.push(FieldError::new(
             field::VALID_UNTIL,
             Rule::TooLongValidity {
@@ -108,6 +128,7 @@ mod tests {
 
     fn input<'a>() -> CaptureInput<'a> {
         CaptureInput {
+            now_ms: NOW,
             valid_from_ms: NOW,
             valid_until_ms: NOW + DEFAULT_VALIDITY_DAYS * DAY_MS,
             form_serial: "SQ-2026-000123",
@@ -126,6 +147,57 @@ mod tests {
         let mut i = input();
         i.scan_sha256 = "ab".repeat(32).leak();
         assert!(check_capture(&i, &facts()).is_empty());
+    }
+
+    #[test]
+    fn times_a_client_sends_are_range_checked_without_overflow() {
+        const DAY: i64 = DAY_MS;
+        let max = 90 * DAY;
+        let cases: &[(i64, i64, &[(&str, Rule)])] = &[
+            (NOW, NOW + max, &[]),
+            // A workstation a few minutes behind is fine, an hour is not.
+            (NOW - 5 * 60_000, NOW + DAY, &[]),
+            (NOW - 3_600_000, NOW + DAY, &[(field::VALID_FROM, Rule::StartsInThePast)]),
+            (NOW + max, NOW + max + DAY, &[]),
+            (
+                NOW + max + 1,
+                NOW + max + DAY,
+                &[(field::VALID_FROM, Rule::StartsTooLate { max_days: 90 })],
+            ),
+            (NOW, NOW, &[(field::VALID_UNTIL, Rule::EndsBeforeStart)]),
+            (
+                NOW,
+                NOW + max + 1,
+                &[(field::VALID_UNTIL, Rule::TooLongValidity { max_days: 90 })],
+            ),
+            // The attack: a difference that overflows i64.
+            (
+                i64::MIN + 1,
+                i64::MAX,
+                &[
+                    (field::VALID_FROM, Rule::StartsInThePast),
+                    (field::VALID_UNTIL, Rule::TooLongValidity { max_days: 90 }),
+                ],
+            ),
+            (
+                i64::MAX,
+                i64::MIN,
+                &[
+                    (field::VALID_FROM, Rule::StartsTooLate { max_days: 90 }),
+                    (field::VALID_UNTIL, Rule::EndsBeforeStart),
+                ],
+            ),
+        ];
+        for (from, until, want) in cases {
+            let mut i = input();
+            i.valid_from_ms = *from;
+            i.valid_until_ms = *until;
+            let got: Vec<(&str, Rule)> = check_capture(&i, &facts())
+                .into_iter()
+                .map(|e| (e.field, e.rule))
+                .collect();
+            assert_eq!(&got, want, "from {from} until {until}");
+        }
     }
 
     #[test]

@@ -200,7 +200,7 @@ impl ConsentService {
             req.valid_from_ms
         };
         let valid_until = if req.valid_until_ms == 0 {
-            valid_from + DEFAULT_VALIDITY_DAYS * DAY_MS
+            valid_from.saturating_add(DEFAULT_VALIDITY_DAYS * DAY_MS)
         } else {
             req.valid_until_ms
         };
@@ -226,6 +226,7 @@ impl ConsentService {
             (verification, facts, categories)
         };
         let input = CaptureInput {
+            now_ms: now,
             valid_from_ms: valid_from,
             valid_until_ms: valid_until,
             form_serial: &req.form_serial,
