@@ -153,7 +153,8 @@ mod tests {
     fn times_a_client_sends_are_range_checked_without_overflow() {
         const DAY: i64 = DAY_MS;
         let max = 90 * DAY;
-        let cases: &[(i64, i64, &[(&str, Rule)])] = &[
+        type Case = (i64, i64, &'static [(&'static str, Rule)]);
+        let cases: &[Case] = &[
             (NOW, NOW + max, &[]),
             // A workstation a few minutes behind is fine, an hour is not.
             (NOW - 5 * 60_000, NOW + DAY, &[]),
