@@ -34,7 +34,12 @@ pub mod field {
     pub const FILE: &str = "file";
     pub const ID: &str = "id";
     pub const VERIFICATION_ID: &str = "verification_id";
+    pub const QUERY: &str = "query";
+    pub const CURSOR: &str = "cursor";
 }
+
+/// A registry search: a name fragment or the start of a number.
+pub const SEARCH_MAX: usize = 40;
 
 pub const USERNAME_MIN: usize = 3;
 pub const USERNAME_MAX: usize = 32;
@@ -98,6 +103,11 @@ pub enum Rule {
     NotSha256,
     /// Not a YYYY-MM-DD date.
     NotADate,
+    /// Control characters (terminal escapes, NUL …); `lines` says whether
+    /// line breaks are allowed.
+    ControlCharacters {
+        lines: bool,
+    },
     /// The working-day calendar holds no schedule for this year.
     CalendarMissingYear {
         year: i32,
@@ -159,6 +169,12 @@ impl FieldError {
             Rule::BadFile(why) => why.clone(),
             Rule::Expired => lang.pick("已过期", "has expired").into(),
             Rule::EndsBeforeStart => lang.pick("不能早于开始时间", "must be after the start").into(),
+            Rule::ControlCharacters { lines: true } => lang
+                .pick("不能含控制字符（换行除外）", "must not contain control characters other than line breaks")
+                .into(),
+            Rule::ControlCharacters { lines: false } => lang
+                .pick("不能含控制字符或换行", "must not contain control characters or line breaks")
+                .into(),
             Rule::StartsInThePast => lang.pick("不能早于当前时间", "cannot be in the past").into(),
             Rule::StartsTooLate { max_days } => lang.pick(
                 format!("最迟从 {max_days} 天后开始"),
@@ -218,6 +234,37 @@ fn allowed_zh(allowed: &str) -> String {
         USERNAME_ALLOWED => "小写字母、数字和 . _ -".into(),
         UNIT_CODE_ALLOWED => "大写字母、数字和 -".into(),
         other => other.into(),
+    }
+}
+
+/// Optional free text: at most `max` characters and no control characters
+/// (escape sequences would reach other clerks' terminals); `lines` allows
+/// line breaks.
+pub fn free_text(
+    field: &'static str,
+    value: &str,
+    max: usize,
+    lines: bool,
+) -> Result<(), FieldError> {
+    // Counting stops past the limit: a megabyte is refused without a walk.
+    if value.chars().nth(max).is_some() {
+        return Err(FieldError::new(field, Rule::TooLong { max }));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !(lines && c == '\n'))
+    {
+        return Err(FieldError::new(field, Rule::ControlCharacters { lines }));
+    }
+    Ok(())
+}
+
+/// An opaque page cursor: empty for the first page, else what the server
+/// handed out (an id).
+pub fn cursor(value: &str) -> Result<(), FieldError> {
+    match value.is_empty() {
+        true => Ok(()),
+        false => uuid(field::CURSOR, value),
     }
 }
 
@@ -850,5 +897,35 @@ mod tests {
         let errs = collect([username("A"), display_name("ok"), unit_code("")]);
         let fields: Vec<_> = errs.iter().map(|e| e.field).collect();
         assert_eq!(fields, vec![field::USERNAME, field::CODE]);
+    }
+
+    #[test]
+    fn free_text_is_bounded_and_carries_no_control_characters() {
+        let rule = |v: &str, lines| free_text("remarks", v, 10, lines).err().map(|e| e.rule);
+        assert_eq!(rule("", false), None);
+        assert_eq!(rule("借款人本人到场签字", false), None);
+        assert_eq!(
+            rule("一二三四五六七八九十", false),
+            None,
+            "10 characters, not bytes"
+        );
+        assert_eq!(
+            rule("一二三四五六七八九十一", false),
+            Some(Rule::TooLong { max: 10 })
+        );
+        assert_eq!(rule("a\nb", true), None);
+        assert_eq!(
+            rule("a\nb", false),
+            Some(Rule::ControlCharacters { lines: false })
+        );
+        for bad in ["\u{1b}[2J", "a\0b", "\u{1b}]0;title\u{7}", "\r", "\u{9b}2J"] {
+            assert_eq!(
+                rule(bad, true),
+                Some(Rule::ControlCharacters { lines: true }),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(cursor(""), Ok(()));
+        assert!(cursor("441284199003070023").is_err(), "cursors are ids");
     }
 }

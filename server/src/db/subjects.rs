@@ -56,23 +56,39 @@ pub async fn get_by_identifier(
 
 /// Subjects whose name contains `query` or whose identifier starts with it,
 /// by identifier after `after`.
+/// Subjects whose name contains `query` or whose number starts with it, in
+/// number order, after the subject with id `after` ("" for the first page).
 pub async fn page(
     conn: &mut AnyConnection,
     query: &str,
     after: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<SubjectRow>> {
-    let clean = query.replace(['%', '_'], "");
+    let text = like_literal(query);
     sqlx::query_as(select!(
-        "WHERE (s.name LIKE $1 OR s.identifier LIKE $2) AND s.identifier > $3
+        "WHERE (s.name LIKE $1 ESCAPE '\\' OR s.identifier LIKE $2 ESCAPE '\\')
+           AND ($3 = '' OR s.identifier > (SELECT identifier FROM subjects WHERE id = $3))
           ORDER BY s.identifier LIMIT $4"
     ))
-    .bind(format!("%{clean}%"))
-    .bind(format!("{clean}%"))
+    .bind(format!("%{text}%"))
+    .bind(format!("{text}%"))
     .bind(after)
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+/// `text` matched literally by LIKE … ESCAPE '\': its `%`, `_` and `\`
+/// are escaped.
+fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub async fn members(

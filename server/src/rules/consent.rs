@@ -158,7 +158,11 @@ mod tests {
             (NOW, NOW + max, &[]),
             // A workstation a few minutes behind is fine, an hour is not.
             (NOW - 5 * 60_000, NOW + DAY, &[]),
-            (NOW - 3_600_000, NOW + DAY, &[(field::VALID_FROM, Rule::StartsInThePast)]),
+            (
+                NOW - 3_600_000,
+                NOW + DAY,
+                &[(field::VALID_FROM, Rule::StartsInThePast)],
+            ),
             (NOW + max, NOW + max + DAY, &[]),
             (
                 NOW + max + 1,

@@ -54,12 +54,11 @@ impl IdentityService {
                 ..Default::default()
             });
         };
+        // A mismatch says only that: whoever typed a number with the wrong
+        // name learns nothing about the person it belongs to.
         if !validate::names_match(&req.name, &subject.name) {
-            let mut summary = convert::subject(&subject, true);
-            summary.name.clear();
             return Ok(pb::VerifyResponse {
                 outcome: VerifyOutcome::NameMismatch as i32,
-                subject: Some(summary),
                 ..Default::default()
             });
         }
@@ -144,6 +143,13 @@ impl IdentityService {
         req: pb::ListSubjectsRequest,
     ) -> ApiResult<pb::ListSubjectsResponse> {
         let page = req.page.unwrap_or_default();
+        let errors = validate::collect([
+            validate::free_text(field::QUERY, &req.query, validate::SEARCH_MAX, false),
+            validate::cursor(&page.cursor),
+        ]);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
         let limit = match page.limit {
             0 => DEFAULT_PAGE,
             n => n.min(MAX_PAGE),
@@ -152,10 +158,9 @@ impl IdentityService {
         let query = ident::normalise(&req.query);
         let mut conn = self.ctx.db.read().await?;
         let rows = subjects::page(&mut conn, &query, &page.cursor, i64::from(limit)).await?;
+        // The cursor is the last row's id: opaque, never an identity number.
         let next_cursor = if rows.len() == limit as usize {
-            rows.last()
-                .map(|r| r.identifier.clone())
-                .unwrap_or_default()
+            rows.last().map(|r| r.id.clone()).unwrap_or_default()
         } else {
             String::new()
         };
