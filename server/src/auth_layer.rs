@@ -17,8 +17,14 @@ use crate::errors::{ApiError, ApiResult};
 use crate::token;
 
 /// Sessions record their last call at most this often, to keep a busy
-/// session from writing on every request.
+/// session from writing on every request …
 const TOUCH_EVERY_MS: i64 = 60_000;
+
+/// … and at least ten times per idle limit, so a session in use never
+/// expires for want of a refresh, however short the limit.
+fn touch_due(now: i64, last_seen: i64, idle_ms: i64) -> bool {
+    now - last_seen >= TOUCH_EVERY_MS.min(idle_ms / 10)
+}
 
 #[derive(Clone)]
 pub struct AuthLayer {
@@ -135,7 +141,7 @@ pub async fn authenticate(ctx: &Ctx, header: Option<&str>, lang: Lang) -> ApiRes
     if !op.enabled {
         return Err(ApiError::Disabled);
     }
-    if now - session.last_seen_at >= TOUCH_EVERY_MS {
+    if touch_due(now, session.last_seen_at, ctx.sessions.idle_ms) {
         sessions::touch(&mut conn, &token_hash, now).await?;
     }
     Ok(Caller {
@@ -149,4 +155,29 @@ pub async fn authenticate(ctx: &Ctx, header: Option<&str>, lang: Lang) -> ApiRes
         terminal: session.terminal,
         lang,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_in_use_is_refreshed_well_within_its_idle_limit() {
+        const MIN: i64 = 60_000;
+        // 30-minute limit: a write a minute at most.
+        assert!(!touch_due(59_999, 0, 30 * MIN));
+        assert!(touch_due(MIN, 0, 30 * MIN));
+        // 1-minute limit, a call every 10 s: each refreshes (6 s apart at
+        // least), so the session never reaches 60 s unseen.
+        assert!(touch_due(10_000, 0, MIN));
+        assert!(!touch_due(5_000, 0, MIN));
+        let mut last_seen = 0;
+        for call in 1..=30 {
+            let now = call * 10_000;
+            assert!(now - last_seen < MIN, "expired at call {call}");
+            if touch_due(now, last_seen, MIN) {
+                last_seen = now;
+            }
+        }
+    }
 }
