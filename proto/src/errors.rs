@@ -24,7 +24,14 @@ pub const REQUEST_ID_REUSED: &str = "REQUEST_ID_REUSED";
 pub const STALE_VERSION: &str = "STALE_VERSION";
 /// Not allowed in the object's current state (metadata `rule`).
 pub const WRONG_STATE: &str = "WRONG_STATE";
+/// Metadata `incident`: the id under which the server logged the cause.
 pub const INTERNAL: &str = "INTERNAL";
+/// The server is at its limit for this kind of work (metadata
+/// `retry_after_ms`): try again after that long.
+pub const BUSY: &str = "BUSY";
+/// Too many unsuccessful logins from this address (metadata
+/// `retry_after_ms`).
+pub const TOO_MANY_ATTEMPTS: &str = "TOO_MANY_ATTEMPTS";
 
 /// Why a query was refused, as the answer's `refusal_code` says it (the
 /// query log keeps the same words). The workstation acts on this one.

@@ -247,9 +247,7 @@ pub fn free_text(
     lines: bool,
 ) -> Result<(), FieldError> {
     // Counting stops past the limit: a megabyte is refused without a walk.
-    if value.chars().nth(max).is_some() {
-        return Err(FieldError::new(field, Rule::TooLong { max }));
-    }
+    max_chars(field, value, max)?;
     if value
         .chars()
         .any(|c| c.is_control() && !(lines && c == '\n'))
@@ -257,6 +255,31 @@ pub fn free_text(
         return Err(FieldError::new(field, Rule::ControlCharacters { lines }));
     }
     Ok(())
+}
+
+/// At most `max` characters, counted no further than needed.
+pub fn max_chars(field: &'static str, value: &str, max: usize) -> Result<(), FieldError> {
+    match value.chars().nth(max) {
+        Some(_) => Err(FieldError::new(field, Rule::TooLong { max })),
+        None => Ok(()),
+    }
+}
+
+/// Text from elsewhere made safe to write to a terminal: every control
+/// character except the line break (NUL, ESC that starts a sequence, the
+/// bell, DEL, C1 controls) becomes a visible replacement character.
+pub fn printable(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.chars().all(|c| !c.is_control() || c == '\n') {
+        return value.into();
+    }
+    value
+        .chars()
+        .map(|c| match c.is_control() && c != '\n' {
+            true => '\u{FFFD}',
+            false => c,
+        })
+        .collect::<String>()
+        .into()
 }
 
 /// An opaque page cursor: empty for the first page, else what the server
@@ -594,6 +617,27 @@ pub fn collect<const N: usize>(checks: [Result<(), FieldError>; N]) -> Vec<Field
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_replaces_every_control_character_but_the_line_break() {
+        assert!(matches!(
+            printable("李建国\n第二行"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        assert_eq!(
+            printable("a\u{1b}[2Jb\u{0}c\u{1b}]0;title\u{7}d\u{9b}e\u{7f}\r\t"),
+            "a\u{FFFD}[2Jb\u{FFFD}c\u{FFFD}]0;title\u{FFFD}d\u{FFFD}e\u{FFFD}\u{FFFD}\u{FFFD}"
+        );
+    }
+
+    #[test]
+    fn max_chars_counts_characters_not_bytes() {
+        assert!(max_chars("f", "征信中心", 4).is_ok());
+        assert_eq!(
+            max_chars("f", "征信中心a", 4).unwrap_err().rule,
+            Rule::TooLong { max: 4 }
+        );
+    }
 
     fn rule(r: Result<(), FieldError>) -> Option<Rule> {
         r.err().map(|e| e.rule)

@@ -28,6 +28,11 @@ pub struct Context {
     pub clock: SharedClock,
     pub sessions: SessionPolicy,
     pub policy: Policy,
+    /// Every password hash the server computes runs on this bounded pool.
+    pub hasher: crate::password::Hasher,
+    /// Unsuccessful logins per source address (this process's view; each
+    /// server of a cluster limits on its own).
+    pub logins: std::sync::Mutex<crate::lockout::AddressLimiter>,
 }
 
 /// Business settings the center decides.

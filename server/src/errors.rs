@@ -46,6 +46,12 @@ pub enum ApiError {
         zh: String,
         en: String,
     },
+    /// The password hashing queue is full.
+    #[error("busy; retry after {retry_after_ms} ms")]
+    Busy { retry_after_ms: u64 },
+    /// The caller's address has used up its unsuccessful logins.
+    #[error("too many attempts; retry after {retry_after_ms} ms")]
+    TooManyAttempts { retry_after_ms: u64 },
     #[error("internal error: {0}")]
     Internal(#[from] anyhow::Error),
 }
@@ -95,6 +101,21 @@ fn local_time(ms: i64) -> String {
                 .to_string()
         })
         .unwrap_or_default()
+}
+
+/// A short random id to find an internal error in the server log.
+pub fn incident_id() -> String {
+    let mut bytes = [0u8; 5];
+    rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl From<crate::password::Busy> for ApiError {
+    fn from(b: crate::password::Busy) -> Self {
+        ApiError::Busy {
+            retry_after_ms: b.retry_after_ms,
+        }
+    }
 }
 
 impl ApiError {
@@ -230,17 +251,43 @@ impl ApiError {
                     lang.pick(zh.clone(), en.clone()),
                 )
             }
+            ApiError::Busy { retry_after_ms } => {
+                metadata.insert("retry_after_ms".to_string(), retry_after_ms.to_string());
+                let s = retry_after_ms.div_ceil(1000);
+                (
+                    Code::ResourceExhausted,
+                    reason::BUSY,
+                    lang.pick(
+                        format!("服务器正忙，请 {s} 秒后重试"),
+                        format!("the server is busy; try again in {s} s"),
+                    ),
+                )
+            }
+            ApiError::TooManyAttempts { retry_after_ms } => {
+                metadata.insert("retry_after_ms".to_string(), retry_after_ms.to_string());
+                let m = retry_after_ms.div_ceil(60_000);
+                (
+                    Code::ResourceExhausted,
+                    reason::TOO_MANY_ATTEMPTS,
+                    lang.pick(
+                        format!("本终端登录失败次数过多，请 {m} 分钟后再试"),
+                        format!("too many failed logins from this terminal; try again in {m} min"),
+                    ),
+                )
+            }
             ApiError::Internal(e) => {
-                // The cause goes to the log, not to the terminal.
-                tracing::error!(error = %e, "internal error");
+                // The cause goes to the log, not to the terminal; the
+                // incident id joins the two when the clerk reports it.
+                let incident = incident_id();
+                tracing::error!(incident, error = %e, "internal error");
+                metadata.insert("incident".to_string(), incident.clone());
                 (
                     Code::Internal,
                     reason::INTERNAL,
                     lang.pick(
-                        "服务器内部错误，请稍后重试",
-                        "internal server error; try again later",
-                    )
-                    .to_string(),
+                        format!("服务器内部错误，请稍后重试（事件编号 {incident}）"),
+                        format!("internal server error; try again later (incident {incident})"),
+                    ),
                 )
             }
         };
@@ -293,9 +340,33 @@ mod tests {
     }
 
     #[test]
+    fn busy_says_when_to_retry() {
+        let status = ApiError::Busy {
+            retry_after_ms: 1_200,
+        }
+        .into_status(Lang::Zh);
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        let info = status.get_details_error_info().unwrap();
+        assert_eq!(info.reason, reason::BUSY);
+        assert_eq!(info.metadata["retry_after_ms"], "1200");
+        assert!(
+            status.message().contains("2 秒后重试"),
+            "{}",
+            status.message()
+        );
+    }
+
+    #[test]
     fn internal_errors_hide_their_cause() {
         let status = ApiError::Internal(anyhow::anyhow!("disk on fire")).into_status(Lang::En);
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("disk"));
+        let incident = &status.get_details_error_info().unwrap().metadata["incident"];
+        assert_eq!(incident.len(), 10);
+        assert!(
+            status.message().contains(incident.as_str()),
+            "{}",
+            status.message()
+        );
     }
 }

@@ -78,6 +78,8 @@ pub async fn serve(
         clock: options.clock,
         sessions: options.sessions,
         policy: options.policy,
+        hasher: crate::password::Hasher::per_core(),
+        logins: Default::default(),
     });
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();

@@ -57,6 +57,87 @@ both_backends!(login_returns_the_menu_data, async |srv: &TestServer| {
 });
 
 both_backends!(
+    parallel_guesses_are_counted_before_they_are_checked,
+    async |srv: &TestServer| {
+        // Thirty wrong passwords at once: the hashing queue takes some and
+        // refuses the rest as busy; of those it takes, only five are
+        // checked, the rest are refused as locked without a hash.
+        let guesses = (0..30).map(|_| login(srv, "bank", "wrong-pass1"));
+        for answer in futures::future::join_all(guesses).await {
+            let e = answer.unwrap_err();
+            match reason(&e).as_str() {
+                reason_code::BAD_CREDENTIALS | reason_code::ACCOUNT_LOCKED => {}
+                reason_code::BUSY => {
+                    assert_eq!(e.code(), Code::ResourceExhausted);
+                    let info = e.get_details_error_info().unwrap();
+                    assert!(info.metadata["retry_after_ms"].parse::<u64>().unwrap() > 0);
+                }
+                _ => panic!("unexpected answer {e:?}"),
+            }
+        }
+        let checked: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM login_attempts WHERE username = 'bank'")
+                .fetch_one(srv.db.pool())
+                .await
+                .unwrap();
+        // The queue always holds at least five, so exactly five are checked.
+        assert_eq!(checked, 5, "passwords checked");
+        // The account is locked now; the right password stays out.
+        let e = login(srv, "bank", DEMO_PASSWORD).await.unwrap_err();
+        assert_eq!(reason(&e), reason_code::ACCOUNT_LOCKED, "{e:?}");
+    }
+);
+
+both_backends!(
+    unknown_usernames_lock_like_accounts,
+    async |srv: &TestServer| {
+        for name in ["bank", "no-such-clerk"] {
+            for _ in 0..4 {
+                let e = login(srv, name, "wrong-pass1").await.unwrap_err();
+                assert_eq!(reason(&e), reason_code::BAD_CREDENTIALS, "{name}");
+            }
+            let e = login(srv, name, "wrong-pass1").await.unwrap_err();
+            assert_eq!(reason(&e), reason_code::ACCOUNT_LOCKED, "{name}");
+            let e = login(srv, name, "wrong-pass1").await.unwrap_err();
+            assert_eq!(reason(&e), reason_code::ACCOUNT_LOCKED, "{name}");
+        }
+    }
+);
+
+both_backends!(
+    one_address_cannot_walk_the_accounts,
+    async |srv: &TestServer| {
+        // Successful logins do not count against the address.
+        for _ in 0..3 {
+            login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        }
+        for n in 0..30 {
+            let e = login(srv, &format!("guess{n}"), "wrong-pass1")
+                .await
+                .unwrap_err();
+            assert_eq!(reason(&e), reason_code::BAD_CREDENTIALS, "attempt {n}");
+        }
+        let e = login(srv, "counter", DEMO_PASSWORD).await.unwrap_err();
+        assert_eq!(reason(&e), reason_code::TOO_MANY_ATTEMPTS);
+        assert_eq!(e.code(), Code::ResourceExhausted);
+        assert!(e.message().contains("10 分钟后再试"), "{}", e.message());
+        srv.clock.advance_ms(10 * MINUTE_MS);
+        login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+    }
+);
+
+both_backends!(login_fields_are_bounded, async |srv: &TestServer| {
+    let e = login(srv, &"a".repeat(100_000), "x").await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("username"), "{}", e.message());
+    let e = login(srv, "counter", &"p".repeat(300)).await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+    assert!(e.message().contains("password"), "{}", e.message());
+    let e = login(srv, "coun\u{1b}[2Jter", "x").await.unwrap_err();
+    assert_eq!(e.code(), Code::InvalidArgument);
+});
+
+both_backends!(
     wrong_password_and_unknown_user_look_the_same,
     async |srv: &TestServer| {
         let wrong = login(srv, "counter", "nope-2026").await.unwrap_err();

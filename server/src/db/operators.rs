@@ -167,51 +167,86 @@ pub async fn count(conn: &mut AnyConnection) -> sqlx::Result<i64> {
 pub mod attempts {
     use super::*;
 
-    pub async fn record(
+    /// Takes the username's login guard for the rest of the transaction and
+    /// returns the guard's own lock end (used for usernames that are not
+    /// operators). The upsert locks the row on PostgreSQL; SQLite's write
+    /// transactions are serial anyway.
+    pub async fn guard(conn: &mut AnyConnection, username: &str) -> sqlx::Result<Option<i64>> {
+        sqlx::query_scalar(
+            "INSERT INTO login_guards (username, locked_until) VALUES ($1, NULL)
+             ON CONFLICT (username) DO UPDATE SET username = excluded.username
+             RETURNING locked_until",
+        )
+        .bind(username)
+        .fetch_one(conn)
+        .await
+    }
+
+    pub async fn set_guard_lock(
+        conn: &mut AnyConnection,
+        username: &str,
+        until_ms: i64,
+    ) -> sqlx::Result<()> {
+        sqlx::query("UPDATE login_guards SET locked_until = $1 WHERE username = $2")
+            .bind(until_ms)
+            .bind(username)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Records an attempt as failed (it counts until it is proven right)
+    /// and returns its id.
+    pub async fn record_failure(
         conn: &mut AnyConnection,
         username: &str,
         operator_id: Option<&str>,
-        success: bool,
         terminal: &str,
         now_ms: i64,
-    ) -> sqlx::Result<()> {
+    ) -> sqlx::Result<String> {
+        let id = super::super::new_id();
         sqlx::query(
             "INSERT INTO login_attempts (id, username, operator_id, at, success, terminal)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+             VALUES ($1, $2, $3, $4, 0, $5)",
         )
-        .bind(super::super::new_id())
+        .bind(&id)
         .bind(username)
         .bind(operator_id)
         .bind(now_ms)
-        .bind(i64::from(success))
         .bind(terminal)
         .execute(conn)
         .await?;
+        Ok(id)
+    }
+
+    pub async fn mark_success(conn: &mut AnyConnection, id: &str) -> sqlx::Result<()> {
+        sqlx::query("UPDATE login_attempts SET success = 1 WHERE id = $1")
+            .bind(id)
+            .execute(conn)
+            .await?;
         Ok(())
     }
 
     pub async fn last_success(
         conn: &mut AnyConnection,
-        operator_id: &str,
+        username: &str,
     ) -> sqlx::Result<Option<i64>> {
-        sqlx::query_scalar(
-            "SELECT MAX(at) FROM login_attempts WHERE operator_id = $1 AND success = 1",
-        )
-        .bind(operator_id)
-        .fetch_one(conn)
-        .await
+        sqlx::query_scalar("SELECT MAX(at) FROM login_attempts WHERE username = $1 AND success = 1")
+            .bind(username)
+            .fetch_one(conn)
+            .await
     }
 
     pub async fn failures_since(
         conn: &mut AnyConnection,
-        operator_id: &str,
+        username: &str,
         since_ms: i64,
     ) -> sqlx::Result<i64> {
         sqlx::query_scalar(
             "SELECT COUNT(*) FROM login_attempts
-              WHERE operator_id = $1 AND success = 0 AND at >= $2",
+              WHERE username = $1 AND success = 0 AND at >= $2",
         )
-        .bind(operator_id)
+        .bind(username)
         .bind(since_ms)
         .fetch_one(conn)
         .await

@@ -15,7 +15,6 @@ use crate::db::org_units::{self, NewOrgUnit};
 use crate::db::{audit, new_id, sessions};
 use crate::domain;
 use crate::errors::{ApiError, ApiResult};
-use crate::password;
 
 pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 200;
@@ -217,7 +216,7 @@ impl AdminService {
         })?;
         // Hashed before the transaction: it takes tens of milliseconds and
         // must not hold SQLite's write lock meanwhile.
-        let password_hash = password::hash_blocking(req.initial_password.clone()).await;
+        let password_hash = self.ctx.hasher.hash(req.initial_password.clone()).await?;
         let now = self.ctx.now_ms();
         let (id, replayed) = create_once(&self.ctx, key, async |tx| {
             let unit = self
@@ -309,7 +308,7 @@ impl AdminService {
                 .await?
         };
         validate::new_password(field::NEW_PASSWORD, &req.new_password, &target.username)?;
-        let hash = password::hash_blocking(req.new_password).await;
+        let hash = self.ctx.hasher.hash(req.new_password).await?;
         let now = self.ctx.now_ms();
         let mut tx = self.ctx.db.begin_write().await?;
         // Lifts a lockout too, and the operator must choose their own

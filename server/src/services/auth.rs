@@ -2,6 +2,8 @@
 
 use credit_desk_proto::pb::{self, auth_server::Auth};
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
+use std::net::IpAddr;
+
 use tonic::{Request, Response, Status};
 
 use super::{caller, convert, lang, respond};
@@ -10,7 +12,7 @@ use crate::context::Ctx;
 use crate::db::operators::{self, attempts};
 use crate::db::{audit, org_units, sessions};
 use crate::errors::{ApiError, ApiResult};
-use crate::{lockout, password, token};
+use crate::{lockout, token};
 
 pub struct AuthService {
     ctx: Ctx,
@@ -49,66 +51,59 @@ impl AuthService {
         Ok(home)
     }
 
-    async fn do_login(&self, req: pb::LoginRequest) -> ApiResult<pb::LoginResponse> {
-        let missing = validate::collect([
+    /// Refusals that cost nothing come first (this address, the hashing
+    /// queue, the account's lock); then the attempt is counted as a failure
+    /// before the hash is checked, so parallel guesses are counted one by
+    /// one and the sixth is refused unverified.
+    async fn do_login(
+        &self,
+        req: pb::LoginRequest,
+        from: Option<IpAddr>,
+    ) -> ApiResult<pb::LoginResponse> {
+        let errors = validate::collect([
             required(field::USERNAME, &req.username),
             required(field::PASSWORD, &req.password),
+            validate::free_text(field::USERNAME, &req.username, USERNAME_MAX, false),
+            validate::max_chars(field::PASSWORD, &req.password, PASSWORD_MAX),
         ]);
-        if !missing.is_empty() {
-            return Err(ApiError::Validation(missing));
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
         }
         let username = req.username.trim().to_lowercase();
-        let terminal: String = req.terminal.chars().take(64).collect();
+        let terminal: String = validate::printable(&req.terminal)
+            .chars()
+            .take(TERMINAL_MAX)
+            .collect();
         let ctx = &self.ctx;
 
-        let op = {
-            let mut conn = ctx.db.read().await?;
-            operators::get_by_username(&mut conn, &username).await?
-        };
-        let now = ctx.now_ms();
-        if let Some(until) = op.as_ref().and_then(|o| o.locked_until)
-            && lockout::is_locked(now, Some(until))
-        {
-            return Err(ApiError::Locked { until_ms: until });
+        if let Some(addr) = from {
+            let admitted = ctx
+                .logins
+                .lock()
+                .expect("limiter lock")
+                .admit(addr, ctx.now_ms());
+            admitted.map_err(|ms| ApiError::TooManyAttempts {
+                retry_after_ms: ms.max(0) as u64,
+            })?;
         }
-        let ok =
-            password::verify_blocking(req.password, op.as_ref().map(|o| o.password_hash.clone()))
-                .await;
-        let now = ctx.now_ms();
-        let mut tx = ctx.db.begin_write().await?;
-        let op = match op {
-            Some(op) if ok => op,
-            _ => {
-                let op_id = op.as_ref().map(|o| o.id.as_str());
-                attempts::record(&mut tx, &username, op_id, false, &terminal, now).await?;
-                let mut locked = None;
-                if let Some(op) = &op {
-                    let since = lockout::count_from(
-                        now,
-                        attempts::last_success(&mut tx, &op.id).await?,
-                        op.locked_until,
-                    );
-                    let failures = attempts::failures_since(&mut tx, &op.id, since).await?;
-                    locked = lockout::lock_after_failure(now, failures);
-                    if let Some(until) = locked {
-                        operators::set_locked_until(&mut tx, &op.id, until).await?;
-                        audit::record(&mut tx, None, "operator.locked", &op.id, &terminal, now)
-                            .await?;
-                    }
-                }
-                tx.commit().await?;
-                tracing::info!(username, terminal, "login failed");
-                return Err(match locked {
-                    Some(until_ms) => ApiError::Locked { until_ms },
-                    None => ApiError::BadCredentials,
-                });
+        let forgive = || {
+            if let Some(addr) = from {
+                ctx.logins.lock().expect("limiter lock").forgive(addr);
             }
         };
-        if !op.enabled {
-            return Err(ApiError::Disabled);
-        }
+        let slot = ctx.hasher.reserve().inspect_err(|_| forgive())?;
+        let (attempt, op) = self.begin_attempt(&username, &terminal).await?;
+        let stored = op.map(|o| o.password_hash);
+        let right = slot.verify(req.password, stored).await;
+        let op = self
+            .finish_attempt(&username, &attempt, right, &terminal)
+            .await?;
+        forgive();
+
+        let now = ctx.now_ms();
         let token = token::new_token();
         let expires_at = now + ctx.sessions.absolute_ms;
+        let mut tx = ctx.db.begin_write().await?;
         sessions::insert(
             &mut tx,
             &token::token_hash(&token),
@@ -118,7 +113,6 @@ impl AuthService {
             expires_at,
         )
         .await?;
-        attempts::record(&mut tx, &username, Some(&op.id), true, &terminal, now).await?;
         tx.commit().await?;
         tracing::info!(username, terminal, "login");
         Ok(pb::LoginResponse {
@@ -127,6 +121,90 @@ impl AuthService {
             idle_timeout_s: (ctx.sessions.idle_ms / 1000) as u32,
             home: Some(self.home_of(&op.id).await?),
         })
+    }
+
+    /// Counts the attempt as failed unless the username is locked or the
+    /// attempts already under way reach the limit. Unknown usernames go the
+    /// same way (their lock lives on the guard row).
+    async fn begin_attempt(
+        &self,
+        username: &str,
+        terminal: &str,
+    ) -> ApiResult<(String, Option<operators::OperatorRow>)> {
+        let now = self.ctx.now_ms();
+        let mut tx = self.ctx.db.begin_write().await?;
+        let guard_lock = attempts::guard(&mut tx, username).await?;
+        let op = operators::get_by_username(&mut tx, username).await?;
+        let lock_end = op.as_ref().map_or(guard_lock, |o| o.locked_until);
+        if let Some(until_ms) = lock_end.filter(|&t| lockout::is_locked(now, Some(t))) {
+            return Err(ApiError::Locked { until_ms });
+        }
+        let since = lockout::count_from(
+            now,
+            attempts::last_success(&mut tx, username).await?,
+            lock_end,
+        );
+        let earlier = attempts::failures_since(&mut tx, username, since).await?;
+        if let Some(until_ms) = lockout::lock_after_failure(now, earlier) {
+            lock(&mut tx, username, op.as_ref(), until_ms, terminal, now).await?;
+            tx.commit().await?;
+            return Err(ApiError::Locked { until_ms });
+        }
+        let op_id = op.as_ref().map(|o| o.id.as_str());
+        let attempt = attempts::record_failure(&mut tx, username, op_id, terminal, now).await?;
+        tx.commit().await?;
+        Ok((attempt, op))
+    }
+
+    /// A right password turns the attempt into a success unless the account
+    /// was locked or disabled meanwhile; a wrong one may lock it.
+    async fn finish_attempt(
+        &self,
+        username: &str,
+        attempt: &str,
+        right: bool,
+        terminal: &str,
+    ) -> ApiResult<operators::OperatorRow> {
+        let now = self.ctx.now_ms();
+        let mut tx = self.ctx.db.begin_write().await?;
+        let guard_lock = attempts::guard(&mut tx, username).await?;
+        let op = operators::get_by_username(&mut tx, username).await?;
+        let lock_end = op.as_ref().map_or(guard_lock, |o| o.locked_until);
+        let locked = lock_end.filter(|&t| lockout::is_locked(now, Some(t)));
+        match op {
+            Some(op) if right => {
+                if let Some(until_ms) = locked {
+                    return Err(ApiError::Locked { until_ms });
+                }
+                if !op.enabled {
+                    return Err(ApiError::Disabled);
+                }
+                attempts::mark_success(&mut tx, attempt).await?;
+                tx.commit().await?;
+                Ok(op)
+            }
+            op => {
+                let mut lock_to = locked;
+                if locked.is_none() {
+                    let since = lockout::count_from(
+                        now,
+                        attempts::last_success(&mut tx, username).await?,
+                        lock_end,
+                    );
+                    let failures = attempts::failures_since(&mut tx, username, since).await?;
+                    lock_to = lockout::lock_after_failure(now, failures);
+                    if let Some(until) = lock_to {
+                        lock(&mut tx, username, op.as_ref(), until, terminal, now).await?;
+                    }
+                }
+                tx.commit().await?;
+                tracing::info!(username, terminal, "login failed");
+                Err(match lock_to {
+                    Some(until_ms) => ApiError::Locked { until_ms },
+                    None => ApiError::BadCredentials,
+                })
+            }
+        }
     }
 
     async fn do_change_password(
@@ -155,10 +233,14 @@ impl AuthService {
                 .ok_or(ApiError::Unauthenticated)?
                 .password_hash
         };
-        if !password::verify_blocking(req.current_password, Some(stored)).await {
+        if !ctx
+            .hasher
+            .verify(req.current_password, Some(stored))
+            .await?
+        {
             return Err(FieldError::new(field::CURRENT_PASSWORD, Rule::WrongPassword).into());
         }
-        let hash = password::hash_blocking(req.new_password).await;
+        let hash = ctx.hasher.hash(req.new_password).await?;
         let now = ctx.now_ms();
         let mut tx = ctx.db.begin_write().await?;
         operators::set_password(&mut tx, &caller.operator_id, &hash, false, now).await?;
@@ -197,6 +279,32 @@ impl AuthService {
     }
 }
 
+/// Locks a username: on its operator row (where administrators see and lift
+/// it) or, for a name that is no operator, on its guard row.
+async fn lock(
+    tx: &mut sqlx::AnyConnection,
+    username: &str,
+    op: Option<&operators::OperatorRow>,
+    until_ms: i64,
+    terminal: &str,
+    now: i64,
+) -> ApiResult<()> {
+    match op {
+        Some(op) => {
+            operators::set_locked_until(tx, &op.id, until_ms).await?;
+            audit::record(tx, None, "operator.locked", &op.id, terminal, now).await?;
+        }
+        None => attempts::set_guard_lock(tx, username, until_ms).await?,
+    }
+    Ok(())
+}
+
+const USERNAME_MAX: usize = 64;
+/// Long enough for any passphrase; argon2 pre-hashes it, but a megabyte
+/// would still be read, kept and hashed for nothing.
+const PASSWORD_MAX: usize = 256;
+const TERMINAL_MAX: usize = 64;
+
 fn required(field: &'static str, value: &str) -> Result<(), FieldError> {
     if value.trim().is_empty() {
         Err(FieldError::new(field, Rule::Required))
@@ -212,7 +320,8 @@ impl Auth for AuthService {
         req: Request<pb::LoginRequest>,
     ) -> Result<Response<pb::LoginResponse>, Status> {
         let lang = lang(&req);
-        respond(lang, self.do_login(req.into_inner()).await)
+        let from = req.remote_addr().map(|a| a.ip());
+        respond(lang, self.do_login(req.into_inner(), from).await)
     }
 
     async fn logout(
