@@ -48,7 +48,7 @@ pub async fn run(
         "--department {department}: {} is not a department",
         unit.name
     );
-    let bytes = std::fs::read(file).with_context(|| format!("--file {}", file.display()))?;
+    let bytes = read_capped(file).with_context(|| format!("--file {}", file.display()))?;
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let bar = indicatif::ProgressBar::new(0);
     bar.set_style(
@@ -94,9 +94,37 @@ pub async fn run(
     Ok(summary)
 }
 
+/// Reads at most [`intake::MAX_FILE_BYTES`], the limit the RPC applies.
+fn read_capped(path: &Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let max = intake::MAX_FILE_BYTES;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    anyhow::ensure!(
+        bytes.len() <= max,
+        "larger than {} MiB; split the file",
+        max >> 20
+    );
+    Ok(bytes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn files_past_the_rpc_limit_are_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("big.csv");
+        let f = std::fs::File::create(&p).unwrap();
+        f.set_len(intake::MAX_FILE_BYTES as u64 + 1).unwrap();
+        let e = read_capped(&p).unwrap_err().to_string();
+        assert!(e.contains("32 MiB"), "{e}");
+        f.set_len(10).unwrap();
+        assert_eq!(read_capped(&p).unwrap().len(), 10);
+    }
 
     #[test]
     fn error_file_sits_next_to_the_input() {

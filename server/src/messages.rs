@@ -29,6 +29,7 @@ pub fn self_query(lang: Lang) -> &'static str {
 pub mod import {
     use super::Lang;
     use crate::intake::Summary;
+    use crate::intake::table::TableError;
     use credit_desk_proto::words::import_status;
 
     /// The header of the rejected rows' CSV.
@@ -41,6 +42,52 @@ pub mod import {
             format!("文件缺少必需的列：{}", columns.join("、")),
             format!("the file lacks required columns: {}", columns.join(", ")),
         )
+    }
+
+    /// Why a file could not be read as a table; each limit is named.
+    pub fn file_error(lang: Lang, e: &TableError) -> String {
+        use crate::intake::table as t;
+        use TableError as E;
+        match e {
+            E::UnsupportedType(ext) => lang.pick(
+                format!("不支持的文件类型“{ext}”，请使用 .xlsx 或 .csv"),
+                e.to_string(),
+            ),
+            E::Empty => lang.pick("文件为空".into(), e.to_string()),
+            E::NoDataRows => lang.pick(
+                "文件只有表头，没有数据行；未导入，也不计为报送".into(),
+                "the file has headers only; nothing imported and nothing delivered".into(),
+            ),
+            E::Unreadable(why) => lang.pick(format!("无法读取文件：{why}"), e.to_string()),
+            E::UnknownEncoding => lang.pick(
+                "文件既不是 UTF-8 也不是 GBK 编码的文本".into(),
+                e.to_string(),
+            ),
+            E::TooManyRows => {
+                lang.pick(format!("数据行超过上限 {} 行", t::MAX_ROWS), e.to_string())
+            }
+            E::TooManyColumns => {
+                lang.pick(format!("列数超过上限 {} 列", t::MAX_COLUMNS), e.to_string())
+            }
+            E::TooManyCells => {
+                lang.pick(format!("单元格超过上限 {} 个", t::MAX_CELLS), e.to_string())
+            }
+            E::UnpacksTooLarge => lang.pick(
+                format!("解压后超过上限 {} MiB", t::MAX_UNPACKED_BYTES >> 20),
+                e.to_string(),
+            ),
+            E::CompressionRatio => lang.pick(
+                format!(
+                    "文件中某部分解压后超过压缩大小的 {} 倍，疑为压缩炸弹",
+                    t::MAX_RATIO
+                ),
+                e.to_string(),
+            ),
+            E::TooManyEntries => lang.pick(
+                format!("压缩包内文件超过上限 {} 个", t::MAX_ENTRIES),
+                e.to_string(),
+            ),
+        }
     }
 
     pub fn cancelled(lang: Lang) -> &'static str {

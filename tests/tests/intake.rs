@@ -187,6 +187,67 @@ both_backends!(
 );
 
 both_backends!(
+    crafted_files_are_refused_by_their_limits_and_the_server_goes_on,
+    async |srv: &TestServer| {
+        use credit_desk_server::intake::table::crafted::{sheet, workbook};
+        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let header =
+            r#"<row r="1"><c r="A1" t="inlineStr"><is><t>当事人证件号码</t></is></c></row>"#;
+        // One cell at the sheet's last position (this aborted the server).
+        let far = workbook(&sheet(
+            "",
+            &format!(r#"{header}<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>"#),
+        ));
+        let bomb = workbook(&sheet(
+            "",
+            &format!(
+                "{header}{}",
+                format!("<row>{}</row>", "<c/>".repeat(40)).repeat(12_500)
+            ),
+        ));
+        let headers_only = "当事人证件号码,当事人名称\n".as_bytes();
+        for (name, content, says) in [
+            ("far.xlsx", far.as_slice(), "数据行超过上限 500000 行"),
+            ("bomb.xlsx", bomb.as_slice(), "压缩炸弹"),
+            ("empty.csv", headers_only, "没有数据行"),
+        ] {
+            let e = upload(srv, &token, "D-COURT", name, content, false)
+                .await
+                .unwrap_err();
+            assert_eq!(e.code(), Code::InvalidArgument, "{name}: {e:?}");
+            let v = &e.get_details_bad_request().unwrap().field_violations[0];
+            assert_eq!(v.field, "file", "{name}");
+            assert!(v.description.contains(says), "{name}: {}", v.description);
+        }
+        // Nothing was imported, so no period counts as delivered.
+        assert_eq!(count(srv, "imports").await, 0);
+        // And the server still answers.
+        login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+    }
+);
+
+both_backends!(
+    a_gbk_csv_imports_like_its_utf8_original,
+    async |srv: &TestServer| {
+        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let text = std::str::from_utf8(TAX).unwrap();
+        let (gbk, _, lossy) = encoding_rs::GBK.encode(text.trim_start_matches('\u{feff}'));
+        assert!(!lossy);
+        let (_, s) = upload(srv, &token, "D-TAX", "tax.csv", &gbk, false)
+            .await
+            .unwrap();
+        let (_, utf8) = upload(srv, &token, "D-TAX", "tax.csv", TAX, true)
+            .await
+            .unwrap();
+        assert_eq!(s.status, "applied");
+        assert!(s.records_created > 0);
+        // The UTF-8 file has the same content: nothing would change.
+        assert_eq!(utf8.records_created + utf8.records_updated, 0);
+        assert_eq!(utf8.records_unchanged, s.records_created);
+    }
+);
+
+both_backends!(
     who_may_send_which_department_file,
     async |srv: &TestServer| {
         // The demo liaison belongs to the court.

@@ -63,7 +63,7 @@ pub struct Summary {
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
     #[error("{0}")]
-    File(String),
+    File(#[from] table::TableError),
     #[error("missing columns: {}", .0.join(", "))]
     MissingColumns(Vec<&'static str>),
     #[error("import cancelled; nothing was applied")]
@@ -81,13 +81,17 @@ impl From<sqlx::Error> for ImportError {
 impl ImportError {
     pub fn message(&self, lang: Lang) -> String {
         match self {
-            ImportError::File(m) => m.clone(),
+            ImportError::File(e) => messages::import::file_error(lang, e),
             ImportError::MissingColumns(cols) => messages::import::missing_columns(lang, cols),
             ImportError::Cancelled => messages::import::cancelled(lang).into(),
             ImportError::Other(e) => e.to_string(),
         }
     }
 }
+
+/// Larger files are refused, by the RPC and the command line alike; a
+/// county department's half-year file is far smaller.
+pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
 
 /// Rows applied per round of look-ups and multi-row inserts.
 const CHUNK: usize = 500;
@@ -256,14 +260,30 @@ pub fn file_hash(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Reads the file off the async threads; a parser that panics on a crafted
+/// file fails this import, not the server.
+async fn read_table(file_name: &str, bytes: &[u8]) -> Result<table::Table, ImportError> {
+    let (name, bytes) = (file_name.to_string(), bytes.to_vec());
+    let read = tokio::task::spawn_blocking(move || {
+        std::panic::catch_unwind(|| table::read(&name, &bytes))
+    })
+    .await
+    .map_err(|e| anyhow::anyhow!("reading the file: {e}"))?;
+    match read {
+        Ok(table) => Ok(table?),
+        Err(_) => {
+            Err(table::TableError::Unreadable("the parser failed on this file".into()).into())
+        }
+    }
+}
+
 /// Runs an import; `progress(done, total)` is called as rows are applied.
 pub async fn run(
     db: &Db,
     job: Job<'_>,
     mut progress: impl FnMut(u32, u32),
 ) -> Result<Summary, ImportError> {
-    let table =
-        table::read(job.file_name, job.bytes).map_err(|e| ImportError::File(e.to_string()))?;
+    let table = read_table(job.file_name, job.bytes).await?;
     let template = templates::for_department(&job.department.code);
     let missing = rows::missing_columns(&table, template);
     if !missing.is_empty() {

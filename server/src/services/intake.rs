@@ -18,9 +18,7 @@ use crate::db::records::{self, ImportRow};
 use crate::errors::{ApiError, ApiResult};
 use crate::intake::{self, ImportError, Job, Summary};
 
-/// Larger files are refused; a county department's half-year file is far
-/// smaller.
-pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
+pub use crate::intake::MAX_FILE_BYTES;
 
 pub struct IntakeService {
     ctx: Ctx,
