@@ -10,6 +10,8 @@ use crate::pb::{OrgUnitKind, Role, VerificationMethod};
 
 /// Field names as they appear in requests (and in `BadRequest` violations).
 pub mod field {
+    /// The request as a whole (it could not be decoded).
+    pub const REQUEST: &str = "request";
     pub const USERNAME: &str = "username";
     pub const PASSWORD: &str = "password";
     pub const NEW_PASSWORD: &str = "new_password";
@@ -112,6 +114,14 @@ pub enum Rule {
     CalendarMissingYear {
         year: i32,
     },
+    /// A year outside the range the rule accepts.
+    YearOutOfRange {
+        min: i32,
+        max: i32,
+    },
+    /// The message itself could not be decoded (truncated, malformed,
+    /// wrong type).
+    Undecodable,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,6 +175,17 @@ impl FieldError {
                 .pick("必须是 UUID", "must be a UUID")
                 .into(),
             Rule::UnknownValue => lang.pick("取值无效", "is not a known value").into(),
+            Rule::YearOutOfRange { min, max } => lang
+                .pick(
+                    format!("年份应在 {min}–{max} 之间"),
+                    format!("must be a year from {min} to {max}"),
+                ),
+            Rule::Undecodable => lang
+                .pick(
+                    "请求无法解码（格式错误或被截断）",
+                    "could not be decoded (malformed or truncated)",
+                )
+                .into(),
             Rule::Identifier(e) => e.message(lang),
             Rule::BadFile(why) => why.clone(),
             Rule::Expired => lang.pick("已过期", "has expired").into(),

@@ -13,6 +13,7 @@ pub mod errors;
 pub mod id_check;
 pub mod import_cli;
 pub mod intake;
+pub mod limits;
 pub mod lockout;
 pub mod messages;
 pub mod objections;

@@ -13,13 +13,13 @@ use credit_desk_proto::pb::{
 };
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
-use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::auth_layer::AuthLayer;
 use crate::clock::SharedClock;
 use crate::context::{Context, Ctx, Policy, SessionPolicy};
 use crate::db::Db;
+use crate::limits;
 use crate::services::consent::ConsentService;
 use crate::services::intake::{IntakeService, MAX_FILE_BYTES};
 use crate::services::objection::ObjectionService;
@@ -39,6 +39,26 @@ pub struct ServeOptions {
     pub sessions: SessionPolicy,
     pub policy: Policy,
     pub tls: Option<TlsFiles>,
+    pub limits: ConnectionLimits,
+}
+
+/// The connection bounds an operator may want to change (tests shorten the
+/// timeouts to see them act).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub first_byte: std::time::Duration,
+    pub silence: std::time::Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            max_connections: limits::MAX_CONNECTIONS,
+            first_byte: limits::FIRST_BYTE,
+            silence: limits::SILENCE,
+        }
+    }
 }
 
 impl ServeOptions {
@@ -50,18 +70,24 @@ impl ServeOptions {
             sessions: SessionPolicy::default(),
             policy: Policy::default(),
             tls: None,
+            limits: ConnectionLimits::default(),
         }
     }
 }
 
-/// Accepts and sends zstd and gzip; the workstation asks for zstd, stock
-/// tools may use gzip or nothing.
-macro_rules! compressed {
+/// Accepts and sends zstd and gzip (the workstation asks for zstd, stock
+/// tools may use gzip or nothing), with the message size limits.
+macro_rules! configured {
     ($svc:expr) => {
+        configured!($svc, limits::MAX_REQUEST_BYTES)
+    };
+    ($svc:expr, $max_request:expr) => {
         $svc.accept_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Zstd)
             .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size($max_request)
+            .max_encoding_message_size(limits::MAX_RESPONSE_BYTES)
     };
 }
 
@@ -113,7 +139,15 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let mut builder = Server::builder();
+    let mut builder = Server::builder()
+        .max_concurrent_streams(limits::MAX_STREAMS)
+        .concurrency_limit_per_connection(limits::MAX_STREAMS as usize)
+        .initial_stream_window_size(limits::STREAM_WINDOW)
+        .initial_connection_window_size(limits::CONNECTION_WINDOW)
+        .http2_max_header_list_size(limits::MAX_HEADER_LIST)
+        .http2_keepalive_interval(Some(limits::KEEPALIVE))
+        .http2_keepalive_timeout(Some(limits::KEEPALIVE_TIMEOUT))
+        .timeout(limits::CALL_TIMEOUT);
     if let Some(tls) = &options.tls {
         let cert = std::fs::read(&tls.cert)
             .with_context(|| format!("--tls-cert {}", tls.cert.display()))?;
@@ -129,30 +163,30 @@ pub async fn serve(
     let consent = ConsentServer::new(ConsentService::new(ctx.clone()));
     let query = QueryServer::new(QueryService::new(ctx.clone()));
     let objection = ObjectionServer::new(ObjectionService::new(ctx.clone()));
-    // Department files arrive in one message.
-    let intake = IntakeServer::new(IntakeService::new(ctx.clone()))
-        .max_decoding_message_size(MAX_FILE_BYTES + 64 * 1024);
+    let intake = IntakeServer::new(IntakeService::new(ctx.clone()));
     let router = builder
         .layer(AuthLayer::new(ctx.clone()))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(compressed!(auth))
-        .add_service(compressed!(admin))
-        .add_service(compressed!(identity))
-        .add_service(compressed!(consent))
-        .add_service(compressed!(query))
-        .add_service(compressed!(objection))
-        .add_service(compressed!(intake));
+        .add_service(configured!(auth))
+        .add_service(configured!(admin))
+        .add_service(configured!(identity))
+        .add_service(configured!(consent))
+        .add_service(configured!(query))
+        .add_service(configured!(objection))
+        // Department files arrive in one message.
+        .add_service(configured!(intake, MAX_FILE_BYTES + 64 * 1024));
 
     tracing::info!(%addr, tls = options.tls.is_some(), "serving");
     router
         .serve_with_incoming_shutdown(
-            // Without NODELAY each small response waits for the peer's
-            // delayed ACK (~40 ms per round trip on Linux).
-            TcpIncoming::from(listener)
-                .with_nodelay(Some(true))
-                .with_keepalive(Some(std::time::Duration::from_secs(60))),
+            limits::incoming(
+                listener,
+                options.limits.max_connections,
+                options.limits.first_byte,
+                options.limits.silence,
+            ),
             shutdown,
         )
         .await?;

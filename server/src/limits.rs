@@ -1,0 +1,171 @@
+//! What one client may hold of the server, set deliberately rather than left
+//! at library defaults: connections, streams per connection, flow-control
+//! windows, message sizes, header size, and how long a silent connection
+//! lives. Clients that open streams and never read their answers were able
+//! to pin gigabytes; with these bounds what they pin is at most
+//! connections × streams × the largest answer.
+
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::{Instant, Sleep};
+use tonic::transport::server::{Connected, TcpConnectInfo};
+
+/// Open connections at once; past it new ones are closed on accept. A county
+/// has a few hundred terminals; each keeps one connection.
+pub const MAX_CONNECTIONS: usize = 1024;
+/// Streams in flight on one connection (the workstation uses one or two).
+pub const MAX_STREAMS: u32 = 32;
+/// How much a client may send ahead per stream and per connection.
+pub const STREAM_WINDOW: u32 = 256 * 1024;
+pub const CONNECTION_WINDOW: u32 = 1024 * 1024;
+pub const MAX_HEADER_LIST: u32 = 16 * 1024;
+/// A request message, except department files (see intake).
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// An answer; the largest (a report, a case file) are far smaller.
+pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
+/// A new connection must say something within this long.
+pub const FIRST_BYTE: Duration = Duration::from_secs(10);
+/// A connection that sends nothing for this long is closed; live clients
+/// answer the server's pings well within it.
+pub const SILENCE: Duration = Duration::from_secs(5 * 60);
+/// The server pings a quiet client this often and drops it if the answer
+/// takes longer than the timeout.
+pub const KEEPALIVE: Duration = Duration::from_secs(60);
+pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+/// No call may run longer (an import of the largest file takes well under).
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// A TCP connection that holds one of the server's connection places and
+/// closes itself when its peer stays silent.
+pub struct Guarded {
+    inner: TcpStream,
+    silence: Duration,
+    deadline: Pin<Box<Sleep>>,
+    _place: OwnedSemaphorePermit,
+}
+
+impl Guarded {
+    /// Takes a place for `stream`, or `None` (the caller drops the stream)
+    /// when all are taken.
+    pub fn admit(
+        stream: TcpStream,
+        places: &Arc<Semaphore>,
+        first_byte: Duration,
+        silence: Duration,
+    ) -> Option<Guarded> {
+        let place = places.clone().try_acquire_owned().ok()?;
+        Some(Guarded {
+            inner: stream,
+            silence,
+            deadline: Box::pin(tokio::time::sleep(first_byte)),
+            _place: place,
+        })
+    }
+}
+
+impl AsyncRead for Guarded {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    let next = Instant::now() + self.silence;
+                    self.deadline.as_mut().reset(next);
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Pending => match self.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "the peer stayed silent",
+                ))),
+                Poll::Pending => Poll::Pending,
+            },
+            other => other,
+        }
+    }
+}
+
+impl AsyncWrite for Guarded {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+impl Connected for Guarded {
+    type ConnectInfo = TcpConnectInfo;
+
+    fn connect_info(&self) -> TcpConnectInfo {
+        self.inner.connect_info()
+    }
+}
+
+/// Accepts connections for as long as the listener lives, each guarded;
+/// connections past the limit are closed at once.
+pub fn incoming(
+    listener: tokio::net::TcpListener,
+    max_connections: usize,
+    first_byte: Duration,
+    silence: Duration,
+) -> impl futures::Stream<Item = io::Result<Guarded>> {
+    let places = Arc::new(Semaphore::new(max_connections));
+    futures::stream::unfold(listener, move |listener| {
+        let places = places.clone();
+        async move {
+            loop {
+                let stream = match listener.accept().await {
+                    Ok((stream, _)) => stream,
+                    // A failed accept (e.g. out of descriptors) is not the
+                    // end of the server; wait a moment and go on.
+                    Err(e) => {
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                // Without NODELAY each small response waits for the peer's
+                // delayed ACK (~40 ms per round trip on Linux).
+                let _ = stream.set_nodelay(true);
+                match Guarded::admit(stream, &places, first_byte, silence) {
+                    Some(guarded) => return Some((Ok(guarded), listener)),
+                    None => tracing::warn!(max_connections, "connection refused: at the limit"),
+                }
+            }
+        }
+    })
+}
