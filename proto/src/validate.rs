@@ -376,7 +376,8 @@ pub const STATEMENT_MAX: usize = 500;
 
 /// A subject's explanation (art. 16) or statement (本人声明) on a record.
 pub fn statement(field: &'static str, text: &str) -> Result<(), FieldError> {
-    check_length(field, text.trim(), 1, STATEMENT_MAX)
+    check_length(field, text.trim(), 1, STATEMENT_MAX)?;
+    free_text(field, text, STATEMENT_MAX, true)
 }
 
 /// A contact phone number: digits with `-`, `+` or spaces, 7–20 digits.

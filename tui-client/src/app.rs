@@ -464,6 +464,7 @@ impl App {
         if self.help {
             crate::help::render(frame, body, self);
         }
+        scrub_controls(frame.buffer_mut());
     }
 
     /// The current screen's own key line, repeated in the help overlay
@@ -486,5 +487,35 @@ impl App {
             None => Line::default(),
         };
         frame.render_widget(Paragraph::new(line), area);
+    }
+}
+
+/// The last line of defence for text from the server (names, remarks,
+/// reasons typed by other clerks): no cell may carry a control character to
+/// the terminal, whichever widget drew it. ratatui's text widgets already
+/// drop them; a cell set directly would not.
+pub fn scrub_controls(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in buffer.content.iter_mut() {
+        if cell.symbol().contains(char::is_control) {
+            cell.set_symbol("\u{FFFD}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod scrub_tests {
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+
+    #[test]
+    fn no_cell_keeps_a_control_character() {
+        let mut buf = Buffer::empty(Rect::new(0, 0, 8, 1));
+        buf[(0, 0)].set_symbol("\u{1b}");
+        buf[(1, 0)].set_symbol("\u{9b}");
+        buf[(2, 0)].set_symbol("李");
+        super::scrub_controls(&mut buf);
+        assert_eq!(buf[(0, 0)].symbol(), "\u{FFFD}");
+        assert_eq!(buf[(1, 0)].symbol(), "\u{FFFD}");
+        assert_eq!(buf[(2, 0)].symbol(), "李");
     }
 }

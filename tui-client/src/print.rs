@@ -225,8 +225,10 @@ pub fn paginate(lines: &[String], cat: &Catalogue, number: &str, operator: &str)
         if i > 0 {
             out.push('\u{c}');
         }
+        // Text from the server is printed, never its control characters
+        // (the page break below is ours).
         for line in *page {
-            out.push_str(line);
+            out.push_str(&credit_desk_proto::validate::printable(line));
             out.push('\n');
         }
         for _ in page.len()..per_page {
@@ -235,7 +237,7 @@ pub fn paginate(lines: &[String], cat: &Catalogue, number: &str, operator: &str)
         out.push_str(&"-".repeat(WIDTH));
         out.push('\n');
         let footer = cat.page_footer(number, i + 1, total, operator);
-        out.push_str(&footer);
+        out.push_str(&credit_desk_proto::validate::printable(&footer));
         out.push('\n');
     }
     out
@@ -288,6 +290,17 @@ mod tests {
             operator_name: "李柜员".into(),
             org_unit_name: String::new(),
         }
+    }
+
+    #[test]
+    fn printed_pages_carry_no_control_characters_from_the_server() {
+        let lines = vec![
+            "李建国\u{1b}]0;owned\u{7}".to_string(),
+            "\u{1b}[2J".to_string(),
+        ];
+        let doc = paginate(&lines, &ZH, "BG-1", "张\u{0}三");
+        assert!(doc.chars().all(|c| !c.is_control() || c == '\n'), "{doc:?}");
+        assert!(doc.contains("李建国\u{FFFD}]0;owned\u{FFFD}"));
     }
 
     #[test]

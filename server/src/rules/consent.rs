@@ -1,7 +1,7 @@
 //! Consent capture rules (SPEC §2): what a consent needs before it is
 //! stored. Facts come in; field errors come out, all at once.
 
-use credit_desk_proto::validate::{FieldError, Rule};
+use credit_desk_proto::validate::{self, FieldError, Rule};
 
 use credit_desk_proto::pb::OrgUnitKind;
 
@@ -22,6 +22,8 @@ pub mod field {
 }
 
 pub const REMARKS_MAX: usize = 2000;
+/// The serial printed on the paper form.
+pub const FORM_SERIAL_MAX: usize = 40;
 
 /// What the database knows about the things a consent refers to.
 pub struct CaptureFacts {
@@ -96,17 +98,21 @@ pub fn check_capture(input: &CaptureInput<'_>, facts: &CaptureFacts) -> Vec<Fiel
     }
     if input.form_serial.trim().is_empty() {
         errors.push(FieldError::new(field::FORM_SERIAL, Rule::Required));
+    } else if let Err(e) = validate::free_text(
+        field::FORM_SERIAL,
+        &input.form_serial,
+        FORM_SERIAL_MAX,
+        false,
+    ) {
+        errors.push(e);
     }
     let scan = input.scan_sha256.trim();
     let is_sha256 = scan.len() == 64 && scan.chars().all(|c| c.is_ascii_hexdigit());
     if !scan.is_empty() && !is_sha256 {
         errors.push(FieldError::new(field::SCAN_SHA256, Rule::NotSha256));
     }
-    if input.remarks.chars().count() > REMARKS_MAX {
-        errors.push(FieldError::new(
-            field::REMARKS,
-            Rule::TooLong { max: REMARKS_MAX },
-        ));
+    if let Err(e) = validate::free_text(field::REMARKS, &input.remarks, REMARKS_MAX, true) {
+        errors.push(e);
     }
     errors
 }
@@ -147,6 +153,60 @@ mod tests {
         let mut i = input();
         i.scan_sha256 = "ab".repeat(32).leak();
         assert!(check_capture(&i, &facts()).is_empty());
+    }
+
+    #[test]
+    fn serials_and_remarks_are_bounded_and_carry_no_terminal_controls() {
+        let long_serial = "S".repeat(FORM_SERIAL_MAX + 1);
+        let long_remarks = "备".repeat(REMARKS_MAX + 1);
+        let cases: &[(&str, &str, &[(&str, Rule)])] = &[
+            ("SQ-1", "第一行\n第二行", &[]),
+            (
+                "SQ\u{1b}[2J",
+                "",
+                &[(field::FORM_SERIAL, Rule::ControlCharacters { lines: false })],
+            ),
+            (
+                "SQ-1\n",
+                "",
+                &[(field::FORM_SERIAL, Rule::ControlCharacters { lines: false })],
+            ),
+            (
+                "SQ-1",
+                "a\u{0}b",
+                &[(field::REMARKS, Rule::ControlCharacters { lines: true })],
+            ),
+            (
+                "SQ-1",
+                "\u{1b}]0;title\u{7}",
+                &[(field::REMARKS, Rule::ControlCharacters { lines: true })],
+            ),
+            (
+                &long_serial,
+                "",
+                &[(
+                    field::FORM_SERIAL,
+                    Rule::TooLong {
+                        max: FORM_SERIAL_MAX,
+                    },
+                )],
+            ),
+            (
+                "SQ-1",
+                &long_remarks,
+                &[(field::REMARKS, Rule::TooLong { max: REMARKS_MAX })],
+            ),
+        ];
+        for (serial, remarks, want) in cases {
+            let mut i = input();
+            i.form_serial = serial;
+            i.remarks = remarks;
+            let got: Vec<(&str, Rule)> = check_capture(&i, &facts())
+                .into_iter()
+                .map(|e| (e.field, e.rule))
+                .collect();
+            assert_eq!(got, *want, "{serial:?} / {remarks:?}");
+        }
     }
 
     #[test]

@@ -291,6 +291,12 @@ struct Decided<'a> {
     decision: &'a pb::RecordDecision,
 }
 
+/// A corrected status is a word or two ("已履行"); details a paragraph.
+const DECISION_STATUS_MAX: usize = 40;
+const DECISION_DETAILS_MAX: usize = 2000;
+/// What the clerk noted about a notice (who answered, what was said).
+const NOTICE_NOTE_MAX: usize = 500;
+
 /// Matches a reply's decisions to the records disputed at the department:
 /// exactly one each, with an outcome a department may give (corrected,
 /// deleted, confirmed, unconfirmed) and a valid end date on a correction.
@@ -307,6 +313,8 @@ fn reply_decisions<'a>(
         let outcome = Outcome::parse(&decision.outcome)
             .filter(|o| o.is_department_decision())
             .ok_or_else(|| FieldError::new("decisions", Rule::UnknownValue))?;
+        validate::free_text("status", &decision.status, DECISION_STATUS_MAX, false)?;
+        validate::free_text("details", &decision.details, DECISION_DETAILS_MAX, true)?;
         let end_date = match decision.end_date.trim() {
             "" => None,
             _ if outcome != Outcome::Corrected => None,
@@ -333,6 +341,7 @@ async fn notify(
 ) -> ApiResult<Done> {
     let channel = NoticeChannel::parse(&n.channel)
         .ok_or_else(|| FieldError::new("channel", Rule::UnknownValue))?;
+    validate::free_text("note", &n.note, NOTICE_NOTE_MAX, true)?;
     let next = step(t.facts, Action::Notify { reached: n.reached })?;
     let note = n.note.trim();
     tickets::add_notification(
@@ -418,6 +427,29 @@ mod tests {
 
     fn rule(r: Result<Vec<Decided<'_>>, FieldError>) -> Option<(&'static str, Rule)> {
         r.err().map(|e| (e.field, e.rule))
+    }
+
+    #[test]
+    fn a_decision_status_and_details_are_bounded_plain_text() {
+        let mut d = decision("r1", "corrected", "2025-06-30");
+        d.status = "已履行\u{1b}[2J".into();
+        assert_eq!(
+            rule(reply_decisions(&["r1"], std::slice::from_ref(&d))),
+            Some(("status", Rule::ControlCharacters { lines: false }))
+        );
+        d.status = "已履行".into();
+        d.details = "x".repeat(DECISION_DETAILS_MAX + 1);
+        assert_eq!(
+            rule(reply_decisions(&["r1"], std::slice::from_ref(&d))),
+            Some((
+                "details",
+                Rule::TooLong {
+                    max: DECISION_DETAILS_MAX
+                }
+            ))
+        );
+        d.details = "2025年6月30日全部履行\n见回函".into();
+        assert!(reply_decisions(&["r1"], std::slice::from_ref(&d)).is_ok());
     }
 
     #[test]

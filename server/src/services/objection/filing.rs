@@ -20,13 +20,8 @@ impl ObjectionService {
         let reason = req.reason_text.trim();
         if reason.is_empty() {
             errors.push(FieldError::new("reason_text", Rule::Required));
-        } else if reason.chars().count() > REASON_TEXT_MAX {
-            errors.push(FieldError::new(
-                "reason_text",
-                Rule::TooLong {
-                    max: REASON_TEXT_MAX,
-                },
-            ));
+        } else if let Err(e) = validate::free_text("reason_text", reason, REASON_TEXT_MAX, true) {
+            errors.push(e);
         }
         if !["written", "phone"].contains(&req.notify_by.as_str()) {
             errors.push(FieldError::new("notify_by", Rule::UnknownValue));
