@@ -100,7 +100,7 @@ pub fn check_capture(input: &CaptureInput<'_>, facts: &CaptureFacts) -> Vec<Fiel
         errors.push(FieldError::new(field::FORM_SERIAL, Rule::Required));
     } else if let Err(e) = validate::free_text(
         field::FORM_SERIAL,
-        &input.form_serial,
+        input.form_serial,
         FORM_SERIAL_MAX,
         false,
     ) {
@@ -111,7 +111,7 @@ pub fn check_capture(input: &CaptureInput<'_>, facts: &CaptureFacts) -> Vec<Fiel
     if !scan.is_empty() && !is_sha256 {
         errors.push(FieldError::new(field::SCAN_SHA256, Rule::NotSha256));
     }
-    if let Err(e) = validate::free_text(field::REMARKS, &input.remarks, REMARKS_MAX, true) {
+    if let Err(e) = validate::free_text(field::REMARKS, input.remarks, REMARKS_MAX, true) {
         errors.push(e);
     }
     errors
@@ -159,7 +159,8 @@ mod tests {
     fn serials_and_remarks_are_bounded_and_carry_no_terminal_controls() {
         let long_serial = "S".repeat(FORM_SERIAL_MAX + 1);
         let long_remarks = "备".repeat(REMARKS_MAX + 1);
-        let cases: &[(&str, &str, &[(&str, Rule)])] = &[
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, Rule)]);
+        let cases: &[Case] = &[
             ("SQ-1", "第一行\n第二行", &[]),
             (
                 "SQ\u{1b}[2J",
