@@ -261,14 +261,18 @@ fn work(inbox: &Mutex<mpsc::Receiver<Job>>) {
             Ok(Ok(job)) => job,
             _ => return,
         };
-        let done = match job.work {
+        let Job { work, reply, _slot } = job;
+        let done = match work {
             Work::Hash(password) => Done::Hashed(memory.hash(&password)),
             Work::Verify(password, stored) => {
                 Done::Verified(memory.verify(&password, stored.as_deref()))
             }
         };
+        // The place is free before the caller hears back, so its next
+        // request finds it free.
+        drop(_slot);
         // The caller may have gone (its connection closed); nothing to do.
-        let _ = job.reply.send(done);
+        let _ = reply.send(done);
     }
 }
 
