@@ -112,32 +112,37 @@ where
     }
 }
 
-/// tonic answers a request it cannot decode with INTERNAL, before any
-/// handler runs and without details; every status of ours carries details.
-/// Such an answer is the client's doing: INVALID_ARGUMENT naming the
-/// request, and a log line with the cause under an incident id.
+/// tonic answers a request it cannot decode with INTERNAL, and one past the
+/// size limit with OUT_OF_RANGE, before any handler runs and without
+/// details; every status of ours carries details. Such an answer is the
+/// client's doing: INVALID_ARGUMENT naming the request, and a log line with
+/// the cause under an incident id.
 fn undecodable_is_bad_input(
     resp: http::Response<Body>,
     lang: Lang,
     path: &str,
 ) -> http::Response<Body> {
+    use credit_desk_proto::validate::{FieldError, Rule, field};
     let headers = resp.headers();
-    let framework_internal = headers.get("grpc-status").map(|v| v.as_bytes()) == Some(b"13")
-        && !headers.contains_key("grpc-status-details-bin");
-    if !framework_internal {
+    if headers.contains_key("grpc-status-details-bin") {
         return resp;
     }
+    let rule = match headers.get("grpc-status").map(|v| v.as_bytes()) {
+        Some(b"13") => Rule::Undecodable,
+        Some(b"11") => Rule::TooLong {
+            max: crate::limits::max_request_bytes(path),
+        },
+        _ => return resp,
+    };
     let cause = headers
         .get("grpc-message")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let incident = crate::errors::incident_id();
-    tracing::warn!(incident, path, cause, "undecodable request");
-    let error = credit_desk_proto::validate::FieldError::new(
-        credit_desk_proto::validate::field::REQUEST,
-        credit_desk_proto::validate::Rule::Undecodable,
-    );
-    ApiError::from(error).into_status(lang).into_http()
+    tracing::warn!(incident, path, cause, "request refused before decoding");
+    ApiError::from(FieldError::new(field::REQUEST, rule))
+        .into_status(lang)
+        .into_http()
 }
 
 fn refusal_error(r: Refusal) -> ApiError {

@@ -28,6 +28,14 @@ pub const CONNECTION_WINDOW: u32 = 1024 * 1024;
 pub const MAX_HEADER_LIST: u32 = 16 * 1024;
 /// A request message, except department files (see intake).
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+/// The request size limit of a method (by its path).
+pub fn max_request_bytes(path: &str) -> usize {
+    match path.starts_with("/creditdesk.v1.Intake/") {
+        true => crate::intake::MAX_FILE_BYTES + 64 * 1024,
+        false => MAX_REQUEST_BYTES,
+    }
+}
+
 /// An answer; the largest (a report, a case file) are far smaller.
 pub const MAX_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 /// A new connection must say something within this long.

@@ -19,7 +19,9 @@ pub fn count_from(now_ms: i64, last_success_ms: Option<i64>, last_lock_end_ms: O
     let window_start = now_ms - WINDOW_MS;
     window_start
         .max(last_success_ms.map_or(i64::MIN, |t| t + 1))
-        .max(last_lock_end_ms.unwrap_or(i64::MIN))
+        // After a lock (served, or lifted by a password reset, which ends
+        // it at that moment), the count starts afresh.
+        .max(last_lock_end_ms.map_or(i64::MIN, |t| t + 1))
 }
 
 /// After recording a failure: the lock to apply, if the count has reached the
@@ -120,10 +122,10 @@ mod tests {
             count_from(NOW, Some(NOW - WINDOW_MS - 1), None),
             NOW - WINDOW_MS
         );
-        assert_eq!(count_from(NOW, None, Some(NOW - 1_000)), NOW - 1_000);
+        assert_eq!(count_from(NOW, None, Some(NOW - 1_000)), NOW - 999);
         assert_eq!(
             count_from(NOW, Some(NOW - 5_000), Some(NOW - 1_000)),
-            NOW - 1_000
+            NOW - 999
         );
     }
 

@@ -21,7 +21,7 @@ use crate::context::{Context, Ctx, Policy, SessionPolicy};
 use crate::db::Db;
 use crate::limits;
 use crate::services::consent::ConsentService;
-use crate::services::intake::{IntakeService, MAX_FILE_BYTES};
+use crate::services::intake::IntakeService;
 use crate::services::objection::ObjectionService;
 use crate::services::query::QueryService;
 use crate::services::{admin::AdminService, auth::AuthService, identity::IdentityService};
@@ -176,7 +176,10 @@ pub async fn serve(
         .add_service(configured!(query))
         .add_service(configured!(objection))
         // Department files arrive in one message.
-        .add_service(configured!(intake, MAX_FILE_BYTES + 64 * 1024));
+        .add_service(configured!(
+            intake,
+            limits::max_request_bytes("/creditdesk.v1.Intake/")
+        ));
 
     tracing::info!(%addr, tls = options.tls.is_some(), "serving");
     router

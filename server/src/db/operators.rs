@@ -123,7 +123,9 @@ pub async fn set_enabled(
     Ok(())
 }
 
-/// Stores a new password hash; also lifts any lock.
+/// Stores a new password hash; also lifts any lock. The lock is ended now
+/// rather than erased: the lockout count starts from a lock's end, so the
+/// failures that led to it do not lock the account again.
 pub async fn set_password(
     conn: &mut AnyConnection,
     id: &str,
@@ -133,7 +135,8 @@ pub async fn set_password(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE operators SET password_hash = $1, must_change_password = $2,
-             locked_until = NULL, updated_at = $3 WHERE id = $4",
+             locked_until = CASE WHEN locked_until IS NULL THEN NULL ELSE $3 END,
+             updated_at = $3 WHERE id = $4",
     )
     .bind(password_hash)
     .bind(i64::from(must_change))
