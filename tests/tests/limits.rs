@@ -25,6 +25,15 @@ async fn server(limits: ConnectionLimits) -> (Running, tempfile::TempDir) {
     (running, dir)
 }
 
+/// A login for a username that does not exist.
+fn stranger() -> pb::LoginRequest {
+    pb::LoginRequest {
+        username: "nobody".into(),
+        password: "x".into(),
+        terminal: String::new(),
+    }
+}
+
 /// Waits (generously) for the server to close `stream`; true if it did.
 async fn closed_by_server(stream: &mut TcpStream) -> bool {
     let mut buf = [0u8; 1024];
@@ -61,14 +70,7 @@ async fn connections_past_the_limit_are_closed_and_silent_ones_give_their_place_
 
     // Their places are free again: a real client gets through.
     let mut client = AuthClient::connect(running.url()).await.unwrap();
-    let e = client
-        .login(pb::LoginRequest {
-            username: "nobody".into(),
-            password: "x".into(),
-            terminal: String::new(),
-        })
-        .await
-        .unwrap_err();
+    let e = client.login(stranger()).await.unwrap_err();
     assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
 
     // With the client's connection held and one more, the limit is reached
@@ -109,14 +111,7 @@ async fn oversized_requests_are_refused_before_they_are_handled() {
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
     assert!(e.message().contains("request"), "{}", e.message());
     // The connection stays usable.
-    let e = client
-        .login(pb::LoginRequest {
-            username: "nobody".into(),
-            password: "x".into(),
-            terminal: String::new(),
-        })
-        .await
-        .unwrap_err();
+    let e = client.login(stranger()).await.unwrap_err();
     assert_eq!(e.code(), Code::Unauthenticated);
     running.stop().await.unwrap();
 }

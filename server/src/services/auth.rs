@@ -95,7 +95,8 @@ impl AuthService {
         let (attempt, op) = self.begin_attempt(&username, &terminal).await?;
         let stored = op.map(|o| o.password_hash);
         let right = slot.verify(req.password, stored).await;
-        let op = self
+        // The success and its session are one transaction.
+        let (mut tx, op) = self
             .finish_attempt(&username, &attempt, right, &terminal)
             .await?;
         forgive();
@@ -103,7 +104,6 @@ impl AuthService {
         let now = ctx.now_ms();
         let token = token::new_token();
         let expires_at = now + ctx.sessions.absolute_ms;
-        let mut tx = ctx.db.begin_write().await?;
         sessions::insert(
             &mut tx,
             &token::token_hash(&token),
@@ -157,14 +157,18 @@ impl AuthService {
     }
 
     /// A right password turns the attempt into a success unless the account
-    /// was locked or disabled meanwhile; a wrong one may lock it.
+    /// was locked or disabled meanwhile (returned with its transaction still
+    /// open, for the session); a wrong one may lock it.
     async fn finish_attempt(
         &self,
         username: &str,
         attempt: &str,
         right: bool,
         terminal: &str,
-    ) -> ApiResult<operators::OperatorRow> {
+    ) -> ApiResult<(
+        sqlx::Transaction<'static, sqlx::Any>,
+        operators::OperatorRow,
+    )> {
         let now = self.ctx.now_ms();
         let mut tx = self.ctx.db.begin_write().await?;
         let guard_lock = attempts::guard(&mut tx, username).await?;
@@ -180,8 +184,7 @@ impl AuthService {
                     return Err(ApiError::Disabled);
                 }
                 attempts::mark_success(&mut tx, attempt).await?;
-                tx.commit().await?;
-                Ok(op)
+                Ok((tx, op))
             }
             op => {
                 let mut lock_to = locked;
