@@ -2,14 +2,14 @@
 
 use credit_desk_proto::errors as reason_code;
 use credit_desk_proto::pb::{self, OrgUnitKind, Role};
-use credit_desk_tests::{DEMO_PASSWORD, TestServer, authed, both_backends, login, reason};
+use credit_desk_tests::{DEMO_PASSWORD, Session, TestServer, authed, both_backends, login, reason};
 use tonic::Code;
 use tonic_types::StatusExt;
 
-async fn unit_id(srv: &TestServer, token: &str, code: &str) -> String {
-    let units = srv
+async fn unit_id(admin: &Session, code: &str) -> String {
+    let units = admin
         .admin()
-        .list_org_units(authed(pb::ListOrgUnitsRequest {}, token))
+        .list_org_units(pb::ListOrgUnitsRequest {})
         .await
         .unwrap()
         .into_inner()
@@ -164,9 +164,9 @@ both_backends!(
         let other = TestServer::start(credit_desk_tests::Backend::Sqlite)
             .await
             .unwrap();
-        let foreign = login(&other, "admin", DEMO_PASSWORD).await.unwrap();
+        let foreign = other.session("admin").await;
         other.finish().await;
-        for token in [None, Some("not-a-token"), Some(foreign.as_str())] {
+        for token in [None, Some("not-a-token"), Some(foreign.token.as_str())] {
             for (method, code) in call_every_rpc(srv, token).await {
                 assert_eq!(code, Code::Unauthenticated, "{method} with {token:?}");
             }
@@ -191,8 +191,8 @@ both_backends!(
     admin_methods_need_the_admin_role,
     async |srv: &TestServer| {
         for user in ["counter", "center", "liaison", "bank", "supervisor"] {
-            let token = login(srv, user, DEMO_PASSWORD).await.unwrap();
-            for (method, code) in call_every_rpc(srv, Some(&token)).await {
+            let session = srv.session(user).await;
+            for (method, code) in call_every_rpc(srv, Some(&session.token)).await {
                 match method {
                     // Session methods are everyone's (ChangePassword fails only
                     // on its empty fields; Logout ends the session, last).
@@ -202,16 +202,16 @@ both_backends!(
                 }
             }
         }
-        let token = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
+        let admin = srv.session("admin").await;
         let e = srv
             .admin()
             .list_org_units(authed(pb::ListOrgUnitsRequest {}, "x"))
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::Unauthenticated);
-        let units = srv
+        let units = admin
             .admin()
-            .list_org_units(authed(pb::ListOrgUnitsRequest {}, &token))
+            .list_org_units(pb::ListOrgUnitsRequest {})
             .await
             .unwrap()
             .into_inner()
@@ -243,20 +243,20 @@ both_backends!(
 );
 
 both_backends!(a_retried_create_creates_once, async |srv: &TestServer| {
-    let token = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
-    let unit = unit_id(srv, &token, "T-JIANGGU").await;
+    let admin = srv.session("admin").await;
+    let unit = unit_id(&admin, "T-JIANGGU").await;
     let before = operator_count(srv).await;
     let rid = uuid::Uuid::now_v7().to_string();
-    let first = srv
+    let first = admin
         .admin()
-        .create_operator(authed(new_operator(&rid, "zhang.san", &unit), &token))
+        .create_operator(new_operator(&rid, "zhang.san", &unit))
         .await
         .unwrap()
         .into_inner();
     assert!(!first.replayed);
-    let again = srv
+    let again = admin
         .admin()
-        .create_operator(authed(new_operator(&rid, "zhang.san", &unit), &token))
+        .create_operator(new_operator(&rid, "zhang.san", &unit))
         .await
         .unwrap()
         .into_inner();
@@ -268,18 +268,19 @@ both_backends!(a_retried_create_creates_once, async |srv: &TestServer| {
     assert_eq!(operator_count(srv).await, before + 1);
 
     // The same request id with other content is refused, not replayed.
-    let e = srv
+    let e = admin
         .admin()
-        .create_operator(authed(new_operator(&rid, "li.si", &unit), &token))
+        .create_operator(new_operator(&rid, "li.si", &unit))
         .await
         .unwrap_err();
     assert_eq!(reason(&e), reason_code::REQUEST_ID_REUSED);
     // A new request id for the same username is a duplicate.
-    let e = srv
+    let e = admin
         .admin()
-        .create_operator(authed(
-            new_operator(&uuid::Uuid::now_v7().to_string(), "zhang.san", &unit),
-            &token,
+        .create_operator(new_operator(
+            &uuid::Uuid::now_v7().to_string(),
+            "zhang.san",
+            &unit,
         ))
         .await
         .unwrap_err();
@@ -291,7 +292,7 @@ both_backends!(a_retried_create_creates_once, async |srv: &TestServer| {
     assert_eq!(operator_count(srv).await, before + 1);
 
     // Org units the same way.
-    let center = unit_id(srv, &token, "CENTER").await;
+    let center = unit_id(&admin, "CENTER").await;
     let req = pb::CreateOrgUnitRequest {
         request_id: uuid::Uuid::now_v7().to_string(),
         code: "T-DIDOU".into(),
@@ -299,15 +300,15 @@ both_backends!(a_retried_create_creates_once, async |srv: &TestServer| {
         kind: OrgUnitKind::Township as i32,
         parent_id: center,
     };
-    let a = srv
+    let a = admin
         .admin()
-        .create_org_unit(authed(req.clone(), &token))
+        .create_org_unit(req.clone())
         .await
         .unwrap()
         .into_inner();
-    let b = srv
+    let b = admin
         .admin()
-        .create_org_unit(authed(req, &token))
+        .create_org_unit(req)
         .await
         .unwrap()
         .into_inner();
@@ -316,14 +317,14 @@ both_backends!(a_retried_create_creates_once, async |srv: &TestServer| {
 });
 
 both_backends!(concurrent_retries_create_once, async |srv: &TestServer| {
-    let token = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
-    let unit = unit_id(srv, &token, "T-DASHA").await;
+    let admin = srv.session("admin").await;
+    let unit = unit_id(&admin, "T-DASHA").await;
     let before = operator_count(srv).await;
     let rid = uuid::Uuid::now_v7().to_string();
     let calls = (0..4).map(|_| {
-        let mut admin = srv.admin();
-        let req = authed(new_operator(&rid, "wang.wu", &unit), &token);
-        async move { admin.create_operator(req).await.map(|r| r.into_inner()) }
+        let mut client = admin.admin();
+        let req = new_operator(&rid, "wang.wu", &unit);
+        async move { client.create_operator(req).await.map(|r| r.into_inner()) }
     });
     let results = futures::future::join_all(calls).await;
     let ids: std::collections::HashSet<_> = results
@@ -337,20 +338,17 @@ both_backends!(concurrent_retries_create_once, async |srv: &TestServer| {
 both_backends!(
     create_operator_checks_every_field,
     async |srv: &TestServer| {
-        let token = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
-        let e = srv
+        let admin = srv.session("admin").await;
+        let e = admin
             .admin()
-            .create_operator(authed(
-                pb::CreateOperatorRequest {
-                    request_id: "nope".into(),
-                    username: "Bad Name".into(),
-                    display_name: String::new(),
-                    role: 0,
-                    org_unit_id: String::new(),
-                    initial_password: "abc".into(),
-                },
-                &token,
-            ))
+            .create_operator(pb::CreateOperatorRequest {
+                request_id: "nope".into(),
+                username: "Bad Name".into(),
+                display_name: String::new(),
+                role: 0,
+                org_unit_id: String::new(),
+                initial_password: "abc".into(),
+            })
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument);
@@ -374,14 +372,10 @@ both_backends!(
         );
 
         // A bank officer cannot belong to a township.
-        let township = unit_id(srv, &token, "T-DASHA").await;
+        let township = unit_id(&admin, "T-DASHA").await;
         let mut req = new_operator(&uuid::Uuid::now_v7().to_string(), "zhou.liu", &township);
         req.role = Role::Bank as i32;
-        let e = srv
-            .admin()
-            .create_operator(authed(req, &token))
-            .await
-            .unwrap_err();
+        let e = admin.admin().create_operator(req).await.unwrap_err();
         assert_eq!(
             e.get_details_bad_request().unwrap().field_violations[0].field,
             "role"
@@ -392,17 +386,13 @@ both_backends!(
             "zhou.liu",
             &uuid::Uuid::now_v7().to_string(),
         );
-        let e = srv
-            .admin()
-            .create_operator(authed(req, &token))
-            .await
-            .unwrap_err();
+        let e = admin.admin().create_operator(req).await.unwrap_err();
         assert_eq!(e.code(), Code::NotFound);
         // Messages follow the caller's language.
-        let mut req = authed(new_operator("x", "zhou.liu", &township), &token);
+        let mut req = tonic::Request::new(new_operator("x", "zhou.liu", &township));
         req.metadata_mut()
             .insert("accept-language", "en".parse().unwrap());
-        let e = srv.admin().create_operator(req).await.unwrap_err();
+        let e = admin.admin().create_operator(req).await.unwrap_err();
         assert!(e.message().contains("must be a UUID"), "{}", e.message());
     }
 );
@@ -410,12 +400,14 @@ both_backends!(
 both_backends!(
     new_operator_must_change_password_first,
     async |srv: &TestServer| {
-        let admin = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
-        let unit = unit_id(srv, &admin, "T-DASHA").await;
-        srv.admin()
-            .create_operator(authed(
-                new_operator(&uuid::Uuid::now_v7().to_string(), "zhao.qi", &unit),
-                &admin,
+        let admin = srv.session("admin").await;
+        let unit = unit_id(&admin, "T-DASHA").await;
+        admin
+            .admin()
+            .create_operator(new_operator(
+                &uuid::Uuid::now_v7().to_string(),
+                "zhao.qi",
+                &unit,
             ))
             .await
             .unwrap();
@@ -447,17 +439,14 @@ both_backends!(
 );
 
 both_backends!(disable_and_reset, async |srv: &TestServer| {
-    let admin = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
-    let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-    let ops = srv
+    let admin = srv.session("admin").await;
+    let counter = srv.session("counter").await;
+    let ops = admin
         .admin()
-        .list_operators(authed(
-            pb::ListOperatorsRequest {
-                query: "counter".into(),
-                ..Default::default()
-            },
-            &admin,
-        ))
+        .list_operators(pb::ListOperatorsRequest {
+            query: "counter".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
@@ -465,24 +454,17 @@ both_backends!(disable_and_reset, async |srv: &TestServer| {
     assert_eq!(ops.len(), 1);
     let id = ops[0].id.clone();
 
-    let disabled = srv
+    let disabled = admin
         .admin()
-        .set_operator_enabled(authed(
-            pb::SetOperatorEnabledRequest {
-                operator_id: id.clone(),
-                enabled: false,
-            },
-            &admin,
-        ))
+        .set_operator_enabled(pb::SetOperatorEnabledRequest {
+            operator_id: id.clone(),
+            enabled: false,
+        })
         .await
         .unwrap()
         .into_inner();
     assert!(!disabled.operator.unwrap().enabled);
-    let e = srv
-        .auth()
-        .home(authed(pb::HomeRequest {}, &counter))
-        .await
-        .unwrap_err();
+    let e = counter.auth().home(pb::HomeRequest {}).await.unwrap_err();
     assert_eq!(
         e.code(),
         Code::Unauthenticated,
@@ -492,35 +474,30 @@ both_backends!(disable_and_reset, async |srv: &TestServer| {
     assert_eq!(reason(&e), reason_code::ACCOUNT_DISABLED);
 
     // An administrator cannot disable themself.
-    let me = srv
+    let me = admin
         .auth()
-        .home(authed(pb::HomeRequest {}, &admin))
+        .home(pb::HomeRequest {})
         .await
         .unwrap()
         .into_inner();
-    let e = srv
+    let e = admin
         .admin()
-        .set_operator_enabled(authed(
-            pb::SetOperatorEnabledRequest {
-                operator_id: me.home.unwrap().operator.unwrap().id,
-                enabled: false,
-            },
-            &admin,
-        ))
+        .set_operator_enabled(pb::SetOperatorEnabledRequest {
+            operator_id: me.home.unwrap().operator.unwrap().id,
+            enabled: false,
+        })
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
 
     // Re-enable; lock the account; a reset lifts the lock and forces a change.
     srv.clock.advance_ms(1_000);
-    srv.admin()
-        .set_operator_enabled(authed(
-            pb::SetOperatorEnabledRequest {
-                operator_id: id.clone(),
-                enabled: true,
-            },
-            &admin,
-        ))
+    admin
+        .admin()
+        .set_operator_enabled(pb::SetOperatorEnabledRequest {
+            operator_id: id.clone(),
+            enabled: true,
+        })
         .await
         .unwrap();
     for _ in 0..5 {
@@ -528,29 +505,23 @@ both_backends!(disable_and_reset, async |srv: &TestServer| {
     }
     let e = login(srv, "counter", DEMO_PASSWORD).await.unwrap_err();
     assert_eq!(reason(&e), reason_code::ACCOUNT_LOCKED);
-    let listed = srv
+    let listed = admin
         .admin()
-        .list_operators(authed(
-            pb::ListOperatorsRequest {
-                query: "counter".into(),
-                ..Default::default()
-            },
-            &admin,
-        ))
+        .list_operators(pb::ListOperatorsRequest {
+            query: "counter".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
         .operators;
     assert!(listed[0].locked_until_ms > 0, "the list shows the lock");
-    let reset = srv
+    let reset = admin
         .admin()
-        .reset_password(authed(
-            pb::ResetPasswordRequest {
-                operator_id: id,
-                new_password: "fresh2026x".into(),
-            },
-            &admin,
-        ))
+        .reset_password(pb::ResetPasswordRequest {
+            operator_id: id,
+            new_password: "fresh2026x".into(),
+        })
         .await
         .unwrap()
         .into_inner()
@@ -562,22 +533,19 @@ both_backends!(disable_and_reset, async |srv: &TestServer| {
 });
 
 both_backends!(operators_page_with_cursors, async |srv: &TestServer| {
-    let admin = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
+    let admin = srv.session("admin").await;
     let mut cursor = String::new();
     let mut seen = Vec::new();
     loop {
-        let page = srv
+        let page = admin
             .admin()
-            .list_operators(authed(
-                pb::ListOperatorsRequest {
-                    page: Some(pb::PageRequest {
-                        cursor: cursor.clone(),
-                        limit: 4,
-                    }),
-                    ..Default::default()
-                },
-                &admin,
-            ))
+            .list_operators(pb::ListOperatorsRequest {
+                page: Some(pb::PageRequest {
+                    cursor: cursor.clone(),
+                    limit: 4,
+                }),
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner();
@@ -601,16 +569,13 @@ both_backends!(operators_page_with_cursors, async |srv: &TestServer| {
     );
 
     // Scoped to one unit's subtree.
-    let dasha = unit_id(srv, &admin, "T-DASHA").await;
-    let page = srv
+    let dasha = unit_id(&admin, "T-DASHA").await;
+    let page = admin
         .admin()
-        .list_operators(authed(
-            pb::ListOperatorsRequest {
-                org_unit_id: dasha,
-                ..Default::default()
-            },
-            &admin,
-        ))
+        .list_operators(pb::ListOperatorsRequest {
+            org_unit_id: dasha,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use credit_desk_proto::errors as reason_code;
-use credit_desk_proto::pb::{self, intake_client::IntakeClient};
+use credit_desk_proto::pb;
 use credit_desk_server::db::org_units;
 use credit_desk_server::intake::{self, ImportError, Job};
-use credit_desk_tests::{DEMO_PASSWORD, TestServer, authed, both_backends, login, reason};
+use credit_desk_tests::{Session, TestServer, both_backends, reason};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -33,7 +33,7 @@ async fn count(srv: &TestServer, table: &str) -> i64 {
 /// Uploads a file and returns (progress messages seen, final summary).
 async fn upload(
     srv: &TestServer,
-    token: &str,
+    session: &Session,
     department: &str,
     name: &str,
     content: &[u8],
@@ -46,10 +46,7 @@ async fn upload(
         content: content.to_vec(),
         dry_run,
     };
-    let mut stream = IntakeClient::new(srv.channel.clone())
-        .import_file(authed(req, token))
-        .await?
-        .into_inner();
+    let mut stream = session.intake().import_file(req).await?.into_inner();
     let mut seen = 0;
     while let Some(msg) = stream.message().await? {
         seen += 1;
@@ -63,9 +60,9 @@ async fn upload(
 both_backends!(
     court_file_good_and_bad_rows_then_reimport,
     async |srv: &TestServer| {
-        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let center = srv.session("center").await;
         let subjects_before = count(srv, "subjects").await;
-        let (seen, s) = upload(srv, &token, "D-COURT", "court-2025H1.xlsx", COURT, false)
+        let (seen, s) = upload(srv, &center, "D-COURT", "court-2025H1.xlsx", COURT, false)
             .await
             .unwrap();
         assert!(seen >= 2, "progress before the summary");
@@ -105,7 +102,7 @@ both_backends!(
         .unwrap();
         assert_eq!(filed, "2024-03-05");
 
-        let (_, again) = upload(srv, &token, "D-COURT", "court-2025H1.xlsx", COURT, false)
+        let (_, again) = upload(srv, &center, "D-COURT", "court-2025H1.xlsx", COURT, false)
             .await
             .unwrap();
         assert_eq!(again.status, "no_change");
@@ -125,8 +122,8 @@ both_backends!(
 both_backends!(
     a_changed_row_becomes_a_new_version,
     async |srv: &TestServer| {
-        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
-        let (_, first) = upload(srv, &token, "D-TAX", "tax.csv", TAX, false)
+        let center = srv.session("center").await;
+        let (_, first) = upload(srv, &center, "D-TAX", "tax.csv", TAX, false)
             .await
             .unwrap();
         // 陈美铃 is not how 陈美玲 is registered: refused, not attached to her.
@@ -141,7 +138,7 @@ both_backends!(
         let changed = String::from_utf8(TAX.to_vec())
             .unwrap()
             .replace("860.5,已缴清", "860.5,部分缴纳");
-        let (_, second) = upload(srv, &token, "D-TAX", "tax.csv", changed.as_bytes(), false)
+        let (_, second) = upload(srv, &center, "D-TAX", "tax.csv", changed.as_bytes(), false)
             .await
             .unwrap();
         assert_eq!((second.records_updated, second.records_unchanged), (1, 2));
@@ -162,8 +159,8 @@ both_backends!(
 both_backends!(
     dry_run_and_whole_file_problems_change_nothing,
     async |srv: &TestServer| {
-        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
-        let (_, dry) = upload(srv, &token, "D-COURT", "court.xlsx", COURT, true)
+        let center = srv.session("center").await;
+        let (_, dry) = upload(srv, &center, "D-COURT", "court.xlsx", COURT, true)
             .await
             .unwrap();
         assert_eq!(dry.status, "dry_run");
@@ -171,14 +168,14 @@ both_backends!(
         assert_eq!(count(srv, "records").await, 0);
 
         // A court file sent as the tax department's lacks the tax columns.
-        let e = upload(srv, &token, "D-TAX", "court.xlsx", COURT, false)
+        let e = upload(srv, &center, "D-TAX", "court.xlsx", COURT, false)
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::InvalidArgument);
         let v = &e.get_details_bad_request().unwrap().field_violations[0];
         assert_eq!(v.field, "file");
         assert!(v.description.contains("纳税人识别号"), "{}", v.description);
-        let e = upload(srv, &token, "D-TAX", "tax.xls", TAX, false)
+        let e = upload(srv, &center, "D-TAX", "tax.xls", TAX, false)
             .await
             .unwrap_err();
         assert!(e.message().contains("xlsx"), "{}", e.message());
@@ -190,7 +187,7 @@ both_backends!(
     crafted_files_are_refused_by_their_limits_and_the_server_goes_on,
     async |srv: &TestServer| {
         use credit_desk_server::intake::table::crafted::{sheet, workbook};
-        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let center = srv.session("center").await;
         let header =
             r#"<row r="1"><c r="A1" t="inlineStr"><is><t>当事人证件号码</t></is></c></row>"#;
         // One cell at the sheet's last position (this aborted the server).
@@ -211,7 +208,7 @@ both_backends!(
             ("bomb.xlsx", bomb.as_slice(), "压缩炸弹"),
             ("empty.csv", headers_only, "没有数据行"),
         ] {
-            let e = upload(srv, &token, "D-COURT", name, content, false)
+            let e = upload(srv, &center, "D-COURT", name, content, false)
                 .await
                 .unwrap_err();
             assert_eq!(e.code(), Code::InvalidArgument, "{name}: {e:?}");
@@ -222,21 +219,21 @@ both_backends!(
         // Nothing was imported, so no period counts as delivered.
         assert_eq!(count(srv, "imports").await, 0);
         // And the server still answers.
-        login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        srv.session("counter").await;
     }
 );
 
 both_backends!(
     a_gbk_csv_imports_like_its_utf8_original,
     async |srv: &TestServer| {
-        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let center = srv.session("center").await;
         let text = std::str::from_utf8(TAX).unwrap();
         let (gbk, _, lossy) = encoding_rs::GBK.encode(text.trim_start_matches('\u{feff}'));
         assert!(!lossy);
-        let (_, s) = upload(srv, &token, "D-TAX", "tax.csv", &gbk, false)
+        let (_, s) = upload(srv, &center, "D-TAX", "tax.csv", &gbk, false)
             .await
             .unwrap();
-        let (_, utf8) = upload(srv, &token, "D-TAX", "tax.csv", TAX, true)
+        let (_, utf8) = upload(srv, &center, "D-TAX", "tax.csv", TAX, true)
             .await
             .unwrap();
         assert_eq!(s.status, "applied");
@@ -251,7 +248,7 @@ both_backends!(
     who_may_send_which_department_file,
     async |srv: &TestServer| {
         // The demo liaison belongs to the court.
-        let liaison = login(srv, "liaison", DEMO_PASSWORD).await.unwrap();
+        let liaison = srv.session("liaison").await;
         upload(srv, &liaison, "D-COURT", "court.xlsx", COURT, true)
             .await
             .unwrap();
@@ -259,13 +256,13 @@ both_backends!(
             .await
             .unwrap_err();
         assert_eq!(reason(&e), reason_code::OUT_OF_SCOPE);
-        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let counter = srv.session("counter").await;
         let e = upload(srv, &counter, "D-TAX", "tax.csv", TAX, true)
             .await
             .unwrap_err();
         assert_eq!(e.code(), Code::PermissionDenied);
         // Not a department at all.
-        let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let center = srv.session("center").await;
         let e = upload(srv, &center, "T-DASHA", "tax.csv", TAX, true)
             .await
             .unwrap_err();
@@ -310,12 +307,12 @@ both_backends!(
 both_backends!(
     one_key_twice_in_a_file_makes_two_versions,
     async |srv: &TestServer| {
-        let token = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let center = srv.session("center").await;
         let csv = "纳税人识别号,纳税人名称,欠税编号,欠税金额（元）,状态
 9144030071526726XG,深圳市腾讯计算机系统有限公司,QS-9,100,未缴
 9144030071526726XG,深圳市腾讯计算机系统有限公司,QS-9,100,已缴清
 ";
-        let (_, s) = upload(srv, &token, "D-TAX", "t.csv", csv.as_bytes(), false)
+        let (_, s) = upload(srv, &center, "D-TAX", "t.csv", csv.as_bytes(), false)
             .await
             .unwrap();
         assert_eq!(

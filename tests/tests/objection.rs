@@ -3,32 +3,21 @@
 //! checked against the ticket's version, state and the caller's scope.
 
 use credit_desk_proto::errors as reason_code;
-use credit_desk_proto::pb::{
-    self, act_on_ticket_request::Action, objection_client::ObjectionClient,
-};
+use credit_desk_proto::pb::{self, act_on_ticket_request::Action};
 use credit_desk_tests::{
-    DEMO_PASSWORD, T0, TestServer, authed, both_backends, load_records, login, reason, rid, run,
+    DEMO_PASSWORD, Session, T0, TestServer, both_backends, load_records, reason, rid, run,
     self_query, unit, verify,
 };
 
-fn objections(srv: &TestServer) -> ObjectionClient<tonic::transport::Channel> {
-    ObjectionClient::new(srv.channel.clone())
-}
-
-async fn act(
-    srv: &TestServer,
-    token: &str,
-    t: &pb::Ticket,
-    action: Action,
-) -> Result<pb::Ticket, tonic::Status> {
+async fn act(s: &Session, t: &pb::Ticket, action: Action) -> Result<pb::Ticket, tonic::Status> {
     let req = pb::ActOnTicketRequest {
         request_id: rid(),
         ticket_id: t.id.clone(),
         expected_version: t.version,
         action: Some(action),
     };
-    Ok(objections(srv)
-        .act_on_ticket(authed(req, token))
+    Ok(s.objection()
+        .act_on_ticket(req)
         .await?
         .into_inner()
         .ticket
@@ -39,9 +28,9 @@ both_backends!(
     an_objection_from_filing_to_closing,
     async |srv: &TestServer| {
         load_records(srv).await;
-        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let (subject, v) = verify(srv, &counter, 1).await;
-        let report = run(srv, &counter, self_query(&subject, &v))
+        let counter = srv.session("counter").await;
+        let (subject, v) = verify(srv, &counter.token, 1).await;
+        let report = run(srv, &counter.token, self_query(&subject, &v))
             .await
             .report
             .unwrap();
@@ -63,15 +52,13 @@ both_backends!(
         let mut bad = filing.clone();
         bad.request_id = rid();
         bad.contact_phone = "call me".into();
-        let err = objections(srv)
-            .file_objection(authed(bad, &counter))
-            .await
-            .unwrap_err();
+        let err = counter.objection().file_objection(bad).await.unwrap_err();
         assert_eq!(reason(&err), reason_code::VALIDATION);
         assert!(err.message().contains("contact_phone"), "{}", err.message());
 
-        let filed = objections(srv)
-            .file_objection(authed(filing.clone(), &counter))
+        let filed = counter
+            .objection()
+            .file_objection(filing.clone())
             .await
             .unwrap()
             .into_inner();
@@ -88,8 +75,9 @@ both_backends!(
             "masked at the counter"
         );
         // A retry is the same ticket; a second objection on the record is refused.
-        let again = objections(srv)
-            .file_objection(authed(filing.clone(), &counter))
+        let again = counter
+            .objection()
+            .file_objection(filing.clone())
             .await
             .unwrap()
             .into_inner();
@@ -97,14 +85,11 @@ both_backends!(
         assert_eq!(again.ticket.unwrap().id, ticket.id);
         let mut twice = filing.clone();
         twice.request_id = rid();
-        let err = objections(srv)
-            .file_objection(authed(twice, &counter))
-            .await
-            .unwrap_err();
+        let err = counter.objection().file_objection(twice).await.unwrap_err();
         assert_eq!(reason(&err), reason_code::ALREADY_EXISTS);
 
         // Annotated at once.
-        let report = run(srv, &counter, self_query(&subject, &v))
+        let report = run(srv, &counter.token, self_query(&subject, &v))
             .await
             .report
             .unwrap();
@@ -116,7 +101,6 @@ both_backends!(
 
         // The counter cannot do the center's work; the bank cannot read it.
         let err = act(
-            srv,
             &counter,
             &ticket,
             Action::SendRequests(pb::SendRequests::default()),
@@ -124,26 +108,23 @@ both_backends!(
         .await
         .unwrap_err();
         assert_eq!(reason(&err), reason_code::OUT_OF_SCOPE);
-        let bank = login(srv, "bank", DEMO_PASSWORD).await.unwrap();
-        let err = objections(srv)
-            .get_ticket(authed(
-                pb::GetTicketRequest {
-                    ticket_id: ticket.id.clone(),
-                },
-                &bank,
-            ))
+        let bank = srv.session("bank").await;
+        let err = bank
+            .objection()
+            .get_ticket(pb::GetTicketRequest {
+                ticket_id: ticket.id.clone(),
+            })
             .await
             .unwrap_err();
         assert_eq!(reason(&err), reason_code::PERMISSION_DENIED);
 
-        let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let center = srv.session("center").await;
         // Closing now is refused by the state machine.
-        let err = act(srv, &center, &ticket, Action::Close(pb::Empty {}))
+        let err = act(&center, &ticket, Action::Close(pb::Empty {}))
             .await
             .unwrap_err();
         assert_eq!(reason(&err), reason_code::WRONG_STATE);
         let sent = act(
-            srv,
             &center,
             &ticket,
             Action::SendRequests(pb::SendRequests {
@@ -158,7 +139,6 @@ both_backends!(
         assert_eq!(sent.letters[0].reply_due, "2026-12-07");
         // A second clerk acting on the old version loses with a clear reason.
         let err = act(
-            srv,
             &center,
             &ticket,
             Action::Pause(pb::Pause {
@@ -175,21 +155,18 @@ both_backends!(
         );
 
         // The court's liaison answers: corrected.
-        let liaison = login(srv, "liaison", DEMO_PASSWORD).await.unwrap();
-        let seen = objections(srv)
-            .get_ticket(authed(
-                pb::GetTicketRequest {
-                    ticket_id: ticket.id.clone(),
-                },
-                &liaison,
-            ))
+        let liaison = srv.session("liaison").await;
+        let seen = liaison
+            .objection()
+            .get_ticket(pb::GetTicketRequest {
+                ticket_id: ticket.id.clone(),
+            })
             .await
             .unwrap()
             .into_inner()
             .ticket
             .unwrap();
         let replied = act(
-            srv,
             &liaison,
             &seen,
             Action::RecordReply(pb::RecordReply {
@@ -216,14 +193,15 @@ both_backends!(
         );
 
         // The next report shows the corrected version, without the annotation.
-        let third = run(srv, &counter, self_query(&subject, &v)).await;
+        let third = run(srv, &counter.token, self_query(&subject, &v)).await;
         assert_eq!(
-            third.refusal_code, "fee_confirmation_required",
+            third.refusal_code,
+            reason_code::refusal::FEE_CONFIRMATION_REQUIRED,
             "the third self-query this year"
         );
         let mut confirmed = self_query(&subject, &v);
         confirmed.fee_confirmed = true;
-        let report = run(srv, &counter, confirmed).await.report.unwrap();
+        let report = run(srv, &counter.token, confirmed).await.report.unwrap();
         let fixed = report
             .sections
             .iter()
@@ -238,7 +216,6 @@ both_backends!(
 
         // Notice: one failed call, then reached; then closed.
         let t = act(
-            srv,
             &center,
             &replied,
             Action::Notify(pb::NotifyApplicant {
@@ -249,7 +226,7 @@ both_backends!(
         )
         .await
         .unwrap();
-        let err = act(srv, &center, &t, Action::MarkUnreachable(pb::Empty {}))
+        let err = act(&center, &t, Action::MarkUnreachable(pb::Empty {}))
             .await
             .unwrap_err();
         assert_eq!(
@@ -258,7 +235,6 @@ both_backends!(
             "one attempt is not enough"
         );
         let t = act(
-            srv,
             &center,
             &t,
             Action::Notify(pb::NotifyApplicant {
@@ -270,9 +246,7 @@ both_backends!(
         .await
         .unwrap();
         assert_eq!(t.state, "notified");
-        let t = act(srv, &center, &t, Action::Close(pb::Empty {}))
-            .await
-            .unwrap();
+        let t = act(&center, &t, Action::Close(pb::Empty {})).await.unwrap();
         assert_eq!(t.state, "closed");
         let actions: Vec<&str> = t.events.iter().map(|e| e.action.as_str()).collect();
         assert_eq!(
@@ -294,36 +268,33 @@ both_backends!(
     unconfirmed_records_keep_the_annotation_and_take_a_statement,
     async |srv: &TestServer| {
         load_records(srv).await;
-        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let (subject, v) = verify(srv, &counter, 1).await;
-        let report = run(srv, &counter, self_query(&subject, &v))
+        let counter = srv.session("counter").await;
+        let (subject, v) = verify(srv, &counter.token, 1).await;
+        let report = run(srv, &counter.token, self_query(&subject, &v))
             .await
             .report
             .unwrap();
         let record = report.sections[0].records[0].clone();
-        let ticket = objections(srv)
-            .file_objection(authed(
-                pb::FileObjectionRequest {
-                    request_id: rid(),
-                    verification_id: v.clone(),
-                    record_ids: vec![record.id.clone()],
-                    reason_category: "not_mine".into(),
-                    reason_text: "本人从未涉诉".into(),
-                    contact_phone: "0758-3312345".into(),
-                    contact_address: "大沙镇".into(),
-                    notify_by: "written".into(),
-                    ..Default::default()
-                },
-                &counter,
-            ))
+        let ticket = counter
+            .objection()
+            .file_objection(pb::FileObjectionRequest {
+                request_id: rid(),
+                verification_id: v.clone(),
+                record_ids: vec![record.id.clone()],
+                reason_category: "not_mine".into(),
+                reason_text: "本人从未涉诉".into(),
+                contact_phone: "0758-3312345".into(),
+                contact_address: "大沙镇".into(),
+                notify_by: "written".into(),
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner()
             .ticket
             .unwrap();
-        let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let center = srv.session("center").await;
         let t = act(
-            srv,
             &center,
             &ticket,
             Action::Pause(pb::Pause {
@@ -334,7 +305,6 @@ both_backends!(
         .unwrap();
         assert!(t.paused);
         let err = act(
-            srv,
             &center,
             &t,
             Action::SendRequests(pb::SendRequests::default()),
@@ -343,8 +313,8 @@ both_backends!(
         .unwrap_err();
         assert_eq!(reason(&err), reason_code::WRONG_STATE, "paused");
         srv.clock.advance_ms(2 * 86_400_000);
-        let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
-        let t = act(srv, &center, &t, Action::Resume(pb::Empty {}))
+        let center = srv.session("center").await;
+        let t = act(&center, &t, Action::Resume(pb::Empty {}))
             .await
             .unwrap();
         assert!(!t.paused);
@@ -352,7 +322,6 @@ both_backends!(
         assert_eq!(t.overall_due, "2026-12-13", "the legal limit does not move");
         assert_eq!(t.overall_due_with_pauses, "2026-12-15");
         let t = act(
-            srv,
             &center,
             &t,
             Action::SendRequests(pb::SendRequests::default()),
@@ -360,7 +329,6 @@ both_backends!(
         .await
         .unwrap();
         let t = act(
-            srv,
             &center,
             &t,
             Action::RecordReply(pb::RecordReply {
@@ -376,19 +344,16 @@ both_backends!(
         .await
         .unwrap();
         assert_eq!(t.records[0].outcome, "unconfirmed");
-        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-        let (_, v2) = verify(srv, &counter, 1).await;
+        let counter = srv.session("counter").await;
+        let (_, v2) = verify(srv, &counter.token, 1).await;
         let statement = pb::AddStatementRequest {
             request_id: rid(),
             record_id: record.id.clone(),
             verification_id: v2.clone(),
             text: "本人对该记录有异议，已申请核查".into(),
         };
-        objections(srv)
-            .add_statement(authed(statement, &counter))
-            .await
-            .unwrap();
-        let report = run(srv, &counter, self_query(&subject, &v2))
+        counter.objection().add_statement(statement).await.unwrap();
+        let report = run(srv, &counter.token, self_query(&subject, &v2))
             .await
             .report
             .unwrap();
@@ -404,16 +369,14 @@ both_backends!(
         );
         // A statement on a record that was not left unconfirmed is refused.
         let other = report.sections[1].records[0].id.clone();
-        let err = objections(srv)
-            .add_statement(authed(
-                pb::AddStatementRequest {
-                    request_id: rid(),
-                    record_id: other,
-                    verification_id: v2,
-                    text: "x".into(),
-                },
-                &counter,
-            ))
+        let err = counter
+            .objection()
+            .add_statement(pb::AddStatementRequest {
+                request_id: rid(),
+                record_id: other,
+                verification_id: v2,
+                text: "x".into(),
+            })
             .await
             .unwrap_err();
         assert_eq!(reason(&err), reason_code::VALIDATION);
@@ -421,28 +384,26 @@ both_backends!(
 );
 
 /// Files an objection on demo person 1's first court record as `counter`.
-async fn file_one(srv: &TestServer, counter: &str) -> pb::Ticket {
-    let (subject, v) = verify(srv, counter, 1).await;
-    let report = run(srv, counter, self_query(&subject, &v))
+async fn file_one(srv: &TestServer, counter: &Session) -> pb::Ticket {
+    let (subject, v) = verify(srv, &counter.token, 1).await;
+    let report = run(srv, &counter.token, self_query(&subject, &v))
         .await
         .report
         .unwrap();
     let record = report.sections[0].records[0].id.clone();
-    objections(srv)
-        .file_objection(authed(
-            pb::FileObjectionRequest {
-                request_id: rid(),
-                verification_id: v,
-                record_ids: vec![record],
-                reason_category: "outdated".into(),
-                reason_text: "已结案".into(),
-                contact_phone: "13800138000".into(),
-                contact_address: "大沙镇".into(),
-                notify_by: "phone".into(),
-                ..Default::default()
-            },
-            counter,
-        ))
+    counter
+        .objection()
+        .file_objection(pb::FileObjectionRequest {
+            request_id: rid(),
+            verification_id: v,
+            record_ids: vec![record],
+            reason_category: "outdated".into(),
+            reason_text: "已结案".into(),
+            contact_phone: "13800138000".into(),
+            contact_address: "大沙镇".into(),
+            notify_by: "phone".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
@@ -450,15 +411,12 @@ async fn file_one(srv: &TestServer, counter: &str) -> pb::Ticket {
         .unwrap()
 }
 
-async fn queue(srv: &TestServer, token: &str, cursor: &str) -> pb::ListQueueResponse {
-    objections(srv)
-        .list_queue(authed(
-            pb::ListQueueRequest {
-                cursor: cursor.into(),
-                ..Default::default()
-            },
-            token,
-        ))
+async fn queue(s: &Session, cursor: &str) -> pb::ListQueueResponse {
+    s.objection()
+        .list_queue(pb::ListQueueRequest {
+            cursor: cursor.into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
@@ -482,13 +440,13 @@ both_backends!(
         )
         .await
         .unwrap();
-        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let counter = srv.session("counter").await;
         let ticket = file_one(srv, &counter).await;
-        let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
-        let liaison = login(srv, "liaison", DEMO_PASSWORD).await.unwrap();
-        let tax = login(srv, "tax.liaison", DEMO_PASSWORD).await.unwrap();
+        let center = srv.session("center").await;
+        let liaison = srv.session("liaison").await;
+        let tax = srv.session("tax.liaison").await;
 
-        let q = queue(srv, &counter, "").await;
+        let q = queue(&counter, "").await;
         assert!(q.full);
         assert_eq!(q.items.len(), 1);
         let item = &q.items[0];
@@ -497,17 +455,16 @@ both_backends!(
         assert_eq!(item.urgency, "later");
         assert_eq!(q.stats.unwrap().open, 1);
         // Nothing waits on the court before the letter is sent.
-        assert!(queue(srv, &liaison, "").await.items.is_empty());
+        assert!(queue(&liaison, "").await.items.is_empty());
 
         let sent = act(
-            srv,
             &center,
             &ticket,
             Action::SendRequests(pb::SendRequests::default()),
         )
         .await
         .unwrap();
-        let court = queue(srv, &liaison, "").await;
+        let court = queue(&liaison, "").await;
         assert_eq!(court.items.len(), 1);
         assert_eq!(court.items[0].letter_no, sent.letters[0].letter_no);
         assert_eq!(
@@ -520,19 +477,16 @@ both_backends!(
             "a liaison sees their own clock only"
         );
         // Another department's liaison sees nothing and cannot read it.
-        assert!(queue(srv, &tax, "").await.items.is_empty());
-        let err = objections(srv)
-            .get_ticket(authed(
-                pb::GetTicketRequest {
-                    ticket_id: ticket.id.clone(),
-                },
-                &tax,
-            ))
+        assert!(queue(&tax, "").await.items.is_empty());
+        let err = tax
+            .objection()
+            .get_ticket(pb::GetTicketRequest {
+                ticket_id: ticket.id.clone(),
+            })
             .await
             .unwrap_err();
         assert_eq!(reason(&err), reason_code::OUT_OF_SCOPE);
         let err = act(
-            srv,
             &tax,
             &sent,
             Action::RecordReply(pb::RecordReply {
@@ -546,7 +500,7 @@ both_backends!(
 
         // Department files: the court delivered 2026H1 (imported in
         // November), not 2025FY; the counter is not shown any.
-        let first = queue(srv, &center, "").await;
+        let first = queue(&center, "").await;
         let late = |q: &pb::ListQueueResponse, dept: &str| -> Vec<String> {
             q.submissions
                 .iter()
@@ -571,25 +525,26 @@ both_backends!(
             ..Default::default()
         };
         let court_id = first.items[0].departments[0].id.clone();
-        let filtered = objections(srv)
-            .list_queue(authed(by_dept(court_id), &center))
+        let filtered = center
+            .objection()
+            .list_queue(by_dept(court_id))
             .await
             .unwrap()
             .into_inner();
         assert_eq!(filtered.items.len(), 1);
         let tax_id = unit(srv, "D-TAX").await;
-        let none = objections(srv)
-            .list_queue(authed(by_dept(tax_id), &center))
+        let none = center
+            .objection()
+            .list_queue(by_dept(tax_id))
             .await
             .unwrap()
             .into_inner();
         assert!(none.items.is_empty());
 
         // Incremental: nothing changed, then one change, then it leaves.
-        let same = queue(srv, &center, &first.cursor).await;
+        let same = queue(&center, &first.cursor).await;
         assert!(!same.full && same.items.is_empty() && same.removed.is_empty());
         let paused = act(
-            srv,
             &center,
             &sent,
             Action::Pause(pb::Pause {
@@ -598,26 +553,24 @@ both_backends!(
         )
         .await
         .unwrap();
-        let one = queue(srv, &center, &same.cursor).await;
+        let one = queue(&center, &same.cursor).await;
         assert!(!one.full);
         assert_eq!(one.items.len(), 1);
         assert!(one.items[0].paused);
-        act(srv, &center, &paused, Action::Withdraw(pb::Empty {}))
+        act(&center, &paused, Action::Withdraw(pb::Empty {}))
             .await
             .unwrap();
-        let gone = queue(srv, &center, &one.cursor).await;
+        let gone = queue(&center, &one.cursor).await;
         assert_eq!(gone.removed, std::slice::from_ref(&ticket.id));
         assert_eq!(gone.stats.unwrap().open, 0);
         // A cursor from another filter set is answered in full.
-        let filtered = objections(srv)
-            .list_queue(authed(
-                pb::ListQueueRequest {
-                    cursor: gone.cursor.clone(),
-                    state: "received".into(),
-                    ..Default::default()
-                },
-                &center,
-            ))
+        let filtered = center
+            .objection()
+            .list_queue(pb::ListQueueRequest {
+                cursor: gone.cursor.clone(),
+                state: "received".into(),
+                ..Default::default()
+            })
             .await
             .unwrap()
             .into_inner();
@@ -629,11 +582,10 @@ both_backends!(
     a_calendar_change_moves_open_deadlines,
     async |srv: &TestServer| {
         load_records(srv).await;
-        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let counter = srv.session("counter").await;
         let ticket = file_one(srv, &counter).await;
-        let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let center = srv.session("center").await;
         let sent = act(
-            srv,
             &center,
             &ticket,
             Action::SendRequests(pb::SendRequests {
@@ -646,27 +598,23 @@ both_backends!(
         // The administrator corrects 2026: 1 December becomes a holiday.
         let official = credit_desk_proto::calendar::OFFICIAL[1].1;
         let csv = format!("{official}2026-12-01,holiday,测试假日\n");
-        let admin = login(srv, "admin", DEMO_PASSWORD).await.unwrap();
-        let imported = objections(srv)
-            .import_calendar(authed(
-                pb::ImportCalendarRequest {
-                    file_name: "2026-corrected.csv".into(),
-                    csv,
-                },
-                &admin,
-            ))
+        let admin = srv.session("admin").await;
+        let imported = admin
+            .objection()
+            .import_calendar(pb::ImportCalendarRequest {
+                file_name: "2026-corrected.csv".into(),
+                csv,
+            })
             .await
             .unwrap()
             .into_inner();
         assert_eq!(imported.years, [2026]);
         assert_eq!(imported.deadlines_recomputed, 1);
-        let t = objections(srv)
-            .get_ticket(authed(
-                pb::GetTicketRequest {
-                    ticket_id: ticket.id.clone(),
-                },
-                &center,
-            ))
+        let t = center
+            .objection()
+            .get_ticket(pb::GetTicketRequest {
+                ticket_id: ticket.id.clone(),
+            })
             .await
             .unwrap()
             .into_inner()
@@ -684,21 +632,20 @@ both_backends!(
             moved.detail
         );
         // A bad file is refused with its lines named and changes nothing.
-        let err = objections(srv)
-            .import_calendar(authed(
-                pb::ImportCalendarRequest {
-                    file_name: "bad.csv".into(),
-                    csv: "2026-12-02,rest,x\n".into(),
-                },
-                &admin,
-            ))
+        let err = admin
+            .objection()
+            .import_calendar(pb::ImportCalendarRequest {
+                file_name: "bad.csv".into(),
+                csv: "2026-12-02,rest,x\n".into(),
+            })
             .await
             .unwrap_err();
         assert_eq!(reason(&err), reason_code::VALIDATION);
         assert!(err.message().contains("line 1"), "{}", err.message());
         // Only administrators change the calendar.
-        let err = objections(srv)
-            .import_calendar(authed(pb::ImportCalendarRequest::default(), &center))
+        let err = center
+            .objection()
+            .import_calendar(pb::ImportCalendarRequest::default())
             .await
             .unwrap_err();
         assert_eq!(reason(&err), reason_code::PERMISSION_DENIED);
@@ -709,12 +656,11 @@ both_backends!(
     two_clerks_acting_at_once_cannot_both_win,
     async |srv: &TestServer| {
         load_records(srv).await;
-        let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let counter = srv.session("counter").await;
         let ticket = file_one(srv, &counter).await;
-        let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+        let center = srv.session("center").await;
         let (a, b) = tokio::join!(
             act(
-                srv,
                 &center,
                 &ticket,
                 Action::Pause(pb::Pause {
@@ -722,7 +668,6 @@ both_backends!(
                 })
             ),
             act(
-                srv,
                 &center,
                 &ticket,
                 Action::SendRequests(pb::SendRequests::default())
@@ -733,13 +678,11 @@ both_backends!(
         assert_eq!(won, 1, "{results:?}");
         let lost = results.iter().find_map(|r| r.as_ref().err()).unwrap();
         assert_eq!(reason(lost), reason_code::STALE_VERSION);
-        let t = objections(srv)
-            .get_ticket(authed(
-                pb::GetTicketRequest {
-                    ticket_id: ticket.id.clone(),
-                },
-                &center,
-            ))
+        let t = center
+            .objection()
+            .get_ticket(pb::GetTicketRequest {
+                ticket_id: ticket.id.clone(),
+            })
             .await
             .unwrap()
             .into_inner()
@@ -751,9 +694,9 @@ both_backends!(
 
 both_backends!(confirmed_and_deleted_outcomes, async |srv: &TestServer| {
     load_records(srv).await;
-    let counter = login(srv, "counter", DEMO_PASSWORD).await.unwrap();
-    let (subject, v) = verify(srv, &counter, 1).await;
-    let report = run(srv, &counter, self_query(&subject, &v))
+    let counter = srv.session("counter").await;
+    let (subject, v) = verify(srv, &counter.token, 1).await;
+    let report = run(srv, &counter.token, self_query(&subject, &v))
         .await
         .report
         .unwrap();
@@ -764,30 +707,27 @@ both_backends!(confirmed_and_deleted_outcomes, async |srv: &TestServer| {
         .map(|r| r.id.clone())
         .collect();
     assert_eq!(ids.len(), 2);
-    let ticket = objections(srv)
-        .file_objection(authed(
-            pb::FileObjectionRequest {
-                request_id: rid(),
-                verification_id: v.clone(),
-                record_ids: ids.clone(),
-                reason_category: "wrong_content".into(),
-                reason_text: "两条记录均有误".into(),
-                contact_phone: "13800138000".into(),
-                contact_address: "大沙镇".into(),
-                notify_by: "written".into(),
-                ..Default::default()
-            },
-            &counter,
-        ))
+    let ticket = counter
+        .objection()
+        .file_objection(pb::FileObjectionRequest {
+            request_id: rid(),
+            verification_id: v.clone(),
+            record_ids: ids.clone(),
+            reason_category: "wrong_content".into(),
+            reason_text: "两条记录均有误".into(),
+            contact_phone: "13800138000".into(),
+            contact_address: "大沙镇".into(),
+            notify_by: "written".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner()
         .ticket
         .unwrap();
     assert_eq!(ticket.records.len(), 2);
-    let center = login(srv, "center", DEMO_PASSWORD).await.unwrap();
+    let center = srv.session("center").await;
     let t = act(
-        srv,
         &center,
         &ticket,
         Action::SendRequests(pb::SendRequests::default()),
@@ -802,7 +742,6 @@ both_backends!(confirmed_and_deleted_outcomes, async |srv: &TestServer| {
     };
     // A reply must decide every disputed record of the department.
     let err = act(
-        srv,
         &center,
         &t,
         Action::RecordReply(pb::RecordReply {
@@ -815,7 +754,6 @@ both_backends!(confirmed_and_deleted_outcomes, async |srv: &TestServer| {
     .unwrap_err();
     assert_eq!(reason(&err), reason_code::VALIDATION);
     let t = act(
-        srv,
         &center,
         &t,
         Action::RecordReply(pb::RecordReply {
@@ -837,7 +775,7 @@ both_backends!(confirmed_and_deleted_outcomes, async |srv: &TestServer| {
     // report (and still in the database).
     let mut q = self_query(&subject, &v);
     q.fee_confirmed = true;
-    let report = run(srv, &counter, q).await.report.unwrap();
+    let report = run(srv, &counter.token, q).await.report.unwrap();
     let shown: Vec<&pb::ReportRecord> = report.sections.iter().flat_map(|s| &s.records).collect();
     assert_eq!(shown.len(), 1);
     assert_eq!(shown[0].id, ids[0]);
@@ -851,7 +789,6 @@ both_backends!(confirmed_and_deleted_outcomes, async |srv: &TestServer| {
     assert_eq!(kept, 1);
     // Written notice reached; closed.
     let t = act(
-        srv,
         &center,
         &t,
         Action::Notify(pb::NotifyApplicant {
@@ -862,18 +799,11 @@ both_backends!(confirmed_and_deleted_outcomes, async |srv: &TestServer| {
     )
     .await
     .unwrap();
-    let t = act(srv, &center, &t, Action::Close(pb::Empty {}))
-        .await
-        .unwrap();
+    let t = act(&center, &t, Action::Close(pb::Empty {})).await.unwrap();
     assert_eq!(t.state, "closed");
     // Nothing more happens to a closed ticket.
-    let err = act(
-        srv,
-        &center,
-        &t,
-        Action::Pause(pb::Pause { reason: "x".into() }),
-    )
-    .await
-    .unwrap_err();
+    let err = act(&center, &t, Action::Pause(pb::Pause { reason: "x".into() }))
+        .await
+        .unwrap_err();
     assert_eq!(reason(&err), reason_code::WRONG_STATE);
 });
