@@ -173,6 +173,11 @@ impl fmt::Display for LineError {
     }
 }
 
+/// The years a calendar may hold: a county center's deadlines run in the
+/// present, so a year outside these is a typing mistake (0, 9999), never a
+/// schedule.
+pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
+
 /// Reads the calendar file format: one `date,kind,name` line per special
 /// day (`2026-10-10,workday,国庆节调休`); kind is `holiday` or `workday`;
 /// blank lines, `#` comments and a `date,kind,name` header are skipped.
@@ -203,6 +208,14 @@ pub fn parse_csv(text: &str) -> Result<Vec<SpecialDay>, Vec<LineError>> {
             fail(format!("date {date:?} is not a YYYY-MM-DD date"));
             continue;
         };
+        if !YEARS.contains(&date.year()) {
+            fail(format!(
+                "{date} is outside the years a calendar may hold ({}–{})",
+                YEARS.start(),
+                YEARS.end()
+            ));
+            continue;
+        }
         let Some(kind) = DayKind::parse(kind) else {
             fail(format!("kind {kind:?} must be holiday or workday"));
             continue;
@@ -472,5 +485,15 @@ mod tests {
         let ok = parse_csv("\u{feff}2027-01-01,Holiday,元旦\n").unwrap();
         assert_eq!(ok[0].kind, DayKind::Holiday);
         assert_eq!(parse_csv(&to_csv(&ok)).unwrap(), ok);
+    }
+
+    #[test]
+    fn years_outside_the_sane_range_are_refused() {
+        let errors =
+            parse_csv("0000-01-01,holiday,x\n9999-01-01,holiday,x\n1999-12-31,holiday,x\n")
+                .unwrap_err();
+        assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [1, 2, 3]);
+        assert!(errors[1].message.contains("2000–2099"), "{}", errors[1]);
+        assert!(parse_csv("2000-01-01,holiday,x\n2099-12-31,holiday,x\n").is_ok());
     }
 }

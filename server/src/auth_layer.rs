@@ -90,20 +90,25 @@ where
                     .get(http::header::AUTHORIZATION)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
-                match authenticate(&ctx, header.as_deref(), lang)
-                    .await
-                    .and_then(|caller| {
-                        authz::check(access, &caller).map_err(refusal_error)?;
-                        Ok(caller)
-                    }) {
-                    Ok(caller) => {
-                        req.extensions_mut().insert(caller);
-                    }
+                let caller = match authenticate(&ctx, header.as_deref(), lang).await {
+                    Ok(caller) => caller,
                     Err(e) => {
                         tracing::info!(path = req.uri().path(), error = %e, "refused");
                         return Ok(e.into_status(lang).into_http());
                     }
+                };
+                if let Err(r) = authz::check(access, &caller) {
+                    // Who was refused matters to the supervisor reading the log.
+                    tracing::info!(
+                        path = req.uri().path(),
+                        operator = caller.username,
+                        unit = caller.org_unit_id,
+                        refusal = ?r,
+                        "refused"
+                    );
+                    return Ok(refusal_error(r).into_status(lang).into_http());
                 }
+                req.extensions_mut().insert(caller);
             }
             let path = req.uri().path().to_owned();
             let resp = inner.call(req).await?;

@@ -263,3 +263,34 @@ both_backends!(
         assert_eq!(rec.explanations[0].taken_by, "李柜员");
     }
 );
+
+// Every attempt is logged, whoever makes it (条例 art. 22): a role that may
+// not query is refused as before, and the refusal is on record once.
+both_backends!(
+    a_supervisors_query_attempt_is_refused_and_logged,
+    async |srv: &TestServer| {
+        let counter = srv.session("counter").await;
+        let (subject, v) = verify(srv, &counter.token, 1).await;
+        let supervisor = srv.session("supervisor").await;
+        let req = self_query(&subject, &v);
+        for _ in 0..2 {
+            let e = supervisor.query().run_query(req.clone()).await.unwrap_err();
+            assert_eq!(e.code(), tonic::Code::PermissionDenied, "{e:?}");
+        }
+        let rows: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT q.outcome, q.reason, o.username FROM query_log q
+             JOIN operators o ON o.id = q.operator_id",
+        )
+        .fetch_all(srv.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            rows,
+            [(
+                "refused".to_string(),
+                "role_may_not_query".to_string(),
+                "supervisor".to_string()
+            )]
+        );
+    }
+);

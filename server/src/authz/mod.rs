@@ -25,6 +25,11 @@ pub enum Access {
     Capability(Capability),
     /// A session without a pending password change, holding any of these.
     AnyOf(&'static [Capability]),
+    /// A session without a pending password change; the service decides
+    /// whether the role may do this, after recording the attempt. Query
+    /// attempts are logged whoever makes them (条例 art. 22), so a role
+    /// without the capability is refused there, not here.
+    RecordedAttempt(Capability),
     /// Not a known method: refused.
     Unknown,
 }
@@ -60,9 +65,8 @@ pub fn access_for(path: &str) -> Access {
         "/creditdesk.v1.Consent/CaptureConsent"
         | "/creditdesk.v1.Consent/WithdrawConsent"
         | "/creditdesk.v1.Consent/ListConsents" => Access::Capability(C::CaptureConsent),
-        "/creditdesk.v1.Query/RunQuery" | "/creditdesk.v1.Consent/FindConsents" => {
-            Access::Capability(C::Query)
-        }
+        "/creditdesk.v1.Query/RunQuery" => Access::RecordedAttempt(C::Query),
+        "/creditdesk.v1.Consent/FindConsents" => Access::Capability(C::Query),
         // Explanations are taken at the counter, from the verified subject.
         "/creditdesk.v1.Query/AddExplanation" => Access::Capability(C::VerifyIdentity),
         "/creditdesk.v1.Objection/GetCalendar" => Access::AnyOf(&[C::ManageCalendar, C::ViewQueue]),
@@ -128,6 +132,10 @@ pub fn check(access: Access, caller: &Caller) -> Result<(), Refusal> {
         Access::AnyOf(_) if caller.must_change_password => Err(Refusal::PasswordChangeRequired),
         Access::AnyOf(caps) if caps.iter().any(|c| caller.has(*c)) => Ok(()),
         Access::AnyOf(_) => Err(Refusal::MissingCapability),
+        Access::RecordedAttempt(_) if caller.must_change_password => {
+            Err(Refusal::PasswordChangeRequired)
+        }
+        Access::RecordedAttempt(_) => Ok(()),
     }
 }
 

@@ -8,7 +8,7 @@
 use std::collections::BTreeSet;
 
 use credit_desk_proto::Lang;
-use credit_desk_proto::pb::Role;
+use credit_desk_proto::pb::{Capability, Role};
 
 pub use crate::authz::VerificationFacts;
 use crate::authz::{self, Actor, VerificationRefusal};
@@ -266,11 +266,12 @@ fn check_consent(
 }
 
 pub fn decide(asker: Actor<'_>, ask: &Ask, now: i64) -> Result<Allowed, Refusal> {
-    let counter_or_center = matches!(asker.role, Role::Counter | Role::Center);
-    let institution = matches!(asker.role, Role::Bank | Role::Liaison);
-    if !counter_or_center && !institution {
+    // The auth layer lets every role through to a query (RecordedAttempt)
+    // so that a refused attempt is logged: the role is decided here.
+    if !crate::domain::capabilities(asker.role).contains(&Capability::Query) {
         return Err(Refusal::RoleMayNotQuery);
     }
+    let institution = matches!(asker.role, Role::Bank | Role::Liaison);
     match &ask.basis {
         Basis::SelfQuery { .. } if institution => Err(Refusal::RoleNeedsConsent),
         Basis::SelfQuery { verification } => {
@@ -474,6 +475,19 @@ mod tests {
                 decide(asker(role, "center"), &ask, NOW),
                 Err(Refusal::RoleMayNotQuery)
             );
+        }
+    }
+
+    /// The role check the auth layer leaves to this module is exactly the
+    /// Query capability.
+    #[test]
+    fn a_role_may_query_exactly_when_it_holds_the_query_capability() {
+        for role in crate::domain::ALL_ROLES {
+            let ask = on_consent(Some(consent()), "bank1", "loan_approval", Scope::All);
+            let refused_for_role =
+                decide(asker(role, "bank1"), &ask, NOW) == Err(Refusal::RoleMayNotQuery);
+            let holds = crate::domain::capabilities(role).contains(&Capability::Query);
+            assert_eq!(refused_for_role, !holds, "{role:?}");
         }
     }
 

@@ -108,6 +108,19 @@ impl QueryService {
             log_attempt(tx, &caller, &ask, &decision, now).await
         })
         .await?;
+        if let Err(refusal) = &decision.result {
+            tracing::info!(
+                operator = caller.username,
+                unit = caller.org_unit_id,
+                log = log_id,
+                refusal = refusal.code(),
+                "query refused"
+            );
+            // Logged like any refusal, answered like any call the role may not make.
+            if *refusal == basis::Refusal::RoleMayNotQuery {
+                return Err(ApiError::PermissionDenied);
+            }
+        }
 
         // Answer: the report is assembled only from a committed log row.
         let mut conn = self.ctx.db.read().await?;
