@@ -47,6 +47,15 @@ pub fn local_date(ms: i64) -> chrono::NaiveDate {
         .date_naive()
 }
 
+/// Date and minute in the server's time zone, for messages (`2026-11-23 09:00`).
+pub fn local_time(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&chrono::Local)
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
 pub const MINUTE_MS: i64 = 60_000;
 pub const HOUR_MS: i64 = 60 * MINUTE_MS;
 

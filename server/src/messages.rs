@@ -37,6 +37,15 @@ pub mod import {
         lang.pick(["行号", "列", "原因"], ["row", "column", "reason"])
     }
 
+    /// Another import of the department is being written.
+    pub fn running(lang: Lang, since_ms: i64) -> String {
+        let since = crate::clock::local_time(since_ms);
+        lang.pick(
+            format!("该部门另有一个导入正在进行（{since} 开始），请等它完成后再导入"),
+            format!("another import of this department is running (since {since}); import again once it has finished"),
+        )
+    }
+
     pub fn missing_columns(lang: Lang, columns: &[&str]) -> String {
         lang.pick(
             format!("文件缺少必需的列：{}", columns.join("、")),

@@ -107,6 +107,14 @@ pub async fn serve(
         hasher: crate::password::Hasher::per_core(),
         logins: Default::default(),
     });
+    // Imports a stopped server left behind are rolled back or folded in,
+    // in short steps and off the start-up path.
+    let (db, now) = (ctx.db.clone(), ctx.now_ms());
+    tokio::spawn(async move {
+        if let Err(e) = crate::db::imports::recover(&db, now).await {
+            tracing::error!(error = %e, "recovering unfinished imports");
+        }
+    });
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
     health_reporter

@@ -329,3 +329,151 @@ both_backends!(
         assert_eq!(current, (2, "已缴清".to_string()));
     }
 );
+
+/// A tax file of `n` rows about new people (three chunks at 1 300).
+fn tax_rows(n: u64) -> Vec<u8> {
+    let mut csv = String::from("纳税人识别号,纳税人名称,欠税编号,欠税金额（元）,状态\n");
+    for i in 0..n {
+        let number = credit_desk_server::synth::person_number(900_000 + i);
+        csv.push_str(&format!("{number},纳税人{i},QS-{i:05},100,未缴\n"));
+    }
+    csv.into_bytes()
+}
+
+fn tax_job<'a>(
+    dept: &'a credit_desk_server::db::org_units::OrgUnitRow,
+    bytes: &'a [u8],
+) -> Job<'a> {
+    Job {
+        department: dept,
+        file_name: "tax.csv",
+        bytes,
+        operator_id: None,
+        dry_run: false,
+        lang: credit_desk_proto::Lang::Zh,
+        today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
+        now_ms: credit_desk_tests::T0,
+        cancel: None,
+    }
+}
+
+async fn tax_dept(srv: &TestServer) -> credit_desk_server::db::org_units::OrgUnitRow {
+    let mut conn = srv.db.read().await.unwrap();
+    org_units::get_by_code(&mut conn, "D-TAX")
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+// Counters keep working during a large import: between its chunks no write
+// lock is held (a counter's verification commits), and nothing of the
+// import shows until the whole file is in.
+both_backends!(
+    a_large_import_lets_counters_write_and_shows_all_at_once,
+    async |srv: &TestServer| {
+        let dept = tax_dept(srv).await;
+        let bytes = tax_rows(1_300);
+        let counter = srv.session("counter").await;
+        let mut checked = 0;
+        let s = intake::run(&srv.db, tax_job(&dept, &bytes), |done, _| {
+            if done == 0 || done == 1_300 {
+                return;
+            }
+            // Between chunks: what a counter sees and can do.
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(async {
+                    assert_eq!(count(srv, "visible_records").await, 0, "after {done} rows");
+                    assert_eq!(
+                        count(srv, "records").await,
+                        i64::from(done),
+                        "written pending"
+                    );
+                    credit_desk_tests::verify(srv, &counter.token, 1).await;
+                })
+            });
+            checked += 1;
+        })
+        .await
+        .unwrap();
+        assert_eq!(checked, 2, "two pauses between three chunks");
+        assert_eq!(s.records_created, 1_300);
+        assert_eq!(count(srv, "visible_records").await, 1_300);
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM records WHERE next_import IS NOT NULL OR current_version = 0",
+        )
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(pending, 0, "the import is folded into its records");
+        assert_eq!(count(srv, "verifications").await, 2);
+    }
+);
+
+/// Runs the import until its first chunk is written, then "stops the
+/// server" (a panic skips every clean-up, as a crash would).
+async fn crash_after_first_chunk(srv: &TestServer, bytes: &[u8]) {
+    use futures::FutureExt;
+    let dept = tax_dept(srv).await;
+    let run = intake::run(&srv.db, tax_job(&dept, bytes), |done, _| {
+        assert!(done < 500, "the server stops here");
+    });
+    assert!(
+        std::panic::AssertUnwindSafe(run)
+            .catch_unwind()
+            .await
+            .is_err()
+    );
+}
+
+// An import whose server stopped half-way holds back the department's next
+// import until it is clearly abandoned, and is then rolled back whole:
+// its pending versions, records and the subjects it registered.
+both_backends!(
+    an_abandoned_import_is_rolled_back_before_the_next,
+    async |srv: &TestServer| {
+        let subjects = count(srv, "subjects").await;
+        let bytes = tax_rows(1_300);
+        crash_after_first_chunk(srv, &bytes).await;
+        assert_eq!(count(srv, "records").await, 500);
+        assert_eq!(count(srv, "visible_records").await, 0);
+        assert_eq!(count(srv, "subjects").await, subjects + 500);
+
+        let center = srv.session("center").await;
+        let e = upload(srv, &center, "D-TAX", "tax.csv", &bytes, false)
+            .await
+            .unwrap_err();
+        assert!(e.message().contains("正在进行"), "{e:?}");
+
+        // The heartbeat counts the import's own running time on top of the
+        // clock it started with: a minute more than the limit is past it.
+        srv.clock
+            .advance_ms(credit_desk_server::db::imports::ABANDONED_AFTER_MS + 60_000);
+        let center = srv.session("center").await;
+        let (_, s) = upload(srv, &center, "D-TAX", "tax.csv", &bytes, false)
+            .await
+            .unwrap();
+        assert_eq!((s.records_created, s.subjects_created), (1_300, 1_300));
+        assert_eq!(count(srv, "records").await, 1_300);
+        assert_eq!(count(srv, "record_versions").await, 1_300);
+        assert_eq!(count(srv, "subjects").await, subjects + 1_300);
+        assert_eq!(count(srv, "imports").await, 1);
+    }
+);
+
+// A server starting finds the import a stopped one left and rolls it back.
+both_backends!(
+    start_up_rolls_back_an_abandoned_import,
+    async |srv: &TestServer| {
+        let subjects = count(srv, "subjects").await;
+        crash_after_first_chunk(srv, &tax_rows(600)).await;
+        let later =
+            credit_desk_tests::T0 + credit_desk_server::db::imports::ABANDONED_AFTER_MS + 60_000;
+        credit_desk_server::db::imports::recover(&srv.db, later)
+            .await
+            .unwrap();
+        for table in ["imports", "records", "record_versions", "import_errors"] {
+            assert_eq!(count(srv, table).await, 0, "{table}");
+        }
+        assert_eq!(count(srv, "subjects").await, subjects);
+    }
+);

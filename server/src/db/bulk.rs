@@ -97,6 +97,22 @@ pub const SUBJECTS: Table = Table {
         "updated_at",
     ],
 };
+/// Subjects an import registers: removed again if it is rolled back.
+pub const IMPORTED_SUBJECTS: Table = Table {
+    name: "subjects",
+    columns: &[
+        "id",
+        "kind",
+        "identifier",
+        "name",
+        "township_id",
+        "address",
+        "phone",
+        "created_at",
+        "updated_at",
+        "created_by_import",
+    ],
+};
 pub const PERSONS: Table = Table {
     name: "persons",
     columns: &["subject_id", "birth_date", "sex"],
@@ -118,6 +134,23 @@ pub const RECORDS: Table = Table {
         "updated_at",
     ],
 };
+/// Records an import creates: current_version 0 (not there for readers)
+/// and the import's version pending until the import is applied.
+pub const IMPORTED_RECORDS: Table = Table {
+    name: "records",
+    columns: &[
+        "id",
+        "subject_id",
+        "category",
+        "source_unit_id",
+        "source_key",
+        "current_version",
+        "created_at",
+        "updated_at",
+        "next_version",
+        "next_import",
+    ],
+};
 pub const RECORD_VERSIONS: Table = Table {
     name: "record_versions",
     columns: &[
@@ -134,6 +167,11 @@ pub const RECORD_VERSIONS: Table = Table {
         "created_at",
         "created_by",
     ],
+};
+
+pub const IMPORT_ERRORS: Table = Table {
+    name: "import_errors",
+    columns: &["import_id", "row_number", "column_name", "reason"],
 };
 
 /// Inserts `rows` (each with one value per column) into `table`.

@@ -13,6 +13,7 @@ pub mod calendar;
 pub mod column;
 pub mod consents;
 pub mod idempotency;
+pub mod imports;
 pub mod operators;
 pub mod org_units;
 pub mod queries;

@@ -165,7 +165,7 @@ pub async fn records_of(
     sqlx::query_as(
         "SELECT r.id, r.category, u.name AS source_name, r.source_key, v.start_date, v.end_date,
                 v.amount_cents, v.status, v.negative, v.details, v.version
-           FROM records r
+           FROM visible_records r
            JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
            JOIN org_units u ON u.id = r.source_unit_id
           WHERE r.subject_id = $1 AND r.deleted_at IS NULL",
@@ -200,7 +200,7 @@ pub async fn notes_of_subject(
                  UNION ALL
                  SELECT CAST(1 AS BIGINT), record_id, text, created_at, operator_id
                    FROM record_statements) n
-           JOIN records r ON r.id = n.record_id
+           JOIN visible_records r ON r.id = n.record_id
            JOIN operators o ON o.id = n.operator_id
           WHERE r.subject_id = $1
           ORDER BY n.created_at",
@@ -248,7 +248,7 @@ pub async fn record_subject(
     record_id: &str,
 ) -> sqlx::Result<Option<RecordSubject>> {
     sqlx::query_as(
-        "SELECT r.subject_id, v.negative FROM records r
+        "SELECT r.subject_id, v.negative FROM visible_records r
            JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
           WHERE r.id = $1",
     )

@@ -73,13 +73,8 @@ pub async fn insert_import(
     Ok(())
 }
 
-/// Writes an import's final counts and its rejected rows
-/// (row, column, reason).
-pub async fn finish_import(
-    conn: &mut AnyConnection,
-    i: &ImportRow,
-    errors: &[(i64, &str, &str)],
-) -> sqlx::Result<()> {
+/// Writes an import's final status and counts.
+pub async fn finish_import(conn: &mut AnyConnection, i: &ImportRow) -> sqlx::Result<()> {
     sqlx::query(
         "UPDATE imports SET status = $1, rows_total = $2, rows_accepted = $3, rows_rejected = $4,
              records_created = $5, records_updated = $6, records_unchanged = $7, subjects_created = $8,
@@ -98,18 +93,27 @@ pub async fn finish_import(
     .bind(i.period.as_deref())
     .execute(&mut *conn)
     .await?;
-    for (row, column, reason) in errors {
-        sqlx::query(
-            "INSERT INTO import_errors (import_id, row_number, column_name, reason) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&i.id)
-        .bind(*row)
-        .bind(*column)
-        .bind(*reason)
-        .execute(&mut *conn)
-        .await?;
-    }
     Ok(())
+}
+
+/// Stores rejected rows (row, column, reason) of an import.
+pub async fn insert_import_errors(
+    conn: &mut AnyConnection,
+    import_id: &str,
+    errors: &[(i64, String, String)],
+) -> sqlx::Result<()> {
+    let rows: Vec<Vec<super::bulk::V>> = errors
+        .iter()
+        .map(|(row, column, reason)| {
+            vec![
+                import_id.into(),
+                (*row).into(),
+                column.as_str().into(),
+                reason.as_str().into(),
+            ]
+        })
+        .collect();
+    super::bulk::insert(conn, &super::bulk::IMPORT_ERRORS, &rows).await
 }
 
 /// Every rejected row of an import: (row, column, reason), in row order.
@@ -173,10 +177,12 @@ pub struct RecordOwner {
 
 /// Whose record this is and which department delivered it.
 pub async fn owner(conn: &mut AnyConnection, record_id: &str) -> sqlx::Result<Option<RecordOwner>> {
-    sqlx::query_as("SELECT subject_id, source_unit_id, deleted_at FROM records WHERE id = $1")
-        .bind(record_id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(
+        "SELECT subject_id, source_unit_id, deleted_at FROM visible_records WHERE id = $1",
+    )
+    .bind(record_id)
+    .fetch_optional(conn)
+    .await
 }
 
 /// Departments (id, name) and the periods they delivered among `periods`.
@@ -212,7 +218,7 @@ pub async fn current_by_keys(
     keys: &[String],
 ) -> sqlx::Result<Vec<CurrentVersion>> {
     let select = "SELECT r.source_key, r.id, r.current_version, v.content_hash
-                    FROM records r
+                    FROM visible_records r
                     JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
                    WHERE r.source_unit_id = $1 AND r.source_key IN ";
     let rows = super::bulk::fetch_in(conn, select, &[department_id.into()], keys).await?;

@@ -348,7 +348,7 @@ pub async fn records_of(
                 r.source_key, tr.department_id, u.name AS department_name, tr.outcome,
                 v.status, v.details
            FROM ticket_records tr
-           JOIN records r ON r.id = tr.record_id
+           JOIN visible_records r ON r.id = tr.record_id
            JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
            JOIN record_categories c ON c.code = r.category
            JOIN org_units u ON u.id = tr.department_id
@@ -601,7 +601,6 @@ pub async fn correct_record(
 ) -> sqlx::Result<()> {
     #[derive(sqlx::FromRow)]
     struct Current {
-        version: i64,
         start_date: Option<String>,
         end_date: Option<String>,
         amount_cents: Option<i64>,
@@ -610,8 +609,8 @@ pub async fn correct_record(
         details: String,
     }
     let cur: Current = sqlx::query_as(
-        "SELECT v.version, v.start_date, v.end_date, v.amount_cents, v.status, v.negative, v.details
-           FROM records r JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
+        "SELECT v.start_date, v.end_date, v.amount_cents, v.status, v.negative, v.details
+           FROM visible_records r JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
           WHERE r.id = $1",
     )
     .bind(record_id)
@@ -624,7 +623,14 @@ pub async fn correct_record(
             new.trim().to_string()
         }
     };
-    let version = cur.version + 1;
+    // Above every version the record has, an import's pending one too:
+    // the decision is the newest content, and replaces what an import
+    // still being written would have made current.
+    let version: i64 =
+        sqlx::query_scalar("SELECT MAX(version) + 1 FROM record_versions WHERE record_id = $1")
+            .bind(record_id)
+            .fetch_one(&mut *conn)
+            .await?;
     sqlx::query(
         "INSERT INTO record_versions (record_id, version, start_date, end_date, amount_cents,
                                       status, negative, details, content_hash, import_id,
@@ -647,12 +653,16 @@ pub async fn correct_record(
     .bind(ticket_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE records SET current_version = $1, updated_at = $2 WHERE id = $3")
-        .bind(version)
-        .bind(now_ms)
-        .bind(record_id)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "UPDATE records SET current_version = $1, updated_at = $2, next_version = NULL,
+                            next_import = NULL
+          WHERE id = $3",
+    )
+    .bind(version)
+    .bind(now_ms)
+    .bind(record_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -24,7 +24,7 @@ use sqlx::AnyConnection;
 
 use crate::db::bulk::{self, V};
 use crate::db::records::{self, ImportRow};
-use crate::db::{Db, new_id, subjects};
+use crate::db::{Db, imports, new_id, subjects};
 use crate::messages;
 use credit_desk_proto::pb::SubjectKind;
 
@@ -68,6 +68,10 @@ pub enum ImportError {
     MissingColumns(Vec<&'static str>),
     #[error("import cancelled; nothing was applied")]
     Cancelled,
+    /// The department has an import running (one at a time, so two files
+    /// never race over the same records).
+    #[error("another import of this department is running")]
+    Running { since_ms: i64 },
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -84,6 +88,7 @@ impl ImportError {
             ImportError::File(e) => messages::import::file_error(lang, e),
             ImportError::MissingColumns(cols) => messages::import::missing_columns(lang, cols),
             ImportError::Cancelled => messages::import::cancelled(lang).into(),
+            ImportError::Running { since_ms } => messages::import::running(lang, *since_ms),
             ImportError::Other(e) => e.to_string(),
         }
     }
@@ -177,6 +182,7 @@ impl Batch {
     fn new_subject(
         &mut self,
         row: &rows::Row,
+        import_id: &str,
         today: chrono::NaiveDate,
         now: i64,
     ) -> anyhow::Result<(String, SubjectKind)> {
@@ -211,18 +217,22 @@ impl Batch {
             "".into(),
             V::I(now),
             V::I(now),
+            import_id.into(),
         ]);
         Ok((id, kind))
     }
 
+    /// Writes the chunk as pending: nothing of it shows until the import
+    /// is applied.
     async fn write(
         self,
         conn: &mut AnyConnection,
         department_id: &str,
+        import_id: &str,
         current: &mut HashMap<String, Current>,
         now: i64,
     ) -> sqlx::Result<()> {
-        bulk::insert(conn, &bulk::SUBJECTS, &self.subjects).await?;
+        bulk::insert(conn, &bulk::IMPORTED_SUBJECTS, &self.subjects).await?;
         bulk::insert(conn, &bulk::PERSONS, &self.persons).await?;
         bulk::insert(conn, &bulk::ORGANISATIONS, &self.organisations).await?;
         let records: Vec<Vec<V>> = self
@@ -236,16 +246,18 @@ impl Batch {
                     category.as_str().into(),
                     department_id.into(),
                     key.as_str().into(),
+                    V::I(0),
+                    V::I(now),
+                    V::I(now),
                     V::I(version),
-                    V::I(now),
-                    V::I(now),
+                    import_id.into(),
                 ]
             })
             .collect();
-        bulk::insert(conn, &bulk::RECORDS, &records).await?;
+        bulk::insert(conn, &bulk::IMPORTED_RECORDS, &records).await?;
         bulk::insert(conn, &bulk::RECORD_VERSIONS, &self.versions).await?;
         for (id, version) in &self.touched {
-            records::set_current_version(conn, id, *version, now).await?;
+            imports::set_next_version(conn, id, *version, import_id).await?;
         }
         for (_, _, _, key) in &self.new_records {
             if let Some(c) = current.get_mut(key) {
@@ -254,6 +266,203 @@ impl Batch {
         }
         Ok(())
     }
+}
+
+/// Decides, chunk by chunk, what each accepted row does: a new subject, a
+/// new record, a new version or nothing; and counts it.
+struct Planner<'a> {
+    job: &'a Job<'a>,
+    name_header: &'a str,
+    known: HashMap<String, Known>,
+    current: HashMap<String, Current>,
+    summary: Summary,
+    row_errors: Vec<rows::RowError>,
+}
+
+impl Planner<'_> {
+    async fn chunk(
+        &mut self,
+        conn: &mut AnyConnection,
+        chunk: &[rows::Row],
+    ) -> Result<Batch, ImportError> {
+        let job = self.job;
+        let s = &mut self.summary;
+        prefetch(
+            conn,
+            &job.department.id,
+            chunk,
+            &mut self.known,
+            &mut self.current,
+        )
+        .await?;
+        let mut out = Batch::default();
+        for row in chunk {
+            let subject_id = match self.known.get(&row.identifier) {
+                // A person's record under another name is most likely a
+                // wrong number: refuse the row rather than attach it.
+                Some(k) if k.kind == SubjectKind::Person && !names_match(&row.name, &k.name) => {
+                    self.row_errors.push(rows::RowError {
+                        row: row.row,
+                        column: self.name_header.to_string(),
+                        reason: crate::messages::row::name_differs(
+                            job.lang,
+                            &mask(&row.identifier),
+                        ),
+                    });
+                    s.rows_accepted -= 1;
+                    s.rows_rejected += 1;
+                    continue;
+                }
+                Some(k) => k.id.clone(),
+                None => {
+                    let (id, kind) = out.new_subject(row, &s.import_id, job.today, job.now_ms)?;
+                    s.subjects_created += 1;
+                    self.known.insert(
+                        row.identifier.clone(),
+                        Known {
+                            id: id.clone(),
+                            kind,
+                            name: row.name.clone(),
+                        },
+                    );
+                    id
+                }
+            };
+            let hash = row.content_hash();
+            let (record_id, version) = match self.current.get_mut(&row.source_key) {
+                Some(c) if c.hash == hash => {
+                    s.records_unchanged += 1;
+                    continue;
+                }
+                Some(c) => {
+                    s.records_updated += 1;
+                    c.version += 1;
+                    c.hash = hash.clone();
+                    if !c.created_now {
+                        out.touched.insert(c.id.clone(), c.version);
+                    }
+                    (c.id.clone(), c.version)
+                }
+                None => {
+                    s.records_created += 1;
+                    let id = new_id();
+                    out.new_records.push((
+                        id.clone(),
+                        subject_id,
+                        row.category.clone(),
+                        row.source_key.clone(),
+                    ));
+                    self.current.insert(
+                        row.source_key.clone(),
+                        Current {
+                            id: id.clone(),
+                            version: 1,
+                            hash: hash.clone(),
+                            created_now: true,
+                        },
+                    );
+                    (id, 1)
+                }
+            };
+            out.versions.push(vec![
+                record_id.into(),
+                V::I(version),
+                row.start_date.map(|d| d.to_string()).into(),
+                row.end_date.map(|d| d.to_string()).into(),
+                row.amount_cents.into(),
+                row.status.as_str().into(),
+                V::I(i64::from(row.negative)),
+                row.details.as_str().into(),
+                hash.into(),
+                s.import_id.as_str().into(),
+                V::I(job.now_ms),
+                job.operator_id.into(),
+            ]);
+        }
+        Ok(out)
+    }
+
+    fn cancelled(&self) -> bool {
+        self.job
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+}
+
+/// Writes the accepted rows as pending, a chunk per short transaction.
+async fn write_pending(
+    db: &Db,
+    plan: &mut Planner<'_>,
+    rows: &[rows::Row],
+    progress: &mut impl FnMut(u32, u32),
+) -> Result<(), ImportError> {
+    let started = std::time::Instant::now();
+    let import_id = plan.summary.import_id.clone();
+    let (department, now) = (&plan.job.department.id, plan.job.now_ms);
+    let total = rows.len() as u32;
+    let mut done = 0;
+    for chunk in rows.chunks(CHUNK) {
+        if plan.cancelled() {
+            return Err(ImportError::Cancelled);
+        }
+        let mut tx = db.begin_bulk_write().await?;
+        let batch = plan.chunk(&mut tx, chunk).await?;
+        batch
+            .write(&mut tx, department, &import_id, &mut plan.current, now)
+            .await?;
+        let alive = now + i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+        imports::heartbeat(&mut tx, &import_id, alive).await?;
+        tx.commit().await?;
+        done += chunk.len() as u32;
+        progress(done, total);
+    }
+    Ok(())
+}
+
+/// Stores the rejected rows (in short transactions), then makes the whole
+/// import visible at once with its final status.
+async fn apply(db: &Db, log: &mut ImportRow, plan: &mut Planner<'_>) -> Result<(), ImportError> {
+    let s = &mut plan.summary;
+    s.status = if s.rows_accepted == 0 && s.rows_rejected > 0 {
+        import_status::REJECTED
+    } else if s.records_created + s.records_updated == 0 {
+        import_status::NO_CHANGE
+    } else {
+        import_status::APPLIED
+    }
+    .into();
+    if [import_status::APPLIED, import_status::NO_CHANGE].contains(&s.status.as_str()) {
+        log.period = Some(crate::rules::submissions::period_for(plan.job.today));
+    }
+    let errors = finish_log(log, plan);
+    for chunk in errors.chunks(CHUNK) {
+        let mut tx = db.begin_write().await?;
+        records::insert_import_errors(&mut tx, &log.id, chunk).await?;
+        tx.commit().await?;
+    }
+    let mut tx = db.begin_write().await?;
+    records::finish_import(&mut tx, log).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Copies the counts into the log row; returns the rejected rows in order.
+fn finish_log(log: &mut ImportRow, plan: &mut Planner<'_>) -> Vec<(i64, String, String)> {
+    let s = &plan.summary;
+    log.status = s.status.clone();
+    log.rows_total = s.rows_total.into();
+    log.rows_accepted = s.rows_accepted.into();
+    log.rows_rejected = s.rows_rejected.into();
+    log.records_created = s.records_created.into();
+    log.records_updated = s.records_updated.into();
+    log.records_unchanged = s.records_unchanged.into();
+    log.subjects_created = s.subjects_created.into();
+    plan.row_errors.sort_by_key(|e| e.row);
+    plan.row_errors
+        .iter()
+        .map(|e| (i64::from(e.row), e.column.clone(), e.reason.clone()))
+        .collect()
 }
 
 pub fn file_hash(bytes: &[u8]) -> String {
@@ -302,7 +511,7 @@ pub async fn run(
             .collect()
     };
     let parsed = rows::parse(&table, template, &categories, job.today, job.lang);
-    let mut s = Summary {
+    let s = Summary {
         import_id: new_id(),
         file_hash: file_hash(job.bytes),
         rows_total: parsed.total,
@@ -312,166 +521,82 @@ pub async fn run(
     };
     let total = parsed.rows.len() as u32;
     progress(0, total);
-
-    let mut tx = db.begin_bulk_write().await?;
-    // The import row goes first so versions can point at it; its counts are
-    // filled in at the end (same transaction).
-    let mut log = ImportRow {
-        id: s.import_id.clone(),
-        department_id: job.department.id.clone(),
-        file_name: job.file_name.to_string(),
-        file_hash: s.file_hash.clone(),
-        finished_at: job.now_ms,
-        status: import_status::RUNNING.into(),
-        ..Default::default()
-    };
-    records::insert_import(&mut tx, &log, job.operator_id, job.now_ms).await?;
-    let mut row_errors = parsed.errors;
     let name_header = template
         .columns
         .iter()
         .find(|c| c.col == templates::Col::Name)
         .map_or("", |c| c.header);
-    let mut known: HashMap<String, Known> = HashMap::new();
-    let mut current: HashMap<String, Current> = HashMap::new();
-    let mut done = 0u32;
-    for chunk in parsed.rows.chunks(CHUNK) {
-        if job
-            .cancel
-            .as_ref()
-            .is_some_and(|c| c.load(Ordering::Relaxed))
-        {
-            return Err(ImportError::Cancelled); // the transaction rolls back on drop
-        }
-        prefetch(&mut tx, &job.department.id, chunk, &mut known, &mut current).await?;
-        let mut out = Batch::default();
-        for row in chunk {
-            let subject_id = match known.get(&row.identifier) {
-                // A person's record under another name is most likely a
-                // wrong number: refuse the row rather than attach it.
-                Some(k) if k.kind == SubjectKind::Person && !names_match(&row.name, &k.name) => {
-                    row_errors.push(rows::RowError {
-                        row: row.row,
-                        column: name_header.to_string(),
-                        reason: crate::messages::row::name_differs(
-                            job.lang,
-                            &mask(&row.identifier),
-                        ),
-                    });
-                    s.rows_accepted -= 1;
-                    s.rows_rejected += 1;
-                    continue;
-                }
-                Some(k) => k.id.clone(),
-                None => {
-                    let (id, kind) = out.new_subject(row, job.today, job.now_ms)?;
-                    s.subjects_created += 1;
-                    known.insert(
-                        row.identifier.clone(),
-                        Known {
-                            id: id.clone(),
-                            kind,
-                            name: row.name.clone(),
-                        },
-                    );
-                    id
-                }
-            };
-            let hash = row.content_hash();
-            let (record_id, version) = match current.get_mut(&row.source_key) {
-                Some(c) if c.hash == hash => {
-                    s.records_unchanged += 1;
-                    continue;
-                }
-                Some(c) => {
-                    s.records_updated += 1;
-                    c.version += 1;
-                    c.hash = hash.clone();
-                    if !c.created_now {
-                        out.touched.insert(c.id.clone(), c.version);
-                    }
-                    (c.id.clone(), c.version)
-                }
-                None => {
-                    s.records_created += 1;
-                    let id = new_id();
-                    out.new_records.push((
-                        id.clone(),
-                        subject_id,
-                        row.category.clone(),
-                        row.source_key.clone(),
-                    ));
-                    current.insert(
-                        row.source_key.clone(),
-                        Current {
-                            id: id.clone(),
-                            version: 1,
-                            hash: hash.clone(),
-                            created_now: true,
-                        },
-                    );
-                    (id, 1)
-                }
-            };
-            out.versions.push(vec![
-                record_id.into(),
-                V::I(version),
-                row.start_date.map(|d| d.to_string()).into(),
-                row.end_date.map(|d| d.to_string()).into(),
-                row.amount_cents.into(),
-                row.status.as_str().into(),
-                V::I(i64::from(row.negative)),
-                row.details.as_str().into(),
-                hash.into(),
-                s.import_id.as_str().into(),
-                V::I(job.now_ms),
-                job.operator_id.into(),
-            ]);
-        }
-        out.write(&mut tx, &job.department.id, &mut current, job.now_ms)
-            .await?;
-        done += chunk.len() as u32;
-        progress(done, total);
-    }
-    row_errors.sort_by_key(|e| e.row);
-    s.status = if job.dry_run {
-        import_status::DRY_RUN
-    } else if s.rows_accepted == 0 && s.rows_rejected > 0 {
-        import_status::REJECTED
-    } else if s.records_created + s.records_updated == 0 {
-        import_status::NO_CHANGE
-    } else {
-        import_status::APPLIED
-    }
-    .into();
-    log.status = s.status.clone();
-    if [import_status::APPLIED, import_status::NO_CHANGE].contains(&s.status.as_str()) {
-        log.period = Some(crate::rules::submissions::period_for(job.today));
-    }
-    log.rows_total = s.rows_total.into();
-    log.rows_accepted = s.rows_accepted.into();
-    log.rows_rejected = s.rows_rejected.into();
-    log.records_created = s.records_created.into();
-    log.records_updated = s.records_updated.into();
-    log.records_unchanged = s.records_unchanged.into();
-    log.subjects_created = s.subjects_created.into();
-    let errors: Vec<(i64, &str, &str)> = row_errors
-        .iter()
-        .map(|e| (i64::from(e.row), e.column.as_str(), e.reason.as_str()))
-        .collect();
+    let mut plan = Planner {
+        job: &job,
+        name_header,
+        known: HashMap::new(),
+        current: HashMap::new(),
+        summary: s,
+        row_errors: parsed.errors,
+    };
+    let mut log = ImportRow {
+        id: plan.summary.import_id.clone(),
+        department_id: job.department.id.clone(),
+        file_name: job.file_name.to_string(),
+        file_hash: plan.summary.file_hash.clone(),
+        finished_at: job.now_ms,
+        status: import_status::RUNNING.into(),
+        ..Default::default()
+    };
+
     if job.dry_run {
-        // A dry run checks everything, against the database too, and keeps
-        // only its log entry.
-        drop(tx);
+        // A dry run checks everything, against the database too, writes
+        // nothing but its log entry, and takes no write lock meanwhile.
+        let mut conn = db.read().await?;
+        let mut done = 0;
+        for chunk in parsed.rows.chunks(CHUNK) {
+            if plan.cancelled() {
+                return Err(ImportError::Cancelled);
+            }
+            plan.chunk(&mut conn, chunk).await?;
+            done += chunk.len() as u32;
+            progress(done, total);
+        }
+        drop(conn);
+        plan.summary.status = import_status::DRY_RUN.into();
         let mut tx = db.begin_write().await?;
         records::insert_import(&mut tx, &log, job.operator_id, job.now_ms).await?;
-        records::finish_import(&mut tx, &log, &errors).await?;
+        let errors = finish_log(&mut log, &mut plan);
+        records::finish_import(&mut tx, &log).await?;
+        records::insert_import_errors(&mut tx, &log.id, &errors).await?;
         tx.commit().await?;
     } else {
-        records::finish_import(&mut tx, &log, &errors).await?;
-        tx.commit().await?;
+        // What a stopped server left: applied imports not yet folded in.
+        for id in imports::unfolded(db).await? {
+            imports::fold_in(db, &id).await?;
+        }
+        let abandoned = match imports::begin(db, &log, job.operator_id, job.now_ms).await? {
+            Ok(abandoned) => abandoned,
+            Err(imports::BeginError::Running { since_ms }) => {
+                return Err(ImportError::Running { since_ms });
+            }
+        };
+        for id in abandoned {
+            tracing::warn!(import = id, "rolling back an abandoned import");
+            imports::roll_back(db, &id).await?;
+        }
+        let written = write_pending(db, &mut plan, &parsed.rows, &mut progress).await;
+        let applied = match written {
+            Ok(()) => apply(db, &mut log, &mut plan).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = applied {
+            if let Err(undo) = imports::roll_back(db, &log.id).await {
+                // Left running: the next import of the department (or the
+                // next start) rolls it back once it is abandoned.
+                tracing::error!(import = log.id, error = %undo, "rolling back a failed import");
+            }
+            return Err(e);
+        }
+        imports::fold_in(db, &log.id).await?;
     }
     progress(total, total);
-    s.errors = row_errors.into_iter().take(ERRORS_RETURNED).collect();
+    let mut s = plan.summary;
+    s.errors = plan.row_errors.into_iter().take(ERRORS_RETURNED).collect();
     Ok(s)
 }
