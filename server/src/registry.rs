@@ -5,6 +5,7 @@
 use anyhow::Context as _;
 use chrono::NaiveDate;
 use credit_desk_proto::ident::{self, Identifier};
+use credit_desk_proto::pb::SubjectKind;
 use sqlx::AnyConnection;
 
 use crate::db::new_id;
@@ -36,9 +37,10 @@ pub async fn ensure_subject(
         .with_context(|| format!("identifier {}", entry.identifier))?;
     let id = new_id();
     let kind = match parsed {
-        Identifier::Person(_) => "person",
-        Identifier::Organisation(_) => "organisation",
+        Identifier::Person(_) => SubjectKind::Person,
+        Identifier::Organisation(_) => SubjectKind::Organisation,
     };
+    let kind = crate::domain::subject_kind_to_str(kind);
     subjects::insert(
         conn,
         NewSubject {

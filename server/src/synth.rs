@@ -5,6 +5,7 @@
 
 use chrono::{Duration, NaiveDate};
 use credit_desk_proto::ident;
+use credit_desk_proto::pb::SubjectKind;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -180,11 +181,11 @@ pub async fn generate(
             subjects.push(vec![
                 V::T(id.clone()),
                 V::T(
-                    if organisation {
-                        "organisation"
+                    crate::domain::subject_kind_to_str(if organisation {
+                        SubjectKind::Organisation
                     } else {
-                        "person"
-                    }
+                        SubjectKind::Person
+                    })
                     .into(),
                 ),
                 V::T(identifier.clone()),

@@ -12,6 +12,35 @@ use super::Target;
 use crate::app::{Action, App};
 use crate::form::pad_to;
 use crate::i18n::{self, Catalogue};
+use crate::keys::{self, Binding, Key::Code, Key::Letter};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cmd {
+    Up,
+    Down,
+    Open,
+}
+
+/// Moving and opening; each entry's own letter (and its position's digit)
+/// opens it directly.
+const KEYS: &[Binding<Cmd>] = &[
+    crate::bind!("↑↓", [Code(KeyCode::Up), Letter('k')], key_select, Cmd::Up),
+    crate::bind!(
+        "↑↓",
+        [Code(KeyCode::Down), Letter('j'), Code(KeyCode::Tab)],
+        key_select,
+        Cmd::Down
+    ),
+    crate::bind!("Enter", [Code(KeyCode::Enter)], key_enter, Cmd::Open),
+];
+
+/// The menu's key line: its table, the entry letters, help.
+pub fn hint(cat: &Catalogue, width: usize) -> String {
+    let mut entries = keys::entries(KEYS, cat, |_| true);
+    entries.push((cat.key_letters, cat.key_jump));
+    entries.push(("F1", cat.key_help));
+    keys::fit(entries, width)
+}
 
 pub struct Entry {
     pub key: char,
@@ -90,13 +119,14 @@ impl MenuScreen {
 
     pub fn on_key(&mut self, key: KeyEvent) -> Action {
         let n = self.entries.len();
-        match key.code {
-            KeyCode::Up | KeyCode::Char('k') => self.selected = (self.selected + n - 1) % n,
-            KeyCode::Down | KeyCode::Char('j') | KeyCode::Tab => {
-                self.selected = (self.selected + 1) % n
-            }
-            KeyCode::Enter => return self.activate(self.selected),
-            KeyCode::Char(c) => {
+        match keys::find(KEYS, &key, |_| true) {
+            Some(Cmd::Up) => self.selected = (self.selected + n - 1) % n,
+            Some(Cmd::Down) => self.selected = (self.selected + 1) % n,
+            Some(Cmd::Open) => return self.activate(self.selected),
+            None => {
+                let KeyCode::Char(c) = key.code else {
+                    return Action::None;
+                };
                 // A digit picks by position, a letter by its mnemonic.
                 let by_digit = c.to_digit(10).and_then(|d| (d as usize).checked_sub(1));
                 let found = by_digit.filter(|&i| i < n).or_else(|| {
@@ -109,7 +139,6 @@ impl MenuScreen {
                     return self.activate(i);
                 }
             }
-            _ => {}
         }
         Action::None
     }
@@ -190,7 +219,10 @@ impl MenuScreen {
             list,
         );
         frame.render_widget(
-            Paragraph::new(Line::styled(cat.menu_hint, theme.dim())),
+            Paragraph::new(Line::styled(
+                self::hint(cat, hint.width as usize),
+                theme.dim(),
+            )),
             hint,
         );
     }
@@ -233,5 +265,22 @@ mod tests {
         m.on_key(key(KeyCode::Up));
         assert_eq!(m.selected, 1, "wraps around");
         assert!(matches!(m.on_key(key(KeyCode::Enter)), Action::Logout));
+    }
+
+    #[test]
+    fn the_key_line_is_built_from_the_keys_that_work() {
+        use ratatui::crossterm::event::{KeyEventKind, KeyModifiers};
+        let key = |c| KeyEvent::new_with_kind(c, KeyModifiers::NONE, KeyEventKind::Press);
+        assert_eq!(hint(&ZH, 80), "↑↓ 选择  Enter 进入  字母键 直达  F1 帮助");
+        assert_eq!(hint(&crate::i18n::EN, 24), "↑↓ select  Enter open");
+        let mut m = MenuScreen::new(&[Capability::ChangeOwnPassword as i32], &ZH);
+        for (code, selected) in [
+            (KeyCode::Tab, 1),
+            (KeyCode::Char('K'), 0),
+            (KeyCode::Char('j'), 1),
+        ] {
+            assert!(matches!(m.on_key(key(code)), Action::None));
+            assert_eq!(m.selected, selected, "{code:?}");
+        }
     }
 }

@@ -244,7 +244,7 @@ impl Screen {
     /// builds it from its key table.
     pub fn hint(&self, cat: &Catalogue, width: usize) -> std::borrow::Cow<'static, str> {
         match self {
-            Screen::Menu(_) => cat.menu_hint.into(),
+            Screen::Menu(_) => menu::hint(cat, width).into(),
             Screen::Login(s) => s.hint(cat, width).into(),
             Screen::Password(s) => s.hint(cat, width).into(),
             Screen::OrgUnits(s) => s.hint_line(cat, width).into(),
