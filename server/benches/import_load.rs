@@ -59,6 +59,8 @@ async fn login(channel: &Channel, username: &str) -> Result<String, tonic::Statu
 
 #[derive(Default)]
 struct Latencies {
+    /// Start of each call that took over a second (since the counter began).
+    slow: Vec<(f64, f64)>,
     verify: Vec<f64>,
     login: Vec<f64>,
     errors: Vec<String>,
@@ -71,6 +73,7 @@ async fn counter(channel: Channel, stop: Arc<AtomicBool>) -> Latencies {
     let mut identity = IdentityClient::new(channel.clone());
     let mut out = Latencies::default();
     let mut i = 0usize;
+    let began = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let (number, name, ..) = DEMO_PEOPLE[i % DEMO_PEOPLE.len()];
         let t = Instant::now();
@@ -86,7 +89,11 @@ async fn counter(channel: Channel, stop: Arc<AtomicBool>) -> Latencies {
                 &token,
             ))
             .await;
-        out.verify.push(t.elapsed().as_secs_f64() * 1000.0);
+        let ms = t.elapsed().as_secs_f64() * 1000.0;
+        out.verify.push(ms);
+        if ms > 1000.0 {
+            out.slow.push(((t - began).as_secs_f64(), ms));
+        }
         if let Err(e) = r {
             out.errors.push(format!("verify: {e:?}"));
         }
@@ -127,6 +134,9 @@ fn report(phase: &str, l: Latencies) {
         summary("login", l.login),
         l.errors.len()
     );
+    for (at, ms) in &l.slow {
+        println!("    a verification at {at:.1} s took {ms:.0} ms");
+    }
     for e in l.errors.iter().take(3) {
         println!("    e.g. {e}");
     }
@@ -184,7 +194,16 @@ async fn measure_on(url: &str, label: &str, csv: &[u8]) {
         .unwrap()
         .into_inner();
     let mut summary = None;
+    let mut last_report = 0.0;
     while let Some(p) = stream.message().await.unwrap() {
+        let at = started.elapsed().as_secs_f64();
+        if at - last_report > 2.0 || p.rows_done == 0 {
+            println!(
+                "    import at {at:.1} s: {} of {} rows",
+                p.rows_done, p.rows_total
+            );
+            last_report = at;
+        }
         if p.summary.is_some() {
             summary = p.summary;
         }

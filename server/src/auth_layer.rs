@@ -182,7 +182,11 @@ pub async fn authenticate(ctx: &Ctx, header: Option<&str>, lang: Lang) -> ApiRes
         return Err(ApiError::Disabled);
     }
     if touch_due(now, session.last_seen_at, ctx.sessions.idle_ms) {
-        sessions::touch(&mut conn, &token_hash, now).await?;
+        // A write like any other: it waits its turn, holding no reader.
+        drop(conn);
+        let mut tx = ctx.db.begin_write().await?;
+        sessions::touch(&mut tx, &token_hash, now).await?;
+        tx.commit().await?;
     }
     Ok(Caller {
         operator_id: op.id,

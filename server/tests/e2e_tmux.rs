@@ -236,7 +236,9 @@ fn demo_login_reaches_the_menu() {
     tmux.send(&["t"]);
     tmux.wait_for(&ticket_no);
     tmux.send(&["Enter"]);
-    tmux.wait_for("部门已回复");
+    // The queue lists states too: wait for the case file itself.
+    let case_file = tmux.wait_for("案卷编号");
+    assert!(case_file.contains("部门已回复"), "{case_file}");
     tmux.send(&["n"]);
     tmux.wait_for("记录通知申请人");
     tmux.send(&["Tab", "Tab", "已电话告知", "Enter"]);

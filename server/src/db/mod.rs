@@ -27,6 +27,7 @@ use anyhow::Context;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,10 +36,45 @@ pub enum Backend {
     Postgres,
 }
 
+/// How long a writer waits for its turn before it fails.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer at a time, and a writer waiting on the busy
+    /// timeout retries at intervals: one that writes back to back (an
+    /// import's chunks) takes the lock again before a waiting counter ever
+    /// sees it free. Writers of this process therefore queue here first,
+    /// in arrival order (tokio's mutex is fair). PostgreSQL locks rows.
+    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A write transaction; on SQLite it holds this process's place as the
+/// writer until it is committed or dropped (rolled back).
+pub struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> sqlx::Result<()> {
+        self.tx.commit().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
 }
 
 /// Accepts `sqlite://PATH`, `sqlite:PATH`, a bare file path, or
@@ -85,7 +121,11 @@ impl Db {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA synchronous = FULL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA busy_timeout = {}",
+                            BUSY_TIMEOUT.as_millis()
+                        )))
+                        .await?;
                         // Table statistics for the planner, refreshed as
                         // tables grow (cheap when nothing changed).
                         conn.execute("PRAGMA optimize = 0x10002").await?;
@@ -96,7 +136,12 @@ impl Db {
             .connect_with(options)
             .await
             .with_context(|| format!("cannot open database {}", redact(&url)))?;
-        Ok(Db { pool, backend })
+        let write_gate = (backend == Backend::Sqlite).then(Default::default);
+        Ok(Db {
+            pool,
+            backend,
+            write_gate,
+        })
     }
 
     pub async fn migrate(&self) -> anyhow::Result<()> {
@@ -134,21 +179,34 @@ impl Db {
         self.pool.acquire().await
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock at once
-    /// (`BEGIN IMMEDIATE`), so two writers queue on the busy timeout instead
-    /// of one failing half-way when it upgrades its read lock.
-    pub async fn begin_write(&self) -> sqlx::Result<Transaction<'static, Any>> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+    /// Starts a write transaction. On SQLite it waits for its turn among
+    /// this process's writers (before taking a connection, so waiting
+    /// writers leave the pool to readers), then takes the write lock at
+    /// once (`BEGIN IMMEDIATE`), so two writers queue instead of one failing
+    /// half-way when it upgrades its read lock.
+    pub async fn begin_write(&self) -> sqlx::Result<WriteTx> {
+        let turn = match &self.write_gate {
+            // As long as SQLite's own busy timeout: a writer that waits
+            // longer fails instead of hanging.
+            Some(gate) => Some(
+                tokio::time::timeout(BUSY_TIMEOUT, gate.clone().lock_owned())
+                    .await
+                    .map_err(|_| sqlx::Error::PoolTimedOut)?,
+            ),
+            None => None,
+        };
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx { tx, _turn: turn })
     }
 
     /// A write transaction for a bulk load into tables that grow while it
     /// runs. On PostgreSQL a plan cached while they were small (a
     /// sequential scan) would make every later look-up slower, so each
     /// statement is planned for the data as it is.
-    pub async fn begin_bulk_write(&self) -> sqlx::Result<Transaction<'static, Any>> {
+    pub async fn begin_bulk_write(&self) -> sqlx::Result<WriteTx> {
         let mut tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
             tx.execute("SET LOCAL plan_cache_mode = force_custom_plan")

@@ -165,10 +165,7 @@ impl AuthService {
         attempt: &str,
         right: bool,
         terminal: &str,
-    ) -> ApiResult<(
-        sqlx::Transaction<'static, sqlx::Any>,
-        operators::OperatorRow,
-    )> {
+    ) -> ApiResult<(crate::db::WriteTx, operators::OperatorRow)> {
         let now = self.ctx.now_ms();
         let mut tx = self.ctx.db.begin_write().await?;
         let guard_lock = attempts::guard(&mut tx, username).await?;
