@@ -97,7 +97,7 @@ async fn counter(channel: Channel, stop: Arc<AtomicBool>) -> Latencies {
         if let Err(e) = r {
             out.errors.push(format!("verify: {e:?}"));
         }
-        if i % 10 == 0 {
+        if i.is_multiple_of(10) {
             let t = Instant::now();
             let r = login(&channel, "counter").await;
             out.login.push(t.elapsed().as_secs_f64() * 1000.0);

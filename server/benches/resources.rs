@@ -159,7 +159,7 @@ async fn login_burst(t: &Target) -> String {
     let calls = (0..1000).map(|i| {
         let channel = channels[i % channels.len()].clone();
         async move {
-            let r = if i % 2 == 0 {
+            let r = if i.is_multiple_of(2) {
                 login(channel, format!("nobody{i}"), "wrong-password").await
             } else {
                 login(channel, "counter".into(), demo::DEMO_PASSWORD).await
@@ -243,8 +243,26 @@ async fn never_read(t: &Target, token: &str) -> String {
         clients.push(client);
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
+    // What came back meanwhile: headers only (the answers' bodies wait on
+    // the zero window), or a whole error answer.
+    let mut answered = BTreeMap::new();
+    for (response, _) in &mut held {
+        use futures::FutureExt;
+        let status = match response.now_or_never() {
+            None => "no headers".to_string(),
+            Some(Err(e)) => format!("reset {:?}", e.reason()),
+            Some(Ok(r)) => format!(
+                "headers, grpc-status {}",
+                r.headers()
+                    .get("grpc-status")
+                    .map_or("pending", |v| v.to_str().unwrap_or("?"))
+            ),
+        };
+        *answered.entry(status).or_insert(0) += 1;
+    }
     format!(
-        "{opened} calls sent and never read ({waited} could not open: the per-connection stream limit)"
+        "{opened} calls sent and never read ({waited} could not open: the per-connection stream limit); {}",
+        tally(&answered)
     )
 }
 
