@@ -96,6 +96,10 @@ pub mod import {
                 format!("压缩包内文件超过上限 {} 个", t::MAX_ENTRIES),
                 e.to_string(),
             ),
+            E::BadCellReference(r) => lang.pick(
+                format!("表格中的单元格位置“{r}”无效（应为至多三个字母加至多七位数字）"),
+                e.to_string(),
+            ),
         }
     }
 

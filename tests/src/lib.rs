@@ -5,6 +5,8 @@
 //! PostgreSQL tests need `DATABASE_URL` (a server where the user may create
 //! databases); without it they print a visible SKIP line and pass.
 
+pub mod fuzz;
+
 use std::sync::Arc;
 
 use credit_desk_proto::pb::{admin_client::AdminClient, auth_client::AuthClient};

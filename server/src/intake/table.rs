@@ -59,6 +59,10 @@ pub enum TableError {
     CompressionRatio,
     #[error("more than {MAX_ENTRIES} entries in the archive")]
     TooManyEntries,
+    /// A cell position that is not a column of at most three letters and a
+    /// row of at most seven digits (the spreadsheet parser overflows on one).
+    #[error("a sheet names a cell position that is not one: {0:?}")]
+    BadCellReference(String),
 }
 
 pub fn read(file_name: &str, bytes: &[u8]) -> Result<Table, TableError> {
@@ -157,8 +161,19 @@ fn measure_archive(bytes: &[u8]) -> Result<(), TableError> {
         let entry = archive.by_index(i).map_err(unreadable)?;
         let packed = entry.compressed_size().max(1);
         let left = MAX_UNPACKED_BYTES - total;
-        let unpacked = std::io::copy(&mut entry.take(left + 1), &mut std::io::sink())
-            .map_err(|e| TableError::Unreadable(e.to_string()))?;
+        let sheet = entry
+            .name()
+            .map_or(true, |n| n.starts_with("xl/worksheets/"));
+        let mut refs = CellRefs::default();
+        let unpacked = if sheet {
+            std::io::copy(&mut entry.take(left + 1), &mut refs)
+        } else {
+            std::io::copy(&mut entry.take(left + 1), &mut std::io::sink())
+        }
+        .map_err(|e| TableError::Unreadable(e.to_string()))?;
+        if let Some(bad) = refs.bad {
+            return Err(TableError::BadCellReference(bad));
+        }
         if unpacked > left {
             return Err(TableError::UnpacksTooLarge);
         }
@@ -168,6 +183,94 @@ fn measure_archive(bytes: &[u8]) -> Result<(), TableError> {
         total += unpacked;
     }
     Ok(())
+}
+
+/// Checks every cell position a sheet names (`r="B2"`, `ref="A1:G3"`) as
+/// its XML streams by: at most three letters and seven digits each.
+#[derive(Default)]
+struct CellRefs {
+    /// The last bytes seen outside a value, to spot ` r="` and ` ref="`.
+    recent: [u8; 6],
+    /// The quote that opened the value being read, and the value so far.
+    value: Option<(u8, Vec<u8>)>,
+    /// The first position that is not one.
+    bad: Option<String>,
+}
+
+impl CellRefs {
+    const LONGEST: usize = 24;
+
+    /// (column, row) of a position like `B2` (a bare row number has
+    /// column 0).
+    fn position(part: &[u8]) -> Option<(u32, u32)> {
+        let letters = part.iter().take_while(|b| b.is_ascii_alphabetic()).count();
+        let digits = &part[letters..];
+        if letters > 3 || !(1..=7).contains(&digits.len()) {
+            return None;
+        }
+        let column = part[..letters].iter().fold(0, |c, b| {
+            c * 26 + u32::from(b.to_ascii_uppercase() - b'A') + 1
+        });
+        let row = std::str::from_utf8(digits).ok()?.parse().ok()?;
+        Some((column, row))
+    }
+
+    /// One position, or a range from its top left to its bottom right
+    /// (the parser subtracts one from the other).
+    fn valid(value: &[u8]) -> bool {
+        let parts: Option<Vec<(u32, u32)>> =
+            value.split(|&b| b == b':').map(Self::position).collect();
+        match parts.as_deref() {
+            Some([_]) => true,
+            Some([(c0, r0), (c1, r1)]) => c0 <= c1 && r0 <= r1,
+            _ => false,
+        }
+    }
+
+    fn byte(&mut self, b: u8) {
+        if let Some((quote, value)) = &mut self.value {
+            if b == *quote {
+                if !Self::valid(value) {
+                    self.bad = Some(String::from_utf8_lossy(value).into_owned());
+                }
+                self.value = None;
+            } else if value.len() < Self::LONGEST {
+                value.push(b);
+            } else {
+                value.push(b);
+                self.bad = Some(format!("{}…", String::from_utf8_lossy(value)));
+                self.value = None;
+            }
+            return;
+        }
+        self.recent.rotate_left(1);
+        self.recent[5] = b;
+        if matches!(b, b'"' | b'\'') {
+            let r = &self.recent;
+            let named = |name: &[u8]| {
+                let at = 5 - name.len() - 1;
+                &r[at + 1..5] == name && r[at].is_ascii_whitespace()
+            };
+            if r[4] == b'=' && (named(b"r=") || named(b"ref=")) {
+                self.value = Some((b, Vec::new()));
+            }
+        }
+    }
+}
+
+impl std::io::Write for CellRefs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bad.is_none() {
+            for &b in buf {
+                self.byte(b);
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn read_xlsx(bytes: &[u8]) -> Result<Table, TableError> {
@@ -292,6 +395,53 @@ pub mod crafted {
 mod tests {
     use super::crafted::{sheet, workbook};
     use super::*;
+
+    #[test]
+    fn cell_positions_are_checked_before_the_parser_sees_them() {
+        for good in ["A1", "XFD1048576", "A1:G3", "123", "b2"] {
+            assert!(CellRefs::valid(good.as_bytes()), "{good}");
+        }
+        for bad in [
+            "AAAA1",
+            "A12345678",
+            "AinlineStr",
+            "",
+            "A1:",
+            "1A",
+            "A-1",
+            "A91:G3",
+            "B1:A1",
+            "A1:B2:C3",
+        ] {
+            assert!(!CellRefs::valid(bad.as_bytes()), "{bad}");
+        }
+        let header = r#"<row r="1"><c r="A1" t="inlineStr"><is><t>证件号码</t></is></c></row>"#;
+        // An over-long column overflowed calamine's position arithmetic.
+        for (dimension, cell) in [
+            ("", r#"<c r="AAAAAAAAAAAAAAAAAAAA2"><v>1</v></c>"#),
+            (
+                r#"<dimension ref='A1:ZZZZZZZZZZZZZZZ9'/>"#,
+                r#"<c r="A2"><v>1</v></c>"#,
+            ),
+        ] {
+            let book = workbook(&sheet(
+                dimension,
+                &format!("{header}<row r=\"2\">{cell}</row>"),
+            ));
+            assert!(
+                matches!(read("x.xlsx", &book), Err(TableError::BadCellReference(_))),
+                "{cell}"
+            );
+        }
+        // Attributes that merely end in r or ref are not positions.
+        let fine = workbook(&sheet(
+            "",
+            &format!(
+                r#"{header}<row r="2" spans="1:1" customHeight="1"><c r="A2" s="1"><v>1</v></c></row>"#
+            ),
+        ));
+        assert!(read("x.xlsx", &fine).is_ok());
+    }
 
     #[test]
     fn csv_with_bom_and_trailing_blank_rows() {
