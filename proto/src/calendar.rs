@@ -178,6 +178,15 @@ impl fmt::Display for LineError {
 /// schedule.
 pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
 
+/// A value as an error quotes it: the file may hold anything, the message
+/// stays short.
+fn shown(value: &str) -> String {
+    match value.char_indices().nth(20) {
+        Some((at, _)) => format!("{}…", &value[..at]),
+        None => value.to_string(),
+    }
+}
+
 /// Reads the calendar file format: one `date,kind,name` line per special
 /// day (`2026-10-10,workday,国庆节调休`); kind is `holiday` or `workday`;
 /// blank lines, `#` comments and a `date,kind,name` header are skipped.
@@ -205,7 +214,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<SpecialDay>, Vec<LineError>> {
         );
         let mut fail = |message: String| errors.push(LineError { line, message });
         let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
-            fail(format!("date {date:?} is not a YYYY-MM-DD date"));
+            fail(format!("date {:?} is not a YYYY-MM-DD date", shown(date)));
             continue;
         };
         if !YEARS.contains(&date.year()) {
@@ -217,7 +226,7 @@ pub fn parse_csv(text: &str) -> Result<Vec<SpecialDay>, Vec<LineError>> {
             continue;
         }
         let Some(kind) = DayKind::parse(kind) else {
-            fail(format!("kind {kind:?} must be holiday or workday"));
+            fail(format!("kind {:?} must be holiday or workday", shown(kind)));
             continue;
         };
         if name.chars().count() > 40 || name.chars().any(char::is_control) {

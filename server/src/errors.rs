@@ -4,6 +4,7 @@
 //! violation per field) so the workstation can put each message next to its
 //! field.
 
+use crate::clock::local_time;
 use credit_desk_proto::Lang;
 use credit_desk_proto::errors as reason;
 use credit_desk_proto::validate::{FieldError, Rule};
@@ -92,15 +93,21 @@ impl From<crate::authz::VerificationRefusal> for ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// Formats a UTC millisecond time as local wall-clock time for messages.
-fn local_time(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| {
-            t.with_timezone(&chrono::Local)
-                .format("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
+/// An answer's message travels in HTTP/2 headers (`grpc-message`,
+/// percent-encoded: nine bytes for a Chinese character, and again inside
+/// `grpc-status-details-bin`). A client drops the whole connection — every
+/// call on it — when a header block passes its limit (16 KiB by default),
+/// so no answer may carry more than these many characters of text.
+const SUMMARY_CHARS: usize = 300;
+const VIOLATION_CHARS: usize = 150;
+const VIOLATIONS: usize = 10;
+
+/// `text` cut to `max` characters, marked with … when cut.
+fn fit(text: String, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
 }
 
 /// A short random id to find an internal error in the server log.
@@ -125,13 +132,15 @@ impl ApiError {
             ApiError::Validation(errors) => {
                 let violations = errors
                     .iter()
-                    .map(|e| FieldViolation::new(e.field, e.message(lang)))
+                    .take(VIOLATIONS)
+                    .map(|e| FieldViolation::new(e.field, fit(e.message(lang), VIOLATION_CHARS)))
                     .collect::<Vec<_>>();
                 let summary = errors
                     .iter()
                     .map(|e| e.describe(lang))
                     .collect::<Vec<_>>()
                     .join("; ");
+                let summary = fit(summary, SUMMARY_CHARS);
                 let mut details = ErrorDetails::with_bad_request(violations);
                 details.set_error_info(reason::VALIDATION, reason::DOMAIN, HashMap::new());
                 return Status::with_error_details(Code::InvalidArgument, summary, details);
@@ -303,6 +312,29 @@ impl ApiError {
 mod tests {
     use super::*;
     use credit_desk_proto::validate::{Rule, field};
+
+    /// The fuzzer found a calendar file whose errors quoted 20 KB of it:
+    /// the answer's headers passed the client's limit and the client
+    /// dropped its connection, failing every other call on it.
+    #[test]
+    fn an_answer_fits_in_a_clients_header_limit_whatever_it_quotes() {
+        let long = "日".repeat(100_000);
+        let errors = (0..50)
+            .map(|_| FieldError::new(field::FILE, Rule::BadFile(long.clone())))
+            .collect();
+        let http = ApiError::Validation(errors)
+            .into_status(Lang::Zh)
+            .into_http::<()>();
+        let bytes: usize = http
+            .headers()
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len())
+            .sum();
+        assert!(bytes < 12 * 1024, "{bytes} bytes of headers");
+        let short = ApiError::from(FieldError::new(field::FILE, Rule::BadFile("坏".into())))
+            .into_status(Lang::Zh);
+        assert!(short.message().contains('坏') && !short.message().contains('…'));
+    }
 
     #[test]
     fn validation_lists_every_field() {
