@@ -14,6 +14,8 @@ pub mod deadline {
 /// `ImportSummary.status` / `ImportRecord.status`: how an import ended.
 pub mod import_status {
     pub const RUNNING: &str = "running";
+    /// Failed, cancelled or abandoned, and being undone.
+    pub const ROLLING_BACK: &str = "rolling_back";
     pub const APPLIED: &str = "applied";
     /// Every row was already there as it is.
     pub const NO_CHANGE: &str = "no_change";

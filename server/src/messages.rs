@@ -120,6 +120,10 @@ pub mod import {
             ),
             import_status::DRY_RUN => lang.pick("试运行，未做任何更改", "dry run, nothing changed"),
             import_status::REJECTED => lang.pick("没有可导入的行", "no row could be imported"),
+            import_status::RUNNING => lang.pick("导入中", "being imported"),
+            import_status::ROLLING_BACK => {
+                lang.pick("未完成，正在撤销", "did not finish; being undone")
+            }
             other => other,
         };
         word.to_string()

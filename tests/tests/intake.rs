@@ -438,6 +438,25 @@ both_backends!(
         assert_eq!(count(srv, "visible_records").await, 0);
         assert_eq!(count(srv, "subjects").await, subjects + 500);
 
+        // Meanwhile someone refers to a person the import registered: a
+        // refused query attempt is on record about them.
+        let staged: String = sqlx::query_scalar(
+            "SELECT id FROM subjects WHERE created_by_import IS NOT NULL ORDER BY id LIMIT 1",
+        )
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap();
+        let supervisor = srv.session("supervisor").await;
+        let refused = supervisor
+            .query()
+            .run_query(credit_desk_tests::self_query(
+                &staged,
+                &credit_desk_tests::rid(),
+            ))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+
         let center = srv.session("center").await;
         let e = upload(srv, &center, "D-TAX", "tax.csv", &bytes, false)
             .await
@@ -452,7 +471,8 @@ both_backends!(
         let (_, s) = upload(srv, &center, "D-TAX", "tax.csv", &bytes, false)
             .await
             .unwrap();
-        assert_eq!((s.records_created, s.subjects_created), (1_300, 1_300));
+        // The person on record stayed registered; the other 499 went.
+        assert_eq!((s.records_created, s.subjects_created), (1_300, 1_299));
         assert_eq!(count(srv, "records").await, 1_300);
         assert_eq!(count(srv, "record_versions").await, 1_300);
         assert_eq!(count(srv, "subjects").await, subjects + 1_300);

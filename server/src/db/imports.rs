@@ -42,10 +42,12 @@ pub async fn begin(
         .execute(&mut *tx)
         .await?;
     let running: Vec<(String, Option<i64>, i64)> = sqlx::query_as(
-        "SELECT id, heartbeat_at, started_at FROM imports WHERE department_id = $1 AND status = $2",
+        "SELECT id, heartbeat_at, started_at FROM imports
+          WHERE department_id = $1 AND status IN ($2, $3)",
     )
     .bind(&log.department_id)
     .bind(import_status::RUNNING)
+    .bind(import_status::ROLLING_BACK)
     .fetch_all(&mut *tx)
     .await?;
     let mut abandoned = Vec::new();
@@ -72,14 +74,16 @@ pub async fn heartbeat(conn: &mut AnyConnection, import_id: &str, now_ms: i64) -
     Ok(())
 }
 
-/// Running imports nobody has written for [`ABANDONED_AFTER_MS`].
+/// Running (or rolling back) imports nobody has written for
+/// [`ABANDONED_AFTER_MS`].
 pub async fn abandoned(db: &Db, now_ms: i64) -> sqlx::Result<Vec<String>> {
     let mut conn = db.read().await?;
     sqlx::query_scalar(
         "SELECT id FROM imports
-          WHERE status = $1 AND COALESCE(heartbeat_at, started_at) < $2",
+          WHERE status IN ($1, $2) AND COALESCE(heartbeat_at, started_at) < $3",
     )
     .bind(import_status::RUNNING)
+    .bind(import_status::ROLLING_BACK)
     .bind(now_ms - ABANDONED_AFTER_MS)
     .fetch_all(&mut *conn)
     .await
@@ -103,6 +107,8 @@ pub async fn set_next_version(
 }
 
 /// Runs `sql` (which changes at most [`STEP`] rows for `$1` = import id,
+/// and re-checks its condition outside the `LIMIT` subquery: PostgreSQL
+/// re-evaluates only the outer condition of a row changed meanwhile),
 /// `$2` = step) in its own short transaction until it changes nothing.
 async fn in_steps(db: &Db, sql: &'static str, import_id: &str) -> sqlx::Result<u64> {
     let mut total = 0;
@@ -128,22 +134,25 @@ pub async fn fold_in(db: &Db, import_id: &str) -> sqlx::Result<u64> {
     in_steps(
         db,
         "UPDATE records SET current_version = next_version, next_version = NULL, next_import = NULL
-          WHERE id IN (SELECT id FROM records WHERE next_import = $1 LIMIT $2)",
+          WHERE next_import = $1
+            AND id IN (SELECT id FROM records WHERE next_import = $1 LIMIT $2)",
         import_id,
     )
     .await
 }
 
 /// Applied imports with versions not yet folded in (a server stopped
-/// between applying and folding).
-pub async fn unfolded(db: &Db) -> sqlx::Result<Vec<String>> {
+/// between applying and folding, or folding is still under way), of one
+/// department or of all.
+pub async fn unfolded(db: &Db, department_id: Option<&str>) -> sqlx::Result<Vec<String>> {
     let mut conn = db.read().await?;
     sqlx::query_scalar(
         "SELECT DISTINCT r.next_import FROM records r
            JOIN imports i ON i.id = r.next_import
-          WHERE i.status = $1",
+          WHERE i.status = $1 AND ($2 IS NULL OR i.department_id = $2)",
     )
     .bind(import_status::APPLIED)
+    .bind(department_id)
     .fetch_all(&mut *conn)
     .await
 }
@@ -152,20 +161,24 @@ pub async fn unfolded(db: &Db) -> sqlx::Result<Vec<String>> {
 /// records and subjects it created (subjects only where nothing else has
 /// come to refer to them), its rejected rows — and its log row.
 pub async fn roll_back(db: &Db, import_id: &str) -> anyhow::Result<()> {
-    let status: Option<String> = {
-        let mut conn = db.read().await?;
-        sqlx::query_scalar("SELECT status FROM imports WHERE id = $1")
-            .bind(import_id)
-            .fetch_optional(&mut *conn)
-            .await?
-    };
+    // Claimed first: an import being applied meanwhile keeps its status,
+    // and one claimed here can no longer be applied (see finish_import).
+    let mut tx = db.begin_write().await?;
+    let status: Option<String> = sqlx::query_scalar("SELECT status FROM imports WHERE id = $1")
+        .bind(import_id)
+        .fetch_optional(&mut *tx)
+        .await?;
     match status.as_deref() {
         None => return Ok(()),
-        Some(s) if s != import_status::RUNNING => {
-            anyhow::bail!("import {import_id} is {s}; only a running import is rolled back")
-        }
-        Some(_) => {}
+        Some(import_status::RUNNING | import_status::ROLLING_BACK) => {}
+        Some(s) => anyhow::bail!("import {import_id} is {s}; only a running import is rolled back"),
     }
+    sqlx::query("UPDATE imports SET status = $1 WHERE id = $2")
+        .bind(import_status::ROLLING_BACK)
+        .bind(import_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
     // A pending version is never current: the import was not applied.
     in_steps(
         db,
@@ -176,7 +189,7 @@ pub async fn roll_back(db: &Db, import_id: &str) -> anyhow::Result<()> {
     .await?;
     in_steps(
         db,
-        "DELETE FROM records WHERE id IN
+        "DELETE FROM records WHERE next_import = $1 AND current_version = 0 AND id IN
            (SELECT id FROM records WHERE next_import = $1 AND current_version = 0 LIMIT $2)",
         import_id,
     )
@@ -184,43 +197,16 @@ pub async fn roll_back(db: &Db, import_id: &str) -> anyhow::Result<()> {
     in_steps(
         db,
         "UPDATE records SET next_version = NULL, next_import = NULL
-          WHERE id IN (SELECT id FROM records WHERE next_import = $1 LIMIT $2)",
+          WHERE next_import = $1
+            AND id IN (SELECT id FROM records WHERE next_import = $1 LIMIT $2)",
         import_id,
     )
     .await?;
-    // Subjects registered by the import that nobody has used meanwhile.
-    const UNUSED: &str = "SELECT s.id FROM subjects s
-          WHERE s.created_by_import = $1
-            AND NOT EXISTS (SELECT 1 FROM records r WHERE r.subject_id = s.id)
-            AND NOT EXISTS (SELECT 1 FROM verifications v WHERE v.subject_id = s.id)
-          ORDER BY s.id LIMIT $2";
-    loop {
-        let mut tx = db.begin_write().await?;
-        let ids: Vec<String> = sqlx::query_scalar(UNUSED)
-            .bind(import_id)
-            .bind(STEP)
-            .fetch_all(&mut *tx)
-            .await?;
-        if ids.is_empty() {
-            break;
-        }
-        for table in ["persons", "organisations"] {
-            let sql =
-                format!("DELETE FROM {table} WHERE subject_id IN (SELECT id FROM ({UNUSED}) u)");
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(import_id)
-                .bind(STEP)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DELETE FROM subjects WHERE id IN (SELECT id FROM ({UNUSED}) u)"
-        )))
-        .bind(import_id)
-        .bind(STEP)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+    // Subjects registered by the import that nothing has come to refer to
+    // meanwhile. Should one be referred to in a way not listed here, it
+    // stays registered (a subject without records is harmless).
+    if let Err(e) = remove_unused_subjects(db, import_id).await {
+        tracing::warn!(import = import_id, error = %e, "subjects of a rolled back import kept");
     }
     let mut tx = db.begin_write().await?;
     // Subjects kept because they are used now belong to nobody's import.
@@ -240,6 +226,45 @@ pub async fn roll_back(db: &Db, import_id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn remove_unused_subjects(db: &Db, import_id: &str) -> sqlx::Result<()> {
+    const UNUSED: &str = "SELECT s.id FROM subjects s
+          WHERE s.created_by_import = $1
+            AND NOT EXISTS (SELECT 1 FROM records r WHERE r.subject_id = s.id)
+            AND NOT EXISTS (SELECT 1 FROM verifications v WHERE v.subject_id = s.id)
+            AND NOT EXISTS (SELECT 1 FROM consents c WHERE c.subject_id = s.id)
+            AND NOT EXISTS (SELECT 1 FROM query_log q WHERE q.subject_id = s.id)
+            AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.subject_id = s.id)
+            AND NOT EXISTS (SELECT 1 FROM households h WHERE h.subject_id = s.id OR h.head_id = s.id)
+            AND NOT EXISTS (SELECT 1 FROM household_members m
+                             WHERE m.household_id = s.id OR m.person_id = s.id)
+          ORDER BY s.id LIMIT $2";
+    loop {
+        let mut tx = db.begin_write().await?;
+        let ids: Vec<String> = sqlx::query_scalar(UNUSED)
+            .bind(import_id)
+            .bind(STEP)
+            .fetch_all(&mut *tx)
+            .await?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        for table in ["persons", "organisations", "subjects"] {
+            let key = if table == "subjects" {
+                "id"
+            } else {
+                "subject_id"
+            };
+            let sql = format!("DELETE FROM {table} WHERE {key} IN (SELECT id FROM ({UNUSED}) u)");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(import_id)
+                .bind(STEP)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+    }
+}
+
 /// Rolls back abandoned imports and folds in applied ones a stopped server
 /// left unfolded; run at start-up.
 pub async fn recover(db: &Db, now_ms: i64) -> anyhow::Result<()> {
@@ -247,7 +272,7 @@ pub async fn recover(db: &Db, now_ms: i64) -> anyhow::Result<()> {
         tracing::warn!(import = id, "rolling back an abandoned import");
         roll_back(db, &id).await?;
     }
-    for id in unfolded(db).await? {
+    for id in unfolded(db, None).await? {
         fold_in(db, &id).await?;
     }
     Ok(())

@@ -73,13 +73,14 @@ pub async fn insert_import(
     Ok(())
 }
 
-/// Writes an import's final status and counts.
-pub async fn finish_import(conn: &mut AnyConnection, i: &ImportRow) -> sqlx::Result<()> {
-    sqlx::query(
+/// Writes a running import's final status and counts; false when it is no
+/// longer running (it was judged abandoned and is being rolled back).
+pub async fn finish_import(conn: &mut AnyConnection, i: &ImportRow) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "UPDATE imports SET status = $1, rows_total = $2, rows_accepted = $3, rows_rejected = $4,
              records_created = $5, records_updated = $6, records_unchanged = $7, subjects_created = $8,
              period = $10
-          WHERE id = $9",
+          WHERE id = $9 AND status = $11",
     )
     .bind(&i.status)
     .bind(i.rows_total)
@@ -91,9 +92,10 @@ pub async fn finish_import(conn: &mut AnyConnection, i: &ImportRow) -> sqlx::Res
     .bind(i.subjects_created)
     .bind(&i.id)
     .bind(i.period.as_deref())
+    .bind(credit_desk_proto::words::import_status::RUNNING)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// Stores rejected rows (row, column, reason) of an import.
@@ -217,7 +219,12 @@ pub async fn current_by_keys(
     department_id: &str,
     keys: &[String],
 ) -> sqlx::Result<Vec<CurrentVersion>> {
-    let select = "SELECT r.source_key, r.id, r.current_version, v.content_hash
+    // `current_version` is the highest version the record has, so a new
+    // one never takes a number a correction took meanwhile.
+    let select = "SELECT r.source_key, r.id,
+                         (SELECT MAX(x.version) FROM record_versions x WHERE x.record_id = r.id)
+                             AS current_version,
+                         v.content_hash
                     FROM visible_records r
                     JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
                    WHERE r.source_unit_id = $1 AND r.source_key IN ";

@@ -623,6 +623,12 @@ pub async fn correct_record(
             new.trim().to_string()
         }
     };
+    // The record's row is locked first (PostgreSQL; SQLite has one writer),
+    // so a correction and an import chunk never pick the same number.
+    sqlx::query("UPDATE records SET updated_at = updated_at WHERE id = $1")
+        .bind(record_id)
+        .execute(&mut *conn)
+        .await?;
     // Above every version the record has, an import's pending one too:
     // the decision is the newest content, and replaces what an import
     // still being written would have made current.

@@ -442,7 +442,11 @@ async fn apply(db: &Db, log: &mut ImportRow, plan: &mut Planner<'_>) -> Result<(
         tx.commit().await?;
     }
     let mut tx = db.begin_write().await?;
-    records::finish_import(&mut tx, log).await?;
+    if !records::finish_import(&mut tx, log).await? {
+        return Err(
+            anyhow::anyhow!("the import was judged abandoned and is being rolled back").into(),
+        );
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -547,17 +551,16 @@ pub async fn run(
     if job.dry_run {
         // A dry run checks everything, against the database too, writes
         // nothing but its log entry, and takes no write lock meanwhile.
-        let mut conn = db.read().await?;
         let mut done = 0;
         for chunk in parsed.rows.chunks(CHUNK) {
             if plan.cancelled() {
                 return Err(ImportError::Cancelled);
             }
-            plan.chunk(&mut conn, chunk).await?;
+            // A connection per chunk: a long dry run holds none of the pool.
+            plan.chunk(&mut *db.read().await?, chunk).await?;
             done += chunk.len() as u32;
             progress(done, total);
         }
-        drop(conn);
         plan.summary.status = import_status::DRY_RUN.into();
         let mut tx = db.begin_write().await?;
         records::insert_import(&mut tx, &log, job.operator_id, job.now_ms).await?;
@@ -566,29 +569,31 @@ pub async fn run(
         records::insert_import_errors(&mut tx, &log.id, &errors).await?;
         tx.commit().await?;
     } else {
-        // What a stopped server left: applied imports not yet folded in.
-        for id in imports::unfolded(db).await? {
-            imports::fold_in(db, &id).await?;
-        }
         let abandoned = match imports::begin(db, &log, job.operator_id, job.now_ms).await? {
             Ok(abandoned) => abandoned,
             Err(imports::BeginError::Running { since_ms }) => {
                 return Err(ImportError::Running { since_ms });
             }
         };
-        for id in abandoned {
-            tracing::warn!(import = id, "rolling back an abandoned import");
-            imports::roll_back(db, &id).await?;
+        let applied = async {
+            // Now that no other import of the department runs: what an
+            // earlier one left — versions applied but not yet folded in,
+            // an abandoned import — is settled before this one writes.
+            for id in imports::unfolded(db, Some(&job.department.id)).await? {
+                imports::fold_in(db, &id).await?;
+            }
+            for id in abandoned {
+                tracing::warn!(import = id, "rolling back an abandoned import");
+                imports::roll_back(db, &id).await?;
+            }
+            write_pending(db, &mut plan, &parsed.rows, &mut progress).await?;
+            apply(db, &mut log, &mut plan).await
         }
-        let written = write_pending(db, &mut plan, &parsed.rows, &mut progress).await;
-        let applied = match written {
-            Ok(()) => apply(db, &mut log, &mut plan).await,
-            Err(e) => Err(e),
-        };
+        .await;
         if let Err(e) = applied {
             if let Err(undo) = imports::roll_back(db, &log.id).await {
-                // Left running: the next import of the department (or the
-                // next start) rolls it back once it is abandoned.
+                // Left for the next import of the department (or the next
+                // start) to roll back once it is abandoned.
                 tracing::error!(import = log.id, error = %undo, "rolling back a failed import");
             }
             return Err(e);

@@ -243,8 +243,15 @@ impl CellRefs {
             }
             return;
         }
-        self.recent.rotate_left(1);
-        self.recent[5] = b;
+        // Whitespace is kept as one space, and dropped around `=`, so
+        // `r = "B2"` is seen as ` r="B2"`.
+        let last = self.recent[5];
+        match b {
+            _ if b.is_ascii_whitespace() && (last == b' ' || last == b'=') => return,
+            _ if b.is_ascii_whitespace() => self.push(b' '),
+            b'=' if last == b' ' => self.recent[5] = b'=',
+            _ => self.push(b),
+        }
         if matches!(b, b'"' | b'\'') {
             let r = &self.recent;
             let named = |name: &[u8]| {
@@ -255,6 +262,13 @@ impl CellRefs {
                 self.value = Some((b, Vec::new()));
             }
         }
+    }
+}
+
+impl CellRefs {
+    fn push(&mut self, b: u8) {
+        self.recent.rotate_left(1);
+        self.recent[5] = b;
     }
 }
 
