@@ -35,6 +35,13 @@ pub const KNOWN: &[Setting] = &[
         min: 1,
         max: 10,
     },
+    Setting {
+        key: crate::services::query::FEE_SETTING,
+        meaning: "fee for a self-query beyond the year's two free ones, in fen (1/100 yuan)",
+        default: crate::services::query::DEFAULT_FEE_CENTS,
+        min: 0,
+        max: 100_000,
+    },
 ];
 
 /// Every known setting with its value, as `key = value  # meaning` lines.

@@ -5,6 +5,7 @@
 //! PostgreSQL tests need `DATABASE_URL` (a server where the user may create
 //! databases); without it they print a visible SKIP line and pass.
 
+pub mod desk;
 pub mod fuzz;
 
 use std::sync::Arc;

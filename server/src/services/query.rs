@@ -26,6 +26,10 @@ use crate::rules::ticket::Outcome;
 
 const TWO_YEARS_MS: i64 = 2 * 366 * 86_400_000;
 
+/// The center's fee for a charged self-query, in fen.
+pub const FEE_SETTING: &str = "self_query_fee_cents";
+pub const DEFAULT_FEE_CENTS: i64 = 1_000;
+
 pub struct QueryService {
     ctx: Ctx,
 }
@@ -127,9 +131,15 @@ impl QueryService {
         let log = queries::get_log(&mut conn, &log_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("query log {log_id} vanished"))?;
+        let fee_cents = if log.fee_applies {
+            consents::setting_i64(&mut conn, FEE_SETTING, DEFAULT_FEE_CENTS).await?
+        } else {
+            0
+        };
         let mut resp = pb::RunQueryResponse {
             allowed: log.allowed,
             fee_applies: log.fee_applies,
+            fee_cents,
             query_log_id: log.id.clone(),
             replayed,
             ..Default::default()

@@ -34,6 +34,18 @@ impl Catalogue {
         )
     }
 
+    /// A charged self-query waits for the clerk to confirm the fee.
+    pub fn fee_confirm(&self, fee_yuan: &str) -> String {
+        self.pick(
+            format!(
+                "本次为本年度第三次及以上本人查询，需收费 {fee_yuan} 元。收费后按 y 确认并查询，Esc 取消"
+            ),
+            format!(
+                "This is a third or later self-query this year and costs {fee_yuan} yuan. Once paid, y: confirm and query; Esc: cancel"
+            ),
+        )
+    }
+
     /// The footer on every printed page.
     pub fn page_footer(&self, no: &str, page: usize, pages: usize, operator: &str) -> String {
         self.pick(
@@ -134,6 +146,7 @@ mod tests {
                 vec!["2091", "2092", "9501", "9502"],
             ),
             ("objection_filed", c.objection_filed("YY-X"), vec!["YY-X"]),
+            ("fee_confirm", c.fee_confirm("98.76"), vec!["98.76"]),
             (
                 "paused_note",
                 c.paused_note(9601, "2099-01-02"),

@@ -437,7 +437,12 @@ impl ReportScreen {
         match cmd {
             Cmd::Back => Action::Back,
             Cmd::ConfirmFee if waiting => Action::None,
-            Cmd::ConfirmFee => Action::Send(self.request(true)),
+            Cmd::ConfirmFee => {
+                // A new attempt, not a retry of the refused one: that one is
+                // on record as refused under its own request id.
+                self.request_id = uuid::Uuid::now_v7().to_string();
+                Action::Send(self.request(true))
+            }
             Cmd::LineDown => {
                 self.scroll += 1;
                 Action::None
@@ -570,7 +575,7 @@ impl ReportScreen {
                 let text = if r.refusal_code
                     == credit_desk_proto::errors::refusal::FEE_CONFIRMATION_REQUIRED
                 {
-                    cat.fee_confirm.to_string()
+                    cat.fee_confirm(&crate::print::yuan(r.fee_cents))
                 } else {
                     format!("✗ {}", r.refusal_message)
                 };

@@ -1,0 +1,92 @@
+//! The workstation as staff use it, against the real test server: keys go
+//! into the app's `update()`, the calls it asks for go over the real client
+//! (the one the `credit-desk` binary uses), and the answers come back as
+//! events; the screen is drawn at 80×24 on ratatui's TestBackend.
+
+use std::collections::VecDeque;
+
+use credit_desk::app::{App, Command, Event};
+use credit_desk::net::Client;
+use credit_desk::theme::Theme;
+use credit_desk_proto::Lang;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use crate::{DEMO_PASSWORD, TestServer};
+
+pub struct Desk {
+    pub app: App,
+    client: Client,
+}
+
+impl Desk {
+    pub fn open(srv: &TestServer, lang: Lang) -> Desk {
+        let client = Client::new(&srv.running.url(), lang, None).expect("a client");
+        let app = App::new(
+            lang,
+            Theme { color: false },
+            srv.running.url(),
+            client.meter.clone(),
+            None,
+            "desk-1".into(),
+        );
+        Desk { app, client }
+    }
+
+    /// Presses a key and waits for every call it led to.
+    pub async fn key(&mut self, code: KeyCode) {
+        let event = Event::Key(KeyEvent::new_with_kind(
+            code,
+            KeyModifiers::NONE,
+            KeyEventKind::Press,
+        ));
+        let commands = self.app.update(event);
+        self.run(commands).await;
+    }
+
+    pub async fn text(&mut self, text: &str) {
+        for c in text.chars() {
+            self.key(KeyCode::Char(c)).await;
+        }
+    }
+
+    /// Sends what the app asked for, one call after another, feeding each
+    /// answer back, until the app asks for nothing more.
+    async fn run(&mut self, commands: Vec<Command>) {
+        let mut queue: VecDeque<Command> = commands.into();
+        while let Some(command) = queue.pop_front() {
+            if let Command::Send { seq, token, call } = command {
+                let result = self.client.call(token.as_deref(), call, &|_, _| {}).await;
+                queue.extend(self.app.update(Event::Reply {
+                    seq,
+                    result,
+                    rtt_ms: 0,
+                }));
+            }
+        }
+    }
+
+    pub fn screen(&self) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("a test terminal");
+        terminal
+            .draw(|f| self.app.render(f))
+            .expect("drawing to memory");
+        terminal.backend().to_string()
+    }
+
+    /// Asserts the screen shows `text`, and returns it.
+    pub fn expect(&self, text: &str) -> String {
+        let screen = self.screen();
+        assert!(screen.contains(text), "expected {text:?} on:\n{screen}");
+        screen
+    }
+
+    /// Logs a demo account in from the login screen.
+    pub async fn log_in(&mut self, username: &str) {
+        self.text(username).await;
+        self.key(KeyCode::Tab).await;
+        self.text(DEMO_PASSWORD).await;
+        self.key(KeyCode::Enter).await;
+    }
+}
