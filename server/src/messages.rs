@@ -134,16 +134,95 @@ pub mod import {
         let status = status(lang, &s.status);
         lang.pick(
             format!(
-                "{status}：共 {} 行，接受 {}，拒绝 {}；新增记录 {}，更新 {}，未变 {}；新登记主体 {}",
+                "{status}：共 {} 行，接受 {}，拒绝 {}；新增记录 {}，更新 {}，未变 {}，与异议裁定冲突未改 {}；新登记主体 {}",
                 s.rows_total, s.rows_accepted, s.rows_rejected, s.records_created, s.records_updated,
-                s.records_unchanged, s.subjects_created
+                s.records_unchanged, s.records_conflicting, s.subjects_created
             ),
             format!(
-                "{status}: {} rows, {} accepted, {} rejected; records {} new, {} updated, {} unchanged; {} new subjects",
+                "{status}: {} rows, {} accepted, {} rejected; records {} new, {} updated, {} unchanged, {} held back (an objection decided them); {} new subjects",
                 s.rows_total, s.rows_accepted, s.rows_rejected, s.records_created, s.records_updated,
-                s.records_unchanged, s.subjects_created
+                s.records_unchanged, s.records_conflicting, s.subjects_created
             ),
         )
+    }
+
+    /// A record's content as a file row or a version holds it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Content {
+        pub start_date: Option<chrono::NaiveDate>,
+        pub end_date: Option<chrono::NaiveDate>,
+        pub amount_cents: Option<i64>,
+        pub status: String,
+        pub negative: bool,
+        pub details: String,
+    }
+
+    /// The file's value and the decided one, each as the fields where they
+    /// differ (`状态 未履行；结束日期 —`), or "deleted" for a deleted record.
+    pub fn conflict_values(
+        lang: Lang,
+        file: &Content,
+        decided: &Content,
+        deleted: bool,
+    ) -> (String, String) {
+        let date = |d: Option<chrono::NaiveDate>| d.map_or("—".to_string(), |d| d.to_string());
+        let amount = |a: Option<i64>| {
+            a.map_or("—".to_string(), |c| {
+                format!("{}.{:02}", c / 100, (c % 100).abs())
+            })
+        };
+        let flag = |b: bool| {
+            lang.pick(if b { "是" } else { "否" }, if b { "yes" } else { "no" })
+                .to_string()
+        };
+        let fields: [(&str, String, String); 6] = [
+            (
+                lang.pick("状态", "status"),
+                file.status.clone(),
+                decided.status.clone(),
+            ),
+            (
+                lang.pick("开始日期", "start"),
+                date(file.start_date),
+                date(decided.start_date),
+            ),
+            (
+                lang.pick("结束日期", "end"),
+                date(file.end_date),
+                date(decided.end_date),
+            ),
+            (
+                lang.pick("金额", "amount"),
+                amount(file.amount_cents),
+                amount(decided.amount_cents),
+            ),
+            (
+                lang.pick("负面", "negative"),
+                flag(file.negative),
+                flag(decided.negative),
+            ),
+            (
+                lang.pick("详情", "details"),
+                file.details.clone(),
+                decided.details.clone(),
+            ),
+        ];
+        let sep = lang.pick("；", "; ");
+        let side = |decided_side: bool| {
+            fields
+                .iter()
+                .filter(|(_, f, d)| f != d)
+                .map(|(name, f, d)| format!("{name} {}", if decided_side { d } else { f }))
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        let file_value = side(false);
+        let decided_value = if deleted {
+            lang.pick("已删除", "deleted").to_string()
+        } else {
+            side(true)
+        };
+        (file_value, decided_value)
     }
 }
 
@@ -205,6 +284,33 @@ pub mod row {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_conflict_names_the_fields_that_differ_on_both_sides() {
+        let day = |d| chrono::NaiveDate::from_ymd_opt(2025, 6, d);
+        let decided = import::Content {
+            start_date: day(1),
+            end_date: day(30),
+            amount_cents: Some(120_050),
+            status: "已履行".into(),
+            negative: true,
+            details: "x".into(),
+        };
+        let file = import::Content {
+            end_date: None,
+            status: "未履行".into(),
+            ..decided.clone()
+        };
+        assert_eq!(
+            import::conflict_values(Lang::Zh, &file, &decided, false),
+            (
+                "状态 未履行；结束日期 —".to_string(),
+                "状态 已履行；结束日期 2025-06-30".to_string()
+            )
+        );
+        let (_, deleted) = import::conflict_values(Lang::En, &file, &decided, true);
+        assert_eq!(deleted, "deleted");
+    }
 
     #[test]
     fn both_languages_show_every_value() {

@@ -46,3 +46,141 @@ both_backends!(
         assert_eq!(charged[3].1, 1, "the fourth attempt ran as charged");
     }
 );
+
+/// An objection on demo person 1's first court record, corrected by the
+/// court: the state the counter, the center and the court's liaison reach
+/// through their screens (covered in objection tests), made here by RPC.
+async fn corrected_record(srv: &TestServer) -> (String, String) {
+    use credit_desk_proto::pb::{self, act_on_ticket_request::Action};
+    use credit_desk_tests::{rid, run, self_query, verify};
+    let counter = srv.session("counter").await;
+    let (subject, v) = verify(srv, &counter.token, 1).await;
+    let report = run(srv, &counter.token, self_query(&subject, &v))
+        .await
+        .report
+        .unwrap();
+    let record = report.sections[0].records[0].clone();
+    let filed = counter
+        .objection()
+        .file_objection(pb::FileObjectionRequest {
+            request_id: rid(),
+            verification_id: v,
+            record_ids: vec![record.id.clone()],
+            reason_category: "wrong_content".into(),
+            reason_text: "已执行完毕".into(),
+            contact_phone: "13800138000".into(),
+            contact_address: "大沙镇".into(),
+            notify_by: "phone".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .ticket
+        .unwrap();
+    let act = async |s: &credit_desk_tests::Session, t: &pb::Ticket, action| {
+        s.objection()
+            .act_on_ticket(pb::ActOnTicketRequest {
+                request_id: rid(),
+                ticket_id: t.id.clone(),
+                expected_version: t.version,
+                action: Some(action),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap()
+    };
+    let center = srv.session("center").await;
+    let sent = act(
+        &center,
+        &filed,
+        Action::SendRequests(pb::SendRequests {
+            received_on: "2026-11-23".into(),
+        }),
+    )
+    .await;
+    let liaison = srv.session("liaison").await;
+    act(
+        &liaison,
+        &sent,
+        Action::RecordReply(pb::RecordReply {
+            letter_id: sent.letters[0].id.clone(),
+            reply_text: "经核实，该案已执行完毕".into(),
+            decisions: vec![pb::RecordDecision {
+                record_id: record.id.clone(),
+                outcome: "corrected".into(),
+                status: "已履行".into(),
+                end_date: "2025-08-15".into(),
+                ..Default::default()
+            }],
+        }),
+    )
+    .await;
+    (record.id, filed.ticket_no)
+}
+
+async fn visible_status(srv: &TestServer, record: &str) -> String {
+    sqlx::query_scalar(
+        "SELECT v.status FROM visible_records r
+           JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
+          WHERE r.id = $1",
+    )
+    .bind(record)
+    .fetch_one(srv.db.pool())
+    .await
+    .unwrap()
+}
+
+// A department's file delivered again after an objection corrected one of
+// its records: the row is held back as a conflict (named with the
+// objection, the file's value against the decided one), the decided content
+// stays, and the rest of the file goes in.
+both_backends!(
+    a_re_import_holds_back_what_an_objection_decided,
+    async |srv: &TestServer| {
+        credit_desk_tests::load_records(srv).await;
+        let (record, ticket_no) = corrected_record(srv).await;
+        assert_eq!(visible_status(srv, &record).await, "已履行");
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("court-2025H1.xlsx");
+        std::fs::write(&path, credit_desk_tests::COURT).unwrap();
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("center").await;
+        desk.key(KeyCode::Char('i')).await;
+        // The department is a choice: → until the court is chosen.
+        for _ in 0..10 {
+            let screen = desk.expect("报送部门");
+            if screen
+                .lines()
+                .any(|l| l.contains("报送部门") && l.contains("D-COURT"))
+            {
+                break;
+            }
+            desk.key(KeyCode::Right).await;
+        }
+        desk.key(KeyCode::Tab).await;
+        desk.text(&path.display().to_string()).await;
+        desk.key(KeyCode::Enter).await;
+        let screen = desk.expect("以下 1 行涉及已由异议裁定的记录");
+        assert!(screen.contains(&format!("异议 {ticket_no}")), "{screen}");
+        // The line wraps instead of losing the decided value at 80 columns.
+        assert!(screen.contains("2025-08-15"), "{screen}");
+        assert_eq!(
+            visible_status(srv, &record).await,
+            "已履行",
+            "the decision stands"
+        );
+        let held: (String, String) = sqlx::query_as(
+            "SELECT file_value, decided_value FROM import_conflicts WHERE record_id = $1",
+        )
+        .bind(&record)
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap();
+        assert!(held.1.contains("2025-08-15"), "{held:?}");
+        assert_ne!(held.0, held.1, "kept for a person's decision: {held:?}");
+    }
+);

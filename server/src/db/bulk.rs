@@ -174,6 +174,25 @@ pub const IMPORT_ERRORS: Table = Table {
     columns: &["import_id", "row_number", "column_name", "reason"],
 };
 
+pub const IMPORT_CONFLICTS: Table = Table {
+    name: "import_conflicts",
+    columns: &[
+        "import_id",
+        "row_number",
+        "record_id",
+        "ticket_no",
+        "file_value",
+        "decided_value",
+        "start_date",
+        "end_date",
+        "amount_cents",
+        "status",
+        "negative",
+        "details",
+        "content_hash",
+    ],
+};
+
 /// Inserts `rows` (each with one value per column) into `table`.
 pub async fn insert(conn: &mut AnyConnection, table: &Table, rows: &[Vec<V>]) -> sqlx::Result<()> {
     let columns = table.columns;

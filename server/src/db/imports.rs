@@ -214,10 +214,14 @@ pub async fn roll_back(db: &Db, import_id: &str) -> anyhow::Result<()> {
         .bind(import_id)
         .execute(&mut *tx)
         .await?;
-    sqlx::query("DELETE FROM import_errors WHERE import_id = $1")
+    for table in ["import_errors", "import_conflicts"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE import_id = $1"
+        )))
         .bind(import_id)
         .execute(&mut *tx)
         .await?;
+    }
     sqlx::query("DELETE FROM imports WHERE id = $1")
         .bind(import_id)
         .execute(&mut *tx)

@@ -1,8 +1,9 @@
 //! Department records and their versions, and the import log.
 
+use chrono::NaiveDate;
 use sqlx::AnyConnection;
 
-use super::column::Flag;
+use super::column::{Flag, OptText};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CategoryRow {
@@ -118,6 +119,53 @@ pub async fn insert_import_errors(
     super::bulk::insert(conn, &super::bulk::IMPORT_ERRORS, &rows).await
 }
 
+/// A row of a file about a record an objection decided, held back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    pub row: u32,
+    pub record_id: String,
+    pub source_key: String,
+    pub ticket_no: String,
+    pub file_value: String,
+    pub decided_value: String,
+    pub start_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+    pub amount_cents: Option<i64>,
+    pub status: String,
+    pub negative: bool,
+    pub details: String,
+    pub content_hash: String,
+}
+
+pub async fn insert_import_conflicts(
+    conn: &mut AnyConnection,
+    import_id: &str,
+    conflicts: &[Conflict],
+) -> sqlx::Result<()> {
+    use super::bulk::V;
+    let rows: Vec<Vec<V>> = conflicts
+        .iter()
+        .map(|c| {
+            vec![
+                import_id.into(),
+                V::I(i64::from(c.row)),
+                c.record_id.as_str().into(),
+                c.ticket_no.as_str().into(),
+                c.file_value.as_str().into(),
+                c.decided_value.as_str().into(),
+                c.start_date.map(super::column::date_text).into(),
+                c.end_date.map(super::column::date_text).into(),
+                c.amount_cents.into(),
+                c.status.as_str().into(),
+                V::I(i64::from(c.negative)),
+                c.details.as_str().into(),
+                c.content_hash.as_str().into(),
+            ]
+        })
+        .collect();
+    super::bulk::insert(conn, &super::bulk::IMPORT_CONFLICTS, &rows).await
+}
+
 /// Every rejected row of an import: (row, column, reason), in row order.
 pub async fn import_errors(
     conn: &mut AnyConnection,
@@ -208,8 +256,23 @@ pub async fn deliveries(
 pub struct CurrentVersion {
     pub source_key: String,
     pub id: String,
+    /// The highest version the record has, so a new one never takes a
+    /// number a correction took meanwhile.
     pub current_version: i64,
     pub content_hash: String,
+    #[sqlx(try_from = "OptText")]
+    pub start_date: Option<NaiveDate>,
+    #[sqlx(try_from = "OptText")]
+    pub end_date: Option<NaiveDate>,
+    pub amount_cents: Option<i64>,
+    pub status: String,
+    #[sqlx(try_from = "Flag")]
+    pub negative: bool,
+    pub details: String,
+    /// The objection that last corrected the record, if one did.
+    pub corrected_by: Option<String>,
+    /// The objection that deleted the record, if one did.
+    pub deleted_by: Option<String>,
 }
 
 /// The current versions of a department's records among `keys` (any
@@ -219,14 +282,17 @@ pub async fn current_by_keys(
     department_id: &str,
     keys: &[String],
 ) -> sqlx::Result<Vec<CurrentVersion>> {
-    // `current_version` is the highest version the record has, so a new
-    // one never takes a number a correction took meanwhile.
     let select = "SELECT r.source_key, r.id,
                          (SELECT MAX(x.version) FROM record_versions x WHERE x.record_id = r.id)
                              AS current_version,
-                         v.content_hash
+                         v.content_hash, v.start_date, v.end_date, v.amount_cents, v.status,
+                         v.negative, v.details,
+                         (SELECT t.ticket_no FROM record_versions d JOIN tickets t ON t.id = d.ticket_id
+                           WHERE d.record_id = r.id ORDER BY d.version DESC LIMIT 1) AS corrected_by,
+                         dt.ticket_no AS deleted_by
                     FROM visible_records r
                     JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
+                    LEFT JOIN tickets dt ON dt.id = r.deleted_by_ticket
                    WHERE r.source_unit_id = $1 AND r.source_key IN ";
     let rows = super::bulk::fetch_in(conn, select, &[department_id.into()], keys).await?;
     rows.iter().map(sqlx::FromRow::from_row).collect()

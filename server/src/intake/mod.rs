@@ -58,6 +58,9 @@ pub struct Summary {
     pub records_unchanged: u32,
     pub subjects_created: u32,
     pub errors: Vec<rows::RowError>,
+    /// Rows about records an objection decided that the file would change.
+    pub records_conflicting: u32,
+    pub conflicts: Vec<records::Conflict>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +118,27 @@ struct Current {
     hash: String,
     /// Created by the chunk being applied (its row is not written yet).
     created_now: bool,
+    /// Set when an objection corrected or deleted the record: a file then
+    /// changes it only by a person's decision.
+    decided: Option<Decided>,
+}
+
+/// What an objection decided about a record, and its content now.
+struct Decided {
+    ticket_no: String,
+    deleted: bool,
+    content: messages::import::Content,
+}
+
+fn content_of(row: &rows::Row) -> messages::import::Content {
+    messages::import::Content {
+        start_date: row.start_date,
+        end_date: row.end_date,
+        amount_cents: row.amount_cents,
+        status: row.status.clone(),
+        negative: row.negative,
+        details: row.details.clone(),
+    }
 }
 
 /// Looks up, in two queries, the subjects and records a chunk refers to.
@@ -153,6 +177,23 @@ async fn prefetch(
         current.insert(
             c.source_key,
             Current {
+                decided: match (c.deleted_by, c.corrected_by) {
+                    (Some(ticket_no), _) => Some((ticket_no, true)),
+                    (None, Some(ticket_no)) => Some((ticket_no, false)),
+                    (None, None) => None,
+                }
+                .map(|(ticket_no, deleted)| Decided {
+                    ticket_no,
+                    deleted,
+                    content: messages::import::Content {
+                        start_date: c.start_date,
+                        end_date: c.end_date,
+                        amount_cents: c.amount_cents,
+                        status: c.status,
+                        negative: c.negative,
+                        details: c.details,
+                    },
+                }),
                 id: c.id,
                 version: c.current_version,
                 hash: c.content_hash,
@@ -334,6 +375,37 @@ impl Planner<'_> {
                     s.records_unchanged += 1;
                     continue;
                 }
+                Some(Current {
+                    id,
+                    decided: Some(d),
+                    ..
+                }) => {
+                    let file = content_of(row);
+                    if !d.deleted && file == d.content {
+                        // The department now delivers what was decided.
+                        s.records_unchanged += 1;
+                        continue;
+                    }
+                    let (file_value, decided_value) =
+                        messages::import::conflict_values(job.lang, &file, &d.content, d.deleted);
+                    s.records_conflicting += 1;
+                    s.conflicts.push(records::Conflict {
+                        row: row.row,
+                        record_id: id.clone(),
+                        source_key: row.source_key.clone(),
+                        ticket_no: d.ticket_no.clone(),
+                        file_value,
+                        decided_value,
+                        start_date: row.start_date,
+                        end_date: row.end_date,
+                        amount_cents: row.amount_cents,
+                        status: row.status.clone(),
+                        negative: row.negative,
+                        details: row.details.clone(),
+                        content_hash: hash,
+                    });
+                    continue;
+                }
                 Some(c) => {
                     s.records_updated += 1;
                     c.version += 1;
@@ -359,6 +431,7 @@ impl Planner<'_> {
                             version: 1,
                             hash: hash.clone(),
                             created_now: true,
+                            decided: None,
                         },
                     );
                     (id, 1)
@@ -439,6 +512,11 @@ async fn apply(db: &Db, log: &mut ImportRow, plan: &mut Planner<'_>) -> Result<(
     for chunk in errors.chunks(CHUNK) {
         let mut tx = db.begin_write().await?;
         records::insert_import_errors(&mut tx, &log.id, chunk).await?;
+        tx.commit().await?;
+    }
+    for chunk in plan.summary.conflicts.chunks(CHUNK) {
+        let mut tx = db.begin_write().await?;
+        records::insert_import_conflicts(&mut tx, &log.id, chunk).await?;
         tx.commit().await?;
     }
     let mut tx = db.begin_write().await?;
@@ -567,6 +645,7 @@ pub async fn run(
         let errors = finish_log(&mut log, &mut plan);
         records::finish_import(&mut tx, &log).await?;
         records::insert_import_errors(&mut tx, &log.id, &errors).await?;
+        records::insert_import_conflicts(&mut tx, &log.id, &plan.summary.conflicts).await?;
         tx.commit().await?;
     } else {
         let abandoned = match imports::begin(db, &log, job.operator_id, job.now_ms).await? {
@@ -603,5 +682,6 @@ pub async fn run(
     progress(total, total);
     let mut s = plan.summary;
     s.errors = plan.row_errors.into_iter().take(ERRORS_RETURNED).collect();
+    s.conflicts.truncate(ERRORS_RETURNED);
     Ok(s)
 }

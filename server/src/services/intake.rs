@@ -45,6 +45,18 @@ fn summary_pb(s: &Summary) -> pb::ImportSummary {
                 reason: e.reason.clone(),
             })
             .collect(),
+        records_conflicting: s.records_conflicting,
+        conflicts: s
+            .conflicts
+            .iter()
+            .map(|c| pb::ImportConflict {
+                row: c.row,
+                source_key: c.source_key.clone(),
+                ticket_no: c.ticket_no.clone(),
+                file_value: c.file_value.clone(),
+                decided_value: c.decided_value.clone(),
+            })
+            .collect(),
     }
 }
 
@@ -73,7 +85,7 @@ fn import_pb(i: &ImportRow) -> pb::ImportRecord {
             subjects_created: i.subjects_created as u32,
             status: i.status.clone(),
             file_hash: i.file_hash.clone(),
-            errors: Vec::new(),
+            ..Default::default()
         }),
     }
 }

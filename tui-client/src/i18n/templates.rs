@@ -34,6 +34,27 @@ impl Catalogue {
         )
     }
 
+    /// The heading of the rows an import held back for an objection's
+    /// decision.
+    pub fn import_conflicts(&self, n: u32) -> String {
+        self.pick(
+            format!("以下 {n} 行涉及已由异议裁定的记录，文件内容与裁定不同，未导入，待人工决定："),
+            format!(
+                "{n} row(s) concern records an objection decided and differ from the decision; not imported, a person decides:"
+            ),
+        )
+    }
+
+    /// One row held back: where, which objection, the file's value and the decided one.
+    pub fn import_conflict(&self, c: &pb::ImportConflict) -> String {
+        let (row, key, ticket) = (c.row, &c.source_key, &c.ticket_no);
+        let (file, decided) = (&c.file_value, &c.decided_value);
+        self.pick(
+            format!(" 第 {row} 行 {key}（异议 {ticket}）：文件 {file}；裁定 {decided}"),
+            format!(" row {row} {key} (objection {ticket}): file {file}; decided {decided}"),
+        )
+    }
+
     /// A charged self-query waits for the clerk to confirm the fee.
     pub fn fee_confirm(&self, fee_yuan: &str) -> String {
         self.pick(
@@ -147,6 +168,18 @@ mod tests {
             ),
             ("objection_filed", c.objection_filed("YY-X"), vec!["YY-X"]),
             ("fee_confirm", c.fee_confirm("98.76"), vec!["98.76"]),
+            ("import_conflicts", c.import_conflicts(9801), vec!["9801"]),
+            (
+                "import_conflict",
+                c.import_conflict(&pb::ImportConflict {
+                    row: 9802,
+                    source_key: "KEY-X".into(),
+                    ticket_no: "YY-Y".into(),
+                    file_value: "FILE-Z".into(),
+                    decided_value: "DEC-W".into(),
+                }),
+                vec!["9802", "KEY-X", "YY-Y", "FILE-Z", "DEC-W"],
+            ),
             (
                 "paused_note",
                 c.paused_note(9601, "2099-01-02"),

@@ -53,9 +53,10 @@ impl IntakeScreen {
 
     fn offers(&self, cmd: Cmd) -> bool {
         match cmd {
-            Cmd::PageDown | Cmd::PageUp => {
-                self.summary.as_ref().is_some_and(|s| !s.errors.is_empty())
-            }
+            Cmd::PageDown | Cmd::PageUp => self
+                .summary
+                .as_ref()
+                .is_some_and(|s| !s.errors.is_empty() || !s.conflicts.is_empty()),
             Cmd::Back => true,
         }
     }
@@ -205,7 +206,11 @@ impl IntakeScreen {
             None => recent_lines(&self.imports, cat),
         };
         frame.render_widget(
-            Paragraph::new(lines).block(Block::default().borders(Borders::TOP)),
+            // A held-back row says which objection and both values: long
+            // lines wrap rather than lose their end at 80 columns.
+            Paragraph::new(lines)
+                .block(Block::default().borders(Borders::TOP))
+                .wrap(ratatui::widgets::Wrap { trim: false }),
             result_area,
         );
         frame.render_widget(
@@ -230,21 +235,25 @@ fn status_text<'a>(status: &'a str, cat: &Catalogue) -> &'a str {
 }
 
 fn summary_lines(s: &pb::ImportSummary, cat: &Catalogue, scroll: usize) -> Vec<Line<'static>> {
-    let mut lines = vec![Line::from(format!(
-        "{} — {}",
-        status_text(&s.status, cat),
-        counts_text(s, cat)
-    ))];
-    if !s.errors.is_empty() {
-        lines.push(Line::from(cat.rejected_rows.to_string()));
-        for e in s.errors.iter().skip(scroll) {
-            lines.push(Line::from(format!(
-                " {:>5} {} {}",
-                e.row, e.column, e.reason
-            )));
-        }
+    let status = format!("{} — {}", status_text(&s.status, cat), counts_text(s, cat));
+    // Rows held back for an objection's decision first: they need a person.
+    let mut items = Vec::new();
+    if !s.conflicts.is_empty() {
+        items.push(cat.import_conflicts(s.records_conflicting));
+        items.extend(s.conflicts.iter().map(|c| cat.import_conflict(c)));
     }
-    lines
+    if !s.errors.is_empty() {
+        items.push(cat.rejected_rows.to_string());
+        items.extend(
+            s.errors
+                .iter()
+                .map(|e| format!(" {:>5} {} {}", e.row, e.column, e.reason)),
+        );
+    }
+    std::iter::once(status)
+        .chain(items.into_iter().skip(scroll))
+        .map(Line::from)
+        .collect()
 }
 
 fn recent_lines(imports: &[pb::ImportRecord], cat: &Catalogue) -> Vec<Line<'static>> {
