@@ -182,5 +182,103 @@ both_backends!(
         .unwrap();
         assert!(held.1.contains("2025-08-15"), "{held:?}");
         assert_ne!(held.0, held.1, "kept for a person's decision: {held:?}");
+
+        // The center decides for the file after all: F6, then y.
+        desk.expect("F6 采用文件内容");
+        desk.key(KeyCode::F(6)).await;
+        desk.expect("的裁定？y 确认");
+        desk.key(KeyCode::Char('y')).await;
+        desk.expect("已采用第 2 行的文件内容");
+        let taken: (String, Option<String>, i64) = sqlx::query_as(
+            "SELECT v.end_date, v.import_id, CASE WHEN v.ticket_id IS NULL THEN 0 ELSE 1 END
+               FROM visible_records r
+               JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
+              WHERE r.id = $1",
+        )
+        .bind(&record)
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap();
+        assert_ne!(taken.0, "2025-08-15", "the file's end date now");
+        assert!(
+            taken.1.is_some() && taken.2 == 1,
+            "names the import and the objection: {taken:?}"
+        );
+        let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_conflicts")
+            .fetch_one(srv.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(pending, 0);
+    }
+);
+
+// Who may take a held-back row, and a retry takes it once.
+both_backends!(
+    a_held_back_row_is_taken_once_and_only_by_the_department_or_center,
+    async |srv: &TestServer| {
+        use credit_desk_proto::pb;
+        credit_desk_tests::load_records(srv).await;
+        let (record, _) = corrected_record(srv).await;
+        let center = srv.session("center").await;
+        let court = credit_desk_tests::unit(srv, "D-COURT").await;
+        let mut stream = center
+            .intake()
+            .import_file(pb::ImportFileRequest {
+                request_id: credit_desk_tests::rid(),
+                department_id: court,
+                file_name: "court.xlsx".into(),
+                content: credit_desk_tests::COURT.to_vec(),
+                dry_run: false,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut summary = None;
+        while let Some(p) = stream.message().await.unwrap() {
+            summary = p.summary.or(summary);
+        }
+        let summary = summary.unwrap();
+        assert_eq!(summary.records_conflicting, 1);
+        let req = pb::AcceptConflictRequest {
+            request_id: credit_desk_tests::rid(),
+            import_id: summary.import_id.clone(),
+            row: summary.conflicts[0].row,
+        };
+        credit_desk_tests::add_operator(srv, "tax-liaison", pb::Role::Liaison, "D-TAX").await;
+        for (user, reason) in [
+            ("tax-liaison", credit_desk_proto::errors::OUT_OF_SCOPE),
+            ("bank", credit_desk_proto::errors::PERMISSION_DENIED),
+        ] {
+            let e = srv
+                .session(user)
+                .await
+                .intake()
+                .accept_conflict(req.clone())
+                .await
+                .unwrap_err();
+            assert_eq!(credit_desk_tests::reason(&e), reason, "{user}");
+        }
+        let liaison = srv.session("liaison").await;
+        let first = liaison
+            .intake()
+            .accept_conflict(req.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        let again = liaison
+            .intake()
+            .accept_conflict(req)
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(!first.replayed && again.replayed);
+        assert_eq!(first.version, again.version);
+        let versions: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM record_versions WHERE record_id = $1")
+                .bind(&record)
+                .fetch_one(srv.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(i64::from(first.version), versions, "one new version");
     }
 );

@@ -92,6 +92,7 @@ pub enum Call {
     ResetPassword(pb::ResetPasswordRequest),
     Verify(pb::VerifyRequest),
     ListImports,
+    AcceptConflict(pb::AcceptConflictRequest),
     RunQuery(pb::RunQueryRequest),
     /// Purposes, grantees and categories; retired purposes too when asked.
     ListPurposes {
@@ -144,6 +145,7 @@ pub enum Answer {
     Verified(pb::VerifyResponse),
     Imports(pb::ListImportsResponse),
     Imported(pb::ImportSummary),
+    ConflictAccepted(pb::AcceptConflictResponse),
     Queried(pb::RunQueryResponse),
     Purposes(pb::ListPurposesResponse),
     PurposeSaved(pb::Purpose),
@@ -468,6 +470,9 @@ impl Client {
                     .await
                     .map_err(Status::failed_precondition)?;
                 Answer::Saved(target)
+            }
+            Call::AcceptConflict(m) => {
+                Answer::ConflictAccepted(self.intake().accept_conflict(r!(m)).await?.into_inner())
             }
             Call::ListImports => Answer::Imports(
                 self.intake()

@@ -52,9 +52,9 @@ pub fn access_for(path: &str) -> Access {
         "/creditdesk.v1.Identity/GetSubject" | "/creditdesk.v1.Identity/ListSubjects" => {
             Access::Capability(C::ViewSubjects)
         }
-        "/creditdesk.v1.Intake/ImportFile" | "/creditdesk.v1.Intake/ListImports" => {
-            Access::Capability(C::ImportData)
-        }
+        "/creditdesk.v1.Intake/ImportFile"
+        | "/creditdesk.v1.Intake/ListImports"
+        | "/creditdesk.v1.Intake/AcceptConflict" => Access::Capability(C::ImportData),
         // Purposes are read by everyone who captures consents (and admins).
         "/creditdesk.v1.Consent/ListPurposes" => {
             Access::AnyOf(&[C::CaptureConsent, C::ManagePurposes])

@@ -166,6 +166,106 @@ pub async fn insert_import_conflicts(
     super::bulk::insert(conn, &super::bulk::IMPORT_CONFLICTS, &rows).await
 }
 
+/// A held-back row and the department of its import.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct HeldRow {
+    pub record_id: String,
+    pub ticket_no: String,
+    pub department_id: String,
+    #[sqlx(try_from = "OptText")]
+    pub start_date: Option<NaiveDate>,
+    #[sqlx(try_from = "OptText")]
+    pub end_date: Option<NaiveDate>,
+    pub amount_cents: Option<i64>,
+    pub status: String,
+    #[sqlx(try_from = "Flag")]
+    pub negative: bool,
+    pub details: String,
+    pub content_hash: String,
+    /// The record was deleted by an objection.
+    pub deleted_at: Option<i64>,
+}
+
+pub async fn held_row(
+    conn: &mut AnyConnection,
+    import_id: &str,
+    row: u32,
+) -> sqlx::Result<Option<HeldRow>> {
+    sqlx::query_as(
+        "SELECT c.record_id, c.ticket_no, i.department_id, c.start_date, c.end_date, c.amount_cents,
+                c.status, c.negative, c.details, c.content_hash, r.deleted_at
+           FROM import_conflicts c
+           JOIN imports i ON i.id = c.import_id
+           JOIN records r ON r.id = c.record_id
+          WHERE c.import_id = $1 AND c.row_number = $2",
+    )
+    .bind(import_id)
+    .bind(i64::from(row))
+    .fetch_optional(conn)
+    .await
+}
+
+/// Makes a held-back row the record's newest version (naming the import
+/// and the objection whose decision it replaces), and clears the row.
+/// Returns the new version.
+pub async fn accept_held_row(
+    conn: &mut AnyConnection,
+    import_id: &str,
+    row: u32,
+    held: &HeldRow,
+    operator_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<i64> {
+    // Locked first, numbered above every version (as a correction is).
+    sqlx::query("UPDATE records SET updated_at = updated_at WHERE id = $1")
+        .bind(&held.record_id)
+        .execute(&mut *conn)
+        .await?;
+    let version: i64 =
+        sqlx::query_scalar("SELECT MAX(version) + 1 FROM record_versions WHERE record_id = $1")
+            .bind(&held.record_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    sqlx::query(
+        "INSERT INTO record_versions (record_id, version, start_date, end_date, amount_cents,
+                                      status, negative, details, content_hash, import_id,
+                                      created_at, created_by, ticket_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
+                 (SELECT id FROM tickets WHERE ticket_no = $13))",
+    )
+    .bind(&held.record_id)
+    .bind(version)
+    .bind(held.start_date.map(super::column::date_text))
+    .bind(held.end_date.map(super::column::date_text))
+    .bind(held.amount_cents)
+    .bind(&held.status)
+    .bind(i64::from(held.negative))
+    .bind(&held.details)
+    .bind(&held.content_hash)
+    .bind(import_id)
+    .bind(now_ms)
+    .bind(operator_id)
+    .bind(&held.ticket_no)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE records SET current_version = $1, updated_at = $2, next_version = NULL,
+                            next_import = NULL
+          WHERE id = $3",
+    )
+    .bind(version)
+    .bind(now_ms)
+    .bind(&held.record_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM import_conflicts WHERE import_id = $1 AND row_number = $2")
+        .bind(import_id)
+        .bind(i64::from(row))
+        .execute(&mut *conn)
+        .await?;
+    Ok(version)
+}
+
 /// Every rejected row of an import: (row, column, reason), in row order.
 pub async fn import_errors(
     conn: &mut AnyConnection,

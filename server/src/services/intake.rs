@@ -9,12 +9,13 @@ use futures::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
-use super::{caller, lang, respond};
+use super::{caller, create_once, lang, respond};
 use crate::authz::{self, Caller};
 use crate::clock::local_date;
 use crate::context::Ctx;
-use crate::db::org_units;
+use crate::db::idempotency::Key;
 use crate::db::records::{self, ImportRow};
+use crate::db::{audit, org_units};
 use crate::errors::{ApiError, ApiResult};
 use crate::intake::{self, ImportError, Job, Summary};
 
@@ -133,6 +134,68 @@ impl IntakeService {
         Ok(unit)
     }
 
+    /// A person takes a held-back row's content after all.
+    async fn accept_conflict(
+        &self,
+        caller: Caller,
+        req: pb::AcceptConflictRequest,
+    ) -> ApiResult<pb::AcceptConflictResponse> {
+        let errors = validate::collect([
+            validate::uuid(field::REQUEST_ID, &req.request_id),
+            validate::uuid("import_id", &req.import_id),
+        ]);
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let key = Key::of(&caller.operator_id, "AcceptConflict", &req, |r| {
+            &mut r.request_id
+        })?;
+        let (import_id, row) = (req.import_id.clone(), req.row);
+        let now = self.ctx.now_ms();
+        let (version, replayed) = create_once(&self.ctx, key, async |tx| {
+            let held = records::held_row(tx, &import_id, row)
+                .await?
+                .ok_or(ApiError::NotFound { field: "row" })?;
+            let department = org_units::get(tx, &held.department_id)
+                .await?
+                .ok_or(ApiError::NotFound { field: "import_id" })?;
+            authz::import_for(caller.actor(), unit_ref(&department))?;
+            if held.deleted_at.is_some() {
+                return Err(ApiError::WrongState {
+                    rule: "deleted_by_objection",
+                    zh: format!("该记录已由异议 {} 删除，导入不能恢复", held.ticket_no),
+                    en: format!(
+                        "objection {} deleted the record; an import does not bring it back",
+                        held.ticket_no
+                    ),
+                });
+            }
+            let version =
+                records::accept_held_row(tx, &import_id, row, &held, &caller.operator_id, now)
+                    .await?;
+            let target = format!("{import_id}#{row}");
+            let detail = format!(
+                "record {} v{version} over {}",
+                held.record_id, held.ticket_no
+            );
+            audit::record(
+                tx,
+                Some(&caller.operator_id),
+                "import.accept_conflict",
+                &target,
+                &detail,
+                now,
+            )
+            .await?;
+            Ok(version.to_string())
+        })
+        .await?;
+        Ok(pb::AcceptConflictResponse {
+            version: version.parse().unwrap_or_default(),
+            replayed,
+        })
+    }
+
     async fn list_imports(
         &self,
         caller: Caller,
@@ -213,6 +276,13 @@ impl Intake for IntakeService {
         Ok(Response::new(
             Box::pin(ReceiverStream::new(rx)) as ProgressStream
         ))
+    }
+
+    async fn accept_conflict(
+        &self,
+        req: Request<pb::AcceptConflictRequest>,
+    ) -> Result<Response<pb::AcceptConflictResponse>, Status> {
+        handle!(self, req, accept_conflict)
     }
 
     async fn list_imports(

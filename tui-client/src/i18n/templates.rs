@@ -55,6 +55,23 @@ impl Catalogue {
         )
     }
 
+    /// Asks before a held-back row's content replaces an objection's decision.
+    pub fn accept_file_value(&self, c: &pb::ImportConflict) -> String {
+        let (row, key, ticket, file) = (c.row, &c.source_key, &c.ticket_no, &c.file_value);
+        self.pick(
+            format!("采用第 {row} 行 {key} 的文件内容（{file}），取代异议 {ticket} 的裁定？y 确认，其他键取消"),
+            format!("Take row {row} {key} as the file has it ({file}) instead of objection {ticket}'s decision? y: yes, any other key: no"),
+        )
+    }
+
+    /// A held-back row's content was taken.
+    pub fn file_value_accepted(&self, row: u32, version: u32) -> String {
+        self.pick(
+            format!("已采用第 {row} 行的文件内容，记录为第 {version} 版"),
+            format!("row {row} taken as the file has it; the record is now version {version}"),
+        )
+    }
+
     /// A charged self-query waits for the clerk to confirm the fee.
     pub fn fee_confirm(&self, fee_yuan: &str) -> String {
         self.pick(
@@ -169,6 +186,22 @@ mod tests {
             ("objection_filed", c.objection_filed("YY-X"), vec!["YY-X"]),
             ("fee_confirm", c.fee_confirm("98.76"), vec!["98.76"]),
             ("import_conflicts", c.import_conflicts(9801), vec!["9801"]),
+            (
+                "file_value_accepted",
+                c.file_value_accepted(9803, 9804),
+                vec!["9803", "9804"],
+            ),
+            (
+                "accept_file_value",
+                c.accept_file_value(&pb::ImportConflict {
+                    row: 9805,
+                    source_key: "KEY-A".into(),
+                    ticket_no: "YY-B".into(),
+                    file_value: "FILE-C".into(),
+                    decided_value: String::new(),
+                }),
+                vec!["9805", "KEY-A", "YY-B", "FILE-C"],
+            ),
             (
                 "import_conflict",
                 c.import_conflict(&pb::ImportConflict {

@@ -23,13 +23,22 @@ const DRY_RUN: &str = "dry_run";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cmd {
+    Accept,
     PageDown,
     PageUp,
     Back,
 }
 
-/// Keys besides the form's: the rejected rows scroll by pages.
+/// Keys besides the form's (a function key: letters go into the form):
+/// the first held-back row's content can be taken after all, and the
+/// lists scroll by pages.
 const KEYS: &[Binding<Cmd>] = &[
+    bind!(
+        "F6",
+        [Code(KeyCode::F(6))],
+        key_accept_file_value,
+        Cmd::Accept
+    ),
     bind!("PgDn", [Code(KeyCode::PageDown)], key_scroll, Cmd::PageDown),
     bind!("PgUp", [Code(KeyCode::PageUp)], key_scroll, Cmd::PageUp),
     bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
@@ -44,6 +53,10 @@ pub struct IntakeScreen {
     pub summary: Option<pb::ImportSummary>,
     /// First rejected row shown (PgUp/PgDn scroll the list).
     scroll: usize,
+    /// The held-back row waiting for y (take the file's content) or n.
+    confirming: Option<u32>,
+    /// The held-back row whose acceptance was sent.
+    accepting: Option<u32>,
 }
 
 impl IntakeScreen {
@@ -53,6 +66,10 @@ impl IntakeScreen {
 
     fn offers(&self, cmd: Cmd) -> bool {
         match cmd {
+            Cmd::Accept => self
+                .summary
+                .as_ref()
+                .is_some_and(|s| !s.conflicts.is_empty()),
             Cmd::PageDown | Cmd::PageUp => self
                 .summary
                 .as_ref()
@@ -70,7 +87,21 @@ impl IntakeScreen {
     }
 
     pub fn on_key(&mut self, key: KeyEvent, lang: Lang, waiting: bool) -> Action {
+        if let Some(row) = self.confirming.take() {
+            return match key.code {
+                KeyCode::Char('y' | 'Y') if !waiting => self.accept(row),
+                _ => Action::None,
+            };
+        }
         match keys::find(KEYS, &key, |c| self.offers(c)) {
+            Some(Cmd::Accept) => {
+                self.confirming = self
+                    .summary
+                    .as_ref()
+                    .and_then(|s| s.conflicts.first())
+                    .map(|c| c.row);
+                return Action::None;
+            }
             Some(Cmd::Back) => return Action::Back,
             Some(Cmd::PageDown) => {
                 self.scroll += 5;
@@ -114,6 +145,30 @@ impl IntakeScreen {
         })
     }
 
+    fn accept(&mut self, row: u32) -> Action {
+        let Some(summary) = &self.summary else {
+            return Action::None;
+        };
+        self.accepting = Some(row);
+        Action::Send(Call::AcceptConflict(pb::AcceptConflictRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            import_id: summary.import_id.clone(),
+            row,
+        }))
+    }
+
+    /// The question on screen while a held-back row waits for y.
+    pub fn question(&self, cat: &Catalogue) -> Option<String> {
+        let row = self.confirming?;
+        let c = self
+            .summary
+            .as_ref()?
+            .conflicts
+            .iter()
+            .find(|c| c.row == row)?;
+        Some(cat.accept_file_value(c))
+    }
+
     pub fn on_progress(&mut self, done: u32, total: u32) {
         self.progress = Some((done, total));
     }
@@ -141,6 +196,15 @@ impl IntakeScreen {
                     ])
                     .submitting(|c| c.key_upload),
                 );
+                Action::None
+            }
+            Answer::ConflictAccepted(done) => {
+                let row = self.accepting.take();
+                if let (Some(row), Some(s)) = (row, &mut self.summary) {
+                    s.conflicts.retain(|c| c.row != row);
+                    s.records_conflicting = s.records_conflicting.saturating_sub(1);
+                    return Action::Info(cat.file_value_accepted(row, done.version));
+                }
                 Action::None
             }
             Answer::Imported(summary) => {
@@ -201,10 +265,13 @@ impl IntakeScreen {
                 gauge_area,
             );
         }
-        let lines = match &self.summary {
+        let mut lines = match &self.summary {
             Some(s) => summary_lines(s, cat, self.scroll),
             None => recent_lines(&self.imports, cat),
         };
+        if let Some(question) = self.question(cat) {
+            lines.insert(0, Line::styled(question, app.theme.warning()));
+        }
         frame.render_widget(
             // A held-back row says which objection and both values: long
             // lines wrap rather than lose their end at 80 columns.
