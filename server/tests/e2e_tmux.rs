@@ -248,6 +248,26 @@ fn demo_login_reaches_the_menu() {
     tmux.send(&["y"]);
     tmux.wait_for("已办结");
     back_to_menu(&tmux, 2);
+
+    // The court's file delivered again: the corrected row is held back.
+    tmux.send(&["i"]);
+    tmux.wait_for("报送部门");
+    for _ in 0..10 {
+        let court_chosen = tmux
+            .screen()
+            .lines()
+            .any(|l| l.contains("报送部门") && l.contains("D-COURT"));
+        if court_chosen {
+            break;
+        }
+        tmux.send(&["Right"]);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let court_file = concat!(env!("CARGO_MANIFEST_DIR"), "/src/demo/court-2025H1.xlsx");
+    tmux.send(&["Tab", court_file, "Enter"]);
+    let held = tmux.wait_for("以下 1 行涉及已由异议裁定的记录");
+    assert!(held.contains(&ticket_no), "{held}");
+    back_to_menu(&tmux, 1);
     tmux.send(&["q"]);
     tmux.wait_for("操作员登录");
 
@@ -261,6 +281,17 @@ fn demo_login_reaches_the_menu() {
     let report = tmux.wait_for("报告编号");
     assert!(report.contains("经核更正"), "{report}");
     assert!(!report.contains("异议处理中"), "{report}");
+    // His third self-query this year is charged: the fee, then y.
+    tmux.send(&["Escape"]);
+    tmux.wait_for("核验通过");
+    tmux.send(&["q"]);
+    tmux.wait_for("需收费 10.00 元");
+    tmux.send(&["y"]);
+    let paid = tmux.wait_for("报告编号");
+    assert!(
+        paid.contains("经核更正"),
+        "the correction still stands:\n{paid}"
+    );
     tmux.send(&["C-c"]);
 }
 
