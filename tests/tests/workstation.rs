@@ -51,6 +51,23 @@ both_backends!(
 /// court: the state the counter, the center and the court's liaison reach
 /// through their screens (covered in objection tests), made here by RPC.
 async fn corrected_record(srv: &TestServer) -> (String, String) {
+    decided_record(
+        srv,
+        credit_desk_proto::pb::RecordDecision {
+            outcome: "corrected".into(),
+            status: "已履行".into(),
+            end_date: "2025-08-15".into(),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// The same objection, with the court's `decision` on the record.
+async fn decided_record(
+    srv: &TestServer,
+    decision: credit_desk_proto::pb::RecordDecision,
+) -> (String, String) {
     use credit_desk_proto::pb::{self, act_on_ticket_request::Action};
     use credit_desk_tests::{rid, run, self_query, verify};
     let counter = srv.session("counter").await;
@@ -110,10 +127,7 @@ async fn corrected_record(srv: &TestServer) -> (String, String) {
             reply_text: "经核实，该案已执行完毕".into(),
             decisions: vec![pb::RecordDecision {
                 record_id: record.id.clone(),
-                outcome: "corrected".into(),
-                status: "已履行".into(),
-                end_date: "2025-08-15".into(),
-                ..Default::default()
+                ..decision
             }],
         }),
     )
@@ -280,5 +294,35 @@ both_backends!(
                 .await
                 .unwrap();
         assert_eq!(i64::from(first.version), versions, "one new version");
+    }
+);
+
+// A statement taken at the counter on a record the court could not confirm
+// shows at once with its day and clerk (it showed 1970-01-01 and no clerk
+// until the report was loaded again).
+both_backends!(
+    a_new_statement_shows_its_day_and_clerk_at_once,
+    async |srv: &TestServer| {
+        credit_desk_tests::load_records(srv).await;
+        decided_record(
+            srv,
+            credit_desk_proto::pb::RecordDecision {
+                outcome: "unconfirmed".into(),
+                ..Default::default()
+            },
+        )
+        .await;
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        verify(&mut desk, "441284196508120010", "李建国").await;
+        desk.key(KeyCode::Char('q')).await;
+        desk.expect("报告编号");
+        desk.key(KeyCode::Enter).await;
+        desk.key(KeyCode::Char('s')).await;
+        desk.text("本人对核查结果有异议，保留意见").await;
+        desk.key(KeyCode::F(10)).await;
+        let screen = desk.expect("本人声明已记录");
+        assert!(!screen.contains("1970-01-01"), "{screen}");
+        assert!(screen.contains("李柜员)：本人对核查结果有异议"), "{screen}");
     }
 );

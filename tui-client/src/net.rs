@@ -161,7 +161,7 @@ pub enum Answer {
     Ticket(pb::Ticket),
     StatementAdded {
         record_id: String,
-        text: String,
+        statement: pb::Explanation,
     },
     Queue(pb::ListQueueResponse),
 }
@@ -454,13 +454,17 @@ impl Client {
             ),
             Call::AddStatement(m) => {
                 let record_id = m.record_id.clone();
-                let text = self
+                let statement = self
                     .objection()
                     .add_statement(r!(m))
                     .await?
                     .into_inner()
-                    .text;
-                Answer::StatementAdded { record_id, text }
+                    .statement
+                    .unwrap_or_default();
+                Answer::StatementAdded {
+                    record_id,
+                    statement,
+                }
             }
             Call::ListQueue(m) => {
                 Answer::Queue(self.objection().list_queue(r!(m)).await?.into_inner())

@@ -255,3 +255,11 @@ pub mod attempts {
         .await
     }
 }
+
+/// The name a clerk's notes and acts are shown under.
+pub async fn display_name(conn: &mut AnyConnection, id: &str) -> sqlx::Result<String> {
+    sqlx::query_scalar("SELECT display_name FROM operators WHERE id = $1")
+        .bind(id)
+        .fetch_one(conn)
+        .await
+}

@@ -17,7 +17,7 @@ use crate::clock::local_date;
 use crate::context::Ctx;
 use crate::db::idempotency::Key;
 use crate::db::queries::{self, LogEntry, LogRow};
-use crate::db::{consents, new_id, org_units, records, subjects};
+use crate::db::{consents, new_id, operators, org_units, records, subjects};
 use crate::errors::{ApiError, ApiResult};
 use crate::messages;
 use crate::rules::basis::{self, Ask, Basis, ConsentFacts, Scope};
@@ -341,7 +341,12 @@ impl QueryService {
             explanation: Some(pb::Explanation {
                 text,
                 added_at_ms: now,
-                taken_by: caller.username.clone(),
+                // As the report names the clerk.
+                taken_by: operators::display_name(
+                    &mut *self.ctx.db.read().await?,
+                    &caller.operator_id,
+                )
+                .await?,
             }),
             replayed,
         })

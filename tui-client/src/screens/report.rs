@@ -542,13 +542,13 @@ impl ReportScreen {
                 }
                 Action::Info(cat.explanation_added.to_string())
             }
-            Answer::StatementAdded { record_id, text } => {
+            Answer::StatementAdded {
+                record_id,
+                statement,
+            } => {
                 self.explain = None;
                 if let Some(rec) = self.record_mut(&record_id) {
-                    rec.statements.push(pb::Explanation {
-                        text,
-                        ..Default::default()
-                    });
+                    rec.statements.push(statement);
                 }
                 Action::Info(cat.statement_added.to_string())
             }

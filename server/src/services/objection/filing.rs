@@ -186,6 +186,16 @@ impl ObjectionService {
             Ok(id)
         })
         .await?;
-        Ok(pb::AddStatementResponse { text, replayed })
+        let mut conn = self.ctx.db.read().await?;
+        let statement = pb::Explanation {
+            text: text.clone(),
+            added_at_ms: now,
+            taken_by: crate::db::operators::display_name(&mut conn, &caller.operator_id).await?,
+        };
+        Ok(pb::AddStatementResponse {
+            text,
+            replayed,
+            statement: Some(statement),
+        })
     }
 }
