@@ -47,28 +47,14 @@ both_backends!(
     }
 );
 
-/// An objection on demo person 1's first court record, corrected by the
-/// court: the state the counter, the center and the court's liaison reach
-/// through their screens (covered in objection tests), made here by RPC.
-async fn corrected_record(srv: &TestServer) -> (String, String) {
-    decided_record(
-        srv,
-        credit_desk_proto::pb::RecordDecision {
-            outcome: "corrected".into(),
-            status: "已履行".into(),
-            end_date: "2025-08-15".into(),
-            ..Default::default()
-        },
-    )
-    .await
-}
-
-/// The same objection, with the court's `decision` on the record.
-async fn decided_record(
+/// An objection filed at the counter on demo person 1's first court record.
+async fn filed_objection(
     srv: &TestServer,
-    decision: credit_desk_proto::pb::RecordDecision,
-) -> (String, String) {
-    use credit_desk_proto::pb::{self, act_on_ticket_request::Action};
+) -> (
+    credit_desk_proto::pb::ReportRecord,
+    credit_desk_proto::pb::Ticket,
+) {
+    use credit_desk_proto::pb;
     use credit_desk_tests::{rid, run, self_query, verify};
     let counter = srv.session("counter").await;
     let (subject, v) = verify(srv, &counter.token, 1).await;
@@ -95,6 +81,33 @@ async fn decided_record(
         .into_inner()
         .ticket
         .unwrap();
+    (record, filed)
+}
+
+/// An objection on demo person 1's first court record, corrected by the
+/// court: the state the counter, the center and the court's liaison reach
+/// through their screens (covered in objection tests), made here by RPC.
+async fn corrected_record(srv: &TestServer) -> (String, String) {
+    decided_record(
+        srv,
+        credit_desk_proto::pb::RecordDecision {
+            outcome: "corrected".into(),
+            status: "已履行".into(),
+            end_date: "2025-08-15".into(),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// The same objection, with the court's `decision` on the record.
+async fn decided_record(
+    srv: &TestServer,
+    decision: credit_desk_proto::pb::RecordDecision,
+) -> (String, String) {
+    use credit_desk_proto::pb::{self, act_on_ticket_request::Action};
+    use credit_desk_tests::rid;
+    let (record, filed) = filed_objection(srv).await;
     let act = async |s: &credit_desk_tests::Session, t: &pb::Ticket, action| {
         s.objection()
             .act_on_ticket(pb::ActOnTicketRequest {
@@ -324,5 +337,28 @@ both_backends!(
         let screen = desk.expect("本人声明已记录");
         assert!(!screen.contains("1970-01-01"), "{screen}");
         assert!(screen.contains("李柜员)：本人对核查结果有异议"), "{screen}");
+    }
+);
+
+// Paused time is counted as it was: a pause of seconds is not a day.
+both_backends!(
+    a_short_pause_is_shown_as_it_was,
+    async |srv: &TestServer| {
+        credit_desk_tests::load_records(srv).await;
+        let (_, ticket) = filed_objection(srv).await;
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("center").await;
+        desk.key(KeyCode::Char('t')).await;
+        desk.expect(&ticket.ticket_no);
+        desk.key(KeyCode::Enter).await;
+        desk.expect("案卷编号");
+        desk.key(KeyCode::Char('z')).await;
+        desk.text("等待申请人补充材料").await;
+        desk.key(KeyCode::Enter).await;
+        srv.clock.advance_ms(7_000);
+        desk.key(KeyCode::Char('z')).await;
+        desk.key(KeyCode::Char('y')).await;
+        let case_file = desk.expect("已暂停共 不足 1 分钟");
+        assert!(!case_file.contains("已暂停共 1 天"), "{case_file}");
     }
 );

@@ -12,10 +12,6 @@ use crate::i18n::{Catalogue, catalogue, ticket_word};
 use crate::print::{WIDTH, paginate, time, wrap};
 
 /// Days of a duration, rounded up (a pause of an hour counts as a day).
-fn days(ms: i64) -> i64 {
-    (ms.max(0) + 86_399_999) / 86_400_000
-}
-
 /// One deadline as `kind (department)  due  state`.
 pub fn deadline_line(d: &pb::Deadline, lang: Lang) -> String {
     let mut kind = ticket_word(lang, &d.kind);
@@ -102,7 +98,8 @@ pub fn lines(t: &pb::Ticket, cat: &Catalogue, lang: Lang, offset: FixedOffset) -
     out.push(cat.section_deadlines.to_string());
     out.extend(t.deadlines.iter().map(|d| deadline_line(d, lang)));
     if t.paused_ms > 0 {
-        out.push(cat.paused_note(days(t.paused_ms), &t.overall_due_with_pauses));
+        let span = cat.pause_span(t.paused_ms);
+        out.push(cat.paused_note(&span, &t.overall_due_with_pauses));
     }
     out.push(String::new());
     out.push(cat.section_disputed.to_string());
@@ -237,6 +234,35 @@ mod tests {
         }
     }
 
+    /// A pause of a few seconds was shown as a whole day.
+    #[test]
+    fn paused_time_is_shown_as_it_was() {
+        let utc8 = FixedOffset::east_opt(8 * 3600).unwrap();
+        for (ms, zh, en) in [
+            (7_000, "已暂停共 不足 1 分钟", "Paused under a minute"),
+            (25 * 60_000, "已暂停共 25 分钟", "Paused 25 min"),
+            (
+                3 * 3_600_000 + 60_000,
+                "已暂停共 3 小时 1 分钟",
+                "Paused 3 h 1 min",
+            ),
+            (
+                86_400_000 + 7_200_000,
+                "已暂停共 1 天 2 小时",
+                "Paused 1 d 2 h",
+            ),
+        ] {
+            let t = pb::Ticket {
+                paused_ms: ms,
+                ..ticket()
+            };
+            let text = lines(&t, &ZH, Lang::Zh, utc8).join("\n");
+            assert!(text.contains(zh), "{ms}: {text}");
+            let text = lines(&t, &EN, Lang::En, utc8).join("\n");
+            assert!(text.contains(en), "{ms}: {text}");
+        }
+    }
+
     #[test]
     fn the_case_file_names_everything_in_both_languages() {
         let utc8 = FixedOffset::east_opt(8 * 3600).unwrap();
@@ -246,7 +272,7 @@ mod tests {
         assert!(zh.contains("两个工作日内到期 ⚠"), "a warned deadline: {zh}");
         assert!(zh.contains("已完成"), "a met deadline");
         assert!(
-            zh.contains("已暂停共 3 天") && zh.contains("2026-12-16"),
+            zh.contains("已暂停共 2 天 0 小时") && zh.contains("2026-12-16"),
             "{zh}"
         );
         assert!(

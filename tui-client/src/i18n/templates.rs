@@ -112,13 +112,26 @@ impl Catalogue {
     }
 
     /// A paused ticket: the pauses beside the legal limit, never added silently.
-    pub fn paused_note(&self, days: i64, due_with_pauses: &str) -> String {
+    pub fn paused_note(&self, span: &str, due_with_pauses: &str) -> String {
         self.pick(
-            format!("  已暂停共 {days} 天；法定时限不变，扣除暂停后为 {due_with_pauses}"),
+            format!("  已暂停共 {span}；法定时限不变，扣除暂停后为 {due_with_pauses}"),
             format!(
-                "  Paused {days} day(s) in all; the legal limit stands, {due_with_pauses} with the pauses added"
+                "  Paused {span} in all; the legal limit stands, {due_with_pauses} with the pauses added"
             ),
         )
+    }
+
+    /// How long a ticket was paused, to the minute: days and hours, or
+    /// hours and minutes under a day.
+    pub fn pause_span(&self, ms: i64) -> String {
+        let ms = ms.max(0);
+        let (d, h, m) = (ms / 86_400_000, ms / 3_600_000 % 24, ms / 60_000 % 60);
+        match (d, h, m) {
+            (0, 0, 0) => self.pick("不足 1 分钟".into(), "under a minute".into()),
+            (0, 0, m) => self.pick(format!("{m} 分钟"), format!("{m} min")),
+            (0, h, m) => self.pick(format!("{h} 小时 {m} 分钟"), format!("{h} h {m} min")),
+            (d, h, _) => self.pick(format!("{d} 天 {h} 小时"), format!("{d} d {h} h")),
+        }
     }
 
     pub fn queue_stats(&self, s: &pb::QueueStats) -> String {
@@ -215,8 +228,13 @@ mod tests {
             ),
             (
                 "paused_note",
-                c.paused_note(9601, "2099-01-02"),
-                vec!["9601", "2099-01-02"],
+                c.paused_note("SPAN-X", "2099-01-02"),
+                vec!["SPAN-X", "2099-01-02"],
+            ),
+            (
+                "pause_span",
+                c.pause_span(9_602 * 86_400_000 + 11 * 3_600_000),
+                vec!["9602", "11"],
             ),
             (
                 "queue_stats",
