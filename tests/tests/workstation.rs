@@ -362,3 +362,20 @@ both_backends!(
         assert!(!case_file.contains("已暂停共 1 天"), "{case_file}");
     }
 );
+
+// A refusal is marked ✗, never with the ✓ of a success.
+both_backends!(
+    a_refused_statement_is_marked_as_a_refusal,
+    async |srv: &TestServer| {
+        credit_desk_tests::load_records(srv).await;
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        verify(&mut desk, "441284196508120010", "李建国").await;
+        desk.key(KeyCode::Char('q')).await;
+        desk.expect("报告编号");
+        desk.key(KeyCode::Enter).await;
+        desk.key(KeyCode::Char('s')).await;
+        let screen = desk.expect("✗ 只能对核查无法确认的异议记录添加本人声明");
+        assert!(!screen.contains("✓ 只能"), "{screen}");
+    }
+);

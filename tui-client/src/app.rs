@@ -93,6 +93,9 @@ pub enum Action {
     Quit,
     /// Stay, and say what was done.
     Info(String),
+    /// Stay, and say why what was asked cannot be done (shown with ✗,
+    /// never with the ✓ of a success).
+    Refuse(String),
     /// Go back to the previous screen, and say what was done.
     BackInfo(String),
 }
@@ -407,6 +410,10 @@ impl App {
             }
             Action::Info(message) => {
                 self.notice = Some(Notice::Info(message));
+                Vec::new()
+            }
+            Action::Refuse(message) => {
+                self.notice = Some(Notice::Error(message));
                 Vec::new()
             }
             Action::BackInfo(message) => {

@@ -116,7 +116,7 @@ impl OrgUnitsScreen {
             .collect();
         if kinds.is_empty() {
             let e = FieldError::new(field::KIND, Rule::KindDoesNotFitParent);
-            return Action::Info(format!("{}: {}", parent.name, e.message(lang)));
+            return Action::Refuse(format!("{}: {}", parent.name, e.message(lang)));
         }
         self.new_unit = Some(NewUnit {
             form: Form::new(vec![
@@ -324,7 +324,10 @@ mod tests {
         assert_eq!(form.choice(field::KIND), OrgUnitKind::VillageStation as i32);
         s.new_unit = None;
         s.selected = 2;
-        assert!(matches!(s.open_form(&i18n::ZH, Lang::Zh), Action::Info(_)));
+        assert!(matches!(
+            s.open_form(&i18n::ZH, Lang::Zh),
+            Action::Refuse(_)
+        ));
         assert!(s.new_unit.is_none());
     }
 }

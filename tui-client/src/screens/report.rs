@@ -250,7 +250,7 @@ impl ReportScreen {
             Some(DraftCmd::Submit) => {
                 let text = draft.text.lines().join("\n").trim().to_string();
                 if let Err(e) = validate::statement("text", &text) {
-                    return Action::Info(e.message(lang));
+                    return Action::Refuse(e.message(lang));
                 }
                 let Basis::SelfBasis(b) = &self.basis else {
                     return Action::None;
@@ -309,7 +309,7 @@ impl ReportScreen {
                     return Action::None;
                 };
                 let Basis::SelfBasis(b) = &self.basis else {
-                    return Action::Info(cat.explain_self_only.to_string());
+                    return Action::Refuse(cat.explain_self_only.to_string());
                 };
                 match c {
                     RecordCmd::Object => {
@@ -330,10 +330,10 @@ impl ReportScreen {
                         });
                     }
                     RecordCmd::Explain if !rec.negative => {
-                        return Action::Info(cat.explain_negative_only.to_string());
+                        return Action::Refuse(cat.explain_negative_only.to_string());
                     }
                     RecordCmd::Statement if rec.annotation.is_empty() => {
-                        return Action::Info(cat.statement_unconfirmed_only.to_string());
+                        return Action::Refuse(cat.statement_unconfirmed_only.to_string());
                     }
                     _ => {}
                 }
