@@ -40,6 +40,91 @@ pub mod field {
     pub const CURSOR: &str = "cursor";
 }
 
+/// What staff call each field a request may name, in both languages; a
+/// message never shows a wire name such as `record_ids`.
+const FIELD_LABELS: &[(&str, &str, &str)] = &[
+    ("request", "请求", "request"),
+    ("username", "用户名", "username"),
+    ("password", "密码", "password"),
+    ("new_password", "新密码", "new password"),
+    ("initial_password", "初始密码", "initial password"),
+    ("current_password", "当前密码", "current password"),
+    ("display_name", "姓名", "name"),
+    ("code", "代码", "code"),
+    ("name", "名称", "name"),
+    ("name_zh", "中文名称", "Chinese name"),
+    ("name_en", "英文名称", "English name"),
+    ("kind", "类型", "kind"),
+    ("role", "角色", "role"),
+    ("parent_id", "上级机构", "parent unit"),
+    ("org_unit_id", "机构", "org unit"),
+    ("operator_id", "操作员", "operator"),
+    ("request_id", "请求编号", "request id"),
+    ("identifier", "证件号码", "identity number"),
+    ("method", "核验方式", "verification method"),
+    ("document", "证件", "document"),
+    (
+        "agent_identifier",
+        "代理人证件号码",
+        "agent's identity number",
+    ),
+    ("agent_name", "代理人姓名", "agent's name"),
+    ("poa_reference", "授权委托书编号", "power of attorney"),
+    ("department_id", "报送部门", "department"),
+    ("file", "文件", "file"),
+    ("file_name", "文件名", "file name"),
+    ("id", "编号", "id"),
+    ("verification_id", "身份核验", "identity verification"),
+    ("query", "查询条件", "search"),
+    ("cursor", "翻页位置", "page position"),
+    ("grantee_id", "被授权机构", "grantee"),
+    ("purpose", "查询用途", "purpose"),
+    ("valid_from", "授权起始", "valid from"),
+    ("valid_until", "授权截止", "valid until"),
+    ("form_serial", "授权书编号", "form serial"),
+    ("scan_sha256", "扫描件", "scan"),
+    ("remarks", "备注", "remarks"),
+    ("scope", "授权范围", "scope"),
+    ("categories", "信息类别", "categories"),
+    ("basis", "查询依据", "basis"),
+    ("consent_id", "查询授权", "consent"),
+    ("subject_id", "信息主体", "subject"),
+    ("record_id", "信用记录", "record"),
+    ("record_ids", "异议记录", "disputed records"),
+    ("reason_category", "异议类别", "objection category"),
+    ("reason_text", "异议理由", "objection reason"),
+    ("reason", "原因", "reason"),
+    ("evidence", "证明材料", "evidence"),
+    ("contact_phone", "联系电话", "contact phone"),
+    ("contact_address", "联系地址", "contact address"),
+    ("notify_by", "通知方式", "notice channel"),
+    ("ticket_id", "异议案卷", "objection"),
+    ("letter_id", "核实协查函", "verification request"),
+    ("received_on", "部门收函日期", "receipt date"),
+    ("reply_text", "回复内容", "reply"),
+    ("decisions", "核查结果", "findings"),
+    ("status", "状态", "status"),
+    ("details", "详情", "details"),
+    ("end_date", "结束日期", "end date"),
+    ("note", "备注", "note"),
+    ("channel", "通知方式", "channel"),
+    ("action", "操作", "action"),
+    ("state", "状态", "state"),
+    ("text", "内容", "text"),
+    ("csv", "日历文件", "calendar file"),
+    ("calendar", "工作日历", "working-day calendar"),
+    ("import_id", "导入批次", "import"),
+    ("row", "行", "row"),
+];
+
+/// A field's name as staff call it, in `lang`; an unlisted name as it is.
+pub fn field_label(field: &str, lang: Lang) -> &str {
+    FIELD_LABELS
+        .iter()
+        .find(|(f, ..)| *f == field)
+        .map_or(field, |(_, zh, en)| lang.pick(*zh, *en))
+}
+
 /// A registry search: a name fragment or the start of a number.
 pub const SEARCH_MAX: usize = 40;
 
@@ -233,9 +318,14 @@ impl FieldError {
         }
     }
 
-    /// Field name and message in one line, for logs and command-line tools.
+    /// The field's name and the message in one line, in the caller's
+    /// language (what a screen shows when no field of a form is at hand).
     pub fn describe(&self, lang: Lang) -> String {
-        format!("{}: {}", self.field, self.message(lang))
+        let label = field_label(self.field, lang);
+        lang.pick(
+            format!("{label}：{}", self.message(lang)),
+            format!("{label}: {}", self.message(lang)),
+        )
     }
 }
 

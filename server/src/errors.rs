@@ -216,19 +216,19 @@ impl ApiError {
                 );
                 let mut details = details;
                 details.set_error_info(reason::ALREADY_EXISTS, reason::DOMAIN, metadata);
+                let label = credit_desk_proto::validate::field_label(field, lang);
                 let msg = lang.pick(
-                    format!("{field}：已存在"),
-                    format!("{field}: already exists"),
+                    format!("{label}：已存在"),
+                    format!("{label}: already exists"),
                 );
                 return Status::with_error_details(Code::AlreadyExists, msg, details);
             }
             ApiError::NotFound { field } => {
                 metadata.insert("field".to_string(), field.to_string());
-                (
-                    Code::NotFound,
-                    reason::NOT_FOUND,
-                    lang.pick(format!("{field}：不存在"), format!("{field}: not found")),
-                )
+                (Code::NotFound, reason::NOT_FOUND, {
+                    let label = credit_desk_proto::validate::field_label(field, lang);
+                    lang.pick(format!("{label}：不存在"), format!("{label}: not found"))
+                })
             }
             ApiError::RequestIdReused => (
                 Code::InvalidArgument,

@@ -67,7 +67,7 @@ fn init_operator_commands_and_config_errors() {
         ])
     };
     let (ok, out) = add("counter", "CENTER");
-    assert!(!ok && out.contains("role"), "{out}");
+    assert!(!ok && out.contains("角色"), "{out}");
     let (ok, out) = add("clerk", "CENTER");
     assert!(!ok && out.contains("--role"), "{out}");
     let (ok, out) = add("center", "CENTER");

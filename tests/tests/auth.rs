@@ -129,10 +129,10 @@ both_backends!(
 both_backends!(login_fields_are_bounded, async |srv: &TestServer| {
     let e = login(srv, &"a".repeat(10_000), "x").await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
-    assert!(e.message().contains("username"), "{}", e.message());
+    assert!(e.message().contains("用户名"), "{}", e.message());
     let e = login(srv, "counter", &"p".repeat(300)).await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
-    assert!(e.message().contains("password"), "{}", e.message());
+    assert!(e.message().contains("密码"), "{}", e.message());
     let e = login(srv, "coun\u{1b}[2Jter", "x").await.unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument);
 });

@@ -109,7 +109,7 @@ async fn oversized_requests_are_refused_before_they_are_handled() {
         .await
         .unwrap_err();
     assert_eq!(e.code(), Code::InvalidArgument, "{e:?}");
-    assert!(e.message().contains("request"), "{}", e.message());
+    assert!(e.message().contains("请求"), "{}", e.message());
     // The connection stays usable.
     let e = client.login(stranger()).await.unwrap_err();
     assert_eq!(e.code(), Code::Unauthenticated);

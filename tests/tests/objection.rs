@@ -54,7 +54,7 @@ both_backends!(
         bad.contact_phone = "call me".into();
         let err = counter.objection().file_objection(bad).await.unwrap_err();
         assert_eq!(reason(&err), reason_code::VALIDATION);
-        assert!(err.message().contains("contact_phone"), "{}", err.message());
+        assert!(err.message().contains("联系电话"), "{}", err.message());
 
         let filed = counter
             .objection()

@@ -379,3 +379,39 @@ both_backends!(
         assert!(!screen.contains("✓ 只能"), "{screen}");
     }
 );
+
+/// Files an objection on the first record of the report on screen.
+async fn object_to_first_record(desk: &mut Desk) {
+    desk.key(KeyCode::Char('q')).await;
+    desk.expect("报告编号");
+    desk.key(KeyCode::Enter).await;
+    desk.key(KeyCode::Char('o')).await;
+    desk.expect("异议类别");
+    desk.key(KeyCode::Tab).await;
+    desk.text("13800138000").await;
+    desk.key(KeyCode::Tab).await;
+    desk.text("四会市大沙镇马鞍村").await;
+    desk.key(KeyCode::F(10)).await;
+    desk.text("该案已执行完毕").await;
+    desk.key(KeyCode::F(10)).await;
+}
+
+// A refusal names the field as staff call it, never by its wire name.
+both_backends!(
+    a_refusal_names_the_field_in_the_clerks_language,
+    async |srv: &TestServer| {
+        credit_desk_tests::load_records(srv).await;
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        verify(&mut desk, "441284196508120010", "李建国").await;
+        object_to_first_record(&mut desk).await;
+        desk.expect("异议已受理");
+        for _ in 0..3 {
+            desk.key(KeyCode::Esc).await;
+        }
+        desk.expect("核验通过");
+        object_to_first_record(&mut desk).await;
+        let screen = desk.expect("✗ 异议记录：已存在");
+        assert!(!screen.contains("record_ids"), "{screen}");
+    }
+);
