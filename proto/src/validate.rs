@@ -125,6 +125,82 @@ pub fn field_label(field: &str, lang: Lang) -> &str {
         .map_or(field, |(_, zh, en)| lang.pick(*zh, *en))
 }
 
+/// Text as a Chinese input method may type it, with full-width letters,
+/// digits and signs (ＡＢ１２３－) and the ideographic space turned into
+/// their ASCII forms.
+pub fn half_width(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFF01 + 0x21).unwrap_or(c),
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// A date a clerk typed, `YYYY-MM-DD` (full-width digits too). A date in
+/// that form that does not exist says so, rather than naming the format.
+pub fn date(field: &'static str, text: &str) -> Result<chrono::NaiveDate, FieldError> {
+    let text = half_width(text);
+    let text = text.trim();
+    let shaped = text.len() == 10
+        && text.char_indices().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            _ => c.is_ascii_digit(),
+        });
+    match chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        Ok(day) if shaped => Ok(day),
+        _ if shaped => Err(FieldError::new(field, Rule::NoSuchDate)),
+        _ => Err(FieldError::new(field, Rule::NotADate)),
+    }
+}
+
+/// The day a department received a verification request: empty is today;
+/// never after today, nor before the objection was filed.
+pub fn receipt_date(
+    field: &'static str,
+    text: &str,
+    today: chrono::NaiveDate,
+    filed_on: chrono::NaiveDate,
+) -> Result<chrono::NaiveDate, FieldError> {
+    if text.trim().is_empty() {
+        return Ok(today);
+    }
+    let day = date(field, text)?;
+    if day > today {
+        Err(FieldError::new(field, Rule::AfterToday))
+    } else if day < filed_on {
+        Err(FieldError::new(
+            field,
+            Rule::NotBefore { earliest: filed_on },
+        ))
+    } else {
+        Ok(day)
+    }
+}
+
+/// How many days a consent is valid: a whole number from 1 to `max_days`.
+pub fn validity_days(field: &'static str, text: &str, max_days: u32) -> Result<u32, FieldError> {
+    let text = half_width(text);
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(FieldError::new(field, Rule::Required));
+    }
+    let days: i64 = text
+        .strip_prefix('+')
+        .unwrap_or(text)
+        .replace('−', "-")
+        .parse()
+        .map_err(|_| FieldError::new(field, Rule::NotAWholeNumber))?;
+    if days < 1 {
+        return Err(FieldError::new(field, Rule::AtLeast { min: 1 }));
+    }
+    if days > i64::from(max_days) {
+        return Err(FieldError::new(field, Rule::TooLongValidity { max_days }));
+    }
+    Ok(days as u32)
+}
+
 /// A registry search: a name fragment or the start of a number.
 pub const SEARCH_MAX: usize = 40;
 
@@ -190,6 +266,20 @@ pub enum Rule {
     NotSha256,
     /// Not a YYYY-MM-DD date.
     NotADate,
+    /// Written as a date, but no such day exists (2026-13-01, 2026-02-30).
+    NoSuchDate,
+    /// Not a whole number (abc, 1.5).
+    NotAWholeNumber,
+    /// A day something happened on, after today.
+    AfterToday,
+    /// A day before what it follows (a receipt before the filing).
+    NotBefore {
+        earliest: chrono::NaiveDate,
+    },
+    /// A number below the least allowed.
+    AtLeast {
+        min: i64,
+    },
     /// Control characters (terminal escapes, NUL …); `lines` says whether
     /// line breaks are allowed.
     ControlCharacters {
@@ -293,6 +383,21 @@ impl FieldError {
             Rule::NotADate => lang
                 .pick("应为 YYYY-MM-DD 格式的日期", "must be a YYYY-MM-DD date")
                 .into(),
+            Rule::NoSuchDate => lang
+                .pick(
+                    "没有这一天：月份为 01–12，日不超过当月天数",
+                    "no such day: months run 01–12 and days to the end of the month",
+                )
+                .into(),
+            Rule::NotAWholeNumber => lang.pick("应为整数", "must be a whole number").into(),
+            Rule::AfterToday => lang
+                .pick("已发生的事不能晚于今天", "cannot be after today: it has happened")
+                .into(),
+            Rule::NotBefore { earliest } => lang.pick(
+                format!("不能早于 {earliest}"),
+                format!("cannot be before {earliest}"),
+            ),
+            Rule::AtLeast { min } => lang.pick(format!("至少为 {min}"), format!("must be at least {min}")),
             Rule::CalendarMissingYear { year } => lang.pick(
                 format!("工作日历缺少 {year} 年，请管理员先导入该年"),
                 format!("the working-day calendar has no {year}; an administrator must import it"),
@@ -472,6 +577,7 @@ pub fn statement(field: &'static str, text: &str) -> Result<(), FieldError> {
 
 /// A contact phone number: digits with `-`, `+` or spaces, 7–20 digits.
 pub fn phone(field: &'static str, phone: &str) -> Result<(), FieldError> {
+    let phone = half_width(phone);
     let phone = phone.trim();
     let digits = phone.chars().filter(char::is_ascii_digit).count();
     if phone.is_empty() {
@@ -780,7 +886,65 @@ mod tests {
     }
 
     #[test]
+    fn dates_say_whether_the_form_or_the_day_is_wrong() {
+        assert_eq!(
+            date("d", "２０２６－１１－２３").unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+        );
+        for (text, expected) in [
+            ("2026-13-01", Rule::NoSuchDate),
+            ("2026-02-30", Rule::NoSuchDate),
+            ("2026-1-5", Rule::NotADate),
+            ("23/11/2026", Rule::NotADate),
+            ("", Rule::NotADate),
+        ] {
+            assert_eq!(rule(date("d", text).map(|_| ())), Some(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_receipt_date_follows_the_filing_and_has_happened() {
+        let d = |s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let (today, filed) = (d("2026-11-25"), d("2026-11-23"));
+        let r = |text| receipt_date("r", text, today, filed);
+        assert_eq!(r("").unwrap(), today);
+        assert_eq!(r("2026-11-23").unwrap(), filed);
+        assert_eq!(rule(r("2026-11-28").map(|_| ())), Some(Rule::AfterToday));
+        assert_eq!(
+            rule(r("2026-10-23").map(|_| ())),
+            Some(Rule::NotBefore { earliest: filed })
+        );
+        assert_eq!(rule(r("2026-11-31").map(|_| ())), Some(Rule::NoSuchDate));
+    }
+
+    #[test]
+    fn validity_days_name_the_rule_that_failed() {
+        assert_eq!(validity_days("v", "３０", 90).unwrap(), 30);
+        assert_eq!(validity_days("v", " 90 ", 90).unwrap(), 90);
+        for (text, expected) in [
+            ("", Rule::Required),
+            ("abc", Rule::NotAWholeNumber),
+            ("1.5", Rule::NotAWholeNumber),
+            ("0", Rule::AtLeast { min: 1 }),
+            ("-5", Rule::AtLeast { min: 1 }),
+            ("−5", Rule::AtLeast { min: 1 }),
+            ("91", Rule::TooLongValidity { max_days: 90 }),
+        ] {
+            assert_eq!(
+                rule(validity_days("v", text, 90).map(|_| ())),
+                Some(expected),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
     fn phones() {
+        assert_eq!(
+            rule(phone("p", "１３８００１３８０００")),
+            None,
+            "full-width digits"
+        );
         for ok in ["13800138000", "0758-3312345", "+86 138 0013 8000"] {
             assert_eq!(rule(phone("p", ok)), None, "{ok}");
         }

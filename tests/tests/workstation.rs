@@ -415,3 +415,56 @@ both_backends!(
         assert!(!screen.contains("record_ids"), "{screen}");
     }
 );
+
+// Numbers and dates a clerk types are checked against what they mean, and
+// the message names the rule that failed.
+both_backends!(
+    typed_days_and_dates_name_the_rule_they_break,
+    async |srv: &TestServer| {
+        credit_desk_tests::load_records(srv).await;
+        let (_, ticket) = filed_objection(srv).await;
+
+        // A consent's validity in days.
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        verify(&mut desk, "441284199003070023", "陈美玲").await;
+        desk.key(KeyCode::Char('c')).await;
+        desk.expect("授权书编号");
+        desk.key(KeyCode::Tab).await;
+        desk.key(KeyCode::Tab).await;
+        for (typed, says) in [
+            ("abc", "应为整数"),
+            ("0", "至少为 1"),
+            ("91", "有效期最长 90 天"),
+        ] {
+            for _ in 0..4 {
+                desk.key(KeyCode::Backspace).await;
+            }
+            desk.text(typed).await;
+            desk.key(KeyCode::F(10)).await;
+            desk.expect(says);
+        }
+
+        // A department's receipt date.
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("center").await;
+        desk.key(KeyCode::Char('t')).await;
+        desk.expect(&ticket.ticket_no);
+        desk.key(KeyCode::Enter).await;
+        desk.expect("案卷编号");
+        desk.key(KeyCode::Char('s')).await;
+        desk.expect("部门收函日期");
+        for (typed, says) in [
+            ("2026-13-01", "没有这一天"),
+            ("2026-11-28", "已发生的事不能晚于今天"),
+            ("2026-10-23", "不能早于 2026-11-23"),
+        ] {
+            for _ in 0..12 {
+                desk.key(KeyCode::Backspace).await;
+            }
+            desk.text(typed).await;
+            desk.key(KeyCode::Enter).await;
+            desk.expect(says);
+        }
+    }
+);

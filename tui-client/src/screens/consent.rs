@@ -5,7 +5,7 @@
 
 use chrono::FixedOffset;
 use credit_desk_proto::pb;
-use credit_desk_proto::validate::{FieldError, Rule};
+use credit_desk_proto::validate::{self, FieldError, Rule};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -171,15 +171,10 @@ impl ConsentScreen {
         };
         let days_text = form.value(DAYS);
         let mut errors = Vec::new();
-        let days: i64 = match days_text.parse::<i64>() {
-            Ok(d) if d >= 1 && d <= i64::from(self.max_days) => d,
-            _ => {
-                errors.push(FieldError::new(
-                    DAYS,
-                    Rule::TooLongValidity {
-                        max_days: self.max_days,
-                    },
-                ));
+        let days: i64 = match validate::validity_days(DAYS, &days_text, self.max_days) {
+            Ok(d) => i64::from(d),
+            Err(e) => {
+                errors.push(e);
                 0
             }
         };

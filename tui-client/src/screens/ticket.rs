@@ -8,7 +8,7 @@
 
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb::{self, Capability, act_on_ticket_request::Action as Act};
-use credit_desk_proto::validate::{self, FieldError, Rule};
+use credit_desk_proto::validate::{self, FieldError};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -249,14 +249,12 @@ impl TicketScreen {
         match kind {
             FormKind::Send => {
                 let received_on = form.value(RECEIVED_ON);
-                let bad = !received_on.is_empty()
-                    && chrono::NaiveDate::parse_from_str(&received_on, "%Y-%m-%d").is_err();
-                if form.show_local_errors(
-                    &bad.then(|| FieldError::new(RECEIVED_ON, Rule::NotADate))
-                        .into_iter()
-                        .collect::<Vec<_>>(),
-                    lang,
-                ) {
+                let errors: Vec<FieldError> = (!received_on.trim().is_empty())
+                    .then(|| validate::date(RECEIVED_ON, &received_on).err())
+                    .flatten()
+                    .into_iter()
+                    .collect();
+                if form.show_local_errors(&errors, lang) {
                     return Action::None;
                 }
                 self.act(Act::SendRequests(pb::SendRequests { received_on }))
@@ -288,13 +286,13 @@ impl TicketScreen {
                 let reply_text = form.value(REPLY);
                 let mut errors =
                     validate::collect([validate::display_text(REPLY, &reply_text, 5000)]);
-                for d in &self.decisions {
-                    if !d.end_date.is_empty()
-                        && chrono::NaiveDate::parse_from_str(&d.end_date, "%Y-%m-%d").is_err()
-                    {
-                        errors.push(FieldError::new(END_DATE, Rule::NotADate));
-                        break;
-                    }
+                if let Some(e) = self
+                    .decisions
+                    .iter()
+                    .filter(|d| !d.end_date.trim().is_empty())
+                    .find_map(|d| validate::date(END_DATE, &d.end_date).err())
+                {
+                    errors.push(e);
                 }
                 if form.show_local_errors(&errors, lang) {
                     return Action::None;

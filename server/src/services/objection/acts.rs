@@ -158,10 +158,8 @@ async fn send_requests(
     s: &pb::SendRequests,
 ) -> ApiResult<Done> {
     let today = local_date(who.now);
-    let received_on = match s.received_on.trim() {
-        "" => today,
-        text => date(text).ok_or_else(|| FieldError::new("received_on", Rule::NotADate))?,
-    };
+    let received_on =
+        validate::receipt_date("received_on", &s.received_on, today, t.row.received_on)?;
     let cal = cal_db::load(tx).await?;
     let due = deadlines::department_reply_due(&cal, received_on).map_err(
         |calendar::CalendarError::MissingYear(year)| {
@@ -318,7 +316,7 @@ fn reply_decisions<'a>(
         let end_date = match decision.end_date.trim() {
             "" => None,
             _ if outcome != Outcome::Corrected => None,
-            text => Some(date(text).ok_or_else(|| FieldError::new("end_date", Rule::NotADate))?),
+            text => Some(validate::date("end_date", text)?),
         };
         decided.push(Decided {
             record_id,

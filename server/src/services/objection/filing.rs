@@ -105,7 +105,7 @@ impl ObjectionService {
                     reason_category: &req.reason_category,
                     reason_text: reason,
                     evidence: &evidence.join("\n"),
-                    contact_phone: req.contact_phone.trim(),
+                    contact_phone: validate::half_width(&req.contact_phone).trim(),
                     contact_address: req.contact_address.trim(),
                     notify_by: &req.notify_by,
                     received_on: today,

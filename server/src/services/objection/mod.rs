@@ -256,11 +256,6 @@ impl ObjectionService {
     }
 }
 
-/// A date the client typed (`YYYY-MM-DD`).
-fn date(s: &str) -> Option<chrono::NaiveDate> {
-    crate::db::column::parse_date(s).ok()
-}
-
 /// The departments whose records a ticket disputes, each once.
 fn departments_of(recs: &[tickets::TicketRecordRow]) -> Vec<&str> {
     let mut departments: Vec<&str> = recs.iter().map(|r| r.department_id.as_str()).collect();
