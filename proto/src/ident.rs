@@ -469,12 +469,16 @@ pub enum Identifier {
 }
 
 /// Checks a number of either kind: an 18-character value whose 17 first
-/// characters are digits and whose first two are a province is read as a
-/// person, anything else as an organisation. Errors follow the reading.
+/// characters are digits is read as a person when its first two are a
+/// province, or when it carries a birth date and is no valid credit code
+/// (a mistyped region is still a person's number, and its error says so);
+/// anything else as an organisation. Errors follow the reading.
 pub fn check_any(input: &str, today: NaiveDate) -> Result<Identifier, IdError> {
     let n = normalise(input);
+    let digits = n.len() == 18 && n.chars().take(17).all(|c| c.is_ascii_digit());
+    let born = || NaiveDate::parse_from_str(&n[6..14], "%Y%m%d").is_ok_and(|d| d.year() >= 1900);
     let looks_personal = n.len() != 18
-        || (n.chars().take(17).all(|c| c.is_ascii_digit()) && province_name(&n[..2]).is_some());
+        || (digits && (province_name(&n[..2]).is_some() || (born() && organisation(&n).is_err())));
     if looks_personal {
         person(&n, today).map(Identifier::Person)
     } else {
@@ -499,6 +503,23 @@ mod tests {
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
+    }
+
+    /// A person's number with a mistyped region was checked as a credit
+    /// code and refused with the organisation-code message.
+    #[test]
+    fn a_persons_number_with_a_bad_region_is_still_a_persons() {
+        assert!(matches!(
+            check_any("991284196508120010", today()),
+            Err(IdError::Region { .. })
+        ));
+        // A valid all-digit credit code is still read as one.
+        let code = make_uscc("91", "440300", "71526725");
+        assert!(code[..17].chars().all(|c| c.is_ascii_digit()), "{code}");
+        assert!(matches!(
+            check_any(&code, today()),
+            Ok(Identifier::Organisation(_))
+        ));
     }
 
     #[test]

@@ -468,3 +468,17 @@ both_backends!(
         }
     }
 );
+
+// A person's number with a mistyped region is checked as a person's: the
+// clerk is told the region is wrong, not an organisation code's rules.
+both_backends!(
+    a_mistyped_region_is_named_as_such_at_the_counter,
+    async |srv: &TestServer| {
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        desk.key(KeyCode::Char('v')).await;
+        desk.text("991284196508120010").await;
+        let screen = desk.expect("地区码 991284 无效");
+        assert!(!screen.contains("统一社会信用代码"), "{screen}");
+    }
+);
