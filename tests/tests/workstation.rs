@@ -482,3 +482,29 @@ both_backends!(
         assert!(!screen.contains("统一社会信用代码"), "{screen}");
     }
 );
+
+// A refused login empties the password: Enter again sends nothing towards
+// the lockout.
+both_backends!(
+    a_wrong_password_is_not_sent_twice,
+    async |srv: &TestServer| {
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.text("counter").await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("wrong-password").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("用户名或密码错误");
+        desk.key(KeyCode::Enter).await;
+        let failures: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_attempts WHERE username = 'counter' AND success = 0",
+        )
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(failures, 1, "the second Enter sent nothing");
+        // The right password goes in where the cursor is.
+        desk.text(credit_desk_tests::DEMO_PASSWORD).await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("主菜单");
+    }
+);

@@ -228,12 +228,26 @@ impl Form {
         }
     }
 
-    /// Replaces a text field's content.
+    /// Replaces a text field's content (a secret field stays masked).
     pub fn set_text(&mut self, name: &str, value: &str) {
-        if let Some(f) = self.fields.iter_mut().find(|f| f.name == name) {
-            let label = f.label;
-            let name = f.name;
-            *f = Field::text(name, label).with_value(value);
+        if let Some(f) = self.fields.iter_mut().find(|f| f.name == name)
+            && let Input::Text(area) = &mut f.input
+        {
+            let mask = area.mask_char();
+            let mut fresh = TextArea::default();
+            fresh.set_cursor_line_style(Style::default());
+            if let Some(m) = mask {
+                fresh.set_mask_char(m);
+            }
+            fresh.insert_str(value);
+            **area = fresh;
+        }
+    }
+
+    /// Moves the cursor to a field.
+    pub fn focus_on(&mut self, name: &str) {
+        if let Some(i) = self.fields.iter().position(|f| f.name == name) {
+            self.focus = i;
         }
     }
 

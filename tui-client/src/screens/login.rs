@@ -20,6 +20,18 @@ pub struct LoginScreen {
 }
 
 impl LoginScreen {
+    /// A refused login empties the password and puts the cursor there, so
+    /// Enter does not send the same wrong password again towards the
+    /// lockout. False if nothing named a field (the app shows a notice).
+    pub fn on_error(&mut self, status: &tonic::Status) -> bool {
+        self.form.set_text(field::PASSWORD, "");
+        let placed = self.form.apply_status(status);
+        if !placed {
+            self.form.focus_on(field::PASSWORD);
+        }
+        placed
+    }
+
     /// `username` pre-fills the form after a session ended.
     pub fn new(cat: &Catalogue, username: &str) -> LoginScreen {
         let mut form = Form::new(vec![

@@ -337,7 +337,7 @@ impl Screen {
     /// screen has nowhere to put it (the app then shows it as a notice).
     pub fn on_error(&mut self, status: &Status) -> bool {
         match self {
-            Screen::Login(s) => s.form.apply_status(status),
+            Screen::Login(s) => s.on_error(status),
             Screen::Menu(_) => false,
             Screen::Password(s) => s.form.apply_status(status),
             Screen::Verify(s) => s.form.apply_status(status),
