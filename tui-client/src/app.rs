@@ -253,8 +253,13 @@ impl App {
             && let Some(seq) = self.pending.take()
         {
             self.link.retry = None;
+            let mut out = vec![Command::Cancel(seq)];
+            // A page that was only waiting for this answer is left.
+            if self.screen.only_loading() {
+                out.extend(self.apply(Action::Back));
+            }
             self.notice = Some(Notice::Info(self.cat.cancelled.into()));
-            return vec![Command::Cancel(seq)];
+            return out;
         }
         let action = self.screen.on_key(
             key,

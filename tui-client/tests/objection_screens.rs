@@ -452,3 +452,24 @@ fn snapshots() {
         insta::assert_snapshot!(format!("calendar_{suffix}"), draw(&calendar).backend());
     }
 }
+
+/// Esc while a case file loads cancels the call and goes back to the queue
+/// (it used to leave an empty loading page).
+#[test]
+fn esc_while_a_case_file_loads_goes_back() {
+    let mut app = on_queue(Lang::Zh);
+    let commands = app.update(key(KeyCode::Enter));
+    let (seq, _, _) = sent(&commands);
+    let back = app.update(key(KeyCode::Esc));
+    assert!(
+        back.iter()
+            .any(|c| matches!(c, credit_desk::app::Command::Cancel(s) if *s == seq)),
+        "the load is cancelled"
+    );
+    let text = screen_text(&app);
+    assert!(
+        text.contains("YY-20261105-0003"),
+        "back on the queue:\n{text}"
+    );
+    assert!(!text.contains("加载中"), "{text}");
+}

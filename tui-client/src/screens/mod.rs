@@ -221,6 +221,16 @@ impl Screen {
         }
     }
 
+    /// Whether the screen is only a loading page until its answer comes:
+    /// cancelling that answer leaves nothing to look at, so it goes back.
+    pub fn only_loading(&self) -> bool {
+        match self {
+            Screen::Report(s) => s.response.is_none(),
+            Screen::Ticket(s) => s.ticket.is_none(),
+            _ => false,
+        }
+    }
+
     /// What to fetch again when the screen comes back into view (after the
     /// screen above it closed, or when an act was refused as stale): only
     /// screens whose data others change.
