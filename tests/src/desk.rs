@@ -45,6 +45,17 @@ impl Desk {
         self.run(commands).await;
     }
 
+    /// Presses Ctrl and a letter.
+    pub async fn ctrl(&mut self, letter: char) {
+        let event = Event::Key(KeyEvent::new_with_kind(
+            KeyCode::Char(letter),
+            KeyModifiers::CONTROL,
+            KeyEventKind::Press,
+        ));
+        let commands = self.app.update(event);
+        self.run(commands).await;
+    }
+
     pub async fn text(&mut self, text: &str) {
         for c in text.chars() {
             self.key(KeyCode::Char(c)).await;

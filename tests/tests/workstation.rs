@@ -508,3 +508,29 @@ both_backends!(
         desk.expect("主菜单");
     }
 );
+
+// Ctrl-C over a half-filled form asks first; with nothing typed it quits.
+both_backends!(
+    ctrl_c_asks_before_typed_input_is_lost,
+    async |srv: &TestServer| {
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        desk.key(KeyCode::Char('v')).await;
+        desk.text("44128419").await;
+        desk.ctrl('c').await;
+        assert!(!desk.app.quit);
+        desk.expect("再按 Ctrl-C 退出");
+        // Any other key goes back to the form, the input intact.
+        desk.text("65").await;
+        desk.expect("4412841965");
+        desk.ctrl('c').await;
+        assert!(!desk.app.quit, "asked again: the input is still unsent");
+        desk.ctrl('c').await;
+        assert!(desk.app.quit);
+
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        desk.ctrl('c').await;
+        assert!(desk.app.quit, "nothing typed on the menu: quits at once");
+    }
+);

@@ -142,6 +142,11 @@ pub struct App {
     keep_notice: bool,
     next_seq: u64,
     pub quit: bool,
+    /// Something was typed on this screen and not yet sent: Ctrl-C asks
+    /// before it is lost.
+    unsent_input: bool,
+    /// Ctrl-C was pressed once over unsent input; a second one quits.
+    quit_asked: bool,
     pub demo: Option<DemoInfo>,
     pub terminal_name: String,
     /// Today, for local checks (birth dates not in the future).
@@ -181,6 +186,8 @@ impl App {
             keep_notice: false,
             next_seq: 1,
             quit: false,
+            unsent_input: false,
+            quit_asked: false,
             demo,
             terminal_name,
             today: chrono::Local::now().date_naive(),
@@ -234,6 +241,11 @@ impl App {
         match keys::find(GLOBAL_KEYS, &key, |g| {
             g != Global::HelpUnlessTyping || !typing
         }) {
+            Some(Global::Quit) if self.unsent_input && !self.quit_asked => {
+                self.quit_asked = true;
+                self.notice = Some(Notice::Error(self.cat.quit_with_unsent_input.into()));
+                return Vec::new();
+            }
             Some(Global::Quit) => {
                 self.quit = true;
                 return Vec::new();
@@ -248,6 +260,17 @@ impl App {
                 return Vec::new();
             }
             None => {}
+        }
+        if std::mem::take(&mut self.quit_asked) {
+            // Any other key after the question: back to the work.
+            self.notice = None;
+        }
+        let edits = matches!(
+            key.code,
+            KeyCode::Char(_) | KeyCode::Backspace | KeyCode::Delete
+        );
+        if typing && edits && !matches!(self.screen, Screen::Login(_)) {
+            self.unsent_input = true;
         }
         if key.code == KeyCode::Esc
             && let Some(seq) = self.pending.take()
@@ -388,6 +411,10 @@ impl App {
     }
 
     fn apply(&mut self, action: Action) -> Vec<Command> {
+        if matches!(action, Action::Open(_) | Action::Back | Action::BackInfo(_)) {
+            // Leaving a screen on purpose leaves its input with it.
+            self.unsent_input = false;
+        }
         match action {
             Action::None => Vec::new(),
             Action::Send(call) => self.send(call),
@@ -430,6 +457,8 @@ impl App {
     }
 
     fn send(&mut self, call: Call) -> Vec<Command> {
+        // What was typed is on its way (a refusal keeps it on the screen).
+        self.unsent_input = false;
         let mut out = Vec::new();
         // One request at a time: a new one supersedes a waiting one.
         if let Some(old) = self.pending.take() {
