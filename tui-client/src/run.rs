@@ -77,6 +77,20 @@ where
     Ok(())
 }
 
+/// Waits out a retry's backoff, telling the screen once a second how long
+/// is left (the status line counts down instead of standing still).
+async fn count_down(attempt: u32, wait: std::time::Duration, tx: &mpsc::UnboundedSender<Event>) {
+    let mut left = wait.as_secs().max(1);
+    while left > 0 {
+        let _ = tx.send(Event::LinkDown {
+            attempt,
+            retry_in_s: left,
+        });
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        left -= 1;
+    }
+}
+
 /// Runs one call, retrying with backoff while the link is down. The same
 /// request (with the same request id) is sent each time, so a create that
 /// reached the server before the link dropped is not made twice.
@@ -100,11 +114,7 @@ async fn perform(
                 attempt += 1;
                 let wait = net::backoff(attempt);
                 tracing::debug!(%status, attempt, "link failure");
-                let _ = tx.send(Event::LinkDown {
-                    attempt,
-                    retry_in_s: wait.as_secs(),
-                });
-                tokio::time::sleep(wait).await;
+                count_down(attempt, wait, &tx).await;
             }
             result => {
                 let rtt_ms = started.elapsed().as_millis() as u64;
@@ -116,5 +126,27 @@ async fn perform(
                 return;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The retry line said "15 秒后" for fifteen seconds.
+    #[tokio::test(start_paused = true)]
+    async fn a_retry_counts_down_once_a_second() {
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        count_down(4, std::time::Duration::from_secs(3), &tx).await;
+        let mut left = Vec::new();
+        while let Ok(Event::LinkDown {
+            attempt,
+            retry_in_s,
+        }) = rx.try_recv()
+        {
+            assert_eq!(attempt, 4);
+            left.push(retry_in_s);
+        }
+        assert_eq!(left, [3, 2, 1]);
     }
 }
