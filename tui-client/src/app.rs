@@ -315,10 +315,8 @@ impl App {
                 }
                 Vec::new()
             }
-            Ok(Answer::LoggedOut) => {
-                self.end_session(None);
-                Vec::new()
-            }
+            // Logging out does not wait for this answer.
+            Ok(Answer::LoggedOut) => Vec::new(),
             Ok(Answer::Home(home)) => {
                 if let Some(s) = &mut self.session {
                     s.home = home.clone();
@@ -430,11 +428,25 @@ impl App {
                 Vec::new()
             }
             Action::Logout => {
-                if self.session.is_some() {
-                    self.send(Call::Logout)
-                } else {
-                    Vec::new()
-                }
+                let Some(token) = self.session.as_ref().map(|s| s.token.clone()) else {
+                    return Vec::new();
+                };
+                // Logged out here at once, whatever the link: the server is
+                // told once, without retries (a session it never hears of
+                // ends at its idle limit), and its answer changes nothing.
+                self.end_session(None);
+                let mut out: Vec<Command> = self
+                    .pending
+                    .take()
+                    .map(Command::Cancel)
+                    .into_iter()
+                    .collect();
+                out.push(Command::Send {
+                    seq: self.next_sequence(),
+                    token: Some(token),
+                    call: Call::Logout,
+                });
+                out
             }
             Action::Quit => {
                 self.quit = true;
@@ -456,6 +468,12 @@ impl App {
         }
     }
 
+    fn next_sequence(&mut self) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        seq
+    }
+
     fn send(&mut self, call: Call) -> Vec<Command> {
         // What was typed is on its way (a refusal keeps it on the screen).
         self.unsent_input = false;
@@ -471,8 +489,7 @@ impl App {
             }
             other => other,
         };
-        let seq = self.next_seq;
-        self.next_seq += 1;
+        let seq = self.next_sequence();
         self.pending = Some(seq);
         out.push(Command::Send {
             seq,

@@ -110,7 +110,9 @@ async fn perform(
         };
         let result = client.call(token.as_deref(), call.clone(), &progress).await;
         match result {
-            Err(status) if net::is_link_failure(&status) => {
+            // Logging out has happened on this side; the server is told
+            // once, not retried for ever.
+            Err(status) if net::is_link_failure(&status) && !matches!(call, net::Call::Logout) => {
                 attempt += 1;
                 let wait = net::backoff(attempt);
                 tracing::debug!(%status, attempt, "link failure");

@@ -425,3 +425,26 @@ fn snapshots() {
         );
     }
 }
+
+/// Logging out with the server unreachable: the clerk is at the login
+/// screen at once (it used to retry for ever, and Esc said "cancelled" while
+/// the session went on), and the late failure changes nothing.
+#[test]
+fn logout_is_immediate_whatever_the_link() {
+    let mut app = logged_in(Lang::Zh);
+    let commands = app.update(key(KeyCode::Char('q')));
+    let (seq, token, call) = sent(&commands);
+    assert!(matches!(call, Call::Logout) && token.as_deref() == Some("tok"));
+    assert!(app.session.is_none());
+    assert!(screen_text(&app).contains("操作员登录"));
+    app.update(Event::Reply {
+        seq,
+        result: Err(tonic::Status::unavailable("connection refused")),
+        rtt_ms: 0,
+    });
+    let text = screen_text(&app);
+    assert!(
+        app.session.is_none() && !text.contains("connection refused"),
+        "{text}"
+    );
+}
