@@ -201,6 +201,9 @@ pub fn validity_days(field: &'static str, text: &str, max_days: u32) -> Result<u
     Ok(days as u32)
 }
 
+/// A department file, as the workstation sends it and the server takes it.
+pub const IMPORT_FILE_MAX_BYTES: usize = 32 * 1024 * 1024;
+
 /// A registry search: a name fragment or the start of a number.
 pub const SEARCH_MAX: usize = 40;
 

@@ -534,3 +534,20 @@ both_backends!(
         assert!(desk.app.quit, "nothing typed on the menu: quits at once");
     }
 );
+
+// A file path that leads nowhere is refused at the file field, in the
+// clerk's language (it showed "No such file or directory (os error 2)").
+both_backends!(
+    a_missing_import_file_is_named_in_the_clerks_language,
+    async |srv: &TestServer| {
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("center").await;
+        desk.key(KeyCode::Char('i')).await;
+        desk.expect("报送部门");
+        desk.key(KeyCode::Tab).await;
+        desk.text("/nowhere/court.xlsx").await;
+        desk.key(KeyCode::Enter).await;
+        let screen = desk.expect("找不到文件 /nowhere/court.xlsx");
+        assert!(!screen.contains("os error"), "{screen}");
+    }
+);

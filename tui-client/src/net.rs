@@ -490,9 +490,7 @@ impl Client {
                 path,
                 dry_run,
             } => {
-                let content = tokio::fs::read(&path)
-                    .await
-                    .map_err(|e| Status::invalid_argument(format!("{}: {e}", path.display())))?;
+                let content = read_import_file(&path, self.lang).await?;
                 let file_name = path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -578,6 +576,57 @@ pub fn is_link_failure(status: &Status) -> bool {
 }
 
 /// Wait before retry number `attempt` (1-based): 1, 2, 4, 8, then 15 s.
+/// The file a clerk named for an import, or a refusal for the form's file
+/// field in the clerk's language (not the system's "os error 2").
+async fn read_import_file(path: &std::path::Path, lang: Lang) -> Result<Vec<u8>, Status> {
+    use credit_desk_proto::validate::{IMPORT_FILE_MAX_BYTES, field};
+    use std::io::ErrorKind;
+    use tonic_types::StatusExt;
+    let refuse = |zh: String, en: String| {
+        let message = lang.pick(zh, en);
+        let details = tonic_types::ErrorDetails::with_bad_request_violation(field::FILE, &message);
+        Status::with_error_details(tonic::Code::InvalidArgument, message, details)
+    };
+    let shown = path.display();
+    let too_big = || {
+        let mib = IMPORT_FILE_MAX_BYTES >> 20;
+        refuse(
+            format!("文件超过上限 {mib} MiB"),
+            format!("the file is larger than {mib} MiB"),
+        )
+    };
+    let meta = tokio::fs::metadata(path)
+        .await
+        .map_err(|e| match e.kind() {
+            ErrorKind::NotFound => {
+                refuse(format!("找不到文件 {shown}"), format!("no file {shown}"))
+            }
+            ErrorKind::PermissionDenied => refuse(
+                format!("无权读取文件 {shown}"),
+                format!("not allowed to read {shown}"),
+            ),
+            _ => refuse(
+                format!("无法读取文件 {shown}"),
+                format!("cannot read {shown}"),
+            ),
+        })?;
+    if meta.is_dir() {
+        return Err(refuse(
+            format!("{shown} 是文件夹，请填写文件路径"),
+            format!("{shown} is a folder; give a file's path"),
+        ));
+    }
+    if meta.len() > IMPORT_FILE_MAX_BYTES as u64 {
+        return Err(too_big());
+    }
+    tokio::fs::read(path).await.map_err(|_| {
+        refuse(
+            format!("无法读取文件 {shown}"),
+            format!("cannot read {shown}"),
+        )
+    })
+}
+
 pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs((1u64 << attempt.saturating_sub(1).min(4)).min(15))
 }

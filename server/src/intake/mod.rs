@@ -99,7 +99,7 @@ impl ImportError {
 
 /// Larger files are refused, by the RPC and the command line alike; a
 /// county department's half-year file is far smaller.
-pub const MAX_FILE_BYTES: usize = 32 * 1024 * 1024;
+pub const MAX_FILE_BYTES: usize = credit_desk_proto::validate::IMPORT_FILE_MAX_BYTES;
 
 /// Rows applied per round of look-ups and multi-row inserts.
 const CHUNK: usize = 500;
