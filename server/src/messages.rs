@@ -281,9 +281,109 @@ pub mod row {
     }
 }
 
+/// A case-file event's detail in the reader's language. The detail is
+/// written in a fixed form when the act is done (`3 record(s)`, `HC-1 (reply
+/// due 2026-12-07)`, `HC-1: <record id>=corrected`, `phone reached <note>`,
+/// a record id for a statement); record ids become the department's keys.
+/// A detail in no known form is shown as it is.
+pub fn event_detail(
+    lang: Lang,
+    action: &str,
+    detail: &str,
+    key_of: &dyn Fn(&str) -> Option<String>,
+) -> String {
+    use crate::rules::ticket::{NoticeChannel, Outcome};
+    let key = |id: &str| key_of(id).unwrap_or_else(|| id.to_string());
+    let outcome = |o: &str| match Outcome::parse(o) {
+        Some(Outcome::Corrected) => lang.pick("已更正", "corrected"),
+        Some(Outcome::Deleted) => lang.pick("已删除", "deleted"),
+        Some(Outcome::Confirmed) => lang.pick("核实无误", "confirmed"),
+        Some(Outcome::Unconfirmed) => lang.pick("无法确认", "could not be confirmed"),
+        Some(Outcome::Disputed) => lang.pick("核查中", "being checked"),
+        Some(Outcome::Withdrawn) => lang.pick("已撤回", "withdrawn"),
+        None => "?",
+    };
+    let shown = match action {
+        "filed" => detail
+            .strip_suffix(" record(s)")
+            .and_then(|n| n.parse::<u32>().ok())
+            .map(|n| lang.pick(format!("异议记录 {n} 条"), format!("{n} record(s)"))),
+        "request_sent" => detail
+            .strip_suffix(')')
+            .and_then(|d| d.split_once(" (reply due "))
+            .map(|(letters, due)| {
+                lang.pick(
+                    format!("{letters}（部门回复期限 {due}）"),
+                    format!("{letters} (reply due {due})"),
+                )
+            }),
+        "reply_recorded" => detail.split_once(": ").map(|(letter, decided)| {
+            let parts: Vec<String> = decided
+                .split(", ")
+                .filter_map(|p| p.split_once('='))
+                .map(|(id, o)| format!("{} {}", key(id), outcome(o)))
+                .collect();
+            format!(
+                "{letter}{}{}",
+                lang.pick("：", ": "),
+                parts.join(lang.pick("；", "; "))
+            )
+        }),
+        "notified" | "notice_failed" => {
+            let mut words = detail.splitn(2, ' ');
+            let channel = words.next().and_then(NoticeChannel::parse);
+            let rest = words.next().unwrap_or("");
+            let (reached, note) = match rest.strip_prefix("reached") {
+                Some(note) => (true, note),
+                None => (false, rest.strip_prefix("not reached").unwrap_or(rest)),
+            };
+            channel.map(|c| {
+                let channel = match c {
+                    NoticeChannel::Phone => lang.pick("电话", "phone"),
+                    NoticeChannel::Written => lang.pick("书面", "in writing"),
+                };
+                let how = match reached {
+                    true => lang.pick("已联系上", "reached"),
+                    false => lang.pick("未联系上", "not reached"),
+                };
+                format!("{channel} {how} {}", note.trim())
+                    .trim_end()
+                    .to_string()
+            })
+        }
+        "statement" => Some(key(detail)),
+        _ => None,
+    };
+    shown.unwrap_or_else(|| detail.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn case_file_events_read_in_the_readers_language() {
+        let keys = |id: &str| (id == "r1").then(|| "(2025)粤1284执302号".to_string());
+        let zh = |a, d| event_detail(Lang::Zh, a, d, &keys);
+        assert_eq!(zh("filed", "2 record(s)"), "异议记录 2 条");
+        assert_eq!(
+            zh("request_sent", "HC-20261123-0001 (reply due 2026-12-07)"),
+            "HC-20261123-0001（部门回复期限 2026-12-07）"
+        );
+        assert_eq!(
+            zh("reply_recorded", "HC-1: r1=corrected, r2=unconfirmed"),
+            "HC-1：(2025)粤1284执302号 已更正；r2 无法确认"
+        );
+        assert_eq!(
+            zh("notice_failed", "phone not reached 无人接听"),
+            "电话 未联系上 无人接听"
+        );
+        assert_eq!(zh("notified", "written reached"), "书面 已联系上");
+        assert_eq!(zh("statement", "r1"), "(2025)粤1284执302号");
+        assert_eq!(zh("paused", "等材料"), "等材料", "free text stays");
+        let en = event_detail(Lang::En, "notice_failed", "phone not reached x", &keys);
+        assert_eq!(en, "phone not reached x");
+    }
 
     #[test]
     fn a_conflict_names_the_fields_that_differ_on_both_sides() {

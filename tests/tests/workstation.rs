@@ -551,3 +551,33 @@ both_backends!(
         assert!(!screen.contains("os error"), "{screen}");
     }
 );
+
+// The case file's history reads in the clerk's language, records by their
+// department's key (it showed "1 record(s)", "reply due" and record ids).
+both_backends!(
+    the_case_history_reads_in_the_clerks_language,
+    async |srv: &TestServer| {
+        credit_desk_tests::load_records(srv).await;
+        let (record, ticket_no) = corrected_record(srv).await;
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("center").await;
+        desk.key(KeyCode::Char('t')).await;
+        desk.expect(&ticket_no);
+        desk.key(KeyCode::Enter).await;
+        desk.expect("案卷编号");
+        // The whole case file, a line at a time.
+        let mut screen = desk.screen();
+        for _ in 0..30 {
+            desk.key(KeyCode::Down).await;
+            screen.push_str(&desk.screen());
+        }
+        assert!(screen.contains("异议记录 1 条"), "{}", desk.screen());
+        assert!(screen.contains("部门回复期限"));
+        // The reply's line wraps at 80 columns: the record and its outcome.
+        assert!(screen.contains("(2024)粤1284民初1001"));
+        assert!(screen.contains("已更正"));
+        for raw in ["record(s)", "reply due", record.as_str()] {
+            assert!(!screen.contains(raw), "{raw}");
+        }
+    }
+);

@@ -521,7 +521,11 @@ impl TicketScreen {
                 }
             })
             .collect();
-        frame.render_widget(Paragraph::new(lines), body);
+        // A long history line (a reply's records) wraps, not cut at the edge.
+        frame.render_widget(
+            Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+            body,
+        );
         if let Some((kind, form)) = &self.form {
             let title = match kind {
                 FormKind::Send => cat.confirm_send,

@@ -158,6 +158,11 @@ impl ObjectionService {
         let today = local_date(self.ctx.now_ms());
         let notifications = tickets::notifications_of(&mut conn, id).await?;
         let events = tickets::events_of(&mut conn, id).await?;
+        // Events name records by id; the case file by the department's key.
+        let keys: std::collections::HashMap<String, String> = recs
+            .iter()
+            .map(|r| (r.record_id.clone(), r.source_key.clone()))
+            .collect();
         let deadlines = running_deadlines(&row, &letters, &cal, today, warn);
         let identifier = if authz::sees_full_identifiers(caller.role) {
             row.subject_identifier.clone()
@@ -244,8 +249,13 @@ impl ObjectionService {
                 .map(|e| pb::TicketEvent {
                     at_ms: e.at,
                     operator_name: e.operator_name.unwrap_or_default(),
+                    detail: crate::messages::event_detail(
+                        caller.lang,
+                        &e.action,
+                        &e.detail,
+                        &|id| keys.get(id).cloned(),
+                    ),
                     action: e.action,
-                    detail: e.detail,
                 })
                 .collect(),
             deadlines,
