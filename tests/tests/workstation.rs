@@ -6,6 +6,17 @@ use credit_desk_tests::desk::Desk;
 use credit_desk_tests::{TestServer, both_backends};
 use ratatui::crossterm::event::KeyCode;
 
+/// The center's case file of a ticket, opened from the queue.
+async fn case_file(srv: &TestServer, ticket_no: &str) -> Desk {
+    let mut desk = Desk::open(srv, Lang::Zh);
+    desk.log_in("center").await;
+    desk.key(KeyCode::Char('t')).await;
+    desk.expect(ticket_no);
+    desk.key(KeyCode::Enter).await;
+    desk.expect("案卷编号");
+    desk
+}
+
 /// Verifies a demo person at the counter (the menu's V).
 async fn verify(desk: &mut Desk, number: &str, name: &str) {
     desk.key(KeyCode::Char('v')).await;
@@ -346,12 +357,7 @@ both_backends!(
     async |srv: &TestServer| {
         credit_desk_tests::load_records(srv).await;
         let (_, ticket) = filed_objection(srv).await;
-        let mut desk = Desk::open(srv, Lang::Zh);
-        desk.log_in("center").await;
-        desk.key(KeyCode::Char('t')).await;
-        desk.expect(&ticket.ticket_no);
-        desk.key(KeyCode::Enter).await;
-        desk.expect("案卷编号");
+        let mut desk = case_file(srv, &ticket.ticket_no).await;
         desk.key(KeyCode::Char('z')).await;
         desk.text("等待申请人补充材料").await;
         desk.key(KeyCode::Enter).await;
@@ -446,12 +452,7 @@ both_backends!(
         }
 
         // A department's receipt date.
-        let mut desk = Desk::open(srv, Lang::Zh);
-        desk.log_in("center").await;
-        desk.key(KeyCode::Char('t')).await;
-        desk.expect(&ticket.ticket_no);
-        desk.key(KeyCode::Enter).await;
-        desk.expect("案卷编号");
+        let mut desk = case_file(srv, &ticket.ticket_no).await;
         desk.key(KeyCode::Char('s')).await;
         desk.expect("部门收函日期");
         for (typed, says) in [
@@ -559,12 +560,7 @@ both_backends!(
     async |srv: &TestServer| {
         credit_desk_tests::load_records(srv).await;
         let (record, ticket_no) = corrected_record(srv).await;
-        let mut desk = Desk::open(srv, Lang::Zh);
-        desk.log_in("center").await;
-        desk.key(KeyCode::Char('t')).await;
-        desk.expect(&ticket_no);
-        desk.key(KeyCode::Enter).await;
-        desk.expect("案卷编号");
+        let mut desk = case_file(srv, &ticket_no).await;
         // The whole case file, a line at a time.
         let mut screen = desk.screen();
         for _ in 0..30 {
