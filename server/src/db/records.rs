@@ -205,6 +205,76 @@ pub async fn held_row(
     .await
 }
 
+/// A version that a person's decision makes the record's current one (an
+/// objection's correction, a held-back import row taken after all).
+pub struct DecidedVersion<'a> {
+    pub record_id: &'a str,
+    pub start_date: Option<String>,
+    pub end_date: Option<String>,
+    pub amount_cents: Option<i64>,
+    pub status: &'a str,
+    pub negative: bool,
+    pub details: &'a str,
+    pub content_hash: &'a str,
+    pub import_id: Option<&'a str>,
+    pub ticket_id: Option<&'a str>,
+    pub operator_id: &'a str,
+    pub now_ms: i64,
+}
+
+/// Adds `v` as the record's newest version and makes it current; returns
+/// its number. The record's row is locked first (PostgreSQL; SQLite has one
+/// writer) and the number is above every version the record has, an
+/// import's pending one too, so no two writers pick the same number, and a
+/// decision replaces what an import still being written would have made
+/// current.
+pub async fn add_decided_version(
+    conn: &mut AnyConnection,
+    v: DecidedVersion<'_>,
+) -> sqlx::Result<i64> {
+    sqlx::query("UPDATE records SET updated_at = updated_at WHERE id = $1")
+        .bind(v.record_id)
+        .execute(&mut *conn)
+        .await?;
+    let version: i64 =
+        sqlx::query_scalar("SELECT MAX(version) + 1 FROM record_versions WHERE record_id = $1")
+            .bind(v.record_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    sqlx::query(
+        "INSERT INTO record_versions (record_id, version, start_date, end_date, amount_cents,
+                                      status, negative, details, content_hash, import_id,
+                                      created_at, created_by, ticket_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+    )
+    .bind(v.record_id)
+    .bind(version)
+    .bind(v.start_date)
+    .bind(v.end_date)
+    .bind(v.amount_cents)
+    .bind(v.status)
+    .bind(i64::from(v.negative))
+    .bind(v.details)
+    .bind(v.content_hash)
+    .bind(v.import_id)
+    .bind(v.now_ms)
+    .bind(v.operator_id)
+    .bind(v.ticket_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "UPDATE records SET current_version = $1, updated_at = $2, next_version = NULL,
+                            next_import = NULL
+          WHERE id = $3",
+    )
+    .bind(version)
+    .bind(v.now_ms)
+    .bind(v.record_id)
+    .execute(conn)
+    .await?;
+    Ok(version)
+}
+
 /// Makes a held-back row the record's newest version (naming the import
 /// and the objection whose decision it replaces), and clears the row.
 /// Returns the new version.
@@ -216,47 +286,28 @@ pub async fn accept_held_row(
     operator_id: &str,
     now_ms: i64,
 ) -> sqlx::Result<i64> {
-    // Locked first, numbered above every version (as a correction is).
-    sqlx::query("UPDATE records SET updated_at = updated_at WHERE id = $1")
-        .bind(&held.record_id)
-        .execute(&mut *conn)
-        .await?;
-    let version: i64 =
-        sqlx::query_scalar("SELECT MAX(version) + 1 FROM record_versions WHERE record_id = $1")
-            .bind(&held.record_id)
-            .fetch_one(&mut *conn)
+    let ticket_id: Option<String> =
+        sqlx::query_scalar("SELECT id FROM tickets WHERE ticket_no = $1")
+            .bind(&held.ticket_no)
+            .fetch_optional(&mut *conn)
             .await?;
-    sqlx::query(
-        "INSERT INTO record_versions (record_id, version, start_date, end_date, amount_cents,
-                                      status, negative, details, content_hash, import_id,
-                                      created_at, created_by, ticket_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-                 (SELECT id FROM tickets WHERE ticket_no = $13))",
+    let version = add_decided_version(
+        conn,
+        DecidedVersion {
+            record_id: &held.record_id,
+            start_date: held.start_date.map(super::column::date_text),
+            end_date: held.end_date.map(super::column::date_text),
+            amount_cents: held.amount_cents,
+            status: &held.status,
+            negative: held.negative,
+            details: &held.details,
+            content_hash: &held.content_hash,
+            import_id: Some(import_id),
+            ticket_id: ticket_id.as_deref(),
+            operator_id,
+            now_ms,
+        },
     )
-    .bind(&held.record_id)
-    .bind(version)
-    .bind(held.start_date.map(super::column::date_text))
-    .bind(held.end_date.map(super::column::date_text))
-    .bind(held.amount_cents)
-    .bind(&held.status)
-    .bind(i64::from(held.negative))
-    .bind(&held.details)
-    .bind(&held.content_hash)
-    .bind(import_id)
-    .bind(now_ms)
-    .bind(operator_id)
-    .bind(&held.ticket_no)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE records SET current_version = $1, updated_at = $2, next_version = NULL,
-                            next_import = NULL
-          WHERE id = $3",
-    )
-    .bind(version)
-    .bind(now_ms)
-    .bind(&held.record_id)
-    .execute(&mut *conn)
     .await?;
     sqlx::query("DELETE FROM import_conflicts WHERE import_id = $1 AND row_number = $2")
         .bind(import_id)

@@ -623,51 +623,26 @@ pub async fn correct_record(
             new.trim().to_string()
         }
     };
-    // The record's row is locked first (PostgreSQL; SQLite has one writer),
-    // so a correction and an import chunk never pick the same number.
-    sqlx::query("UPDATE records SET updated_at = updated_at WHERE id = $1")
-        .bind(record_id)
-        .execute(&mut *conn)
-        .await?;
-    // Above every version the record has, an import's pending one too:
-    // the decision is the newest content, and replaces what an import
-    // still being written would have made current.
-    let version: i64 =
-        sqlx::query_scalar("SELECT MAX(version) + 1 FROM record_versions WHERE record_id = $1")
-            .bind(record_id)
-            .fetch_one(&mut *conn)
-            .await?;
-    sqlx::query(
-        "INSERT INTO record_versions (record_id, version, start_date, end_date, amount_cents,
-                                      status, negative, details, content_hash, import_id,
-                                      created_at, created_by, ticket_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, NULL, $10, $11, $12)",
-    )
-    .bind(record_id)
-    .bind(version)
-    .bind(cur.start_date)
-    .bind(c.end_date.map(date_text).or(cur.end_date))
-    .bind(c.amount_cents.unwrap_or(cur.amount_cents))
-    .bind(pick(c.status, cur.status))
-    .bind(cur.negative)
-    .bind(pick(c.details, cur.details))
     // No department file has this content: the next delivery of the
     // record is recorded as a version of its own.
-    .bind(format!("ticket:{ticket_id}"))
-    .bind(now_ms)
-    .bind(operator_id)
-    .bind(ticket_id)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "UPDATE records SET current_version = $1, updated_at = $2, next_version = NULL,
-                            next_import = NULL
-          WHERE id = $3",
+    let hash = format!("ticket:{ticket_id}");
+    super::records::add_decided_version(
+        conn,
+        super::records::DecidedVersion {
+            record_id,
+            start_date: cur.start_date,
+            end_date: c.end_date.map(date_text).or(cur.end_date),
+            amount_cents: c.amount_cents.unwrap_or(cur.amount_cents),
+            status: &pick(c.status, cur.status),
+            negative: cur.negative != 0,
+            details: &pick(c.details, cur.details),
+            content_hash: &hash,
+            import_id: None,
+            ticket_id: Some(ticket_id),
+            operator_id,
+            now_ms,
+        },
     )
-    .bind(version)
-    .bind(now_ms)
-    .bind(record_id)
-    .execute(conn)
     .await?;
     Ok(())
 }
