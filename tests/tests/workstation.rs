@@ -577,3 +577,42 @@ both_backends!(
         }
     }
 );
+
+// A report on a consent limited to some categories says which were not
+// queried, never that the person has no records (it read as clean).
+both_backends!(
+    a_scoped_report_says_what_it_did_not_query,
+    async |srv: &TestServer| {
+        use credit_desk_proto::pb;
+        credit_desk_tests::load_records(srv).await;
+        let counter = srv.session("counter").await;
+        let (_, v) = credit_desk_tests::verify(srv, &counter.token, 1).await;
+        counter
+            .consent()
+            .capture_consent(pb::CaptureConsentRequest {
+                request_id: credit_desk_tests::rid(),
+                verification_id: v,
+                grantee_id: credit_desk_tests::unit(srv, "B-RCB").await,
+                purpose_code: "loan_approval".into(),
+                scope: vec!["traffic_violation".into()],
+                form_serial: "SQ-SCOPE-1".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("bank").await;
+        desk.key(KeyCode::Char('r')).await;
+        desk.text("441284196508120010").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("有效的查询授权");
+        desk.key(KeyCode::Enter).await;
+        let report = desk.expect("报告编号");
+        assert!(report.contains("（授权范围内无记录）"), "{report}");
+        assert!(
+            report.contains("【法院判决与执行】  未授权查询"),
+            "{report}"
+        );
+        assert!(!report.contains("（无记录）"), "{report}");
+    }
+);

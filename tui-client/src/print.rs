@@ -133,7 +133,14 @@ pub fn body_with_records(
     out.push(String::new());
     out.push(cat.section_records.to_string());
     if r.sections.is_empty() {
-        out.push(format!("  {}", cat.no_records));
+        out.push(format!(
+            "  {}",
+            if r.not_covered.is_empty() {
+                cat.no_records
+            } else {
+                cat.no_records_in_scope
+            }
+        ));
     }
     for section in &r.sections {
         out.push(format!("【{}】", section.name));
@@ -190,6 +197,10 @@ pub fn body_with_records(
                 );
             }
         }
+    }
+    // Outside the consent's scope: not queried, never "no records".
+    for name in &r.not_covered {
+        out.push(format!("【{name}】  {}", cat.not_covered));
     }
     if r.withheld_for_age > 0 {
         let note = cat.withheld_note(r.withheld_for_age);
@@ -289,6 +300,7 @@ mod tests {
             purpose_name: "本人查询".into(),
             operator_name: "李柜员".into(),
             org_unit_name: String::new(),
+            not_covered: vec![],
         }
     }
 

@@ -39,6 +39,9 @@ pub struct Section {
 pub struct Assembled {
     pub sections: Vec<Section>,
     pub withheld_for_age: u32,
+    /// Categories the query's consent does not cover, by name: the report
+    /// says they were not queried, never that they hold nothing.
+    pub not_covered: Vec<String>,
 }
 
 /// Negative information is shown for five years from the end of the event.
@@ -91,9 +94,15 @@ pub fn assemble(
         });
     }
     sections.retain(|s| !s.records.is_empty());
+    let not_covered = categories
+        .iter()
+        .filter(|c| !in_scope(&c.code))
+        .map(|c| c.name.clone())
+        .collect();
     Assembled {
         sections,
         withheld_for_age,
+        not_covered,
     }
 }
 
@@ -202,5 +211,28 @@ mod tests {
     #[test]
     fn report_numbers() {
         assert_eq!(report_number(d(2026, 11, 22), 123), "CD-20261122-000123");
+    }
+
+    #[test]
+    fn a_scoped_report_names_the_categories_it_did_not_query() {
+        let cats = [
+            Category {
+                code: "a".into(),
+                name: "甲".into(),
+            },
+            Category {
+                code: "b".into(),
+                name: "乙".into(),
+            },
+        ];
+        let scoped = assemble(
+            vec![],
+            &cats,
+            &Scope::of(["b".to_string()]),
+            d(2026, 11, 23),
+        );
+        assert_eq!(scoped.not_covered, ["甲"]);
+        let all = assemble(vec![], &cats, &Scope::All, d(2026, 11, 23));
+        assert!(all.not_covered.is_empty());
     }
 }

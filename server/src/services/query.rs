@@ -286,6 +286,7 @@ impl QueryService {
             subject: Some(convert::subject(&subject, true)),
             sections,
             withheld_for_age: assembled.withheld_for_age,
+            not_covered: assembled.not_covered,
             query_records,
             basis: log.basis.clone(),
             institution_name,
