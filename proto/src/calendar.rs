@@ -13,6 +13,8 @@ use std::fmt;
 
 use chrono::{Datelike, NaiveDate, Weekday};
 
+use crate::Lang;
+
 /// How a date differs from the Monday–Friday rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum DayKind {
@@ -160,16 +162,84 @@ impl Calendar {
     }
 }
 
-/// A problem in a calendar file, with its line (1-based).
+/// What is wrong with one line of a calendar file, or one day an
+/// administrator types.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DayProblem {
+    /// The date is not a YYYY-MM-DD date (quoted, shortened).
+    NotADate(String),
+    OutsideYears(NaiveDate),
+    /// The kind is neither holiday nor workday (quoted, shortened).
+    UnknownKind(String),
+    BadName,
+    Duplicate {
+        date: NaiveDate,
+        first_line: usize,
+    },
+    /// A make-up working day on a weekday (it is a working day anyway).
+    WeekdayMakeUp(NaiveDate),
+    NoDays,
+}
+
+impl DayProblem {
+    /// The problem in the clerk's language.
+    pub fn message(&self, lang: Lang) -> String {
+        let (min, max) = (YEARS.start(), YEARS.end());
+        match self {
+            DayProblem::NotADate(v) => lang.pick(
+                format!("日期“{v}”应为 YYYY-MM-DD 格式的真实日期"),
+                format!("date {v:?} is not a YYYY-MM-DD date"),
+            ),
+            DayProblem::OutsideYears(d) => lang.pick(
+                format!("{d} 不在日历可保存的年份内（{min}–{max}）"),
+                format!("{d} is outside the years a calendar may hold ({min}–{max})"),
+            ),
+            DayProblem::UnknownKind(v) => lang.pick(
+                format!("类型“{v}”应为 holiday（放假）或 workday（调休上班）"),
+                format!("kind {v:?} must be holiday or workday"),
+            ),
+            DayProblem::BadName => lang.pick(
+                format!("名称最多 {NAME_MAX} 个可打印字符"),
+                format!("name must be at most {NAME_MAX} printable characters"),
+            ),
+            DayProblem::Duplicate { date, first_line } => lang.pick(
+                format!("{date} 重复出现（首次在第 {first_line} 行）"),
+                format!("{date} is listed twice (first on line {first_line})"),
+            ),
+            DayProblem::WeekdayMakeUp(d) => lang.pick(
+                format!("{d} 是周一至周五：调休上班日只能是周末"),
+                format!("{d} is a weekday: a make-up working day is a weekend day"),
+            ),
+            DayProblem::NoDays => lang
+                .pick("文件中没有任何日期", "the file lists no days")
+                .into(),
+        }
+    }
+}
+
+/// A problem in a calendar file, with its line (1-based; 0: the whole file).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LineError {
     pub line: usize,
-    pub message: String,
+    pub problem: DayProblem,
+}
+
+impl LineError {
+    pub fn message(&self, lang: Lang) -> String {
+        let problem = self.problem.message(lang);
+        match self.line {
+            0 => problem,
+            n => lang.pick(
+                format!("第 {n} 行：{problem}"),
+                format!("line {n}: {problem}"),
+            ),
+        }
+    }
 }
 
 impl fmt::Display for LineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}: {}", self.line, self.message)
+        f.write_str(&self.message(Lang::En))
     }
 }
 
@@ -178,6 +248,9 @@ impl fmt::Display for LineError {
 /// schedule.
 pub const YEARS: std::ops::RangeInclusive<i32> = 2000..=2099;
 
+/// The longest name a special day may carry.
+pub const NAME_MAX: usize = 40;
+
 /// A value as an error quotes it: the file may hold anything, the message
 /// stays short.
 fn shown(value: &str) -> String {
@@ -185,6 +258,33 @@ fn shown(value: &str) -> String {
         Some((at, _)) => format!("{}…", &value[..at]),
         None => value.to_string(),
     }
+}
+
+/// Checks one special day as typed (`date`, `kind`, `name`): the rules a
+/// file line and an administrator's single day share.
+pub fn special_day(date: &str, kind: &str, name: &str) -> Result<SpecialDay, DayProblem> {
+    let (date, kind, name) = (date.trim(), kind.trim(), name.trim());
+    let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
+        return Err(DayProblem::NotADate(shown(date)));
+    };
+    if !YEARS.contains(&date.year()) {
+        return Err(DayProblem::OutsideYears(date));
+    }
+    let Some(kind) = DayKind::parse(kind) else {
+        return Err(DayProblem::UnknownKind(shown(kind)));
+    };
+    if name.chars().count() > NAME_MAX || name.chars().any(char::is_control) {
+        return Err(DayProblem::BadName);
+    }
+    let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
+    if kind == DayKind::Workday && !weekend {
+        return Err(DayProblem::WeekdayMakeUp(date));
+    }
+    Ok(SpecialDay {
+        date,
+        kind,
+        name: name.to_string(),
+    })
 }
 
 /// Reads the calendar file format: one `date,kind,name` line per special
@@ -207,53 +307,24 @@ pub fn parse_csv(text: &str) -> Result<Vec<SpecialDay>, Vec<LineError>> {
             continue;
         }
         let mut parts = content.splitn(3, ',');
-        let (date, kind, name) = (
-            parts.next().unwrap_or("").trim(),
-            parts.next().unwrap_or("").trim(),
-            parts.next().unwrap_or("").trim(),
-        );
-        let mut fail = |message: String| errors.push(LineError { line, message });
-        let Ok(date) = NaiveDate::parse_from_str(date, "%Y-%m-%d") else {
-            fail(format!("date {:?} is not a YYYY-MM-DD date", shown(date)));
-            continue;
-        };
-        if !YEARS.contains(&date.year()) {
-            fail(format!(
-                "{date} is outside the years a calendar may hold ({}–{})",
-                YEARS.start(),
-                YEARS.end()
-            ));
-            continue;
-        }
-        let Some(kind) = DayKind::parse(kind) else {
-            fail(format!("kind {:?} must be holiday or workday", shown(kind)));
-            continue;
-        };
-        if name.chars().count() > 40 || name.chars().any(char::is_control) {
-            fail("name must be at most 40 printable characters".into());
-            continue;
-        }
-        if let Some(first) = seen.insert(date, line) {
-            fail(format!("{date} is listed twice (first on line {first})"));
-            continue;
-        }
-        let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
-        if kind == DayKind::Workday && !weekend {
-            fail(format!(
-                "{date} is a weekday: a make-up working day is a weekend day"
-            ));
-            continue;
-        }
-        days.push(SpecialDay {
-            date,
-            kind,
-            name: name.to_string(),
+        let mut next = || parts.next().unwrap_or("");
+        let (date, kind, name) = (next(), next(), next());
+        let day = special_day(date, kind, name).and_then(|day| match seen.insert(day.date, line) {
+            Some(first_line) => Err(DayProblem::Duplicate {
+                date: day.date,
+                first_line,
+            }),
+            None => Ok(day),
         });
+        match day {
+            Ok(day) => days.push(day),
+            Err(problem) => errors.push(LineError { line, problem }),
+        }
     }
     if days.is_empty() && errors.is_empty() {
         errors.push(LineError {
             line: 0,
-            message: "the file lists no days".into(),
+            problem: DayProblem::NoDays,
         });
     }
     if errors.is_empty() {
@@ -488,8 +559,13 @@ mod tests {
         .unwrap_err();
         let lines: Vec<usize> = errors.iter().map(|e| e.line).collect();
         assert_eq!(lines, [2, 3, 4, 6]);
-        assert!(errors[1].message.contains("holiday or workday"));
-        assert!(errors[3].message.contains("line 5"));
+        assert!(errors[1].to_string().contains("holiday or workday"));
+        assert!(errors[3].to_string().contains("line 5"));
+        assert_eq!(
+            errors[2].message(Lang::Zh),
+            "第 4 行：2026-10-12 是周一至周五：调休上班日只能是周末"
+        );
+        assert!(errors[0].message(Lang::Zh).contains("2026-13-01"));
         assert_eq!(parse_csv("# nothing\n").unwrap_err()[0].line, 0);
         let ok = parse_csv("\u{feff}2027-01-01,Holiday,元旦\n").unwrap();
         assert_eq!(ok[0].kind, DayKind::Holiday);
@@ -502,7 +578,7 @@ mod tests {
             parse_csv("0000-01-01,holiday,x\n9999-01-01,holiday,x\n1999-12-31,holiday,x\n")
                 .unwrap_err();
         assert_eq!(errors.iter().map(|e| e.line).collect::<Vec<_>>(), [1, 2, 3]);
-        assert!(errors[1].message.contains("2000–2099"), "{}", errors[1]);
+        assert!(errors[1].to_string().contains("2000–2099"), "{}", errors[1]);
         assert!(parse_csv("2000-01-01,holiday,x\n2099-12-31,holiday,x\n").is_ok());
     }
 }

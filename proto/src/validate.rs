@@ -115,6 +115,8 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("calendar", "工作日历", "working-day calendar"),
     ("import_id", "导入批次", "import"),
     ("row", "行", "row"),
+    ("date", "日期", "date"),
+    ("year", "年份", "year"),
 ];
 
 /// A field's name as staff call it, in `lang`; an unlisted name as it is.
@@ -300,6 +302,16 @@ pub enum Rule {
     /// The message itself could not be decoded (truncated, malformed,
     /// wrong type).
     Undecodable,
+    /// A special day of the working-day calendar broke one of its rules.
+    Day(crate::calendar::DayProblem),
+    /// A calendar file with bad lines (every one is named, up to 20).
+    CalendarFile(Vec<crate::calendar::LineError>),
+    /// The product ships no official schedule for this year.
+    NoOfficialSchedule {
+        year: i32,
+    },
+    /// The day is an ordinary day of the calendar: nothing to remove.
+    NotASpecialDay,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -365,6 +377,23 @@ impl FieldError {
                 )
                 .into(),
             Rule::Identifier(e) => e.message(lang),
+            Rule::Day(problem) => problem.message(lang),
+            Rule::CalendarFile(lines) => lines
+                .iter()
+                .take(20)
+                .map(|l| l.message(lang))
+                .collect::<Vec<_>>()
+                .join(lang.pick("；", "; ")),
+            Rule::NoOfficialSchedule { year } => lang.pick(
+                format!("本系统未附带 {year} 年的国务院放假安排，请导入该年的日历文件"),
+                format!("no official schedule for {year} ships with the product; import the year's file"),
+            ),
+            Rule::NotASpecialDay => lang
+                .pick(
+                    "该日不是节假日或调休上班日，无需删除",
+                    "is neither a holiday nor a make-up working day: nothing to remove",
+                )
+                .into(),
             Rule::BadFile(why) => why.clone(),
             Rule::Expired => lang.pick("已过期", "has expired").into(),
             Rule::EndsBeforeStart => lang.pick("不能早于开始时间", "must be after the start").into(),

@@ -154,21 +154,19 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
                         || path.display().to_string(),
                         |n| n.to_string_lossy().into_owned(),
                     );
-                    let changed = credit_desk_server::objections::apply_calendar(
-                        &db, &days, &name, None, now,
+                    let edit = credit_desk_server::rules::calendar::Edit::File(days);
+                    let changed = credit_desk_server::objections::change_calendar(
+                        &db, &edit, &name, None, now, true,
                     )
-                    .await?;
-                    println!(
-                        "imported {} day(s) for {}; {} open deadline(s) recomputed",
-                        days.len(),
-                        changed
-                            .years
-                            .iter()
-                            .map(i32::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        changed.recomputed
-                    );
+                    .await?
+                    .map_err(|e| anyhow::anyhow!("{}", e.describe(credit_desk_proto::Lang::En)))?;
+                    for (year, d) in &changed.years {
+                        println!(
+                            "{year}: {} day(s), was {}; {} added, {} removed, {} changed",
+                            d.days_after, d.days_before, d.added, d.removed, d.changed
+                        );
+                    }
+                    println!("{} open deadline(s) recomputed", changed.moves.len());
                 }
                 CalendarCommand::Show { year } => {
                     let years = db::calendar::years(&mut conn).await?;

@@ -1,14 +1,19 @@
 //! Objection work that more than one entry point shares (the RPCs and the
 //! command line): calendar changes and the deadlines they move.
 
-use credit_desk_proto::calendar::{self as cal, SpecialDay};
+use credit_desk_proto::calendar as cal;
 use credit_desk_proto::pb;
 use sqlx::AnyConnection;
 
 use crate::authz::QueueView;
 use crate::clock::local_date;
 use crate::db::queue::{self, QueueScope};
+use credit_desk_proto::validate::FieldError;
+
+use crate::db::tickets::DeadlineMove;
 use crate::db::{Db, audit, calendar, consents, org_units};
+use crate::rules;
+use crate::rules::calendar::{Edit, YearDiff};
 
 /// Center setting: warn this many working days before a deadline.
 pub const WARN_SETTING: &str = "deadline_warning_working_days";
@@ -76,44 +81,80 @@ pub async fn queue_stats(
     }))
 }
 
+/// What a calendar change does (or did, when applied).
 pub struct CalendarChange {
-    pub years: Vec<i32>,
-    /// Open deadlines whose date moved.
-    pub recomputed: u32,
+    pub years: Vec<(i32, YearDiff)>,
+    /// Open deadlines whose date moves.
+    pub moves: Vec<DeadlineMove>,
+    pub applied: bool,
 }
 
-/// Replaces the years `days` cover, recomputes every open deadline on the
-/// new calendar and logs the change — one transaction.
-pub async fn apply_calendar(
+/// Plans `edit`, writes it and recomputes every open deadline on the new
+/// calendar, in one transaction. Without `confirm` the transaction is
+/// rolled back: the answer is a preview of exactly what confirming does.
+/// `source` names a file (the official and edited years name themselves).
+pub async fn change_calendar(
     db: &Db,
-    days: &[SpecialDay],
-    source: &str,
+    edit: &Edit,
+    file_name: &str,
     operator_id: Option<&str>,
     now_ms: i64,
-) -> anyhow::Result<CalendarChange> {
+    confirm: bool,
+) -> anyhow::Result<Result<CalendarChange, FieldError>> {
+    let source = match edit {
+        Edit::File(_) => file_name,
+        Edit::RestoreOfficial(_) => calendar::OFFICIAL_SOURCE,
+        Edit::SetDay(_) | Edit::RemoveDay(_) => calendar::EDITED_SOURCE,
+    };
     let mut tx = db.begin_write().await?;
-    let years = calendar::replace_years(&mut tx, days, source, operator_id, now_ms).await?;
+    let held = calendar::held_days(&mut tx, &edit.years()).await?;
+    let plans = match rules::calendar::plan(edit, &held) {
+        Ok(plans) => plans,
+        Err(e) => return Ok(Err(e)),
+    };
+    for plan in &plans {
+        calendar::replace_year(&mut tx, plan.year, &plan.after, source, operator_id, now_ms)
+            .await?;
+    }
     let cal = calendar::load(&mut tx).await?;
-    let recomputed =
-        crate::db::tickets::recompute_deadlines(&mut tx, &cal, operator_id, now_ms).await?;
+    let moves = crate::db::tickets::recompute_deadlines(&mut tx, &cal, operator_id, now_ms).await?;
+    let years: Vec<(i32, YearDiff)> = plans
+        .iter()
+        .map(|p| (p.year, rules::calendar::diff(p)))
+        .collect();
+    if !confirm {
+        tx.rollback().await?;
+        return Ok(Ok(CalendarChange {
+            years,
+            moves,
+            applied: false,
+        }));
+    }
     let detail = format!(
-        "years {} from {source}: {} day(s); {recomputed} deadline(s) recomputed",
+        "years {} from {source}: {} day(s) added, {} removed, {} changed; {} deadline(s) recomputed",
         years
             .iter()
-            .map(i32::to_string)
+            .map(|(y, _)| y.to_string())
             .collect::<Vec<_>>()
             .join(","),
-        days.len()
+        years.iter().map(|(_, d)| d.added).sum::<u32>(),
+        years.iter().map(|(_, d)| d.removed).sum::<u32>(),
+        years.iter().map(|(_, d)| d.changed).sum::<u32>(),
+        moves.len()
     );
     audit::record(
         &mut tx,
         operator_id,
-        "calendar.import",
+        "calendar.change",
         source,
         &detail,
         now_ms,
     )
     .await?;
     tx.commit().await?;
-    Ok(CalendarChange { years, recomputed })
+    Ok(Ok(CalendarChange {
+        years,
+        moves,
+        applied: true,
+    }))
 }

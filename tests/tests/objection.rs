@@ -3,11 +3,24 @@
 //! checked against the ticket's version, state and the caller's scope.
 
 use credit_desk_proto::errors as reason_code;
+use credit_desk_proto::pb::change_calendar_request::Change;
 use credit_desk_proto::pb::{self, act_on_ticket_request::Action};
 use credit_desk_tests::{
     DEMO_PASSWORD, Session, T0, TestServer, both_backends, load_records, reason, rid, run,
-    self_query, unit, verify,
+    self_query, unit, verify, violations,
 };
+
+async fn ticket_of(s: &Session, t: &pb::Ticket) -> pb::Ticket {
+    s.objection()
+        .get_ticket(pb::GetTicketRequest {
+            ticket_id: t.id.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .ticket
+        .unwrap()
+}
 
 async fn act(s: &Session, t: &pb::Ticket, action: Action) -> Result<pb::Ticket, tonic::Status> {
     let req = pb::ActOnTicketRequest {
@@ -599,27 +612,53 @@ both_backends!(
         let official = credit_desk_proto::calendar::OFFICIAL[1].1;
         let csv = format!("{official}2026-12-01,holiday,测试假日\n");
         let admin = srv.session("admin").await;
-        let imported = admin
-            .objection()
-            .import_calendar(pb::ImportCalendarRequest {
+        let file = |csv: String, confirm| pb::ChangeCalendarRequest {
+            change: Some(Change::File(pb::CalendarFile {
                 file_name: "2026-corrected.csv".into(),
                 csv,
-            })
-            .await
-            .unwrap()
-            .into_inner();
-        assert_eq!(imported.years, [2026]);
-        assert_eq!(imported.deadlines_recomputed, 1);
-        let t = center
-            .objection()
-            .get_ticket(pb::GetTicketRequest {
-                ticket_id: ticket.id.clone(),
-            })
-            .await
-            .unwrap()
-            .into_inner()
-            .ticket
-            .unwrap();
+            })),
+            confirm,
+        };
+        let change = |req| {
+            let mut client = admin.objection();
+            async move { client.change_calendar(req).await }
+        };
+        // A preview writes nothing and says what confirming does.
+        let preview = change(file(csv.clone(), false)).await.unwrap().into_inner();
+        assert!(!preview.applied);
+        let year = &preview.years[0];
+        assert_eq!(
+            (year.year, year.added, year.removed, year.changed),
+            (2026, 1, 0, 0)
+        );
+        assert_eq!(preview.moves_total, 1);
+        let moved = &preview.moves[0];
+        assert_eq!(
+            (
+                moved.ticket_no.as_str(),
+                moved.deadline.as_str(),
+                moved.from.as_str(),
+                moved.to.as_str()
+            ),
+            (
+                sent.ticket_no.as_str(),
+                "reply_due",
+                "2026-12-07",
+                "2026-12-08"
+            )
+        );
+        let reply_due = |t: pb::Ticket| t.letters[0].reply_due.clone();
+        assert_eq!(reply_due(ticket_of(&center, &ticket).await), "2026-12-07");
+        let imported = change(file(csv, true)).await.unwrap().into_inner();
+        assert!(imported.applied);
+        assert_eq!(imported.moves_total, 1);
+        assert!(
+            imported
+                .calendar
+                .iter()
+                .any(|y| y.year == 2026 && y.source == "2026-corrected.csv")
+        );
+        let t = ticket_of(&center, &ticket).await;
         assert_eq!(t.letters[0].reply_due, "2026-12-08");
         let moved = t
             .events
@@ -627,28 +666,170 @@ both_backends!(
             .find(|e| e.action == "deadline.recomputed")
             .unwrap();
         assert!(
-            moved.detail.contains("2026-12-07 -> 2026-12-08"),
+            moved.detail.contains("2026-12-07") && moved.detail.contains("2026-12-08"),
             "{}",
             moved.detail
         );
-        // A bad file is refused with its lines named and changes nothing.
-        let err = admin
-            .objection()
-            .import_calendar(pb::ImportCalendarRequest {
-                file_name: "bad.csv".into(),
-                csv: "2026-12-02,rest,x\n".into(),
-            })
+        // A one-line file would wipe the year: the preview says so.
+        let wipe = change(file("2026-12-02,holiday,x\n".into(), false))
             .await
-            .unwrap_err();
+            .unwrap()
+            .into_inner();
+        let year = &wipe.years[0];
+        assert_eq!(
+            (year.days_before, year.days_after, year.removed),
+            (40, 1, 40)
+        );
+        // The shipped schedule comes back, and the deadline with it.
+        let restore = |confirm| pb::ChangeCalendarRequest {
+            change: Some(Change::RestoreOfficial(2026)),
+            confirm,
+        };
+        let restored = change(restore(true)).await.unwrap().into_inner();
+        assert_eq!((restored.years[0].removed, restored.moves_total), (1, 1));
+        assert!(
+            restored
+                .calendar
+                .iter()
+                .any(|y| y.year == 2026 && y.source == "official")
+        );
+        assert_eq!(reply_due(ticket_of(&center, &ticket).await), "2026-12-07");
+        // Single days: added (as a preview), removed, each year checked.
+        let day = |date: &str, kind: &str| pb::ChangeCalendarRequest {
+            change: Some(Change::SetDay(pb::CalendarDay {
+                date: date.into(),
+                kind: kind.into(),
+                name: "测试".into(),
+            })),
+            confirm: true,
+        };
+        let one = change(day("2026-12-03", "holiday"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((one.years[0].added, one.moves_total), (1, 1));
+        let edited = change(pb::ChangeCalendarRequest {
+            change: Some(Change::RemoveDay("2026-12-03".into())),
+            confirm: true,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+        assert_eq!(edited.years[0].removed, 1);
+        assert!(
+            edited
+                .calendar
+                .iter()
+                .any(|y| y.year == 2026 && y.source == "edited")
+        );
+        for (req, field, text) in [
+            (day("2026-12-02", "workday"), "date", "调休上班日只能是周末"),
+            (day("2027-01-01", "holiday"), "date", "工作日历缺少 2027 年"),
+            (day("2026-12-02", "rest"), "kind", "应为 holiday"),
+        ] {
+            let err = change(req).await.unwrap_err();
+            assert_eq!(reason(&err), reason_code::VALIDATION);
+            assert_eq!(violations(&err), [field], "{}", err.message());
+            assert!(err.message().contains(text), "{}", err.message());
+        }
+        let err = change(pb::ChangeCalendarRequest {
+            change: Some(Change::RemoveDay("2026-12-02".into())),
+            confirm: true,
+        })
+        .await
+        .unwrap_err();
+        assert!(err.message().contains("不是节假日"), "{}", err.message());
+        let err = change(pb::ChangeCalendarRequest {
+            change: Some(Change::RestoreOfficial(2031)),
+            confirm: true,
+        })
+        .await
+        .unwrap_err();
+        assert!(err.message().contains("2031"), "{}", err.message());
+        // A bad file is refused with its lines named, in the clerk's
+        // language, and changes nothing.
+        let err = change(file(
+            "2026-12-02,rest,x\n2026-13-01,holiday,x\n".into(),
+            true,
+        ))
+        .await
+        .unwrap_err();
         assert_eq!(reason(&err), reason_code::VALIDATION);
-        assert!(err.message().contains("line 1"), "{}", err.message());
+        assert!(err.message().contains("第 1 行"), "{}", err.message());
+        assert!(err.message().contains("第 2 行"), "{}", err.message());
+        assert_eq!(reply_due(ticket_of(&center, &ticket).await), "2026-12-07");
         // Only administrators change the calendar.
         let err = center
             .objection()
-            .import_calendar(pb::ImportCalendarRequest::default())
+            .change_calendar(restore(true))
             .await
             .unwrap_err();
         assert_eq!(reason(&err), reason_code::PERMISSION_DENIED);
+    }
+);
+
+both_backends!(
+    the_calendar_warns_before_it_runs_out,
+    async |srv: &TestServer| {
+        // The test clock is 2026-11-23 and 2027 is not held: from
+        // 2026-12-17 on no request can be sent, 24 days ahead.
+        let admin = srv.session("admin").await;
+        let home = admin
+            .auth()
+            .home(pb::HomeRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .home
+            .unwrap();
+        let gap = home.calendar_gap.unwrap();
+        assert_eq!(
+            (gap.missing_year, gap.last_start.as_str()),
+            (2027, "2026-12-17")
+        );
+        let center = srv.session("center").await;
+        let q = queue(&center, "").await;
+        assert_eq!(q.calendar_gap.unwrap().missing_year, 2027);
+        let cal = admin
+            .objection()
+            .get_calendar(pb::GetCalendarRequest { year: 0 })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(cal.official_years, [2025, 2026]);
+        assert!(cal.gap.is_some());
+        // A bank officer has no queue and no calendar to keep: no warning.
+        let bank = srv.session("bank").await;
+        let home = bank
+            .auth()
+            .home(pb::HomeRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .home
+            .unwrap();
+        assert!(home.calendar_gap.is_none());
+        // With 2027 imported the warning is gone.
+        admin
+            .objection()
+            .change_calendar(pb::ChangeCalendarRequest {
+                change: Some(Change::File(pb::CalendarFile {
+                    file_name: "2027.csv".into(),
+                    csv: "2027-01-01,holiday,元旦\n".into(),
+                })),
+                confirm: true,
+            })
+            .await
+            .unwrap();
+        let home = admin
+            .auth()
+            .home(pb::HomeRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .home
+            .unwrap();
+        assert!(home.calendar_gap.is_none());
     }
 );
 

@@ -616,3 +616,96 @@ both_backends!(
         assert!(!report.contains("（无记录）"), "{report}");
     }
 );
+
+/// How many special days the database holds for `year`.
+async fn days_held(srv: &TestServer, year: i64) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM calendar_days WHERE year = $1")
+        .bind(year)
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap()
+}
+
+// A one-line calendar file used to replace a whole year at once. Now every
+// change is previewed (days added and removed per year, deadlines that
+// move) and written only after y; the official year can be restored; single
+// days are added and removed; and the menu warns that 2027 is missing.
+both_backends!(
+    calendar_changes_are_previewed_confirmed_and_restorable,
+    async |srv: &TestServer| {
+        let official = days_held(srv, 2026).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("2026-one-line.csv");
+        std::fs::write(&file, "2026-12-02,holiday,测试\n").unwrap();
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("admin").await;
+        // The test clock is 2026-11-23: requests stop after 2026-12-17.
+        desk.expect("工作日历缺少 2027 年");
+        desk.expect("2026-12-17 之后无法发出核实协查函");
+        desk.key(KeyCode::Char('h')).await;
+        desk.expect("国务院公布");
+        desk.key(KeyCode::Down).await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect(&format!("2026 年 · 1/{official}"));
+        // The one-line file: a preview, and Esc leaves the year as it was.
+        desk.key(KeyCode::Char('i')).await;
+        desk.text(file.to_str().unwrap()).await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("预览（尚未写入）");
+        desk.expect(&format!(
+            "2026 年：现有 {official} 天 → 1 天（新增 1，删除 {official}"
+        ));
+        desk.key(KeyCode::Esc).await;
+        assert_eq!(days_held(srv, 2026).await, official);
+        // Confirmed, it is written, and the list shows the one day.
+        desk.key(KeyCode::Enter).await;
+        desk.expect("预览（尚未写入）");
+        desk.key(KeyCode::Char('y')).await;
+        desk.expect("✓ 已更新 2026 年工作日历：新增 1，删除");
+        desk.expect("2026 年 · 1/1");
+        assert_eq!(days_held(srv, 2026).await, 1);
+        // The shipped schedule is restored the same way.
+        desk.key(KeyCode::Tab).await;
+        desk.key(KeyCode::Char('o')).await;
+        desk.expect(&format!("2026 年：现有 1 天 → {official} 天"));
+        desk.key(KeyCode::Char('y')).await;
+        desk.expect(&format!("2026 年 · 1/{official}"));
+        desk.expect("2026  国务院公布");
+        assert_eq!(days_held(srv, 2026).await, official);
+        // One day added: a weekday cannot be a make-up working day.
+        desk.key(KeyCode::Char('a')).await;
+        desk.text("2026-12-02").await;
+        desk.key(KeyCode::Tab).await;
+        desk.key(KeyCode::Right).await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("调休上班日只能是周末");
+        desk.key(KeyCode::Tab).await;
+        desk.key(KeyCode::Left).await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("测试假日").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("新增 1，删除 0");
+        desk.key(KeyCode::Char('y')).await;
+        desk.expect("手工修改");
+        assert_eq!(days_held(srv, 2026).await, official + 1);
+        // ... and removed again: the last day of the list, d, y.
+        desk.key(KeyCode::End).await;
+        desk.expect(&format!("2026 年 · {}/{}", official + 1, official + 1));
+        desk.key(KeyCode::Char('d')).await;
+        desk.expect("新增 0，删除 1");
+        desk.key(KeyCode::Char('y')).await;
+        assert_eq!(days_held(srv, 2026).await, official);
+        // A file with bad lines names each, in Chinese.
+        std::fs::write(&file, "2026-12-02,rest,x\n2026-13-01,holiday,x\n").unwrap();
+        desk.key(KeyCode::Char('i')).await;
+        desk.text(file.to_str().unwrap()).await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("第 1 行");
+        // A file that is not there is named, not "os error 2".
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Char('i')).await;
+        desk.text("/nonexistent/2027.csv").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("找不到文件 /nonexistent/2027.csv");
+    }
+);

@@ -13,7 +13,11 @@ use credit_desk_proto::pb::{
     identity_client::IdentityClient, intake_client::IntakeClient,
     objection_client::ObjectionClient, query_client::QueryClient,
 };
+use credit_desk_proto::validate::{IMPORT_FILE_MAX_BYTES, field};
 use credit_desk_proto::{LANG_METADATA_KEY, Lang};
+
+/// The largest calendar file the workstation sends (the server's limit).
+const CALENDAR_FILE_MAX_BYTES: usize = 256 * 1024;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
@@ -109,8 +113,11 @@ pub enum Call {
     WithdrawConsent(pb::WithdrawConsentRequest),
     /// The years of the working-day calendar, and one year's days (0: none).
     GetCalendar(i32),
-    /// Reads a calendar CSV on this workstation and sends it.
-    ImportCalendar(std::path::PathBuf),
+    /// Reads a calendar CSV on this workstation and asks for a preview of
+    /// importing it.
+    PreviewCalendarFile(std::path::PathBuf),
+    /// A calendar change: previewed, or (`confirm`) applied.
+    ChangeCalendar(pb::ChangeCalendarRequest),
     FileObjection(pb::FileObjectionRequest),
     GetTicket(String),
     ActOnTicket(pb::ActOnTicketRequest),
@@ -157,7 +164,9 @@ pub enum Answer {
     Consents(Vec<pb::ConsentRecord>),
     Saved(std::path::PathBuf),
     Calendar(pb::CalendarResponse),
-    CalendarImported(pb::ImportCalendarResponse),
+    /// A calendar change previewed or applied, with the request that asked
+    /// (confirming a preview sends it again).
+    CalendarChanged(Box<(pb::ChangeCalendarRequest, pb::ChangeCalendarResponse)>),
     Ticket(pb::Ticket),
     StatementAdded {
         record_id: String,
@@ -413,20 +422,31 @@ impl Client {
                     .await?
                     .into_inner(),
             ),
-            Call::ImportCalendar(path) => {
-                let csv = tokio::fs::read_to_string(&path)
-                    .await
-                    .map_err(|e| Status::invalid_argument(format!("{}: {e}", path.display())))?;
+            Call::PreviewCalendarFile(path) => {
+                let bytes = read_local_file(&path, self.lang, CALENDAR_FILE_MAX_BYTES).await?;
+                let csv = String::from_utf8(bytes).map_err(|_| {
+                    file_refusal(
+                        self.lang,
+                        "文件不是 UTF-8 编码的文本（请另存为 UTF-8 CSV）".into(),
+                        "the file is not UTF-8 text (save it as UTF-8 CSV)".into(),
+                    )
+                })?;
                 let file_name = path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                Answer::CalendarImported(
-                    self.objection()
-                        .import_calendar(r!(pb::ImportCalendarRequest { file_name, csv }))
-                        .await?
-                        .into_inner(),
-                )
+                let req = pb::ChangeCalendarRequest {
+                    change: Some(pb::change_calendar_request::Change::File(
+                        pb::CalendarFile { file_name, csv },
+                    )),
+                    confirm: false,
+                };
+                let resp = self.objection().change_calendar(r!(req.clone())).await?;
+                Answer::CalendarChanged(Box::new((req, resp.into_inner())))
+            }
+            Call::ChangeCalendar(req) => {
+                let resp = self.objection().change_calendar(r!(req.clone())).await?;
+                Answer::CalendarChanged(Box::new((req, resp.into_inner())))
             }
             Call::FileObjection(m) => Answer::Ticket(
                 self.objection()
@@ -490,7 +510,7 @@ impl Client {
                 path,
                 dry_run,
             } => {
-                let content = read_import_file(&path, self.lang).await?;
+                let content = read_local_file(&path, self.lang, IMPORT_FILE_MAX_BYTES).await?;
                 let file_name = path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
@@ -575,26 +595,24 @@ pub fn is_link_failure(status: &Status) -> bool {
     matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded)
 }
 
-/// Wait before retry number `attempt` (1-based): 1, 2, 4, 8, then 15 s.
-/// The file a clerk named for an import, or a refusal for the form's file
-/// field in the clerk's language (not the system's "os error 2").
-async fn read_import_file(path: &std::path::Path, lang: Lang) -> Result<Vec<u8>, Status> {
-    use credit_desk_proto::validate::{IMPORT_FILE_MAX_BYTES, field};
-    use std::io::ErrorKind;
+/// A refusal for the form's file field, in the clerk's language.
+fn file_refusal(lang: Lang, zh: String, en: String) -> Status {
     use tonic_types::StatusExt;
-    let refuse = |zh: String, en: String| {
-        let message = lang.pick(zh, en);
-        let details = tonic_types::ErrorDetails::with_bad_request_violation(field::FILE, &message);
-        Status::with_error_details(tonic::Code::InvalidArgument, message, details)
-    };
+    let message = lang.pick(zh, en);
+    let details = tonic_types::ErrorDetails::with_bad_request_violation(field::FILE, &message);
+    Status::with_error_details(tonic::Code::InvalidArgument, message, details)
+}
+
+/// The file a clerk named (at most `max` bytes), or a refusal for the
+/// form's file field in the clerk's language (not the system's "os error 2").
+async fn read_local_file(
+    path: &std::path::Path,
+    lang: Lang,
+    max: usize,
+) -> Result<Vec<u8>, Status> {
+    use std::io::ErrorKind;
+    let refuse = |zh: String, en: String| file_refusal(lang, zh, en);
     let shown = path.display();
-    let too_big = || {
-        let mib = IMPORT_FILE_MAX_BYTES >> 20;
-        refuse(
-            format!("文件超过上限 {mib} MiB"),
-            format!("the file is larger than {mib} MiB"),
-        )
-    };
     let meta = tokio::fs::metadata(path)
         .await
         .map_err(|e| match e.kind() {
@@ -616,8 +634,12 @@ async fn read_import_file(path: &std::path::Path, lang: Lang) -> Result<Vec<u8>,
             format!("{shown} is a folder; give a file's path"),
         ));
     }
-    if meta.len() > IMPORT_FILE_MAX_BYTES as u64 {
-        return Err(too_big());
+    if meta.len() > max as u64 {
+        let kib = max >> 10;
+        return Err(refuse(
+            format!("文件超过上限 {kib} KiB"),
+            format!("the file is larger than {kib} KiB"),
+        ));
     }
     tokio::fs::read(path).await.map_err(|_| {
         refuse(
@@ -627,6 +649,7 @@ async fn read_import_file(path: &std::path::Path, lang: Lang) -> Result<Vec<u8>,
     })
 }
 
+/// Wait before retry number `attempt` (1-based): 1, 2, 4, 8, then 15 s.
 pub fn backoff(attempt: u32) -> Duration {
     Duration::from_secs((1u64 << attempt.saturating_sub(1).min(4)).min(15))
 }

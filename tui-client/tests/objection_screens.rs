@@ -369,6 +369,8 @@ fn calendar_answer(days: bool) -> Answer {
         } else {
             Vec::new()
         },
+        official_years: vec![2025, 2026],
+        gap: None,
     })
 }
 
@@ -403,25 +405,59 @@ fn the_calendar_shows_a_year_and_imports_a_file() {
     type_text(&mut app, "/tmp/2027.csv");
     let commands = app.update(key(KeyCode::Enter));
     assert!(
-        matches!(call_of(&commands), Call::ImportCalendar(p) if p == std::path::Path::new("/tmp/2027.csv"))
+        matches!(call_of(&commands), Call::PreviewCalendarFile(p) if p == std::path::Path::new("/tmp/2027.csv"))
     );
+    let request = pb::ChangeCalendarRequest {
+        change: Some(pb::change_calendar_request::Change::File(
+            pb::CalendarFile {
+                file_name: "2027.csv".into(),
+                csv: "2027-01-01,holiday,元旦\n".into(),
+            },
+        )),
+        confirm: false,
+    };
+    let change = pb::CalendarYearChange {
+        year: 2027,
+        days_after: 35,
+        added: 35,
+        ..Default::default()
+    };
+    let preview = pb::ChangeCalendarResponse {
+        years: vec![change],
+        moves_total: 2,
+        ..Default::default()
+    };
     answer(
         &mut app,
         &commands,
-        Answer::CalendarImported(pb::ImportCalendarResponse {
-            years: vec![2027],
-            days: 35,
-            deadlines_recomputed: 2,
-            calendar: vec![pb::CalendarYear {
-                year: 2027,
-                source: "2027.csv".into(),
-                days: 35,
-                ..Default::default()
-            }],
-        }),
+        Answer::CalendarChanged(Box::new((request.clone(), preview))),
     );
     let text = screen_text(&app);
-    assert!(text.contains("重算未到期时限 2 个"), "{text}");
+    assert!(text.contains("预览（尚未写入）"), "{text}");
+    assert!(text.contains("2027 年（新增年份）：共 35 天"), "{text}");
+    // y sends the previewed request again, now to be written.
+    let commands = app.update(key(KeyCode::Char('y')));
+    assert!(
+        matches!(call_of(&commands), Call::ChangeCalendar(r) if r.confirm && r.change == request.change)
+    );
+    let applied = pb::ChangeCalendarResponse {
+        applied: true,
+        years: vec![change],
+        moves_total: 2,
+        calendar: vec![pb::CalendarYear {
+            year: 2027,
+            source: "2027.csv".into(),
+            days: 35,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    answer(
+        &mut app,
+        &commands,
+        Answer::CalendarChanged(Box::new((request, applied))),
+    );
+    let text = screen_text(&app);
     assert!(text.contains("2027  2027.csv (35)"), "{text}");
 }
 

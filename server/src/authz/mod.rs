@@ -70,7 +70,7 @@ pub fn access_for(path: &str) -> Access {
         // Explanations are taken at the counter, from the verified subject.
         "/creditdesk.v1.Query/AddExplanation" => Access::Capability(C::VerifyIdentity),
         "/creditdesk.v1.Objection/GetCalendar" => Access::AnyOf(&[C::ManageCalendar, C::ViewQueue]),
-        "/creditdesk.v1.Objection/ImportCalendar" => Access::Capability(C::ManageCalendar),
+        "/creditdesk.v1.Objection/ChangeCalendar" => Access::Capability(C::ManageCalendar),
         "/creditdesk.v1.Objection/FileObjection" | "/creditdesk.v1.Objection/AddStatement" => {
             Access::Capability(C::FileObjections)
         }

@@ -2,11 +2,18 @@
 //! The arithmetic is `credit_desk_proto::calendar`; this only loads and
 //! replaces data.
 
+use std::collections::BTreeMap;
+
 use chrono::{Datelike, NaiveDate};
 use credit_desk_proto::calendar::{self, Calendar, DayKind, SpecialDay};
 use sqlx::{AnyConnection, Row};
 
 use super::Db;
+
+/// The source of a year holding the schedule shipped with the product.
+pub const OFFICIAL_SOURCE: &str = "official";
+/// The source of a year an administrator changed day by day.
+pub const EDITED_SOURCE: &str = "edited";
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct YearRow {
@@ -63,47 +70,63 @@ pub async fn load(conn: &mut AnyConnection) -> sqlx::Result<Calendar> {
     Ok(Calendar::new(years.into_iter().map(|y| y as i32), &days))
 }
 
-/// Replaces the years `days` cover with exactly these days; returns the
-/// years, in order.
-pub async fn replace_years(
+/// The days now held for each of `years` (`None`: the year is not held).
+pub async fn held_days(
     conn: &mut AnyConnection,
+    years: &[i32],
+) -> sqlx::Result<BTreeMap<i32, Option<Vec<SpecialDay>>>> {
+    let held: Vec<i64> = sqlx::query_scalar("SELECT year FROM calendar_years")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = BTreeMap::new();
+    for &year in years {
+        let days = if held.contains(&i64::from(year)) {
+            Some(days_of_year(conn, year).await?)
+        } else {
+            None
+        };
+        out.insert(year, days);
+    }
+    Ok(out)
+}
+
+/// Makes `days` the whole list of `year`'s special days, recording where
+/// it came from.
+pub async fn replace_year(
+    conn: &mut AnyConnection,
+    year: i32,
     days: &[SpecialDay],
     source: &str,
     operator_id: Option<&str>,
     now_ms: i64,
-) -> sqlx::Result<Vec<i32>> {
-    let mut years: Vec<i32> = days.iter().map(|d| d.date.year()).collect();
-    years.sort();
-    years.dedup();
-    for &year in &years {
-        sqlx::query("DELETE FROM calendar_days WHERE year = $1")
-            .bind(i64::from(year))
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query(
-            "INSERT INTO calendar_years (year, source, updated_at, updated_by)
-             VALUES ($1, $2, $3, $4)
-             ON CONFLICT (year) DO UPDATE
-                SET source = excluded.source, updated_at = excluded.updated_at,
-                    updated_by = excluded.updated_by",
-        )
+) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM calendar_days WHERE year = $1")
         .bind(i64::from(year))
-        .bind(source)
-        .bind(now_ms)
-        .bind(operator_id)
         .execute(&mut *conn)
         .await?;
-    }
-    for d in days {
+    sqlx::query(
+        "INSERT INTO calendar_years (year, source, updated_at, updated_by)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (year) DO UPDATE
+            SET source = excluded.source, updated_at = excluded.updated_at,
+                updated_by = excluded.updated_by",
+    )
+    .bind(i64::from(year))
+    .bind(source)
+    .bind(now_ms)
+    .bind(operator_id)
+    .execute(&mut *conn)
+    .await?;
+    for d in days.iter().filter(|d| d.date.year() == year) {
         sqlx::query("INSERT INTO calendar_days (day, year, kind, name) VALUES ($1, $2, $3, $4)")
             .bind(d.date.to_string())
-            .bind(i64::from(d.date.year()))
+            .bind(i64::from(year))
             .bind(d.kind.as_str())
             .bind(&d.name)
             .execute(&mut *conn)
             .await?;
     }
-    Ok(years)
+    Ok(())
 }
 
 /// Adds the shipped official schedules for years the database does not
@@ -118,7 +141,7 @@ pub async fn seed_official(db: &Db, now_ms: i64) -> anyhow::Result<()> {
             continue;
         }
         let days = calendar::parse_csv(text).map_err(|e| anyhow::anyhow!("{e:?}"))?;
-        replace_years(&mut tx, &days, "official", None, now_ms).await?;
+        replace_year(&mut tx, *year, &days, OFFICIAL_SOURCE, None, now_ms).await?;
     }
     tx.commit().await?;
     Ok(())

@@ -113,24 +113,36 @@ async fn deadline_moved(
     touch(conn, ticket_id).await
 }
 
+/// An open deadline a calendar change moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadlineMove {
+    pub ticket_no: String,
+    /// `reply_due` (of `letter_no`) or `notify_due`.
+    pub deadline: &'static str,
+    pub letter_no: String,
+    pub from: String,
+    pub to: String,
+}
+
 /// Recomputes every open working-day deadline on `cal` (after a calendar
 /// change): replies still awaited and notices still due. Each moved
-/// deadline is an event in its ticket's history. Returns how many moved.
+/// deadline is an event in its ticket's history.
 pub async fn recompute_deadlines(
     conn: &mut AnyConnection,
     cal: &Calendar,
     operator_id: Option<&str>,
     now_ms: i64,
-) -> anyhow::Result<u32> {
-    let mut moved = 0;
-    let letters: Vec<(String, String, String, String, String)> = sqlx::query_as(
-        "SELECT l.id, l.ticket_id, l.letter_no, l.received_on, l.reply_due
+) -> anyhow::Result<Vec<DeadlineMove>> {
+    let mut moved = Vec::new();
+    let letters: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT l.id, l.ticket_id, t.ticket_no, l.letter_no, l.received_on, l.reply_due
            FROM ticket_letters l JOIN tickets t ON t.id = l.ticket_id
-          WHERE l.replied_at IS NULL AND t.state NOT IN ('closed', 'withdrawn')",
+          WHERE l.replied_at IS NULL AND t.state NOT IN ('closed', 'withdrawn')
+          ORDER BY l.reply_due, t.ticket_no, l.letter_no",
     )
     .fetch_all(&mut *conn)
     .await?;
-    for (id, ticket_id, letter_no, received_on, old) in letters {
+    for (id, ticket_id, ticket_no, letter_no, received_on, old) in letters {
         let new = date_text(deadlines::department_reply_due(
             cal,
             parse_date(&received_on)?,
@@ -145,17 +157,24 @@ pub async fn recompute_deadlines(
             .await?;
         let detail = format!("{letter_no}: reply due {old} -> {new}");
         deadline_moved(conn, &ticket_id, operator_id, &detail, now_ms).await?;
-        moved += 1;
+        moved.push(DeadlineMove {
+            ticket_no,
+            deadline: "reply_due",
+            letter_no,
+            from: old,
+            to: new,
+        });
     }
-    let notices: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT t.id, t.notify_due, MAX(l.replied_at)
+    let notices: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT t.id, t.ticket_no, t.notify_due, MAX(l.replied_at)
            FROM tickets t JOIN ticket_letters l ON l.ticket_id = t.id
           WHERE t.state = 'replied' AND t.notify_due IS NOT NULL
-          GROUP BY t.id, t.notify_due",
+          GROUP BY t.id, t.ticket_no, t.notify_due
+          ORDER BY t.notify_due, t.ticket_no",
     )
     .fetch_all(&mut *conn)
     .await?;
-    for (ticket_id, old, replied_at) in notices {
+    for (ticket_id, ticket_no, old, replied_at) in notices {
         let due = deadlines::notice_due(cal, local_date(replied_at))?;
         let new = date_text(due);
         if new == old {
@@ -164,7 +183,13 @@ pub async fn recompute_deadlines(
         set_notify_due(conn, &ticket_id, due).await?;
         let detail = format!("notice due {old} -> {new}");
         deadline_moved(conn, &ticket_id, operator_id, &detail, now_ms).await?;
-        moved += 1;
+        moved.push(DeadlineMove {
+            ticket_no,
+            deadline: "notify_due",
+            letter_no: String::new(),
+            from: old,
+            to: new,
+        });
     }
     Ok(moved)
 }

@@ -2,6 +2,7 @@
 //! decision is made here and tested densely.
 
 pub mod basis;
+pub mod calendar;
 pub mod consent;
 pub mod deadlines;
 pub mod report;

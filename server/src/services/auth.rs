@@ -38,9 +38,17 @@ impl AuthService {
             unit_id: &unit.id,
             unit_path: &unit.path,
         };
+        let calendar = crate::db::calendar::load(&mut conn).await?;
+        let has_queue = crate::authz::queue_view(actor).is_ok();
+        if has_queue
+            || home
+                .capabilities
+                .contains(&(pb::Capability::ManageCalendar as i32))
+        {
+            home.calendar_gap = crate::services::objection::calendar_gap(&calendar, now);
+        }
         if let Ok(view) = crate::authz::queue_view(actor) {
             let scope = crate::objections::queue_scope(&mut conn, view).await?;
-            let calendar = crate::db::calendar::load(&mut conn).await?;
             // Without next year's calendar the counters are left out; the
             // queue itself says which year is missing.
             let warn = crate::objections::warn_days(&mut conn).await?;

@@ -48,6 +48,7 @@ pub fn home(op: &OperatorRow, unit: &OrgUnitRow, now_ms: i64) -> pb::Home {
             .collect(),
         server_time_ms: now_ms,
         queue: None,
+        calendar_gap: None,
     }
 }
 

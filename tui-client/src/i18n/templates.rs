@@ -92,13 +92,106 @@ impl Catalogue {
         )
     }
 
-    /// After a calendar import: the years replaced and what moved.
-    pub fn calendar_imported(&self, years: &[i32], days: u32, recomputed: u32) -> String {
-        let years: Vec<String> = years.iter().map(i32::to_string).collect();
-        let years = years.join(", ");
+    /// The warning that the working-day calendar runs out.
+    pub fn calendar_gap(&self, gap: &pb::CalendarGap) -> String {
+        let year = gap.missing_year;
+        match gap.last_start.as_str() {
+            "" => self.pick(
+                format!("⚠ 工作日历缺少 {year} 年：已无法计算新的时限、发出核实协查函，请管理员立即导入"),
+                format!("⚠ The calendar lacks {year}: new deadlines cannot be computed nor requests sent; an administrator must import it now"),
+            ),
+            last => self.pick(
+                format!("⚠ 工作日历缺少 {year} 年：{last} 之后无法发出核实协查函（回复期限将跨入 {year} 年），请管理员在此前导入"),
+                format!("⚠ The calendar lacks {year}: after {last} no request can be sent (its reply date falls in {year}); an administrator must import it before"),
+            ),
+        }
+    }
+
+    /// A calendar change as previewed: per year, then the deadlines that
+    /// would move, then the question.
+    pub fn calendar_preview(&self, r: &pb::ChangeCalendarResponse) -> Vec<String> {
+        let mut lines: Vec<String> = r
+            .years
+            .iter()
+            .map(|y| self.calendar_year_change(y))
+            .collect();
+        let total = r.moves_total;
+        lines.push(match total {
+            0 => self.pick(
+                "未到期的时限均不变。".into(),
+                "No open deadline moves.".into(),
+            ),
+            n => self.pick(
+                format!("将移动的未到期时限 {n} 个："),
+                format!("{n} open deadline(s) would move:"),
+            ),
+        });
+        lines.extend(r.moves.iter().map(|m| self.deadline_move(m)));
+        let shown = r.moves.len() as u32;
+        if shown < total {
+            lines.push(self.pick(
+                format!(" ……另有 {} 个未列出", total - shown),
+                format!(" … and {} more", total - shown),
+            ));
+        }
+        lines.push(String::new());
+        lines.push(self.pick(
+            "按 y 确认写入，Esc 放弃（放弃则不作任何改动）。".into(),
+            "Press y to apply, Esc to drop it (nothing changes).".into(),
+        ));
+        lines
+    }
+
+    /// One year's counts in a calendar change.
+    pub fn calendar_year_change(&self, y: &pb::CalendarYearChange) -> String {
+        let (year, before, after) = (y.year, y.days_before, y.days_after);
+        let (added, removed, changed) = (y.added, y.removed, y.changed);
+        if !y.held_before {
+            return self.pick(
+                format!("{year} 年（新增年份）：共 {after} 天"),
+                format!("{year} (a new year): {after} day(s)"),
+            );
+        }
         self.pick(
-            format!("已导入 {years} 年共 {days} 天；重算未到期时限 {recomputed} 个"),
-            format!("Imported {years}: {days} day(s); {recomputed} open deadline(s) recomputed"),
+            format!("{year} 年：现有 {before} 天 → {after} 天（新增 {added}，删除 {removed}，更改 {changed}）"),
+            format!("{year}: {before} day(s) → {after} ({added} added, {removed} removed, {changed} changed)"),
+        )
+    }
+
+    /// One open deadline a calendar change moves.
+    pub fn deadline_move(&self, m: &pb::DeadlineMove) -> String {
+        let (ticket, letter, from, to) = (&m.ticket_no, &m.letter_no, &m.from, &m.to);
+        match m.deadline.as_str() {
+            "reply_due" => self.pick(
+                format!(" {ticket} 协查函 {letter} 回复期限 {from} → {to}"),
+                format!(" {ticket} request {letter}: reply due {from} → {to}"),
+            ),
+            _ => self.pick(
+                format!(" {ticket} 通知申请人期限 {from} → {to}"),
+                format!(" {ticket} notice to the applicant due {from} → {to}"),
+            ),
+        }
+    }
+
+    /// After a calendar change was written.
+    pub fn calendar_changed(&self, r: &pb::ChangeCalendarResponse) -> String {
+        let years: Vec<String> = r.years.iter().map(|y| y.year.to_string()).collect();
+        let years = years.join(", ");
+        let sum = |f: fn(&pb::CalendarYearChange) -> u32| r.years.iter().map(f).sum::<u32>();
+        let (added, removed, changed) = (sum(|y| y.added), sum(|y| y.removed), sum(|y| y.changed));
+        let moved = r.moves_total;
+        self.pick(
+            format!("已更新 {years} 年工作日历：新增 {added}，删除 {removed}，更改 {changed}；重算未到期时限 {moved} 个"),
+            format!("Calendar {years} updated: {added} added, {removed} removed, {changed} changed; {moved} open deadline(s) recomputed"),
+        )
+    }
+
+    /// The title of a year's list of days, with the selected position.
+    pub fn calendar_year_days(&self, year: i32, days: usize, at: usize) -> String {
+        let at = at.min(days);
+        self.pick(
+            format!("{year} 年 · {at}/{days}"),
+            format!("{year} · {at}/{days}"),
         )
     }
 
@@ -179,6 +272,15 @@ mod tests {
             soon: 9204,
             warnings: 9205,
         };
+        let year_change = pb::CalendarYearChange {
+            year: 2092,
+            held_before: true,
+            days_before: 9511,
+            days_after: 9512,
+            added: 9513,
+            removed: 9514,
+            changed: 9515,
+        };
         vec![
             (
                 "import_counts",
@@ -192,9 +294,42 @@ mod tests {
                 vec!["CD-X", "9401", "9402", "OPX"],
             ),
             (
-                "calendar_imported",
-                c.calendar_imported(&[2091, 2092], 9501, 9502),
-                vec!["2091", "2092", "9501", "9502"],
+                "calendar_gap",
+                c.calendar_gap(&pb::CalendarGap {
+                    missing_year: 2091,
+                    last_start: "2090-12-17".into(),
+                }),
+                vec!["2091", "2090-12-17"],
+            ),
+            (
+                "calendar_year_change",
+                c.calendar_year_change(&year_change),
+                vec!["2092", "9511", "9512", "9513", "9514", "9515"],
+            ),
+            (
+                "deadline_move",
+                c.deadline_move(&pb::DeadlineMove {
+                    ticket_no: "YY-M".into(),
+                    deadline: "reply_due".into(),
+                    letter_no: "L-M".into(),
+                    from: "2090-01-02".into(),
+                    to: "2090-01-03".into(),
+                }),
+                vec!["YY-M", "L-M", "2090-01-02", "2090-01-03"],
+            ),
+            (
+                "calendar_changed",
+                c.calendar_changed(&pb::ChangeCalendarResponse {
+                    years: vec![year_change],
+                    moves_total: 9516,
+                    ..Default::default()
+                }),
+                vec!["2092", "9513", "9514", "9515", "9516"],
+            ),
+            (
+                "calendar_year_days",
+                c.calendar_year_days(2093, 9521, 9520),
+                vec!["2093", "9521", "9520"],
             ),
             ("objection_filed", c.objection_filed("YY-X"), vec!["YY-X"]),
             ("fee_confirm", c.fee_confirm("98.76"), vec!["98.76"]),

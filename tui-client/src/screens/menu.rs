@@ -146,8 +146,13 @@ impl MenuScreen {
     pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
         let cat = app.cat;
         let theme = app.theme;
-        let [who, list, hint] = Layout::vertical([
+        let gap = app
+            .session
+            .as_ref()
+            .and_then(|s| s.home.calendar_gap.as_ref());
+        let [who, gap_area, list, hint] = Layout::vertical([
             Constraint::Length(4),
+            Constraint::Length(u16::from(gap.is_some()) * 2),
             Constraint::Min(3),
             Constraint::Length(1),
         ])
@@ -196,6 +201,13 @@ impl MenuScreen {
                 ));
             }
             frame.render_widget(Paragraph::new(lines), who);
+        }
+        if let Some(gap) = gap {
+            frame.render_widget(
+                Paragraph::new(Line::styled(cat.calendar_gap(gap), theme.warning()))
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
+                gap_area,
+            );
         }
         let lines: Vec<Line> = self
             .entries

@@ -314,7 +314,7 @@ impl Screen {
             Screen::Queue(s) => s.on_key(key),
             Screen::Ticket(s) => s.on_key(key, cat, lang, waiting),
             Screen::Objection(s) => s.on_key(key, cat, lang, waiting),
-            Screen::Calendar(s) => s.on_key(key, cat, waiting),
+            Screen::Calendar(s) => s.on_key(key, cat, lang, waiting),
             Screen::Login(s) => s.on_key(key, lang, waiting),
             Screen::Menu(s) => s.on_key(key),
             Screen::Password(s) => s.on_key(key, cat, lang, waiting),

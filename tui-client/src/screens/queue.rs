@@ -80,6 +80,8 @@ pub struct QueueScreen {
     pub items: Vec<pb::QueueItem>,
     pub submissions: Vec<pb::SubmissionDue>,
     pub stats: Option<pb::QueueStats>,
+    /// The calendar is about to run out (or has).
+    pub calendar_gap: Option<pb::CalendarGap>,
     cursor: String,
     pub loaded: bool,
     pub selected: usize,
@@ -176,6 +178,7 @@ impl QueueScreen {
             ))
         });
         self.stats = resp.stats;
+        self.calendar_gap = resp.calendar_gap;
         self.cursor = resp.cursor;
         self.loaded = true;
         self.selected = keep
@@ -271,12 +274,20 @@ impl QueueScreen {
 
     pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
         let (cat, theme, lang) = (app.cat, app.theme, app.lang);
-        let [head, body, hint_area] = Layout::vertical([
+        let [gap_area, head, body, hint_area] = Layout::vertical([
+            Constraint::Length(u16::from(self.calendar_gap.is_some()) * 2),
             Constraint::Length(1),
             Constraint::Min(1),
             Constraint::Length(1),
         ])
         .areas(area);
+        if let Some(gap) = &self.calendar_gap {
+            frame.render_widget(
+                Paragraph::new(Line::styled(cat.calendar_gap(gap), theme.warning()))
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
+                gap_area,
+            );
+        }
         if !self.loaded {
             frame.render_widget(Paragraph::new(cat.loading), body);
             return;

@@ -89,6 +89,7 @@ pub fn login_answer(role: Role, caps: &[Capability], must_change: bool) -> Answe
             capabilities: caps.iter().map(|c| *c as i32).collect(),
             server_time_ms: 0,
             queue: None,
+            calendar_gap: None,
         }),
     })
 }

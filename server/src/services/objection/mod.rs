@@ -22,6 +22,7 @@ use crate::db::queue::{self, QueueScope};
 use crate::db::tickets::{self, NewTicket, TicketRow};
 use crate::db::{calendar as cal_db, consents, new_id, records};
 use crate::errors::{ApiError, ApiResult};
+use crate::rules::calendar::Edit;
 use crate::rules::deadlines::{self, Urgency};
 use crate::rules::submissions;
 use crate::rules::ticket::{self, Action, Facts, NoticeChannel, Outcome, State};
@@ -40,6 +41,8 @@ const QUEUE_PAGE: i64 = 200;
 const QUEUE_CHANGES_MAX: i64 = 1000;
 /// The largest calendar file accepted (a year is a few kilobytes).
 const CALENDAR_MAX_BYTES: usize = 256 * 1024;
+/// A calendar preview lists this many moved deadlines (and counts all).
+const MOVES_SHOWN: usize = 50;
 
 pub struct ObjectionService {
     ctx: Ctx,
@@ -56,17 +59,7 @@ impl ObjectionService {
         req: pb::GetCalendarRequest,
     ) -> ApiResult<pb::CalendarResponse> {
         let mut conn = self.ctx.db.read().await?;
-        let years = cal_db::years(&mut conn)
-            .await?
-            .into_iter()
-            .map(|y| pb::CalendarYear {
-                year: y.year as i32,
-                source: y.source,
-                updated_at_ms: y.updated_at,
-                updated_by: y.updated_by.unwrap_or_default(),
-                days: y.days as u32,
-            })
-            .collect();
+        let years = held_years(&mut conn).await?;
         let days = if req.year == 0 {
             Vec::new()
         } else {
@@ -80,46 +73,82 @@ impl ObjectionService {
                 })
                 .collect()
         };
-        Ok(pb::CalendarResponse { years, days })
+        let cal = cal_db::load(&mut conn).await?;
+        Ok(pb::CalendarResponse {
+            years,
+            days,
+            official_years: calendar::OFFICIAL.iter().map(|(y, _)| *y).collect(),
+            gap: calendar_gap(&cal, self.ctx.now_ms()),
+        })
     }
 
-    async fn import_calendar(
+    async fn change_calendar(
         &self,
         caller: Caller,
-        req: pb::ImportCalendarRequest,
-    ) -> ApiResult<pb::ImportCalendarResponse> {
-        if req.csv.len() > CALENDAR_MAX_BYTES {
-            return Err(FieldError::new(
-                "csv",
-                Rule::TooLong {
-                    max: CALENDAR_MAX_BYTES,
-                },
-            )
-            .into());
-        }
-        let name = req.file_name.trim();
-        validate::display_text("file_name", name, 200)?;
-        let days = calendar::parse_csv(&req.csv).map_err(|errors| {
-            let lines: Vec<String> = errors.iter().take(20).map(|e| e.to_string()).collect();
-            FieldError::new("csv", Rule::BadFile(lines.join("; ")))
-        })?;
-        let changed = crate::objections::apply_calendar(
+        req: pb::ChangeCalendarRequest,
+    ) -> ApiResult<pb::ChangeCalendarResponse> {
+        use pb::change_calendar_request::Change;
+        let mut file_name = "";
+        let edit = match &req.change {
+            None => return Err(FieldError::new("calendar", Rule::Required).into()),
+            Some(Change::File(file)) => {
+                if file.csv.len() > CALENDAR_MAX_BYTES {
+                    let max = CALENDAR_MAX_BYTES;
+                    return Err(FieldError::new("csv", Rule::TooLong { max }).into());
+                }
+                file_name = file.file_name.trim();
+                validate::display_text("file_name", file_name, 200)?;
+                let days = calendar::parse_csv(&file.csv)
+                    .map_err(|lines| FieldError::new("csv", Rule::CalendarFile(lines)))?;
+                Edit::File(days)
+            }
+            Some(Change::RestoreOfficial(year)) => Edit::RestoreOfficial(*year),
+            Some(Change::SetDay(day)) => Edit::SetDay(special_day(day)?),
+            Some(Change::RemoveDay(date)) => Edit::RemoveDay(validate::date("date", date)?),
+        };
+        let change = crate::objections::change_calendar(
             &self.ctx.db,
-            &days,
-            name,
+            &edit,
+            file_name,
             Some(&caller.operator_id),
             self.ctx.now_ms(),
+            req.confirm,
         )
-        .await?;
-        let calendar = self
-            .get_calendar(caller, pb::GetCalendarRequest { year: 0 })
-            .await?
-            .years;
-        Ok(pb::ImportCalendarResponse {
+        .await??;
+        let calendar = if change.applied {
+            held_years(&mut *self.ctx.db.read().await?).await?
+        } else {
+            Vec::new()
+        };
+        Ok(pb::ChangeCalendarResponse {
+            applied: change.applied,
+            years: change
+                .years
+                .iter()
+                .map(|(year, d)| pb::CalendarYearChange {
+                    year: *year,
+                    held_before: d.held_before,
+                    days_before: d.days_before,
+                    days_after: d.days_after,
+                    added: d.added,
+                    removed: d.removed,
+                    changed: d.changed,
+                })
+                .collect(),
+            moves_total: change.moves.len() as u32,
+            moves: change
+                .moves
+                .into_iter()
+                .take(MOVES_SHOWN)
+                .map(|m| pb::DeadlineMove {
+                    ticket_no: m.ticket_no,
+                    deadline: m.deadline.into(),
+                    letter_no: m.letter_no,
+                    from: m.from,
+                    to: m.to,
+                })
+                .collect(),
             calendar,
-            years: changed.years,
-            days: days.len() as u32,
-            deadlines_recomputed: changed.recomputed,
         })
     }
 
@@ -364,6 +393,43 @@ pub fn nearest(deadlines: &[pb::Deadline]) -> Option<(&pb::Deadline, Urgency)> {
         })
 }
 
+/// The years the calendar holds, where each came from.
+async fn held_years(conn: &mut sqlx::AnyConnection) -> sqlx::Result<Vec<pb::CalendarYear>> {
+    Ok(cal_db::years(conn)
+        .await?
+        .into_iter()
+        .map(|y| pb::CalendarYear {
+            year: y.year as i32,
+            source: y.source,
+            updated_at_ms: y.updated_at,
+            updated_by: y.updated_by.unwrap_or_default(),
+            days: y.days as u32,
+        })
+        .collect())
+}
+
+/// The warning that the calendar runs out, when it is due.
+pub fn calendar_gap(cal: &calendar::Calendar, now_ms: i64) -> Option<pb::CalendarGap> {
+    crate::rules::calendar::gap(cal, local_date(now_ms)).map(|g| pb::CalendarGap {
+        missing_year: g.missing_year,
+        last_start: g.last_start.map(|d| d.to_string()).unwrap_or_default(),
+    })
+}
+
+/// One special day as an administrator typed it, each problem on its field.
+fn special_day(day: &pb::CalendarDay) -> Result<calendar::SpecialDay, FieldError> {
+    use calendar::DayProblem as P;
+    validate::date("date", &day.date)?;
+    calendar::special_day(&day.date, &day.kind, &day.name).map_err(|problem| {
+        let field = match problem {
+            P::UnknownKind(_) => "kind",
+            P::BadName => "name",
+            _ => "date",
+        };
+        FieldError::new(field, Rule::Day(problem))
+    })
+}
+
 #[tonic::async_trait]
 impl Objection for ObjectionService {
     async fn get_calendar(
@@ -372,11 +438,11 @@ impl Objection for ObjectionService {
     ) -> Result<Response<pb::CalendarResponse>, Status> {
         handle!(self, req, get_calendar)
     }
-    async fn import_calendar(
+    async fn change_calendar(
         &self,
-        req: Request<pb::ImportCalendarRequest>,
-    ) -> Result<Response<pb::ImportCalendarResponse>, Status> {
-        handle!(self, req, import_calendar)
+        req: Request<pb::ChangeCalendarRequest>,
+    ) -> Result<Response<pb::ChangeCalendarResponse>, Status> {
+        handle!(self, req, change_calendar)
     }
     async fn file_objection(
         &self,

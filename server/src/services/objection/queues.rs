@@ -54,12 +54,6 @@ impl ObjectionService {
             .split_once('.')
             .filter(|(_, rest)| *rest == stamp)
             .and_then(|(n, _)| n.parse::<i64>().ok());
-        let missing = |calendar::CalendarError::MissingYear(year)| {
-            ApiError::from(FieldError::new(
-                "calendar",
-                Rule::CalendarMissingYear { year },
-            ))
-        };
         let (rows, removed, full) = match since {
             Some(since) => {
                 let changed =
@@ -132,9 +126,11 @@ impl ObjectionService {
                 }
             })
             .collect();
+        // Without next year's calendar the counters are left out and the
+        // gap says why; the list itself stays usable.
         let stats = crate::objections::queue_stats(&mut conn, &scope, &cal, now, warn)
             .await?
-            .map_err(missing)?;
+            .ok();
         // Per-unit and per-department counts: for those who see every ticket.
         let overview = full && view == authz::QueueView::All;
         let counts = |rows: Vec<(String, i64, i64)>| -> Vec<pb::UnitCount> {
@@ -161,8 +157,9 @@ impl ObjectionService {
             removed,
             cursor: format!("{seq}.{stamp}"),
             submissions: if full { submissions } else { Vec::new() },
-            stats: Some(stats),
+            stats,
             today: today.to_string(),
+            calendar_gap: super::calendar_gap(&cal, now),
             by_unit,
             by_department,
         })
