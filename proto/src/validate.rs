@@ -117,6 +117,7 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("row", "行", "row"),
     ("date", "日期", "date"),
     ("year", "年份", "year"),
+    ("period", "报送期", "delivery period"),
 ];
 
 /// A field's name as staff call it, in `lang`; an unlisted name as it is.
@@ -312,6 +313,8 @@ pub enum Rule {
     },
     /// The day is an ordinary day of the calendar: nothing to remove.
     NotASpecialDay,
+    /// Not a delivery period (2025H1, 2025FY).
+    NotAPeriod,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -388,6 +391,12 @@ impl FieldError {
                 format!("本系统未附带 {year} 年的国务院放假安排，请导入该年的日历文件"),
                 format!("no official schedule for {year} ships with the product; import the year's file"),
             ),
+            Rule::NotAPeriod => lang
+                .pick(
+                    "应为报送期，如 2025H1（上半年）或 2025FY（全年）",
+                    "must be a delivery period such as 2025H1 (first half) or 2025FY (full year)",
+                )
+                .into(),
             Rule::NotASpecialDay => lang
                 .pick(
                     "该日不是节假日或调休上班日，无需删除",

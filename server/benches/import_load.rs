@@ -187,6 +187,7 @@ async fn measure_on(url: &str, label: &str, csv: &[u8]) {
                 file_name: "tax.csv".into(),
                 content: csv.to_vec(),
                 dry_run: false,
+                period: String::new(),
             },
             &center,
         ))

@@ -65,6 +65,7 @@ async fn run(url: &str, bytes: &[u8], label: &str) {
             bytes,
             operator_id: None,
             dry_run: false,
+            period: None,
             lang: Lang::Zh,
             today: local_date(now),
             now_ms: now,

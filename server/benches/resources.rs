@@ -296,6 +296,7 @@ async fn bombs(t: &Target, token: &str, department: &str) -> String {
             file_name: name.into(),
             content: bytes,
             dry_run: false,
+            period: String::new(),
         });
         req.metadata_mut()
             .insert("authorization", format!("Bearer {token}").parse().unwrap());

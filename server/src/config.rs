@@ -82,6 +82,10 @@ pub enum Command {
         /// Check every row and report, change nothing.
         #[arg(long)]
         dry_run: bool,
+        /// The delivery period the file is for (2025H1, 2025FY); without
+        /// it, the period of the file's latest record date.
+        #[arg(long)]
+        period: Option<String>,
         /// Language of the row errors: zh-CN (default) or en.
         #[arg(long, default_value = "zh-CN")]
         lang: String,

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb::OrgUnitKind;
+use credit_desk_proto::periods::Period;
 
 use crate::clock::{Clock, SystemClock, local_date};
 use crate::db::{Db, org_units};
@@ -35,6 +36,7 @@ pub async fn run(
     department: &str,
     file: &Path,
     dry_run: bool,
+    period: Option<Period>,
     lang: Lang,
 ) -> anyhow::Result<Summary> {
     let unit = {
@@ -62,6 +64,7 @@ pub async fn run(
         bytes: &bytes,
         operator_id: None,
         dry_run,
+        period,
         lang,
         today: local_date(now),
         now_ms: now,

@@ -77,11 +77,23 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
             department,
             file: file_path,
             dry_run,
+            period,
             lang,
         } => {
             let lang = credit_desk_proto::Lang::from_tag(&lang);
+            let period = match period {
+                Some(text) => {
+                    let today = credit_desk_server::clock::local_date(now);
+                    Some(
+                        credit_desk_proto::periods::check("period", &text, today)
+                            .map_err(|e| anyhow::anyhow!("--period: {}", e.message(lang)))?,
+                    )
+                }
+                None => None,
+            };
             let db = open(&file.db(db_arg)).await?;
-            let summary = import_cli::run(&db, &department, &file_path, dry_run, lang).await?;
+            let summary =
+                import_cli::run(&db, &department, &file_path, dry_run, period, lang).await?;
             println!(
                 "{}",
                 credit_desk_server::messages::import::summary(lang, &summary)

@@ -134,14 +134,16 @@ pub mod import {
         let status = status(lang, &s.status);
         lang.pick(
             format!(
-                "{status}：共 {} 行，接受 {}，拒绝 {}；新增记录 {}，更新 {}，未变 {}，与异议裁定冲突未改 {}；新登记主体 {}",
+                "{status}：共 {} 行，接受 {}，拒绝 {}；新增记录 {}，更新 {}，未变 {}，与异议裁定冲突未改 {}；新登记主体 {}；报送期 {}{}",
                 s.rows_total, s.rows_accepted, s.rows_rejected, s.records_created, s.records_updated,
-                s.records_unchanged, s.records_conflicting, s.subjects_created
+                s.records_unchanged, s.records_conflicting, s.subjects_created, s.period,
+                if s.period_proposed { "（按文件日期推定）" } else { "" }
             ),
             format!(
-                "{status}: {} rows, {} accepted, {} rejected; records {} new, {} updated, {} unchanged, {} held back (an objection decided them); {} new subjects",
+                "{status}: {} rows, {} accepted, {} rejected; records {} new, {} updated, {} unchanged, {} held back (an objection decided them); {} new subjects; period {}{}",
                 s.rows_total, s.rows_accepted, s.rows_rejected, s.records_created, s.records_updated,
-                s.records_unchanged, s.records_conflicting, s.subjects_created
+                s.records_unchanged, s.records_conflicting, s.subjects_created, s.period,
+                if s.period_proposed { " (from the file's dates)" } else { "" }
             ),
         )
     }

@@ -5,13 +5,16 @@ use credit_desk_proto::calendar as cal;
 use credit_desk_proto::pb;
 use sqlx::AnyConnection;
 
-use crate::authz::QueueView;
+use chrono::NaiveDate;
+
+use crate::authz::{self, Actor, QueueView};
 use crate::clock::local_date;
 use crate::db::queue::{self, QueueScope};
+use crate::rules::{deadlines, submissions};
 use credit_desk_proto::validate::FieldError;
 
 use crate::db::tickets::DeadlineMove;
-use crate::db::{Db, audit, calendar, consents, org_units};
+use crate::db::{Db, audit, calendar, consents, org_units, records};
 use crate::rules;
 use crate::rules::calendar::{Edit, YearDiff};
 
@@ -78,6 +81,8 @@ pub async fn queue_stats(
         due_today: due_today as u32,
         soon: soon_n as u32,
         warnings: warnings as u32,
+        // Filled by the callers that list the department files.
+        late_submissions: 0,
     }))
 }
 
@@ -157,4 +162,55 @@ pub async fn change_calendar(
         moves,
         applied: true,
     }))
+}
+
+/// Department files not delivered by their date (and the next ones
+/// coming): the center and supervisors see every department, a liaison
+/// their own, counter staff none.
+pub async fn submissions_due(
+    conn: &mut AnyConnection,
+    actor: Actor<'_>,
+    cal: &cal::Calendar,
+    today: NaiveDate,
+    warn: u32,
+) -> sqlx::Result<Vec<pb::SubmissionDue>> {
+    let own = match authz::submission_view(actor) {
+        authz::SubmissionView::All => None,
+        authz::SubmissionView::Department(id) => Some(id),
+        authz::SubmissionView::None => return Ok(Vec::new()),
+    };
+    let rows = records::deliveries(conn).await?;
+    let mut departments: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|(id, name, _)| (id.as_str(), name.as_str()))
+        .filter(|(id, _)| own.is_none_or(|o| o == *id))
+        .collect();
+    departments.dedup();
+    let mut out = Vec::new();
+    for (period, due) in submissions::watched(today) {
+        for (id, name) in &departments {
+            let delivered = rows
+                .iter()
+                .any(|(d, _, p)| d == id && p.as_deref() == Some(period.as_str()));
+            if delivered {
+                continue;
+            }
+            let urgency = deadlines::urgency(cal, today, due, warn)
+                .map(|(u, _)| u.as_str())
+                .unwrap_or(if due < today { "overdue" } else { "later" });
+            out.push(pb::SubmissionDue {
+                department_id: id.to_string(),
+                department_name: name.to_string(),
+                period: period.clone(),
+                due: due.to_string(),
+                urgency: urgency.into(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// How many of `due` are late.
+pub fn late(due: &[pb::SubmissionDue]) -> u32 {
+    due.iter().filter(|s| s.urgency == "overdue").count() as u32
 }

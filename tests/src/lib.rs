@@ -352,6 +352,7 @@ pub async fn load_records(srv: &TestServer) {
             bytes,
             operator_id: None,
             dry_run: false,
+            period: None,
             lang: credit_desk_proto::Lang::Zh,
             today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
             now_ms: T0,

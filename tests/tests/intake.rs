@@ -8,7 +8,7 @@ use credit_desk_proto::errors as reason_code;
 use credit_desk_proto::pb;
 use credit_desk_server::db::org_units;
 use credit_desk_server::intake::{self, ImportError, Job};
-use credit_desk_tests::{Session, TestServer, both_backends, reason};
+use credit_desk_tests::{Session, TestServer, both_backends, reason, violations};
 use tonic::Code;
 use tonic_types::StatusExt;
 
@@ -45,7 +45,15 @@ async fn upload(
         file_name: name.into(),
         content: content.to_vec(),
         dry_run,
+        period: String::new(),
     };
+    send(session, req).await
+}
+
+async fn send(
+    session: &Session,
+    req: pb::ImportFileRequest,
+) -> Result<(usize, pb::ImportSummary), tonic::Status> {
     let mut stream = session.intake().import_file(req).await?.into_inner();
     let mut seen = 0;
     while let Some(msg) = stream.message().await? {
@@ -116,6 +124,73 @@ both_backends!(
         );
         assert_eq!(count(srv, "record_versions").await, versions);
         assert_eq!(count(srv, "imports").await, 2, "every import is logged");
+    }
+);
+
+// The court's 2025H1 file imported in November 2026 used to count as its
+// 2026H1 delivery. The period is the clerk's (checked), or proposed from
+// the file's latest record date and said so; the import marks that one.
+both_backends!(
+    an_import_counts_for_the_period_named_or_proposed_from_its_dates,
+    async |srv: &TestServer| {
+        let center = srv.session("center").await;
+        let court = unit_id(srv, "D-COURT").await;
+        let request = |period: &str, dry_run| pb::ImportFileRequest {
+            request_id: uuid::Uuid::now_v7().to_string(),
+            department_id: court.clone(),
+            file_name: "court-2025H1.xlsx".into(),
+            content: COURT.to_vec(),
+            dry_run,
+            period: period.into(),
+        };
+        let delivered = || async {
+            sqlx::query_scalar::<_, String>(
+                "SELECT period FROM imports WHERE period IS NOT NULL ORDER BY period",
+            )
+            .fetch_all(srv.db.pool())
+            .await
+            .unwrap()
+        };
+        // The file's latest record date is in the first half of 2025.
+        let (_, dry) = send(&center, request("", true)).await.unwrap();
+        assert_eq!((dry.period.as_str(), dry.period_proposed), ("2025H1", true));
+        assert!(delivered().await.is_empty(), "a dry run delivers nothing");
+        // Named by the clerk (typed loosely): that period is delivered.
+        let (_, s) = send(&center, request(" 2025ｈ1 ", false)).await.unwrap();
+        assert_eq!((s.period.as_str(), s.period_proposed), ("2025H1", false));
+        assert_eq!(delivered().await, ["2025H1"]);
+        for (period, text) in [
+            ("2025Q1", "应为报送期，如 2025H1（上半年）或 2025FY（全年）"),
+            ("2027H1", "年份应在 2000–2026 之间"),
+        ] {
+            let e = send(&center, request(period, false)).await.unwrap_err();
+            assert_eq!(violations(&e), ["period"], "{period}");
+            assert!(e.message().contains(text), "{period}: {}", e.message());
+        }
+        // The queue's header counts the late files its list shows.
+        let q = center
+            .objection()
+            .list_queue(pb::ListQueueRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        let late = q
+            .submissions
+            .iter()
+            .filter(|s| s.urgency == "overdue")
+            .count();
+        assert!(late > 0);
+        assert_eq!(q.stats.unwrap().late_submissions as usize, late);
+        let home = center
+            .auth()
+            .home(pb::HomeRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            home.home.unwrap().queue.unwrap().late_submissions as usize,
+            late
+        );
     }
 );
 
@@ -288,6 +363,7 @@ both_backends!(
             bytes: COURT,
             operator_id: None,
             dry_run: false,
+            period: None,
             lang: credit_desk_proto::Lang::Zh,
             today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
             now_ms: credit_desk_tests::T0,
@@ -350,6 +426,7 @@ fn tax_job<'a>(
         bytes,
         operator_id: None,
         dry_run: false,
+        period: None,
         lang: credit_desk_proto::Lang::Zh,
         today: chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap(),
         now_ms: credit_desk_tests::T0,

@@ -511,8 +511,9 @@ both_backends!(
         .unwrap_err();
         assert_eq!(reason(&err), reason_code::PERMISSION_DENIED);
 
-        // Department files: the court delivered 2026H1 (imported in
-        // November), not 2025FY; the counter is not shown any.
+        // Department files: the court's file (records up to mid-2025)
+        // delivered 2025H1, so 2025FY and 2026H1 are late; the counter is
+        // not shown any.
         let first = queue(&center, "").await;
         let late = |q: &pb::ListQueueResponse, dept: &str| -> Vec<String> {
             q.submissions
@@ -523,7 +524,7 @@ both_backends!(
         };
         assert_eq!(
             late(&first, "市人民法院"),
-            ["2025FY:overdue", "2026FY:later"]
+            ["2025FY:overdue", "2026H1:overdue", "2026FY:later"]
         );
         assert!(q.submissions.is_empty());
 

@@ -267,6 +267,7 @@ both_backends!(
                 file_name: "court.xlsx".into(),
                 content: credit_desk_tests::COURT.to_vec(),
                 dry_run: false,
+                period: String::new(),
             })
             .await
             .unwrap()
@@ -707,5 +708,45 @@ both_backends!(
         desk.text("/nonexistent/2027.csv").await;
         desk.key(KeyCode::Enter).await;
         desk.expect("找不到文件 /nonexistent/2027.csv");
+    }
+);
+
+// Importing court-2025H1.xlsx in November 2026 marked the court's 2026H1
+// delivered. The import screen now has a period: left empty, a dry run
+// proposes it from the file's dates and fills it in for the clerk to check;
+// the import then counts for that period and says so.
+both_backends!(
+    an_import_counts_for_the_period_the_clerk_checked,
+    async |srv: &TestServer| {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("court-2025H1.xlsx");
+        std::fs::write(&file, credit_desk_tests::COURT).unwrap();
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("liaison").await;
+        desk.key(KeyCode::Char('i')).await;
+        desk.expect("报送期");
+        desk.key(KeyCode::Tab).await;
+        desk.text(file.to_str().unwrap()).await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("按文件日期推定报送期为 2025H1");
+        let delivered = || async {
+            sqlx::query_scalar::<_, String>("SELECT period FROM imports WHERE period IS NOT NULL")
+                .fetch_all(srv.db.pool())
+                .await
+                .unwrap()
+        };
+        assert!(delivered().await.is_empty(), "only a dry run so far");
+        desk.key(KeyCode::Enter).await;
+        desk.expect("报送期 2025H1");
+        assert_eq!(delivered().await, ["2025H1"]);
+        // A period that is not one is refused on its field.
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Char('i')).await;
+        desk.key(KeyCode::Tab).await;
+        desk.text(file.to_str().unwrap()).await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("2025Q3").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("应为报送期");
     }
 );

@@ -134,6 +134,8 @@ pub enum Call {
         department_id: String,
         path: std::path::PathBuf,
         dry_run: bool,
+        /// The delivery period; empty: proposed from the file's dates.
+        period: String,
     },
 }
 
@@ -509,6 +511,7 @@ impl Client {
                 department_id,
                 path,
                 dry_run,
+                period,
             } => {
                 let content = read_local_file(&path, self.lang, IMPORT_FILE_MAX_BYTES).await?;
                 let file_name = path
@@ -521,6 +524,7 @@ impl Client {
                     file_name,
                     content,
                     dry_run,
+                    period,
                 };
                 let mut stream = self.intake().import_file(r!(req)).await?.into_inner();
                 loop {

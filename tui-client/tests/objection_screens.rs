@@ -141,6 +141,7 @@ fn queue_answer() -> Answer {
             due_today: 0,
             soon: 1,
             warnings: 1,
+            late_submissions: 1,
         }),
         today: "2026-11-23".into(),
         ..Default::default()

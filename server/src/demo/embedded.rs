@@ -78,6 +78,7 @@ async fn import_example_files(db: &Db, now: i64) -> anyhow::Result<()> {
             bytes,
             operator_id: None,
             dry_run: false,
+            period: None,
             lang: Lang::Zh,
             today: local_date(now),
             now_ms: now,

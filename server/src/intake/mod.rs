@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use credit_desk_proto::Lang;
+use credit_desk_proto::periods::Period;
 use credit_desk_proto::words::import_status;
 use sha2::{Digest, Sha256};
 
@@ -38,6 +39,9 @@ pub struct Job<'a> {
     pub bytes: &'a [u8],
     pub operator_id: Option<&'a str>,
     pub dry_run: bool,
+    /// The delivery period named by the clerk; `None`: proposed from the
+    /// file's dates.
+    pub period: Option<Period>,
     pub lang: Lang,
     pub today: chrono::NaiveDate,
     pub now_ms: i64,
@@ -61,6 +65,10 @@ pub struct Summary {
     /// Rows about records an objection decided that the file would change.
     pub records_conflicting: u32,
     pub conflicts: Vec<records::Conflict>,
+    /// The delivery period the import counts for.
+    pub period: String,
+    /// Whether the period was proposed from the file's dates.
+    pub period_proposed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -506,7 +514,7 @@ async fn apply(db: &Db, log: &mut ImportRow, plan: &mut Planner<'_>) -> Result<(
     }
     .into();
     if [import_status::APPLIED, import_status::NO_CHANGE].contains(&s.status.as_str()) {
-        log.period = Some(crate::rules::submissions::period_for(plan.job.today));
+        log.period = Some(s.period.clone());
     }
     let errors = finish_log(log, plan);
     for chunk in errors.chunks(CHUNK) {
@@ -593,7 +601,16 @@ pub async fn run(
             .collect()
     };
     let parsed = rows::parse(&table, template, &categories, job.today, job.lang);
+    let period = job.period.unwrap_or_else(|| {
+        let dates = parsed
+            .rows
+            .iter()
+            .filter_map(|r| r.start_date.or(r.end_date));
+        crate::rules::submissions::proposed_period(dates, job.today)
+    });
     let s = Summary {
+        period: period.to_string(),
+        period_proposed: job.period.is_none(),
         import_id: new_id(),
         file_hash: file_hash(job.bytes),
         rows_total: parsed.total,

@@ -3,26 +3,22 @@
 //! next year. An applied import marks the period it belongs to delivered.
 
 use chrono::{Datelike, NaiveDate};
-
-/// The period an import made on `day` delivers: the first half of the year
-/// from July on, the previous full year before.
-pub fn period_for(day: NaiveDate) -> String {
-    if day.month() >= 7 {
-        format!("{}H1", day.year())
-    } else {
-        format!("{}FY", day.year() - 1)
-    }
-}
+use credit_desk_proto::periods::Period;
 
 /// When a period's file is due (`2025H1` → 2025-07-10, `2025FY` → 2026-01-10).
 pub fn due(period: &str) -> Option<NaiveDate> {
-    let (year, kind) = period.split_at_checked(4)?;
-    let year: i32 = year.parse().ok()?;
-    match kind {
-        "H1" => NaiveDate::from_ymd_opt(year, 7, 10),
-        "FY" => NaiveDate::from_ymd_opt(year + 1, 1, 10),
-        _ => None,
-    }
+    Period::parse(period)?.due()
+}
+
+/// The period a file delivers when the clerk does not name one: the
+/// period its latest record date (not after today) falls in, or, with no
+/// dates, the one falling due next.
+pub fn proposed_period(dates: impl IntoIterator<Item = NaiveDate>, today: NaiveDate) -> Period {
+    dates
+        .into_iter()
+        .filter(|d| *d <= today)
+        .max()
+        .map_or_else(|| Period::due_next(today), Period::of_date)
 }
 
 /// The periods the queue watches on `today`: those due in the last year
@@ -58,10 +54,14 @@ mod tests {
 
     #[test]
     fn periods_and_due_dates() {
-        assert_eq!(period_for(d("2026-07-01")), "2026H1");
-        assert_eq!(period_for(d("2026-12-31")), "2026H1");
-        assert_eq!(period_for(d("2027-01-05")), "2026FY");
-        assert_eq!(period_for(d("2026-06-30")), "2025FY");
+        let today = d("2026-11-23");
+        let proposed =
+            |dates: &[&str]| proposed_period(dates.iter().map(|s| d(s)), today).to_string();
+        assert_eq!(proposed(&["2025-03-01", "2025-06-30"]), "2025H1");
+        assert_eq!(proposed(&["2025-03-01", "2025-12-30"]), "2025FY");
+        // A date after today (an end still to come) does not count.
+        assert_eq!(proposed(&["2025-03-01", "2027-12-30"]), "2025H1");
+        assert_eq!(proposed(&[]), "2026H1");
         assert_eq!(due("2025H1"), Some(d("2025-07-10")));
         assert_eq!(due("2025FY"), Some(d("2026-01-10")));
         assert_eq!(due("2025Q1"), None);

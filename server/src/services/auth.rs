@@ -52,9 +52,16 @@ impl AuthService {
             // Without next year's calendar the counters are left out; the
             // queue itself says which year is missing.
             let warn = crate::objections::warn_days(&mut conn).await?;
+            let today = crate::clock::local_date(now);
+            let due = crate::objections::submissions_due(&mut conn, actor, &calendar, today, warn)
+                .await?;
             home.queue = crate::objections::queue_stats(&mut conn, &scope, &calendar, now, warn)
                 .await?
-                .ok();
+                .ok()
+                .map(|stats| pb::QueueStats {
+                    late_submissions: crate::objections::late(&due),
+                    ..stats
+                });
         }
         Ok(home)
     }

@@ -4,6 +4,7 @@
 use std::pin::Pin;
 
 use credit_desk_proto::pb::{self, OrgUnitKind, intake_server::Intake};
+use credit_desk_proto::periods::{self, Period};
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
 use futures::Stream;
 use tokio_stream::wrappers::ReceiverStream;
@@ -47,6 +48,8 @@ fn summary_pb(s: &Summary) -> pb::ImportSummary {
             })
             .collect(),
         records_conflicting: s.records_conflicting,
+        period: s.period.clone(),
+        period_proposed: s.period_proposed,
         conflicts: s
             .conflicts
             .iter()
@@ -104,9 +107,20 @@ impl IntakeService {
         &self,
         caller: &Caller,
         req: &pb::ImportFileRequest,
-    ) -> ApiResult<org_units::OrgUnitRow> {
+    ) -> ApiResult<(org_units::OrgUnitRow, Option<Period>)> {
         let mut errors =
             validate::collect([validate::uuid(field::DEPARTMENT_ID, &req.department_id)]);
+        let today = local_date(self.ctx.now_ms());
+        let period = match req.period.trim() {
+            "" => None,
+            text => match periods::check("period", text, today) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    errors.push(e);
+                    None
+                }
+            },
+        };
         if req.content.is_empty() {
             errors.push(FieldError::new(field::FILE, Rule::Required));
         } else if req.content.len() > MAX_FILE_BYTES {
@@ -131,7 +145,7 @@ impl IntakeService {
             return Err(FieldError::new(field::DEPARTMENT_ID, Rule::UnknownValue).into());
         }
         authz::import_for(caller.actor(), unit_ref(&unit))?;
-        Ok(unit)
+        Ok((unit, period))
     }
 
     /// A person takes a held-back row's content after all.
@@ -228,7 +242,7 @@ impl Intake for IntakeService {
         let lang = lang(&req);
         let caller = caller(&req).map_err(|e| e.into_status(lang))?;
         let req = req.into_inner();
-        let unit = self
+        let (unit, period) = self
             .check(&caller, &req)
             .await
             .map_err(|e| e.into_status(lang))?;
@@ -242,6 +256,7 @@ impl Intake for IntakeService {
                 bytes: &req.content,
                 operator_id: Some(&caller.operator_id),
                 dry_run: req.dry_run,
+                period,
                 lang,
                 today: local_date(now),
                 now_ms: now,

@@ -24,6 +24,39 @@ impl Catalogue {
         )
     }
 
+    /// The period field's note: the format, the recent periods, and what
+    /// an empty field does.
+    pub fn period_note(&self, today: chrono::NaiveDate) -> String {
+        let recent: Vec<String> = credit_desk_proto::periods::recent(today, 4)
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let recent = recent.join(" ");
+        self.pick(
+            format!("H1 上半年、FY 全年，如 {recent}；留空则按文件日期推定"),
+            format!("H1 first half, FY full year, e.g. {recent}; empty: from the file's dates"),
+        )
+    }
+
+    /// The period an import counts for, after its counts.
+    pub fn import_period(&self, period: &str, proposed: bool) -> String {
+        match proposed {
+            true => self.pick(
+                format!("报送期 {period}（按文件日期推定）"),
+                format!("period {period} (from the file's dates)"),
+            ),
+            false => self.pick(format!("报送期 {period}"), format!("period {period}")),
+        }
+    }
+
+    /// A period proposed from the file's dates, filled in for the clerk.
+    pub fn period_proposed(&self, period: &str) -> String {
+        self.pick(
+            format!("按文件日期推定报送期为 {period}，已填入（上方为试运行结果）；核对后按 Enter 正式导入"),
+            format!("The file's dates propose period {period}, filled in (a dry run shown above); check it and press Enter to import"),
+        )
+    }
+
     /// Negative records held back by the five-year rule.
     pub fn withheld_note(&self, n: u32) -> String {
         self.pick(
@@ -229,13 +262,20 @@ impl Catalogue {
 
     pub fn queue_stats(&self, s: &pb::QueueStats) -> String {
         let (open, overdue, today) = (s.open, s.overdue, s.due_today);
-        let (soon, warn) = (s.soon, s.warnings);
-        self.pick(
+        let (soon, warn, late) = (s.soon, s.warnings, s.late_submissions);
+        let tickets = self.pick(
             format!("待办 {open} · 逾期 {overdue} · 今日到期 {today} · 两日内 {soon} · 预警 {warn}"),
             format!(
                 "open {open} · overdue {overdue} · due today {today} · within 2 days {soon} · warnings {warn}"
             ),
-        )
+        );
+        match late {
+            0 => tickets,
+            n => self.pick(
+                format!("{tickets} · 报送逾期 {n}"),
+                format!("{tickets} · late files {n}"),
+            ),
+        }
     }
 
     /// Open and overdue tickets of one unit or department.
@@ -271,6 +311,7 @@ mod tests {
             due_today: 9203,
             soon: 9204,
             warnings: 9205,
+            late_submissions: 9206,
         };
         let year_change = pb::CalendarYearChange {
             year: 2092,
@@ -288,6 +329,16 @@ mod tests {
                 vec!["9101", "9102", "9103", "9104", "9105", "9106"],
             ),
             ("withheld_note", c.withheld_note(9301), vec!["9301"]),
+            (
+                "import_period",
+                c.import_period("2091H1", true),
+                vec!["2091H1"],
+            ),
+            (
+                "period_proposed",
+                c.period_proposed("2092FY"),
+                vec!["2092FY"],
+            ),
             (
                 "page_footer",
                 c.page_footer("CD-X", 9401, 9402, "OPX"),
@@ -374,7 +425,7 @@ mod tests {
             (
                 "queue_stats",
                 c.queue_stats(&stats),
-                vec!["9201", "9202", "9203", "9204", "9205"],
+                vec!["9201", "9202", "9203", "9204", "9205", "9206"],
             ),
             (
                 "unit_counts",

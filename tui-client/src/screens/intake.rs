@@ -4,6 +4,7 @@
 
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb;
+use credit_desk_proto::periods;
 use credit_desk_proto::validate::{FieldError, Rule, field};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -20,6 +21,7 @@ use crate::keys::{self, Binding, Key::Code};
 use crate::net::{Answer, Call};
 
 const DRY_RUN: &str = "dry_run";
+const PERIOD: &str = "period";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cmd {
@@ -46,6 +48,11 @@ const KEYS: &[Binding<Cmd>] = &[
 
 #[derive(Default)]
 pub struct IntakeScreen {
+    /// The workstation's day: the delivery periods it may name.
+    today: chrono::NaiveDate,
+    /// A dry run sent only to learn the period the file's dates propose;
+    /// its answer fills the period field for the clerk to check.
+    proposing: bool,
     pub form: Option<Form>,
     departments: Vec<pb::OrgUnit>,
     pub imports: Vec<pb::ImportRecord>,
@@ -60,6 +67,13 @@ pub struct IntakeScreen {
 }
 
 impl IntakeScreen {
+    pub fn new(today: chrono::NaiveDate) -> IntakeScreen {
+        IntakeScreen {
+            today,
+            ..IntakeScreen::default()
+        }
+    }
+
     pub fn is_typing(&self) -> bool {
         self.form.is_some()
     }
@@ -131,17 +145,32 @@ impl IntakeScreen {
         if department.is_none() {
             errors.push(FieldError::new(field::DEPARTMENT_ID, Rule::Required));
         }
+        let period = match form.value(PERIOD).as_str() {
+            "" => None,
+            text => periods::check(PERIOD, text, self.today)
+                .map_err(|e| errors.push(e))
+                .ok(),
+        };
         if form.show_local_errors(&errors, lang) {
             return Action::None;
         }
+        let dry_run = form.choice(DRY_RUN) == 1;
+        // A real import names its period: without one, a dry run first
+        // proposes it from the file's dates, for the clerk to check.
+        self.proposing = period.is_none() && !dry_run;
         self.summary = None;
         self.progress = Some((0, 0));
         self.scroll = 0;
         Action::Send(Call::ImportFile {
-            request_id: form.request_id(),
+            request_id: if self.proposing {
+                uuid::Uuid::now_v7().to_string()
+            } else {
+                form.request_id()
+            },
             department_id: department.unwrap_or_default(),
             path: path.into(),
-            dry_run: form.choice(DRY_RUN) == 1,
+            dry_run: dry_run || self.proposing,
+            period: period.map(|p| p.to_string()).unwrap_or_default(),
         })
     }
 
@@ -188,6 +217,7 @@ impl IntakeScreen {
                     Form::new(vec![
                         Field::choice(field::DEPARTMENT_ID, cat.department, choices),
                         Field::text(field::FILE, cat.file_path),
+                        Field::text(PERIOD, cat.period),
                         Field::choice(
                             DRY_RUN,
                             cat.dry_run,
@@ -196,6 +226,9 @@ impl IntakeScreen {
                     ])
                     .submitting(|c| c.key_upload),
                 );
+                if let Some(form) = &mut self.form {
+                    form.set_note(PERIOD, Some(cat.period_note(self.today)));
+                }
                 Action::None
             }
             Answer::ConflictAccepted(done) => {
@@ -209,9 +242,17 @@ impl IntakeScreen {
             }
             Answer::Imported(summary) => {
                 self.progress = None;
+                let proposed = std::mem::take(&mut self.proposing).then(|| summary.period.clone());
                 self.summary = Some(summary);
                 // The list refreshes with the next visit; the summary is here.
-                Action::None
+                match (proposed, &mut self.form) {
+                    (Some(period), Some(form)) => {
+                        form.set_text(PERIOD, &period);
+                        form.focus_on(PERIOD);
+                        Action::Info(cat.period_proposed(&period))
+                    }
+                    _ => Action::None,
+                }
             }
             _ => Action::None,
         }
@@ -219,6 +260,7 @@ impl IntakeScreen {
 
     pub fn on_error(&mut self, status: &Status) -> bool {
         self.progress = None;
+        self.proposing = false;
         match &mut self.form {
             Some(form) => form.apply_status(status),
             None => false,
@@ -302,7 +344,12 @@ fn status_text<'a>(status: &'a str, cat: &Catalogue) -> &'a str {
 }
 
 fn summary_lines(s: &pb::ImportSummary, cat: &Catalogue, scroll: usize) -> Vec<Line<'static>> {
-    let status = format!("{} — {}", status_text(&s.status, cat), counts_text(s, cat));
+    let status = format!(
+        "{} — {} {}",
+        status_text(&s.status, cat),
+        counts_text(s, cat),
+        cat.import_period(&s.period, s.period_proposed)
+    );
     // Rows held back for an objection's decision first: they need a person.
     let mut items = Vec::new();
     if !s.conflicts.is_empty() {

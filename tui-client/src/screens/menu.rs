@@ -188,7 +188,7 @@ impl MenuScreen {
             ];
             let mut lines = lines;
             if let Some(q) = &session.home.queue {
-                let style = if q.overdue > 0 {
+                let style = if q.overdue > 0 || q.late_submissions > 0 {
                     theme.error()
                 } else if q.warnings > 0 {
                     theme.warning()

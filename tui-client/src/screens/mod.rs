@@ -149,7 +149,7 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             (Screen::Report(screen), Some(call))
         }
         Target::Intake => (
-            Screen::Intake(intake::IntakeScreen::default()),
+            Screen::Intake(intake::IntakeScreen::new(app.today)),
             Some(Call::ListImports),
         ),
         Target::Queue => {

@@ -360,13 +360,9 @@ impl QueueScreen {
                     .filter(|s| s.department_name == dept)
                 {
                     spans.push(Span::styled(
-                        // The period names the year; the due day is enough.
-                        format!(
-                            "{}{} {}  ",
-                            marker(&s.urgency),
-                            s.period,
-                            s.due.get(5..).unwrap_or(&s.due)
-                        ),
+                        // A full-year period falls due the next year:
+                        // the date says which.
+                        format!("{}{} {}  ", marker(&s.urgency), s.period, s.due),
                         urgency_style(theme, &s.urgency),
                     ));
                 }

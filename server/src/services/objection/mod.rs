@@ -24,7 +24,6 @@ use crate::db::{calendar as cal_db, consents, new_id, records};
 use crate::errors::{ApiError, ApiResult};
 use crate::rules::calendar::Edit;
 use crate::rules::deadlines::{self, Urgency};
-use crate::rules::submissions;
 use crate::rules::ticket::{self, Action, Facts, NoticeChannel, Outcome, State};
 
 /// Center setting: failed notices after which "unreachable" is allowed.

@@ -36,9 +36,9 @@ impl ObjectionService {
             .unwrap_or(0);
         let filters = idempotency::content_hash(&req, |r| r.cursor.clear());
         let warn = crate::objections::warn_days(&mut conn).await?;
-        let submissions = self
-            .submissions_due(&mut conn, &caller, &cal, today, warn)
-            .await?;
+        let submissions =
+            crate::objections::submissions_due(&mut conn, caller.actor(), &cal, today, warn)
+                .await?;
         // A delivery changes the list: the next answer is a whole one.
         let delivered: String = submissions
             .iter()
@@ -130,7 +130,11 @@ impl ObjectionService {
         // gap says why; the list itself stays usable.
         let stats = crate::objections::queue_stats(&mut conn, &scope, &cal, now, warn)
             .await?
-            .ok();
+            .ok()
+            .map(|stats| pb::QueueStats {
+                late_submissions: crate::objections::late(&submissions),
+                ..stats
+            });
         // Per-unit and per-department counts: for those who see every ticket.
         let overview = full && view == authz::QueueView::All;
         let counts = |rows: Vec<(String, i64, i64)>| -> Vec<pb::UnitCount> {
@@ -163,53 +167,6 @@ impl ObjectionService {
             by_unit,
             by_department,
         })
-    }
-
-    /// Department files not delivered by their date (and the next ones
-    /// coming): the center and supervisors see every department, a liaison
-    /// their own, counter staff none.
-    pub(super) async fn submissions_due(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        caller: &Caller,
-        cal: &calendar::Calendar,
-        today: chrono::NaiveDate,
-        warn: u32,
-    ) -> ApiResult<Vec<pb::SubmissionDue>> {
-        let own = match authz::submission_view(caller.actor()) {
-            authz::SubmissionView::All => None,
-            authz::SubmissionView::Department(id) => Some(id),
-            authz::SubmissionView::None => return Ok(Vec::new()),
-        };
-        let rows = records::deliveries(conn).await?;
-        let mut departments: Vec<(&str, &str)> = rows
-            .iter()
-            .map(|(id, name, _)| (id.as_str(), name.as_str()))
-            .filter(|(id, _)| own.is_none_or(|o| o == *id))
-            .collect();
-        departments.dedup();
-        let mut out = Vec::new();
-        for (period, due) in submissions::watched(today) {
-            for (id, name) in &departments {
-                let delivered = rows
-                    .iter()
-                    .any(|(d, _, p)| d == id && p.as_deref() == Some(period.as_str()));
-                if delivered {
-                    continue;
-                }
-                let urgency = deadlines::urgency(cal, today, due, warn)
-                    .map(|(u, _)| u.as_str())
-                    .unwrap_or(if due < today { "overdue" } else { "later" });
-                out.push(pb::SubmissionDue {
-                    department_id: id.to_string(),
-                    department_name: name.to_string(),
-                    period: period.clone(),
-                    due: due.to_string(),
-                    urgency: urgency.into(),
-                });
-            }
-        }
-        Ok(out)
     }
 }
 
