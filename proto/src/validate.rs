@@ -118,6 +118,7 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("date", "日期", "date"),
     ("year", "年份", "year"),
     ("period", "报送期", "delivery period"),
+    ("written_request", "书面撤回申请", "written withdrawal"),
 ];
 
 /// A field's name as staff call it, in `lang`; an unlisted name as it is.
@@ -206,6 +207,9 @@ pub fn validity_days(field: &'static str, text: &str, max_days: u32) -> Result<u
 
 /// A department file, as the workstation sends it and the server takes it.
 pub const IMPORT_FILE_MAX_BYTES: usize = 32 * 1024 * 1024;
+
+/// Why something was withdrawn or paused: one line a receipt prints.
+pub const REASON_MAX: usize = 200;
 
 /// A registry search: a name fragment or the start of a number.
 pub const SEARCH_MAX: usize = 40;
@@ -315,6 +319,9 @@ pub enum Rule {
     NotASpecialDay,
     /// Not a delivery period (2025H1, 2025FY).
     NotAPeriod,
+    /// A withdrawal without the applicant: neither verified again nor a
+    /// written withdrawal recorded.
+    WithdrawalNeedsApplicant,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -391,6 +398,12 @@ impl FieldError {
                 format!("本系统未附带 {year} 年的国务院放假安排，请导入该年的日历文件"),
                 format!("no official schedule for {year} ships with the product; import the year's file"),
             ),
+            Rule::WithdrawalNeedsApplicant => lang
+                .pick(
+                    "撤回须由申请人本人确认：请申请人到场重新核验身份，或登记其签字的书面撤回申请",
+                    "the applicant must confirm: verify them again at the counter, or record their signed written withdrawal",
+                )
+                .into(),
             Rule::NotAPeriod => lang
                 .pick(
                     "应为报送期，如 2025H1（上半年）或 2025FY（全年）",

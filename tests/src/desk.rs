@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 
 use credit_desk::app::{App, Command, Event};
-use credit_desk::net::Client;
+use credit_desk::net::{Answer, Call, Client};
 use credit_desk::theme::Theme;
 use credit_desk_proto::Lang;
 use ratatui::Terminal;
@@ -18,6 +18,9 @@ use crate::{DEMO_PASSWORD, TestServer};
 pub struct Desk {
     pub app: App,
     client: Client,
+    /// Documents the clerk printed (kept here rather than written into the
+    /// test's working directory; printing itself is tested in `net`).
+    pub printed: Vec<(std::path::PathBuf, String)>,
 }
 
 impl Desk {
@@ -31,7 +34,11 @@ impl Desk {
             None,
             "desk-1".into(),
         );
-        Desk { app, client }
+        Desk {
+            app,
+            client,
+            printed: Vec::new(),
+        }
     }
 
     /// Presses a key and waits for every call it led to.
@@ -68,7 +75,13 @@ impl Desk {
         let mut queue: VecDeque<Command> = commands.into();
         while let Some(command) = queue.pop_front() {
             if let Command::Send { seq, token, call } = command {
-                let result = self.client.call(token.as_deref(), call, &|_, _| {}).await;
+                let result = match call {
+                    Call::SaveText { path, text } => {
+                        self.printed.push((path.clone(), text));
+                        Ok(Answer::Saved(path))
+                    }
+                    call => self.client.call(token.as_deref(), call, &|_, _| {}).await,
+                };
                 queue.extend(self.app.update(Event::Reply {
                     seq,
                     result,

@@ -130,11 +130,23 @@ both_backends!(
             .consent
             .unwrap();
         let someone_else = verify(srv, &token.token, 2).await.1;
+        // No reason: refused, naming the field.
+        let e = token
+            .consent()
+            .withdraw_consent(pb::WithdrawConsentRequest {
+                consent_id: c.id.clone(),
+                verification_id: v.clone(),
+                reason: " ".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(violations(&e), ["reason"]);
         let e = token
             .consent()
             .withdraw_consent(pb::WithdrawConsentRequest {
                 consent_id: c.id.clone(),
                 verification_id: someone_else,
+                reason: "不再需要".into(),
             })
             .await
             .unwrap_err();
@@ -148,6 +160,7 @@ both_backends!(
             .withdraw_consent(pb::WithdrawConsentRequest {
                 consent_id: c.id.clone(),
                 verification_id: again,
+                reason: "不再需要".into(),
             })
             .await
             .unwrap()
@@ -156,6 +169,8 @@ both_backends!(
             .unwrap();
         assert_eq!(w.state(), ConsentState::Withdrawn);
         assert_eq!(w.withdrawn_at_ms, T0 + DAY);
+        assert_eq!(w.withdrawal_reason, "不再需要");
+        assert!(!w.withdrawn_by.is_empty());
         // It stays on record.
         let list = token
             .consent()

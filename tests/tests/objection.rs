@@ -571,9 +571,44 @@ both_backends!(
         assert!(!one.full);
         assert_eq!(one.items.len(), 1);
         assert!(one.items[0].paused);
-        act(&center, &paused, Action::Withdraw(pb::Empty {}))
+        // A withdrawal needs a reason and the applicant: verified again, or
+        // their written withdrawal on record.
+        let withdraw = |reason: &str, written: &str| {
+            Action::Withdraw(pb::Withdraw {
+                reason: reason.into(),
+                written_request: written.into(),
+                ..Default::default()
+            })
+        };
+        for (w, fields) in [
+            (withdraw("", "书面申请 11-23"), vec!["reason"]),
+            (withdraw("已与法院和解", ""), vec!["written_request"]),
+            (withdraw("", ""), vec!["reason", "written_request"]),
+        ] {
+            let err = act(&center, &paused, w).await.unwrap_err();
+            assert_eq!(reason(&err), reason_code::VALIDATION);
+            assert_eq!(violations(&err), fields);
+        }
+        let err = act(&center, &paused, withdraw("和解", ""))
+            .await
+            .unwrap_err();
+        assert!(err.message().contains("书面撤回申请"), "{}", err.message());
+        let done = act(&center, &paused, withdraw("已与法院和解", "书面申请 11-23"))
             .await
             .unwrap();
+        assert_eq!(done.state, "withdrawn");
+        assert_eq!(
+            (
+                done.withdrawal_reason.as_str(),
+                done.withdrawal_written.as_str()
+            ),
+            ("已与法院和解", "书面申请 11-23")
+        );
+        assert_eq!(
+            (done.withdrawn_at_ms, done.withdrawal_verified_at_ms),
+            (T0, 0)
+        );
+        assert!(!done.withdrawn_by.is_empty());
         let gone = queue(&center, &one.cursor).await;
         assert_eq!(gone.removed, std::slice::from_ref(&ticket.id));
         assert_eq!(gone.stats.unwrap().open, 0);

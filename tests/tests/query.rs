@@ -165,6 +165,7 @@ both_backends!(consent_queries_and_withdrawal, async |srv: &TestServer| {
         .withdraw_consent(pb::WithdrawConsentRequest {
             consent_id: consent.id.clone(),
             verification_id: again.clone(),
+            reason: "不再需要".into(),
         })
         .await
         .unwrap();

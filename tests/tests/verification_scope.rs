@@ -113,6 +113,7 @@ both_backends!(
                 .withdraw_consent(pb::WithdrawConsentRequest {
                     consent_id: consent.id.clone(),
                     verification_id: v.clone(),
+                    reason: "不再需要".into(),
                 })
                 .await,
             "WithdrawConsent",

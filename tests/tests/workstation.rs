@@ -750,3 +750,106 @@ both_backends!(
         desk.expect("应为报送期");
     }
 );
+
+// An objection could be withdrawn from the queue without the applicant and
+// without a reason, and a consent withdrawal had neither reason nor
+// receipt. Now the applicant is verified again at the counter (or their
+// written withdrawal is recorded), a reason is required, and a receipt with
+// signature lines is printed.
+both_backends!(
+    an_objection_is_withdrawn_by_the_applicant_verified_again_with_a_receipt,
+    async |srv: &TestServer| {
+        credit_desk_tests::load_records(srv).await;
+        let (_, ticket) = filed_objection(srv).await;
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        // Not verified today: only the written withdrawal is offered, and
+        // without its reference nothing is withdrawn.
+        desk.key(KeyCode::Char('t')).await;
+        desk.expect(&ticket.ticket_no);
+        desk.key(KeyCode::Enter).await;
+        desk.key(KeyCode::Char('w')).await;
+        desk.expect("申请人签字的书面撤回申请");
+        desk.text("已与法院和解").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("撤回须由申请人本人确认");
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Esc).await;
+        // The applicant at the counter: verified, then the withdrawal.
+        verify(&mut desk, "441284196508120010", "李建国").await;
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Char('t')).await;
+        desk.key(KeyCode::Enter).await;
+        desk.key(KeyCode::Char('w')).await;
+        desk.expect("申请人已在本柜台重新核验身份");
+        desk.key(KeyCode::Enter).await;
+        desk.expect("必填");
+        desk.text("已与法院和解").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("异议已撤回；h 打印撤回回执");
+        desk.key(KeyCode::Char('h')).await;
+        let (path, receipt) = desk.printed.last().unwrap();
+        assert!(path.to_string_lossy().contains(&ticket.ticket_no));
+        for text in [
+            "撤回异议回执",
+            "已与法院和解",
+            "申请人已在本柜台重新核验身份",
+            "申请人（或代理人）签字：",
+            "经办人签字：",
+        ] {
+            assert!(receipt.contains(text), "{text} in\n{receipt}");
+        }
+        let state: String = sqlx::query_scalar("SELECT state FROM tickets WHERE id = $1")
+            .bind(&ticket.id)
+            .fetch_one(srv.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(state, "withdrawn");
+    }
+);
+
+both_backends!(
+    a_consent_is_withdrawn_with_a_reason_and_a_receipt,
+    async |srv: &TestServer| {
+        use credit_desk_proto::pb;
+        use credit_desk_tests::{rid, unit, verify as verified};
+        let counter = srv.session("counter").await;
+        let (_, v) = verified(srv, &counter.token, 0).await;
+        let bank = unit(srv, "B-RCB").await;
+        counter
+            .consent()
+            .capture_consent(pb::CaptureConsentRequest {
+                request_id: rid(),
+                verification_id: v,
+                grantee_id: bank,
+                purpose_code: "loan_approval".into(),
+                form_serial: "SQ-0001".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        verify(&mut desk, "441284199003070023", "陈美玲").await;
+        desk.key(KeyCode::Char('w')).await;
+        desk.expect("[有效]");
+        desk.key(KeyCode::Enter).await;
+        desk.expect("填写撤回原因后按");
+        desk.key(KeyCode::Enter).await;
+        desk.expect("必填");
+        desk.text("贷款已结清").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("授权已撤回；p 打印撤回回执");
+        desk.expect("[已撤回]");
+        // Enter again says why nothing happens.
+        desk.key(KeyCode::Enter).await;
+        desk.expect("该授权已于");
+        desk.key(KeyCode::Char('p')).await;
+        let (_, receipt) = desk.printed.last().unwrap();
+        for text in ["查询授权撤回回执", "贷款已结清", "SQ-0001", "经办人签字："]
+        {
+            assert!(receipt.contains(text), "{text} in\n{receipt}");
+        }
+    }
+);

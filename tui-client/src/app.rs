@@ -103,6 +103,9 @@ pub enum Action {
 pub struct Session {
     pub token: String,
     pub home: pb::Home,
+    /// The latest live verification made at this workstation: a person
+    /// verified again can withdraw what they asked for (an objection).
+    pub verification: Option<pb::Verification>,
 }
 
 /// Shown on the login screen in demo mode.
@@ -306,6 +309,7 @@ impl App {
                 self.session = Some(Session {
                     token: resp.session_token,
                     home,
+                    verification: None,
                 });
                 self.notice = None;
                 self.stack.clear();
@@ -327,6 +331,11 @@ impl App {
                 self.apply(action)
             }
             Ok(answer) => {
+                if let (Answer::Verified(v), Some(s)) = (&answer, &mut self.session)
+                    && v.verification.is_some()
+                {
+                    s.verification = v.verification.clone();
+                }
                 if !std::mem::take(&mut self.keep_notice) {
                     self.notice = None;
                 }

@@ -9,9 +9,8 @@ use credit_desk_proto::pb;
 use unicode_width::UnicodeWidthStr;
 
 use crate::i18n::{Catalogue, catalogue, ticket_word};
-use crate::print::{WIDTH, paginate, time, wrap};
+use crate::print::{WIDTH, paginate, signatures, time, wrap};
 
-/// Days of a duration, rounded up (a pause of an hour counts as a day).
 /// One deadline as `kind (department)  due  state`.
 pub fn deadline_line(d: &pb::Deadline, lang: Lang) -> String {
     let mut kind = ticket_word(lang, &d.kind);
@@ -188,6 +187,44 @@ pub fn document(
     operator: &str,
 ) -> String {
     paginate(&lines(t, cat, lang, offset), cat, &t.ticket_no, operator)
+}
+
+/// The applicant's receipt for a withdrawn objection: which, why, how
+/// they confirmed it, who recorded it when, and lines to sign.
+pub fn withdrawal_receipt(t: &pb::Ticket, cat: &Catalogue, offset: FixedOffset) -> String {
+    let c = cat.colon;
+    let title = cat.withdrawal_receipt;
+    let confirmed = match t.withdrawal_verified_at_ms {
+        0 => format!("{}{c}{}", cat.withdraw_in_writing, t.withdrawal_written),
+        at => format!("{}（{}）", cat.withdraw_verified, time(at, offset)),
+    };
+    let mut lines = vec![
+        format!(
+            "{}{title}",
+            " ".repeat(WIDTH.saturating_sub(title.width()) / 2)
+        ),
+        String::new(),
+        format!("{}{c}{}", cat.ticket_no, t.ticket_no),
+        format!(
+            "{}{c}{}  {}",
+            cat.subject_label, t.subject_name, t.subject_identifier
+        ),
+        format!("{}{c}{}", cat.received_on, t.received_on),
+    ];
+    lines.extend(wrap(
+        &format!("{}{c}{}", cat.withdraw_reason, t.withdrawal_reason),
+        WIDTH,
+    ));
+    lines.push(format!("{}{c}{confirmed}", cat.withdraw_confirmed_by));
+    lines.push(format!(
+        "{}{c}{} / {}",
+        cat.withdrawn_recorded_by,
+        t.withdrawn_by,
+        time(t.withdrawn_at_ms, offset)
+    ));
+    lines.extend(wrap(cat.withdrawal_effect, WIDTH));
+    lines.extend(signatures(cat));
+    paginate(&lines, cat, &t.ticket_no, &t.withdrawn_by)
 }
 
 #[cfg(test)]

@@ -169,7 +169,7 @@ pub enum Answer {
     /// A calendar change previewed or applied, with the request that asked
     /// (confirming a preview sends it again).
     CalendarChanged(Box<(pb::ChangeCalendarRequest, pb::ChangeCalendarResponse)>),
-    Ticket(pb::Ticket),
+    Ticket(Box<pb::Ticket>),
     StatementAdded {
         record_id: String,
         statement: pb::Explanation,
@@ -450,30 +450,30 @@ impl Client {
                 let resp = self.objection().change_calendar(r!(req.clone())).await?;
                 Answer::CalendarChanged(Box::new((req, resp.into_inner())))
             }
-            Call::FileObjection(m) => Answer::Ticket(
+            Call::FileObjection(m) => Answer::Ticket(Box::new(
                 self.objection()
                     .file_objection(r!(m))
                     .await?
                     .into_inner()
                     .ticket
                     .unwrap_or_default(),
-            ),
-            Call::GetTicket(ticket_id) => Answer::Ticket(
+            )),
+            Call::GetTicket(ticket_id) => Answer::Ticket(Box::new(
                 self.objection()
                     .get_ticket(r!(pb::GetTicketRequest { ticket_id }))
                     .await?
                     .into_inner()
                     .ticket
                     .unwrap_or_default(),
-            ),
-            Call::ActOnTicket(m) => Answer::Ticket(
+            )),
+            Call::ActOnTicket(m) => Answer::Ticket(Box::new(
                 self.objection()
                     .act_on_ticket(r!(m))
                     .await?
                     .into_inner()
                     .ticket
                     .unwrap_or_default(),
-            ),
+            )),
             Call::AddStatement(m) => {
                 let record_id = m.record_id.clone();
                 let statement = self

@@ -221,6 +221,16 @@ pub fn body_with_records(
 
 /// The whole printable report: pages of `PAGE_LINES` lines, each ending
 /// with its footer; pages separated by form feeds.
+/// Where the subject (or their agent) and the clerk sign a receipt.
+pub fn signatures(cat: &Catalogue) -> Vec<String> {
+    vec![
+        String::new(),
+        format!("{}{}", cat.sign_applicant, cat.sign_line),
+        String::new(),
+        format!("{}{}", cat.sign_clerk, cat.sign_line),
+    ]
+}
+
 pub fn document(r: &pb::Report, cat: &Catalogue, offset: FixedOffset) -> String {
     paginate(&body(r, cat, offset), cat, &r.report_no, &r.operator_name)
 }

@@ -193,7 +193,7 @@ fn acts_carry_the_version_and_a_stale_one_reloads() {
     let mut app = on_queue(Lang::Zh);
     app.update(key(KeyCode::End));
     let commands = app.update(key(KeyCode::Enter));
-    answer(&mut app, &commands, Answer::Ticket(ticket(2)));
+    answer(&mut app, &commands, Answer::Ticket(Box::new(ticket(2))));
     assert!(screen_text(&app).contains("部门回复（市人民法院）"));
     // Pause with a reason.
     app.update(key(KeyCode::Char('z')));
@@ -225,7 +225,7 @@ fn acts_carry_the_version_and_a_stale_one_reloads() {
     assert!(matches!(call_of(&reload), Call::GetTicket(id) if id == "t1"));
     assert!(screen_text(&app).contains("王五"));
     // Back on the queue, only the changes are asked for.
-    answer(&mut app, &reload, Answer::Ticket(ticket(3)));
+    answer(&mut app, &reload, Answer::Ticket(Box::new(ticket(3))));
     let text = screen_text(&app);
     assert!(text.contains("王五"), "the refusal stays readable:\n{text}");
     let back = app.update(key(KeyCode::Esc));
@@ -239,7 +239,7 @@ fn requests_are_sent_with_the_departments_receipt_date() {
     let mut received = ticket(1);
     received.state = "received".into();
     received.letters.clear();
-    answer(&mut app, &commands, Answer::Ticket(received));
+    answer(&mut app, &commands, Answer::Ticket(Box::new(received)));
     // No letter waits: the footer does not offer a reply, and `a` does nothing.
     let footer = screen_text(&app);
     assert!(
@@ -278,7 +278,7 @@ fn a_reply_decides_each_record_of_the_department() {
     second.record_id = "r2".into();
     second.source_key = "(2025)粤1284执400号".into();
     two.records.push(second);
-    answer(&mut app, &commands, Answer::Ticket(two));
+    answer(&mut app, &commands, Answer::Ticket(Box::new(two)));
     app.update(key(KeyCode::Char('a')));
     // Record 1: deleted.
     app.update(key(KeyCode::Tab));
@@ -339,7 +339,7 @@ fn an_objection_is_filed_from_marked_report_records() {
     let mut filed = ticket(1);
     filed.state = "received".into();
     filed.letters.clear();
-    answer(&mut app, &commands, Answer::Ticket(filed));
+    answer(&mut app, &commands, Answer::Ticket(Box::new(filed)));
     let text = screen_text(&app);
     assert!(text.contains("YY-20261123-0001"), "{text}");
     assert!(text.contains("异议已受理"), "{text}");
@@ -483,7 +483,7 @@ fn snapshots() {
         insta::assert_snapshot!(format!("queue_{suffix}"), draw(&app).backend());
         app.update(key(KeyCode::End));
         let commands = app.update(key(KeyCode::Enter));
-        answer(&mut app, &commands, Answer::Ticket(ticket(2)));
+        answer(&mut app, &commands, Answer::Ticket(Box::new(ticket(2))));
         insta::assert_snapshot!(format!("ticket_{suffix}"), draw(&app).backend());
         let calendar = on_calendar(lang);
         insta::assert_snapshot!(format!("calendar_{suffix}"), draw(&calendar).backend());

@@ -101,6 +101,8 @@ pub struct ConsentRow {
     pub org_unit_name: String,
     pub created_at: i64,
     pub withdrawn_at: Option<i64>,
+    pub withdrawal_reason: Option<String>,
+    pub withdrawn_by_name: Option<String>,
 }
 
 macro_rules! select {
@@ -110,13 +112,15 @@ macro_rules! select {
                     c.grantee_unit_id, g.name AS grantee_name, c.purpose, p.name_zh AS purpose_zh,
                     p.name_en AS purpose_en, c.scope, c.valid_from, c.valid_until, c.form_serial,
                     c.scan_sha256, c.remarks, o.display_name AS operator_name,
-                    u.name AS org_unit_name, c.created_at, c.withdrawn_at
+                    u.name AS org_unit_name, c.created_at, c.withdrawn_at,
+                    c.withdrawal_reason, w.display_name AS withdrawn_by_name
                FROM consents c
                JOIN subjects s ON s.id = c.subject_id
                JOIN org_units g ON g.id = c.grantee_unit_id
                JOIN purposes p ON p.code = c.purpose
                JOIN operators o ON o.id = c.operator_id
-               JOIN org_units u ON u.id = c.org_unit_id ",
+               JOIN org_units u ON u.id = c.org_unit_id
+               LEFT JOIN operators w ON w.id = c.withdrawn_by ",
             $rest
         )
     };
@@ -186,21 +190,25 @@ pub async fn insert(conn: &mut AnyConnection, c: NewConsent<'_>) -> sqlx::Result
     Ok(())
 }
 
-/// Withdraws a consent once; a second withdrawal keeps the first's time.
+/// Withdraws a consent once; a second withdrawal keeps the first's time
+/// and reason.
 pub async fn withdraw(
     conn: &mut AnyConnection,
     id: &str,
     operator_id: &str,
     verification_id: &str,
+    reason: &str,
     now_ms: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE consents SET withdrawn_at = $1, withdrawn_by = $2, withdrawal_verification_id = $3
-          WHERE id = $4 AND withdrawn_at IS NULL",
+        "UPDATE consents SET withdrawn_at = $1, withdrawn_by = $2, withdrawal_verification_id = $3,
+                withdrawal_reason = $4
+          WHERE id = $5 AND withdrawn_at IS NULL",
     )
     .bind(now_ms)
     .bind(operator_id)
     .bind(verification_id)
+    .bind(reason)
     .bind(id)
     .execute(conn)
     .await?;

@@ -229,6 +229,11 @@ pub struct TicketRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub updated_by: String,
+    pub withdrawal_reason: Option<String>,
+    pub withdrawal_written: Option<String>,
+    pub withdrawal_verified_at: Option<i64>,
+    pub withdrawn_at: Option<i64>,
+    pub withdrawn_by: Option<String>,
 }
 
 macro_rules! select_ticket {
@@ -240,12 +245,17 @@ macro_rules! select_ticket {
                     t.agent_name, t.poa_reference, t.reason_category, t.reason_text, t.evidence,
                     t.contact_phone, t.contact_address, t.notify_by, t.state, t.received_on,
                     t.overall_due, t.notify_due, t.paused_since, t.pause_reason, t.paused_ms,
-                    t.version, t.created_at, t.updated_at, w.display_name AS updated_by
+                    t.version, t.created_at, t.updated_at, w.display_name AS updated_by,
+                    t.withdrawal_reason, t.withdrawal_written,
+                    wv.created_at AS withdrawal_verified_at, t.withdrawn_at,
+                    wb.display_name AS withdrawn_by
                FROM tickets t
                JOIN subjects s ON s.id = t.subject_id
                JOIN org_units u ON u.id = t.org_unit_id
                JOIN operators f ON f.id = t.filed_by
-               JOIN operators w ON w.id = t.updated_by ",
+               JOIN operators w ON w.id = t.updated_by
+               LEFT JOIN verifications wv ON wv.id = t.withdrawal_verification_id
+               LEFT JOIN operators wb ON wb.id = t.withdrawn_by ",
             $rest
         )
     };
@@ -259,6 +269,33 @@ pub async fn get(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<Tick
         .bind(id)
         .fetch_optional(conn)
         .await
+}
+
+/// Records how and why the applicant withdrew (the state is set by the
+/// step that follows).
+pub async fn set_withdrawal(
+    conn: &mut AnyConnection,
+    ticket_id: &str,
+    reason: &str,
+    verification_id: Option<&str>,
+    written: Option<&str>,
+    operator_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE tickets SET withdrawal_reason = $1, withdrawal_verification_id = $2,
+                withdrawal_written = $3, withdrawn_at = $4, withdrawn_by = $5
+          WHERE id = $6",
+    )
+    .bind(reason)
+    .bind(verification_id)
+    .bind(written)
+    .bind(now_ms)
+    .bind(operator_id)
+    .bind(ticket_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub struct NewTicket<'a> {

@@ -69,6 +69,8 @@ fn consent_pb(c: &ConsentRow, lang: credit_desk_proto::Lang, now: i64) -> pb::Co
         created_at_ms: c.created_at,
         withdrawn_at_ms: c.withdrawn_at.unwrap_or(0),
         state: state(c, now) as i32,
+        withdrawal_reason: c.withdrawal_reason.clone().unwrap_or_default(),
+        withdrawn_by: c.withdrawn_by_name.clone().unwrap_or_default(),
     }
 }
 
@@ -290,9 +292,11 @@ impl ConsentService {
         caller: Caller,
         req: pb::WithdrawConsentRequest,
     ) -> ApiResult<pb::WithdrawConsentResponse> {
+        let reason = req.reason.trim();
         let errors = validate::collect([
             validate::uuid("consent_id", &req.consent_id),
             validate::uuid(rules::field::VERIFICATION, &req.verification_id),
+            validate::display_text("reason", reason, validate::REASON_MAX),
         ]);
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
@@ -318,6 +322,7 @@ impl ConsentService {
             &consent.id,
             &caller.operator_id,
             &req.verification_id,
+            reason,
             now,
         )
         .await?;
@@ -326,7 +331,7 @@ impl ConsentService {
             Some(&caller.operator_id),
             "consent.withdraw",
             &consent.id,
-            "",
+            reason,
             now,
         )
         .await?;

@@ -57,6 +57,16 @@ impl Catalogue {
         )
     }
 
+    /// Enter on a consent already withdrawn: when.
+    pub fn consent_already_withdrawn(&self, at: &str) -> String {
+        self.pick(
+            format!("该授权已于 {at} 撤回，无需再次撤回（p 可打印撤回回执）"),
+            format!(
+                "This consent was withdrawn at {at}; nothing to withdraw (p prints the receipt)"
+            ),
+        )
+    }
+
     /// Negative records held back by the five-year rule.
     pub fn withheld_note(&self, n: u32) -> String {
         self.pick(
@@ -329,6 +339,11 @@ mod tests {
                 vec!["9101", "9102", "9103", "9104", "9105", "9106"],
             ),
             ("withheld_note", c.withheld_note(9301), vec!["9301"]),
+            (
+                "consent_already_withdrawn",
+                c.consent_already_withdrawn("2091-01-02 03:04"),
+                vec!["2091-01-02 03:04"],
+            ),
             (
                 "import_period",
                 c.import_period("2091H1", true),

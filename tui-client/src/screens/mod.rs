@@ -163,7 +163,8 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
                 .as_ref()
                 .map(|s| s.home.capabilities.clone())
                 .unwrap_or_default();
-            let screen = ticket::TicketScreen::new(ticket_id, caps);
+            let verification = app.session.as_ref().and_then(|s| s.verification.clone());
+            let screen = ticket::TicketScreen::new(ticket_id, caps).with_verification(verification);
             let call = screen.load();
             (Screen::Ticket(screen), Some(call))
         }
@@ -264,7 +265,7 @@ impl Screen {
             Screen::Report(s) => s.hint_line(cat, width).into(),
             Screen::Consent(s) => s.hint(cat, width).into(),
             Screen::ConsentQuery(s) => s.hint(cat, width).into(),
-            Screen::Withdraw(_) => withdraw::hint_line(cat, width).into(),
+            Screen::Withdraw(s) => s.hint_line(cat, width).into(),
             Screen::Purposes(s) => s.hint_line(cat, width).into(),
             Screen::Queue(_) => queue::hint(cat, width).into(),
             Screen::Ticket(s) => s.hint(cat, width).into(),
@@ -282,7 +283,7 @@ impl Screen {
             Screen::Report(s) => s.is_typing(),
             Screen::Consent(s) => s.is_typing(),
             Screen::ConsentQuery(s) => s.is_typing(),
-            Screen::Withdraw(_) => false,
+            Screen::Withdraw(s) => s.is_typing(),
             Screen::Purposes(s) => s.is_typing(),
             Screen::Queue(_) => false,
             Screen::Ticket(s) => s.is_typing(),
@@ -309,7 +310,9 @@ impl Screen {
             Screen::Report(s) => s.on_key(key, cat, lang, waiting),
             Screen::Consent(s) => s.on_key(key, cat, lang, waiting, now_ms),
             Screen::ConsentQuery(s) => s.on_key(key, lang, waiting, today),
-            Screen::Withdraw(s) => s.on_key(key, waiting),
+            Screen::Withdraw(s) => {
+                s.on_key(key, cat, lang, waiting, *chrono::Local::now().offset())
+            }
             Screen::Purposes(s) => s.on_key(key, cat, lang, waiting),
             Screen::Queue(s) => s.on_key(key),
             Screen::Ticket(s) => s.on_key(key, cat, lang, waiting),
@@ -355,7 +358,7 @@ impl Screen {
             Screen::Report(_) => false,
             Screen::Consent(s) => s.on_error(status),
             Screen::ConsentQuery(s) => s.on_error(status),
-            Screen::Withdraw(_) => false,
+            Screen::Withdraw(s) => s.on_error(status),
             Screen::Purposes(s) => s.on_error(status),
             Screen::Queue(_) => false,
             Screen::Ticket(s) => s.on_error(status),

@@ -244,7 +244,7 @@ impl ObjectionScreen {
         match answer {
             Answer::Ticket(t) => {
                 let done = cat.objection_filed(&t.ticket_no);
-                self.filed = Some(t);
+                self.filed = Some(*t);
                 Action::Info(done)
             }
             Answer::Saved(path) => Action::Info(format!("{} {}", cat.saved_to, path.display())),

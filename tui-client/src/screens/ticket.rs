@@ -8,7 +8,7 @@
 
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb::{self, Capability, act_on_ticket_request::Action as Act};
-use credit_desk_proto::validate::{self, FieldError};
+use credit_desk_proto::validate::{self, FieldError, Rule};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -30,7 +30,6 @@ use crate::net::{Answer, Call};
 pub enum Confirm {
     Unreachable,
     Close,
-    Withdraw,
     Resume,
 }
 
@@ -40,6 +39,8 @@ pub enum FormKind {
     /// The departments' receipt date (empty: today).
     Send,
     Pause,
+    /// Why, and how the applicant confirmed it.
+    Withdraw,
     Notify,
     Reply,
 }
@@ -55,6 +56,8 @@ const STATUS: &str = "status";
 const DETAILS: &str = "details";
 const END_DATE: &str = "end_date";
 const REPLY: &str = "reply_text";
+const CONFIRMED_BY: &str = "confirmed_by";
+const WRITTEN: &str = "written_request";
 const OUTCOMES: [&str; 4] = ["corrected", "deleted", "confirmed", "unconfirmed"];
 
 /// What a key does on the case file.
@@ -69,6 +72,7 @@ enum Cmd {
     Resume,
     Withdraw,
     Print,
+    Receipt,
     Back,
     Refresh,
     LineDown,
@@ -89,6 +93,7 @@ const KEYS: &[Binding<Cmd>] = &[
     bind!("z", [Letter('z')], key_resume, Cmd::Resume),
     bind!("w", [Letter('w')], key_withdraw, Cmd::Withdraw),
     bind!("p", [Letter('p')], key_print, Cmd::Print),
+    bind!("h", [Letter('h')], key_receipt, Cmd::Receipt),
     bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
     bind!(
         "r",
@@ -133,6 +138,9 @@ pub struct TicketScreen {
     /// one the form shows.
     pub decisions: Vec<pb::RecordDecision>,
     shown: usize,
+    /// A live verification made at this workstation: if it is of this
+    /// ticket's subject, the applicant can withdraw in person.
+    verification: Option<pb::Verification>,
 }
 
 impl TicketScreen {
@@ -148,7 +156,22 @@ impl TicketScreen {
             acting: false,
             decisions: Vec::new(),
             shown: 0,
+            verification: None,
         }
+    }
+
+    pub fn with_verification(mut self, verification: Option<pb::Verification>) -> TicketScreen {
+        self.verification = verification;
+        self
+    }
+
+    /// The verification of this ticket's subject made here this session
+    /// (whether it is still live, the server decides and says).
+    fn applicant_verified(&self) -> Option<&pb::Verification> {
+        let subject = &self.ticket.as_ref()?.subject_id;
+        self.verification
+            .as_ref()
+            .filter(|v| &v.subject_id == subject)
     }
 
     /// Opened on a ticket just answered (a filing): no load needed.
@@ -197,6 +220,20 @@ impl TicketScreen {
         let form = match kind {
             FormKind::Send => Form::new(vec![Field::text(RECEIVED_ON, cat.letter_received_on)]),
             FormKind::Pause => Form::new(vec![Field::text(REASON, cat.pause_reason)]),
+            FormKind::Withdraw => {
+                let mut ways = vec![(0, cat.withdraw_in_writing.to_string())];
+                if self.applicant_verified().is_some() {
+                    ways.insert(0, (1, cat.withdraw_verified.to_string()));
+                }
+                let mut form = Form::new(vec![
+                    Field::text(REASON, cat.withdraw_reason),
+                    Field::choice(CONFIRMED_BY, cat.withdraw_confirmed_by, ways),
+                    Field::text(WRITTEN, cat.withdraw_written),
+                ]);
+                form.set_note(WRITTEN, Some(cat.withdraw_written_note.to_string()));
+                form.set_hidden(WRITTEN, form.choice(CONFIRMED_BY) == 1);
+                form
+            }
             FormKind::Notify => Form::new(vec![
                 Field::choice(
                     CHANNEL,
@@ -268,6 +305,38 @@ impl TicketScreen {
                     return Action::None;
                 }
                 self.act(Act::Pause(pb::Pause { reason }))
+            }
+            FormKind::Withdraw => {
+                let reason = form.value(REASON);
+                let in_person = form.choice(CONFIRMED_BY) == 1;
+                let written = if in_person {
+                    String::new()
+                } else {
+                    form.value(WRITTEN)
+                };
+                let mut errors = validate::collect([validate::display_text(
+                    REASON,
+                    &reason,
+                    validate::REASON_MAX,
+                )]);
+                if !in_person {
+                    errors.extend(match written.trim() {
+                        "" => Some(FieldError::new(WRITTEN, Rule::WithdrawalNeedsApplicant)),
+                        w => validate::display_text(WRITTEN, w, 100).err(),
+                    });
+                }
+                if form.show_local_errors(&errors, lang) {
+                    return Action::None;
+                }
+                let verification_id = match in_person {
+                    true => self.verification.as_ref().map(|v| v.id.clone()),
+                    false => None,
+                };
+                self.act(Act::Withdraw(pb::Withdraw {
+                    reason,
+                    verification_id: verification_id.unwrap_or_default(),
+                    written_request: written,
+                }))
             }
             FormKind::Notify => {
                 let channel = if form.choice(CHANNEL) == 0 {
@@ -370,6 +439,9 @@ impl TicketScreen {
                 return Action::None;
             }
             let submitted = form.handle_key(key) == FormEvent::Submit;
+            if let Some((FormKind::Withdraw, form)) = &mut self.form {
+                form.set_hidden(WRITTEN, form.choice(CONFIRMED_BY) == 1);
+            }
             self.sync_reply();
             if submitted && !waiting {
                 return self.submit_form(lang);
@@ -383,7 +455,6 @@ impl TicketScreen {
             return match c {
                 Confirm::Unreachable => self.act(Act::MarkUnreachable(pb::Empty {})),
                 Confirm::Close => self.act(Act::Close(pb::Empty {})),
-                Confirm::Withdraw => self.act(Act::Withdraw(pb::Empty {})),
                 Confirm::Resume => self.act(Act::Resume(pb::Empty {})),
             };
         }
@@ -407,13 +478,22 @@ impl TicketScreen {
                     });
                 }
             }
+            Cmd::Receipt => {
+                if let Some(t) = &self.ticket {
+                    let offset = chrono::Local::now().fixed_offset().timezone();
+                    return Action::Send(Call::SaveText {
+                        path: format!("{}-{}.txt", t.ticket_no, cat.withdrawal_receipt).into(),
+                        text: case_file::withdrawal_receipt(t, cat, offset),
+                    });
+                }
+            }
             Cmd::Send => self.open_form(FormKind::Send, cat, lang),
             Cmd::Unreachable => self.confirming = Some(Confirm::Unreachable),
             Cmd::Close => self.confirming = Some(Confirm::Close),
             Cmd::Notify => self.open_form(FormKind::Notify, cat, lang),
             Cmd::Resume => self.confirming = Some(Confirm::Resume),
             Cmd::Pause => self.open_form(FormKind::Pause, cat, lang),
-            Cmd::Withdraw => self.confirming = Some(Confirm::Withdraw),
+            Cmd::Withdraw => self.open_form(FormKind::Withdraw, cat, lang),
             Cmd::Reply => self.start_reply(cat, lang),
         }
         Action::None
@@ -429,6 +509,7 @@ impl TicketScreen {
             Cmd::Pause => center && !paused,
             Cmd::Resume => center && paused,
             Cmd::Withdraw => center || self.has(Capability::FileObjections),
+            Cmd::Receipt => self.ticket.as_ref().is_some_and(|t| t.withdrawn_at_ms > 0),
             Cmd::Reply => {
                 (center || self.has(Capability::AnswerRequests)) && self.waiting_letter().is_some()
             }
@@ -447,12 +528,16 @@ impl TicketScreen {
         match answer {
             Answer::Ticket(t) => {
                 let acted = std::mem::take(&mut self.acting);
-                self.ticket = Some(t);
+                self.ticket = Some(*t);
                 self.form = None;
                 // The next act is a new request.
                 self.request_id = uuid::Uuid::now_v7().to_string();
                 if acted {
-                    return Action::Info(cat.ticket_updated.to_string());
+                    let done = match self.ticket.as_ref().is_some_and(|t| t.withdrawn_at_ms > 0) {
+                        true => cat.ticket_withdrawn,
+                        false => cat.ticket_updated,
+                    };
+                    return Action::Info(done.to_string());
                 }
                 Action::None
             }
@@ -532,6 +617,7 @@ impl TicketScreen {
                 FormKind::Pause => cat.pause_title,
                 FormKind::Notify => cat.notify_title,
                 FormKind::Reply => cat.reply_title,
+                FormKind::Withdraw => cat.withdraw_title_ticket,
             };
             let block = Block::default()
                 .borders(Borders::TOP)
@@ -544,7 +630,6 @@ impl TicketScreen {
             let q = match c {
                 Confirm::Unreachable => cat.confirm_unreachable,
                 Confirm::Close => cat.confirm_close,
-                Confirm::Withdraw => cat.confirm_withdraw_ticket,
                 Confirm::Resume => cat.confirm_resume,
             };
             frame.render_widget(Paragraph::new(Line::styled(q, theme.warning())), ask);

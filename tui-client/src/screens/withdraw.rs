@@ -1,14 +1,28 @@
 //! Withdrawing a consent (PIPL art. 15), at the counter, by the subject
 //! verified again just now: the subject's consents are listed with their
-//! state; a live one is withdrawn after a yes. Earlier queries on it stay
-//! valid and on record.
+//! state; a live one is withdrawn with the subject's reason, and a receipt
+//! is printed for them to sign. Earlier queries on it stay valid and on
+//! record.
 
+use chrono::FixedOffset;
+use credit_desk_proto::Lang;
 use credit_desk_proto::pb::{self, ConsentState};
+use credit_desk_proto::validate;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph, Wrap};
+
+use crate::app::{Action, App};
+use crate::bind;
+use crate::form::{Field, Form, FormEvent};
+use crate::i18n::Catalogue;
+use crate::keys::{self, Binding, Key::Code, Key::Letter};
+use crate::net::{Answer, Call};
+use crate::print::{WIDTH, paginate, signatures, time, wrap};
+
+const REASON: &str = "reason";
 
 /// What a key does on the list of a person's consents.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +30,7 @@ enum Cmd {
     Up,
     Down,
     Withdraw,
+    Receipt,
     Back,
 }
 
@@ -28,30 +43,57 @@ const KEYS: &[Binding<Cmd>] = &[
         key_withdraw,
         Cmd::Withdraw
     ),
+    bind!("p", [Letter('p')], key_receipt, Cmd::Receipt),
     bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
 ];
-
-/// The list's key line, `width` columns at most.
-pub fn hint_line(cat: &Catalogue, width: usize) -> String {
-    keys::footer(KEYS, cat, |_| true, width)
-}
-
-use crate::app::{Action, App};
-use crate::bind;
-use crate::i18n::Catalogue;
-use crate::keys::{self, Binding, Key::Code, Key::Letter};
-use crate::net::{Answer, Call};
 
 pub struct WithdrawScreen {
     pub subject_id: String,
     verification_id: String,
     pub consents: Option<Vec<pb::ConsentRecord>>,
     pub selected: usize,
-    pub confirming: bool,
+    /// The reason form of the consent being withdrawn.
+    pub form: Option<Form>,
 }
 
 pub fn state_name(cat: &Catalogue, s: ConsentState) -> &'static str {
     crate::i18n::consent_state_name(cat.lang, s)
+}
+
+/// The subject's receipt for a withdrawn consent, with lines to sign.
+pub fn receipt(c: &pb::ConsentRecord, cat: &Catalogue, offset: FixedOffset) -> String {
+    let co = cat.colon;
+    let mut lines = vec![
+        cat.consent_withdrawal_receipt.to_string(),
+        String::new(),
+        format!(
+            "{}{co}{} ({})",
+            cat.consent_subject, c.subject_name, c.subject_identifier
+        ),
+        format!("{}{co}{}", cat.consent_grantee, c.grantee_name),
+        format!("{}{co}{}", cat.purpose_label, c.purpose_name),
+        format!("{}{co}{}", cat.consent_serial, c.form_serial),
+        format!(
+            "{}{co}{} — {}",
+            cat.consent_validity,
+            time(c.valid_from_ms, offset),
+            time(c.valid_until_ms, offset)
+        ),
+    ];
+    lines.extend(wrap(
+        &format!("{}{co}{}", cat.withdraw_reason, c.withdrawal_reason),
+        WIDTH,
+    ));
+    lines.push(format!(
+        "{}{co}{} / {}",
+        cat.withdrawn_recorded_by,
+        c.withdrawn_by,
+        time(c.withdrawn_at_ms, offset)
+    ));
+    lines.extend(wrap(cat.consent_withdrawal_effect, WIDTH));
+    lines.push(format!("ID{co}{}", c.id));
+    lines.extend(signatures(cat));
+    paginate(&lines, cat, &c.form_serial, &c.withdrawn_by)
 }
 
 impl WithdrawScreen {
@@ -61,7 +103,7 @@ impl WithdrawScreen {
             verification_id,
             consents: None,
             selected: 0,
-            confirming: false,
+            form: None,
         }
     }
 
@@ -69,25 +111,71 @@ impl WithdrawScreen {
         Call::ListConsents(self.subject_id.clone())
     }
 
+    pub fn is_typing(&self) -> bool {
+        self.form.is_some()
+    }
+
     fn current(&self) -> Option<&pb::ConsentRecord> {
         self.consents.as_ref().and_then(|c| c.get(self.selected))
     }
 
-    pub fn on_key(&mut self, key: KeyEvent, waiting: bool) -> Action {
-        if self.confirming {
-            self.confirming = false;
-            return match (key.code, self.current()) {
-                (KeyCode::Char('y' | 'Y'), Some(c)) if !waiting => {
-                    Action::Send(Call::WithdrawConsent(pb::WithdrawConsentRequest {
-                        consent_id: c.id.clone(),
-                        verification_id: self.verification_id.clone(),
-                    }))
-                }
-                _ => Action::None,
+    fn withdrawn(&self) -> bool {
+        self.current()
+            .is_some_and(|c| c.state() == ConsentState::Withdrawn)
+    }
+
+    fn offers(&self, cmd: Cmd) -> bool {
+        match cmd {
+            Cmd::Receipt => self.withdrawn(),
+            Cmd::Withdraw => self.current().is_some(),
+            _ => true,
+        }
+    }
+
+    /// The key line: the reason form's, or the list's.
+    pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
+        match &self.form {
+            Some(form) => form.footer(cat, width),
+            None => keys::footer(KEYS, cat, |c| self.offers(c), width),
+        }
+    }
+
+    pub fn on_key(
+        &mut self,
+        key: KeyEvent,
+        cat: &Catalogue,
+        lang: Lang,
+        waiting: bool,
+        offset: FixedOffset,
+    ) -> Action {
+        if let Some(form) = &mut self.form {
+            if key.code == KeyCode::Esc {
+                self.form = None;
+                return Action::None;
+            }
+            if form.handle_key(key) != FormEvent::Submit || waiting {
+                return Action::None;
+            }
+            let reason = form.value(REASON);
+            let errors = validate::collect([validate::display_text(
+                REASON,
+                &reason,
+                validate::REASON_MAX,
+            )]);
+            if form.show_local_errors(&errors, lang) {
+                return Action::None;
+            }
+            let Some(c) = self.current() else {
+                return Action::None;
             };
+            return Action::Send(Call::WithdrawConsent(pb::WithdrawConsentRequest {
+                consent_id: c.id.clone(),
+                verification_id: self.verification_id.clone(),
+                reason,
+            }));
         }
         let n = self.consents.as_ref().map_or(0, Vec::len);
-        match keys::find(KEYS, &key, |c| c != Cmd::Withdraw || self.withdrawable()) {
+        match keys::find(KEYS, &key, |c| self.offers(c)) {
             Some(Cmd::Back) => Action::Back,
             Some(Cmd::Up) => {
                 self.selected = self.selected.saturating_sub(1);
@@ -97,17 +185,30 @@ impl WithdrawScreen {
                 self.selected = (self.selected + 1).min(n.saturating_sub(1));
                 Action::None
             }
-            Some(Cmd::Withdraw) => {
-                self.confirming = true;
-                Action::None
-            }
+            Some(Cmd::Withdraw) => match self.current() {
+                // Said, not silently ignored.
+                Some(c) if c.state() == ConsentState::Withdrawn => {
+                    Action::Refuse(cat.consent_already_withdrawn(&time(c.withdrawn_at_ms, offset)))
+                }
+                Some(_) => {
+                    self.form = Some(
+                        Form::new(vec![Field::text(REASON, cat.withdraw_reason)])
+                            .submitting(|c| c.key_withdraw),
+                    );
+                    Action::None
+                }
+                None => Action::None,
+            },
+            Some(Cmd::Receipt) => match self.current() {
+                Some(c) => Action::Send(Call::SaveText {
+                    path: format!("{}-{}.txt", cat.consent_withdrawal_receipt, c.form_serial)
+                        .into(),
+                    text: receipt(c, cat, offset),
+                }),
+                None => Action::None,
+            },
             None => Action::None,
         }
-    }
-
-    fn withdrawable(&self) -> bool {
-        self.current()
-            .is_some_and(|c| c.state() != ConsentState::Withdrawn)
     }
 
     pub fn on_answer(&mut self, answer: Answer, cat: &Catalogue) -> Action {
@@ -118,6 +219,7 @@ impl WithdrawScreen {
                 Action::None
             }
             Answer::ConsentCaptured(updated) => {
+                self.form = None;
                 if let Some(list) = &mut self.consents
                     && let Some(c) = list.iter_mut().find(|c| c.id == updated.id)
                 {
@@ -125,18 +227,34 @@ impl WithdrawScreen {
                 }
                 Action::Info(cat.consent_withdrawn.to_string())
             }
+            Answer::Saved(path) => Action::Info(format!("{} {}", cat.saved_to, path.display())),
             _ => Action::None,
+        }
+    }
+
+    pub fn on_error(&mut self, status: &tonic::Status) -> bool {
+        match &mut self.form {
+            Some(form) => form.apply_status(status),
+            None => false,
         }
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
         let (cat, theme) = (app.cat, app.theme);
-        let [list_area, ask, hint] = Layout::vertical([
+        let form_height = self.form.as_ref().map_or(0, |f| f.height() + 3);
+        let [list_area, form_area, hint] = Layout::vertical([
             Constraint::Min(3),
-            Constraint::Length(1),
+            Constraint::Length(form_height),
             Constraint::Length(1),
         ])
         .areas(area);
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                self.hint_line(cat, usize::from(hint.width)),
+                theme.dim(),
+            )),
+            hint,
+        );
         let Some(list) = &self.consents else {
             frame.render_widget(Paragraph::new(cat.loading), list_area);
             return;
@@ -178,19 +296,21 @@ impl WithdrawScreen {
             list_area,
             &mut state,
         );
-        if self.confirming {
+        if let Some(form) = &self.form {
+            let block = Block::default()
+                .borders(Borders::TOP)
+                .title(Span::styled(cat.withdraw_title, theme.title()));
+            let inner = block.inner(form_area);
+            frame.render_widget(block, form_area);
+            let [ask, fields] =
+                Layout::vertical([Constraint::Length(2), Constraint::Min(1)]).areas(inner);
             frame.render_widget(
-                Paragraph::new(Line::styled(cat.confirm_withdraw, theme.warning())),
+                Paragraph::new(Line::styled(cat.confirm_withdraw, theme.warning()))
+                    .wrap(Wrap { trim: true }),
                 ask,
             );
+            form.render(fields, frame.buffer_mut(), theme, !app.help);
         }
-        frame.render_widget(
-            Paragraph::new(Line::styled(
-                hint_line(cat, usize::from(hint.width)),
-                theme.dim(),
-            )),
-            hint,
-        );
     }
 }
 
@@ -213,7 +333,7 @@ mod tests {
     }
 
     #[test]
-    fn withdraws_a_live_consent_after_a_yes_only() {
+    fn withdraws_a_live_consent_with_a_reason_only() {
         let mut s = WithdrawScreen::new("s1".into(), "v9".into());
         s.on_answer(
             Answer::Consents(vec![
@@ -222,22 +342,31 @@ mod tests {
             ]),
             &ZH,
         );
-        // The withdrawn one cannot be withdrawn again.
-        s.on_key(key(KeyCode::Char('d')), false);
-        assert!(!s.confirming);
-        s.on_key(key(KeyCode::Down), false);
-        s.on_key(key(KeyCode::Char('d')), false);
-        assert!(s.confirming);
-        assert!(matches!(
-            s.on_key(key(KeyCode::Char('n')), false),
-            Action::None
-        ));
-        s.on_key(key(KeyCode::Enter), false);
-        match s.on_key(key(KeyCode::Char('y')), false) {
+        let offset = FixedOffset::east_opt(8 * 3600).unwrap();
+        let press =
+            |s: &mut WithdrawScreen, code| s.on_key(key(code), &ZH, Lang::Zh, false, offset);
+        // The withdrawn one cannot be withdrawn again, and the clerk is told why.
+        assert!(
+            matches!(press(&mut s, KeyCode::Char('d')), Action::Refuse(m) if m.contains("已于")),
+        );
+        assert!(s.form.is_none());
+        press(&mut s, KeyCode::Down);
+        press(&mut s, KeyCode::Char('d'));
+        assert!(s.form.is_some());
+        // No reason: refused on the field.
+        assert!(matches!(press(&mut s, KeyCode::Enter), Action::None));
+        for c in "不再申请贷款".chars() {
+            press(&mut s, KeyCode::Char(c));
+        }
+        match press(&mut s, KeyCode::Enter) {
             Action::Send(Call::WithdrawConsent(r)) => {
                 assert_eq!(
-                    (r.consent_id.as_str(), r.verification_id.as_str()),
-                    ("live", "v9")
+                    (
+                        r.consent_id.as_str(),
+                        r.verification_id.as_str(),
+                        r.reason.as_str()
+                    ),
+                    ("live", "v9", "不再申请贷款")
                 );
             }
             _ => panic!("expected the withdrawal"),

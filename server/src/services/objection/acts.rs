@@ -60,7 +60,7 @@ impl ObjectionService {
                 A::Notify(n) => notify(tx, &who, &t, n).await?,
                 A::MarkUnreachable(_) => (step(t.facts, Action::MarkUnreachable)?, String::new()),
                 A::Close(_) => (step(t.facts, Action::Close)?, String::new()),
-                A::Withdraw(_) => withdraw(tx, &who, &t).await?,
+                A::Withdraw(w) => withdraw(tx, &who, &t, w).await?,
                 A::Pause(p) => pause(tx, &who, &t, p).await?,
                 A::Resume(_) => {
                     let next = step(t.facts, Action::Resume)?;
@@ -356,13 +356,55 @@ async fn notify(
     Ok((next, format!("{} {how} {note}", channel.as_str())))
 }
 
-async fn withdraw(tx: &mut sqlx::AnyConnection, who: &Actor<'_>, t: &Loaded) -> ApiResult<Done> {
+/// The applicant withdraws: a reason, and the applicant themself —
+/// verified again now, or their signed written withdrawal by reference.
+async fn withdraw(
+    tx: &mut sqlx::AnyConnection,
+    who: &Actor<'_>,
+    t: &Loaded,
+    w: &pb::Withdraw,
+) -> ApiResult<Done> {
+    let reason = w.reason.trim();
+    let (verification, written) = (w.verification_id.trim(), w.written_request.trim());
+    let mut errors = validate::collect([validate::display_text(
+        "reason",
+        reason,
+        validate::REASON_MAX,
+    )]);
+    match (verification, written) {
+        ("", "") => errors.push(FieldError::new(
+            "written_request",
+            Rule::WithdrawalNeedsApplicant,
+        )),
+        ("", written) => {
+            errors.extend(validate::display_text("written_request", written, 100).err())
+        }
+        (id, _) => errors.extend(validate::uuid(field::VERIFICATION_ID, id).err()),
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
     let next = step(t.facts, Action::Withdraw)?;
+    let verification = (!verification.is_empty()).then_some(verification);
+    if let Some(id) = verification {
+        usable_verification(tx, who.caller, id, Some(&t.row.subject_id), who.now).await?;
+    }
     tickets::end_disputes(tx, &t.row.id, Outcome::Withdrawn).await?;
     if t.facts.paused {
         tickets::set_pause(tx, &t.row.id, None, who.now).await?;
     }
-    Ok((next, String::new()))
+    let written = verification.is_none().then_some(written);
+    tickets::set_withdrawal(
+        tx,
+        &t.row.id,
+        reason,
+        verification,
+        written,
+        &who.caller.operator_id,
+        who.now,
+    )
+    .await?;
+    Ok((next, reason.to_string()))
 }
 
 async fn pause(

@@ -290,6 +290,11 @@ impl ObjectionService {
             updated_at_ms: row.updated_at,
             updated_by: row.updated_by,
             attempts_required: attempts,
+            withdrawal_reason: row.withdrawal_reason.unwrap_or_default(),
+            withdrawal_written: row.withdrawal_written.unwrap_or_default(),
+            withdrawal_verified_at_ms: row.withdrawal_verified_at.unwrap_or(0),
+            withdrawn_at_ms: row.withdrawn_at.unwrap_or(0),
+            withdrawn_by: row.withdrawn_by.unwrap_or_default(),
         })
     }
 }
