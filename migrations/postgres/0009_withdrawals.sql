@@ -1,3 +1,20 @@
+-- Counter records hold what was inspected. An organisation is verified
+-- through the person acting for it (its legal representative, or an agent
+-- with a letter of authorisation, named in the agent columns) and the
+-- licence inspected.
+ALTER TABLE verifications ADD COLUMN acting_as TEXT;
+ALTER TABLE verifications ADD COLUMN licence TEXT;
+
+-- A paper consent form's serial is registered once. Serials registered
+-- twice before this rule keep the first; later ones are marked with their
+-- consent's id, so nothing is lost and each stays findable.
+UPDATE consents SET form_serial = form_serial || ' #' || id
+ WHERE EXISTS (SELECT 1 FROM consents d
+                WHERE d.form_serial = consents.form_serial
+                  AND (d.created_at < consents.created_at
+                       OR (d.created_at = consents.created_at AND d.id < consents.id)));
+CREATE UNIQUE INDEX consents_form_serial ON consents (form_serial);
+
 -- Withdrawals say why, and how the applicant's wish was established: a
 -- consent is withdrawn by the subject verified again at the counter; an
 -- objection by the applicant verified again, or by their written

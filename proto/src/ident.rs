@@ -336,8 +336,8 @@ pub const REGISTRATIONS: &[(&str, &str, OrgType)] = &[
     ("81", "基层工会", OrgType::SocialOrganisation),
     ("89", "其他（工会）", OrgType::SocialOrganisation),
     ("91", "企业", OrgType::Enterprise),
-    ("92", "个体工商户", OrgType::Enterprise),
-    ("93", "农民专业合作社", OrgType::Enterprise),
+    ("92", "个体工商户", OrgType::IndividualBusiness),
+    ("93", "农民专业合作社", OrgType::Cooperative),
     ("A1", "军队事业单位", OrgType::PublicInstitution),
     ("A9", "其他（军队）", OrgType::Other),
     ("N1", "组级集体经济组织", OrgType::Other),
@@ -351,6 +351,10 @@ pub const REGISTRATIONS: &[(&str, &str, OrgType)] = &[
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrgType {
     Enterprise,
+    /// 个体工商户 (registration pair 92).
+    IndividualBusiness,
+    /// 农民专业合作社 (registration pair 93).
+    Cooperative,
     PublicInstitution,
     SocialOrganisation,
     Other,
@@ -360,6 +364,8 @@ impl OrgType {
     pub fn code(self) -> &'static str {
         match self {
             OrgType::Enterprise => "enterprise",
+            OrgType::IndividualBusiness => "individual_business",
+            OrgType::Cooperative => "cooperative",
             OrgType::PublicInstitution => "public_institution",
             OrgType::SocialOrganisation => "social_organisation",
             OrgType::Other => "other",

@@ -6,7 +6,7 @@
 
 use crate::Lang;
 use crate::ident::{self, IdError};
-use crate::pb::{OrgUnitKind, Role, VerificationMethod};
+use crate::pb::{OrgActor, OrgUnitKind, Role, VerificationMethod};
 
 /// Field names as they appear in requests (and in `BadRequest` violations).
 pub mod field {
@@ -32,6 +32,8 @@ pub mod field {
     pub const AGENT_IDENTIFIER: &str = "agent_identifier";
     pub const AGENT_NAME: &str = "agent_name";
     pub const POA_REFERENCE: &str = "poa_reference";
+    pub const ACTING_AS: &str = "acting_as";
+    pub const LICENCE: &str = "licence";
     pub const DEPARTMENT_ID: &str = "department_id";
     pub const FILE: &str = "file";
     pub const ID: &str = "id";
@@ -70,6 +72,8 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ),
     ("agent_name", "代理人姓名", "agent's name"),
     ("poa_reference", "授权委托书编号", "power of attorney"),
+    ("acting_as", "办理人身份", "acting as"),
+    ("licence", "营业执照（登记证书）", "licence"),
     ("department_id", "报送部门", "department"),
     ("file", "文件", "file"),
     ("file_name", "文件名", "file name"),
@@ -319,6 +323,15 @@ pub enum Rule {
     NotASpecialDay,
     /// Not a delivery period (2025H1, 2025FY).
     NotAPeriod,
+    /// A field about an organisation's acting person, given for a person.
+    OnlyForOrganisations,
+    /// An organisation's agent holds a letter of authorisation: chosen as
+    /// who acts, not as the identity method.
+    OrganisationAgentUsesLetter,
+    /// The acting "legal representative" is not the registered one.
+    NotTheLegalRepresentative,
+    /// A paper form serial already registered for another consent.
+    FormSerialTaken,
     /// A withdrawal without the applicant: neither verified again nor a
     /// written withdrawal recorded.
     WithdrawalNeedsApplicant,
@@ -402,6 +415,27 @@ impl FieldError {
                 .pick(
                     "撤回须由申请人本人确认：请申请人到场重新核验身份，或登记其签字的书面撤回申请",
                     "the applicant must confirm: verify them again at the counter, or record their signed written withdrawal",
+                )
+                .into(),
+            Rule::OnlyForOrganisations => lang
+                .pick("仅机构核验时填写", "only for an organisation")
+                .into(),
+            Rule::OrganisationAgentUsesLetter => lang
+                .pick(
+                    "机构由经办人办理时，核验方式选经办人证件的查验方式，办理人身份选“经办人（持授权委托书）”",
+                    "for an organisation's agent, choose how their ID was checked here, and “agent with a letter of authorisation” as who acts",
+                )
+                .into(),
+            Rule::NotTheLegalRepresentative => lang
+                .pick(
+                    "与登记的法定代表人（负责人）不符；他人办理请选“经办人（持授权委托书）”",
+                    "is not the registered legal representative; anyone else acts as an agent with a letter of authorisation",
+                )
+                .into(),
+            Rule::FormSerialTaken => lang
+                .pick(
+                    "该纸质授权书编号已登记在另一份授权上，编号不能重复",
+                    "this paper form's serial is already registered on another consent",
                 )
                 .into(),
             Rule::NotAPeriod => lang
@@ -769,6 +803,8 @@ pub struct VerificationInput<'a> {
     pub agent_identifier: &'a str,
     pub agent_name: &'a str,
     pub poa_reference: &'a str,
+    pub acting_as: i32,
+    pub licence: &'a str,
 }
 
 impl<'a> From<&'a crate::pb::VerifyRequest> for VerificationInput<'a> {
@@ -781,6 +817,8 @@ impl<'a> From<&'a crate::pb::VerifyRequest> for VerificationInput<'a> {
             agent_identifier: &r.agent_identifier,
             agent_name: &r.agent_name,
             poa_reference: &r.poa_reference,
+            acting_as: r.acting_as,
+            licence: &r.licence,
         }
     }
 }
@@ -810,25 +848,70 @@ pub fn verification(v: &VerificationInput<'_>, today: chrono::NaiveDate) -> Vec<
     {
         errors.push(e);
     }
+    let organisation = subject.as_deref().is_ok_and(|s| {
+        matches!(
+            ident::check_any(s, today),
+            Ok(ident::Identifier::Organisation(_))
+        )
+    });
+    let acting = OrgActor::try_from(v.acting_as).unwrap_or(OrgActor::Unspecified);
+    if !organisation {
+        if acting != OrgActor::Unspecified {
+            errors.push(FieldError::new(
+                field::ACTING_AS,
+                Rule::OnlyForOrganisations,
+            ));
+        }
+        if method == VerificationMethod::AgentWithPoa {
+            errors.extend(acting_person(v, &subject, today, true));
+        }
+        return errors;
+    }
+    // An organisation acts through a person: its legal representative, or
+    // an agent with its letter of authorisation; the licence is inspected.
     if method == VerificationMethod::AgentWithPoa {
-        match person_identifier(field::AGENT_IDENTIFIER, v.agent_identifier, today) {
-            Ok(agent) if subject.as_deref() == Ok(agent.as_str()) => {
-                errors.push(FieldError::new(
-                    field::AGENT_IDENTIFIER,
-                    Rule::AgentIsSubject,
-                ));
-            }
-            Ok(_) => {}
-            Err(e) => errors.push(e),
+        errors.push(FieldError::new(
+            field::METHOD,
+            Rule::OrganisationAgentUsesLetter,
+        ));
+    }
+    match acting {
+        OrgActor::Unspecified => errors.push(FieldError::new(field::ACTING_AS, Rule::Required)),
+        OrgActor::LegalRepresentative => errors.extend(acting_person(v, &subject, today, false)),
+        OrgActor::AuthorisedAgent => errors.extend(acting_person(v, &subject, today, true)),
+    }
+    if let Err(e) = display_text(field::LICENCE, v.licence, DOCUMENT_MAX) {
+        errors.push(e);
+    }
+    errors
+}
+
+/// The person acting for the subject: a valid identity number that is not
+/// the subject's, a name, and (`with_letter`) the power of attorney or
+/// letter of authorisation.
+fn acting_person(
+    v: &VerificationInput<'_>,
+    subject: &Result<String, FieldError>,
+    today: chrono::NaiveDate,
+    with_letter: bool,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    match person_identifier(field::AGENT_IDENTIFIER, v.agent_identifier, today) {
+        Ok(agent) if subject.as_deref() == Ok(agent.as_str()) => {
+            errors.push(FieldError::new(
+                field::AGENT_IDENTIFIER,
+                Rule::AgentIsSubject,
+            ));
         }
-        for (f, value) in [
-            (field::AGENT_NAME, v.agent_name),
-            (field::POA_REFERENCE, v.poa_reference),
-        ] {
-            if let Err(e) = display_text(f, value, DOCUMENT_MAX) {
-                errors.push(e);
-            }
-        }
+        Ok(_) => {}
+        Err(e) => errors.push(e),
+    }
+    if let Err(e) = display_text(field::AGENT_NAME, v.agent_name, DOCUMENT_MAX) {
+        errors.push(e);
+    }
+    if with_letter && let Err(e) = display_text(field::POA_REFERENCE, v.poa_reference, DOCUMENT_MAX)
+    {
+        errors.push(e);
     }
     errors
 }
@@ -1209,6 +1292,8 @@ mod tests {
             agent_identifier: "",
             agent_name: "",
             poa_reference: "",
+            acting_as: 0,
+            licence: "",
         }
     }
 
@@ -1256,6 +1341,53 @@ mod tests {
         let errors = verification(&v, day());
         assert_eq!(fields(&errors), [field::IDENTIFIER, field::NAME]);
         assert_eq!(errors[0].message(Lang::Zh), "校验位应为 X，实为 1");
+    }
+
+    #[test]
+    fn an_organisation_acts_through_a_person_and_shows_its_licence() {
+        let org = |method, acting: OrgActor| {
+            let mut v = input(method);
+            v.identifier = "93441284MA4W00011D";
+            v.name = "马鞍村果蔬专业合作社";
+            v.acting_as = acting as i32;
+            v
+        };
+        let m = VerificationMethod::IdCardInspected;
+        assert_eq!(
+            fields(&verification(&org(m, OrgActor::Unspecified), day())),
+            [field::ACTING_AS, field::LICENCE]
+        );
+        assert_eq!(
+            fields(&verification(&org(m, OrgActor::LegalRepresentative), day())),
+            [field::AGENT_IDENTIFIER, field::AGENT_NAME, field::LICENCE]
+        );
+        assert_eq!(
+            fields(&verification(&org(m, OrgActor::AuthorisedAgent), day())),
+            [
+                field::AGENT_IDENTIFIER,
+                field::AGENT_NAME,
+                field::POA_REFERENCE,
+                field::LICENCE
+            ]
+        );
+        let mut ok = org(m, OrgActor::LegalRepresentative);
+        ok.agent_identifier = "11010519491231002X";
+        ok.agent_name = "王丽";
+        ok.licence = "营业执照正本";
+        assert!(verification(&ok, day()).is_empty());
+        // A person's agent method is not how an organisation acts.
+        ok.method = VerificationMethod::AgentWithPoa as i32;
+        assert_eq!(
+            verification(&ok, day())[0].rule,
+            Rule::OrganisationAgentUsesLetter
+        );
+        // Who acts for an organisation means nothing for a person.
+        let mut person = input(m);
+        person.acting_as = OrgActor::LegalRepresentative as i32;
+        assert_eq!(
+            verification(&person, day())[0].rule,
+            Rule::OnlyForOrganisations
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! How roles and org-unit kinds are spelled in the database, and what each
 //! role may do.
 
-use credit_desk_proto::pb::{Capability, OrgUnitKind, Role, SubjectKind, VerificationMethod};
+use credit_desk_proto::pb::{self, Capability, OrgUnitKind, Role, SubjectKind, VerificationMethod};
 
 pub fn role_to_str(role: Role) -> &'static str {
     match role {
@@ -59,6 +59,25 @@ pub fn method_to_str(m: VerificationMethod) -> &'static str {
         VerificationMethod::OtherDocument => "other_document",
         VerificationMethod::AgentWithPoa => "agent_with_poa",
     }
+}
+
+/// Who acted for an organisation, as stored.
+pub fn org_actor_to_str(a: pb::OrgActor) -> Option<&'static str> {
+    match a {
+        pb::OrgActor::Unspecified => None,
+        pb::OrgActor::LegalRepresentative => Some("legal_representative"),
+        pb::OrgActor::AuthorisedAgent => Some("authorised_agent"),
+    }
+}
+
+pub fn org_actor_from_str(s: &str) -> pb::OrgActor {
+    [
+        pb::OrgActor::LegalRepresentative,
+        pb::OrgActor::AuthorisedAgent,
+    ]
+    .into_iter()
+    .find(|a| org_actor_to_str(*a) == Some(s))
+    .unwrap_or(pb::OrgActor::Unspecified)
 }
 
 pub fn method_from_str(s: &str) -> Option<VerificationMethod> {

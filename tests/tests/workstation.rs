@@ -853,3 +853,115 @@ both_backends!(
         }
     }
 );
+
+// An organisation could only be "verified" with a person's method, and a 93…
+// cooperative showed as 企业. Now it is verified through the person acting
+// for it — its registered legal representative, or an agent with a letter
+// of authorisation — with the licence inspected, and its type follows the
+// credit code.
+both_backends!(
+    an_organisation_is_verified_through_its_legal_representative_and_licence,
+    async |srv: &TestServer| {
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        let attempt = async |desk: &mut Desk, representative: &str| {
+            desk.key(KeyCode::Char('v')).await;
+            desk.text("93441284MA4W00011D").await;
+            desk.expect("农民专业合作社");
+            desk.key(KeyCode::Tab).await;
+            desk.text("四会市大沙镇兴旺农业专业合作社").await;
+            desk.expect("办理人身份");
+            desk.expect("查验的执照");
+            // Method, then who acts (the legal representative), then them.
+            desk.key(KeyCode::Tab).await;
+            desk.key(KeyCode::Tab).await;
+            desk.key(KeyCode::Tab).await;
+            desk.text("441284196508120010").await;
+            desk.key(KeyCode::Tab).await;
+            desk.text(representative).await;
+            desk.key(KeyCode::Tab).await;
+            desk.text("营业执照正本").await;
+            desk.key(KeyCode::Enter).await;
+        };
+        attempt(&mut desk, "王五").await;
+        desk.expect("与登记的法定代表人（负责人）不符");
+        desk.key(KeyCode::Esc).await;
+        attempt(&mut desk, "李建国").await;
+        let shown = desk.expect("核验通过");
+        assert!(shown.contains("农民专业合作社"), "{shown}");
+        assert!(!shown.contains("[机构] 企业"), "{shown}");
+        assert!(shown.contains("法定代表人（负责人）本人 李建国"), "{shown}");
+        assert!(shown.contains("营业执照正本"), "{shown}");
+        let (acting, licence): (String, String) = sqlx::query_as(
+            "SELECT acting_as, licence FROM verifications ORDER BY created_at DESC LIMIT 1",
+        )
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            (acting.as_str(), licence.as_str()),
+            ("legal_representative", "营业执照正本")
+        );
+    }
+);
+
+// A consent given through an agent named only the grantor, and one paper
+// form serial was accepted for two people.
+both_backends!(
+    a_consent_receipt_names_the_agent_and_a_form_serial_is_used_once,
+    async |srv: &TestServer| {
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        // 陈美玲 through her agent 黄志强 with a power of attorney.
+        desk.key(KeyCode::Char('v')).await;
+        desk.text("441284199003070023").await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("陈美玲").await;
+        desk.key(KeyCode::Tab).await;
+        for _ in 0..3 {
+            desk.key(KeyCode::Right).await;
+        }
+        desk.key(KeyCode::Tab).await;
+        desk.text("441284198811230035").await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("黄志强").await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("WT-2026-007").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("核验通过");
+        let capture = async |desk: &mut Desk| {
+            desk.key(KeyCode::Char('c')).await;
+            desk.expect("授权书编号");
+            desk.key(KeyCode::Tab).await;
+            desk.key(KeyCode::Tab).await;
+            desk.key(KeyCode::Tab).await;
+            desk.text("sq-2026-0042").await;
+            desk.key(KeyCode::F(10)).await;
+        };
+        capture(&mut desk).await;
+        let receipt = desk.expect("查询授权回执");
+        assert!(receipt.contains("代理人：黄志强"), "{receipt}");
+        assert!(receipt.contains("WT-2026-007"), "{receipt}");
+        assert!(receipt.contains("SQ-2026-0042"), "{receipt}");
+        desk.key(KeyCode::Char('p')).await;
+        let (_, printed) = desk.printed.last().unwrap();
+        for text in [
+            "黄志强",
+            "WT-2026-007",
+            "申请人（或代理人）签字：",
+            "经办人签字：",
+        ] {
+            assert!(printed.contains(text), "{text} in\n{printed}");
+        }
+        // The same paper form for another person is refused on its field.
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::F(2)).await;
+        desk.text("441284196508120010").await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("李建国").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("核验通过");
+        capture(&mut desk).await;
+        desk.expect("该纸质授权书编号已登记在另一份授权上");
+    }
+);

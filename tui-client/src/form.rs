@@ -306,6 +306,14 @@ impl Form {
         }
     }
 
+    /// Names a field differently (the same input means another thing, e.g.
+    /// an organisation's acting person rather than a person's agent).
+    pub fn set_label(&mut self, name: &str, label: &'static str) {
+        if let Some(f) = self.fields.iter_mut().find(|f| f.name == name) {
+            f.label = label;
+        }
+    }
+
     pub fn set_note(&mut self, name: &str, note: Option<String>) {
         if let Some(f) = self.fields.iter_mut().find(|f| f.name == name) {
             f.note = note;

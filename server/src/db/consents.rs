@@ -103,6 +103,12 @@ pub struct ConsentRow {
     pub withdrawn_at: Option<i64>,
     pub withdrawal_reason: Option<String>,
     pub withdrawn_by_name: Option<String>,
+    /// Who signed for the subject: an agent with a power of attorney, or
+    /// the person acting for an organisation (from the verification).
+    pub agent_name: Option<String>,
+    pub agent_identifier: Option<String>,
+    pub poa_reference: Option<String>,
+    pub acting_as: Option<String>,
 }
 
 macro_rules! select {
@@ -113,14 +119,16 @@ macro_rules! select {
                     p.name_en AS purpose_en, c.scope, c.valid_from, c.valid_until, c.form_serial,
                     c.scan_sha256, c.remarks, o.display_name AS operator_name,
                     u.name AS org_unit_name, c.created_at, c.withdrawn_at,
-                    c.withdrawal_reason, w.display_name AS withdrawn_by_name
+                    c.withdrawal_reason, w.display_name AS withdrawn_by_name,
+                    v.agent_name, v.agent_identifier, v.poa_reference, v.acting_as
                FROM consents c
                JOIN subjects s ON s.id = c.subject_id
                JOIN org_units g ON g.id = c.grantee_unit_id
                JOIN purposes p ON p.code = c.purpose
                JOIN operators o ON o.id = c.operator_id
                JOIN org_units u ON u.id = c.org_unit_id
-               LEFT JOIN operators w ON w.id = c.withdrawn_by ",
+               LEFT JOIN operators w ON w.id = c.withdrawn_by
+               LEFT JOIN verifications v ON v.id = c.verification_id ",
             $rest
         )
     };
@@ -188,6 +196,15 @@ pub async fn insert(conn: &mut AnyConnection, c: NewConsent<'_>) -> sqlx::Result
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Whether a paper form serial is registered on a consent already.
+pub async fn serial_taken(conn: &mut AnyConnection, serial: &str) -> sqlx::Result<bool> {
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM consents WHERE form_serial = $1")
+        .bind(serial)
+        .fetch_one(conn)
+        .await?;
+    Ok(n > 0)
 }
 
 /// Withdraws a consent once; a second withdrawal keeps the first's time

@@ -217,6 +217,8 @@ pub struct VerificationRow {
     pub org_unit_name: String,
     pub created_at: i64,
     pub expires_at: i64,
+    pub acting_as: Option<String>,
+    pub licence: Option<String>,
 }
 
 macro_rules! select_verification {
@@ -225,7 +227,7 @@ macro_rules! select_verification {
             "SELECT v.id, v.subject_id, v.method, v.document, v.agent_identifier, v.agent_name,
                     v.poa_reference, o.display_name AS operator_name, v.org_unit_id,
                     u.name AS org_unit_name,
-                    v.created_at, v.expires_at
+                    v.created_at, v.expires_at, v.acting_as, v.licence
                FROM verifications v
                JOIN operators o ON o.id = v.operator_id
                JOIN org_units u ON u.id = v.org_unit_id ",
@@ -242,6 +244,8 @@ pub struct NewVerification<'a> {
     pub agent_identifier: Option<&'a str>,
     pub agent_name: Option<&'a str>,
     pub poa_reference: Option<&'a str>,
+    pub acting_as: Option<&'a str>,
+    pub licence: Option<&'a str>,
     pub operator_id: &'a str,
     pub org_unit_id: &'a str,
     pub terminal: &'a str,
@@ -255,8 +259,9 @@ pub async fn insert_verification(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO verifications (id, subject_id, method, document, agent_identifier, agent_name,
-             poa_reference, operator_id, org_unit_id, terminal, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             poa_reference, operator_id, org_unit_id, terminal, created_at, expires_at, acting_as,
+             licence)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(v.id)
     .bind(v.subject_id)
@@ -270,6 +275,8 @@ pub async fn insert_verification(
     .bind(v.terminal)
     .bind(v.now_ms)
     .bind(v.expires_at_ms)
+    .bind(v.acting_as)
+    .bind(v.licence)
     .execute(conn)
     .await?;
     Ok(())

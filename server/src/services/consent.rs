@@ -71,6 +71,18 @@ fn consent_pb(c: &ConsentRow, lang: credit_desk_proto::Lang, now: i64) -> pb::Co
         state: state(c, now) as i32,
         withdrawal_reason: c.withdrawal_reason.clone().unwrap_or_default(),
         withdrawn_by: c.withdrawn_by_name.clone().unwrap_or_default(),
+        agent_name: c.agent_name.clone().unwrap_or_default(),
+        agent_identifier: c
+            .agent_identifier
+            .as_deref()
+            .map(ident::mask)
+            .unwrap_or_default(),
+        poa_reference: c.poa_reference.clone().unwrap_or_default(),
+        acting_as: c
+            .acting_as
+            .as_deref()
+            .map_or(pb::OrgActor::Unspecified, crate::domain::org_actor_from_str)
+            as i32,
     }
 }
 
@@ -251,7 +263,13 @@ impl ConsentService {
         let key = Key::of(&caller.operator_id, "CaptureConsent", &req, |r| {
             &mut r.request_id
         })?;
+        // One paper form, one consent: the serial as printed on it.
+        let serial = validate::half_width(&req.form_serial).trim().to_uppercase();
         let (id, replayed) = create_once(&self.ctx, key, async |tx| {
+            let taken = || FieldError::new(rules::field::FORM_SERIAL, Rule::FormSerialTaken);
+            if consents::serial_taken(tx, &serial).await? {
+                return Err(taken().into());
+            }
             let id = new_id();
             consents::insert(
                 tx,
@@ -264,7 +282,7 @@ impl ConsentService {
                     scope: &scope.to_text(),
                     valid_from,
                     valid_until,
-                    form_serial: req.form_serial.trim(),
+                    form_serial: &serial,
                     scan_sha256: &req.scan_sha256.trim().to_ascii_lowercase(),
                     remarks: &req.remarks,
                     operator_id: &caller.operator_id,
@@ -273,7 +291,12 @@ impl ConsentService {
                     now_ms: now,
                 },
             )
-            .await?;
+            .await
+            // Two clerks with the same serial at once (PostgreSQL): one wins.
+            .map_err(|e| match crate::db::is_unique_violation(&e) {
+                true => ApiError::from(taken()),
+                false => e.into(),
+            })?;
             Ok(id)
         })
         .await?;

@@ -62,6 +62,9 @@ pub fn subject(r: &SubjectRow, full: bool) -> pb::SubjectSummary {
             credit_desk_proto::ident::mask(n)
         }
     };
+    let registration = (r.kind == pb::SubjectKind::Organisation)
+        .then(|| credit_desk_proto::ident::organisation(&r.identifier).ok())
+        .flatten();
     pb::SubjectSummary {
         id: r.id.clone(),
         kind: r.kind as i32,
@@ -73,7 +76,16 @@ pub fn subject(r: &SubjectRow, full: bool) -> pb::SubjectSummary {
             String::new()
         },
         sex: r.sex.clone().unwrap_or_default(),
-        org_type: r.org_type.clone().unwrap_or_default(),
+        // The credit code says what an organisation is; the stored type is
+        // the fallback for a code that does not parse.
+        org_type: registration
+            .as_ref()
+            .map(|o| o.org_type.code().to_string())
+            .or_else(|| r.org_type.clone())
+            .unwrap_or_default(),
+        registration: registration
+            .map(|o| o.registration.to_string())
+            .unwrap_or_default(),
         township: r.township.clone().unwrap_or_default(),
         address: r.address.clone(),
         phone: if full { r.phone.clone() } else { String::new() },
@@ -98,5 +110,11 @@ pub fn verification(v: &VerificationRow) -> pb::Verification {
         org_unit_name: v.org_unit_name.clone(),
         created_at_ms: v.created_at,
         expires_at_ms: v.expires_at,
+        acting_as: v
+            .acting_as
+            .as_deref()
+            .map_or(pb::OrgActor::Unspecified, domain::org_actor_from_str)
+            as i32,
+        licence: v.licence.clone().unwrap_or_default(),
     }
 }

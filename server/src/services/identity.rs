@@ -2,7 +2,7 @@
 
 use credit_desk_proto::ident;
 use credit_desk_proto::pb::{self, VerificationMethod, VerifyOutcome, identity_server::Identity};
-use credit_desk_proto::validate::{self, VerificationInput, field};
+use credit_desk_proto::validate::{self, FieldError, Rule, VerificationInput, field};
 use tonic::{Request, Response, Status};
 
 use super::{caller, convert, create_once, lang, respond};
@@ -63,7 +63,21 @@ impl IdentityService {
             });
         }
         let method = VerificationMethod::try_from(req.method).unwrap_or_default();
-        let agent = method == VerificationMethod::AgentWithPoa;
+        let acting = pb::OrgActor::try_from(req.acting_as).unwrap_or_default();
+        let organisation = subject.kind == pb::SubjectKind::Organisation;
+        // The legal representative acting in person is the registered one.
+        if organisation
+            && acting == pb::OrgActor::LegalRepresentative
+            && let Some(registered) = subject.legal_representative.as_deref()
+            && !registered.trim().is_empty()
+            && !validate::names_match(&req.agent_name, registered)
+        {
+            return Err(FieldError::new(field::AGENT_NAME, Rule::NotTheLegalRepresentative).into());
+        }
+        // A person's agent, or whoever acts for an organisation.
+        let agent = method == VerificationMethod::AgentWithPoa || organisation;
+        let letter =
+            method == VerificationMethod::AgentWithPoa || acting == pb::OrgActor::AuthorisedAgent;
         let agent_identifier = agent.then(|| ident::normalise(&req.agent_identifier));
         let key = Key::of(&caller.operator_id, "Verify", &req, |r| &mut r.request_id)?;
         let now = self.ctx.now_ms();
@@ -79,7 +93,11 @@ impl IdentityService {
                     document: req.document.trim(),
                     agent_identifier: agent_identifier.as_deref(),
                     agent_name: agent.then(|| req.agent_name.trim()),
-                    poa_reference: agent.then(|| req.poa_reference.trim()),
+                    poa_reference: letter.then(|| req.poa_reference.trim()),
+                    acting_as: organisation
+                        .then(|| domain::org_actor_to_str(acting))
+                        .flatten(),
+                    licence: organisation.then(|| req.licence.trim()),
                     operator_id: &caller.operator_id,
                     org_unit_id: &caller.org_unit_id,
                     terminal: &caller.terminal,

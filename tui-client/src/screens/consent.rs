@@ -114,6 +114,23 @@ pub fn receipt_lines(
             "{}{co}{} ({})",
             cat.consent_subject, c.subject_name, c.subject_identifier
         ),
+    ];
+    // Who signed for the subject: an agent, or the organisation's person.
+    if !c.agent_name.is_empty() {
+        let (who, letter) = match c.acting_as() {
+            pb::OrgActor::LegalRepresentative => (cat.acting_legal_representative, ""),
+            pb::OrgActor::AuthorisedAgent => {
+                (cat.acting_authorised_agent, cat.authorisation_letter)
+            }
+            pb::OrgActor::Unspecified => (cat.by_agent, cat.poa_reference),
+        };
+        let mut line = format!("{who}{co}{} ({})", c.agent_name, c.agent_identifier);
+        if !letter.is_empty() {
+            line.push_str(&format!("  {letter}{co}{}", c.poa_reference));
+        }
+        lines.push(line);
+    }
+    lines.extend([
         format!("{}{co}{}", cat.consent_grantee, c.grantee_name),
         format!("{}{co}{}", cat.purpose_label, c.purpose_name),
         format!("{}{co}{scope}", cat.consent_scope),
@@ -124,7 +141,7 @@ pub fn receipt_lines(
             time(c.valid_until_ms, offset)
         ),
         format!("{}{co}{}", cat.consent_serial, c.form_serial),
-    ];
+    ]);
     if !c.scan_sha256.is_empty() {
         lines.push(format!("{}{co}{}", cat.consent_scan, c.scan_sha256));
     }
@@ -141,6 +158,19 @@ pub fn receipt_lines(
     ));
     lines.push(format!("ID{co}{}", c.id));
     lines
+}
+
+/// The printed receipt: the lines above and where the subject (or agent)
+/// and the clerk sign.
+pub fn receipt_document(
+    c: &pb::ConsentRecord,
+    cat: &Catalogue,
+    offset: FixedOffset,
+    names: &[(String, String, bool)],
+) -> String {
+    let mut lines = receipt_lines(c, cat, offset, names);
+    lines.extend(crate::print::signatures(cat));
+    crate::print::paginate(&lines, cat, &c.form_serial, &c.operator_name)
 }
 
 impl ConsentScreen {
@@ -243,14 +273,13 @@ impl ConsentScreen {
                     return Action::None;
                 };
                 return Action::Send(Call::SaveText {
-                    path: format!(
-                        "授权回执-{}.txt",
-                        &receipt.id[receipt.id.len().saturating_sub(8)..]
-                    )
-                    .into(),
-                    text: receipt_lines(receipt, cat, *chrono::Local::now().offset(), &self.scope)
-                        .join("\n")
-                        + "\n",
+                    path: format!("{}-{}.txt", cat.consent_receipt, receipt.form_serial).into(),
+                    text: receipt_document(
+                        receipt,
+                        cat,
+                        *chrono::Local::now().offset(),
+                        &self.scope,
+                    ),
                 });
             }
             Some(Cmd::Submit) if waiting => return Action::None,

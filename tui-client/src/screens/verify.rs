@@ -101,26 +101,67 @@ impl VerifyScreen {
             Field::text(field::NAME, cat.person_name),
             Field::choice(field::METHOD, cat.method, methods),
             Field::text(field::DOCUMENT, cat.document),
+            Field::choice(
+                field::ACTING_AS,
+                cat.acting_as,
+                vec![
+                    (
+                        pb::OrgActor::LegalRepresentative as i32,
+                        cat.acting_legal_representative.into(),
+                    ),
+                    (
+                        pb::OrgActor::AuthorisedAgent as i32,
+                        cat.acting_authorised_agent.into(),
+                    ),
+                ],
+            ),
             Field::text(field::AGENT_IDENTIFIER, cat.agent_identifier),
             Field::text(field::AGENT_NAME, cat.agent_name),
             Field::text(field::POA_REFERENCE, cat.poa_reference),
+            Field::text(field::LICENCE, cat.licence),
         ])
         .submitting(|c| c.key_verify);
-        Self::show_fields_for_method(&mut form);
+        Self::show_fields(&mut form, cat, NaiveDate::default());
         VerifyScreen { form, result: None }
     }
 
-    fn show_fields_for_method(form: &mut Form) {
+    /// Whether the number typed is an organisation's credit code.
+    fn is_organisation(form: &Form, today: NaiveDate) -> bool {
+        matches!(
+            ident::check_any(&form.raw(field::IDENTIFIER), today),
+            Ok(Identifier::Organisation(_))
+        )
+    }
+
+    /// The fields the subject and the method need: a person's agent with a
+    /// power of attorney, or the person acting for an organisation and the
+    /// licence inspected.
+    fn show_fields(form: &mut Form, cat: &Catalogue, today: NaiveDate) {
         let m = VerificationMethod::try_from(form.choice(field::METHOD)).unwrap_or_default();
         form.set_hidden(field::DOCUMENT, m != VerificationMethod::OtherDocument);
-        let agent = m != VerificationMethod::AgentWithPoa;
-        for f in [
-            field::AGENT_IDENTIFIER,
-            field::AGENT_NAME,
-            field::POA_REFERENCE,
-        ] {
-            form.set_hidden(f, agent);
-        }
+        let organisation = Self::is_organisation(form, today);
+        let acting = pb::OrgActor::try_from(form.choice(field::ACTING_AS)).unwrap_or_default();
+        let agent = organisation || m == VerificationMethod::AgentWithPoa;
+        let letter = match organisation {
+            true => acting == pb::OrgActor::AuthorisedAgent,
+            false => m == VerificationMethod::AgentWithPoa,
+        };
+        form.set_hidden(field::ACTING_AS, !organisation);
+        form.set_hidden(field::LICENCE, !organisation);
+        form.set_hidden(field::AGENT_IDENTIFIER, !agent);
+        form.set_hidden(field::AGENT_NAME, !agent);
+        form.set_hidden(field::POA_REFERENCE, !letter);
+        let (id_label, name_label, letter_label) = match organisation {
+            true => (
+                cat.acting_identifier,
+                cat.acting_name,
+                cat.authorisation_letter,
+            ),
+            false => (cat.agent_identifier, cat.agent_name, cat.poa_reference),
+        };
+        form.set_label(field::AGENT_IDENTIFIER, id_label);
+        form.set_label(field::AGENT_NAME, name_label);
+        form.set_label(field::POA_REFERENCE, letter_label);
     }
 
     pub fn on_key(
@@ -166,8 +207,8 @@ impl VerifyScreen {
         match self.form.handle_key(key) {
             FormEvent::Edited => {
                 self.result = None;
-                if focused == field::METHOD {
-                    Self::show_fields_for_method(&mut self.form);
+                if [field::METHOD, field::ACTING_AS, field::IDENTIFIER].contains(&focused) {
+                    Self::show_fields(&mut self.form, cat, today);
                 }
                 if focused == field::IDENTIFIER || focused == field::AGENT_IDENTIFIER {
                     let (error, note) = live_note(&self.form.raw(focused), today, cat, lang);
@@ -194,6 +235,11 @@ impl VerifyScreen {
             agent_identifier: ident::normalise(&f.raw(field::AGENT_IDENTIFIER)),
             agent_name: f.value(field::AGENT_NAME),
             poa_reference: f.value(field::POA_REFERENCE),
+            acting_as: match Self::is_organisation(f, today) {
+                true => f.choice(field::ACTING_AS),
+                false => 0,
+            },
+            licence: f.value(field::LICENCE),
         };
         let errors = validate::verification(&VerificationInput::from(&req), today);
         if self.form.show_local_errors(&errors, lang) {
@@ -291,8 +337,13 @@ fn result_lines(
     if let Some(s) = &r.subject {
         let kind = crate::i18n::subject_kind_name(cat.lang, s.kind());
         let mut who = format!(" {} {} [{kind}]", s.name, s.identifier);
-        if let Some((_, t)) = cat.org_types.iter().find(|t| t.0 == s.org_type) {
-            who.push_str(&format!(" {t}"));
+        // The credit code's registration (农民专业合作社 …), else the type.
+        match cat.org_types.iter().find(|t| t.0 == s.org_type) {
+            _ if !s.registration.is_empty() && cat.lang == Lang::Zh => {
+                who.push_str(&format!(" {}", s.registration));
+            }
+            Some((_, t)) => who.push_str(&format!(" {t}")),
+            None => {}
         }
         lines.push(Line::from(who));
         lines.push(Line::from(format!(
@@ -303,13 +354,30 @@ fn result_lines(
     if let Some(v) = &r.verification {
         let method = method_label(cat, v.method());
         let mut how = format!(" {}: {method}", cat.method);
-        if !v.agent_name.is_empty() {
-            how.push_str(&format!(
-                " ({} {} {})",
-                cat.by_agent, v.agent_name, v.agent_identifier
-            ));
+        let acting = match v.acting_as() {
+            pb::OrgActor::LegalRepresentative => Some(cat.acting_legal_representative),
+            pb::OrgActor::AuthorisedAgent => Some(cat.acting_authorised_agent),
+            pb::OrgActor::Unspecified => None,
+        };
+        match acting {
+            Some(acting) => {
+                how.push_str(&format!(
+                    " ({acting} {} {})",
+                    v.agent_name, v.agent_identifier
+                ));
+                lines.push(Line::from(how));
+                lines.push(Line::from(format!(" {}: {}", cat.licence, v.licence)));
+            }
+            None => {
+                if !v.agent_name.is_empty() {
+                    how.push_str(&format!(
+                        " ({} {} {})",
+                        cat.by_agent, v.agent_name, v.agent_identifier
+                    ));
+                }
+                lines.push(Line::from(how));
+            }
         }
-        lines.push(Line::from(how));
         lines.push(Line::from(format!(
             " {} {}  ({} {})",
             cat.valid_until,
