@@ -332,6 +332,8 @@ pub enum Rule {
     NotTheLegalRepresentative,
     /// A paper form serial already registered for another consent.
     FormSerialTaken,
+    /// A weekend or holiday where the rule counts from a working day.
+    NotAWorkingDay,
     /// A withdrawal without the applicant: neither verified again nor a
     /// written withdrawal recorded.
     WithdrawalNeedsApplicant,
@@ -430,6 +432,12 @@ impl FieldError {
                 .pick(
                     "与登记的法定代表人（负责人）不符；他人办理请选“经办人（持授权委托书）”",
                     "is not the registered legal representative; anyone else acts as an agent with a letter of authorisation",
+                )
+                .into(),
+            Rule::NotAWorkingDay => lang
+                .pick(
+                    "应为工作日：该日为周末或法定节假日（见工作日历）",
+                    "must be a working day: it is a weekend or holiday (see the calendar)",
                 )
                 .into(),
             Rule::FormSerialTaken => lang

@@ -201,6 +201,12 @@ both_backends!(
         }
         desk.key(KeyCode::Tab).await;
         desk.text(&path.display().to_string()).await;
+        // A dry run proposes the period and already shows the conflict;
+        // it cannot be taken from there: nothing was imported.
+        desk.key(KeyCode::Enter).await;
+        desk.expect("以下 1 行涉及已由异议裁定的记录");
+        let screen = desk.expect("按文件日期推定报送期为 2025H1");
+        assert!(!screen.contains("F6 采用文件内容"), "{screen}");
         desk.key(KeyCode::Enter).await;
         let screen = desk.expect("以下 1 行涉及已由异议裁定的记录");
         assert!(screen.contains(&format!("异议 {ticket_no}")), "{screen}");
@@ -221,6 +227,12 @@ both_backends!(
         assert!(held.1.contains("2025-08-15"), "{held:?}");
         assert_ne!(held.0, held.1, "kept for a person's decision: {held:?}");
 
+        // The row waits for a person after the screen is left: the import
+        // screen lists it when opened again.
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Char('i')).await;
+        let screen = desk.expect("court-2025H1.xlsx：1 行待人工决定");
+        assert!(screen.contains(&format!("异议 {ticket_no}")), "{screen}");
         // The center decides for the file after all: F6, then y.
         desk.expect("F6 采用文件内容");
         desk.key(KeyCode::F(6)).await;
@@ -242,10 +254,14 @@ both_backends!(
             taken.1.is_some() && taken.2 == 1,
             "names the import and the objection: {taken:?}"
         );
-        let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM import_conflicts")
-            .fetch_one(srv.db.pool())
-            .await
-            .unwrap();
+        // Nothing waits any more (the dry run keeps its log of the row).
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM import_conflicts c JOIN imports i ON i.id = c.import_id
+              WHERE i.status <> 'dry_run'",
+        )
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap();
         assert_eq!(pending, 0);
     }
 );
@@ -963,5 +979,46 @@ both_backends!(
         desk.expect("核验通过");
         capture(&mut desk).await;
         desk.expect("该纸质授权书编号已登记在另一份授权上");
+    }
+);
+
+// Dates a clerk types are checked against what they follow: a department's
+// receipt of the request cannot be in the future, before the objection was
+// filed, or on a day off; a date that does not exist says so; a corrected
+// end cannot come before the record's start.
+both_backends!(
+    dates_are_checked_against_the_facts_they_follow,
+    async |srv: &TestServer| {
+        credit_desk_tests::load_records(srv).await;
+        let (_, ticket) = filed_objection(srv).await;
+        // Filed on Monday 2026-11-23; today is Sunday 2026-11-29.
+        srv.clock.advance_ms(6 * 86_400_000);
+        let mut desk = case_file(srv, &ticket.ticket_no).await;
+        let send = async |desk: &mut Desk, day: &str, rule: &str| {
+            desk.key(KeyCode::Char('s')).await;
+            desk.text(day).await;
+            desk.key(KeyCode::Enter).await;
+            desk.expect(rule);
+            desk.key(KeyCode::Esc).await;
+        };
+        send(&mut desk, "2026-13-01", "没有这一天").await;
+        send(&mut desk, "2026-11-30", "已发生的事不能晚于今天").await;
+        send(&mut desk, "2026-10-23", "不能早于 2026-11-23").await;
+        send(&mut desk, "2026-11-28", "应为工作日").await;
+        // A working day between the filing and today is taken.
+        desk.key(KeyCode::Char('s')).await;
+        desk.text("2026-11-24").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("2026-12-08");
+        // The court corrects the record, with an end before its start.
+        desk.key(KeyCode::Char('a')).await;
+        for _ in 0..4 {
+            desk.key(KeyCode::Tab).await;
+        }
+        desk.text("2000-01-01").await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("已核实更正").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("不能早于 2024-03-05");
     }
 );

@@ -169,6 +169,8 @@ pub async fn insert_import_conflicts(
 /// A held-back row and the department of its import.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct HeldRow {
+    /// The import's status: a dry run's rows are only shown, never taken.
+    pub import_status: String,
     pub record_id: String,
     pub ticket_no: String,
     pub department_id: String,
@@ -192,7 +194,7 @@ pub async fn held_row(
     row: u32,
 ) -> sqlx::Result<Option<HeldRow>> {
     sqlx::query_as(
-        "SELECT c.record_id, c.ticket_no, i.department_id, c.start_date, c.end_date, c.amount_cents,
+        "SELECT i.status AS import_status, c.record_id, c.ticket_no, i.department_id, c.start_date, c.end_date, c.amount_cents,
                 c.status, c.negative, c.details, c.content_hash, r.deleted_at
            FROM import_conflicts c
            JOIN imports i ON i.id = c.import_id
@@ -362,6 +364,43 @@ pub async fn recent_imports(
            LEFT JOIN operators o ON o.id = i.operator_id
           WHERE u.path LIKE $1
           ORDER BY i.finished_at DESC LIMIT $2",
+    )
+    .bind(super::org_units::prefix_pattern(scope_path))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// A row still held back for a person's decision, and its import.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PendingConflict {
+    pub import_id: String,
+    pub department_name: String,
+    pub file_name: String,
+    pub finished_at: i64,
+    pub row_number: i64,
+    pub source_key: String,
+    pub ticket_no: String,
+    pub file_value: String,
+    pub decided_value: String,
+}
+
+/// Held-back rows of imports in the caller's part of the tree, newest
+/// import first (at most `limit`).
+pub async fn pending_conflicts(
+    conn: &mut AnyConnection,
+    scope_path: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<PendingConflict>> {
+    sqlx::query_as(
+        "SELECT c.import_id, u.name AS department_name, i.file_name, i.finished_at, c.row_number,
+                r.source_key, c.ticket_no, c.file_value, c.decided_value
+           FROM import_conflicts c
+           JOIN imports i ON i.id = c.import_id
+           JOIN org_units u ON u.id = i.department_id
+           JOIN records r ON r.id = c.record_id
+          WHERE u.path LIKE $1 AND i.status <> 'dry_run'
+          ORDER BY i.finished_at DESC, c.import_id, c.row_number LIMIT $2",
     )
     .bind(super::org_units::prefix_pattern(scope_path))
     .bind(limit)

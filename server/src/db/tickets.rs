@@ -653,6 +653,23 @@ pub struct Correction<'a> {
 }
 
 /// Adds a version made by the ticket (the old ones stay) and makes it current.
+/// The day a record's event began (its current version), when known.
+pub async fn record_start(
+    conn: &mut AnyConnection,
+    record_id: &str,
+) -> sqlx::Result<Option<NaiveDate>> {
+    let start: Option<String> = sqlx::query_scalar(
+        "SELECT v.start_date
+           FROM visible_records r JOIN record_versions v ON v.record_id = r.id AND v.version = r.current_version
+          WHERE r.id = $1",
+    )
+    .bind(record_id)
+    .fetch_optional(conn)
+    .await?
+    .flatten();
+    Ok(start.and_then(|s| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok()))
+}
+
 pub async fn correct_record(
     conn: &mut AnyConnection,
     record_id: &str,

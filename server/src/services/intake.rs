@@ -6,6 +6,7 @@ use std::pin::Pin;
 use credit_desk_proto::pb::{self, OrgUnitKind, intake_server::Intake};
 use credit_desk_proto::periods::{self, Period};
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
+use credit_desk_proto::words::import_status;
 use futures::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -94,6 +95,9 @@ fn import_pb(i: &ImportRow) -> pb::ImportRecord {
     }
 }
 
+/// Held-back rows listed at most (the rest wait for the next look).
+const PENDING_MAX: i64 = 200;
+
 type ProgressStream = Pin<Box<dyn Stream<Item = Result<pb::ImportProgress, Status>> + Send>>;
 
 impl IntakeService {
@@ -174,6 +178,13 @@ impl IntakeService {
                 .await?
                 .ok_or(ApiError::NotFound { field: "import_id" })?;
             authz::import_for(caller.actor(), unit_ref(&department))?;
+            if held.import_status == import_status::DRY_RUN {
+                return Err(ApiError::WrongState {
+                    rule: "dry_run",
+                    zh: "试运行不导入任何内容：请正式导入该文件后再决定".into(),
+                    en: "a dry run imports nothing: import the file, then decide".into(),
+                });
+            }
             if held.deleted_at.is_some() {
                 return Err(ApiError::WrongState {
                     rule: "deleted_by_objection",
@@ -224,9 +235,36 @@ impl IntakeService {
             .filter(|u| authz::import_for(caller.actor(), unit_ref(u)).is_ok())
             .map(|u| super::convert::org_unit(&u))
             .collect();
+        let mut pending: Vec<pb::ImportRecord> = Vec::new();
+        for c in records::pending_conflicts(&mut conn, &caller.org_unit_path, PENDING_MAX).await? {
+            if pending.last().is_none_or(|p| p.id != c.import_id) {
+                pending.push(pb::ImportRecord {
+                    id: c.import_id.clone(),
+                    department_name: c.department_name.clone(),
+                    file_name: c.file_name.clone(),
+                    finished_at_ms: c.finished_at,
+                    summary: Some(pb::ImportSummary {
+                        import_id: c.import_id.clone(),
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                });
+            }
+            if let Some(s) = pending.last_mut().and_then(|p| p.summary.as_mut()) {
+                s.records_conflicting += 1;
+                s.conflicts.push(pb::ImportConflict {
+                    row: c.row_number as u32,
+                    source_key: c.source_key,
+                    ticket_no: c.ticket_no,
+                    file_value: c.file_value,
+                    decided_value: c.decided_value,
+                });
+            }
+        }
         Ok(pb::ListImportsResponse {
             imports: rows.iter().map(import_pb).collect(),
             departments,
+            pending,
         })
     }
 }

@@ -27,13 +27,13 @@ impl Catalogue {
     /// The period field's note: the format, the recent periods, and what
     /// an empty field does.
     pub fn period_note(&self, today: chrono::NaiveDate) -> String {
-        let recent: Vec<String> = credit_desk_proto::periods::recent(today, 4)
+        let recent: Vec<String> = credit_desk_proto::periods::recent(today, 2)
             .iter()
             .map(ToString::to_string)
             .collect();
         let recent = recent.join(" ");
         self.pick(
-            format!("H1 上半年、FY 全年，如 {recent}；留空则按文件日期推定"),
+            format!("H1 上半年、FY 全年，如 {recent}；留空按文件日期推定"),
             format!("H1 first half, FY full year, e.g. {recent}; empty: from the file's dates"),
         )
     }
@@ -84,6 +84,16 @@ impl Catalogue {
             format!("以下 {n} 行涉及已由异议裁定的记录，文件内容与裁定不同，未导入，待人工决定："),
             format!(
                 "{n} row(s) concern records an objection decided and differ from the decision; not imported, a person decides:"
+            ),
+        )
+    }
+
+    /// An earlier import with rows still waiting for a person.
+    pub fn import_pending(&self, department: &str, file: &str, n: u32) -> String {
+        self.pick(
+            format!("{department} {file}：{n} 行待人工决定（异议已裁定，文件内容不同）"),
+            format!(
+                "{department} {file}: {n} row(s) wait for a person (an objection decided them)"
             ),
         )
     }
@@ -339,6 +349,11 @@ mod tests {
                 vec!["9101", "9102", "9103", "9104", "9105", "9106"],
             ),
             ("withheld_note", c.withheld_note(9301), vec!["9301"]),
+            (
+                "import_pending",
+                c.import_pending("DEPT-X", "F-X", 9302),
+                vec!["DEPT-X", "F-X", "9302"],
+            ),
             (
                 "consent_already_withdrawn",
                 c.consent_already_withdrawn("2091-01-02 03:04"),

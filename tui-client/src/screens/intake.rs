@@ -22,6 +22,7 @@ use crate::net::{Answer, Call};
 
 const DRY_RUN: &str = "dry_run";
 const PERIOD: &str = "period";
+const DRY_RUN_STATUS: &str = credit_desk_proto::words::import_status::DRY_RUN;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cmd {
@@ -64,6 +65,8 @@ pub struct IntakeScreen {
     confirming: Option<u32>,
     /// The held-back row whose acceptance was sent.
     accepting: Option<u32>,
+    /// Earlier imports' rows still held back for a person's decision.
+    pub pending: Vec<pb::ImportRecord>,
 }
 
 impl IntakeScreen {
@@ -80,14 +83,11 @@ impl IntakeScreen {
 
     fn offers(&self, cmd: Cmd) -> bool {
         match cmd {
-            Cmd::Accept => self
-                .summary
-                .as_ref()
-                .is_some_and(|s| !s.conflicts.is_empty()),
-            Cmd::PageDown | Cmd::PageUp => self
-                .summary
-                .as_ref()
-                .is_some_and(|s| !s.errors.is_empty() || !s.conflicts.is_empty()),
+            Cmd::Accept => self.held().is_some(),
+            Cmd::PageDown | Cmd::PageUp => match &self.summary {
+                Some(s) => !s.errors.is_empty() || !s.conflicts.is_empty(),
+                None => !self.pending.is_empty(),
+            },
             Cmd::Back => true,
         }
     }
@@ -109,11 +109,7 @@ impl IntakeScreen {
         }
         match keys::find(KEYS, &key, |c| self.offers(c)) {
             Some(Cmd::Accept) => {
-                self.confirming = self
-                    .summary
-                    .as_ref()
-                    .and_then(|s| s.conflicts.first())
-                    .map(|c| c.row);
+                self.confirming = self.held().and_then(|s| s.conflicts.first()).map(|c| c.row);
                 return Action::None;
             }
             Some(Cmd::Back) => return Action::Back,
@@ -174,14 +170,32 @@ impl IntakeScreen {
         })
     }
 
+    /// The import whose held-back rows F6 works through: the one just
+    /// run, or else the newest earlier one with rows waiting.
+    fn held(&self) -> Option<&pb::ImportSummary> {
+        match &self.summary {
+            // A dry run's rows are shown, not taken: nothing was imported.
+            Some(s) => Some(s).filter(|s| !s.conflicts.is_empty() && s.status != DRY_RUN_STATUS),
+            None => self.pending.first().and_then(|p| p.summary.as_ref()),
+        }
+    }
+
+    fn held_mut(&mut self) -> Option<&mut pb::ImportSummary> {
+        match &mut self.summary {
+            Some(s) => Some(s),
+            None => self.pending.first_mut().and_then(|p| p.summary.as_mut()),
+        }
+    }
+
     fn accept(&mut self, row: u32) -> Action {
-        let Some(summary) = &self.summary else {
+        let Some(summary) = self.held() else {
             return Action::None;
         };
+        let import_id = summary.import_id.clone();
         self.accepting = Some(row);
         Action::Send(Call::AcceptConflict(pb::AcceptConflictRequest {
             request_id: uuid::Uuid::now_v7().to_string(),
-            import_id: summary.import_id.clone(),
+            import_id,
             row,
         }))
     }
@@ -189,12 +203,7 @@ impl IntakeScreen {
     /// The question on screen while a held-back row waits for y.
     pub fn question(&self, cat: &Catalogue) -> Option<String> {
         let row = self.confirming?;
-        let c = self
-            .summary
-            .as_ref()?
-            .conflicts
-            .iter()
-            .find(|c| c.row == row)?;
+        let c = self.held()?.conflicts.iter().find(|c| c.row == row)?;
         Some(cat.accept_file_value(c))
     }
 
@@ -206,6 +215,7 @@ impl IntakeScreen {
         match answer {
             Answer::Imports(list) => {
                 self.imports = list.imports;
+                self.pending = list.pending;
                 self.departments = list.departments;
                 let choices = self
                     .departments
@@ -233,9 +243,11 @@ impl IntakeScreen {
             }
             Answer::ConflictAccepted(done) => {
                 let row = self.accepting.take();
-                if let (Some(row), Some(s)) = (row, &mut self.summary) {
+                if let (Some(row), Some(s)) = (row, self.held_mut()) {
                     s.conflicts.retain(|c| c.row != row);
                     s.records_conflicting = s.records_conflicting.saturating_sub(1);
+                    self.pending
+                        .retain(|p| p.summary.as_ref().is_some_and(|s| !s.conflicts.is_empty()));
                     return Action::Info(cat.file_value_accepted(row, done.version));
                 }
                 Action::None
@@ -309,7 +321,10 @@ impl IntakeScreen {
         }
         let mut lines = match &self.summary {
             Some(s) => summary_lines(s, cat, self.scroll),
-            None => recent_lines(&self.imports, cat),
+            None => pending_lines(&self.pending, cat, self.scroll)
+                .into_iter()
+                .chain(recent_lines(&self.imports, cat))
+                .collect(),
         };
         if let Some(question) = self.question(cat) {
             lines.insert(0, Line::styled(question, app.theme.warning()));
@@ -370,6 +385,21 @@ fn summary_lines(s: &pb::ImportSummary, cat: &Catalogue, scroll: usize) -> Vec<L
         .collect()
 }
 
+/// Earlier imports' rows still waiting for a person, before the recent list.
+fn pending_lines(
+    pending: &[pb::ImportRecord],
+    cat: &Catalogue,
+    scroll: usize,
+) -> Vec<Line<'static>> {
+    let mut items = Vec::new();
+    for p in pending {
+        let Some(s) = &p.summary else { continue };
+        items.push(cat.import_pending(&p.department_name, &p.file_name, s.records_conflicting));
+        items.extend(s.conflicts.iter().map(|c| cat.import_conflict(c)));
+    }
+    items.into_iter().skip(scroll).map(Line::from).collect()
+}
+
 fn recent_lines(imports: &[pb::ImportRecord], cat: &Catalogue) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(cat.recent_imports.to_string())];
     for i in imports {
@@ -405,6 +435,7 @@ mod tests {
                     name: "市税务局".into(),
                     ..Default::default()
                 }],
+                pending: vec![],
             }),
             &ZH,
         );

@@ -161,11 +161,14 @@ async fn send_requests(
     let received_on =
         validate::receipt_date("received_on", &s.received_on, today, t.row.received_on)?;
     let cal = cal_db::load(tx).await?;
-    let due = deadlines::department_reply_due(&cal, received_on).map_err(
-        |calendar::CalendarError::MissingYear(year)| {
-            FieldError::new("received_on", Rule::CalendarMissingYear { year })
-        },
-    )?;
+    let missing = |calendar::CalendarError::MissingYear(year)| {
+        FieldError::new("received_on", Rule::CalendarMissingYear { year })
+    };
+    // Day 0 of the department's working days: letters arrive on one.
+    if !cal.is_working_day(received_on).map_err(missing)? {
+        return Err(FieldError::new("received_on", Rule::NotAWorkingDay).into());
+    }
+    let due = deadlines::department_reply_due(&cal, received_on).map_err(missing)?;
     let mut facts = t.facts;
     let mut sent = Vec::new();
     for dept in departments
@@ -229,6 +232,15 @@ async fn record_reply(
         .collect();
     let decided = reply_decisions(&disputed, &r.decisions)?;
     validate::display_text("reply_text", &r.reply_text, 5000)?;
+    // A corrected end follows the record's start.
+    for d in &decided {
+        if let Some(end) = d.end_date
+            && let Some(start) = tickets::record_start(tx, d.record_id).await?
+            && end < start
+        {
+            return Err(FieldError::new("end_date", Rule::NotBefore { earliest: start }).into());
+        }
+    }
     for d in &decided {
         match d.outcome {
             Outcome::Corrected => {
