@@ -354,6 +354,24 @@ pub fn event_detail(
             })
         }
         "statement" => Some(key(detail)),
+        // A calendar change moved a deadline (see `db::tickets`).
+        "deadline.recomputed" => {
+            let arrow = |text: &str| text.split_once(" -> ").map(|(a, b)| format!("{a} → {b}"));
+            match detail.split_once(": reply due ") {
+                Some((letter, moved)) => arrow(moved).map(|m| {
+                    lang.pick(
+                        format!("{letter}：部门回复期限 {m}（工作日历调整）"),
+                        format!("{letter}: reply due {m} (calendar changed)"),
+                    )
+                }),
+                None => detail.strip_prefix("notice due ").and_then(arrow).map(|m| {
+                    lang.pick(
+                        format!("通知申请人期限 {m}（工作日历调整）"),
+                        format!("notice due {m} (calendar changed)"),
+                    )
+                }),
+            }
+        }
         _ => None,
     };
     shown.unwrap_or_else(|| detail.to_string())
@@ -368,6 +386,17 @@ mod tests {
         let keys = |id: &str| (id == "r1").then(|| "(2025)粤1284执302号".to_string());
         let zh = |a, d| event_detail(Lang::Zh, a, d, &keys);
         assert_eq!(zh("filed", "2 record(s)"), "异议记录 2 条");
+        assert_eq!(
+            zh(
+                "deadline.recomputed",
+                "HC-1: reply due 2026-12-07 -> 2026-12-08"
+            ),
+            "HC-1：部门回复期限 2026-12-07 → 2026-12-08（工作日历调整）"
+        );
+        assert_eq!(
+            zh("deadline.recomputed", "notice due 2026-12-07 -> 2026-12-09"),
+            "通知申请人期限 2026-12-07 → 2026-12-09（工作日历调整）"
+        );
         assert_eq!(
             zh("request_sent", "HC-20261123-0001 (reply due 2026-12-07)"),
             "HC-20261123-0001（部门回复期限 2026-12-07）"

@@ -1022,3 +1022,22 @@ both_backends!(
         desk.expect("不能早于 2024-03-05");
     }
 );
+
+// Paging down the case file ran past its end onto an empty page.
+both_backends!(
+    paging_the_case_file_stops_at_its_last_page,
+    async |srv: &TestServer| {
+        credit_desk_tests::load_records(srv).await;
+        let (_, ticket) = filed_objection(srv).await;
+        let mut desk = case_file(srv, &ticket.ticket_no).await;
+        for _ in 0..20 {
+            desk.key(KeyCode::PageDown).await;
+            desk.screen();
+        }
+        // The end of the history is on screen, not an empty page.
+        desk.expect("受理异议");
+        desk.key(KeyCode::PageUp).await;
+        desk.key(KeyCode::Home).await;
+        desk.expect("案卷编号");
+    }
+);

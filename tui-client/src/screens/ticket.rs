@@ -127,6 +127,9 @@ pub struct TicketScreen {
     pub ticket_id: String,
     pub ticket: Option<pb::Ticket>,
     pub scroll: usize,
+    /// The furthest scroll that still fills the page, as last drawn
+    /// (unknown before the first draw): paging never runs off the end.
+    last_page: std::cell::Cell<usize>,
     caps: Vec<i32>,
     pub confirming: Option<Confirm>,
     pub form: Option<(FormKind, Form)>,
@@ -149,6 +152,7 @@ impl TicketScreen {
             ticket_id,
             ticket: None,
             scroll: 0,
+            last_page: std::cell::Cell::new(usize::MAX),
             caps,
             confirming: None,
             form: None,
@@ -463,9 +467,9 @@ impl TicketScreen {
         };
         match cmd {
             Cmd::Back => return Action::Back,
-            Cmd::LineDown => self.scroll += 1,
+            Cmd::LineDown => self.scroll = (self.scroll + 1).min(self.last_page.get()),
             Cmd::LineUp => self.scroll = self.scroll.saturating_sub(1),
-            Cmd::PageDown => self.scroll += 15,
+            Cmd::PageDown => self.scroll = (self.scroll + 15).min(self.last_page.get()),
             Cmd::PageUp => self.scroll = self.scroll.saturating_sub(15),
             Cmd::Top => self.scroll = 0,
             Cmd::Refresh => return Action::Send(self.load()),
@@ -583,9 +587,12 @@ impl TicketScreen {
             .iter()
             .map(|d| case_file::deadline_line(d, lang))
             .collect();
-        let lines: Vec<Line> = case_file::lines(t, cat, lang, app.utc_offset)
+        let all = case_file::lines(t, cat, lang, app.utc_offset);
+        self.last_page
+            .set(all.len().saturating_sub(usize::from(body.height)));
+        let lines: Vec<Line> = all
             .into_iter()
-            .skip(self.scroll)
+            .skip(self.scroll.min(self.last_page.get()))
             .take(body.height as usize)
             .map(|l| {
                 // Running deadlines in their urgency's colour.
