@@ -5,9 +5,11 @@
 ALTER TABLE verifications ADD COLUMN acting_as TEXT;
 ALTER TABLE verifications ADD COLUMN licence TEXT;
 
--- A paper consent form's serial is registered once. Serials registered
--- twice before this rule keep the first; later ones are marked with their
+-- A paper consent form's serial is registered once, as printed (trimmed,
+-- capitals, which is how capture now stores it). Serials registered twice
+-- before this rule keep the first; later ones are marked with their
 -- consent's id, so nothing is lost and each stays findable.
+UPDATE consents SET form_serial = UPPER(TRIM(form_serial));
 UPDATE consents SET form_serial = form_serial || ' #' || id
  WHERE EXISTS (SELECT 1 FROM consents d
                 WHERE d.form_serial = consents.form_serial

@@ -11,7 +11,7 @@ use crate::authz::{self, Actor, QueueView};
 use crate::clock::local_date;
 use crate::db::queue::{self, QueueScope};
 use crate::rules::{deadlines, submissions};
-use credit_desk_proto::validate::FieldError;
+use credit_desk_proto::validate::{FieldError, Rule};
 
 use crate::db::tickets::DeadlineMove;
 use crate::db::{Db, audit, calendar, consents, org_units, records};
@@ -122,7 +122,14 @@ pub async fn change_calendar(
             .await?;
     }
     let cal = calendar::load(&mut tx).await?;
-    let moves = crate::db::tickets::recompute_deadlines(&mut tx, &cal, operator_id, now_ms).await?;
+    let moves =
+        match crate::db::tickets::recompute_deadlines(&mut tx, &cal, operator_id, now_ms).await? {
+            Ok(moves) => moves,
+            Err(cal::CalendarError::MissingYear(year)) => {
+                let rule = Rule::CalendarMissingYear { year };
+                return Ok(Err(FieldError::new("calendar", rule)));
+            }
+        };
     let years: Vec<(i32, YearDiff)> = plans
         .iter()
         .map(|p| (p.year, rules::calendar::diff(p)))

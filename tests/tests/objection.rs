@@ -716,6 +716,23 @@ both_backends!(
             (year.days_before, year.days_after, year.removed),
             (40, 1, 40)
         );
+        // A change that would push an open deadline into a year the
+        // calendar lacks is refused, naming the year (not an internal error).
+        let december: String = (1..=31)
+            .filter_map(|d| chrono::NaiveDate::from_ymd_opt(2026, 12, d))
+            .filter(|d| chrono::Datelike::weekday(d).number_from_monday() <= 5)
+            .map(|d| format!("{d},holiday,测试\n"))
+            .collect();
+        let err = change(file(format!("{official}{december}"), false))
+            .await
+            .unwrap_err();
+        assert_eq!(reason(&err), reason_code::VALIDATION);
+        assert_eq!(violations(&err), ["calendar"]);
+        assert!(
+            err.message().contains("工作日历缺少 2027 年"),
+            "{}",
+            err.message()
+        );
         // The shipped schedule comes back, and the deadline with it.
         let restore = |confirm| pb::ChangeCalendarRequest {
             change: Some(Change::RestoreOfficial(2026)),

@@ -221,6 +221,21 @@ pub fn body_with_records(
 
 /// The whole printable report: pages of `PAGE_LINES` lines, each ending
 /// with its footer; pages separated by form feeds.
+/// Text a clerk typed (a form serial), made safe as part of a file name:
+/// path separators, `..` and control characters become `_`.
+pub fn file_name_part(text: &str) -> String {
+    let safe: String = text
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    safe.replace("..", "_")
+}
+
 /// Where the subject (or their agent) and the clerk sign a receipt.
 pub fn signatures(cat: &Catalogue) -> Vec<String> {
     vec![
@@ -267,6 +282,13 @@ pub fn paginate(lines: &[String], cat: &Catalogue, number: &str, operator: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_typed_serial_cannot_leave_the_folder() {
+        assert_eq!(file_name_part("SQ/2026/001"), "SQ_2026_001");
+        assert_eq!(file_name_part("../../etc/x"), "____etc_x");
+        assert_eq!(file_name_part(" 授权-7 "), "授权-7");
+    }
     use crate::i18n::{EN, ZH};
 
     fn offset() -> FixedOffset {

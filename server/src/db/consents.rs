@@ -208,7 +208,7 @@ pub async fn serial_taken(conn: &mut AnyConnection, serial: &str) -> sqlx::Resul
 }
 
 /// Withdraws a consent once; a second withdrawal keeps the first's time
-/// and reason.
+/// and reason. Returns whether this call withdrew it.
 pub async fn withdraw(
     conn: &mut AnyConnection,
     id: &str,
@@ -216,8 +216,8 @@ pub async fn withdraw(
     verification_id: &str,
     reason: &str,
     now_ms: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
+) -> sqlx::Result<bool> {
+    let done = sqlx::query(
         "UPDATE consents SET withdrawn_at = $1, withdrawn_by = $2, withdrawal_verification_id = $3,
                 withdrawal_reason = $4
           WHERE id = $5 AND withdrawn_at IS NULL",
@@ -229,5 +229,5 @@ pub async fn withdraw(
     .bind(id)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }

@@ -385,8 +385,9 @@ pub struct PendingConflict {
     pub decided_value: String,
 }
 
-/// Held-back rows of imports in the caller's part of the tree, newest
-/// import first (at most `limit`).
+/// Held-back rows of finished imports in the caller's part of the tree
+/// that a person can still take (the record not deleted meanwhile),
+/// newest import first (at most `limit`).
 pub async fn pending_conflicts(
     conn: &mut AnyConnection,
     scope_path: &str,
@@ -399,7 +400,8 @@ pub async fn pending_conflicts(
            JOIN imports i ON i.id = c.import_id
            JOIN org_units u ON u.id = i.department_id
            JOIN records r ON r.id = c.record_id
-          WHERE u.path LIKE $1 AND i.status <> 'dry_run'
+          WHERE u.path LIKE $1 AND i.status IN ('applied', 'no_change')
+            AND r.deleted_at IS NULL
           ORDER BY i.finished_at DESC, c.import_id, c.row_number LIMIT $2",
     )
     .bind(super::org_units::prefix_pattern(scope_path))

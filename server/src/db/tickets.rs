@@ -3,7 +3,7 @@
 //! refresh from.
 
 use chrono::NaiveDate;
-use credit_desk_proto::calendar::Calendar;
+use credit_desk_proto::calendar::{Calendar, CalendarError};
 use sqlx::AnyConnection;
 
 use super::column::{OptText, Text, date_text, parse_date};
@@ -126,13 +126,15 @@ pub struct DeadlineMove {
 
 /// Recomputes every open working-day deadline on `cal` (after a calendar
 /// change): replies still awaited and notices still due. Each moved
-/// deadline is an event in its ticket's history.
+/// deadline is an event in its ticket's history. A deadline the calendar
+/// can no longer compute (it would fall in a year not held) is the
+/// calendar's error, for the administrator to see.
 pub async fn recompute_deadlines(
     conn: &mut AnyConnection,
     cal: &Calendar,
     operator_id: Option<&str>,
     now_ms: i64,
-) -> anyhow::Result<Vec<DeadlineMove>> {
+) -> anyhow::Result<Result<Vec<DeadlineMove>, CalendarError>> {
     let mut moved = Vec::new();
     let letters: Vec<(String, String, String, String, String, String)> = sqlx::query_as(
         "SELECT l.id, l.ticket_id, t.ticket_no, l.letter_no, l.received_on, l.reply_due
@@ -143,10 +145,10 @@ pub async fn recompute_deadlines(
     .fetch_all(&mut *conn)
     .await?;
     for (id, ticket_id, ticket_no, letter_no, received_on, old) in letters {
-        let new = date_text(deadlines::department_reply_due(
-            cal,
-            parse_date(&received_on)?,
-        )?);
+        let new = match deadlines::department_reply_due(cal, parse_date(&received_on)?) {
+            Ok(due) => date_text(due),
+            Err(e) => return Ok(Err(e)),
+        };
         if new == old {
             continue;
         }
@@ -175,7 +177,10 @@ pub async fn recompute_deadlines(
     .fetch_all(&mut *conn)
     .await?;
     for (ticket_id, ticket_no, old, replied_at) in notices {
-        let due = deadlines::notice_due(cal, local_date(replied_at))?;
+        let due = match deadlines::notice_due(cal, local_date(replied_at)) {
+            Ok(due) => due,
+            Err(e) => return Ok(Err(e)),
+        };
         let new = date_text(due);
         if new == old {
             continue;
@@ -191,7 +196,7 @@ pub async fn recompute_deadlines(
             to: new,
         });
     }
-    Ok(moved)
+    Ok(Ok(moved))
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -340,7 +340,7 @@ impl ConsentService {
             now,
         )
         .await?;
-        consents::withdraw(
+        let withdrawn = consents::withdraw(
             &mut tx,
             &consent.id,
             &caller.operator_id,
@@ -349,15 +349,18 @@ impl ConsentService {
             now,
         )
         .await?;
-        audit::record(
-            &mut tx,
-            Some(&caller.operator_id),
-            "consent.withdraw",
-            &consent.id,
-            reason,
-            now,
-        )
-        .await?;
+        // A repeated withdrawal changes nothing, and logs nothing.
+        if withdrawn {
+            audit::record(
+                &mut tx,
+                Some(&caller.operator_id),
+                "consent.withdraw",
+                &consent.id,
+                reason,
+                now,
+            )
+            .await?;
+        }
         let c = consents::get(&mut tx, &consent.id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("consent vanished"))?;

@@ -178,11 +178,22 @@ impl IntakeService {
                 .await?
                 .ok_or(ApiError::NotFound { field: "import_id" })?;
             authz::import_for(caller.actor(), unit_ref(&department))?;
+            // Only a finished import's rows: a dry run imports nothing, and
+            // an unfinished one may still be rolled back with its versions.
             if held.import_status == import_status::DRY_RUN {
                 return Err(ApiError::WrongState {
                     rule: "dry_run",
                     zh: "试运行不导入任何内容：请正式导入该文件后再决定".into(),
                     en: "a dry run imports nothing: import the file, then decide".into(),
+                });
+            }
+            if ![import_status::APPLIED, import_status::NO_CHANGE]
+                .contains(&held.import_status.as_str())
+            {
+                return Err(ApiError::WrongState {
+                    rule: "import_unfinished",
+                    zh: "该批次导入尚未完成，完成后再决定".into(),
+                    en: "the import has not finished; decide once it has".into(),
                 });
             }
             if held.deleted_at.is_some() {

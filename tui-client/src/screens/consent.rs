@@ -273,7 +273,12 @@ impl ConsentScreen {
                     return Action::None;
                 };
                 return Action::Send(Call::SaveText {
-                    path: format!("{}-{}.txt", cat.consent_receipt, receipt.form_serial).into(),
+                    path: format!(
+                        "{}-{}.txt",
+                        cat.consent_receipt,
+                        crate::print::file_name_part(&receipt.form_serial)
+                    )
+                    .into(),
                     text: receipt_document(
                         receipt,
                         cat,

@@ -588,8 +588,7 @@ impl TicketScreen {
             .map(|d| case_file::deadline_line(d, lang))
             .collect();
         let all = case_file::lines(t, cat, lang, app.utc_offset);
-        self.last_page
-            .set(all.len().saturating_sub(usize::from(body.height)));
+        self.last_page.set(last_page(&all, body.width, body.height));
         let lines: Vec<Line> = all
             .into_iter()
             .skip(self.scroll.min(self.last_page.get()))
@@ -648,5 +647,40 @@ impl TicketScreen {
             )),
             hint,
         );
+    }
+}
+
+/// The first line of the last page: from there to the end, the lines
+/// (wrapped at `width` columns) fill at most `height` rows.
+fn last_page(lines: &[String], width: u16, height: u16) -> usize {
+    use unicode_width::UnicodeWidthStr;
+    let width = usize::from(width.max(1));
+    let mut rows = 0;
+    for (i, line) in lines.iter().enumerate().rev() {
+        rows += line.width().div_ceil(width).max(1);
+        if rows > usize::from(height) {
+            // The last line is shown even when it alone overfills the page.
+            return (i + 1).min(lines.len() - 1);
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_page;
+
+    #[test]
+    fn the_last_page_counts_wrapped_rows() {
+        let lines: Vec<String> = ["a", "b", "c", "d"].map(String::from).into();
+        assert_eq!(last_page(&lines, 80, 2), 2);
+        assert_eq!(last_page(&lines, 80, 10), 0);
+        // A last line two rows long (at 10 columns) leaves room for one more.
+        let mut long = lines.clone();
+        long.push("x".repeat(15));
+        assert_eq!(last_page(&long, 10, 3), 3);
+        // Wide characters take two columns each.
+        assert_eq!(last_page(&["一二三四五六".to_string()], 6, 1), 0);
+        assert_eq!(last_page(&["a".into(), "一二三四五六".into()], 6, 2), 1);
     }
 }

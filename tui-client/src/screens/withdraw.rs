@@ -201,8 +201,12 @@ impl WithdrawScreen {
             },
             Some(Cmd::Receipt) => match self.current() {
                 Some(c) => Action::Send(Call::SaveText {
-                    path: format!("{}-{}.txt", cat.consent_withdrawal_receipt, c.form_serial)
-                        .into(),
+                    path: format!(
+                        "{}-{}.txt",
+                        cat.consent_withdrawal_receipt,
+                        crate::print::file_name_part(&c.form_serial)
+                    )
+                    .into(),
                     text: receipt(c, cat, offset),
                 }),
                 None => Action::None,
