@@ -21,15 +21,25 @@ pub struct Desk {
     /// Documents the clerk printed (kept here rather than written into the
     /// test's working directory; printing itself is tested in `net`).
     pub printed: Vec<(std::path::PathBuf, String)>,
+    /// Calls sent to the server so far (each one round trip at least).
+    pub calls: u64,
+    /// Time the clerk waited for answers so far.
+    pub waited: std::time::Duration,
 }
 
 impl Desk {
     pub fn open(srv: &TestServer, lang: Lang) -> Desk {
-        let client = Client::new(&srv.running.url(), lang, None).expect("a client");
+        Desk::connect(&srv.running.url(), lang)
+    }
+
+    /// A workstation talking to the server at `url` (through an emulated
+    /// link, say).
+    pub fn connect(url: &str, lang: Lang) -> Desk {
+        let client = Client::new(url, lang, None).expect("a client");
         let app = App::new(
             lang,
             Theme { color: false },
-            srv.running.url(),
+            url.to_string(),
             client.meter.clone(),
             None,
             "desk-1".into(),
@@ -38,6 +48,8 @@ impl Desk {
             app,
             client,
             printed: Vec::new(),
+            calls: 0,
+            waited: std::time::Duration::ZERO,
         }
     }
 
@@ -80,7 +92,13 @@ impl Desk {
                         self.printed.push((path.clone(), text));
                         Ok(Answer::Saved(path))
                     }
-                    call => self.client.call(token.as_deref(), call, &|_, _| {}).await,
+                    call => {
+                        let started = std::time::Instant::now();
+                        let result = self.client.call(token.as_deref(), call, &|_, _| {}).await;
+                        self.calls += 1;
+                        self.waited += started.elapsed();
+                        result
+                    }
                 };
                 queue.extend(self.app.update(Event::Reply {
                     seq,

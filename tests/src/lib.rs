@@ -7,6 +7,7 @@
 
 pub mod desk;
 pub mod fuzz;
+pub mod link;
 
 use std::sync::Arc;
 
