@@ -25,6 +25,8 @@ pub struct Desk {
     pub calls: u64,
     /// Time the clerk waited for answers so far.
     pub waited: std::time::Duration,
+    /// Seconds of retry countdown shown while the link was down.
+    pub link_downs: u64,
 }
 
 impl Desk {
@@ -50,6 +52,7 @@ impl Desk {
             printed: Vec::new(),
             calls: 0,
             waited: std::time::Duration::ZERO,
+            link_downs: 0,
         }
     }
 
@@ -81,30 +84,36 @@ impl Desk {
         }
     }
 
-    /// Sends what the app asked for, one call after another, feeding each
-    /// answer back, until the app asks for nothing more.
+    /// Sends what the app asked for, one call after another, the way the
+    /// workstation's runner does (`run::perform`: retried with backoff
+    /// while the link is down, the same request each time), feeding the
+    /// link's state and each answer back, until the app asks for nothing
+    /// more.
     async fn run(&mut self, commands: Vec<Command>) {
         let mut queue: VecDeque<Command> = commands.into();
         while let Some(command) = queue.pop_front() {
-            if let Command::Send { seq, token, call } = command {
-                let result = match call {
-                    Call::SaveText { path, text } => {
-                        self.printed.push((path.clone(), text));
-                        Ok(Answer::Saved(path))
-                    }
-                    call => {
-                        let started = std::time::Instant::now();
-                        let result = self.client.call(token.as_deref(), call, &|_, _| {}).await;
-                        self.calls += 1;
-                        self.waited += started.elapsed();
-                        result
-                    }
-                };
+            let Command::Send { seq, token, call } = command else {
+                continue;
+            };
+            if let Call::SaveText { path, text } = call {
+                self.printed.push((path.clone(), text));
                 queue.extend(self.app.update(Event::Reply {
                     seq,
-                    result,
+                    result: Ok(Answer::Saved(path)),
                     rtt_ms: 0,
                 }));
+                continue;
+            }
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+            let started = std::time::Instant::now();
+            credit_desk::run::perform(self.client.clone(), seq, token, call, tx).await;
+            self.calls += 1;
+            self.waited += started.elapsed();
+            while let Ok(event) = rx.try_recv() {
+                if let Event::LinkDown { .. } = event {
+                    self.link_downs += 1;
+                }
+                queue.extend(self.app.update(event));
             }
         }
     }

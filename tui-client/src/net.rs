@@ -596,7 +596,16 @@ async fn print_to(
 /// Whether a failure is the link's (retry it) rather than the server's
 /// answer (show it).
 pub fn is_link_failure(status: &Status) -> bool {
-    matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded)
+    match status.code() {
+        Code::Unavailable | Code::DeadlineExceeded => true,
+        // A connection that broke mid-call ("transport error", an HTTP/2
+        // reset) comes from this side's transport, not from the server: the
+        // server's own answers never carry a source error.
+        Code::Unknown | Code::Internal | Code::Cancelled => {
+            std::error::Error::source(status).is_some()
+        }
+        _ => false,
+    }
 }
 
 /// A refusal for the form's file field, in the clerk's language.
@@ -661,6 +670,19 @@ pub fn backoff(attempt: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_broken_connection_is_the_link_not_the_server() {
+        assert!(is_link_failure(&Status::unavailable("down")));
+        // The server's own answers are shown, not retried.
+        assert!(!is_link_failure(&Status::unknown("the server said so")));
+        assert!(!is_link_failure(&Status::invalid_argument("bad")));
+        // A transport error mid-call (it carries its cause) is retried.
+        let cut: Box<dyn std::error::Error + Send + Sync> = "connection reset".into();
+        let status = Status::from_error(cut);
+        assert_eq!(status.code(), Code::Unknown);
+        assert!(is_link_failure(&status));
+    }
 
     #[test]
     fn backoff_grows_and_caps() {

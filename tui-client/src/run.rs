@@ -94,7 +94,7 @@ async fn count_down(attempt: u32, wait: std::time::Duration, tx: &mpsc::Unbounde
 /// Runs one call, retrying with backoff while the link is down. The same
 /// request (with the same request id) is sent each time, so a create that
 /// reached the server before the link dropped is not made twice.
-async fn perform(
+pub async fn perform(
     client: Client,
     seq: u64,
     token: Option<String>,
