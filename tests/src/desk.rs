@@ -38,6 +38,7 @@ impl Desk {
     /// link, say).
     pub fn connect(url: &str, lang: Lang) -> Desk {
         let client = Client::new(url, lang, None).expect("a client");
+        client.connect_early();
         let app = App::new(
             lang,
             Theme { color: false },

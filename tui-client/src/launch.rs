@@ -49,6 +49,7 @@ pub async fn open(options: Options) -> anyhow::Result<()> {
         anyhow::bail!("credit-desk needs a terminal");
     }
     let client = Client::new(&options.server, options.lang, options.ca_pem)?;
+    client.connect_early();
     let mut app = App::new(
         options.lang,
         Theme::from_env(),

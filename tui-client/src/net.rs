@@ -240,6 +240,21 @@ impl Client {
             .accept_compressed(CompressionEncoding::Zstd)
     }
 
+    /// Opens the connection now, in the background (TCP, TLS, HTTP/2: a
+    /// round trip or more on a township line), so the clerk's first real
+    /// request — the login — does not wait for it.
+    pub fn connect_early(&self) {
+        let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel.clone());
+        tokio::spawn(async move {
+            let request = tonic_health::pb::HealthCheckRequest {
+                service: String::new(),
+            };
+            if let Err(status) = health.check(request).await {
+                tracing::debug!(%status, "early connection");
+            }
+        });
+    }
+
     fn query(&self) -> QueryClient<Channel> {
         QueryClient::new(self.channel.clone())
             .send_compressed(CompressionEncoding::Zstd)

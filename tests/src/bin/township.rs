@@ -80,6 +80,9 @@ async fn workflow(srv: &TestServer, spec: LinkSpec) -> (Vec<Step>, LinkSpec) {
         steps: Vec::new(),
     };
     let password = credit_desk_tests::DEMO_PASSWORD;
+    // A clerk takes a few seconds to type a name and a password; the
+    // workstation connects meanwhile.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     m.step(
         "登录 login",
         &[
