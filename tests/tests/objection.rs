@@ -10,6 +10,16 @@ use credit_desk_tests::{
     self_query, unit, verify, violations,
 };
 
+async fn home(s: &Session) -> pb::Home {
+    s.auth()
+        .home(pb::HomeRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .home
+        .unwrap()
+}
+
 async fn ticket_of(s: &Session, t: &pb::Ticket) -> pb::Ticket {
     s.objection()
         .get_ticket(pb::GetTicketRequest {
@@ -827,15 +837,7 @@ both_backends!(
         // The test clock is 2026-11-23 and 2027 is not held: from
         // 2026-12-17 on no request can be sent, 24 days ahead.
         let admin = srv.session("admin").await;
-        let home = admin
-            .auth()
-            .home(pb::HomeRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .home
-            .unwrap();
-        let gap = home.calendar_gap.unwrap();
+        let gap = home(&admin).await.calendar_gap.unwrap();
         assert_eq!(
             (gap.missing_year, gap.last_start.as_str()),
             (2027, "2026-12-17")
@@ -853,15 +855,7 @@ both_backends!(
         assert!(cal.gap.is_some());
         // A bank officer has no queue and no calendar to keep: no warning.
         let bank = srv.session("bank").await;
-        let home = bank
-            .auth()
-            .home(pb::HomeRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .home
-            .unwrap();
-        assert!(home.calendar_gap.is_none());
+        assert!(home(&bank).await.calendar_gap.is_none());
         // With 2027 imported the warning is gone.
         admin
             .objection()
@@ -874,15 +868,7 @@ both_backends!(
             })
             .await
             .unwrap();
-        let home = admin
-            .auth()
-            .home(pb::HomeRequest {})
-            .await
-            .unwrap()
-            .into_inner()
-            .home
-            .unwrap();
-        assert!(home.calendar_gap.is_none());
+        assert!(home(&admin).await.calendar_gap.is_none());
     }
 );
 
