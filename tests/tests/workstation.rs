@@ -1041,3 +1041,26 @@ both_backends!(
         desk.expect("案卷编号");
     }
 );
+
+// On a township line every return to the menu cost a round trip for its
+// counters. They are taken as true for a minute after a home or queue
+// answer, unless something was written since.
+both_backends!(
+    returning_to_the_menu_asks_again_only_after_a_change,
+    async |srv: &TestServer| {
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        desk.key(KeyCode::Char('t')).await;
+        desk.expect("时限队列");
+        let calls = desk.calls;
+        desk.key(KeyCode::Esc).await;
+        desk.expect("主菜单");
+        assert_eq!(desk.calls, calls, "the queue's counters serve the menu");
+        // A verification is written: the menu asks again.
+        verify(&mut desk, "441284199003070023", "陈美玲").await;
+        let calls = desk.calls;
+        desk.key(KeyCode::Esc).await;
+        desk.expect("主菜单");
+        assert_eq!(desk.calls, calls + 1, "counters asked for after a change");
+    }
+);

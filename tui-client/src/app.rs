@@ -100,12 +100,19 @@ pub enum Action {
     BackInfo(String),
 }
 
+/// How long the menu's counters are taken as true without asking again.
+const COUNTERS_FRESH_MS: i64 = 60_000;
+
 pub struct Session {
     pub token: String,
     pub home: pb::Home,
     /// The latest live verification made at this workstation: a person
     /// verified again can withdraw what they asked for (an objection).
     pub verification: Option<pb::Verification>,
+    /// When the menu's counters were last known true (a home or a queue
+    /// answer, nothing written since): returning to the menu within a
+    /// minute costs no round trip.
+    pub counters_at: Option<i64>,
 }
 
 /// Shown on the login screen in demo mode.
@@ -310,6 +317,7 @@ impl App {
                     token: resp.session_token,
                     home,
                     verification: None,
+                    counters_at: Some((self.now)()),
                 });
                 self.notice = None;
                 self.stack.clear();
@@ -324,6 +332,7 @@ impl App {
             Ok(Answer::Home(home)) => {
                 if let Some(s) = &mut self.session {
                     s.home = home.clone();
+                    s.counters_at = Some((self.now)());
                 }
                 let action = self
                     .screen
@@ -335,6 +344,14 @@ impl App {
                     && v.verification.is_some()
                 {
                     s.verification = v.verification.clone();
+                }
+                // A queue answer carries the same counters as the menu's.
+                if let (Answer::Queue(q), Some(s)) = (&answer, &mut self.session)
+                    && let Some(stats) = q.stats
+                {
+                    s.home.queue = Some(stats);
+                    s.home.calendar_gap = q.calendar_gap.clone();
+                    s.counters_at = Some((self.now)());
                 }
                 if !std::mem::take(&mut self.keep_notice) {
                     self.notice = None;
@@ -430,7 +447,9 @@ impl App {
                 if let Some(previous) = self.stack.pop() {
                     self.screen = previous;
                     self.notice = None;
-                    if let Some(call) = self.screen.reload(self.has_queue()) {
+                    if let Some(call) = self.screen.reload(self.has_queue())
+                        && !(matches!(call, Call::Home) && self.counters_fresh())
+                    {
                         return self.send(call);
                     }
                 }
@@ -483,9 +502,23 @@ impl App {
         seq
     }
 
+    /// Whether the menu's counters are recent and nothing was written since.
+    fn counters_fresh(&self) -> bool {
+        let now = (self.now)();
+        self.session
+            .as_ref()
+            .and_then(|s| s.counters_at)
+            .is_some_and(|at| now.saturating_sub(at) < COUNTERS_FRESH_MS)
+    }
+
     fn send(&mut self, call: Call) -> Vec<Command> {
         // What was typed is on its way (a refusal keeps it on the screen).
         self.unsent_input = false;
+        if !call.only_reads()
+            && let Some(s) = &mut self.session
+        {
+            s.counters_at = None;
+        }
         let mut out = Vec::new();
         // One request at a time: a new one supersedes a waiting one.
         if let Some(old) = self.pending.take() {

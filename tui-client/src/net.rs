@@ -139,6 +139,28 @@ pub enum Call {
     },
 }
 
+impl Call {
+    /// Whether the call only reads: nothing on the server changes, so the
+    /// menu's counters stay true.
+    pub fn only_reads(&self) -> bool {
+        matches!(
+            self,
+            Call::Home
+                | Call::ListOrgUnits
+                | Call::ListOperators(_)
+                | Call::ListImports
+                | Call::ListPurposes { .. }
+                | Call::FindConsents(_)
+                | Call::ListConsents(_)
+                | Call::GetCalendar(_)
+                | Call::PreviewCalendarFile(_)
+                | Call::GetTicket(_)
+                | Call::ListQueue(_)
+                | Call::SaveText { .. }
+        )
+    }
+}
+
 /// The server's answer to a [`Call`].
 #[derive(Debug, Clone)]
 pub enum Answer {
