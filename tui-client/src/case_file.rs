@@ -9,7 +9,7 @@ use credit_desk_proto::pb;
 use unicode_width::UnicodeWidthStr;
 
 use crate::i18n::{Catalogue, catalogue, ticket_word};
-use crate::print::{WIDTH, paginate, signatures, time, wrap};
+use crate::print::{WIDTH, paginate, time, withdrawal_close, wrap};
 
 /// One deadline as `kind (department)  due  state`.
 pub fn deadline_line(d: &pb::Deadline, lang: Lang) -> String {
@@ -216,14 +216,13 @@ pub fn withdrawal_receipt(t: &pb::Ticket, cat: &Catalogue, offset: FixedOffset) 
         WIDTH,
     ));
     lines.push(format!("{}{c}{confirmed}", cat.withdraw_confirmed_by));
-    lines.push(format!(
-        "{}{c}{} / {}",
-        cat.withdrawn_recorded_by,
-        t.withdrawn_by,
-        time(t.withdrawn_at_ms, offset)
+    lines.extend(withdrawal_close(
+        cat,
+        &t.withdrawn_by,
+        t.withdrawn_at_ms,
+        cat.withdrawal_effect,
+        offset,
     ));
-    lines.extend(wrap(cat.withdrawal_effect, WIDTH));
-    lines.extend(signatures(cat));
     paginate(&lines, cat, &t.ticket_no, &t.withdrawn_by)
 }
 

@@ -236,6 +236,26 @@ pub fn file_name_part(text: &str) -> String {
     safe.replace("..", "_")
 }
 
+/// The end of a withdrawal receipt: who recorded it and when, what it
+/// means, and where the applicant and the clerk sign.
+pub fn withdrawal_close(
+    cat: &Catalogue,
+    by: &str,
+    at_ms: i64,
+    effect: &str,
+    offset: FixedOffset,
+) -> Vec<String> {
+    let mut lines = vec![format!(
+        "{}{}{by} / {}",
+        cat.withdrawn_recorded_by,
+        cat.colon,
+        time(at_ms, offset)
+    )];
+    lines.extend(wrap(effect, WIDTH));
+    lines.extend(signatures(cat));
+    lines
+}
+
 /// Where the subject (or their agent) and the clerk sign a receipt.
 pub fn signatures(cat: &Catalogue) -> Vec<String> {
     vec![

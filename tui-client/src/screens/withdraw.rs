@@ -20,7 +20,7 @@ use crate::form::{Field, Form, FormEvent};
 use crate::i18n::Catalogue;
 use crate::keys::{self, Binding, Key::Code, Key::Letter};
 use crate::net::{Answer, Call};
-use crate::print::{WIDTH, paginate, signatures, time, wrap};
+use crate::print::{WIDTH, paginate, time, withdrawal_close, wrap};
 
 const REASON: &str = "reason";
 
@@ -84,15 +84,14 @@ pub fn receipt(c: &pb::ConsentRecord, cat: &Catalogue, offset: FixedOffset) -> S
         &format!("{}{co}{}", cat.withdraw_reason, c.withdrawal_reason),
         WIDTH,
     ));
-    lines.push(format!(
-        "{}{co}{} / {}",
-        cat.withdrawn_recorded_by,
-        c.withdrawn_by,
-        time(c.withdrawn_at_ms, offset)
-    ));
-    lines.extend(wrap(cat.consent_withdrawal_effect, WIDTH));
     lines.push(format!("ID{co}{}", c.id));
-    lines.extend(signatures(cat));
+    lines.extend(withdrawal_close(
+        cat,
+        &c.withdrawn_by,
+        c.withdrawn_at_ms,
+        cat.consent_withdrawal_effect,
+        offset,
+    ));
     paginate(&lines, cat, &c.form_serial, &c.withdrawn_by)
 }
 
