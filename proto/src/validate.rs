@@ -13,6 +13,7 @@ pub mod field {
     /// The request as a whole (it could not be decoded).
     pub const REQUEST: &str = "request";
     pub const USERNAME: &str = "username";
+    pub const SSH_KEY: &str = "ssh_key";
     pub const PASSWORD: &str = "password";
     pub const NEW_PASSWORD: &str = "new_password";
     pub const INITIAL_PASSWORD: &str = "initial_password";
@@ -47,6 +48,7 @@ pub mod field {
 const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("request", "请求", "request"),
     ("username", "用户名", "username"),
+    ("ssh_key", "SSH 公钥", "SSH public key"),
     ("password", "密码", "password"),
     ("new_password", "新密码", "new password"),
     ("initial_password", "初始密码", "initial password"),
@@ -337,6 +339,10 @@ pub enum Rule {
     /// A withdrawal without the applicant: neither verified again nor a
     /// written withdrawal recorded.
     WithdrawalNeedsApplicant,
+    /// Not one OpenSSH public key line (`ssh-ed25519 AAAA… comment`).
+    NotAnSshKey,
+    /// The key is registered for another operator.
+    SshKeyTaken,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -438,6 +444,18 @@ impl FieldError {
                 .pick(
                     "应为工作日：该日为周末或法定节假日（见工作日历）",
                     "must be a working day: it is a weekend or holiday (see the calendar)",
+                )
+                .into(),
+            Rule::NotAnSshKey => lang
+                .pick(
+                    "应为一行 OpenSSH 公钥（如 id_ed25519.pub 的内容：ssh-ed25519 AAAA… 备注）",
+                    "must be one OpenSSH public key line (an id_ed25519.pub file: ssh-ed25519 AAAA… comment)",
+                )
+                .into(),
+            Rule::SshKeyTaken => lang
+                .pick(
+                    "该公钥已登记给另一名操作员；一把钥匙只能属于一个人",
+                    "this key is registered for another operator; a key belongs to one person",
                 )
                 .into(),
             Rule::FormSerialTaken => lang

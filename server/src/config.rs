@@ -121,6 +121,12 @@ pub enum Command {
         #[command(subcommand)]
         command: OperatorCommand,
     },
+    /// Print the SSH host key's fingerprint (making the key if there is
+    /// none yet), for staff to compare with what their ssh client shows.
+    SshHostKey {
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args, Default)]
@@ -142,6 +148,14 @@ pub struct ServeArgs {
     /// Minutes a counter verification stays usable (default 120).
     #[arg(long, env = "CREDIT_DESK_VERIFICATION_MINUTES")]
     pub verification_minutes: Option<u32>,
+    /// Also serve the workstation over SSH on this address (off unless
+    /// given), e.g. 0.0.0.0:2222.
+    #[arg(long, env = "CREDIT_DESK_SSH_LISTEN")]
+    pub ssh_listen: Option<SocketAddr>,
+    /// The SSH host key's file, made on first start (default
+    /// ./credit-desk-ssh-host-key).
+    #[arg(long, env = "CREDIT_DESK_SSH_HOST_KEY")]
+    pub ssh_host_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -208,6 +222,20 @@ pub enum OperatorCommand {
         #[arg(long)]
         password_file: Option<PathBuf>,
     },
+    /// Register an SSH public key (an OpenSSH `.pub` line) for an operator.
+    AddSshKey {
+        username: String,
+        /// The `.pub` file (e.g. ~/.ssh/id_ed25519.pub of the operator).
+        #[arg(long)]
+        key_file: PathBuf,
+    },
+    /// List an operator's SSH keys with their fingerprints.
+    SshKeys { username: String },
+    /// Remove an operator's SSH key by its fingerprint (SHA256:…).
+    RemoveSshKey {
+        username: String,
+        fingerprint: String,
+    },
 }
 
 /// The optional TOML file.
@@ -221,6 +249,8 @@ pub struct FileConfig {
     pub session_idle_minutes: Option<u32>,
     pub session_hours: Option<u32>,
     pub verification_minutes: Option<u32>,
+    pub ssh_listen: Option<SocketAddr>,
+    pub ssh_host_key: Option<PathBuf>,
     /// tracing filter, e.g. "info" or "credit_desk_server=debug".
     pub log: Option<String>,
 }
@@ -246,6 +276,17 @@ impl FileConfig {
         args.listen
             .or(self.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address parses"))
+    }
+
+    /// Where the SSH endpoint listens, if it is to run at all.
+    pub fn ssh_listen(&self, args: &ServeArgs) -> Option<SocketAddr> {
+        args.ssh_listen.or(self.ssh_listen)
+    }
+
+    pub fn ssh_host_key(&self, file: Option<&Path>) -> PathBuf {
+        file.map(Path::to_path_buf)
+            .or_else(|| self.ssh_host_key.clone())
+            .unwrap_or_else(crate::ssh::default_host_key_path)
     }
 
     pub fn tls(&self, args: &ServeArgs) -> anyhow::Result<Option<crate::server::TlsFiles>> {

@@ -24,5 +24,7 @@ pub mod server;
 pub mod services;
 pub mod settings;
 pub mod setup;
+pub mod ssh;
 pub mod synth;
 pub mod token;
+pub mod transport;

@@ -45,7 +45,7 @@ pub const FIRST_BYTE: Duration = Duration::from_secs(10);
 pub const SILENCE: Duration = Duration::from_secs(5 * 60);
 /// The server pings a quiet client this often and drops it if the answer
 /// takes longer than the timeout.
-pub const KEEPALIVE: Duration = Duration::from_secs(60);
+pub const KEEPALIVE: Duration = Duration::from_secs(120);
 pub const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(20);
 /// No call may run longer (an import of the largest file takes well under).
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(15 * 60);

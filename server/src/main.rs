@@ -244,11 +244,25 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
             options.policy = file.policy(&serve)?;
             options.tls = file.tls(&serve)?;
             let listen = file.listen(&serve);
+            if let Some(ssh_listen) = file.ssh_listen(&serve) {
+                let host_key = file.ssh_host_key(serve.ssh_host_key.as_deref());
+                options.ssh =
+                    Some(credit_desk_server::ssh::SshOptions::bind(ssh_listen, &host_key).await?);
+            }
             let shutdown = server::shutdown_signal()?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await
                 .with_context(|| format!("cannot listen on {listen}"))?;
             server::serve(options, listener, shutdown).await?;
+        }
+        Command::SshHostKey { file: key_file } => {
+            let path = file.ssh_host_key(key_file.as_deref());
+            let key = credit_desk_server::ssh::host_key::load_or_create(&path)?;
+            println!(
+                "{} ({})",
+                credit_desk_server::ssh::host_key::fingerprint(&key),
+                path.display()
+            );
         }
         Command::Operator { command } => {
             let db = open(&file.db(db_arg)).await?;
@@ -290,6 +304,27 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
                     let password = read_password(password_file.as_deref(), &username)?;
                     setup::reset_password(&db, &username, &password, now).await?;
                     println!("password of {username} reset; it must be changed at next login");
+                }
+                OperatorCommand::AddSshKey { username, key_file } => {
+                    let line = std::fs::read_to_string(&key_file)
+                        .with_context(|| format!("--key-file {}", key_file.display()))?;
+                    let key = setup::add_ssh_key(&db, &username, &line, now).await?;
+                    println!(
+                        "{} {} registered for {username}",
+                        key.fingerprint, key.comment
+                    );
+                }
+                OperatorCommand::SshKeys { username } => {
+                    for key in setup::ssh_keys(&db, &username).await? {
+                        println!("{} {}", key.fingerprint, key.comment);
+                    }
+                }
+                OperatorCommand::RemoveSshKey {
+                    username,
+                    fingerprint,
+                } => {
+                    setup::remove_ssh_key(&db, &username, &fingerprint, now).await?;
+                    println!("{fingerprint} removed from {username}");
                 }
             }
         }

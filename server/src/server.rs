@@ -40,6 +40,8 @@ pub struct ServeOptions {
     pub policy: Policy,
     pub tls: Option<TlsFiles>,
     pub limits: ConnectionLimits,
+    /// The SSH endpoint, when asked for.
+    pub ssh: Option<crate::ssh::SshOptions>,
 }
 
 /// The connection bounds an operator may want to change (tests shorten the
@@ -71,6 +73,7 @@ impl ServeOptions {
             policy: Policy::default(),
             tls: None,
             limits: ConnectionLimits::default(),
+            ssh: None,
         }
     }
 }
@@ -189,18 +192,26 @@ pub async fn serve(
             limits::max_request_bytes("/creditdesk.v1.Intake/")
         ));
 
+    let (incoming, dialer) = crate::transport::incoming(limits::incoming(
+        listener,
+        options.limits.max_connections,
+        options.limits.first_byte,
+        options.limits.silence,
+    ));
+    let shutdown = futures::FutureExt::shared(shutdown);
+    let ssh = match options.ssh {
+        Some(ssh) => {
+            Some(crate::ssh::Endpoint::start(ctx.clone(), dialer, ssh, shutdown.clone()).await?)
+        }
+        None => None,
+    };
     tracing::info!(%addr, tls = options.tls.is_some(), "serving");
     router
-        .serve_with_incoming_shutdown(
-            limits::incoming(
-                listener,
-                options.limits.max_connections,
-                options.limits.first_byte,
-                options.limits.silence,
-            ),
-            shutdown,
-        )
+        .serve_with_incoming_shutdown(incoming, shutdown)
         .await?;
+    if let Some(ssh) = ssh {
+        ssh.stopped().await;
+    }
     ctx.db.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -130,6 +130,50 @@ async fn operator_by_username(db: &Db, username: &str) -> anyhow::Result<operato
         .with_context(|| format!("no operator named {username}"))
 }
 
+/// Registers an SSH public key (a `.pub` line) for an operator.
+pub async fn add_ssh_key(
+    db: &Db,
+    username: &str,
+    line: &str,
+    now_ms: i64,
+) -> anyhow::Result<crate::db::ssh_keys::SshKeyRow> {
+    let op = operator_by_username(db, username).await?;
+    let key = crate::ssh::keys::parse(line).map_err(describe)?;
+    let mut tx = db.begin_write().await?;
+    let row = crate::ssh::keys::register(&mut tx, &op.id, &key, None, now_ms)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.into_status(Lang::Zh).message().to_string()))?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+pub async fn ssh_keys(
+    db: &Db,
+    username: &str,
+) -> anyhow::Result<Vec<crate::db::ssh_keys::SshKeyRow>> {
+    let op = operator_by_username(db, username).await?;
+    let mut conn = db.read().await?;
+    Ok(crate::db::ssh_keys::of_operator(&mut conn, &op.id).await?)
+}
+
+pub async fn remove_ssh_key(
+    db: &Db,
+    username: &str,
+    fingerprint: &str,
+    now_ms: i64,
+) -> anyhow::Result<()> {
+    let op = operator_by_username(db, username).await?;
+    let mut tx = db.begin_write().await?;
+    let removed = crate::ssh::keys::unregister(&mut tx, &op.id, fingerprint.trim(), None, now_ms)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.into_status(Lang::Zh).message().to_string()))?;
+    if !removed {
+        bail!("{username} has no SSH key {fingerprint}");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Disables an operator and ends their sessions (command line).
 pub async fn disable_operator(db: &Db, username: &str, now_ms: i64) -> anyhow::Result<()> {
     let op = operator_by_username(db, username).await?;

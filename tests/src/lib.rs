@@ -8,6 +8,7 @@
 pub mod desk;
 pub mod fuzz;
 pub mod link;
+pub mod tmux;
 
 use std::sync::Arc;
 
@@ -35,7 +36,15 @@ pub struct TestServer {
     pub clock: Arc<ManualClock>,
     pub db: Db,
     pub channel: Channel,
+    /// The SSH endpoint, when started with [`TestServer::start_with_ssh`].
+    pub ssh: Option<SshEndpoint>,
     cleanup: Cleanup,
+}
+
+pub struct SshEndpoint {
+    pub addr: std::net::SocketAddr,
+    pub host_key: std::path::PathBuf,
+    _dir: tempfile::TempDir,
 }
 
 enum Cleanup {
@@ -60,6 +69,15 @@ impl TestServer {
     /// Starts a server, or returns `None` (after printing why) when the
     /// backend is not available here.
     pub async fn start(backend: Backend) -> Option<TestServer> {
+        Self::start_inner(backend, false).await
+    }
+
+    /// The same, with the SSH endpoint on a loopback port of its own.
+    pub async fn start_with_ssh(backend: Backend) -> Option<TestServer> {
+        Self::start_inner(backend, true).await
+    }
+
+    async fn start_inner(backend: Backend, with_ssh: bool) -> Option<TestServer> {
         // Server logs go to the test's captured output, shown on failure.
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
@@ -106,12 +124,27 @@ impl TestServer {
             .expect("open test database");
         let clock = ManualClock::new(T0);
         demo::seed_if_empty(&db, T0).await.expect("seed demo data");
-        let running = Running::start(
-            ServeOptions::new(db.clone(), clock.clone()),
-            "127.0.0.1:0".parse().unwrap(),
-        )
-        .await
-        .expect("start server");
+        let mut options = ServeOptions::new(db.clone(), clock.clone());
+        let mut ssh = None;
+        if with_ssh {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let host_key = dir.path().join("ssh-host-key");
+            let bound = credit_desk_server::ssh::SshOptions::bind(
+                "127.0.0.1:0".parse().unwrap(),
+                &host_key,
+            )
+            .await
+            .expect("bind the SSH endpoint");
+            ssh = Some(SshEndpoint {
+                addr: bound.listener.local_addr().unwrap(),
+                host_key,
+                _dir: dir,
+            });
+            options.ssh = Some(bound);
+        }
+        let running = Running::start(options, "127.0.0.1:0".parse().unwrap())
+            .await
+            .expect("start server");
         let channel = Channel::from_shared(running.url())
             .unwrap()
             .connect()
@@ -122,6 +155,7 @@ impl TestServer {
             clock,
             db,
             channel,
+            ssh,
             cleanup,
         })
     }

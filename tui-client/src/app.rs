@@ -128,6 +128,10 @@ pub struct Link {
     pub retry: Option<(u32, u64)>,
     pub rtt_ms: Option<u64>,
     pub meter: Arc<Meter>,
+    /// Over SSH the link that matters is the clerk's, to the SSH endpoint:
+    /// its round trip (ms, 0 until measured) is shown instead of the
+    /// in-process call's.
+    pub clerk_rtt_ms: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// A line under the screen: the outcome of the last action.
@@ -158,6 +162,11 @@ pub struct App {
     /// Ctrl-C was pressed once over unsent input; a second one quits.
     quit_asked: bool,
     pub demo: Option<DemoInfo>,
+    /// The app ends with its session (the SSH endpoint: a new login is a
+    /// new SSH connection, so it is limited and audited like one).
+    pub leave_when_logged_out: bool,
+    /// Why the session ended, when the app ends with it.
+    pub ended_because: Option<String>,
     pub terminal_name: String,
     /// Today, for local checks (birth dates not in the future).
     pub today: chrono::NaiveDate,
@@ -189,6 +198,7 @@ impl App {
                 retry: None,
                 rtt_ms: None,
                 meter,
+                clerk_rtt_ms: None,
             },
             help: false,
             notice: None,
@@ -199,6 +209,8 @@ impl App {
             unsent_input: false,
             quit_asked: false,
             demo,
+            leave_when_logged_out: false,
+            ended_because: None,
             terminal_name,
             today: chrono::Local::now().date_naive(),
             utc_offset: *chrono::Local::now().offset(),
@@ -305,26 +317,33 @@ impl App {
         self.apply(action)
     }
 
+    /// Opens the operator's main menu (or the forced password change) for a
+    /// session that was opened: by the login screen, or by the SSH endpoint
+    /// before the app started.
+    pub fn logged_in(&mut self, resp: pb::LoginResponse) {
+        let home = resp.home.unwrap_or_default();
+        let forced = home
+            .operator
+            .as_ref()
+            .is_some_and(|o| o.must_change_password);
+        self.session = Some(Session {
+            token: resp.session_token,
+            home,
+            verification: None,
+            counters_at: Some((self.now)()),
+        });
+        self.notice = None;
+        self.stack.clear();
+        self.screen = self.menu();
+        if forced {
+            self.open(screens::Target::ChangePassword { forced: true });
+        }
+    }
+
     fn on_reply(&mut self, result: Result<Answer, Status>) -> Vec<Command> {
         match result {
             Ok(Answer::Login(resp)) => {
-                let home = resp.home.unwrap_or_default();
-                let forced = home
-                    .operator
-                    .as_ref()
-                    .is_some_and(|o| o.must_change_password);
-                self.session = Some(Session {
-                    token: resp.session_token,
-                    home,
-                    verification: None,
-                    counters_at: Some((self.now)()),
-                });
-                self.notice = None;
-                self.stack.clear();
-                self.screen = self.menu();
-                if forced {
-                    self.open(screens::Target::ChangePassword { forced: true });
-                }
+                self.logged_in(resp);
                 Vec::new()
             }
             // Logging out does not wait for this answer.
@@ -393,6 +412,12 @@ impl App {
     /// username filled in (the same clerk logs in again); a logout does not
     /// (the next clerk may be someone else).
     fn end_session(&mut self, message: Option<String>) {
+        if self.leave_when_logged_out {
+            self.session = None;
+            self.ended_because = message;
+            self.quit = true;
+            return;
+        }
         let session = self.session.take();
         let username = match &message {
             Some(_) => session

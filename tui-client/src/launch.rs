@@ -64,6 +64,7 @@ pub async fn open(options: Options) -> anyhow::Result<()> {
         &mut app,
         client,
         ratatui::crossterm::event::EventStream::new(),
+        run::LocalTerminal,
     )
     .await;
     ratatui::restore();

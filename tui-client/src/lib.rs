@@ -2,7 +2,7 @@
 //!
 //! [`app::App`] is the state machine, [`screens`] draw and react, [`net`]
 //! talks to the server, [`run`] joins them on any ratatui backend and any
-//! stream of terminal events — a local terminal today, an SSH channel later.
+//! stream of terminal events — a local terminal, or an SSH channel through [`remote`].
 
 pub mod app;
 pub mod case_file;
@@ -13,6 +13,7 @@ pub mod keys;
 pub mod launch;
 pub mod net;
 pub mod print;
+pub mod remote;
 pub mod run;
 pub mod screens;
 pub mod status_bar;

@@ -42,9 +42,39 @@ impl Meter {
 }
 
 /// A stream that adds what passes through it to a [`Meter`].
-struct Counting<S> {
+pub struct Counting<S> {
     inner: S,
     meter: Arc<Meter>,
+    /// Counted as the far end sees it (the SSH endpoint's socket: what the
+    /// clerk sent is what this side reads).
+    mirrored: bool,
+}
+
+impl<S> Counting<S> {
+    pub fn new(inner: S, meter: Arc<Meter>) -> Counting<S> {
+        Counting {
+            inner,
+            meter,
+            mirrored: false,
+        }
+    }
+
+    /// Counts for the peer: reads are its sends, writes its receipts.
+    pub fn mirrored(inner: S, meter: Arc<Meter>) -> Counting<S> {
+        Counting {
+            inner,
+            meter,
+            mirrored: true,
+        }
+    }
+
+    fn count(&self, read: bool, n: usize) {
+        let counter = match read != self.mirrored {
+            true => &self.meter.received,
+            false => &self.meter.sent,
+        };
+        counter.fetch_add(n as u64, Ordering::Relaxed);
+    }
 }
 
 impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
@@ -55,8 +85,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Counting<S> {
     ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let poll = Pin::new(&mut self.inner).poll_read(cx, buf);
-        let n = buf.filled().len() - before;
-        self.meter.received.fetch_add(n as u64, Ordering::Relaxed);
+        self.count(true, buf.filled().len() - before);
         poll
     }
 }
@@ -69,7 +98,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Counting<S> {
     ) -> Poll<std::io::Result<usize>> {
         let poll = Pin::new(&mut self.inner).poll_write(cx, buf);
         if let Poll::Ready(Ok(n)) = &poll {
-            self.meter.sent.fetch_add(*n as u64, Ordering::Relaxed);
+            self.count(false, *n);
         }
         poll
     }
@@ -208,17 +237,21 @@ pub struct Client {
 }
 
 impl Client {
-    /// Prepares a channel; nothing connects until the first call, and a
-    /// dropped connection is re-established by the next one.
+    /// Prepares a channel; nothing connects until the first call (or
+    /// [`Client::connect_early`]), and a dropped connection is
+    /// re-established by the next one.
     pub fn new(server: &str, lang: Lang, ca_pem: Option<Vec<u8>>) -> anyhow::Result<Client> {
         let mut endpoint = Endpoint::from_shared(server.to_string())
             .map_err(|e| anyhow::anyhow!("--server {server}: {e}"))?
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(30))
-            // Slow township links drop silently; pings notice within a minute.
-            .http2_keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_timeout(Duration::from_secs(20))
-            .keep_alive_while_idle(true);
+            // A township link that dies mid-call is noticed within ~20 s
+            // (a ping unanswered for 10 s after at most 10 s); an idle link
+            // is never pinged from here (the server's rare pings reap dead
+            // connections on its side).
+            .http2_keep_alive_interval(Duration::from_secs(10))
+            .keep_alive_timeout(Duration::from_secs(10))
+            .keep_alive_while_idle(false);
         if server.starts_with("https://") {
             let mut tls = ClientTlsConfig::new();
             if let Some(pem) = ca_pem {
@@ -245,7 +278,7 @@ impl Client {
                     });
                 let tcp = TcpStream::connect((host.as_str(), port)).await?;
                 tcp.set_nodelay(true)?;
-                Ok::<_, std::io::Error>(TokioIo::new(Counting { inner: tcp, meter }))
+                Ok::<_, std::io::Error>(TokioIo::new(Counting::new(tcp, meter)))
             }
         });
         Ok(Client {
@@ -254,6 +287,29 @@ impl Client {
             meter,
             server: server.to_string(),
         })
+    }
+
+    /// A client whose connections are made by `dial` inside this process
+    /// (the SSH endpoint's sessions reach the services this way, with no
+    /// socket and no TLS). `label` names the link on the status bar.
+    pub fn in_process<F, Fut, IO>(label: &str, lang: Lang, dial: F) -> Client
+    where
+        F: Fn() -> Fut + Clone + Send + Sync + 'static,
+        Fut: std::future::Future<Output = std::io::Result<IO>> + Send + 'static,
+        IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let endpoint =
+            Endpoint::from_static("http://in-process.invalid").timeout(Duration::from_secs(30));
+        let connector = tower::service_fn(move |_: Uri| {
+            let dial = dial.clone();
+            async move { Ok::<_, std::io::Error>(TokioIo::new(dial().await?)) }
+        });
+        Client {
+            channel: endpoint.connect_with_connector_lazy(connector),
+            lang,
+            meter: Arc::new(Meter::default()),
+            server: label.to_string(),
+        }
     }
 
     fn consent(&self) -> ConsentClient<Channel> {

@@ -1,12 +1,13 @@
 //! The event loop: terminal events and server answers in, commands out,
-//! a redraw after each event that reached the app and never otherwise.
+//! one redraw after each batch of events that reached the app and never
+//! otherwise.
 //! Calls run in their own tasks, so drawing and typing never wait for the
 //! network.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{Event as TermEvent, KeyEventKind};
@@ -26,50 +27,120 @@ pub fn from_terminal(event: TermEvent) -> Option<Event> {
     }
 }
 
-pub async fn run<B, S>(
+/// Where frames go, as far as pacing is concerned. A local terminal takes a
+/// frame at once; a remote one ([`crate::remote::Outbox`]) is busy while a
+/// frame is on its way, and the loop then waits and draws the latest state
+/// once instead of queueing every intermediate one.
+pub trait Output {
+    fn busy(&self) -> bool;
+    /// Resolves when [`Output::busy`] turns false.
+    fn idle(&self) -> impl std::future::Future<Output = ()> + Send;
+}
+
+/// This process's own terminal: writes complete before `draw` returns.
+pub struct LocalTerminal;
+
+impl Output for LocalTerminal {
+    fn busy(&self) -> bool {
+        false
+    }
+    async fn idle(&self) {
+        std::future::pending::<()>().await
+    }
+}
+
+// A handful per batch: the size of an answer is no cost.
+#[allow(clippy::large_enum_variant)]
+enum Incoming {
+    Terminal(TermEvent),
+    App(Event),
+}
+
+pub async fn run<B, S, O>(
     terminal: &mut Terminal<B>,
     app: &mut App,
     client: Client,
     mut events: S,
+    output: O,
 ) -> anyhow::Result<()>
 where
     B: Backend,
     B::Error: Send + Sync + 'static,
     S: Stream<Item = std::io::Result<TermEvent>> + Unpin,
+    O: Output,
 {
     let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
     let mut tasks: HashMap<u64, JoinHandle<()>> = HashMap::new();
-    terminal.draw(|f| app.render(f))?;
-    loop {
-        let event = tokio::select! {
+    let mut dirty = true;
+    let mut ended = false;
+    while !ended && !app.quit {
+        if dirty && !output.busy() {
+            terminal.draw(|f| app.render(f))?;
+            dirty = false;
+        }
+        let first = tokio::select! {
             next = events.next() => match next {
-                Some(Ok(e)) => from_terminal(e),
+                Some(Ok(e)) => Incoming::Terminal(e),
                 Some(Err(e)) => return Err(e.into()),
                 None => break,
             },
-            Some(e) = rx.recv() => Some(e),
+            Some(e) = rx.recv() => Incoming::App(e),
+            () = output.idle(), if dirty => continue,
         };
-        let Some(event) = event else { continue };
-        if let Event::Reply { seq, .. } = &event {
-            tasks.remove(seq);
-        }
-        for command in app.update(event) {
-            match command {
-                Command::Send { seq, token, call } => {
-                    let task = tokio::spawn(perform(client.clone(), seq, token, call, tx.clone()));
-                    tasks.insert(seq, task);
+        // Everything already waiting is handled before the one redraw: an
+        // answer and the status it changes make one frame, not two.
+        let mut batch = vec![first];
+        loop {
+            if let Ok(e) = rx.try_recv() {
+                batch.push(Incoming::App(e));
+                continue;
+            }
+            match events.next().now_or_never() {
+                Some(Some(Ok(e))) => batch.push(Incoming::Terminal(e)),
+                Some(Some(Err(e))) => return Err(e.into()),
+                Some(None) => {
+                    ended = true;
+                    break;
                 }
-                Command::Cancel(seq) => {
-                    if let Some(task) = tasks.remove(&seq) {
-                        task.abort();
+                None => break,
+            }
+        }
+        for incoming in batch {
+            let event = match incoming {
+                Incoming::Terminal(TermEvent::Resize(cols, rows)) => {
+                    // A remote terminal's size comes only this way; a local
+                    // one is resized to what it reports.
+                    terminal
+                        .resize(ratatui::layout::Rect::new(0, 0, cols, rows))
+                        .map_err(|e| anyhow::anyhow!("resize: {e}"))?;
+                    Some(Event::Resize)
+                }
+                Incoming::Terminal(e) => from_terminal(e),
+                Incoming::App(e) => Some(e),
+            };
+            let Some(event) = event else { continue };
+            dirty = true;
+            if let Event::Reply { seq, .. } = &event {
+                tasks.remove(seq);
+            }
+            for command in app.update(event) {
+                match command {
+                    Command::Send { seq, token, call } => {
+                        let task =
+                            tokio::spawn(perform(client.clone(), seq, token, call, tx.clone()));
+                        tasks.insert(seq, task);
+                    }
+                    Command::Cancel(seq) => {
+                        if let Some(task) = tasks.remove(&seq) {
+                            task.abort();
+                        }
                     }
                 }
             }
+            if app.quit {
+                break;
+            }
         }
-        if app.quit {
-            break;
-        }
-        terminal.draw(|f| app.render(f))?;
     }
     for task in tasks.into_values() {
         task.abort();

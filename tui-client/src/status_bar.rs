@@ -48,8 +48,11 @@ pub fn text(app: &App, width: usize) -> String {
         }
         None => Default::default(),
     };
-    let rtt = link
-        .rtt_ms
+    let rtt = match &link.clerk_rtt_ms {
+        Some(ms) => Some(ms.load(std::sync::atomic::Ordering::Relaxed)).filter(|&ms| ms > 0),
+        None => link.rtt_ms,
+    };
+    let rtt = rtt
         .map(|ms| format!("{} {ms}ms", cat.status_rtt))
         .unwrap_or_default();
     let (sent, received) = link.meter.totals();

@@ -16,6 +16,22 @@ impl Theme {
         Theme { color: !no_color }
     }
 
+    /// For a terminal at the far end of an SSH connection: colour when its
+    /// `TERM` has colours and it did not send `NO_COLOR`; this process's
+    /// own environment plays no part.
+    pub fn for_terminal(term: &str, no_color: bool) -> Theme {
+        let term = term.trim().to_ascii_lowercase();
+        let monochrome = term.is_empty()
+            || term == "dumb"
+            || term.starts_with("vt1")
+            || term.starts_with("vt2")
+            || term.ends_with("-m")
+            || term.contains("-mono");
+        Theme {
+            color: !no_color && !monochrome,
+        }
+    }
+
     fn fg(self, c: Color) -> Style {
         if self.color {
             Style::new().fg(c)
@@ -61,5 +77,27 @@ impl Theme {
     }
     pub fn warning(self) -> Style {
         self.fg(Color::Yellow).add_modifier(Modifier::BOLD)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Theme;
+
+    #[test]
+    fn a_remote_terminal_gets_colours_from_its_own_term() {
+        for (term, no_color, color) in [
+            ("xterm-256color", false, true),
+            ("screen", false, true),
+            ("linux", false, true),
+            ("xterm-256color", true, false),
+            ("dumb", false, false),
+            ("vt100", false, false),
+            ("vt220", false, false),
+            ("xterm-mono", false, false),
+            ("", false, false),
+        ] {
+            assert_eq!(Theme::for_terminal(term, no_color).color, color, "{term:?}");
+        }
     }
 }

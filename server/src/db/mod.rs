@@ -20,6 +20,7 @@ pub mod queries;
 pub mod queue;
 pub mod records;
 pub mod sessions;
+pub mod ssh_keys;
 pub mod subjects;
 pub mod tickets;
 

@@ -18,6 +18,15 @@ pub struct AuthService {
     ctx: Ctx,
 }
 
+/// What proves a login is the operator's.
+pub enum Credential {
+    Password(String),
+    /// The SHA-256 fingerprint of a public key whose signature the SSH
+    /// endpoint has checked; right when an administrator registered it
+    /// for the operator.
+    PublicKey(String),
+}
+
 impl AuthService {
     pub fn new(ctx: Ctx) -> Self {
         AuthService { ctx }
@@ -84,8 +93,27 @@ impl AuthService {
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        let username = req.username.trim().to_lowercase();
-        let terminal: String = validate::printable(&req.terminal)
+        self.open_session(
+            &req.username,
+            &req.terminal,
+            from,
+            Credential::Password(req.password),
+        )
+        .await
+    }
+
+    /// Opens a session for `username` if `credential` proves it is theirs:
+    /// the one path of the gRPC login and the SSH endpoint, so both count
+    /// toward the same lockout and the same per-address limit.
+    pub async fn open_session(
+        &self,
+        username: &str,
+        terminal: &str,
+        from: Option<IpAddr>,
+        credential: Credential,
+    ) -> ApiResult<pb::LoginResponse> {
+        let username = username.trim().to_lowercase();
+        let terminal: String = validate::printable(terminal)
             .chars()
             .take(TERMINAL_MAX)
             .collect();
@@ -106,10 +134,21 @@ impl AuthService {
                 ctx.logins.lock().expect("limiter lock").forgive(addr);
             }
         };
-        let slot = ctx.hasher.reserve().inspect_err(|_| forgive())?;
+        let slot = match &credential {
+            Credential::Password(_) => Some(ctx.hasher.reserve().inspect_err(|_| forgive())?),
+            Credential::PublicKey(_) => None,
+        };
         let (attempt, op) = self.begin_attempt(&username, &terminal).await?;
-        let stored = op.map(|o| o.password_hash);
-        let right = slot.verify(req.password, stored).await;
+        let right = match (credential, slot, op) {
+            (Credential::Password(password), Some(slot), op) => {
+                slot.verify(password, op.map(|o| o.password_hash)).await
+            }
+            (Credential::PublicKey(fingerprint), _, Some(op)) => {
+                let mut conn = ctx.db.read().await?;
+                crate::db::ssh_keys::is_registered(&mut conn, &op.id, &fingerprint).await?
+            }
+            _ => false,
+        };
         // The success and its session are one transaction.
         let (mut tx, op) = self
             .finish_attempt(&username, &attempt, right, &terminal)

@@ -332,6 +332,10 @@ pub struct Catalogue {
     pub error_unreachable: &'static str,
     pub error_session_ended: &'static str,
     pub cancelled: &'static str,
+    // The SSH endpoint: the line left on the clerk's terminal at the end.
+    pub ssh_bye: &'static str,
+    pub ssh_idle: &'static str,
+    pub ssh_server_stopping: &'static str,
 }
 
 pub static ZH: Catalogue = Catalogue {
@@ -665,6 +669,9 @@ pub static ZH: Catalogue = Catalogue {
     error_unreachable: "无法连接服务器，正在重试；已输入的内容会保留",
     error_session_ended: "会话已结束，请重新登录",
     cancelled: "已取消",
+    ssh_bye: "已退出征信业务工作站。",
+    ssh_idle: "长时间未操作，连接已断开，请重新连接。",
+    ssh_server_stopping: "服务器正在停止，连接已断开。",
 };
 
 pub static EN: Catalogue = Catalogue {
@@ -1001,6 +1008,9 @@ pub static EN: Catalogue = Catalogue {
     error_unreachable: "Cannot reach the server; retrying. Your input is kept.",
     error_session_ended: "The session has ended; log in again",
     cancelled: "Cancelled",
+    ssh_bye: "Left the credit-desk workstation.",
+    ssh_idle: "Disconnected after a long time without input; connect again.",
+    ssh_server_stopping: "The server is stopping; disconnected.",
 };
 
 pub fn catalogue(lang: Lang) -> &'static Catalogue {

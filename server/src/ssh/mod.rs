@@ -1,0 +1,144 @@
+//! The SSH endpoint (`serve --ssh-listen ADDR`): staff who have only an ssh
+//! client get the workstation itself, run here per session and talking to
+//! the services in-process. Logins go through the same path as gRPC logins
+//! (lockout, per-address limit); see [`connection`] for the protocol side
+//! and [`session`] for the app.
+
+pub mod connection;
+pub mod host_key;
+pub mod keys;
+pub mod session;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+use crate::context::Ctx;
+use crate::transport::LocalDialer;
+
+/// SSH sessions at once; past it new connections are closed on accept.
+pub const MAX_SESSIONS: usize = 256;
+/// A new connection must finish its handshake and log in within this long.
+const LOGIN_GRACE: Duration = Duration::from_secs(60);
+/// The server asks a quiet client whether it is there this often, and
+/// gives up after `KEEPALIVE_MAX` unanswered asks (a dead link is noticed
+/// within two minutes; a live idle one costs a few bytes a minute).
+const KEEPALIVE: Duration = Duration::from_secs(30);
+const KEEPALIVE_MAX: usize = 3;
+
+/// The endpoint's socket (bound before the server starts, so a test can
+/// take port 0 and know it) and its host key (read from its file, or made
+/// there on first start).
+pub struct SshOptions {
+    pub listener: TcpListener,
+    pub host_key: russh::keys::PrivateKey,
+}
+
+impl SshOptions {
+    pub async fn bind(listen: SocketAddr, host_key: &Path) -> anyhow::Result<SshOptions> {
+        let key = host_key::load_or_create(host_key)?;
+        tracing::info!(
+            fingerprint = %host_key::fingerprint(&key),
+            file = %host_key.display(),
+            "SSH host key"
+        );
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("--ssh-listen {listen}: cannot listen"))?;
+        Ok(SshOptions {
+            listener,
+            host_key: key,
+        })
+    }
+}
+
+/// The default place of the host key, beside the working directory's data.
+pub fn default_host_key_path() -> PathBuf {
+    PathBuf::from("credit-desk-ssh-host-key")
+}
+
+/// A listening SSH endpoint.
+pub struct Endpoint {
+    pub addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Endpoint {
+    /// Binds, loads (or makes) the host key, and serves until `shutdown`;
+    /// then every session is ended.
+    pub async fn start(
+        ctx: Ctx,
+        dialer: LocalDialer,
+        options: SshOptions,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<Endpoint> {
+        // The colours a session uses are decided by its client's terminal;
+        // the server's own NO_COLOR (crossterm reads it once, globally)
+        // must not take them away from everyone.
+        credit_desk::remote::colours_by_theme_only();
+        let config = Arc::new(russh::server::Config {
+            server_id: russh::SshId::Standard("SSH-2.0-credit-desk".into()),
+            methods: russh::MethodSet::from(
+                &[russh::MethodKind::Password, russh::MethodKind::PublicKey][..],
+            ),
+            auth_rejection_time: Duration::from_secs(1),
+            // OpenSSH asks with "none" first to learn the methods.
+            auth_rejection_time_initial: Some(Duration::ZERO),
+            keys: vec![options.host_key],
+            max_auth_attempts: 6,
+            inactivity_timeout: None,
+            keepalive_interval: Some(KEEPALIVE),
+            keepalive_max: KEEPALIVE_MAX,
+            nodelay: true,
+            ..Default::default()
+        });
+        let listener = options.listener;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = watch::channel(false);
+        let places = Arc::new(Semaphore::new(MAX_SESSIONS));
+        let task = tokio::spawn(async move {
+            tokio::pin!(shutdown);
+            loop {
+                let (stream, peer) = tokio::select! {
+                    () = &mut shutdown => break,
+                    accepted = listener.accept() => match accepted {
+                        Ok(a) => a,
+                        Err(e) => {
+                            tracing::warn!(error = %e, "SSH accept failed");
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                    },
+                };
+                let Ok(place) = places.clone().try_acquire_owned() else {
+                    tracing::warn!(%peer, "SSH connection refused: at the limit");
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let connection =
+                    connection::Connection::new(ctx.clone(), dialer.clone(), peer, stopped.clone());
+                tokio::spawn(connection::serve(
+                    config.clone(),
+                    stream,
+                    connection,
+                    place,
+                    LOGIN_GRACE,
+                ));
+            }
+            let _ = stop.send(true);
+        });
+        tracing::info!(%addr, "SSH endpoint listening");
+        Ok(Endpoint { addr, task })
+    }
+
+    /// Waits until the endpoint has stopped accepting.
+    pub async fn stopped(self) {
+        let _ = self.task.await;
+    }
+}

@@ -1,0 +1,178 @@
+//! The workstation app of one SSH session: the same `App` and event loop as
+//! a township terminal, drawing into the SSH channel through a one-frame
+//! outbox and calling the services over an in-process connection.
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use credit_desk::app::App;
+use credit_desk::net::{Client, Meter};
+use credit_desk::remote::{self, Outbox, RemoteInput};
+use credit_desk::theme::Theme;
+use credit_desk_proto::pb;
+use futures::{Stream, StreamExt};
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::{cursor, execute, terminal};
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
+use russh::Channel;
+use russh::server::Msg;
+use tokio::sync::{mpsc, watch};
+
+use super::connection::TerminalRequest;
+use crate::context::Ctx;
+use crate::db::sessions;
+use crate::transport::LocalDialer;
+
+pub struct Start {
+    pub ctx: Ctx,
+    pub dialer: LocalDialer,
+    pub channel: Channel<Msg>,
+    pub login: pb::LoginResponse,
+    pub terminal: TerminalRequest,
+    pub terminal_name: String,
+    pub meter: Arc<Meter>,
+    pub clerk_rtt_ms: Arc<AtomicU64>,
+    pub input: mpsc::Receiver<RemoteInput>,
+    pub stop: watch::Receiver<bool>,
+}
+
+/// Why the input ended without the clerk quitting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    Idle,
+    Stopping,
+}
+
+/// Runs the app until the clerk quits or logs out, the input ends (the
+/// client went away), the session sits idle, or the server stops; then
+/// restores the clerk's terminal, closes the channel and ends the session.
+pub async fn run(start: Start) {
+    let Start {
+        ctx,
+        dialer,
+        channel,
+        login,
+        terminal: request,
+        terminal_name,
+        meter,
+        clerk_rtt_ms,
+        input,
+        stop,
+    } = start;
+    let token = login.session_token.clone();
+    let lang = request.lang.unwrap_or_default();
+    let outbox = Outbox::new();
+    let writer = tokio::spawn(outbox.clone().write_to(channel.make_writer()));
+    let label = format!("SSH {}", terminal_name.trim_start_matches("ssh "));
+    let client = Client::in_process(&label, lang, move || {
+        let dialer = dialer.clone();
+        async move { dialer.dial().await }
+    });
+    let mut app = App::new(
+        lang,
+        Theme::for_terminal(&request.term, request.no_color),
+        label,
+        meter,
+        None,
+        terminal_name,
+    );
+    app.link.clerk_rtt_ms = Some(clerk_rtt_ms);
+    app.leave_when_logged_out = true;
+    app.logged_in(login);
+
+    let idle = Duration::from_millis(ctx.sessions.idle_ms.max(1000) as u64);
+    let cut = Arc::new(std::sync::Mutex::new(None));
+    let events = until_cut(remote::events(input), idle, stop, cut.clone());
+    let (cols, rows) = remote::clamp_size(request.cols, request.rows);
+    let result = async {
+        let mut writer = outbox.frame_writer();
+        execute!(
+            writer,
+            terminal::EnterAlternateScreen,
+            terminal::Clear(terminal::ClearType::All)
+        )?;
+        let mut terminal = Terminal::with_options(
+            CrosstermBackend::new(writer),
+            TerminalOptions {
+                viewport: Viewport::Fixed(Rect::new(0, 0, cols, rows)),
+            },
+        )?;
+        credit_desk::run::run(&mut terminal, &mut app, client, events, outbox.clone()).await?;
+        drop(terminal);
+        let mut writer = outbox.frame_writer();
+        execute!(writer, cursor::Show, terminal::LeaveAlternateScreen)?;
+        let cut = *cut.lock().unwrap_or_else(|e| e.into_inner());
+        let farewell = match cut {
+            Some(Cut::Idle) => app.cat.ssh_idle.to_string(),
+            Some(Cut::Stopping) => app.cat.ssh_server_stopping.to_string(),
+            None => match &app.ended_because {
+                Some(why) => format!("{} — {why}", app.cat.error_session_ended),
+                None => app.cat.ssh_bye.to_string(),
+            },
+        };
+        write!(writer, "{farewell}\r\n")?;
+        writer.flush()?;
+        anyhow::Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::debug!(error = %e, "SSH session ended with an error");
+    }
+    // What was drawn last reaches the clerk before the channel closes (a
+    // gone client makes this return at once).
+    let _ = tokio::time::timeout(Duration::from_secs(5), outbox.idle()).await;
+    outbox.close();
+    let _ = writer.await;
+    let _ = channel.exit_status(0).await;
+    let _ = channel.eof().await;
+    let _ = channel.close().await;
+    revoke(&ctx, &token).await;
+}
+
+/// Ends the session in the database (a copy of its token is worth nothing
+/// after the SSH connection is gone).
+pub async fn revoke(ctx: &Ctx, token: &str) {
+    let hash = crate::token::token_hash(token);
+    let result = async {
+        let mut tx = ctx.db.begin_write().await?;
+        sessions::revoke(&mut tx, &hash, ctx.now_ms()).await?;
+        tx.commit().await?;
+        anyhow::Ok(())
+    }
+    .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %e, "ending an SSH session's login");
+    }
+}
+
+/// The terminal events, ending early when nothing is typed for `idle` or
+/// the server stops (`cut` says which).
+fn until_cut<S>(
+    events: S,
+    idle: Duration,
+    stop: watch::Receiver<bool>,
+    cut: Arc<std::sync::Mutex<Option<Cut>>>,
+) -> impl Stream<Item = std::io::Result<ratatui::crossterm::event::Event>> + Unpin
+where
+    S: Stream<Item = std::io::Result<ratatui::crossterm::event::Event>> + Unpin,
+{
+    Box::pin(futures::stream::unfold(
+        (events, stop, cut),
+        move |(mut events, mut stop, cut)| async move {
+            if *stop.borrow() {
+                *cut.lock().unwrap_or_else(|e| e.into_inner()) = Some(Cut::Stopping);
+                return None;
+            }
+            let why = tokio::select! {
+                next = events.next() => return next.map(|e| (e, (events, stop, cut))),
+                () = tokio::time::sleep(idle) => Cut::Idle,
+                _ = stop.changed() => Cut::Stopping,
+            };
+            *cut.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+            None
+        },
+    ))
+}
