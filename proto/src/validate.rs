@@ -220,6 +220,41 @@ pub const REASON_MAX: usize = 200;
 /// A registry search: a name fragment or the start of a number.
 pub const SEARCH_MAX: usize = 40;
 
+/// The key types OpenSSH offers (`ssh -Q key`), hardware keys included.
+const SSH_KEY_TYPES: &[&str] = &[
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+];
+/// A `.pub` line: an RSA-4096 key is under 1 KB.
+pub const SSH_KEY_MAX: usize = 16 * 1024;
+
+/// The shape of one OpenSSH public key line (`type base64 [comment]`);
+/// the server also decodes it.
+pub fn ssh_public_key(value: &str) -> Result<(), FieldError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(FieldError::new(field::SSH_KEY, Rule::Required));
+    }
+    let mut parts = value.split_whitespace();
+    let kind = parts.next().unwrap_or_default();
+    let body = parts.next().unwrap_or_default();
+    let base64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+    if value.len() > SSH_KEY_MAX
+        || value.contains(['\n', '\r'])
+        || !SSH_KEY_TYPES.contains(&kind)
+        || body.len() < 40
+        || !body.chars().all(base64)
+    {
+        return Err(FieldError::new(field::SSH_KEY, Rule::NotAnSshKey));
+    }
+    Ok(())
+}
+
 pub const USERNAME_MIN: usize = 3;
 pub const USERNAME_MAX: usize = 32;
 pub const PASSWORD_MIN: usize = 8;

@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use futures::{FutureExt, Stream, StreamExt};
+use std::task::Poll;
+
+use futures::{Stream, StreamExt};
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use ratatui::crossterm::event::{Event as TermEvent, KeyEventKind};
@@ -95,14 +97,18 @@ where
                 batch.push(Incoming::App(e));
                 continue;
             }
-            match events.next().now_or_never() {
-                Some(Some(Ok(e))) => batch.push(Incoming::Terminal(e)),
-                Some(Some(Err(e))) => return Err(e.into()),
-                Some(None) => {
+            // Polled with this task's own waker: crossterm's stream keeps
+            // the first waker it is given, and a throwaway one (as
+            // `now_or_never` gives) would leave the loop deaf to keys.
+            let polled = futures::future::poll_fn(|cx| Poll::Ready(events.poll_next_unpin(cx)));
+            match polled.await {
+                Poll::Ready(Some(Ok(e))) => batch.push(Incoming::Terminal(e)),
+                Poll::Ready(Some(Err(e))) => return Err(e.into()),
+                Poll::Ready(None) => {
                     ended = true;
                     break;
                 }
-                None => break,
+                Poll::Pending => break,
             }
         }
         for incoming in batch {

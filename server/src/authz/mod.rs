@@ -47,7 +47,10 @@ pub fn access_for(path: &str) -> Access {
         "/creditdesk.v1.Admin/ListOperators"
         | "/creditdesk.v1.Admin/CreateOperator"
         | "/creditdesk.v1.Admin/SetOperatorEnabled"
-        | "/creditdesk.v1.Admin/ResetPassword" => Access::Capability(C::ManageOperators),
+        | "/creditdesk.v1.Admin/ResetPassword"
+        | "/creditdesk.v1.Admin/ListSshKeys"
+        | "/creditdesk.v1.Admin/AddSshKey"
+        | "/creditdesk.v1.Admin/RemoveSshKey" => Access::Capability(C::ManageOperators),
         "/creditdesk.v1.Identity/Verify" => Access::Capability(C::VerifyIdentity),
         "/creditdesk.v1.Identity/GetSubject" | "/creditdesk.v1.Identity/ListSubjects" => {
             Access::Capability(C::ViewSubjects)

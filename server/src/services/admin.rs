@@ -332,6 +332,70 @@ impl AdminService {
             operator: Some(convert::operator(&op, now)),
         })
     }
+
+    async fn ssh_keys_of(
+        conn: &mut sqlx::AnyConnection,
+        operator_id: &str,
+    ) -> ApiResult<pb::SshKeysResponse> {
+        let rows = crate::db::ssh_keys::of_operator(conn, operator_id).await?;
+        Ok(pb::SshKeysResponse {
+            keys: rows.iter().map(convert::ssh_key).collect(),
+        })
+    }
+
+    async fn list_ssh_keys(
+        &self,
+        caller: Caller,
+        req: pb::ListSshKeysRequest,
+    ) -> ApiResult<pb::SshKeysResponse> {
+        let mut conn = self.ctx.db.read().await?;
+        let op = self
+            .operator_in_scope(&mut conn, &caller, &req.operator_id)
+            .await?;
+        Self::ssh_keys_of(&mut conn, &op.id).await
+    }
+
+    async fn add_ssh_key(
+        &self,
+        caller: Caller,
+        req: pb::AddSshKeyRequest,
+    ) -> ApiResult<pb::SshKeysResponse> {
+        validate::ssh_public_key(&req.public_key)?;
+        let key = crate::ssh::keys::parse(&req.public_key)?;
+        let now = self.ctx.now_ms();
+        let mut tx = self.ctx.db.begin_write().await?;
+        let op = self
+            .operator_in_scope(&mut tx, &caller, &req.operator_id)
+            .await?;
+        crate::ssh::keys::register(&mut tx, &op.id, &key, Some(&caller.operator_id), now).await?;
+        let keys = Self::ssh_keys_of(&mut tx, &op.id).await?;
+        tx.commit().await?;
+        Ok(keys)
+    }
+
+    async fn remove_ssh_key(
+        &self,
+        caller: Caller,
+        req: pb::RemoveSshKeyRequest,
+    ) -> ApiResult<pb::SshKeysResponse> {
+        let now = self.ctx.now_ms();
+        let mut tx = self.ctx.db.begin_write().await?;
+        let op = self
+            .operator_in_scope(&mut tx, &caller, &req.operator_id)
+            .await?;
+        // Removing a key that is gone already is what a retry sees.
+        crate::ssh::keys::unregister(
+            &mut tx,
+            &op.id,
+            req.fingerprint.trim(),
+            Some(&caller.operator_id),
+            now,
+        )
+        .await?;
+        let keys = Self::ssh_keys_of(&mut tx, &op.id).await?;
+        tx.commit().await?;
+        Ok(keys)
+    }
 }
 
 #[tonic::async_trait]
@@ -376,5 +440,26 @@ impl Admin for AdminService {
         req: Request<pb::ResetPasswordRequest>,
     ) -> Result<Response<pb::ResetPasswordResponse>, Status> {
         handle!(self, req, reset_password)
+    }
+
+    async fn list_ssh_keys(
+        &self,
+        req: Request<pb::ListSshKeysRequest>,
+    ) -> Result<Response<pb::SshKeysResponse>, Status> {
+        handle!(self, req, list_ssh_keys)
+    }
+
+    async fn add_ssh_key(
+        &self,
+        req: Request<pb::AddSshKeyRequest>,
+    ) -> Result<Response<pb::SshKeysResponse>, Status> {
+        handle!(self, req, add_ssh_key)
+    }
+
+    async fn remove_ssh_key(
+        &self,
+        req: Request<pb::RemoveSshKeyRequest>,
+    ) -> Result<Response<pb::SshKeysResponse>, Status> {
+        handle!(self, req, remove_ssh_key)
     }
 }

@@ -118,3 +118,17 @@ pub fn verification(v: &VerificationRow) -> pb::Verification {
         licence: v.licence.clone().unwrap_or_default(),
     }
 }
+
+pub fn ssh_key(row: &crate::db::ssh_keys::SshKeyRow) -> pb::SshKey {
+    pb::SshKey {
+        fingerprint: row.fingerprint.clone(),
+        algorithm: row
+            .public_key
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        comment: row.comment.clone(),
+        added_at_ms: row.added_at,
+    }
+}
