@@ -5,11 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use credit_desk_proto::Lang;
 use credit_desk_proto::errors as reason_code;
 use credit_desk_server::clock::Clock;
 use credit_desk_server::db::ssh_keys;
+use credit_desk_tests::desk::Desk;
 use credit_desk_tests::tmux::{self, Tmux};
 use credit_desk_tests::{DEMO_PASSWORD, TestServer, login, reason};
+use ratatui::crossterm::event::KeyCode;
 
 /// What a clerk's ssh needs here: a known_hosts file holding the server's
 /// key (so the host key is checked, not accepted blindly), an askpass
@@ -210,8 +213,9 @@ async fn a_clerk_works_over_ssh_with_a_password() {
     srv.finish().await;
 }
 
-/// A key an administrator registered opens the operator's menu; a key
-/// nobody registered does not, and is no failed login.
+/// A key an administrator registered on the workstation opens the
+/// operator's menu; a key nobody registered does not, and is no failed
+/// login; removed from the command line, it opens nothing again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_registered_key_logs_in_and_an_unknown_one_does_not() {
     let Some(srv) = start().await else { return };
@@ -231,11 +235,33 @@ async fn a_registered_key_logs_in_and_an_unknown_one_does_not() {
         "an unregistered key offered is no failed login"
     );
 
-    let row =
-        credit_desk_server::setup::add_ssh_key(&srv.db, "counter", &public, srv.clock.now_ms())
-            .await
-            .unwrap();
-    assert!(row.fingerprint.starts_with("SHA256:"));
+    // The administrator registers it on the operators screen: u, find the
+    // counter clerk, s, a, paste, Enter (a wrong line is refused first).
+    let mut desk = Desk::open(&srv, Lang::Zh);
+    desk.log_in("admin").await;
+    desk.key(KeyCode::Char('u')).await;
+    desk.key(KeyCode::Char('/')).await;
+    desk.text("counter").await;
+    desk.key(KeyCode::Enter).await;
+    desk.key(KeyCode::Char('s')).await;
+    desk.expect("尚未登记公钥");
+    desk.key(KeyCode::Char('a')).await;
+    desk.text("ssh-ed25519 not-a-key").await;
+    desk.key(KeyCode::Enter).await;
+    desk.expect("应为一行 OpenSSH 公钥");
+    for _ in 0.."ssh-ed25519 not-a-key".chars().count() {
+        desk.key(KeyCode::Backspace).await;
+    }
+    desk.text(public.trim()).await;
+    desk.key(KeyCode::Enter).await;
+    let listed = desk.expect("公钥已登记");
+    let fingerprints = credit_desk_server::setup::ssh_keys(&srv.db, "counter")
+        .await
+        .unwrap();
+    assert_eq!(fingerprints.len(), 1);
+    let row = fingerprints[0].clone();
+    assert!(listed.contains(&row.fingerprint), "{listed}");
+    assert!(listed.contains("counter@test"), "{listed}");
     // Registered for counter, it is not center's key.
     let not_center = clerk.with_key("key-wrong-user", "center", &key);
     not_center.wait_for("Permission denied");
@@ -265,6 +291,24 @@ async fn a_registered_key_logs_in_and_an_unknown_one_does_not() {
     drop(conn);
     let after = clerk.with_key("removed-key", "counter", &key);
     after.wait_for("Permission denied");
+    srv.finish().await;
+}
+
+/// An operator whose password was reset lands on the password change, as
+/// at the workstation, and the session opens nothing else until it is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_password_change_comes_first_over_ssh() {
+    let Some(srv) = start().await else { return };
+    sqlx::query("UPDATE operators SET must_change_password = 1 WHERE username = 'bank'")
+        .execute(srv.db.pool())
+        .await
+        .unwrap();
+    let clerk = Clerk::new(&srv);
+    let tty = clerk.with_password("forced", "bank", DEMO_PASSWORD);
+    let screen = tty.wait_for("首次登录或密码已被重置");
+    assert!(screen.contains("修改密码"), "{screen}");
+    tty.send(&["C-c"]);
+    tty.wait_for("ssh ended: 0");
     srv.finish().await;
 }
 

@@ -123,6 +123,10 @@ pub enum Call {
     CreateOperator(pb::CreateOperatorRequest),
     SetOperatorEnabled(pb::SetOperatorEnabledRequest),
     ResetPassword(pb::ResetPasswordRequest),
+    /// An operator's SSH keys, by operator id.
+    ListSshKeys(String),
+    AddSshKey(pb::AddSshKeyRequest),
+    RemoveSshKey(pb::RemoveSshKeyRequest),
     Verify(pb::VerifyRequest),
     ListImports,
     AcceptConflict(pb::AcceptConflictRequest),
@@ -177,6 +181,7 @@ impl Call {
             Call::Home
                 | Call::ListOrgUnits
                 | Call::ListOperators(_)
+                | Call::ListSshKeys(_)
                 | Call::ListImports
                 | Call::ListPurposes { .. }
                 | Call::FindConsents(_)
@@ -202,6 +207,8 @@ pub enum Answer {
     OperatorCreated(pb::Operator),
     OperatorUpdated(pb::Operator),
     PasswordReset(pb::Operator),
+    /// An operator's SSH keys (after a list, an add or a removal).
+    SshKeys(Vec<pb::SshKey>),
     Verified(pb::VerifyResponse),
     Imports(pb::ListImportsResponse),
     Imported(pb::ImportSummary),
@@ -439,6 +446,19 @@ impl Client {
                     .operator
                     .unwrap_or_default(),
             ),
+            Call::ListSshKeys(operator_id) => Answer::SshKeys(
+                admin
+                    .list_ssh_keys(r!(pb::ListSshKeysRequest { operator_id }))
+                    .await?
+                    .into_inner()
+                    .keys,
+            ),
+            Call::AddSshKey(m) => {
+                Answer::SshKeys(admin.add_ssh_key(r!(m)).await?.into_inner().keys)
+            }
+            Call::RemoveSshKey(m) => {
+                Answer::SshKeys(admin.remove_ssh_key(r!(m)).await?.into_inner().keys)
+            }
             Call::Verify(m) => {
                 let mut identity = IdentityClient::new(self.channel.clone())
                     .send_compressed(CompressionEncoding::Zstd)

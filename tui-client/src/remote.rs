@@ -154,6 +154,8 @@ struct OutboxState {
     /// client's flow-control window).
     writing: bool,
     closed: bool,
+    /// Frames pushed so far (what a slow client was spared shows here).
+    frames: u64,
 }
 
 /// Frames on their way to the far terminal. The run loop draws only while
@@ -201,9 +203,20 @@ impl Outbox {
             return Err(io::ErrorKind::BrokenPipe.into());
         }
         s.pending.extend_from_slice(bytes);
+        s.frames += 1;
         drop(s);
         self.changed.notify_waiters();
         Ok(())
+    }
+
+    /// Frames drawn so far.
+    pub fn frames(&self) -> u64 {
+        self.lock().frames
+    }
+
+    /// Bytes drawn and not yet handed to the connection.
+    pub fn pending_bytes(&self) -> usize {
+        self.lock().pending.len()
     }
 
     /// Stops the writer (the session is over).
@@ -386,6 +399,85 @@ mod tests {
         assert_eq!(second, TermEvent::Resize(100, 30));
         drop(tx);
         assert!(events.next().await.is_none());
+    }
+
+    /// A client that stops reading gets no backlog: while its frame waits,
+    /// the app goes on taking keys but draws nothing; when the client reads
+    /// again it gets one frame with everything typed meanwhile.
+    #[tokio::test]
+    async fn a_client_that_stops_reading_gets_the_latest_screen_not_a_backlog() {
+        use crate::app::App;
+        use crate::net::{Client, Meter};
+        use crate::theme::Theme;
+        use credit_desk_proto::Lang;
+        use ratatui::backend::CrosstermBackend;
+        use ratatui::layout::Rect;
+        use ratatui::{Terminal, TerminalOptions, Viewport};
+        use tokio::io::AsyncReadExt;
+
+        let outbox = Outbox::new();
+        // A pipe far smaller than a frame, not read: the client is stuck.
+        let (near, mut far) = tokio::io::duplex(64);
+        let writer = tokio::spawn(outbox.clone().write_to(near));
+        let (keys, input) = mpsc::channel(64);
+        let looping = {
+            let outbox = outbox.clone();
+            tokio::spawn(async move {
+                let mut terminal = Terminal::with_options(
+                    CrosstermBackend::new(outbox.frame_writer()),
+                    TerminalOptions {
+                        viewport: Viewport::Fixed(Rect::new(0, 0, 80, 24)),
+                    },
+                )
+                .unwrap();
+                let mut app = App::new(
+                    Lang::En,
+                    Theme { color: false },
+                    "test".into(),
+                    Arc::new(Meter::default()),
+                    None,
+                    "t".into(),
+                );
+                let client = Client::in_process("test", Lang::En, || async {
+                    Err::<tokio::io::DuplexStream, _>(io::Error::other("no server here"))
+                });
+                crate::run::run(&mut terminal, &mut app, client, events(input), outbox)
+                    .await
+                    .unwrap();
+            })
+        };
+        // The first frame is drawn and stuck in the pipe.
+        while outbox.frames() == 0 {
+            tokio::task::yield_now().await;
+        }
+        let typed = "abcdefghijklmnopqrst";
+        for c in typed.chars() {
+            keys.send(RemoteInput::Bytes(c.to_string().into_bytes()))
+                .await
+                .unwrap();
+            for _ in 0..20 {
+                tokio::task::yield_now().await;
+            }
+        }
+        assert_eq!(
+            outbox.frames(),
+            1,
+            "nothing drawn while the client is stuck"
+        );
+
+        // The client reads again: one more frame, with all twenty keys.
+        let mut seen = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !String::from_utf8_lossy(&seen).contains(typed) {
+            let n = far.read(&mut chunk).await.unwrap();
+            seen.extend_from_slice(&chunk[..n]);
+        }
+        assert_eq!(outbox.frames(), 2);
+        drop(keys);
+        looping.await.unwrap();
+        outbox.close();
+        drop(far);
+        let _ = writer.await;
     }
 
     #[tokio::test]

@@ -176,3 +176,54 @@ where
         },
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cut_of(cut: &std::sync::Mutex<Option<Cut>>) -> Option<Cut> {
+        *cut.lock().unwrap()
+    }
+
+    /// Keys keep a session open; a quiet one ends after the idle time and
+    /// says why (the clerk reads it on their terminal).
+    #[tokio::test(start_paused = true)]
+    async fn a_quiet_session_is_cut_after_the_idle_time() {
+        let (keys, rx) = mpsc::channel(4);
+        let (_stop_tx, stop) = watch::channel(false);
+        let cut = Arc::new(std::sync::Mutex::new(None));
+        let mut events = until_cut(
+            remote::events(rx),
+            Duration::from_secs(60),
+            stop,
+            cut.clone(),
+        );
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        keys.send(RemoteInput::Bytes(b"x".to_vec())).await.unwrap();
+        assert!(events.next().await.is_some(), "a key within the idle time");
+        tokio::time::sleep(Duration::from_secs(50)).await;
+        keys.send(RemoteInput::Bytes(b"y".to_vec())).await.unwrap();
+        assert!(
+            events.next().await.is_some(),
+            "the clock restarts at each key"
+        );
+        assert!(events.next().await.is_none());
+        assert_eq!(cut_of(&cut), Some(Cut::Idle));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stopping_server_cuts_the_session() {
+        let (_keys, rx) = mpsc::channel(4);
+        let (stop_tx, stop) = watch::channel(false);
+        let cut = Arc::new(std::sync::Mutex::new(None));
+        let mut events = until_cut(
+            remote::events(rx),
+            Duration::from_secs(3600),
+            stop,
+            cut.clone(),
+        );
+        stop_tx.send(true).unwrap();
+        assert!(events.next().await.is_none());
+        assert_eq!(cut_of(&cut), Some(Cut::Stopping));
+    }
+}

@@ -1,5 +1,6 @@
 //! Operators: a paged table of the operators in the caller's scope, with
-//! search, create, disable/enable and password reset.
+//! search, create, disable/enable, password reset, and the SSH keys that
+//! log an operator in at the SSH endpoint.
 
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb::{self, OrgUnitKind, Role};
@@ -38,6 +39,7 @@ enum Cmd {
     New,
     Toggle,
     ResetPassword,
+    SshKeys,
     Find,
     Refresh,
     Back,
@@ -56,6 +58,7 @@ const KEYS: &[Binding<Cmd>] = &[
     bind!("n", [Letter('n'), Code(KeyCode::F(2))], key_new, Cmd::New),
     bind!("d", [Letter('d')], key_toggle_enabled, Cmd::Toggle),
     bind!("p", [Letter('p')], key_reset_password, Cmd::ResetPassword),
+    bind!("s", [Letter('s')], key_ssh_keys, Cmd::SshKeys),
     bind!("/", [Code(KeyCode::Char('/'))], key_find, Cmd::Find),
     bind!(
         "r",
@@ -92,6 +95,195 @@ pub enum Mode {
         operator: pb::Operator,
         enable: bool,
     },
+    /// The selected operator's SSH keys.
+    Keys(KeysPanel),
+}
+
+/// What a key does on an operator's SSH key list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeyCmd {
+    Move,
+    Add,
+    Remove,
+    Back,
+}
+
+const KEY_LIST_KEYS: &[Binding<KeyCmd>] = &[
+    bind!(
+        "↑↓",
+        [Code(KeyCode::Up), Code(KeyCode::Down)],
+        key_select,
+        KeyCmd::Move
+    ),
+    bind!(
+        "a",
+        [Letter('a'), Code(KeyCode::F(2))],
+        key_add,
+        KeyCmd::Add
+    ),
+    bind!("d", [Letter('d')], key_remove, KeyCmd::Remove),
+    bind!("Esc", [Code(KeyCode::Esc)], key_back, KeyCmd::Back),
+];
+
+pub struct KeysPanel {
+    pub operator: pb::Operator,
+    pub keys: Vec<pb::SshKey>,
+    pub loaded: bool,
+    pub selected: usize,
+    /// Pasting a new key.
+    pub adding: Option<Form>,
+    /// Asking before the selected key is removed.
+    pub confirm_remove: bool,
+}
+
+impl KeysPanel {
+    fn new(operator: pb::Operator) -> KeysPanel {
+        KeysPanel {
+            operator,
+            keys: Vec::new(),
+            loaded: false,
+            selected: 0,
+            adding: None,
+            confirm_remove: false,
+        }
+    }
+
+    fn height(&self) -> u16 {
+        match &self.adding {
+            Some(form) => form.height() + 2,
+            None => (self.keys.len().max(1) as u16).min(6) + 3,
+        }
+    }
+
+    /// `None`: leave the panel.
+    fn on_key(
+        &mut self,
+        key: KeyEvent,
+        cat: &Catalogue,
+        lang: Lang,
+        submit_ok: bool,
+    ) -> Option<Action> {
+        if let Some(form) = &mut self.adding {
+            if key.code == KeyCode::Esc {
+                self.adding = None;
+                return Some(Action::None);
+            }
+            if form.handle_key(key) != FormEvent::Submit || !submit_ok {
+                return Some(Action::None);
+            }
+            let line = form.value(field::SSH_KEY);
+            if form.show_local_errors(&validate::collect([validate::ssh_public_key(&line)]), lang) {
+                return Some(Action::None);
+            }
+            return Some(Action::Send(Call::AddSshKey(pb::AddSshKeyRequest {
+                operator_id: self.operator.id.clone(),
+                public_key: line,
+            })));
+        }
+        if self.confirm_remove {
+            self.confirm_remove = false;
+            let chosen = self.keys.get(self.selected);
+            return Some(match (key.code, chosen) {
+                (KeyCode::Char('y') | KeyCode::Char('Y'), Some(k)) if submit_ok => {
+                    Action::Send(Call::RemoveSshKey(pb::RemoveSshKeyRequest {
+                        operator_id: self.operator.id.clone(),
+                        fingerprint: k.fingerprint.clone(),
+                    }))
+                }
+                _ => Action::None,
+            });
+        }
+        if let Some(i) = list_move(key.code, self.selected, self.keys.len()) {
+            self.selected = i;
+            return Some(Action::None);
+        }
+        match keys::find(KEY_LIST_KEYS, &key, |c| self.offers(c)) {
+            Some(KeyCmd::Back) => None,
+            Some(KeyCmd::Add) => {
+                self.adding = Some(Form::new(vec![Field::text(field::SSH_KEY, cat.ssh_key)]));
+                Some(Action::None)
+            }
+            Some(KeyCmd::Remove) => {
+                self.confirm_remove = true;
+                Some(Action::None)
+            }
+            Some(KeyCmd::Move) | None => Some(Action::None),
+        }
+    }
+
+    fn offers(&self, cmd: KeyCmd) -> bool {
+        match cmd {
+            KeyCmd::Remove => !self.keys.is_empty(),
+            KeyCmd::Add => self.loaded,
+            _ => true,
+        }
+    }
+
+    fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
+        match (&self.adding, self.confirm_remove) {
+            (Some(form), _) => form.footer(cat, width),
+            (None, true) => cat.yes_no.to_string(),
+            (None, false) => keys::footer(KEY_LIST_KEYS, cat, |c| self.offers(c), width),
+        }
+    }
+
+    fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
+        let (cat, theme) = (app.cat, app.theme);
+        let block = Block::default().borders(Borders::TOP).title(Span::styled(
+            format!(
+                "{} — {} ({})",
+                cat.ssh_keys_title, self.operator.display_name, self.operator.username
+            ),
+            theme.title(),
+        ));
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        if let Some(form) = &self.adding {
+            form.render(inner, frame.buffer_mut(), theme, !app.help);
+            return;
+        }
+        let [list, question] =
+            Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(inner);
+        if !self.loaded {
+            frame.render_widget(Paragraph::new(cat.loading), list);
+            return;
+        }
+        if self.keys.is_empty() {
+            frame.render_widget(
+                Paragraph::new(Line::styled(cat.no_ssh_keys, theme.dim())),
+                list,
+            );
+        } else {
+            let rows = self.keys.iter().map(|k| {
+                Row::new(vec![
+                    k.fingerprint.clone(),
+                    k.algorithm.clone(),
+                    k.comment.clone(),
+                ])
+            });
+            let mut state = TableState::default().with_selected(Some(self.selected));
+            frame.render_stateful_widget(
+                Table::new(
+                    rows,
+                    [
+                        Constraint::Length(51),
+                        Constraint::Length(12),
+                        Constraint::Min(8),
+                    ],
+                )
+                .row_highlight_style(theme.selected())
+                .highlight_symbol("▶"),
+                list,
+                &mut state,
+            );
+        }
+        if self.confirm_remove {
+            frame.render_widget(
+                Paragraph::new(Line::styled(cat.confirm_remove_key, theme.warning())),
+                question,
+            );
+        }
+    }
 }
 
 pub struct OperatorsScreen {
@@ -125,10 +317,11 @@ impl Default for OperatorsScreen {
 
 impl OperatorsScreen {
     pub fn is_typing(&self) -> bool {
-        matches!(
-            self.mode,
-            Mode::Search(_) | Mode::Create(_) | Mode::Reset { .. }
-        )
+        match &self.mode {
+            Mode::Search(_) | Mode::Create(_) | Mode::Reset { .. } => true,
+            Mode::Keys(panel) => panel.adding.is_some(),
+            _ => false,
+        }
     }
 
     /// The call that loads the page starting at `cursor`.
@@ -201,6 +394,15 @@ impl OperatorsScreen {
         let submit_ok = !waiting;
         match &mut self.mode {
             Mode::List => {}
+            Mode::Keys(panel) => {
+                return match panel.on_key(key, cat, lang, submit_ok) {
+                    Some(action) => action,
+                    None => {
+                        self.mode = Mode::List;
+                        Action::None
+                    }
+                };
+            }
             Mode::LoadingUnits => {
                 if key.code == KeyCode::Esc {
                     self.mode = Mode::List;
@@ -326,6 +528,14 @@ impl OperatorsScreen {
                 }
                 None => Action::None,
             },
+            Some(Cmd::SshKeys) => match current {
+                Some(operator) => {
+                    let call = Call::ListSshKeys(operator.id.clone());
+                    self.mode = Mode::Keys(KeysPanel::new(operator));
+                    Action::Send(call)
+                }
+                None => Action::None,
+            },
             Some(Cmd::Move) | None => Action::None,
         }
     }
@@ -344,6 +554,7 @@ impl OperatorsScreen {
         match &self.mode {
             Mode::List | Mode::LoadingUnits => keys::footer(KEYS, cat, |c| self.offers(c), width),
             Mode::Confirm { .. } => cat.yes_no.to_string(),
+            Mode::Keys(panel) => panel.hint_line(cat, width),
             Mode::Search(form) | Mode::Create(form) | Mode::Reset { form, .. } => {
                 form.footer(cat, width)
             }
@@ -390,6 +601,21 @@ impl OperatorsScreen {
                 self.mode = Mode::List;
                 Action::Info(cat.password_reset_done.to_string())
             }
+            Answer::SshKeys(keys) => {
+                let Mode::Keys(panel) = &mut self.mode else {
+                    return Action::None;
+                };
+                let before = panel.keys.len();
+                let was_loaded = std::mem::replace(&mut panel.loaded, true);
+                let added = panel.adding.take().is_some();
+                panel.keys = keys;
+                panel.selected = panel.selected.min(panel.keys.len().saturating_sub(1));
+                match (was_loaded, added, panel.keys.len() < before) {
+                    (true, true, _) => Action::Info(cat.ssh_key_added.to_string()),
+                    (true, false, true) => Action::Info(cat.ssh_key_removed.to_string()),
+                    _ => Action::None,
+                }
+            }
             _ => Action::None,
         }
     }
@@ -399,6 +625,9 @@ impl OperatorsScreen {
             Mode::Create(form) | Mode::Reset { form, .. } | Mode::Search(form) => {
                 form.apply_status(status)
             }
+            Mode::Keys(KeysPanel {
+                adding: Some(form), ..
+            }) => form.apply_status(status),
             Mode::LoadingUnits => {
                 self.mode = Mode::List;
                 false
@@ -427,6 +656,7 @@ impl OperatorsScreen {
         let panel_height = match &self.mode {
             Mode::Search(f) | Mode::Create(f) | Mode::Reset { form: f, .. } => f.height() + 2,
             Mode::Confirm { .. } | Mode::LoadingUnits => 2,
+            Mode::Keys(panel) => panel.height(),
             Mode::List => 0,
         };
         let [table_area, panel, hint] = Layout::vertical([
@@ -501,6 +731,7 @@ impl OperatorsScreen {
         };
         match &self.mode {
             Mode::List => {}
+            Mode::Keys(keys) => keys.render(frame, panel, app),
             Mode::LoadingUnits => frame.render_widget(
                 Paragraph::new(cat.loading).block(panel_block(cat.new_operator.into())),
                 panel,
