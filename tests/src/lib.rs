@@ -8,6 +8,7 @@
 pub mod desk;
 pub mod fuzz;
 pub mod link;
+pub mod ssh_clerk;
 pub mod tmux;
 
 use std::sync::Arc;

@@ -128,6 +128,10 @@ pub struct Link {
     pub retry: Option<(u32, u64)>,
     pub rtt_ms: Option<u64>,
     pub meter: Arc<Meter>,
+    /// The bytes shown, as of the last answer: the status bar changes with
+    /// answers, not with every key (over SSH each key moves bytes, and a
+    /// counter redrawn after each would cost more than the echo).
+    pub bytes_shown: (u64, u64),
     /// Over SSH the link that matters is the clerk's, to the SSH endpoint:
     /// its round trip (ms, 0 until measured) is shown instead of the
     /// in-process call's.
@@ -198,6 +202,7 @@ impl App {
                 retry: None,
                 rtt_ms: None,
                 meter,
+                bytes_shown: (0, 0),
                 clerk_rtt_ms: None,
             },
             help: false,
@@ -253,6 +258,7 @@ impl App {
                 self.link.up = true;
                 self.link.retry = None;
                 self.link.rtt_ms = Some(rtt_ms);
+                self.link.bytes_shown = self.link.meter.totals();
                 self.on_reply(result)
             }
         }

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod case_file;
+pub mod compact_backend;
 pub mod form;
 pub mod help;
 pub mod i18n;

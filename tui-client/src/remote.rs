@@ -13,6 +13,8 @@ use ratatui::crossterm::event::Event as TermEvent;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Notify, mpsc};
 
+use crate::compact_backend::SharedSize;
+
 /// How long a lone Esc waits for the rest of a key's sequence. An SSH
 /// packet carries a whole sequence (a terminal writes it at once), so a
 /// split is rare and the wait can be short: a bare Esc costs this much,
@@ -106,18 +108,23 @@ pub enum RemoteInput {
 
 /// The app's terminal events from the far terminal's input. The stream ends
 /// when the sender is dropped (the connection is gone).
+/// A resize is also written to `size`, where the terminal's backend reads
+/// it.
 pub fn events(
     input: mpsc::Receiver<RemoteInput>,
+    size: Arc<SharedSize>,
 ) -> impl Stream<Item = io::Result<TermEvent>> + Unpin + Send {
     struct State {
         input: mpsc::Receiver<RemoteInput>,
         parser: InputParser,
         ready: VecDeque<TermEvent>,
+        size: Arc<SharedSize>,
     }
     let state = State {
         input,
         parser: InputParser::default(),
         ready: VecDeque::new(),
+        size,
     };
     Box::pin(futures::stream::unfold(state, |mut s| async move {
         loop {
@@ -140,6 +147,7 @@ pub fn events(
                 RemoteInput::Resize(cols, rows) => {
                     s.parser.flush(&mut s.ready);
                     let (cols, rows) = clamp_size(cols, rows);
+                    s.size.set(ratatui::layout::Size::new(cols, rows));
                     s.ready.push_back(TermEvent::Resize(cols, rows));
                 }
             }
@@ -287,12 +295,19 @@ impl io::Write for FrameWriter {
     }
 }
 
+/// How long a remote frame waits for an answer to a call just sent. The
+/// services are in the same process: most answers come within it.
+pub const SETTLE: Duration = Duration::from_millis(100);
+
 impl crate::run::Output for Arc<Outbox> {
     fn busy(&self) -> bool {
         Outbox::busy(self)
     }
     async fn idle(&self) {
         Outbox::idle(self).await
+    }
+    fn settle(&self) -> Duration {
+        SETTLE
     }
 }
 
@@ -386,7 +401,8 @@ mod tests {
     async fn esc_arrives_after_the_timeout_and_a_resize_as_a_resize() {
         use futures::StreamExt;
         let (tx, rx) = mpsc::channel(4);
-        let mut events = events(rx);
+        let size = SharedSize::new(ratatui::layout::Size::new(80, 24));
+        let mut events = events(rx, size.clone());
         tx.send(RemoteInput::Bytes(b"\x1b".to_vec())).await.unwrap();
         tx.send(RemoteInput::Resize(100, 30)).await.unwrap();
         // The resize in the next packet ends the wait for the sequence.
@@ -397,6 +413,7 @@ mod tests {
         );
         let second = events.next().await.unwrap().unwrap();
         assert_eq!(second, TermEvent::Resize(100, 30));
+        assert_eq!(size.get(), ratatui::layout::Size::new(100, 30));
         drop(tx);
         assert!(events.next().await.is_none());
     }
@@ -410,8 +427,6 @@ mod tests {
         use crate::net::{Client, Meter};
         use crate::theme::Theme;
         use credit_desk_proto::Lang;
-        use ratatui::backend::CrosstermBackend;
-        use ratatui::layout::Rect;
         use ratatui::{Terminal, TerminalOptions, Viewport};
         use tokio::io::AsyncReadExt;
 
@@ -423,10 +438,14 @@ mod tests {
         let looping = {
             let outbox = outbox.clone();
             tokio::spawn(async move {
+                let size = SharedSize::new(ratatui::layout::Size::new(80, 24));
                 let mut terminal = Terminal::with_options(
-                    CrosstermBackend::new(outbox.frame_writer()),
+                    crate::compact_backend::CompactBackend::new(
+                        outbox.frame_writer(),
+                        size.clone(),
+                    ),
                     TerminalOptions {
-                        viewport: Viewport::Fixed(Rect::new(0, 0, 80, 24)),
+                        viewport: Viewport::Fullscreen,
                     },
                 )
                 .unwrap();
@@ -441,7 +460,7 @@ mod tests {
                 let client = Client::in_process("test", Lang::En, || async {
                     Err::<tokio::io::DuplexStream, _>(io::Error::other("no server here"))
                 });
-                crate::run::run(&mut terminal, &mut app, client, events(input), outbox)
+                crate::run::run(&mut terminal, &mut app, client, events(input, size), outbox)
                     .await
                     .unwrap();
             })

@@ -5,7 +5,7 @@
 //! network.
 
 use std::collections::HashMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use std::task::Poll;
 
@@ -37,6 +37,12 @@ pub trait Output {
     fn busy(&self) -> bool;
     /// Resolves when [`Output::busy`] turns false.
     fn idle(&self) -> impl std::future::Future<Output = ()> + Send;
+    /// How long a frame waits for the answer to a call just sent: an
+    /// answer that comes within it is drawn in the same frame as the key
+    /// that asked (no "loading" frame crosses a slow line first).
+    fn settle(&self) -> Duration {
+        Duration::ZERO
+    }
 }
 
 /// This process's own terminal: writes complete before `draw` returns.
@@ -75,8 +81,12 @@ where
     let mut tasks: HashMap<u64, JoinHandle<()>> = HashMap::new();
     let mut dirty = true;
     let mut ended = false;
+    // When the call now awaited was sent.
+    let mut asked_at: Option<Instant> = None;
     while !ended && !app.quit {
-        if dirty && !output.busy() {
+        let settled = asked_at.map(|at| at + output.settle());
+        let holding = settled.is_some_and(|t| Instant::now() < t);
+        if dirty && !output.busy() && !holding {
             terminal.draw(|f| app.render(f))?;
             dirty = false;
         }
@@ -88,6 +98,8 @@ where
             },
             Some(e) = rx.recv() => Incoming::App(e),
             () = output.idle(), if dirty => continue,
+            () = tokio::time::sleep_until(settled.unwrap_or_else(Instant::now).into()),
+                if dirty && holding => continue,
         };
         // Everything already waiting is handled before the one redraw: an
         // answer and the status it changes make one frame, not two.
@@ -147,6 +159,10 @@ where
                 break;
             }
         }
+        asked_at = match app.is_waiting() {
+            true => asked_at.or(Some(Instant::now())),
+            false => None,
+        };
     }
     for task in tasks.into_values() {
         task.abort();

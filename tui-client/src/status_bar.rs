@@ -55,7 +55,7 @@ pub fn text(app: &App, width: usize) -> String {
     let rtt = rtt
         .map(|ms| format!("{} {ms}ms", cat.status_rtt))
         .unwrap_or_default();
-    let (sent, received) = link.meter.totals();
+    let (sent, received) = link.bytes_shown;
     let bytes = format!("↑{} ↓{}", human_bytes(sent), human_bytes(received));
     // From the fullest line to the barest; the first that fits is used.
     let help = cat.status_help;

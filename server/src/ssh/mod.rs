@@ -22,6 +22,37 @@ use tokio::sync::{Semaphore, watch};
 use crate::context::Ctx;
 use crate::transport::LocalDialer;
 
+/// What the endpoint offers: every modern client's choices and nothing
+/// else (each name offered costs bytes on a township line at every
+/// connection). The post-quantum hybrid stays first: OpenSSH 10 picks it,
+/// and recorded sessions stay safe from later decryption. Finite-field
+/// Diffie-Hellman is left out: slow to compute and kilobytes to send.
+fn offered_algorithms() -> russh::Preferred {
+    use russh::{cipher, compression, kex, mac};
+    use std::borrow::Cow;
+    russh::Preferred {
+        kex: Cow::Borrowed(&[
+            kex::MLKEM768X25519_SHA256,
+            kex::CURVE25519,
+            kex::CURVE25519_PRE_RFC_8731,
+            kex::EXTENSION_SUPPORT_AS_SERVER,
+            kex::EXTENSION_OPENSSH_STRICT_KEX_AS_SERVER,
+        ]),
+        cipher: Cow::Borrowed(&[
+            cipher::CHACHA20_POLY1305,
+            cipher::AES_256_GCM,
+            cipher::AES_128_CTR,
+        ]),
+        mac: Cow::Borrowed(&[mac::HMAC_SHA256_ETM, mac::HMAC_SHA512_ETM]),
+        compression: Cow::Borrowed(&[
+            compression::ZLIB_LEGACY,
+            compression::ZLIB,
+            compression::NONE,
+        ]),
+        ..russh::Preferred::default()
+    }
+}
+
 /// SSH sessions at once; past it new connections are closed on accept.
 pub const MAX_SESSIONS: usize = 256;
 /// A new connection must finish its handshake and log in within this long.
@@ -96,6 +127,7 @@ impl Endpoint {
             keepalive_interval: Some(KEEPALIVE),
             keepalive_max: KEEPALIVE_MAX,
             nodelay: true,
+            preferred: offered_algorithms(),
             ..Default::default()
         });
         let listener = options.listener;

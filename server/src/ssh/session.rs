@@ -8,14 +8,14 @@ use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use credit_desk::app::App;
+use credit_desk::compact_backend::{CompactBackend, SharedSize};
 use credit_desk::net::{Client, Meter};
 use credit_desk::remote::{self, Outbox, RemoteInput};
 use credit_desk::theme::Theme;
 use credit_desk_proto::pb;
 use futures::{Stream, StreamExt};
-use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::{cursor, execute, terminal};
-use ratatui::layout::Rect;
+use ratatui::layout::Size;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 use russh::Channel;
 use russh::server::Msg;
@@ -85,8 +85,9 @@ pub async fn run(start: Start) {
 
     let idle = Duration::from_millis(ctx.sessions.idle_ms.max(1000) as u64);
     let cut = Arc::new(std::sync::Mutex::new(None));
-    let events = until_cut(remote::events(input), idle, stop, cut.clone());
     let (cols, rows) = remote::clamp_size(request.cols, request.rows);
+    let size = SharedSize::new(Size::new(cols, rows));
+    let events = until_cut(remote::events(input, size.clone()), idle, stop, cut.clone());
     let result = async {
         let mut writer = outbox.frame_writer();
         execute!(
@@ -94,10 +95,12 @@ pub async fn run(start: Start) {
             terminal::EnterAlternateScreen,
             terminal::Clear(terminal::ClearType::All)
         )?;
+        // The size comes from the client (its pty request, then its
+        // window changes), as a local terminal's comes from the tty.
         let mut terminal = Terminal::with_options(
-            CrosstermBackend::new(writer),
+            CompactBackend::new(writer, size),
             TerminalOptions {
-                viewport: Viewport::Fixed(Rect::new(0, 0, cols, rows)),
+                viewport: Viewport::Fullscreen,
             },
         )?;
         credit_desk::run::run(&mut terminal, &mut app, client, events, outbox.clone()).await?;
@@ -192,8 +195,9 @@ mod tests {
         let (keys, rx) = mpsc::channel(4);
         let (_stop_tx, stop) = watch::channel(false);
         let cut = Arc::new(std::sync::Mutex::new(None));
+        let size = SharedSize::new(Size::new(80, 24));
         let mut events = until_cut(
-            remote::events(rx),
+            remote::events(rx, size),
             Duration::from_secs(60),
             stop,
             cut.clone(),
@@ -216,8 +220,9 @@ mod tests {
         let (_keys, rx) = mpsc::channel(4);
         let (stop_tx, stop) = watch::channel(false);
         let cut = Arc::new(std::sync::Mutex::new(None));
+        let size = SharedSize::new(Size::new(80, 24));
         let mut events = until_cut(
-            remote::events(rx),
+            remote::events(rx, size),
             Duration::from_secs(3600),
             stop,
             cut.clone(),

@@ -1,28 +1,126 @@
-//! The counter's day over an emulated township link, measured: a scripted
-//! clerk (no human) logs in, verifies a person, captures a consent, runs
-//! the person's own report, reads it, files an objection, opens the queue
-//! and logs out — through the real workstation app and client, the real
-//! server, and the link emulator between them.
+//! The counter's day over an emulated township link, measured two ways:
+//! (a) the native workstation (the real app and client over gRPC), and
+//! (b) the same workstation through the server's SSH endpoint, typed at
+//! five keys a second by a scripted clerk at an SSH client (zlib, as
+//! `ssh -C`). Both run the same script — log in, verify a person, capture a
+//! consent, run the person's own report, read it, file an objection, open
+//! the queue, log out — against the real server, with the link emulator
+//! between.
 //!
-//! For each step it prints the round trips (calls), bytes each way, the
-//! clerk's waiting time, and the floor: round trips × round-trip time +
-//! bytes ÷ bandwidth.
+//! Per step and way it prints round trips (gRPC calls; for SSH every key,
+//! each of which waits for its echo), bytes each way and the clerk's
+//! waiting time, with (a)'s floor: round trips × round-trip time + bytes ÷
+//! bandwidth. Per link it prints keystroke-to-screen times (p50, p95) of the
+//! identity number typed one key at a time.
 //!
 //! `cargo run --release -p credit-desk-tests --bin township`
 #![allow(clippy::unwrap_used)] // a bench driver: a failure is the report
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use credit_desk_proto::Lang;
 use credit_desk_tests::desk::Desk;
 use credit_desk_tests::link::{Link, LinkSpec};
-use credit_desk_tests::{Backend, TestServer};
+use credit_desk_tests::ssh_clerk::SshClerk;
+use credit_desk_tests::{Backend, DEMO_PASSWORD, TestServer};
 use ratatui::crossterm::event::KeyCode;
 
+/// One thing the clerk does.
+#[derive(Clone, Copy)]
+enum Act {
+    Key(KeyCode),
+    Text(&'static str),
+    /// Typed one key at a time, each echo awaited and timed.
+    Probe(&'static str),
+    /// Looks at the screen until it shows this (an answer, a form).
+    Expect(&'static str),
+}
+
+use Act::{Expect, Key, Probe, Text};
+
+const fn c(ch: char) -> Act {
+    Key(KeyCode::Char(ch))
+}
+const TAB: Act = Key(KeyCode::Tab);
+const ESC: Act = Key(KeyCode::Esc);
+const F10: Act = Key(KeyCode::F(10));
+
+/// The steps after logging in (each way logs in its own way).
+const SCRIPT: &[(&str, &[Act])] = &[
+    (
+        "核验 verify",
+        &[
+            c('v'),
+            Expect("证件号码"),
+            Probe("441284196508120010"),
+            TAB,
+            Text("李建国"),
+            Key(KeyCode::Enter),
+            Expect("核验通过"),
+        ],
+    ),
+    (
+        "授权 consent",
+        &[
+            c('c'),
+            Expect("授权书编号"),
+            Key(KeyCode::Right),
+            TAB,
+            TAB,
+            TAB,
+            Text("SQ-2026-7001"),
+            F10,
+            Expect("查询授权回执"),
+        ],
+    ),
+    (
+        "本人查询 own report",
+        &[ESC, Expect("核验通过"), c('q'), Expect("报告编号")],
+    ),
+    (
+        "阅读 read",
+        &[
+            Key(KeyCode::PageDown),
+            Key(KeyCode::PageDown),
+            Key(KeyCode::Home),
+            Expect("报告编号"),
+        ],
+    ),
+    (
+        "异议 objection",
+        &[
+            Key(KeyCode::Enter),
+            c('o'),
+            Expect("联系电话"),
+            TAB,
+            Text("13800138000"),
+            TAB,
+            Text("四会市大沙镇马鞍村"),
+            F10,
+            Text("该案已执行完毕"),
+            F10,
+            Expect("异议已受理"),
+        ],
+    ),
+    (
+        "队列 queue",
+        &[
+            ESC,
+            ESC,
+            ESC,
+            ESC,
+            Expect("主菜单"),
+            c('t'),
+            Expect("时限队列"),
+        ],
+    ),
+];
+
 /// What one step cost.
+#[derive(Default)]
 struct Step {
     name: &'static str,
-    calls: u64,
+    round_trips: u64,
     up: u64,
     down: u64,
     waited: Duration,
@@ -30,195 +128,239 @@ struct Step {
 
 impl Step {
     fn floor(&self, spec: &LinkSpec) -> Duration {
-        spec.round_trip() * self.calls as u32
+        spec.round_trip() * self.round_trips as u32
             + spec.serialisation(self.up as usize)
             + spec.serialisation(self.down as usize)
     }
 }
 
-/// Runs `keys` as the clerk and returns what it cost.
-struct Meter<'a> {
-    desk: Desk,
-    link: &'a Link,
-    steps: Vec<Step>,
+/// A way of working the script.
+trait Clerk {
+    async fn act(&mut self, act: Act);
+    /// (round trips, time waited) so far.
+    fn tally(&self) -> (u64, Duration);
 }
 
-impl Meter<'_> {
-    async fn step(&mut self, name: &'static str, keys: &[Key<'_>]) {
-        let (calls, waited) = (self.desk.calls, self.desk.waited);
-        let (up, down) = (self.link.bytes_up(), self.link.bytes_down());
-        for key in keys {
-            match key {
-                Key::Code(code) => self.desk.key(*code).await,
-                Key::Text(text) => self.desk.text(text).await,
+impl Clerk for Desk {
+    async fn act(&mut self, act: Act) {
+        match act {
+            Key(code) => self.key(code).await,
+            Text(text) => self.text(text).await,
+            // Typing is local: the echo is the app's update and a redraw.
+            Probe(text) => {
+                for ch in text.chars() {
+                    let started = Instant::now();
+                    self.key(KeyCode::Char(ch)).await;
+                    let _ = self.screen();
+                    ECHOES.with(|e| e.borrow_mut().push(started.elapsed()));
+                }
+            }
+            Expect(text) => {
+                self.expect(text);
             }
         }
-        // What is still in flight (the last answer's tail) belongs here.
-        tokio::time::sleep(self.link.spec.one_way_delay).await;
-        self.steps.push(Step {
-            name,
-            calls: self.desk.calls - calls,
-            up: self.link.bytes_up() - up,
-            down: self.link.bytes_down() - down,
-            waited: self.desk.waited - waited,
-        });
+    }
+    fn tally(&self) -> (u64, Duration) {
+        (self.calls, self.waited)
     }
 }
 
-enum Key<'a> {
-    Code(KeyCode),
-    Text(&'a str),
+thread_local! {
+    /// The native way's echo times (the desk has no field for them).
+    static ECHOES: std::cell::RefCell<Vec<Duration>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
-use Key::{Code, Text};
+impl Clerk for SshClerk {
+    async fn act(&mut self, act: Act) {
+        match act {
+            Key(code) => self.key(code).await,
+            Text(text) => self.text(text).await,
+            Probe(text) => self.probe(text).await,
+            Expect(text) => self.expect(text).await,
+        }
+    }
+    fn tally(&self) -> (u64, Duration) {
+        (self.keys, self.waited)
+    }
+}
 
-async fn workflow(srv: &TestServer, spec: LinkSpec) -> (Vec<Step>, LinkSpec) {
+async fn measure<C: Clerk>(clerk: &mut C, link: &Link, name: &'static str, acts: &[Act]) -> Step {
+    let (trips, waited) = clerk.tally();
+    let (up, down) = (link.bytes_up(), link.bytes_down());
+    for act in acts {
+        clerk.act(*act).await;
+    }
+    // What is still in flight (the last answer's tail) belongs here.
+    tokio::time::sleep(link.spec.one_way_delay).await;
+    let (trips_after, waited_after) = clerk.tally();
+    Step {
+        name,
+        round_trips: trips_after - trips,
+        up: link.bytes_up() - up,
+        down: link.bytes_down() - down,
+        waited: waited_after - waited,
+    }
+}
+
+/// (a) The native workstation.
+async fn native(srv: &TestServer, spec: LinkSpec) -> (Vec<Step>, Vec<Duration>) {
     let link = Link::start(srv.running.addr, spec).await.unwrap();
-    let mut m = Meter {
-        desk: Desk::connect(&link.url(), Lang::Zh),
-        link: &link,
-        steps: Vec::new(),
-    };
-    let password = credit_desk_tests::DEMO_PASSWORD;
+    let mut desk = Desk::connect(&link.url(), Lang::Zh);
     // A clerk takes a few seconds to type a name and a password; the
     // workstation connects meanwhile.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    m.step(
-        "登录 login",
-        &[
-            Text("counter"),
-            Code(KeyCode::Tab),
-            Text(password),
-            Code(KeyCode::Enter),
-        ],
-    )
-    .await;
-    m.desk.expect("主菜单");
-    m.step(
-        "核验 verify",
-        &[
-            Code(KeyCode::Char('v')),
-            Text("441284196508120010"),
-            Code(KeyCode::Tab),
-            Text("李建国"),
-            Code(KeyCode::Enter),
-        ],
-    )
-    .await;
-    m.desk.expect("核验通过");
-    m.step(
-        "授权 consent",
-        &[
-            Code(KeyCode::Char('c')),
-            Code(KeyCode::Right),
-            Code(KeyCode::Tab),
-            Code(KeyCode::Tab),
-            Code(KeyCode::Tab),
-            Text("SQ-2026-7001"),
-            Code(KeyCode::F(10)),
-        ],
-    )
-    .await;
-    m.desk.expect("查询授权回执");
-    m.step(
-        "本人查询 own report",
-        &[Code(KeyCode::Esc), Code(KeyCode::Char('q'))],
-    )
-    .await;
-    m.desk.expect("报告编号");
-    m.step(
-        "阅读 read",
-        &[
-            Code(KeyCode::PageDown),
-            Code(KeyCode::PageDown),
-            Code(KeyCode::Home),
-        ],
-    )
-    .await;
-    m.step(
-        "异议 objection",
-        &[
-            Code(KeyCode::Enter),
-            Code(KeyCode::Char('o')),
-            Code(KeyCode::Tab),
-            Text("13800138000"),
-            Code(KeyCode::Tab),
-            Text("四会市大沙镇马鞍村"),
-            Code(KeyCode::F(10)),
-            Text("该案已执行完毕"),
-            Code(KeyCode::F(10)),
-        ],
-    )
-    .await;
-    m.desk.expect("异议已受理");
-    m.step(
-        "队列 queue",
-        &[
-            Code(KeyCode::Esc),
-            Code(KeyCode::Esc),
-            Code(KeyCode::Esc),
-            Code(KeyCode::Esc),
-            Code(KeyCode::Char('t')),
-        ],
-    )
-    .await;
-    m.step(
-        "退出 logout",
-        &[Code(KeyCode::Esc), Code(KeyCode::Char('q'))],
-    )
-    .await;
-    m.desk.expect("操作员登录");
-    (m.steps, spec)
+    let mut steps = vec![
+        measure(
+            &mut desk,
+            &link,
+            "登录 login",
+            &[
+                Text("counter"),
+                TAB,
+                Text(DEMO_PASSWORD),
+                Key(KeyCode::Enter),
+                Expect("主菜单"),
+            ],
+        )
+        .await,
+    ];
+    for (name, acts) in SCRIPT {
+        steps.push(measure(&mut desk, &link, name, acts).await);
+    }
+    steps.push(
+        measure(
+            &mut desk,
+            &link,
+            "退出 logout",
+            &[ESC, c('q'), Expect("操作员登录")],
+        )
+        .await,
+    );
+    let echoes = ECHOES.with(|e| std::mem::take(&mut *e.borrow_mut()));
+    (steps, echoes)
 }
 
-fn print(name: &str, steps: &[Step], spec: &LinkSpec) {
-    println!("\n{name}");
-    println!(
-        "{:<22}{:>6}{:>9}{:>9}{:>10}{:>10}",
-        "step", "calls", "up B", "down B", "wait ms", "floor ms"
-    );
-    let ms = |d: Duration| d.as_millis();
-    for s in steps {
-        println!(
-            "{:<22}{:>6}{:>9}{:>9}{:>10}{:>10}",
-            s.name,
-            s.calls,
-            s.up,
-            s.down,
-            ms(s.waited),
-            ms(s.floor(spec))
-        );
+/// (b) The same through the SSH endpoint.
+async fn over_ssh(srv: &TestServer, spec: LinkSpec) -> (Vec<Step>, Vec<Duration>) {
+    let ssh_addr = srv.ssh.as_ref().unwrap().addr;
+    let link = Link::start(ssh_addr, spec).await.unwrap();
+    let started = Instant::now();
+    let compress = std::env::var("SSH_COMPRESS").map_or(true, |v| v != "0");
+    let mut clerk = SshClerk::connect(link.addr, "counter", DEMO_PASSWORD, compress)
+        .await
+        .unwrap();
+    let connected = started.elapsed();
+    let mut login = measure(&mut clerk, &link, "登录 login", &[Expect("主菜单")]).await;
+    // The handshake and the password are waiting too; the bytes are the
+    // link's since it opened.
+    login.waited += connected;
+    login.up = link.bytes_up();
+    login.down = link.bytes_down();
+    let mut steps = vec![login];
+    for (name, acts) in SCRIPT {
+        steps.push(measure(&mut clerk, &link, name, acts).await);
     }
-    let total = Step {
+    let (up, down) = (link.bytes_up(), link.bytes_down());
+    let (keys, waited) = clerk.tally();
+    clerk.key(KeyCode::Esc).await;
+    clerk.key(KeyCode::Char('q')).await;
+    clerk.expect_closed().await;
+    tokio::time::sleep(spec.one_way_delay).await;
+    steps.push(Step {
+        name: "退出 logout",
+        round_trips: clerk.keys - keys,
+        up: link.bytes_up() - up,
+        down: link.bytes_down() - down,
+        waited: clerk.waited - waited,
+    });
+    (steps, clerk.echoes.clone())
+}
+
+fn total(steps: &[Step]) -> Step {
+    Step {
         name: "total",
-        calls: steps.iter().map(|s| s.calls).sum(),
+        round_trips: steps.iter().map(|s| s.round_trips).sum(),
         up: steps.iter().map(|s| s.up).sum(),
         down: steps.iter().map(|s| s.down).sum(),
         waited: steps.iter().map(|s| s.waited).sum(),
-    };
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+fn print(title: &str, spec: &LinkSpec, native: &[Step], ssh: &[Step]) {
+    let ms = |d: Duration| d.as_millis();
+    println!("\n{title}");
     println!(
-        "{:<22}{:>6}{:>9}{:>9}{:>10}{:>10}   wait ÷ floor {:.2}",
-        total.name,
-        total.calls,
-        total.up,
-        total.down,
-        ms(total.waited),
-        ms(total.floor(spec)),
-        total.waited.as_secs_f64() / total.floor(spec).as_secs_f64().max(f64::EPSILON)
+        "{:<20}│{:>5}{:>8}{:>8}{:>8}{:>8} │{:>5}{:>8}{:>8}{:>8}",
+        "step", "RT", "up B", "down B", "wait ms", "floor", "keys", "up B", "down B", "wait ms"
+    );
+    let row = |a: &Step, b: &Step| {
+        println!(
+            "{:<20}│{:>5}{:>8}{:>8}{:>8}{:>8} │{:>5}{:>8}{:>8}{:>8}",
+            a.name,
+            a.round_trips,
+            a.up,
+            a.down,
+            ms(a.waited),
+            ms(a.floor(spec)),
+            b.round_trips,
+            b.up,
+            b.down,
+            ms(b.waited)
+        );
+    };
+    for (a, b) in native.iter().zip(ssh) {
+        row(a, b);
+    }
+    let (a, b) = (total(native), total(ssh));
+    row(&a, &b);
+    let bytes = |s: &Step| (s.up + s.down) as f64;
+    println!(
+        "(a) wait ÷ floor {:.2}; (a) bytes ÷ (b) bytes {:.2}; (b) {:.1} KB in all",
+        a.waited.as_secs_f64() / a.floor(spec).as_secs_f64().max(f64::EPSILON),
+        bytes(&a) / bytes(&b).max(1.0),
+        bytes(&b) / 1000.0
+    );
+}
+
+fn print_echoes(native: &mut [Duration], ssh: &mut [Duration]) {
+    native.sort();
+    ssh.sort();
+    let f = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+    println!(
+        "keystroke to screen: (a) p50 {} p95 {} (local) · (b) p50 {} p95 {}",
+        f(percentile(native, 0.5)),
+        f(percentile(native, 0.95)),
+        f(percentile(ssh, 0.5)),
+        f(percentile(ssh, 0.95))
     );
 }
 
 #[tokio::main]
 async fn main() {
-    for (name, spec) in [
+    for (title, spec) in [
         ("64 kbit/s, 500 ms round trip", LinkSpec::TOWNSHIP_64K),
         ("512 kbit/s, 100 ms round trip", LinkSpec::TOWNSHIP_512K),
     ] {
-        // A fresh database each time: the same clerk's day, not a second one.
+        // A fresh database for each way: the same clerk's day, not a second.
         let srv = TestServer::start(Backend::Sqlite).await.unwrap();
         credit_desk_tests::load_records(&srv).await;
-        let (steps, spec) = workflow(&srv, spec).await;
-        print(name, &steps, &spec);
+        let (native_steps, mut native_echoes) = native(&srv, spec).await;
         srv.finish().await;
+
+        let srv = TestServer::start_with_ssh(Backend::Sqlite).await.unwrap();
+        credit_desk_tests::load_records(&srv).await;
+        let (ssh_steps, mut ssh_echoes) = over_ssh(&srv, spec).await;
+        srv.finish().await;
+
+        print(title, &spec, &native_steps, &ssh_steps);
+        print_echoes(&mut native_echoes, &mut ssh_echoes);
     }
 }
