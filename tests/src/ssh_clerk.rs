@@ -31,6 +31,12 @@ impl client::Handler for Trusting {
     }
 }
 
+/// How the SSH clerk proves who they are.
+pub enum Login<'a> {
+    Password(&'a str),
+    Key(&'a std::path::Path),
+}
+
 #[derive(Default)]
 struct Seen {
     parser: Option<vt100::Parser>,
@@ -63,6 +69,16 @@ impl SshClerk {
         password: &str,
         compress: bool,
     ) -> anyhow::Result<SshClerk> {
+        Self::connect_as(addr, user, Login::Password(password), compress).await
+    }
+
+    /// The same, logging in with a key (a stock sshd in the comparison).
+    pub async fn connect_as(
+        addr: std::net::SocketAddr,
+        user: &str,
+        login: Login<'_>,
+        compress: bool,
+    ) -> anyhow::Result<SshClerk> {
         let mut preferred = russh::Preferred::default();
         if compress {
             preferred.compression = std::borrow::Cow::Borrowed(&[
@@ -77,7 +93,14 @@ impl SshClerk {
             ..Default::default()
         });
         let mut handle = client::connect(config, addr, Trusting).await?;
-        let auth = handle.authenticate_password(user, password).await?;
+        let auth = match login {
+            Login::Password(password) => handle.authenticate_password(user, password).await?,
+            Login::Key(path) => {
+                let key = russh::keys::load_secret_key(path, None)?;
+                let key = russh::keys::PrivateKeyWithHashAlg::new(Arc::new(key), None);
+                handle.authenticate_publickey(user, key).await?
+            }
+        };
         anyhow::ensure!(auth.success(), "SSH login refused");
         let channel = handle.channel_open_session().await?;
         channel

@@ -190,6 +190,20 @@ both_backends!(
     purposes_are_administered_and_roles_checked,
     async |srv: &TestServer| {
         let admin = srv.session("admin").await;
+        let lists = async |known: &str| {
+            srv.session("counter")
+                .await
+                .consent()
+                .list_purposes(pb::ListPurposesRequest {
+                    include_retired: false,
+                    known_version: known.into(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+        };
+        let before = lists("").await;
+        assert!(!before.version.is_empty() && !before.unchanged);
         let added = admin
             .consent()
             .add_purpose(pb::AddPurposeRequest {
@@ -215,10 +229,20 @@ both_backends!(
             .consent()
             .list_purposes(pb::ListPurposesRequest {
                 include_retired: false,
+                known_version: String::new(),
             })
             .await
             .unwrap()
             .into_inner();
+        // The lists changed, so did their version; the version held is
+        // answered in a few bytes, an old one with the lists.
+        assert_ne!(list.version, before.version);
+        let again = lists(&list.version).await;
+        assert!(again.unchanged && again.purposes.is_empty() && again.grantees.is_empty());
+        assert_eq!(again.version, list.version);
+        let stale = lists(&before.version).await;
+        assert!(!stale.unchanged);
+        assert_eq!(stale.purposes.len(), list.purposes.len());
         let codes: Vec<_> = list.purposes.iter().map(|p| p.code.as_str()).collect();
         assert!(
             codes.contains(&"rental_screening") && !codes.contains(&"credit_card"),

@@ -1064,3 +1064,29 @@ both_backends!(
         assert_eq!(desk.calls, calls + 1, "counters asked for after a change");
     }
 );
+
+// Reference data (purposes, grantees, categories) is fetched once a
+// session: the consent form opened again costs no round trip, and what the
+// workstation holds is the same lists.
+both_backends!(
+    the_consent_form_opened_again_costs_no_round_trip,
+    async |srv: &TestServer| {
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        verify(&mut desk, "441284199003070023", "陈美玲").await;
+        let before = desk.calls;
+        desk.key(KeyCode::Char('c')).await;
+        let first = desk.expect("授权书编号");
+        assert_eq!(desk.calls, before + 1, "the first form asks");
+        desk.key(KeyCode::Esc).await;
+        desk.expect("核验通过");
+        let before = desk.calls;
+        desk.key(KeyCode::Char('c')).await;
+        let again = desk.expect("授权书编号");
+        assert_eq!(
+            desk.calls, before,
+            "the second form is drawn from what is held"
+        );
+        assert_eq!(first, again);
+    }
+);

@@ -102,6 +102,16 @@ pub enum Action {
 
 /// How long the menu's counters are taken as true without asking again.
 const COUNTERS_FRESH_MS: i64 = 60_000;
+/// How long reference data (purposes, grantees, categories) is used without
+/// asking; after that the server is asked whether it changed (a few bytes
+/// when it did not).
+const REFERENCE_FRESH_MS: i64 = 10 * 60_000;
+
+/// Reference data held for the session.
+pub struct Reference {
+    pub lists: pb::ListPurposesResponse,
+    pub checked_at: i64,
+}
 
 pub struct Session {
     pub token: String,
@@ -113,6 +123,8 @@ pub struct Session {
     /// answer, nothing written since): returning to the menu within a
     /// minute costs no round trip.
     pub counters_at: Option<i64>,
+    /// Purposes, grantees and categories as last answered.
+    pub reference: Option<Reference>,
 }
 
 /// Shown on the login screen in demo mode.
@@ -323,6 +335,28 @@ impl App {
         self.apply(action)
     }
 
+    /// Keeps reference data for the session; an answer that it is unchanged
+    /// is the data held.
+    fn remember_reference(&mut self, lists: pb::ListPurposesResponse) -> pb::ListPurposesResponse {
+        let now = (self.now)();
+        let Some(session) = &mut self.session else {
+            return lists;
+        };
+        match (&mut session.reference, lists.unchanged) {
+            (Some(held), true) if held.lists.version == lists.version => {
+                held.checked_at = now;
+                held.lists.clone()
+            }
+            _ => {
+                session.reference = Some(Reference {
+                    lists: lists.clone(),
+                    checked_at: now,
+                });
+                lists
+            }
+        }
+    }
+
     /// Opens the operator's main menu (or the forced password change) for a
     /// session that was opened: by the login screen, or by the SSH endpoint
     /// before the app started.
@@ -337,6 +371,7 @@ impl App {
             home,
             verification: None,
             counters_at: Some((self.now)()),
+            reference: None,
         });
         self.notice = None;
         self.stack.clear();
@@ -351,6 +386,13 @@ impl App {
             Ok(Answer::Login(resp)) => {
                 self.logged_in(resp);
                 Vec::new()
+            }
+            Ok(Answer::Purposes(lists)) if !lists.version.is_empty() => {
+                let lists = self.remember_reference(lists);
+                let action = self
+                    .screen
+                    .on_answer(Answer::Purposes(lists), self.cat, self.lang);
+                self.apply(action)
             }
             // Logging out does not wait for this answer.
             Ok(Answer::LoggedOut) => Vec::new(),
@@ -549,6 +591,13 @@ impl App {
             && let Some(s) = &mut self.session
         {
             s.counters_at = None;
+            // This workstation changes reference data: ask again next time.
+            if matches!(
+                call,
+                Call::AddPurpose(_) | Call::RetirePurpose(_) | Call::CreateOrgUnit(_)
+            ) {
+                s.reference = None;
+            }
         }
         let mut out = Vec::new();
         // One request at a time: a new one supersedes a waiting one.
@@ -559,6 +608,26 @@ impl App {
             Call::Login(mut req) => {
                 req.terminal = self.terminal_name.clone();
                 Call::Login(req)
+            }
+            Call::ListPurposes {
+                include_retired: false,
+                ..
+            } => {
+                let now = (self.now)();
+                let held = self.session.as_ref().and_then(|s| s.reference.as_ref());
+                if let Some(r) = held.filter(|r| now - r.checked_at < REFERENCE_FRESH_MS) {
+                    // Known and recent: the screen has it at once.
+                    let lists = r.lists.clone();
+                    let action =
+                        self.screen
+                            .on_answer(Answer::Purposes(lists), self.cat, self.lang);
+                    out.extend(self.apply(action));
+                    return out;
+                }
+                Call::ListPurposes {
+                    include_retired: false,
+                    known_version: held.map(|r| r.lists.version.clone()).unwrap_or_default(),
+                }
             }
             other => other,
         };

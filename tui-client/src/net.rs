@@ -132,8 +132,10 @@ pub enum Call {
     AcceptConflict(pb::AcceptConflictRequest),
     RunQuery(pb::RunQueryRequest),
     /// Purposes, grantees and categories; retired purposes too when asked.
+    /// `known_version`: the version held, to be told it is still current.
     ListPurposes {
         include_retired: bool,
+        known_version: String,
     },
     AddPurpose(pb::AddPurposeRequest),
     RetirePurpose(String),
@@ -479,9 +481,15 @@ impl Client {
                         .unwrap_or_default(),
                 }
             }
-            Call::ListPurposes { include_retired } => Answer::Purposes(
+            Call::ListPurposes {
+                include_retired,
+                known_version,
+            } => Answer::Purposes(
                 self.consent()
-                    .list_purposes(r!(pb::ListPurposesRequest { include_retired }))
+                    .list_purposes(r!(pb::ListPurposesRequest {
+                        include_retired,
+                        known_version
+                    }))
                     .await?
                     .into_inner(),
             ),

@@ -378,6 +378,7 @@ fn consenting(lang: Lang) -> App {
                 name_zh: "法院判决".into(),
                 name_en: "Court judgments".into(),
             }],
+            ..Default::default()
         })),
         rtt_ms: 60,
     });
@@ -447,4 +448,71 @@ fn logout_is_immediate_whatever_the_link() {
         app.session.is_none() && !text.contains("connection refused"),
         "{text}"
     );
+}
+
+/// What the workstation's clock says in the reference-data test.
+static NOW: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1_795_395_600_000);
+
+/// Reference data is used as held for ten minutes; after that the server is
+/// asked whether the version held is still current, and an answer that it
+/// is brings back the lists held.
+#[test]
+fn reference_data_is_held_then_revalidated() {
+    use std::sync::atomic::Ordering;
+    let (mut app, commands) = verifying(Lang::Zh);
+    app.now = || NOW.load(Ordering::SeqCst);
+    let (seq, _, _) = sent(&commands);
+    app.update(Event::Reply {
+        seq,
+        result: Ok(verified_answer()),
+        rtt_ms: 80,
+    });
+    let lists = pb::ListPurposesResponse {
+        purposes: vec![pb::Purpose {
+            code: "loan_approval".into(),
+            name_zh: "贷款审批".into(),
+            ..Default::default()
+        }],
+        max_validity_days: 90,
+        grantees: vec![pb::OrgUnit {
+            id: "b1".into(),
+            name: "农村商业银行".into(),
+            ..Default::default()
+        }],
+        version: "v1".into(),
+        ..Default::default()
+    };
+    let commands = app.update(key(KeyCode::Char('c')));
+    answer(&mut app, &commands, Answer::Purposes(lists));
+    let first = screen_text(&app);
+    assert!(first.contains("农村商业银行"), "{first}");
+
+    // Within ten minutes: nothing is sent.
+    app.update(key(KeyCode::Esc));
+    NOW.fetch_add(9 * 60_000, Ordering::SeqCst);
+    let commands = app.update(key(KeyCode::Char('c')));
+    assert!(
+        !commands.iter().any(|c| matches!(c, Command::Send { .. })),
+        "{commands:?}"
+    );
+    assert_eq!(screen_text(&app), first);
+
+    // Later: the version held is asked about, and "unchanged" is enough.
+    app.update(key(KeyCode::Esc));
+    NOW.fetch_add(2 * 60_000, Ordering::SeqCst);
+    let commands = app.update(key(KeyCode::Char('c')));
+    match call_of(&commands) {
+        Call::ListPurposes {
+            include_retired: false,
+            known_version,
+        } => assert_eq!(known_version, "v1"),
+        other => panic!("{other:?}"),
+    }
+    let unchanged = pb::ListPurposesResponse {
+        version: "v1".into(),
+        unchanged: true,
+        ..Default::default()
+    };
+    answer(&mut app, &commands, Answer::Purposes(unchanged));
+    assert!(screen_text(&app).contains("农村商业银行"));
 }

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use credit_desk_proto::Lang;
 use credit_desk_tests::desk::Desk;
 use credit_desk_tests::link::{Link, LinkSpec};
-use credit_desk_tests::ssh_clerk::SshClerk;
+use credit_desk_tests::ssh_clerk::{Login, SshClerk};
 use credit_desk_tests::{Backend, DEMO_PASSWORD, TestServer};
 use ratatui::crossterm::event::KeyCode;
 
@@ -276,6 +276,59 @@ async fn over_ssh(srv: &TestServer, spec: LinkSpec) -> (Vec<Step>, Vec<Duration>
     (steps, clerk.echoes.clone())
 }
 
+/// (c) For comparison, the native workstation run on the server's host
+/// under a stock OpenSSH server (what staff had before the endpoint), when
+/// `TOWNSHIP_OPENSSH=ADDR,KEY,URL_FILE` names an sshd whose forced command
+/// runs `credit-desk --server $(cat URL_FILE)` (README: Benchmarks).
+async fn over_openssh(srv: &TestServer, spec: LinkSpec, setup: &str) -> Vec<Step> {
+    let mut parts = setup.split(',');
+    let (addr, key, url_file) = (
+        parts.next().unwrap().parse().unwrap(),
+        std::path::PathBuf::from(parts.next().unwrap()),
+        parts.next().unwrap(),
+    );
+    std::fs::write(url_file, srv.running.url()).unwrap();
+    let link = Link::start(addr, spec).await.unwrap();
+    let started = Instant::now();
+    let mut clerk = SshClerk::connect_as(link.addr, "root", Login::Key(&key), true)
+        .await
+        .unwrap();
+    let connected = started.elapsed();
+    clerk.expect("操作员登录").await;
+    let screen_came = clerk.waited;
+    let mut login = measure(
+        &mut clerk,
+        &link,
+        "登录 login",
+        &[
+            Text("counter"),
+            TAB,
+            Text(DEMO_PASSWORD),
+            Key(KeyCode::Enter),
+            Expect("主菜单"),
+        ],
+    )
+    .await;
+    // The handshake and the login screen are waiting too.
+    login.waited += connected + screen_came;
+    login.up = link.bytes_up();
+    login.down = link.bytes_down();
+    let mut steps = vec![login];
+    for (name, acts) in SCRIPT {
+        steps.push(measure(&mut clerk, &link, name, acts).await);
+    }
+    steps.push(
+        measure(
+            &mut clerk,
+            &link,
+            "退出 logout",
+            &[ESC, c('q'), Expect("操作员登录")],
+        )
+        .await,
+    );
+    steps
+}
+
 fn total(steps: &[Step]) -> Step {
     Step {
         name: "total",
@@ -362,5 +415,23 @@ async fn main() {
 
         print(title, &spec, &native_steps, &ssh_steps);
         print_echoes(&mut native_echoes, &mut ssh_echoes);
+
+        if let Ok(setup) = std::env::var("TOWNSHIP_OPENSSH") {
+            let srv = TestServer::start(Backend::Sqlite).await.unwrap();
+            credit_desk_tests::load_records(&srv).await;
+            let steps = over_openssh(&srv, spec, &setup).await;
+            srv.finish().await;
+            let t = total(&steps);
+            println!(
+                "(c) the native workstation under stock OpenSSH (zlib): {} keys, up {} B, down {} B ({:.1} KB in all; the login step {} B up, {} B down), waits {} ms",
+                t.round_trips,
+                t.up,
+                t.down,
+                (t.up + t.down) as f64 / 1000.0,
+                steps[0].up,
+                steps[0].down,
+                t.waited.as_millis()
+            );
+        }
     }
 }

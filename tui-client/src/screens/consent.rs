@@ -570,6 +570,7 @@ mod tests {
                         name_en: code.into(),
                     })
                     .to_vec(),
+                ..Default::default()
             }),
             &ZH,
             Lang::Zh,

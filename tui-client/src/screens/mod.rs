@@ -138,6 +138,7 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             ))),
             Some(Call::ListPurposes {
                 include_retired: false,
+                known_version: String::new(),
             }),
         ),
         Target::SelfReport {

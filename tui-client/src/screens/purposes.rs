@@ -75,6 +75,7 @@ impl PurposesScreen {
     pub fn load() -> Call {
         Call::ListPurposes {
             include_retired: true,
+            known_version: String::new(),
         }
     }
 
