@@ -150,15 +150,18 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let mut builder = Server::builder()
-        .max_concurrent_streams(limits::MAX_STREAMS)
-        .concurrency_limit_per_connection(limits::MAX_STREAMS as usize)
-        .initial_stream_window_size(limits::STREAM_WINDOW)
-        .initial_connection_window_size(limits::CONNECTION_WINDOW)
-        .http2_max_header_list_size(limits::MAX_HEADER_LIST)
-        .http2_keepalive_interval(Some(limits::KEEPALIVE))
-        .http2_keepalive_timeout(Some(limits::KEEPALIVE_TIMEOUT))
-        .timeout(limits::CALL_TIMEOUT);
+    let base = || {
+        Server::builder()
+            .max_concurrent_streams(limits::MAX_STREAMS)
+            .concurrency_limit_per_connection(limits::MAX_STREAMS as usize)
+            .initial_stream_window_size(limits::STREAM_WINDOW)
+            .initial_connection_window_size(limits::CONNECTION_WINDOW)
+            .http2_max_header_list_size(limits::MAX_HEADER_LIST)
+            .http2_keepalive_interval(Some(limits::KEEPALIVE))
+            .http2_keepalive_timeout(Some(limits::KEEPALIVE_TIMEOUT))
+            .timeout(limits::CALL_TIMEOUT)
+    };
+    let mut builder = base();
     if let Some(tls) = &options.tls {
         let cert = std::fs::read(&tls.cert)
             .with_context(|| format!("--tls-cert {}", tls.cert.display()))?;
@@ -175,40 +178,56 @@ pub async fn serve(
     let query = QueryServer::new(QueryService::new(ctx.clone()));
     let objection = ObjectionServer::new(ObjectionService::new(ctx.clone()));
     let intake = IntakeServer::new(IntakeService::new(ctx.clone()));
-    let router = builder
-        .layer(AuthLayer::new(ctx.clone()))
-        .add_service(health_service)
-        .add_service(reflection_v1)
-        .add_service(reflection_v1alpha)
-        .add_service(configured!(auth))
-        .add_service(configured!(admin))
-        .add_service(configured!(identity))
-        .add_service(configured!(consent))
-        .add_service(configured!(query))
-        .add_service(configured!(objection))
-        // Department files arrive in one message.
-        .add_service(configured!(
-            intake,
-            limits::max_request_bytes("/creditdesk.v1.Intake/")
-        ));
+    // The same services behind the same auth layer, for the TCP listener
+    // (with TLS when configured) and for in-process connections (without).
+    macro_rules! routes {
+        ($builder:expr) => {
+            $builder
+                .layer(AuthLayer::new(ctx.clone()))
+                .add_service(health_service.clone())
+                .add_service(reflection_v1.clone())
+                .add_service(reflection_v1alpha.clone())
+                .add_service(configured!(auth.clone()))
+                .add_service(configured!(admin.clone()))
+                .add_service(configured!(identity.clone()))
+                .add_service(configured!(consent.clone()))
+                .add_service(configured!(query.clone()))
+                .add_service(configured!(objection.clone()))
+                // Department files arrive in one message.
+                .add_service(configured!(
+                    intake.clone(),
+                    limits::max_request_bytes("/creditdesk.v1.Intake/")
+                ))
+        };
+    }
 
-    let (incoming, dialer) = crate::transport::incoming(limits::incoming(
-        listener,
-        options.limits.max_connections,
-        options.limits.first_byte,
-        options.limits.silence,
-    ));
     let shutdown = futures::FutureExt::shared(shutdown);
-    let ssh = match options.ssh {
+    let (ssh, local) = match options.ssh {
         Some(ssh) => {
-            Some(crate::ssh::Endpoint::start(ctx.clone(), dialer, ssh, shutdown.clone()).await?)
+            let (local, dialer) = crate::transport::local();
+            let endpoint =
+                crate::ssh::Endpoint::start(ctx.clone(), dialer, ssh, shutdown.clone()).await?;
+            let serving = routes!(base()).serve_with_incoming_shutdown(local, shutdown.clone());
+            (Some(endpoint), Some(serving))
         }
-        None => None,
+        None => (None, None),
     };
     tracing::info!(%addr, tls = options.tls.is_some(), "serving");
-    router
-        .serve_with_incoming_shutdown(incoming, shutdown)
-        .await?;
+    let tcp = routes!(builder).serve_with_incoming_shutdown(
+        limits::incoming(
+            listener,
+            options.limits.max_connections,
+            options.limits.first_byte,
+            options.limits.silence,
+        ),
+        shutdown,
+    );
+    match local {
+        Some(local) => {
+            tokio::try_join!(tcp, local)?;
+        }
+        None => tcp.await?,
+    }
     if let Some(ssh) = ssh {
         ssh.stopped().await;
     }

@@ -1,27 +1,16 @@
-//! What the gRPC server accepts connections from: the TCP listener, and
-//! in-memory pipes opened inside this process (the SSH endpoint's sessions
-//! reach the same services, behind the same auth layer, with no socket).
+//! In-process connections to the gRPC services: the SSH endpoint's sessions
+//! reach the same services, behind the same auth layer, over in-memory
+//! pipes (no socket, no TLS), served beside the TCP listener.
 
 use std::io;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
 use futures::{Stream, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
+use tokio::io::DuplexStream;
 use tokio::sync::mpsc;
-use tonic::transport::server::{Connected, TcpConnectInfo};
-
-use crate::limits::Guarded;
 
 /// Bytes an in-process pipe buffers each way (HTTP/2 flow control bounds
 /// what is in flight anyway).
 const PIPE_BYTES: usize = 64 * 1024;
-
-/// One accepted connection.
-pub enum Conn {
-    Tcp(Guarded),
-    Local(DuplexStream),
-}
 
 /// Opens in-process connections to the gRPC server.
 #[derive(Clone)]
@@ -40,72 +29,15 @@ impl LocalDialer {
     }
 }
 
-/// The TCP connections and the in-process ones, as one stream for tonic,
-/// and the dialer for the latter.
-pub fn incoming(
-    tcp: impl Stream<Item = io::Result<Guarded>> + Send + 'static,
-) -> (impl Stream<Item = io::Result<Conn>> + Send, LocalDialer) {
+/// The server's side of in-process connections, as an incoming stream for
+/// tonic, and the dialer that opens them. (An in-process connection has no
+/// address: nothing is rate-limited by it; the SSH endpoint limits its
+/// logins by the SSH client's address.)
+pub fn local() -> (
+    impl Stream<Item = io::Result<DuplexStream>> + Send + 'static,
+    LocalDialer,
+) {
     let (accept, accepted) = mpsc::channel::<DuplexStream>(16);
-    let local = tokio_stream::wrappers::ReceiverStream::new(accepted).map(|d| Ok(Conn::Local(d)));
-    let tcp = tcp.map(|r| r.map(Conn::Tcp));
-    (
-        futures::stream::select(Box::pin(tcp), local),
-        LocalDialer { accept },
-    )
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Tcp(s) => Pin::new(s).poll_read(cx, buf),
-            Conn::Local(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Tcp(s) => Pin::new(s).poll_write(cx, buf),
-            Conn::Local(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Tcp(s) => Pin::new(s).poll_flush(cx),
-            Conn::Local(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Tcp(s) => Pin::new(s).poll_shutdown(cx),
-            Conn::Local(s) => Pin::new(s).poll_shutdown(cx),
-        }
-    }
-}
-
-impl Connected for Conn {
-    type ConnectInfo = TcpConnectInfo;
-
-    /// An in-process connection has no address: nothing is rate-limited by
-    /// it (the SSH endpoint limits its logins by the SSH client's address).
-    fn connect_info(&self) -> TcpConnectInfo {
-        match self {
-            Conn::Tcp(s) => s.connect_info(),
-            Conn::Local(_) => TcpConnectInfo {
-                local_addr: None,
-                remote_addr: None,
-            },
-        }
-    }
+    let incoming = tokio_stream::wrappers::ReceiverStream::new(accepted).map(Ok);
+    (incoming, LocalDialer { accept })
 }

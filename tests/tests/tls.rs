@@ -66,3 +66,49 @@ async fn login_over_tls() {
     assert!(refused);
     server.stop().await.unwrap();
 }
+
+/// With TLS on the TCP listener, the SSH endpoint's in-process calls still
+/// work (they never pass through TLS): an SSH clerk verifies a person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ssh_endpoint_works_beside_tls() {
+    use credit_desk_tests::ssh_clerk::SshClerk;
+    use ratatui::crossterm::event::KeyCode;
+
+    let dir = tempfile::tempdir().unwrap();
+    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, certified.cert.pem()).unwrap();
+    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    let db = Db::connect_and_migrate(&format!("sqlite://{}", dir.path().join("t.db").display()))
+        .await
+        .unwrap();
+    demo::seed_if_empty(&db, T0).await.unwrap();
+    let mut options = ServeOptions::new(db, ManualClock::new(T0) as Arc<_>);
+    options.tls = Some(TlsFiles { cert, key });
+    let ssh = credit_desk_server::ssh::SshOptions::bind(
+        "127.0.0.1:0".parse().unwrap(),
+        &dir.path().join("host-key"),
+    )
+    .await
+    .unwrap();
+    let ssh_addr = ssh.listener.local_addr().unwrap();
+    options.ssh = Some(ssh);
+    let server = Running::start(options, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+
+    let mut clerk = SshClerk::connect(ssh_addr, "counter", DEMO_PASSWORD, false)
+        .await
+        .unwrap();
+    clerk.expect("主菜单").await;
+    clerk.key(KeyCode::Char('v')).await;
+    clerk.expect("证件号码").await;
+    clerk.text("441284199003070023").await;
+    clerk.key(KeyCode::Tab).await;
+    clerk.text("陈美玲").await;
+    clerk.key(KeyCode::Enter).await;
+    clerk.expect("核验通过").await;
+    clerk.key(KeyCode::Char('\u{3}')).await;
+    clerk.expect_closed().await;
+    server.stop().await.unwrap();
+}

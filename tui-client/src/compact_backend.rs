@@ -64,7 +64,8 @@ pub struct CompactBackend<W: Write> {
     /// The terminal's current colours and attributes, when known.
     pen: Option<Pen>,
     cursor_shown: Option<bool>,
-    /// The escape sequences of the frame being written.
+    /// What is to be written, sent as one piece at `flush` (the end of
+    /// each frame).
     out: String,
 }
 
@@ -208,7 +209,7 @@ impl<W: Write> Backend for CompactBackend<W> {
         for (x, y, cell) in content {
             self.put(x, y, cell);
         }
-        self.emit()
+        Ok(())
     }
 
     fn hide_cursor(&mut self) -> io::Result<()> {
@@ -216,7 +217,7 @@ impl<W: Write> Backend for CompactBackend<W> {
             self.out.push_str("\x1b[?25l");
             self.cursor_shown = Some(false);
         }
-        self.emit()
+        Ok(())
     }
 
     fn show_cursor(&mut self) -> io::Result<()> {
@@ -224,7 +225,7 @@ impl<W: Write> Backend for CompactBackend<W> {
             self.out.push_str("\x1b[?25h");
             self.cursor_shown = Some(true);
         }
-        self.emit()
+        Ok(())
     }
 
     fn get_cursor_position(&mut self) -> io::Result<Position> {
@@ -233,7 +234,7 @@ impl<W: Write> Backend for CompactBackend<W> {
 
     fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
         self.move_to(position.into());
-        self.emit()
+        Ok(())
     }
 
     fn clear(&mut self) -> io::Result<()> {
@@ -241,6 +242,16 @@ impl<W: Write> Backend for CompactBackend<W> {
     }
 
     fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
+        // What was not sent yet is moot once the whole screen is erased (a
+        // client flooding window changes cannot pile up erasures).
+        if clear_type == ClearType::All && !self.out.is_empty() {
+            self.out.clear();
+            // The terminal never heard what was dropped: its state is as
+            // unknown as after a connection.
+            self.pen = None;
+            self.cursor = None;
+            self.cursor_shown = None;
+        }
         // Erasing paints with the current background: plain first.
         self.set_pen(Pen::default());
         self.out.push_str(match clear_type {
@@ -250,7 +261,7 @@ impl<W: Write> Backend for CompactBackend<W> {
             ClearType::CurrentLine => "\x1b[2K",
             ClearType::UntilNewLine => "\x1b[K",
         });
-        self.emit()
+        Ok(())
     }
 
     fn size(&self) -> io::Result<Size> {
@@ -372,7 +383,22 @@ mod tests {
         b.hide_cursor().unwrap();
         b.show_cursor().unwrap();
         b.show_cursor().unwrap();
+        b.flush().unwrap();
         assert_eq!(String::from_utf8(b.writer).unwrap(), "\x1b[?25l\x1b[?25h");
+    }
+
+    /// A client that floods window changes while not reading gets one
+    /// erasure, not one per change.
+    #[test]
+    fn erasures_that_were_never_sent_do_not_pile_up() {
+        let mut b = CompactBackend::new(Vec::new(), SharedSize::new(Size::new(20, 3)));
+        b.hide_cursor().unwrap();
+        for _ in 0..10_000 {
+            b.clear().unwrap();
+        }
+        assert!(b.out.len() < 32, "{:?}", b.out);
+        b.flush().unwrap();
+        assert_eq!(String::from_utf8(b.writer).unwrap(), "\x1b[0m\x1b[2J");
     }
 
     /// Whatever the frames, a terminal shows after this backend's bytes

@@ -188,10 +188,11 @@ impl Outbox {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Whether a frame drawn now would wait behind another.
+    /// Whether a frame drawn now would wait behind another (never once
+    /// closed: nothing will be written any more).
     pub fn busy(&self) -> bool {
         let s = self.lock();
-        s.writing || !s.pending.is_empty()
+        !s.closed && (s.writing || !s.pending.is_empty())
     }
 
     /// Resolves once nothing is waiting or being written.
@@ -255,12 +256,18 @@ impl Outbox {
                 sink.flush().await
             }
             .await;
-            self.lock().writing = false;
-            self.changed.notify_waiters();
-            if let Err(e) = result {
-                self.close();
-                return Err(e);
+            {
+                let mut s = self.lock();
+                s.writing = false;
+                // A failed write closes in the same step: no frame slips in
+                // to wait for a writer that is gone.
+                if result.is_err() {
+                    s.closed = true;
+                    s.pending.clear();
+                }
             }
+            self.changed.notify_waiters();
+            result?;
         }
     }
 

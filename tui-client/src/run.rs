@@ -97,7 +97,9 @@ where
                 None => break,
             },
             Some(e) = rx.recv() => Incoming::App(e),
-            () = output.idle(), if dirty => continue,
+            // Only while a frame is on its way: an idle output's `idle()`
+            // is ready at once and would spin the loop.
+            () = output.idle(), if dirty && output.busy() => continue,
             () = tokio::time::sleep_until(settled.unwrap_or_else(Instant::now).into()),
                 if dirty && holding => continue,
         };

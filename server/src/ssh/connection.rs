@@ -25,8 +25,12 @@ use crate::transport::LocalDialer;
 /// How often the clerk's round trip is measured while they type (a
 /// keepalive with a reply: two small packets).
 const MEASURE_EVERY: Duration = Duration::from_secs(20);
-/// Keystroke packets waiting for the app; past it the connection waits.
-const INPUT_QUEUE: usize = 64;
+/// Keystroke packets waiting for the app; past it the connection waits
+/// (a paste of a key line is one packet; a flood is held by TCP).
+const INPUT_QUEUE: usize = 16;
+/// Keys a client may offer on one connection (ssh clients offer each key
+/// they hold; a prober offering thousands gets nowhere and costs no more).
+const MAX_KEY_OFFERS: u32 = 10;
 const USERNAME_MAX: usize = 64;
 const PASSWORD_MAX: usize = 256;
 const ENV_VALUE_MAX: usize = 64;
@@ -57,6 +61,7 @@ pub struct Connection {
     started: Arc<AtomicBool>,
     clerk_rtt_ms: Arc<AtomicU64>,
     measured_at: Option<Instant>,
+    key_offers: u32,
 }
 
 impl Connection {
@@ -80,6 +85,7 @@ impl Connection {
             started: Arc::new(AtomicBool::new(false)),
             clerk_rtt_ms: Arc::new(AtomicU64::new(0)),
             measured_at: None,
+            key_offers: 0,
         }
     }
 
@@ -143,16 +149,27 @@ pub async fn serve(
     config: Arc<russh::server::Config>,
     stream: TcpStream,
     connection: Connection,
-    _place: OwnedSemaphorePermit,
+    _places: (OwnedSemaphorePermit, super::AddressPlace),
     grace: Duration,
 ) {
     let peer = connection.peer;
     let started = connection.started.clone();
+    let deadline = tokio::time::Instant::now() + grace;
     let stream = Counting::mirrored(stream, connection.meter.clone());
-    let running = match russh::server::run_stream(config, stream, connection).await {
-        Ok(r) => r,
-        Err(e) => {
+    // The version exchange too must finish within the grace time: a socket
+    // that says nothing must not hold a place.
+    let opened = tokio::time::timeout_at(
+        deadline,
+        russh::server::run_stream(config, stream, connection),
+    );
+    let running = match opened.await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
             tracing::debug!(%peer, error = %e, "SSH handshake failed");
+            return;
+        }
+        Err(_) => {
+            tracing::info!(%peer, "SSH connection closed: silent past the grace time");
             return;
         }
     };
@@ -165,7 +182,7 @@ pub async fn serve(
             }
             return;
         }
-        () = tokio::time::sleep(grace) => {}
+        () = tokio::time::sleep_until(deadline) => {}
     }
     if !started.load(Ordering::Relaxed) {
         tracing::info!(%peer, "SSH connection closed: no session within the grace time");
@@ -215,7 +232,11 @@ impl russh::server::Handler for Connection {
         user: &str,
         offer: PublicKeyOffer<'_>,
     ) -> anyhow::Result<Auth> {
-        if user.is_empty() || user.chars().count() > USERNAME_MAX {
+        self.key_offers += 1;
+        if user.is_empty()
+            || user.chars().count() > USERNAME_MAX
+            || self.key_offers > MAX_KEY_OFFERS
+        {
             return Ok(Auth::reject());
         }
         let fingerprint = offer.public_key.fingerprint(HashAlg::Sha256).to_string();
@@ -318,6 +339,7 @@ impl russh::server::Handler for Connection {
         session.channel_success(channel)?;
         self.measure(session);
         tokio::spawn(session::run(session::Start {
+            connection: session.handle(),
             ctx: self.ctx.clone(),
             dialer: self.dialer.clone(),
             channel: channel_handle,

@@ -95,7 +95,8 @@ pub async fn register(
     Ok(row)
 }
 
-/// Removes the operator's key; whether it was there.
+/// Removes the operator's key and ends their sessions; whether it was
+/// there.
 pub async fn unregister(
     tx: &mut AnyConnection,
     operator_id: &str,
@@ -105,6 +106,8 @@ pub async fn unregister(
 ) -> ApiResult<bool> {
     let removed = ssh_keys::remove(tx, operator_id, fingerprint).await?;
     if removed {
+        // A session opened with the key ends with it.
+        crate::db::sessions::revoke_all(tx, operator_id, None, now_ms).await?;
         audit::record(
             tx,
             removed_by,

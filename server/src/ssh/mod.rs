@@ -55,6 +55,45 @@ fn offered_algorithms() -> russh::Preferred {
 
 /// SSH sessions at once; past it new connections are closed on accept.
 pub const MAX_SESSIONS: usize = 256;
+/// Connections from one address at once (a township behind one NAT has a
+/// few dozen terminals at most): one address cannot take every place.
+pub const MAX_PER_ADDRESS: usize = 32;
+
+/// One of an address's places, given back when the connection ends.
+pub struct AddressPlace {
+    ip: std::net::IpAddr,
+    counts: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+}
+
+impl AddressPlace {
+    fn take(
+        ip: std::net::IpAddr,
+        counts: &Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    ) -> Option<AddressPlace> {
+        let mut map = counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = map.entry(ip).or_default();
+        if *n >= MAX_PER_ADDRESS {
+            return None;
+        }
+        *n += 1;
+        Some(AddressPlace {
+            ip,
+            counts: counts.clone(),
+        })
+    }
+}
+
+impl Drop for AddressPlace {
+    fn drop(&mut self) {
+        let mut map = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = map.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
+            }
+        }
+    }
+}
 /// A new connection must finish its handshake and log in within this long.
 const LOGIN_GRACE: Duration = Duration::from_secs(60);
 /// The server asks a quiet client whether it is there this often, and
@@ -134,6 +173,7 @@ impl Endpoint {
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         let places = Arc::new(Semaphore::new(MAX_SESSIONS));
+        let per_address = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
         let task = tokio::spawn(async move {
             tokio::pin!(shutdown);
             loop {
@@ -152,6 +192,10 @@ impl Endpoint {
                     tracing::warn!(%peer, "SSH connection refused: at the limit");
                     continue;
                 };
+                let Some(address_place) = AddressPlace::take(peer.ip(), &per_address) else {
+                    tracing::warn!(%peer, "SSH connection refused: too many from this address");
+                    continue;
+                };
                 let _ = stream.set_nodelay(true);
                 let connection =
                     connection::Connection::new(ctx.clone(), dialer.clone(), peer, stopped.clone());
@@ -159,7 +203,7 @@ impl Endpoint {
                     config.clone(),
                     stream,
                     connection,
-                    place,
+                    (place, address_place),
                     LOGIN_GRACE,
                 ));
             }

@@ -27,6 +27,8 @@ use crate::db::sessions;
 use crate::transport::LocalDialer;
 
 pub struct Start {
+    /// Ended with the app: one workstation per connection.
+    pub connection: russh::server::Handle,
     pub ctx: Ctx,
     pub dialer: LocalDialer,
     pub channel: Channel<Msg>,
@@ -38,6 +40,9 @@ pub struct Start {
     pub input: mpsc::Receiver<RemoteInput>,
     pub stop: watch::Receiver<bool>,
 }
+
+/// How long a client may keep its connection after its channel closed.
+const LEAVE_GRACE: Duration = Duration::from_secs(10);
 
 /// Why the input ended without the clerk quitting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +56,7 @@ enum Cut {
 /// restores the clerk's terminal, closes the channel and ends the session.
 pub async fn run(start: Start) {
     let Start {
+        connection,
         ctx,
         dialer,
         channel,
@@ -65,7 +71,7 @@ pub async fn run(start: Start) {
     let token = login.session_token.clone();
     let lang = request.lang.unwrap_or_default();
     let outbox = Outbox::new();
-    let writer = tokio::spawn(outbox.clone().write_to(channel.make_writer()));
+    let mut writer = tokio::spawn(outbox.clone().write_to(channel.make_writer()));
     let label = format!("SSH {}", terminal_name.trim_start_matches("ssh "));
     let client = Client::in_process(&label, lang, move || {
         let dialer = dialer.clone();
@@ -128,11 +134,30 @@ pub async fn run(start: Start) {
     // gone client makes this return at once).
     let _ = tokio::time::timeout(Duration::from_secs(5), outbox.idle()).await;
     outbox.close();
-    let _ = writer.await;
+    // A client that does not read would hold the writer (and the rest of
+    // this) for ever.
+    if tokio::time::timeout(Duration::from_secs(5), &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+    revoke(&ctx, &token).await;
     let _ = channel.exit_status(0).await;
     let _ = channel.eof().await;
     let _ = channel.close().await;
-    revoke(&ctx, &token).await;
+    // The connection ends with its workstation: a new login is a new
+    // connection, limited and audited as one. Clients leave by themselves
+    // once the channel is closed (and exit cleanly); one that stays is sent
+    // away.
+    tokio::time::sleep(LEAVE_GRACE).await;
+    let _ = connection
+        .disconnect(
+            russh::Disconnect::ByApplication,
+            String::new(),
+            String::new(),
+        )
+        .await;
 }
 
 /// Ends the session in the database (a copy of its token is worth nothing
