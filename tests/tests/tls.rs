@@ -11,21 +11,27 @@ use credit_desk_server::server::{Running, ServeOptions, TlsFiles};
 use credit_desk_tests::{DEMO_PASSWORD, T0};
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
 
-#[tokio::test]
-async fn login_over_tls() {
-    let dir = tempfile::tempdir().unwrap();
+/// A demo database and a self-signed certificate for `localhost` in `dir`:
+/// the server's options with TLS on, and the certificate (PEM).
+async fn tls_options(dir: &tempfile::TempDir) -> (ServeOptions, String) {
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
     let cert_pem = certified.cert.pem();
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert, &cert_pem).unwrap();
     std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-
     let db = Db::connect_and_migrate(&format!("sqlite://{}", dir.path().join("t.db").display()))
         .await
         .unwrap();
     demo::seed_if_empty(&db, T0).await.unwrap();
     let mut options = ServeOptions::new(db, ManualClock::new(T0) as Arc<_>);
     options.tls = Some(TlsFiles { cert, key });
+    (options, cert_pem)
+}
+
+#[tokio::test]
+async fn login_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (options, cert_pem) = tls_options(&dir).await;
     let server = Running::start(options, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
@@ -75,16 +81,7 @@ async fn the_ssh_endpoint_works_beside_tls() {
     use ratatui::crossterm::event::KeyCode;
 
     let dir = tempfile::tempdir().unwrap();
-    let certified = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
-    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert, certified.cert.pem()).unwrap();
-    std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
-    let db = Db::connect_and_migrate(&format!("sqlite://{}", dir.path().join("t.db").display()))
-        .await
-        .unwrap();
-    demo::seed_if_empty(&db, T0).await.unwrap();
-    let mut options = ServeOptions::new(db, ManualClock::new(T0) as Arc<_>);
-    options.tls = Some(TlsFiles { cert, key });
+    let (mut options, _) = tls_options(&dir).await;
     let ssh = credit_desk_server::ssh::SshOptions::bind(
         "127.0.0.1:0".parse().unwrap(),
         &dir.path().join("host-key"),

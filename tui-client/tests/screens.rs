@@ -516,3 +516,42 @@ fn reference_data_is_held_then_revalidated() {
     answer(&mut app, &commands, Answer::Purposes(unchanged));
     assert!(screen_text(&app).contains("农村商业银行"));
 }
+
+/// The operators screen's SSH key panel (zh-CN and en, 80×24): a key
+/// listed, and the paste form.
+#[test]
+fn ssh_key_panel_snapshots() {
+    for lang in [Lang::Zh, Lang::En] {
+        let suffix = lang.tag();
+        let mut app = logged_in_as(lang, Role::Admin, &[Capability::ManageOperators], None);
+        let commands = app.update(key(KeyCode::Char('u')));
+        let operators = pb::ListOperatorsResponse {
+            operators: vec![pb::Operator {
+                id: "op-1".into(),
+                username: "counter".into(),
+                display_name: "李柜员".into(),
+                role: Role::Counter as i32,
+                org_unit_name: "大沙镇便民服务中心".into(),
+                enabled: true,
+                ..Default::default()
+            }],
+            next_cursor: String::new(),
+        };
+        answer(&mut app, &commands, Answer::Operators(operators));
+        let commands = app.update(key(KeyCode::Char('s')));
+        match call_of(&commands) {
+            Call::ListSshKeys(id) => assert_eq!(id, "op-1"),
+            other => panic!("{other:?}"),
+        }
+        let keys = vec![pb::SshKey {
+            fingerprint: "SHA256:qKHNxkdE4cg/cbhoLW1O3NOpU97KxeWZJbf58fBOejc".into(),
+            algorithm: "ssh-ed25519".into(),
+            comment: "li@dasha-1".into(),
+            added_at_ms: 1_795_395_600_000,
+        }];
+        answer(&mut app, &commands, Answer::SshKeys(keys));
+        insta::assert_snapshot!(format!("ssh_keys_{suffix}"), draw(&app).backend());
+        app.update(key(KeyCode::Char('a')));
+        insta::assert_snapshot!(format!("ssh_key_add_{suffix}"), draw(&app).backend());
+    }
+}

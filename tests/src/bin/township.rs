@@ -45,6 +45,17 @@ const TAB: Act = Key(KeyCode::Tab);
 const ESC: Act = Key(KeyCode::Esc);
 const F10: Act = Key(KeyCode::F(10));
 
+/// Logging in at the workstation's own login screen.
+const LOG_IN: &[Act] = &[
+    Text("counter"),
+    TAB,
+    Text(DEMO_PASSWORD),
+    Key(KeyCode::Enter),
+    Expect("主菜单"),
+];
+/// Logging out, back to the login screen.
+const LOG_OUT: &[Act] = &[ESC, c('q'), Expect("操作员登录")];
+
 /// The steps after logging in (each way logs in its own way).
 const SCRIPT: &[(&str, &[Act])] = &[
     (
@@ -209,33 +220,11 @@ async fn native(srv: &TestServer, spec: LinkSpec) -> (Vec<Step>, Vec<Duration>) 
     // A clerk takes a few seconds to type a name and a password; the
     // workstation connects meanwhile.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let mut steps = vec![
-        measure(
-            &mut desk,
-            &link,
-            "登录 login",
-            &[
-                Text("counter"),
-                TAB,
-                Text(DEMO_PASSWORD),
-                Key(KeyCode::Enter),
-                Expect("主菜单"),
-            ],
-        )
-        .await,
-    ];
+    let mut steps = vec![measure(&mut desk, &link, "登录 login", LOG_IN).await];
     for (name, acts) in SCRIPT {
         steps.push(measure(&mut desk, &link, name, acts).await);
     }
-    steps.push(
-        measure(
-            &mut desk,
-            &link,
-            "退出 logout",
-            &[ESC, c('q'), Expect("操作员登录")],
-        )
-        .await,
-    );
+    steps.push(measure(&mut desk, &link, "退出 logout", LOG_OUT).await);
     let echoes = ECHOES.with(|e| std::mem::take(&mut *e.borrow_mut()));
     (steps, echoes)
 }
@@ -296,19 +285,7 @@ async fn over_openssh(srv: &TestServer, spec: LinkSpec, setup: &str) -> Vec<Step
     let connected = started.elapsed();
     clerk.expect("操作员登录").await;
     let screen_came = clerk.waited;
-    let mut login = measure(
-        &mut clerk,
-        &link,
-        "登录 login",
-        &[
-            Text("counter"),
-            TAB,
-            Text(DEMO_PASSWORD),
-            Key(KeyCode::Enter),
-            Expect("主菜单"),
-        ],
-    )
-    .await;
+    let mut login = measure(&mut clerk, &link, "登录 login", LOG_IN).await;
     // The handshake and the login screen are waiting too.
     login.waited += connected + screen_came;
     login.up = link.bytes_up();
@@ -317,15 +294,7 @@ async fn over_openssh(srv: &TestServer, spec: LinkSpec, setup: &str) -> Vec<Step
     for (name, acts) in SCRIPT {
         steps.push(measure(&mut clerk, &link, name, acts).await);
     }
-    steps.push(
-        measure(
-            &mut clerk,
-            &link,
-            "退出 logout",
-            &[ESC, c('q'), Expect("操作员登录")],
-        )
-        .await,
-    );
+    steps.push(measure(&mut clerk, &link, "退出 logout", LOG_OUT).await);
     steps
 }
 
