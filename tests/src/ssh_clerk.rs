@@ -223,6 +223,21 @@ impl SshClerk {
         self.waited += waited;
     }
 
+    /// Waits until the screen shows one of `texts`; which one.
+    pub async fn expect_one_of(&mut self, texts: &[&str]) -> usize {
+        let waited = self
+            .wait_until("one of the texts", |s| {
+                texts.iter().any(|t| s.screen().contains(t))
+            })
+            .await;
+        self.waited += waited;
+        let screen = self.screen();
+        texts
+            .iter()
+            .position(|t| screen.contains(t))
+            .unwrap_or_default()
+    }
+
     /// Waits until the server has closed the session.
     pub async fn expect_closed(&mut self) {
         let waited = self.wait_until("the end", |s| s.closed()).await;

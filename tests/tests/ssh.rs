@@ -391,3 +391,56 @@ async fn five_wrong_ssh_passwords_lock_the_grpc_login_too() {
         srv.finish().await;
     }
 }
+
+/// One operator may hold eight SSH sessions at once: the ninth is told why
+/// on the terminal and closed, and its login ended; leaving one makes room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_operator_holds_at_most_eight_ssh_sessions() {
+    use credit_desk_tests::ssh_clerk::SshClerk;
+    let Some(srv) = TestServer::start_with_ssh(credit_desk_tests::Backend::Sqlite).await else {
+        return;
+    };
+    let addr = srv.ssh.as_ref().unwrap().addr;
+    let mut clerks = Vec::new();
+    for _ in 0..8 {
+        let mut clerk = SshClerk::connect(addr, "counter", DEMO_PASSWORD, false)
+            .await
+            .unwrap();
+        clerk.expect("主菜单").await;
+        clerks.push(clerk);
+    }
+    let mut ninth = SshClerk::connect(addr, "counter", DEMO_PASSWORD, false)
+        .await
+        .unwrap();
+    ninth.expect("SSH 会话已达上限").await;
+    ninth.expect_closed().await;
+    for _ in 0..50 {
+        if live_sessions(&srv, "counter").await == 8 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        live_sessions(&srv, "counter").await,
+        8,
+        "the ninth login ended"
+    );
+
+    let mut first = clerks.remove(0);
+    first.key(KeyCode::Char('\u{3}')).await;
+    first.expect_closed().await;
+    // The place is given back when the first session has ended.
+    let mut again = None;
+    for _ in 0..50 {
+        let mut clerk = SshClerk::connect(addr, "counter", DEMO_PASSWORD, false)
+            .await
+            .unwrap();
+        if clerk.expect_one_of(&["主菜单", "已达上限"]).await == 0 {
+            again = Some(clerk);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(again.is_some(), "a place was given back");
+    srv.finish().await;
+}

@@ -46,6 +46,8 @@ pub struct TerminalRequest {
 }
 
 pub struct Connection {
+    /// Sessions per operator, shared by the endpoint's connections.
+    per_operator: Arc<super::Quota<String>>,
     ctx: Ctx,
     dialer: LocalDialer,
     peer: SocketAddr,
@@ -70,8 +72,10 @@ impl Connection {
         dialer: LocalDialer,
         peer: SocketAddr,
         stop: watch::Receiver<bool>,
+        per_operator: Arc<super::Quota<String>>,
     ) -> Connection {
         Connection {
+            per_operator,
             ctx,
             dialer,
             peer,
@@ -149,7 +153,7 @@ pub async fn serve(
     config: Arc<russh::server::Config>,
     stream: TcpStream,
     connection: Connection,
-    _places: (OwnedSemaphorePermit, super::AddressPlace),
+    _places: (OwnedSemaphorePermit, super::Place<std::net::IpAddr>),
     grace: Duration,
 ) {
     let peer = connection.peer;
@@ -333,6 +337,26 @@ impl russh::server::Handler for Connection {
         let (Some(login), Some(channel_handle)) = (self.login.take(), self.channel.take()) else {
             return Ok(());
         };
+        let operator = login
+            .home
+            .as_ref()
+            .and_then(|h| h.operator.as_ref())
+            .map(|o| o.id.clone())
+            .unwrap_or_default();
+        let Some(operator_place) = self.per_operator.take(operator) else {
+            // Said on the clerk's terminal, then the channel closes.
+            let cat = credit_desk::i18n::catalogue(self.terminal.lang.unwrap_or_default());
+            session.channel_success(channel)?;
+            session.data(
+                channel,
+                format!("{}\r\n", cat.ssh_too_many_sessions).into_bytes(),
+            )?;
+            session.exit_status_request(channel, 1)?;
+            session.close(channel)?;
+            let ctx = self.ctx.clone();
+            tokio::spawn(async move { session::revoke(&ctx, &login.session_token).await });
+            return Ok(());
+        };
         let (input, input_rx) = mpsc::channel(INPUT_QUEUE);
         self.input = Some(input);
         self.started.store(true, Ordering::Relaxed);
@@ -350,6 +374,7 @@ impl russh::server::Handler for Connection {
             clerk_rtt_ms: self.clerk_rtt_ms.clone(),
             input: input_rx,
             stop: self.stop.clone(),
+            _operator_place: operator_place,
         }));
         self.shell = Some(channel);
         Ok(())

@@ -59,41 +59,57 @@ pub const MAX_SESSIONS: usize = 256;
 /// few dozen terminals at most): one address cannot take every place.
 pub const MAX_PER_ADDRESS: usize = 32;
 
-/// One of an address's places, given back when the connection ends.
-pub struct AddressPlace {
-    ip: std::net::IpAddr,
-    counts: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+/// SSH sessions of one operator at once: a clerk needs one or two; one
+/// account must not be able to take every place (and its memory).
+pub const MAX_PER_OPERATOR: usize = 8;
+
+/// Counts of what is held per key (an address, an operator), each bounded.
+pub struct Quota<K> {
+    limit: usize,
+    held: std::sync::Mutex<std::collections::HashMap<K, usize>>,
 }
 
-impl AddressPlace {
-    fn take(
-        ip: std::net::IpAddr,
-        counts: &Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
-    ) -> Option<AddressPlace> {
-        let mut map = counts.lock().unwrap_or_else(|e| e.into_inner());
-        let n = map.entry(ip).or_default();
-        if *n >= MAX_PER_ADDRESS {
+impl<K: std::hash::Hash + Eq + Clone> Quota<K> {
+    pub fn new(limit: usize) -> Arc<Quota<K>> {
+        Arc::new(Quota {
+            limit,
+            held: Default::default(),
+        })
+    }
+
+    /// One place for `key`, or `None` when its places are all taken.
+    pub fn take(self: &Arc<Self>, key: K) -> Option<Place<K>> {
+        let mut held = self.held.lock().unwrap_or_else(|e| e.into_inner());
+        let n = held.entry(key.clone()).or_default();
+        if *n >= self.limit {
             return None;
         }
         *n += 1;
-        Some(AddressPlace {
-            ip,
-            counts: counts.clone(),
+        Some(Place {
+            key,
+            quota: self.clone(),
         })
     }
 }
 
-impl Drop for AddressPlace {
+/// A place in a [`Quota`], given back when dropped.
+pub struct Place<K: std::hash::Hash + Eq + Clone> {
+    key: K,
+    quota: Arc<Quota<K>>,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> Drop for Place<K> {
     fn drop(&mut self) {
-        let mut map = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = map.get_mut(&self.ip) {
+        let mut held = self.quota.held.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = held.get_mut(&self.key) {
             *n -= 1;
             if *n == 0 {
-                map.remove(&self.ip);
+                held.remove(&self.key);
             }
         }
     }
 }
+
 /// A new connection must finish its handshake and log in within this long.
 const LOGIN_GRACE: Duration = Duration::from_secs(60);
 /// The server asks a quiet client whether it is there this often, and
@@ -173,7 +189,8 @@ impl Endpoint {
         let addr = listener.local_addr()?;
         let (stop, stopped) = watch::channel(false);
         let places = Arc::new(Semaphore::new(MAX_SESSIONS));
-        let per_address = Arc::new(std::sync::Mutex::new(std::collections::HashMap::new()));
+        let per_address = Quota::new(MAX_PER_ADDRESS);
+        let per_operator = Quota::new(MAX_PER_OPERATOR);
         let task = tokio::spawn(async move {
             tokio::pin!(shutdown);
             loop {
@@ -192,13 +209,18 @@ impl Endpoint {
                     tracing::warn!(%peer, "SSH connection refused: at the limit");
                     continue;
                 };
-                let Some(address_place) = AddressPlace::take(peer.ip(), &per_address) else {
+                let Some(address_place) = per_address.take(peer.ip()) else {
                     tracing::warn!(%peer, "SSH connection refused: too many from this address");
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
-                let connection =
-                    connection::Connection::new(ctx.clone(), dialer.clone(), peer, stopped.clone());
+                let connection = connection::Connection::new(
+                    ctx.clone(),
+                    dialer.clone(),
+                    peer,
+                    stopped.clone(),
+                    per_operator.clone(),
+                );
                 tokio::spawn(connection::serve(
                     config.clone(),
                     stream,
@@ -216,5 +238,21 @@ impl Endpoint {
     /// Waits until the endpoint has stopped accepting.
     pub async fn stopped(self) {
         let _ = self.task.await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quota_gives_places_back_when_they_are_dropped() {
+        let quota = Quota::new(2);
+        let a = quota.take("op-1").unwrap();
+        let _b = quota.take("op-1").unwrap();
+        assert!(quota.take("op-1").is_none(), "two at most");
+        assert!(quota.take("op-2").is_some(), "each key its own");
+        drop(a);
+        assert!(quota.take("op-1").is_some(), "a place came back");
     }
 }

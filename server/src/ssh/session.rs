@@ -39,6 +39,8 @@ pub struct Start {
     pub clerk_rtt_ms: Arc<AtomicU64>,
     pub input: mpsc::Receiver<RemoteInput>,
     pub stop: watch::Receiver<bool>,
+    /// The operator's session place, given back when the session ends.
+    pub _operator_place: super::Place<String>,
 }
 
 /// How long a client may keep its connection after its channel closed.
@@ -67,6 +69,7 @@ pub async fn run(start: Start) {
         clerk_rtt_ms,
         input,
         stop,
+        _operator_place: operator_place,
     } = start;
     let token = login.session_token.clone();
     let lang = request.lang.unwrap_or_default();
@@ -143,6 +146,8 @@ pub async fn run(start: Start) {
         writer.abort();
     }
     revoke(&ctx, &token).await;
+    // The operator may open another session now.
+    drop(operator_place);
     let _ = channel.exit_status(0).await;
     let _ = channel.eof().await;
     let _ = channel.close().await;

@@ -345,6 +345,7 @@ pub struct Catalogue {
     pub ssh_bye: &'static str,
     pub ssh_idle: &'static str,
     pub ssh_server_stopping: &'static str,
+    pub ssh_too_many_sessions: &'static str,
 }
 
 pub static ZH: Catalogue = Catalogue {
@@ -690,6 +691,7 @@ pub static ZH: Catalogue = Catalogue {
     ssh_bye: "已退出征信业务工作站。",
     ssh_idle: "长时间未操作，连接已断开，请重新连接。",
     ssh_server_stopping: "服务器正在停止，连接已断开。",
+    ssh_too_many_sessions: "该操作员的 SSH 会话已达上限（8 个），请先退出其他会话。",
 };
 
 pub static EN: Catalogue = Catalogue {
@@ -1038,6 +1040,7 @@ pub static EN: Catalogue = Catalogue {
     ssh_bye: "Left the credit-desk workstation.",
     ssh_idle: "Disconnected after a long time without input; connect again.",
     ssh_server_stopping: "The server is stopping; disconnected.",
+    ssh_too_many_sessions: "This operator has the most SSH sessions allowed (8); leave another first.",
 };
 
 pub fn catalogue(lang: Lang) -> &'static Catalogue {
