@@ -170,6 +170,17 @@ fn openssh_available() -> bool {
     false
 }
 
+/// Waits (up to ten seconds) for an operator's live sessions to come to
+/// `expected`: a session ends in the database shortly after its connection.
+async fn settle(srv: &TestServer, username: &str, expected: i64) {
+    for _ in 0..100 {
+        if live_sessions(srv, username).await == expected {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 async fn start() -> Option<TestServer> {
     if !tmux::available() || !openssh_available() {
         return None;
@@ -215,12 +226,7 @@ async fn a_clerk_works_over_ssh_with_a_password() {
     tty.wait_for("已退出征信业务工作站");
     // The clerk's terminal is given back: the alternate screen is left.
     tty.wait_for("ssh ended: 0");
-    for _ in 0..50 {
-        if live_sessions(&srv, "counter").await == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    settle(&srv, "counter", 0).await;
     assert_eq!(live_sessions(&srv, "counter").await, 0);
     drop(tty);
     srv.finish().await;
@@ -343,12 +349,7 @@ async fn an_abrupt_disconnect_frees_the_session_and_others_go_on() {
     assert_eq!(live_sessions(&srv, "counter").await, 1);
 
     dropped.kill();
-    for _ in 0..100 {
-        if live_sessions(&srv, "counter").await == 0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    settle(&srv, "counter", 0).await;
     assert_eq!(
         live_sessions(&srv, "counter").await,
         0,
@@ -414,12 +415,7 @@ async fn one_operator_holds_at_most_eight_ssh_sessions() {
         .unwrap();
     ninth.expect("SSH 会话已达上限").await;
     ninth.expect_closed().await;
-    for _ in 0..50 {
-        if live_sessions(&srv, "counter").await == 8 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    settle(&srv, "counter", 8).await;
     assert_eq!(
         live_sessions(&srv, "counter").await,
         8,

@@ -223,11 +223,6 @@ impl Outbox {
         self.lock().frames
     }
 
-    /// Bytes drawn and not yet handed to the connection.
-    pub fn pending_bytes(&self) -> usize {
-        self.lock().pending.len()
-    }
-
     /// Stops the writer (the session is over).
     pub fn close(&self) {
         self.lock().closed = true;
