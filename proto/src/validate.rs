@@ -483,8 +483,8 @@ impl FieldError {
                 .into(),
             Rule::NotAnSshKey => lang
                 .pick(
-                    "应为一行 OpenSSH 公钥（如 id_ed25519.pub 的内容：ssh-ed25519 AAAA… 备注）",
-                    "must be one OpenSSH public key line (an id_ed25519.pub file: ssh-ed25519 AAAA… comment)",
+                    "应为一行 OpenSSH 公钥：id_ed25519.pub 文件中的那一行",
+                    "must be one OpenSSH public key line: the line in id_ed25519.pub",
                 )
                 .into(),
             Rule::SshKeyTaken => lang
