@@ -111,6 +111,11 @@ pub enum Command {
         #[command(subcommand)]
         command: SettingCommand,
     },
+    /// The audit trail's hash chain (SM3).
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Identifier tools.
     Id {
         #[command(subcommand)]
@@ -168,6 +173,17 @@ pub enum IdCommand {
         #[arg(long, default_value = "zh-CN")]
         lang: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the whole chain: names the first row that was edited, deleted
+    /// or inserted, and exits non-zero if there is one.
+    Verify,
+    /// Print the chain's head (its last row's number and SM3 hash) for a
+    /// paper record: a later `verify` ending at the same hash proves that
+    /// history up to it was not rewritten.
+    Head,
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,7 +6,8 @@ use anyhow::{Context as _, bail};
 use clap::Parser;
 use credit_desk_server::clock::{Clock, SystemClock};
 use credit_desk_server::config::{
-    CalendarCommand, Cli, Command, DbArg, FileConfig, IdCommand, OperatorCommand, SettingCommand,
+    AuditCommand, CalendarCommand, Cli, Command, DbArg, FileConfig, IdCommand, OperatorCommand,
+    SettingCommand,
 };
 use credit_desk_server::db::{self, Db};
 use credit_desk_server::server::{self, ServeOptions};
@@ -205,6 +206,31 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
                 CalendarCommand::IsWorkingDay { date } => {
                     let cal = db::calendar::load(&mut conn).await?;
                     println!("{}", cal.is_working_day(date)?);
+                }
+            }
+        }
+        Command::Audit { command } => {
+            let db = open(&file.db(db_arg)).await?;
+            let mut conn = db.read().await?;
+            match command {
+                AuditCommand::Verify => {
+                    let started = std::time::Instant::now();
+                    let verdict = db::audit::verify(&mut conn).await?;
+                    let took = started.elapsed().as_secs_f64();
+                    match verdict.result {
+                        Ok(()) => println!(
+                            "audit chain intact: {} row(s) checked in {took:.2} s; head {} {}",
+                            verdict.rows, verdict.head.seq, verdict.head.hash
+                        ),
+                        Err(broken) => bail!(
+                            "audit chain broken: {broken} ({} row(s) read)",
+                            verdict.rows
+                        ),
+                    }
+                }
+                AuditCommand::Head => {
+                    let head = db::audit::head(&mut conn).await?;
+                    println!("{} {}", head.seq, head.hash);
                 }
             }
         }

@@ -161,8 +161,7 @@ pub async fn change_calendar(
         source,
         &detail,
         now_ms,
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(Ok(CalendarChange {
         years,

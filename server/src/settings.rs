@@ -73,7 +73,7 @@ pub async fn set(db: &Db, key: &str, value: &str, now_ms: i64) -> anyhow::Result
     }
     let mut tx = db.begin_write().await?;
     crate::db::consents::set_setting(&mut tx, key, v).await?;
-    audit::record(&mut tx, None, "setting.set", key, &v.to_string(), now_ms).await?;
+    audit::record(&mut tx, None, "setting.set", key, &v.to_string(), now_ms);
     tx.commit().await?;
     Ok(())
 }

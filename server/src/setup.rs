@@ -118,7 +118,7 @@ pub async fn add_operator(db: &Db, spec: OperatorSpec<'_>, now_ms: i64) -> anyho
         },
     )
     .await?;
-    audit::record(&mut tx, None, "operator.create", &id, spec.username, now_ms).await?;
+    audit::record(&mut tx, None, "operator.create", &id, spec.username, now_ms);
     tx.commit().await?;
     Ok(())
 }
@@ -187,8 +187,7 @@ pub async fn disable_operator(db: &Db, username: &str, now_ms: i64) -> anyhow::R
         &op.id,
         "command line",
         now_ms,
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(())
 }
@@ -216,8 +215,7 @@ pub async fn reset_password(
         &op.id,
         "command line",
         now_ms,
-    )
-    .await?;
+    );
     tx.commit().await?;
     Ok(())
 }

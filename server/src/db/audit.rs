@@ -1,27 +1,637 @@
-//! The audit trail of administrative changes, written in the same
-//! transaction as the change itself.
+//! The audit trail: every security-relevant act, written in the same
+//! transaction as the act, as one linear hash chain.
+//!
+//! A service notes its entries on the write transaction
+//! ([`super::WriteTx::audit`]); they are appended when it commits, as the
+//! transaction's last statements. Appends take the chain's head row first,
+//! so on PostgreSQL several servers queue on that one row lock (held only
+//! from the append to the commit, and always taken last, so it cannot be
+//! part of a deadlock); on SQLite writers are serialised anyway.
+//!
+//! Each row's hash is SM3 (GB/T 32905) over the previous row's hash and the
+//! row's own content ([`link`]); [`Verifier`] walks the chain and names the
+//! first row that was edited, deleted or inserted.
 
-use sqlx::AnyConnection;
+use sm3::{Digest, Sm3};
+use sqlx::{AnyConnection, Row};
 
-pub async fn record(
-    conn: &mut AnyConnection,
+/// The hash the first row links to.
+pub const GENESIS: [u8; 32] = [0; 32];
+
+/// The longest text kept in one field of an entry, in characters.
+const FIELD_MAX: usize = 1_000;
+
+/// One act to be appended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub at: i64,
+    pub operator_id: Option<String>,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+}
+
+impl Entry {
+    pub fn new(
+        operator_id: Option<&str>,
+        action: &str,
+        target: &str,
+        detail: &str,
+        at: i64,
+    ) -> Entry {
+        // Targets and details can carry what a client sent (a username
+        // at a failed login): the trail keeps a bounded prefix.
+        let bounded = |s: &str| s.chars().take(FIELD_MAX).collect();
+        Entry {
+            at,
+            operator_id: operator_id.map(str::to_string),
+            action: bounded(action),
+            target: bounded(target),
+            detail: bounded(detail),
+        }
+    }
+}
+
+/// Notes an act on the write transaction (appended when it commits).
+pub fn record(
+    tx: &mut super::WriteTx,
     operator_id: Option<&str>,
     action: &str,
     target: &str,
     detail: &str,
     now_ms: i64,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, at, operator_id, action, target, detail)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(super::new_id())
-    .bind(now_ms)
-    .bind(operator_id)
-    .bind(action)
-    .bind(target)
-    .bind(detail)
-    .execute(conn)
-    .await?;
+) {
+    tx.audit(Entry::new(operator_id, action, target, detail, now_ms));
+}
+
+/// A stored row as the chain sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainRow {
+    pub seq: i64,
+    pub id: String,
+    pub entry: Entry,
+    /// Hex, as stored.
+    pub hash: String,
+}
+
+/// SM3 over the previous hash and the row's content. Every field is
+/// length-prefixed (and the operator marked present or absent), so no two
+/// different rows hash the same bytes.
+pub fn link(prev: &[u8; 32], id: &str, e: &Entry) -> [u8; 32] {
+    fn text(h: &mut Sm3, s: &str) {
+        h.update((s.len() as u64).to_be_bytes());
+        h.update(s.as_bytes());
+    }
+    let mut h = Sm3::new();
+    h.update(prev);
+    text(&mut h, id);
+    h.update(e.at.to_be_bytes());
+    match &e.operator_id {
+        Some(op) => {
+            h.update([1]);
+            text(&mut h, op);
+        }
+        None => h.update([0]),
+    }
+    text(&mut h, &e.action);
+    text(&mut h, &e.target);
+    text(&mut h, &e.detail);
+    h.finalize().into()
+}
+
+fn parse_hash(hex_text: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(hex_text, &mut out).ok()?;
+    Some(out)
+}
+
+/// The chain's last link.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub seq: i64,
+    pub hash: String,
+}
+
+pub async fn head(conn: &mut AnyConnection) -> sqlx::Result<Head> {
+    let (seq, hash): (i64, String) =
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1")
+            .fetch_one(conn)
+            .await?;
+    Ok(Head { seq, hash })
+}
+
+/// Appends entries after the head, in order; called by the write
+/// transaction's commit.
+pub async fn append(conn: &mut AnyConnection, entries: &[Entry]) -> sqlx::Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    // Takes the head (a row lock until commit on PostgreSQL) and reserves
+    // the sequence numbers in one statement.
+    let (last, hash): (i64, String) =
+        sqlx::query_as("UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash")
+            .bind(entries.len() as i64)
+            .fetch_one(&mut *conn)
+            .await?;
+    let mut prev = parse_hash(&hash).ok_or_else(|| {
+        sqlx::Error::Protocol(format!("audit head hash {hash:?} is not an SM3 hash"))
+    })?;
+    let mut seq = last - entries.len() as i64;
+    for e in entries {
+        seq += 1;
+        let id = super::new_id();
+        prev = link(&prev, &id, e);
+        sqlx::query(
+            "INSERT INTO audit_log (id, at, operator_id, action, target, detail, seq, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&id)
+        .bind(e.at)
+        .bind(e.operator_id.as_deref())
+        .bind(&e.action)
+        .bind(&e.target)
+        .bind(&e.detail)
+        .bind(seq)
+        .bind(hex::encode(prev))
+        .execute(&mut *conn)
+        .await?;
+    }
+    sqlx::query("UPDATE audit_head SET hash = $1 WHERE id = 1")
+        .bind(hex::encode(prev))
+        .execute(conn)
+        .await?;
     Ok(())
+}
+
+/// Chains the rows written before the chain existed (oldest first), once:
+/// the migration leaves the head's hash empty until this has run.
+pub async fn seal_unchained(db: &super::Db) -> sqlx::Result<u64> {
+    let mut tx = db.begin_write().await?;
+    let (_, hash): (i64, String) =
+        sqlx::query_as("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
+            .fetch_one(&mut *tx)
+            .await?;
+    if !hash.is_empty() {
+        tx.rollback().await?;
+        return Ok(0);
+    }
+    let rows = sqlx::query(
+        "SELECT id, at, operator_id, action, target, detail FROM audit_log
+         WHERE seq IS NULL ORDER BY at, id",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut prev = GENESIS;
+    let mut seq = 0i64;
+    for row in &rows {
+        let id: String = row.try_get("id")?;
+        let entry = entry_of(row)?;
+        seq += 1;
+        prev = link(&prev, &id, &entry);
+        sqlx::query("UPDATE audit_log SET seq = $1, hash = $2 WHERE id = $3")
+            .bind(seq)
+            .bind(hex::encode(prev))
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        .bind(seq)
+        .bind(hex::encode(prev))
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(rows.len() as u64)
+}
+
+fn entry_of(row: &sqlx::any::AnyRow) -> sqlx::Result<Entry> {
+    Ok(Entry {
+        at: row.try_get("at")?,
+        operator_id: row.try_get("operator_id")?,
+        action: row.try_get("action")?,
+        target: row.try_get("target")?,
+        detail: row.try_get("detail")?,
+    })
+}
+
+/// Where the chain is broken: the first row that does not follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Break {
+    /// A row whose content (or hash) is not what was chained: it was
+    /// edited — or rows before it were deleted and the rest renumbered.
+    Edited { seq: i64, id: String },
+    /// Rows `from..=to` are missing.
+    Deleted { from: i64, to: i64 },
+    /// A row that was never chained (no place in the chain, a place after
+    /// the head, or a place taken from the rows after it).
+    Inserted { seq: Option<i64>, id: String },
+    /// The head names a hash that no row ends with.
+    Head { seq: i64 },
+}
+
+impl std::fmt::Display for Break {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Break::Edited { seq, id } => write!(
+                f,
+                "row {seq} (id {id}) was edited: its content does not give its hash \
+                 (or rows before it were deleted and the rest renumbered)"
+            ),
+            Break::Deleted { from, to } if from == to => write!(f, "row {from} was deleted"),
+            Break::Deleted { from, to } => write!(f, "rows {from} to {to} were deleted"),
+            Break::Inserted { seq: Some(seq), id } => {
+                write!(
+                    f,
+                    "row {seq} (id {id}) was inserted: it is not in the chain"
+                )
+            }
+            Break::Inserted { seq: None, id } => {
+                write!(f, "row id {id} was inserted: it has no place in the chain")
+            }
+            Break::Head { seq } => write!(
+                f,
+                "the chain's head (row {seq}) does not match its last row: the head was edited"
+            ),
+        }
+    }
+}
+
+/// Walks the chain in order, one row at a time, without I/O. A row that
+/// does not follow is held until the next one shows whether the chain goes
+/// on from its predecessor (the row was inserted) or not (it was edited).
+pub struct Verifier {
+    head: Head,
+    prev: [u8; 32],
+    /// The last row that followed, and the hash before it: a row made to
+    /// follow its predecessor shows itself when the next row follows that
+    /// predecessor instead.
+    last: Option<(i64, String, [u8; 32])>,
+    next_seq: i64,
+    suspect: Option<ChainRow>,
+    rows: u64,
+}
+
+impl Verifier {
+    pub fn new(head: Head) -> Verifier {
+        Verifier {
+            head,
+            prev: GENESIS,
+            last: None,
+            next_seq: 1,
+            suspect: None,
+            rows: 0,
+        }
+    }
+
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Feeds the next row (by `seq`); the first break ends the walk.
+    pub fn feed(&mut self, row: ChainRow) -> Result<(), Break> {
+        self.rows += 1;
+        let follows = |prev: &[u8; 32], row: &ChainRow| {
+            parse_hash(&row.hash) == Some(link(prev, &row.id, &row.entry))
+        };
+        if let Some(suspect) = self.suspect.take() {
+            return Err(if follows(&self.prev, &row) {
+                Break::Inserted {
+                    seq: Some(suspect.seq),
+                    id: suspect.id,
+                }
+            } else {
+                Break::Edited {
+                    seq: suspect.seq,
+                    id: suspect.id,
+                }
+            });
+        }
+        if row.seq > self.head.seq {
+            return Err(Break::Inserted {
+                seq: Some(row.seq),
+                id: row.id,
+            });
+        }
+        if row.seq > self.next_seq {
+            return Err(Break::Deleted {
+                from: self.next_seq,
+                to: row.seq - 1,
+            });
+        }
+        if follows(&self.prev, &row) {
+            let before =
+                std::mem::replace(&mut self.prev, parse_hash(&row.hash).unwrap_or(GENESIS));
+            self.next_seq = row.seq + 1;
+            self.last = Some((row.seq, row.id, before));
+            return Ok(());
+        }
+        if let Some((seq, id, before)) = self.last.take()
+            && follows(&before, &row)
+        {
+            return Err(Break::Inserted { seq: Some(seq), id });
+        }
+        self.suspect = Some(row);
+        Ok(())
+    }
+
+    /// After the last row: the head must be where the rows end.
+    pub fn finish(self) -> Result<u64, Break> {
+        if let Some(suspect) = self.suspect {
+            return Err(Break::Edited {
+                seq: suspect.seq,
+                id: suspect.id,
+            });
+        }
+        if self.next_seq <= self.head.seq {
+            return Err(Break::Deleted {
+                from: self.next_seq,
+                to: self.head.seq,
+            });
+        }
+        if Some(self.prev) != parse_hash(&self.head.hash) {
+            return Err(Break::Head { seq: self.head.seq });
+        }
+        Ok(self.rows)
+    }
+}
+
+/// The outcome of checking the stored chain.
+#[derive(Debug)]
+pub struct Verdict {
+    pub rows: u64,
+    pub head: Head,
+    pub result: Result<(), Break>,
+}
+
+/// Reads the whole chain in pages (bounded memory at any size) and checks
+/// it; rows without a place come first, as insertions.
+pub async fn verify(conn: &mut AnyConnection) -> sqlx::Result<Verdict> {
+    const PAGE: i64 = 5_000;
+    let head = head(conn).await?;
+    let stray: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM audit_log WHERE seq IS NULL ORDER BY at, id LIMIT 1")
+            .fetch_optional(&mut *conn)
+            .await?;
+    if let Some((id,)) = stray {
+        return Ok(Verdict {
+            rows: 0,
+            head,
+            result: Err(Break::Inserted { seq: None, id }),
+        });
+    }
+    let mut verifier = Verifier::new(head.clone());
+    let mut after = 0i64;
+    loop {
+        let page = sqlx::query(
+            "SELECT seq, id, at, operator_id, action, target, detail, hash FROM audit_log
+             WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(PAGE)
+        .fetch_all(&mut *conn)
+        .await?;
+        let Some(last) = page.last() else { break };
+        after = last.try_get("seq")?;
+        let full = page.len() as i64 == PAGE;
+        for row in &page {
+            let row = ChainRow {
+                seq: row.try_get("seq")?,
+                id: row.try_get("id")?,
+                entry: entry_of(row)?,
+                hash: row.try_get("hash")?,
+            };
+            if let Err(b) = verifier.feed(row) {
+                return Ok(Verdict {
+                    rows: verifier.rows(),
+                    head,
+                    result: Err(b),
+                });
+            }
+        }
+        if !full {
+            break;
+        }
+    }
+    let rows = verifier.rows();
+    Ok(Verdict {
+        rows,
+        head,
+        result: verifier.finish().map(|_| ()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: i64) -> Entry {
+        Entry::new(Some("op"), "act", &format!("t{n}"), "", 1_000 + n)
+    }
+
+    /// A well-formed chain of `n` rows and its head.
+    fn chain(n: i64) -> (Vec<ChainRow>, Head) {
+        let mut prev = GENESIS;
+        let rows: Vec<ChainRow> = (1..=n)
+            .map(|seq| {
+                let id = format!("id{seq}");
+                let e = entry(seq);
+                prev = link(&prev, &id, &e);
+                ChainRow {
+                    seq,
+                    id,
+                    entry: e,
+                    hash: hex::encode(prev),
+                }
+            })
+            .collect();
+        let head = Head {
+            seq: n,
+            hash: hex::encode(prev),
+        };
+        (rows, head)
+    }
+
+    fn check(rows: Vec<ChainRow>, head: Head) -> Result<u64, Break> {
+        let mut v = Verifier::new(head);
+        for r in rows {
+            v.feed(r)?;
+        }
+        v.finish()
+    }
+
+    /// A row made to look chained after `prev` (what an attacker who knows
+    /// the scheme would write).
+    fn forged(seq: i64, prev_hash: &str) -> ChainRow {
+        let e = Entry::new(None, "forged", "x", "", 5);
+        let prev = parse_hash(prev_hash).unwrap_or(GENESIS);
+        ChainRow {
+            seq,
+            id: "forged".into(),
+            hash: hex::encode(link(&prev, "forged", &e)),
+            entry: e,
+        }
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        let (rows, head) = chain(5);
+        assert_eq!(check(rows, head), Ok(5));
+        let (rows, head) = chain(0);
+        assert_eq!(check(rows, head), Ok(0));
+    }
+
+    #[test]
+    fn every_field_is_covered_by_the_hash() {
+        let base = Entry::new(Some("op"), "a", "t", "d", 1);
+        let h = link(&GENESIS, "id", &base);
+        let variants = [
+            Entry {
+                at: 2,
+                ..base.clone()
+            },
+            Entry {
+                operator_id: None,
+                ..base.clone()
+            },
+            Entry {
+                operator_id: Some("op2".into()),
+                ..base.clone()
+            },
+            Entry {
+                action: "b".into(),
+                ..base.clone()
+            },
+            Entry {
+                target: "u".into(),
+                ..base.clone()
+            },
+            Entry {
+                detail: "e".into(),
+                ..base.clone()
+            },
+            // Moving text between fields changes the hash too.
+            Entry {
+                action: "at".into(),
+                target: "".into(),
+                ..base.clone()
+            },
+        ];
+        for v in variants {
+            assert_ne!(link(&GENESIS, "id", &v), h, "{v:?}");
+        }
+        assert_ne!(link(&GENESIS, "id2", &base), h);
+        assert_ne!(link(&[1; 32], "id", &base), h);
+    }
+
+    #[test]
+    fn breaks_are_named_at_the_first_bad_row() {
+        type Tamper = fn(&mut Vec<ChainRow>, &mut Head);
+        let cases: &[(&str, Tamper, Break)] = &[
+            (
+                "edited detail",
+                |rows, _| rows[2].entry.detail = "changed".into(),
+                Break::Edited {
+                    seq: 3,
+                    id: "id3".into(),
+                },
+            ),
+            (
+                "edited last row",
+                |rows, _| rows[4].entry.at += 1,
+                Break::Edited {
+                    seq: 5,
+                    id: "id5".into(),
+                },
+            ),
+            (
+                "edited hash",
+                |rows, _| rows[1].hash = hex::encode([7u8; 32]),
+                Break::Edited {
+                    seq: 2,
+                    id: "id2".into(),
+                },
+            ),
+            (
+                "deleted row",
+                |rows, _| {
+                    rows.remove(1);
+                },
+                Break::Deleted { from: 2, to: 2 },
+            ),
+            (
+                "deleted rows",
+                |rows, _| {
+                    rows.drain(1..3);
+                },
+                Break::Deleted { from: 2, to: 3 },
+            ),
+            (
+                "deleted tail",
+                |rows, _| {
+                    rows.truncate(3);
+                },
+                Break::Deleted { from: 4, to: 5 },
+            ),
+            (
+                "appended after the head",
+                |rows, _| {
+                    let f = forged(6, &rows[4].hash);
+                    rows.push(f);
+                },
+                Break::Inserted {
+                    seq: Some(6),
+                    id: "forged".into(),
+                },
+            ),
+            (
+                "inserted in the middle, the rest renumbered",
+                |rows, head| {
+                    let f = forged(3, &rows[1].hash);
+                    rows.insert(2, f);
+                    for (i, r) in rows.iter_mut().enumerate() {
+                        r.seq = i as i64 + 1;
+                    }
+                    head.seq += 1;
+                },
+                Break::Inserted {
+                    seq: Some(3),
+                    id: "forged".into(),
+                },
+            ),
+            (
+                "a row with a made-up hash inserted in the middle",
+                |rows, head| {
+                    let mut f = forged(3, &rows[1].hash);
+                    f.hash = hex::encode([3u8; 32]);
+                    rows.insert(2, f);
+                    for (i, r) in rows.iter_mut().enumerate() {
+                        r.seq = i as i64 + 1;
+                    }
+                    head.seq += 1;
+                },
+                Break::Inserted {
+                    seq: Some(3),
+                    id: "forged".into(),
+                },
+            ),
+            (
+                "head edited",
+                |_, head| head.hash = hex::encode([9u8; 32]),
+                Break::Head { seq: 5 },
+            ),
+            (
+                "tail truncated and the head moved back",
+                |rows, head| {
+                    rows.truncate(4);
+                    head.seq = 4;
+                },
+                Break::Head { seq: 4 },
+            ),
+        ];
+        for (name, tamper, expected) in cases {
+            let (mut rows, mut head) = chain(5);
+            tamper(&mut rows, &mut head);
+            assert_eq!(check(rows, head), Err(expected.clone()), "{name}");
+        }
+    }
 }

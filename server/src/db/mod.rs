@@ -57,10 +57,20 @@ pub struct Db {
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// Audit entries for the acts of this transaction, appended to the
+    /// chain as its last statements (see [`audit`]).
+    audit: Vec<audit::Entry>,
 }
 
 impl WriteTx {
-    pub async fn commit(self) -> sqlx::Result<()> {
+    /// Notes an act for the audit trail; it is written by [`Self::commit`],
+    /// in this transaction, or not at all.
+    pub fn audit(&mut self, entry: audit::Entry) {
+        self.audit.push(entry);
+    }
+
+    pub async fn commit(mut self) -> sqlx::Result<()> {
+        audit::append(&mut self.tx, &self.audit).await?;
         self.tx.commit().await
     }
 
@@ -158,6 +168,15 @@ impl Db {
             .run(&self.pool)
             .await
             .context("applying migrations")?;
+        let sealed = audit::seal_unchained(self)
+            .await
+            .context("chaining the audit trail")?;
+        if sealed > 0 {
+            tracing::info!(
+                rows = sealed,
+                "audit rows from before the hash chain chained"
+            );
+        }
         // Shipped data that is not schema: the official holiday schedules.
         calendar::seed_official(self, chrono::Utc::now().timestamp_millis())
             .await
@@ -204,7 +223,11 @@ impl Db {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(WriteTx { tx, _turn: turn })
+        Ok(WriteTx {
+            tx,
+            _turn: turn,
+            audit: Vec::new(),
+        })
     }
 
     /// A write transaction for a bulk load into tables that grow while it

@@ -503,7 +503,12 @@ async fn write_pending(
 
 /// Stores the rejected rows (in short transactions), then makes the whole
 /// import visible at once with its final status.
-async fn apply(db: &Db, log: &mut ImportRow, plan: &mut Planner<'_>) -> Result<(), ImportError> {
+async fn apply(
+    db: &Db,
+    log: &mut ImportRow,
+    plan: &mut Planner<'_>,
+    operator_id: Option<&str>,
+) -> Result<(), ImportError> {
     let s = &mut plan.summary;
     s.status = if s.rows_accepted == 0 && s.rows_rejected > 0 {
         import_status::REJECTED
@@ -533,6 +538,26 @@ async fn apply(db: &Db, log: &mut ImportRow, plan: &mut Planner<'_>) -> Result<(
             anyhow::anyhow!("the import was judged abandoned and is being rolled back").into(),
         );
     }
+    let detail = format!(
+        "{} {} from {} (sha256 {}): {} row(s), {} accepted, {} rejected; {} created, {} updated",
+        log.department_name,
+        log.status,
+        log.file_name,
+        log.file_hash,
+        log.rows_total,
+        log.rows_accepted,
+        log.rows_rejected,
+        log.records_created,
+        log.records_updated
+    );
+    crate::db::audit::record(
+        &mut tx,
+        operator_id,
+        "import.finish",
+        &log.id,
+        &detail,
+        log.finished_at,
+    );
     tx.commit().await?;
     Ok(())
 }
@@ -683,7 +708,7 @@ pub async fn run(
                 imports::roll_back(db, &id).await?;
             }
             write_pending(db, &mut plan, &parsed.rows, &mut progress).await?;
-            apply(db, &mut log, &mut plan).await
+            apply(db, &mut log, &mut plan, job.operator_id).await
         }
         .await;
         if let Err(e) = applied {

@@ -141,8 +141,7 @@ impl AdminService {
                 &id,
                 &code,
                 now,
-            )
-            .await?;
+            );
             Ok(id)
         })
         .await?;
@@ -250,8 +249,7 @@ impl AdminService {
                 &id,
                 &username,
                 now,
-            )
-            .await?;
+            );
             Ok(id)
         })
         .await?;
@@ -287,7 +285,7 @@ impl AdminService {
         } else {
             "operator.disable"
         };
-        audit::record(&mut tx, Some(&caller.operator_id), action, &op.id, "", now).await?;
+        audit::record(&mut tx, Some(&caller.operator_id), action, &op.id, "", now);
         let op = operators::get(&mut tx, &op.id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("operator vanished"))?;
@@ -322,8 +320,7 @@ impl AdminService {
             &target.id,
             "",
             now,
-        )
-        .await?;
+        );
         let op = operators::get(&mut tx, &target.id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("operator vanished"))?;

@@ -4,6 +4,8 @@ use credit_desk_proto::pb::{self, auth_server::Auth};
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
 use std::net::IpAddr;
 
+use crate::db::WriteTx;
+
 use tonic::{Request, Response, Status};
 
 use super::{caller, convert, lang, respond};
@@ -139,6 +141,10 @@ impl AuthService {
             Credential::PublicKey(_) => None,
         };
         let (attempt, op) = self.begin_attempt(&username, &terminal).await?;
+        let method = match &credential {
+            Credential::Password(_) => "password",
+            Credential::PublicKey(_) => "ssh key",
+        };
         let right = match (credential, slot, op) {
             (Credential::Password(password), Some(slot), op) => {
                 slot.verify(password, op.map(|o| o.password_hash)).await
@@ -167,6 +173,8 @@ impl AuthService {
             expires_at,
         )
         .await?;
+        let detail = format!("{terminal} ({method})");
+        audit::record(&mut tx, Some(&op.id), "login", &op.id, &detail, now);
         tx.commit().await?;
         tracing::info!(username, terminal, "login");
         Ok(pb::LoginResponse {
@@ -251,6 +259,8 @@ impl AuthService {
                         lock(&mut tx, username, op.as_ref(), until, terminal, now).await?;
                     }
                 }
+                let op_id = op.as_ref().map(|o| o.id.as_str());
+                audit::record(&mut tx, op_id, "login.failed", username, terminal, now);
                 tx.commit().await?;
                 tracing::info!(username, terminal, "login failed");
                 Err(match lock_to {
@@ -307,8 +317,7 @@ impl AuthService {
             &caller.operator_id,
             "",
             now,
-        )
-        .await?;
+        );
         tx.commit().await?;
         Ok(pb::ChangePasswordResponse {
             home: Some(self.home_of(&caller.operator_id).await?),
@@ -326,8 +335,11 @@ impl AuthService {
         caller: Caller,
         _: pb::LogoutRequest,
     ) -> ApiResult<pb::LogoutResponse> {
+        let now = self.ctx.now_ms();
         let mut tx = self.ctx.db.begin_write().await?;
-        sessions::revoke(&mut tx, &caller.token_hash, self.ctx.now_ms()).await?;
+        sessions::revoke(&mut tx, &caller.token_hash, now).await?;
+        let id = &caller.operator_id;
+        audit::record(&mut tx, Some(id), "logout", id, &caller.terminal, now);
         tx.commit().await?;
         Ok(pb::LogoutResponse {})
     }
@@ -336,7 +348,7 @@ impl AuthService {
 /// Locks a username: on its operator row (where administrators see and lift
 /// it) or, for a name that is no operator, on its guard row.
 async fn lock(
-    tx: &mut sqlx::AnyConnection,
+    tx: &mut WriteTx,
     username: &str,
     op: Option<&operators::OperatorRow>,
     until_ms: i64,
@@ -346,7 +358,7 @@ async fn lock(
     match op {
         Some(op) => {
             operators::set_locked_until(tx, &op.id, until_ms).await?;
-            audit::record(tx, None, "operator.locked", &op.id, terminal, now).await?;
+            audit::record(tx, None, "operator.locked", &op.id, terminal, now);
         }
         None => attempts::set_guard_lock(tx, username, until_ms).await?,
     }

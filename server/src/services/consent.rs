@@ -167,7 +167,7 @@ impl ConsentService {
             }
             consents::insert_purpose(tx, &code, req.name_zh.trim(), req.name_en.trim(), now)
                 .await?;
-            audit::record(tx, Some(&caller.operator_id), "purpose.add", &code, "", now).await?;
+            audit::record(tx, Some(&caller.operator_id), "purpose.add", &code, "", now);
             Ok(code.clone())
         })
         .await?;
@@ -199,8 +199,7 @@ impl ConsentService {
             &req.code,
             "",
             now,
-        )
-        .await?;
+        );
         let p = consents::purpose(&mut tx, &req.code)
             .await?
             .ok_or_else(|| anyhow::anyhow!("purpose vanished"))?;
@@ -313,6 +312,9 @@ impl ConsentService {
                 true => ApiError::from(taken()),
                 false => e.into(),
             })?;
+            let detail = format!("{serial} for {} ({})", req.grantee_id, req.purpose_code);
+            let who = Some(caller.operator_id.as_str());
+            audit::record(tx, who, "consent.capture", &id, &detail, now);
             Ok(id)
         })
         .await?;
@@ -374,8 +376,7 @@ impl ConsentService {
                 &consent.id,
                 reason,
                 now,
-            )
-            .await?;
+            );
         }
         let c = consents::get(&mut tx, &consent.id)
             .await?

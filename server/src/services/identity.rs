@@ -9,8 +9,8 @@ use super::{caller, convert, create_once, lang, respond};
 use crate::authz::{self, Caller};
 use crate::context::Ctx;
 use crate::db::idempotency::Key;
-use crate::db::new_id;
 use crate::db::subjects::{self, NewVerification};
+use crate::db::{audit, new_id};
 use crate::domain;
 use crate::errors::{ApiError, ApiResult};
 
@@ -106,6 +106,9 @@ impl IdentityService {
                 },
             )
             .await?;
+            let detail = domain::method_to_str(method);
+            let who = Some(caller.operator_id.as_str());
+            audit::record(tx, who, "subject.verify", &subject.id, detail, now);
             Ok(id)
         })
         .await?;

@@ -221,8 +221,7 @@ impl IntakeService {
                 &target,
                 &detail,
                 now,
-            )
-            .await?;
+            );
             Ok(version.to_string())
         })
         .await?;

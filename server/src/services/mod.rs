@@ -31,6 +31,7 @@ use credit_desk_proto::validate::{FieldError, Rule, field};
 
 use crate::authz::{self, Caller};
 use crate::context::Context;
+use crate::db::WriteTx;
 use crate::db::idempotency::{self, Key};
 use crate::db::subjects::{self, VerificationRow};
 use crate::errors::{ApiError, ApiResult};
@@ -90,7 +91,7 @@ fn verification_facts(v: &VerificationRow) -> authz::VerificationFacts {
 async fn create_once(
     ctx: &Context,
     key: Key,
-    create: impl AsyncFnOnce(&mut AnyConnection) -> ApiResult<String>,
+    create: impl AsyncFnOnce(&mut WriteTx) -> ApiResult<String>,
 ) -> ApiResult<(String, bool)> {
     let attempt = async {
         let mut tx = ctx.db.begin_write().await?;

@@ -17,7 +17,7 @@ use crate::clock::local_date;
 use crate::context::Ctx;
 use crate::db::idempotency::Key;
 use crate::db::queries::{self, LogEntry, LogRow};
-use crate::db::{consents, new_id, operators, org_units, records, subjects};
+use crate::db::{audit, consents, new_id, operators, org_units, records, subjects};
 use crate::errors::{ApiError, ApiResult};
 use crate::messages;
 use crate::rules::basis::{self, Ask, Basis, ConsentFacts, Scope};
@@ -335,6 +335,8 @@ impl QueryService {
                 now,
             )
             .await?;
+            let who = Some(caller.operator_id.as_str());
+            audit::record(tx, who, "record.explanation", &req.record_id, "", now);
             Ok(id)
         })
         .await?;
@@ -390,7 +392,7 @@ async fn basis_facts(
 /// The query log row of an attempt, allowed (with its report number) or
 /// refused (with the reason's code). Returns its id.
 async fn log_attempt(
-    tx: &mut sqlx::AnyConnection,
+    tx: &mut crate::db::WriteTx,
     caller: &Caller,
     ask: &Ask,
     decision: &basis::Decision,
@@ -447,6 +449,17 @@ async fn log_attempt(
         },
     )
     .await?;
+    let outcome = match (&decision.result, &report_no) {
+        (Ok(_), Some(no)) => format!("subject {} {basis_name}: allowed {no}", ask.subject_id),
+        (Err(refusal), _) => format!(
+            "subject {} {basis_name}: refused {}",
+            ask.subject_id,
+            refusal.code()
+        ),
+        (Ok(_), None) => format!("subject {} {basis_name}: allowed", ask.subject_id),
+    };
+    let who = Some(caller.operator_id.as_str());
+    audit::record(tx, who, "query.attempt", &id, &outcome, now);
     Ok(id)
 }
 

@@ -1,9 +1,9 @@
 //! Operators' public keys as an administrator registers them: one OpenSSH
 //! `.pub` line, checked and reduced to what is stored.
 
+use crate::db::WriteTx;
 use credit_desk_proto::validate::{FieldError, Rule, field};
 use russh::keys::{HashAlg, PublicKey};
-use sqlx::AnyConnection;
 
 use crate::db::audit;
 use crate::db::ssh_keys::{self, NewKey, SshKeyRow};
@@ -54,7 +54,7 @@ pub fn parse(line: &str) -> Result<ParsedKey, FieldError> {
 /// key registered again for the same operator is the key already there (a
 /// retried request); for another operator it is refused.
 pub async fn register(
-    tx: &mut AnyConnection,
+    tx: &mut WriteTx,
     operator_id: &str,
     key: &ParsedKey,
     added_by: Option<&str>,
@@ -90,15 +90,14 @@ pub async fn register(
         operator_id,
         &key.fingerprint,
         now_ms,
-    )
-    .await?;
+    );
     Ok(row)
 }
 
 /// Removes the operator's key and ends their sessions; whether it was
 /// there.
 pub async fn unregister(
-    tx: &mut AnyConnection,
+    tx: &mut WriteTx,
     operator_id: &str,
     fingerprint: &str,
     removed_by: Option<&str>,
@@ -115,8 +114,7 @@ pub async fn unregister(
             operator_id,
             fingerprint,
             now_ms,
-        )
-        .await?;
+        );
     }
     Ok(removed)
 }

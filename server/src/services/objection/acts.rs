@@ -69,6 +69,9 @@ impl ObjectionService {
                 }
             };
             record_step(tx, &who, &t.row, state, action_name(&action), &detail).await?;
+            let act = format!("objection.{}", action_name(&action));
+            let op = Some(caller.operator_id.as_str());
+            audit::record(tx, op, &act, &t.row.id, &detail, who.now);
             Ok(t.row.id.clone())
         })
         .await?;

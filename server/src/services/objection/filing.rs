@@ -127,6 +127,9 @@ impl ObjectionService {
             )
             .await?;
             tickets::touch(tx, &id).await?;
+            let detail = format!("{} record(s)", record_ids.len());
+            let who = Some(caller.operator_id.as_str());
+            audit::record(tx, who, "objection.file", &id, &detail, now);
             Ok(id)
         })
         .await?;
@@ -183,6 +186,15 @@ impl ObjectionService {
                 now,
             )
             .await?;
+            let who = Some(caller.operator_id.as_str());
+            audit::record(
+                tx,
+                who,
+                "objection.statement",
+                &ticket_id,
+                &req.record_id,
+                now,
+            );
             Ok(id)
         })
         .await?;

@@ -20,7 +20,7 @@ use crate::context::Ctx;
 use crate::db::idempotency::{self, Key};
 use crate::db::queue::{self, QueueScope};
 use crate::db::tickets::{self, NewTicket, TicketRow};
-use crate::db::{calendar as cal_db, consents, new_id, records};
+use crate::db::{audit, calendar as cal_db, consents, new_id, records};
 use crate::errors::{ApiError, ApiResult};
 use crate::rules::calendar::Edit;
 use crate::rules::deadlines::{self, Urgency};
