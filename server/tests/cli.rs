@@ -239,3 +239,46 @@ fn settings_are_shown_and_set_within_their_range() {
     let (ok, out) = run(&["setting", "set", "--db", &db, "colour", "red"]);
     assert!(!ok && out.contains("unknown setting"), "{out}");
 }
+
+#[test]
+fn audit_verify_passes_an_intact_chain_and_fails_an_edited_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("a.db").display());
+    // Two audited acts: a setting changed twice.
+    for v in ["2", "3"] {
+        let (ok, out) = run(&[
+            "setting",
+            "set",
+            "--db",
+            &db,
+            "deadline_warning_working_days",
+            v,
+        ]);
+        assert!(ok, "{out}");
+    }
+    let (ok, out) = run(&["audit", "verify", "--db", &db]);
+    assert!(ok && out.contains("audit chain intact: 2 row(s)"), "{out}");
+    let (ok, head) = run(&["audit", "head", "--db", &db]);
+    assert!(
+        ok && head.starts_with("2 ") && head.trim().len() == 2 + 64,
+        "{head}"
+    );
+    assert!(out.contains(head.trim()), "verify names the head: {out}");
+
+    // Someone with the file rewrites history.
+    let edit = async {
+        let db = credit_desk_server::db::Db::connect(&db).await.unwrap();
+        sqlx::query("UPDATE audit_log SET detail = '9' WHERE seq = 1")
+            .execute(db.pool())
+            .await
+            .unwrap();
+        db.close().await;
+    };
+    tokio::runtime::Runtime::new().unwrap().block_on(edit);
+    let (ok, out) = run(&["audit", "verify", "--db", &db]);
+    assert!(!ok, "a broken chain fails: {out}");
+    assert!(
+        out.contains("audit chain broken: row 1 (id ") && out.contains("was edited"),
+        "{out}"
+    );
+}
