@@ -13,6 +13,7 @@ const FILES: &[&str] = &[
     "creditdesk/v1/consent.proto",
     "creditdesk/v1/query.proto",
     "creditdesk/v1/objection.proto",
+    "creditdesk/v1/supervision.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

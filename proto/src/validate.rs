@@ -41,6 +41,12 @@ pub mod field {
     pub const VERIFICATION_ID: &str = "verification_id";
     pub const QUERY: &str = "query";
     pub const CURSOR: &str = "cursor";
+    pub const SUBJECT_IDENTIFIER: &str = "subject_identifier";
+    pub const OPERATOR_USERNAME: &str = "operator_username";
+    pub const INSTITUTION_CODE: &str = "institution_code";
+    pub const PURPOSE_CODE: &str = "purpose_code";
+    pub const FROM_DATE: &str = "from_date";
+    pub const TO_DATE: &str = "to_date";
 }
 
 /// What staff call each field a request may name, in both languages; a
@@ -125,6 +131,12 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("year", "年份", "year"),
     ("period", "报送期", "delivery period"),
     ("written_request", "书面撤回申请", "written withdrawal"),
+    ("subject_identifier", "证件号码", "identity number"),
+    ("operator_username", "操作员用户名", "operator's user name"),
+    ("institution_code", "机构代码", "institution code"),
+    ("purpose_code", "查询用途代码", "purpose code"),
+    ("from_date", "起始日期", "from"),
+    ("to_date", "截止日期", "to"),
 ];
 
 /// A field's name as staff call it, in `lang`; an unlisted name as it is.
@@ -303,6 +315,14 @@ pub enum Rule {
     Expired,
     /// An end before its start.
     EndsBeforeStart,
+    /// An export would hold more rows than this.
+    TooManyToExport {
+        max: u32,
+    },
+    /// A date range longer than this many days.
+    RangeTooLong {
+        max_days: u32,
+    },
     /// A start that lies in the past.
     StartsInThePast,
     /// A start further ahead than the rule allows.
@@ -524,6 +544,14 @@ impl FieldError {
             Rule::StartsTooLate { max_days } => lang.pick(
                 format!("最迟从 {max_days} 天后开始"),
                 format!("must start within {max_days} days"),
+            ),
+            Rule::TooManyToExport { max } => lang.pick(
+                format!("符合条件的记录超过 {max} 条，请缩小日期范围或增加条件后再导出"),
+                format!("more than {max} attempts match: narrow the dates or add a condition to export"),
+            ),
+            Rule::RangeTooLong { max_days } => lang.pick(
+                format!("起止日期最多相隔 {max_days} 天"),
+                format!("at most {max_days} days from start to end"),
             ),
             Rule::TooLongValidity { max_days } => lang.pick(
                 format!("有效期最长 {max_days} 天"),
@@ -841,6 +869,61 @@ pub fn identifier(
     ident::check_any(value, today)
         .map(|_| ident::normalise(value))
         .map_err(|e| FieldError::new(field, Rule::Identifier(e)))
+}
+
+/// The longest span of a query-log search or export, in days.
+pub const LOG_RANGE_MAX_DAYS: u32 = 366;
+
+/// The days a query-log search covers: each end a `YYYY-MM-DD` date, empty
+/// meaning today; the end not before the start; at most
+/// [`LOG_RANGE_MAX_DAYS`] days. The other filters are checked for shape: an
+/// identity number must be one (its check digit too).
+pub fn query_log_filter(
+    subject_identifier: &str,
+    operator_username: &str,
+    institution_code: &str,
+    purpose: &str,
+    from: &str,
+    to: &str,
+    today: chrono::NaiveDate,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), Vec<FieldError>> {
+    let day = |f: &'static str, text: &str| match text.trim() {
+        "" => Ok(today),
+        text => date(f, text),
+    };
+    let from = day(field::FROM_DATE, from);
+    let to = day(field::TO_DATE, to);
+    let mut errors: Vec<FieldError> = Vec::new();
+    if !subject_identifier.trim().is_empty()
+        && let Err(e) = identifier(field::SUBJECT_IDENTIFIER, subject_identifier, today)
+    {
+        errors.push(e);
+    }
+    for (f, text, max) in [
+        (field::OPERATOR_USERNAME, operator_username, 64),
+        (field::INSTITUTION_CODE, institution_code, 32),
+        (field::PURPOSE_CODE, purpose, 40),
+    ] {
+        if let Err(e) = free_text(f, text, max, false) {
+            errors.push(e);
+        }
+    }
+    match (from, to) {
+        (Ok(from), Ok(to)) if to < from => {
+            errors.push(FieldError::new(field::TO_DATE, Rule::EndsBeforeStart))
+        }
+        (Ok(from), Ok(to)) if (to - from).num_days() >= i64::from(LOG_RANGE_MAX_DAYS) => errors
+            .push(FieldError::new(
+                field::TO_DATE,
+                Rule::RangeTooLong {
+                    max_days: LOG_RANGE_MAX_DAYS,
+                },
+            )),
+        (Ok(from), Ok(to)) if errors.is_empty() => return Ok((from, to)),
+        (Ok(_), Ok(_)) => {}
+        (from, to) => errors.extend(from.err().into_iter().chain(to.err())),
+    }
+    Err(errors)
 }
 
 /// A person's identity number only (agents are people).
@@ -1494,5 +1577,55 @@ mod tests {
         }
         assert_eq!(cursor(""), Ok(()));
         assert!(cursor("441284199003070023").is_err(), "cursors are ids");
+    }
+}
+
+#[cfg(test)]
+mod log_filter_tests {
+    use super::*;
+
+    fn d(s: &str) -> chrono::NaiveDate {
+        chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn a_log_filter_names_each_field_it_refuses() {
+        let today = d("2026-11-23");
+        let f = |id: &str, from: &str, to: &str| {
+            query_log_filter(id, "", "", "", from, to, today)
+                .map_err(|e| e.into_iter().map(|e| (e.field, e.rule)).collect::<Vec<_>>())
+        };
+        assert_eq!(f("", "", ""), Ok((today, today)));
+        assert_eq!(f("", "2026-11-01", ""), Ok((d("2026-11-01"), today)));
+        assert_eq!(
+            f("441284196508120010", "２０２６-01-01", "2026-12-31"),
+            Ok((d("2026-01-01"), d("2026-12-31")))
+        );
+        assert_eq!(
+            f("", "2026-11-23", "2026-11-22"),
+            Err(vec![(field::TO_DATE, Rule::EndsBeforeStart)])
+        );
+        assert_eq!(
+            f("", "2025-11-22", "2026-11-23"),
+            Err(vec![(field::TO_DATE, Rule::RangeTooLong { max_days: 366 })])
+        );
+        assert_eq!(
+            f("", "2025-11-23", "2026-11-23"),
+            Ok((d("2025-11-23"), today)),
+            "366 days, both ends included"
+        );
+        assert_eq!(
+            f("", "23/11/2026", "2026-02-30"),
+            Err(vec![
+                (field::FROM_DATE, Rule::NotADate),
+                (field::TO_DATE, Rule::NoSuchDate)
+            ])
+        );
+        let bad_id = f("441284196508120011", "", "").unwrap_err();
+        assert_eq!(bad_id[0].0, field::SUBJECT_IDENTIFIER);
+        let long = "x".repeat(65);
+        let errors = query_log_filter("", &long, "B\u{7}", "", "", "", today).unwrap_err();
+        let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
+        assert_eq!(fields, [field::OPERATOR_USERNAME, field::INSTITUTION_CODE]);
     }
 }

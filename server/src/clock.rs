@@ -47,6 +47,19 @@ pub fn local_date(ms: i64) -> chrono::NaiveDate {
         .date_naive()
 }
 
+/// The first millisecond of a calendar day in the server's time zone.
+pub fn local_midnight_ms(day: chrono::NaiveDate) -> i64 {
+    use chrono::TimeZone;
+    let midnight = day.and_hms_opt(0, 0, 0).unwrap_or_default();
+    chrono::Local
+        .from_local_datetime(&midnight)
+        .earliest()
+        .map_or_else(
+            || midnight.and_utc().timestamp_millis(),
+            |t| t.timestamp_millis(),
+        )
+}
+
 /// Date and minute in the server's time zone, for messages (`2026-11-23 09:00`).
 pub fn local_time(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

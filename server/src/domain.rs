@@ -133,9 +133,10 @@ pub fn capabilities(role: Role) -> Vec<Capability> {
             C::FileObjections,
             C::HandleObjections,
             C::ViewQueue,
+            C::ReviewQueries,
         ],
         Role::Liaison => &[C::ImportData, C::Query, C::AnswerRequests, C::ViewQueue],
-        Role::Supervisor => &[C::ViewSubjects, C::ViewQueue],
+        Role::Supervisor => &[C::ViewSubjects, C::ViewQueue, C::ReviewQueries],
         Role::Admin => &[
             C::ManageOrgUnits,
             C::ManageOperators,

@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod errors;
+pub mod export;
 pub mod id_check;
 pub mod import_cli;
 pub mod intake;

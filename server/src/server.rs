@@ -10,6 +10,7 @@ use credit_desk_proto::pb::{
     self, admin_server::AdminServer, auth_server::AuthServer, consent_server::ConsentServer,
     identity_server::IdentityServer, intake_server::IntakeServer,
     objection_server::ObjectionServer, query_server::QueryServer,
+    supervision_server::SupervisionServer,
 };
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
@@ -24,6 +25,7 @@ use crate::services::consent::ConsentService;
 use crate::services::intake::IntakeService;
 use crate::services::objection::ObjectionService;
 use crate::services::query::QueryService;
+use crate::services::supervision::SupervisionService;
 use crate::services::{admin::AdminService, auth::AuthService, identity::IdentityService};
 
 /// PEM files for TLS.
@@ -141,6 +143,9 @@ pub async fn serve(
     health_reporter
         .set_serving::<ObjectionServer<ObjectionService>>()
         .await;
+    health_reporter
+        .set_serving::<SupervisionServer<SupervisionService>>()
+        .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -178,6 +183,7 @@ pub async fn serve(
     let query = QueryServer::new(QueryService::new(ctx.clone()));
     let objection = ObjectionServer::new(ObjectionService::new(ctx.clone()));
     let intake = IntakeServer::new(IntakeService::new(ctx.clone()));
+    let supervision = SupervisionServer::new(SupervisionService::new(ctx.clone()));
     // The same services behind the same auth layer, for the TCP listener
     // (with TLS when configured) and for in-process connections (without).
     macro_rules! routes {
@@ -193,6 +199,7 @@ pub async fn serve(
                 .add_service(configured!(consent.clone()))
                 .add_service(configured!(query.clone()))
                 .add_service(configured!(objection.clone()))
+                .add_service(configured!(supervision.clone()))
                 // Department files arrive in one message.
                 .add_service(configured!(
                     intake.clone(),

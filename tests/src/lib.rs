@@ -245,6 +245,7 @@ macro_rules! session_clients {
 
 use credit_desk_proto::pb::{
     consent_client::ConsentClient, intake_client::IntakeClient, objection_client::ObjectionClient,
+    supervision_client::SupervisionClient,
 };
 
 session_clients! {
@@ -255,6 +256,7 @@ session_clients! {
     query => QueryClient,
     objection => ObjectionClient,
     intake => IntakeClient,
+    supervision => SupervisionClient,
 }
 
 impl Session {

@@ -17,6 +17,7 @@ pub mod imports;
 pub mod operators;
 pub mod org_units;
 pub mod queries;
+pub mod query_log;
 pub mod queue;
 pub mod records;
 pub mod sessions;

@@ -140,6 +140,36 @@ impl Refusal {
         }
     }
 
+    /// The refusal a stored code names, for reading the log back (the
+    /// details a message would quote are not stored).
+    pub fn from_code(code: &str) -> Option<Refusal> {
+        const ALL: &[Refusal] = &[
+            Refusal::RoleMayNotQuery,
+            Refusal::RoleNeedsConsent,
+            Refusal::NotOwnInstitution,
+            Refusal::NoVerification,
+            Refusal::VerificationOfAnotherUnit,
+            Refusal::VerificationOfAnotherSubject,
+            Refusal::VerificationExpired,
+            Refusal::NoConsent,
+            Refusal::ConsentOfAnotherSubject,
+            Refusal::ConsentForAnotherGrantee,
+            Refusal::ConsentWithdrawn,
+            Refusal::ConsentNotYetValid,
+            Refusal::ConsentExpired,
+            Refusal::FeeConfirmationRequired,
+        ];
+        match code {
+            "purpose_mismatch" => Some(Refusal::PurposeMismatch {
+                consented: "…".into(),
+            }),
+            "scope_too_narrow" => Some(Refusal::ScopeTooNarrow {
+                missing: vec!["…".into()],
+            }),
+            code => ALL.iter().find(|r| r.code() == code).cloned(),
+        }
+    }
+
     pub fn message(&self, lang: Lang) -> String {
         let (zh, en): (String, String) = match self {
             Refusal::RoleMayNotQuery => (

@@ -22,6 +22,7 @@ pub mod identity;
 pub mod intake;
 pub mod objection;
 pub mod query;
+pub mod supervision;
 
 use credit_desk_proto::Lang;
 use sqlx::AnyConnection;

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{Datelike, NaiveDate, TimeZone};
+use chrono::{Datelike, NaiveDate};
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb::{self, query_server::Query, run_query_request::Basis as PbBasis};
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
@@ -37,11 +37,7 @@ pub struct QueryService {
 /// Start of the calendar year (server's zone) containing `ms`.
 fn year_start_ms(ms: i64) -> i64 {
     let day = local_date(ms);
-    let first = NaiveDate::from_ymd_opt(day.year(), 1, 1).unwrap_or(day);
-    chrono::Local
-        .from_local_datetime(&first.and_hms_opt(0, 0, 0).unwrap_or_default())
-        .earliest()
-        .map_or(ms, |t| t.timestamp_millis())
+    crate::clock::local_midnight_ms(NaiveDate::from_ymd_opt(day.year(), 1, 1).unwrap_or(day))
 }
 
 impl QueryService {
