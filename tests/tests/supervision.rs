@@ -218,3 +218,71 @@ both_backends!(
         assert!(audited_searches(srv).await >= 10, "every search is audited");
     }
 );
+
+// The supervisor's screen: a subject's number finds the attempts on them,
+// the chosen one is shown in full, and x exports them.
+both_backends!(
+    a_supervisor_finds_and_exports_attempts_on_the_workstation,
+    async |srv: &TestServer| {
+        use credit_desk_proto::Lang;
+        use credit_desk_tests::desk::Desk;
+        use ratatui::crossterm::event::KeyCode;
+
+        let counter = srv.session("counter").await;
+        let (subject, v) = verify(srv, &counter.token, 1).await;
+        run(srv, &counter.token, self_query(&subject, &v)).await;
+        let (other, v2) = verify(srv, &counter.token, 2).await;
+        run(srv, &counter.token, self_query(&other, &v2)).await;
+
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("supervisor").await;
+        desk.key(KeyCode::Char('l')).await;
+        desk.expect("查询记录核查");
+        // A mistyped number is refused on the spot, naming the field.
+        desk.text("441284196508120011").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("证件号码");
+        let before = audited_searches(srv).await;
+        assert_eq!(before, 0, "nothing was asked of the server");
+        desk.ctrl('u').await;
+        desk.text(DEMO_PEOPLE[1].0).await;
+        // The server's day (the test clock's), not this machine's.
+        for _ in 0..3 {
+            desk.key(KeyCode::Tab).await;
+        }
+        for _ in 0..2 {
+            desk.ctrl('u').await;
+            desk.text("2026-11-23").await;
+            desk.key(KeyCode::Tab).await;
+        }
+        desk.key(KeyCode::Enter).await;
+        let screen = desk.expect("1 / 1 条记录");
+        assert!(screen.contains("441284********0010"), "{screen}");
+        assert!(!screen.contains(DEMO_PEOPLE[1].0), "masked: {screen}");
+        assert!(
+            screen.contains("已查询") && screen.contains("本人查询"),
+            "{screen}"
+        );
+        assert!(screen.contains("终端：test"), "{screen}");
+        assert_eq!(audited_searches(srv).await, 1);
+
+        desk.key(KeyCode::Char('x')).await;
+        let screen = desk.expect("已保存到");
+        let path = screen
+            .lines()
+            .find_map(|l| l.split("已保存到 ").nth(1))
+            .map(|p| p.split_whitespace().next().unwrap_or_default().to_string())
+            .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        use calamine::Reader;
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        assert_eq!(book.worksheet_range_at(0).unwrap().unwrap().height(), 2);
+
+        // Back to the filter: the whole day, both attempts.
+        desk.key(KeyCode::Esc).await;
+        desk.ctrl('u').await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("2 / 2 条记录");
+    }
+);

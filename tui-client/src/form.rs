@@ -349,6 +349,20 @@ impl Form {
             }
             _ => {}
         }
+        // Ctrl-U empties the field, as in a shell (the text area would
+        // take it for undo).
+        let clear = keys::Key::Ctrl('u');
+        if clear.matches(&key) {
+            let name = self.fields[self.focus].name;
+            if matches!(self.fields[self.focus].input, Input::Text(_)) {
+                self.set_text(name, "");
+                let field = &mut self.fields[self.focus];
+                field.error = None;
+                self.request_id = None;
+                return FormEvent::Edited;
+            }
+            return FormEvent::Ignored;
+        }
         let field = &mut self.fields[self.focus];
         let edited = match nav {
             Some(step @ (Nav::ChoiceNext | Nav::ChoicePrevious)) => {

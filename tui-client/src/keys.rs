@@ -20,7 +20,7 @@ pub enum Key {
 }
 
 impl Key {
-    fn matches(self, event: &KeyEvent) -> bool {
+    pub fn matches(self, event: &KeyEvent) -> bool {
         let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
         let plain = !ctrl && !event.modifiers.contains(KeyModifiers::ALT);
         match (self, event.code) {

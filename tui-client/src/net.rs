@@ -12,6 +12,7 @@ use credit_desk_proto::pb::{
     self, admin_client::AdminClient, auth_client::AuthClient, consent_client::ConsentClient,
     identity_client::IdentityClient, intake_client::IntakeClient,
     objection_client::ObjectionClient, query_client::QueryClient,
+    supervision_client::SupervisionClient,
 };
 use credit_desk_proto::validate::{IMPORT_FILE_MAX_BYTES, field};
 use credit_desk_proto::{LANG_METADATA_KEY, Lang};
@@ -158,6 +159,10 @@ pub enum Call {
     ActOnTicket(pb::ActOnTicketRequest),
     AddStatement(pb::AddStatementRequest),
     ListQueue(pb::ListQueueRequest),
+    SearchQueryLog(pb::SearchQueryLogRequest),
+    /// Exports the attempts matching a filter as .xlsx into the working
+    /// folder of this workstation.
+    ExportQueryLog(pb::QueryLogFilter),
     /// Writes a printable document to a file on this workstation.
     SaveText {
         path: std::path::PathBuf,
@@ -192,6 +197,8 @@ impl Call {
                 | Call::PreviewCalendarFile(_)
                 | Call::GetTicket(_)
                 | Call::ListQueue(_)
+                | Call::SearchQueryLog(_)
+                | Call::ExportQueryLog(_)
                 | Call::SaveText { .. }
         )
     }
@@ -235,6 +242,7 @@ pub enum Answer {
         statement: pb::Explanation,
     },
     Queue(pb::ListQueueResponse),
+    QueryLog(pb::SearchQueryLogResponse),
 }
 
 #[derive(Clone)]
@@ -319,6 +327,13 @@ impl Client {
             meter: Arc::new(Meter::default()),
             server: label.to_string(),
         }
+    }
+
+    fn supervision(&self) -> SupervisionClient<Channel> {
+        SupervisionClient::new(self.channel.clone())
+            .send_compressed(CompressionEncoding::Zstd)
+            .accept_compressed(CompressionEncoding::Zstd)
+            .max_decoding_message_size(8 * 1024 * 1024)
     }
 
     fn consent(&self) -> ConsentClient<Channel> {
@@ -612,6 +627,23 @@ impl Client {
             Call::ListQueue(m) => {
                 Answer::Queue(self.objection().list_queue(r!(m)).await?.into_inner())
             }
+            Call::SearchQueryLog(m) => Answer::QueryLog(
+                self.supervision()
+                    .search_query_log(r!(m))
+                    .await?
+                    .into_inner(),
+            ),
+            Call::ExportQueryLog(m) => {
+                let export = self
+                    .supervision()
+                    .export_query_log(r!(m))
+                    .await?
+                    .into_inner();
+                let path = save_new(&export.file_name, &export.xlsx)
+                    .await
+                    .map_err(Status::failed_precondition)?;
+                Answer::Saved(path)
+            }
             Call::SaveText { path, text } => {
                 let target = print_document(&path, &text)
                     .await
@@ -677,6 +709,42 @@ pub const PRINT_COMMAND_ENV: &str = "CREDIT_DESK_PRINT_COMMAND";
 
 /// Hands a document to the print command, or writes it to `path`; returns
 /// where it went, for the message.
+/// Writes a file the server named into this folder, next to earlier ones:
+/// only the name's last part is used (it cannot leave the folder), and an
+/// existing file is never overwritten (`name-2.xlsx`, `name-3.xlsx` …).
+async fn save_new(name: &str, bytes: &[u8]) -> Result<std::path::PathBuf, String> {
+    use tokio::io::AsyncWriteExt;
+    let name = std::path::Path::new(name);
+    let stem = name
+        .file_stem()
+        .map_or_else(|| "export".into(), |s| s.to_string_lossy().into_owned());
+    let ext = name
+        .extension()
+        .map_or_else(String::new, |e| format!(".{}", e.to_string_lossy()));
+    for n in 1..=999 {
+        let path = std::path::PathBuf::from(match n {
+            1 => format!("{stem}{ext}"),
+            n => format!("{stem}-{n}{ext}"),
+        });
+        let file = tokio::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .await;
+        match file {
+            Ok(mut f) => {
+                f.write_all(bytes)
+                    .await
+                    .map_err(|e| format!("{}: {e}", path.display()))?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        }
+    }
+    Err(format!("{stem}{ext}: too many files of that name here"))
+}
+
 async fn print_document(path: &std::path::Path, text: &str) -> Result<std::path::PathBuf, String> {
     print_to(std::env::var(PRINT_COMMAND_ENV).ok(), path, text).await
 }

@@ -555,3 +555,68 @@ fn ssh_key_panel_snapshots() {
         insta::assert_snapshot!(format!("ssh_key_add_{suffix}"), draw(&app).backend());
     }
 }
+
+/// The supervisor's query log (zh-CN and en, 80×24): the filter, and the
+/// attempts found with a refused one chosen.
+#[test]
+fn query_log_snapshots() {
+    for lang in [Lang::Zh, Lang::En] {
+        let suffix = lang.tag();
+        let mut app = logged_in_as(
+            lang,
+            Role::Supervisor,
+            &[Capability::ViewQueue, Capability::ReviewQueries],
+            None,
+        );
+        app.today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        app.utc_offset = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        app.update(key(KeyCode::Char('l')));
+        insta::assert_snapshot!(format!("query_log_form_{suffix}"), draw(&app).backend());
+        let commands = app.update(key(KeyCode::Enter));
+        match call_of(&commands) {
+            Call::SearchQueryLog(r) => {
+                let f = r.filter.unwrap();
+                assert_eq!(
+                    (f.from_date.as_str(), f.to_date.as_str()),
+                    ("2026-11-23", "2026-11-23")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let entry = |at_ms: i64, name: &str, allowed: bool| pb::QueryLogEntry {
+            id: format!("q-{at_ms}"),
+            at_ms,
+            operator_username: "counter".into(),
+            operator_name: "李柜员".into(),
+            org_unit_name: "大沙镇便民服务中心".into(),
+            terminal: "desk-1".into(),
+            subject_name: name.into(),
+            subject_identifier: "441284********0010".into(),
+            basis: if allowed { "self" } else { "consent" }.into(),
+            consent_form_serial: if allowed { "" } else { "SQ-2026-7001" }.into(),
+            purpose_name: if allowed { "" } else { "贷款审批" }.into(),
+            institution_name: if allowed {
+                ""
+            } else {
+                "四会农村商业银行"
+            }
+            .into(),
+            allowed,
+            refusal: if allowed { "" } else { "consent_expired" }.into(),
+            refusal_text: if allowed { "" } else { "该授权已过期" }.into(),
+            report_no: if allowed { "CD-20261123-000001" } else { "" }.into(),
+            fee_applies: false,
+        };
+        let page = pb::SearchQueryLogResponse {
+            entries: vec![
+                entry(1_795_399_200_000, "李建国", true),
+                entry(1_795_395_600_000, "李建国", false),
+            ],
+            total: 2,
+            next_cursor: String::new(),
+        };
+        answer(&mut app, &commands, Answer::QueryLog(page));
+        app.update(key(KeyCode::Down));
+        insta::assert_snapshot!(format!("query_log_list_{suffix}"), draw(&app).backend());
+    }
+}

@@ -77,6 +77,9 @@ impl MenuScreen {
         if has(Capability::ViewQueue) {
             add('t', cat.menu_queue, EntryAction::Open(Target::Queue));
         }
+        if has(Capability::ReviewQueries) {
+            add('l', cat.menu_query_log, EntryAction::Open(Target::QueryLog));
+        }
         if has(Capability::ImportData) {
             add('i', cat.menu_import, EntryAction::Open(Target::Intake));
         }

@@ -12,6 +12,7 @@ pub mod operators;
 pub mod org_units;
 pub mod password;
 pub mod purposes;
+pub mod query_log;
 pub mod queue;
 pub mod report;
 pub mod ticket;
@@ -48,6 +49,7 @@ pub enum Screen {
     Ticket(ticket::TicketScreen),
     Objection(Box<objection::ObjectionScreen>),
     Calendar(calendar::CalendarScreen),
+    QueryLog(query_log::QueryLogScreen),
 }
 
 /// Screens reachable from the menu.
@@ -69,6 +71,8 @@ pub enum Target {
         records: Vec<(String, String)>,
     },
     Calendar,
+    /// Searching the query log (center, supervisors).
+    QueryLog,
     Verify,
     Intake,
     /// The subject's own report, on the verification just made.
@@ -185,6 +189,10 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             Screen::Calendar(calendar::CalendarScreen::default()),
             Some(calendar::CalendarScreen::load()),
         ),
+        Target::QueryLog => (
+            Screen::QueryLog(query_log::QueryLogScreen::new(app.cat, app.today)),
+            None,
+        ),
         Target::Purposes => (
             Screen::Purposes(purposes::PurposesScreen::default()),
             Some(purposes::PurposesScreen::load()),
@@ -220,6 +228,7 @@ impl Screen {
             Screen::Ticket(_) => cat.case_file_title,
             Screen::Objection(_) => cat.objection_title,
             Screen::Calendar(_) => cat.calendar_title,
+            Screen::QueryLog(_) => cat.query_log_title,
         }
     }
 
@@ -272,6 +281,7 @@ impl Screen {
             Screen::Ticket(s) => s.hint(cat, width).into(),
             Screen::Objection(s) => s.hint(cat, width).into(),
             Screen::Calendar(s) => s.hint_line(cat, width).into(),
+            Screen::QueryLog(s) => s.hint(cat, width).into(),
         }
     }
 
@@ -290,6 +300,7 @@ impl Screen {
             Screen::Ticket(s) => s.is_typing(),
             Screen::Objection(s) => s.is_typing(),
             Screen::Calendar(s) => s.is_typing(),
+            Screen::QueryLog(s) => s.is_typing(),
             Screen::Menu(_) => false,
             Screen::OrgUnits(s) => s.is_typing(),
             Screen::Operators(s) => s.is_typing(),
@@ -319,6 +330,7 @@ impl Screen {
             Screen::Ticket(s) => s.on_key(key, cat, lang, waiting),
             Screen::Objection(s) => s.on_key(key, cat, lang, waiting),
             Screen::Calendar(s) => s.on_key(key, cat, lang, waiting),
+            Screen::QueryLog(s) => s.on_key(key, lang, waiting, today),
             Screen::Login(s) => s.on_key(key, lang, waiting),
             Screen::Menu(s) => s.on_key(key),
             Screen::Password(s) => s.on_key(key, cat, lang, waiting),
@@ -341,6 +353,7 @@ impl Screen {
             Screen::Ticket(s) => s.on_answer(answer, cat),
             Screen::Objection(s) => s.on_answer(answer, cat),
             Screen::Calendar(s) => s.on_answer(answer, cat),
+            Screen::QueryLog(s) => s.on_answer(answer, cat),
             Screen::Password(s) => s.on_answer(answer, cat),
             Screen::OrgUnits(s) => s.on_answer(answer, cat, lang),
             Screen::Operators(s) => s.on_answer(answer, cat, lang),
@@ -365,6 +378,7 @@ impl Screen {
             Screen::Ticket(s) => s.on_error(status),
             Screen::Objection(s) => s.on_error(status),
             Screen::Calendar(s) => s.on_error(status),
+            Screen::QueryLog(s) => s.on_error(status),
             Screen::OrgUnits(s) => s.on_error(status),
             Screen::Operators(s) => s.on_error(status),
         }
@@ -388,6 +402,7 @@ impl Screen {
             Screen::Ticket(s) => s.render(frame, area, app),
             Screen::Objection(s) => s.render(frame, area, app),
             Screen::Calendar(s) => s.render(frame, area, app),
+            Screen::QueryLog(s) => s.render(frame, area, app),
         }
     }
 }
