@@ -5,6 +5,7 @@ pub mod basis;
 pub mod calendar;
 pub mod consent;
 pub mod deadlines;
+pub mod indicators;
 pub mod report;
 pub mod submissions;
 pub mod ticket;
