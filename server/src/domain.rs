@@ -136,7 +136,12 @@ pub fn capabilities(role: Role) -> Vec<Capability> {
             C::ReviewQueries,
         ],
         Role::Liaison => &[C::ImportData, C::Query, C::AnswerRequests, C::ViewQueue],
-        Role::Supervisor => &[C::ViewSubjects, C::ViewQueue, C::ReviewQueries],
+        Role::Supervisor => &[
+            C::ViewSubjects,
+            C::ViewQueue,
+            C::ReviewQueries,
+            C::ReviewDays,
+        ],
         Role::Admin => &[
             C::ManageOrgUnits,
             C::ManageOperators,

@@ -42,7 +42,65 @@ pub const KNOWN: &[Setting] = &[
         min: 0,
         max: 100_000,
     },
+    Setting {
+        key: indicator::QUERIES,
+        meaning: "abnormal-query alert: more queries than this by one operator in a day",
+        default: 50,
+        min: 1,
+        max: 100_000,
+    },
+    Setting {
+        key: indicator::REFUSALS,
+        meaning: "abnormal-query alert: more refused queries than this for one operator in a day",
+        default: 5,
+        min: 0,
+        max: 10_000,
+    },
+    Setting {
+        key: indicator::AGENT_QUERIES,
+        meaning: "abnormal-query alert: more self-queries through agents than this by one operator in a day",
+        default: 3,
+        min: 0,
+        max: 10_000,
+    },
+    Setting {
+        key: indicator::INSTITUTIONS,
+        meaning: "abnormal-query alert: this many institutions or more querying one subject in the window",
+        default: 3,
+        min: 2,
+        max: 100,
+    },
+    Setting {
+        key: indicator::WINDOW_DAYS,
+        meaning: "abnormal-query alert: that window, in days",
+        default: 7,
+        min: 1,
+        max: 90,
+    },
+    Setting {
+        key: indicator::WORKING_HOURS,
+        meaning: "abnormal-query alert: working hours as start and end hour (818 is 8:00-18:00)",
+        default: 818,
+        min: 1,
+        max: 2324,
+    },
 ];
+
+/// The keys of the abnormal-query indicators' thresholds.
+pub mod indicator {
+    pub const QUERIES: &str = "indicator_queries_per_operator";
+    pub const REFUSALS: &str = "indicator_refusals_per_operator";
+    pub const AGENT_QUERIES: &str = "indicator_agent_queries_per_operator";
+    pub const INSTITUTIONS: &str = "indicator_institutions_per_subject";
+    pub const WINDOW_DAYS: &str = "indicator_institution_window_days";
+    pub const WORKING_HOURS: &str = "indicator_working_hours";
+}
+
+/// A known setting's value (its default when never set).
+pub async fn get(conn: &mut sqlx::AnyConnection, key: &'static str) -> sqlx::Result<i64> {
+    let default = KNOWN.iter().find(|s| s.key == key).map_or(0, |s| s.default);
+    crate::db::consents::setting_i64(conn, key, default).await
+}
 
 /// Every known setting with its value, as `key = value  # meaning` lines.
 pub async fn show(db: &Db) -> anyhow::Result<String> {

@@ -286,3 +286,167 @@ both_backends!(
         desk.expect("2 / 2 条记录");
     }
 );
+
+// The daily review: a finished day's attempts raise alerts once; each is
+// concluded (a violation with a note); the day is signed off with the audit
+// chain's head, after which its conclusions are final.
+both_backends!(
+    a_day_is_reviewed_alert_by_alert_and_signed_off,
+    async |srv: &TestServer| {
+        use credit_desk_proto::pb::AlertConclusion;
+        use credit_desk_server::settings;
+        settings::set(
+            &srv.db,
+            settings::indicator::QUERIES,
+            "1",
+            credit_desk_tests::T0,
+        )
+        .await
+        .unwrap();
+        // Working hours all day: what the hour is depends on the machine's
+        // time zone (the server's), which this test does not choose.
+        settings::set(
+            &srv.db,
+            settings::indicator::WORKING_HOURS,
+            "24",
+            credit_desk_tests::T0,
+        )
+        .await
+        .unwrap();
+        let counter = srv.session("counter").await;
+        let (subject, v) = verify(srv, &counter.token, 1).await;
+        run(srv, &counter.token, self_query(&subject, &v)).await;
+        run(srv, &counter.token, self_query(&subject, &v)).await;
+
+        let supervisor = srv.session("supervisor").await;
+        let mut sup = supervisor.supervision();
+        let day = |d: &str| pb::GetDayReviewRequest { day: d.into() };
+        let not_over = sup.get_day_review(day("2026-11-23")).await.unwrap_err();
+        assert_eq!(not_over.code(), tonic::Code::FailedPrecondition);
+        assert!(
+            not_over.message().contains("尚未结束"),
+            "{}",
+            not_over.message()
+        );
+
+        // The next morning (yesterday's session has expired).
+        srv.clock.advance_ms(86_400_000);
+        let supervisor = srv.session("supervisor").await;
+        let mut sup = supervisor.supervision();
+        let review = sup
+            .get_day_review(day("2026-11-23"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!((review.attempts, review.refused), (2, 0));
+        assert!(review.working_day);
+        let found: Vec<(&str, &str, u32)> = review
+            .alerts
+            .iter()
+            .map(|a| (a.indicator.as_str(), a.about.as_str(), a.evidence_count))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("many_queries", "李柜员 (counter)", 2),
+                ("new_terminal", "李柜员 (counter) @ test", 2),
+            ]
+        );
+        assert_eq!(review.alerts[0].indicator_name, "单个操作员当日查询量异常");
+        assert_eq!(
+            review.alerts[0].evidence[0].subject_identifier,
+            "441284********0010"
+        );
+        // Opening it again prepares nothing twice.
+        let again = sup
+            .get_day_review(day("2026-11-23"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(again.alerts.len(), 2);
+        assert_eq!(again.alerts[0].id, review.alerts[0].id);
+
+        // Not signed while an alert is open.
+        let sign = pb::SignOffDayRequest {
+            day: "2026-11-23".into(),
+        };
+        let open = sup.sign_off_day(sign.clone()).await.unwrap_err();
+        assert_eq!(open.code(), tonic::Code::FailedPrecondition);
+        assert!(open.message().contains("2 条预警"), "{}", open.message());
+        // A violation needs a note.
+        let conclude = |i: usize, c: AlertConclusion, note: &str| pb::ConcludeAlertRequest {
+            alert_id: review.alerts[i].id.clone(),
+            conclusion: c as i32,
+            note: note.into(),
+        };
+        let bare = sup
+            .conclude_alert(conclude(0, AlertConclusion::Violation, " "))
+            .await
+            .unwrap_err();
+        assert_eq!(bare.code(), tonic::Code::InvalidArgument);
+        assert!(bare.message().contains("备注：必填"), "{}", bare.message());
+        sup.conclude_alert(conclude(
+            0,
+            AlertConclusion::Violation,
+            "重复查询，已约谈经办员",
+        ))
+        .await
+        .unwrap();
+        let concluded = sup
+            .conclude_alert(conclude(1, AlertConclusion::Normal, ""))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            concluded.alerts[0].conclusion,
+            AlertConclusion::Violation as i32
+        );
+        assert_eq!(concluded.alerts[0].concluded_by, "吴主管");
+        assert_eq!(concluded.signed_at_ms, 0);
+
+        let signed = sup.sign_off_day(sign.clone()).await.unwrap().into_inner();
+        assert!(signed.signed_at_ms > 0);
+        assert_eq!(signed.chain_hash.len(), 64);
+        // A retry changes nothing; conclusions are final.
+        let retried = sup.sign_off_day(sign).await.unwrap().into_inner();
+        assert_eq!(retried.signed_at_ms, signed.signed_at_ms);
+        assert_eq!(retried.chain_seq, signed.chain_seq);
+        let late = sup
+            .conclude_alert(conclude(1, AlertConclusion::Violation, "改结论"))
+            .await
+            .unwrap_err();
+        assert_eq!(late.code(), tonic::Code::FailedPrecondition);
+
+        // The chain still proves itself, with every act of the review in it.
+        let mut conn = srv.db.read().await.unwrap();
+        let verdict = credit_desk_server::db::audit::verify(&mut conn)
+            .await
+            .unwrap();
+        assert!(verdict.result.is_ok(), "{:?}", verdict.result);
+        let acts: Vec<(String,)> = sqlx::query_as(
+            "SELECT action FROM audit_log WHERE action LIKE 'review.%' OR action LIKE 'alert.%' ORDER BY seq",
+        )
+        .fetch_all(srv.db.pool())
+        .await
+        .unwrap();
+        let acts: Vec<&str> = acts.iter().map(|(a,)| a.as_str()).collect();
+        assert_eq!(
+            acts,
+            [
+                "review.prepared",
+                "alert.concluded",
+                "alert.concluded",
+                "review.signed"
+            ]
+        );
+
+        // Only supervisors review days.
+        let center = srv.session("center").await;
+        let denied = center
+            .supervision()
+            .get_day_review(day("2026-11-23"))
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    }
+);

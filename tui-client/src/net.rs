@@ -733,7 +733,12 @@ async fn save_new(name: &str, bytes: &[u8]) -> Result<std::path::PathBuf, String
             .await;
         match file {
             Ok(mut f) => {
-                f.write_all(bytes)
+                // tokio writes in the background: done only once flushed.
+                let written = async {
+                    f.write_all(bytes).await?;
+                    f.flush().await
+                };
+                written
                     .await
                     .map_err(|e| format!("{}: {e}", path.display()))?;
                 return Ok(path);

@@ -74,6 +74,9 @@ pub fn access_for(path: &str) -> Access {
         "/creditdesk.v1.Query/AddExplanation" => Access::Capability(C::VerifyIdentity),
         "/creditdesk.v1.Supervision/SearchQueryLog"
         | "/creditdesk.v1.Supervision/ExportQueryLog" => Access::Capability(C::ReviewQueries),
+        "/creditdesk.v1.Supervision/GetDayReview"
+        | "/creditdesk.v1.Supervision/ConcludeAlert"
+        | "/creditdesk.v1.Supervision/SignOffDay" => Access::Capability(C::ReviewDays),
         "/creditdesk.v1.Objection/GetCalendar" => Access::AnyOf(&[C::ManageCalendar, C::ViewQueue]),
         "/creditdesk.v1.Objection/ChangeCalendar" => Access::Capability(C::ManageCalendar),
         "/creditdesk.v1.Objection/FileObjection" | "/creditdesk.v1.Objection/AddStatement" => {

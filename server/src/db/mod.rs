@@ -20,6 +20,7 @@ pub mod queries;
 pub mod query_log;
 pub mod queue;
 pub mod records;
+pub mod review;
 pub mod sessions;
 pub mod ssh_keys;
 pub mod subjects;

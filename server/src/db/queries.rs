@@ -14,6 +14,8 @@ pub struct LogEntry<'a> {
     pub subject_id: &'a str,
     pub basis: &'a str,
     pub consent_id: Option<&'a str>,
+    /// The verification a self-query stood on.
+    pub verification_id: Option<&'a str>,
     pub purpose: Option<&'a str>,
     pub institution_id: Option<&'a str>,
     pub allowed: bool,
@@ -25,8 +27,9 @@ pub struct LogEntry<'a> {
 pub async fn insert_log(conn: &mut AnyConnection, e: LogEntry<'_>) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO query_log (id, at, operator_id, org_unit_id, terminal, subject_id, basis,
-             consent_id, purpose, institution_id, outcome, reason, report_no, fee_applies)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             consent_id, purpose, institution_id, outcome, reason, report_no, fee_applies,
+             verification_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
     .bind(e.id)
     .bind(e.at)
@@ -42,6 +45,7 @@ pub async fn insert_log(conn: &mut AnyConnection, e: LogEntry<'_>) -> sqlx::Resu
     .bind(e.reason)
     .bind(e.report_no)
     .bind(i64::from(e.fee_applies))
+    .bind(e.verification_id)
     .execute(conn)
     .await?;
     Ok(())

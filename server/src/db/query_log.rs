@@ -151,3 +151,20 @@ pub async fn page(
     let q = sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(sql));
     bind_all!(q, values).fetch_all(conn).await
 }
+
+/// The attempts with these ids, oldest first.
+pub async fn by_ids(conn: &mut AnyConnection, ids: &[String]) -> sqlx::Result<Vec<EntryRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let marks: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+    let sql = format!(
+        "{SELECT}{FROM} WHERE q.id IN ({}) ORDER BY q.at, q.id",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(id);
+    }
+    q.fetch_all(conn).await
+}

@@ -18,6 +18,7 @@ pub mod admin;
 pub mod auth;
 pub mod consent;
 mod convert;
+mod daily_review;
 pub mod identity;
 pub mod intake;
 pub mod objection;

@@ -104,8 +104,18 @@ impl QueryService {
         );
 
         // Write: the attempt is logged, allowed or not, in one transaction.
+        // A self-query keeps the verification it stood on (when it exists).
+        let verification_id = match (&ask.basis, &req.basis) {
+            (
+                Basis::SelfQuery {
+                    verification: Some(_),
+                },
+                Some(pb::run_query_request::Basis::SelfBasis(b)),
+            ) => Some(b.verification_id.as_str()),
+            _ => None,
+        };
         let (log_id, replayed) = create_once(&self.ctx, key, async |tx| {
-            log_attempt(tx, &caller, &ask, &decision, now).await
+            log_attempt(tx, &caller, &ask, verification_id, &decision, now).await
         })
         .await?;
         if let Err(refusal) = &decision.result {
@@ -391,6 +401,7 @@ async fn log_attempt(
     tx: &mut crate::db::WriteTx,
     caller: &Caller,
     ask: &Ask,
+    verification_id: Option<&str>,
     decision: &basis::Decision,
     now: i64,
 ) -> ApiResult<String> {
@@ -436,6 +447,7 @@ async fn log_attempt(
             subject_id: &ask.subject_id,
             basis: basis_name,
             consent_id,
+            verification_id,
             purpose: purpose.filter(|_| purpose_ok),
             institution_id: institution.filter(|_| institution_ok),
             allowed: decision.result.is_ok(),

@@ -22,7 +22,7 @@ const PAGE_MAX: u32 = 200;
 pub const EXPORT_MAX: i64 = 10_000;
 
 pub struct SupervisionService {
-    ctx: Ctx,
+    pub(super) ctx: Ctx,
 }
 
 impl SupervisionService {
@@ -172,7 +172,7 @@ fn parse_cursor(cursor: &str) -> ApiResult<(i64, String)> {
     Ok((at, id.to_string()))
 }
 
-fn entry(r: &EntryRow, lang: Lang) -> pb::QueryLogEntry {
+pub(super) fn entry(r: &EntryRow, lang: Lang) -> pb::QueryLogEntry {
     let refusal_text = match r.allowed {
         true => String::new(),
         false => {
@@ -218,5 +218,26 @@ impl Supervision for SupervisionService {
         req: Request<pb::QueryLogFilter>,
     ) -> Result<Response<pb::ExportQueryLogResponse>, Status> {
         handle!(self, req, export)
+    }
+
+    async fn get_day_review(
+        &self,
+        req: Request<pb::GetDayReviewRequest>,
+    ) -> Result<Response<pb::DayReview>, Status> {
+        handle!(self, req, day_review)
+    }
+
+    async fn conclude_alert(
+        &self,
+        req: Request<pb::ConcludeAlertRequest>,
+    ) -> Result<Response<pb::DayReview>, Status> {
+        handle!(self, req, conclude_alert)
+    }
+
+    async fn sign_off_day(
+        &self,
+        req: Request<pb::SignOffDayRequest>,
+    ) -> Result<Response<pb::DayReview>, Status> {
+        handle!(self, req, sign_off)
     }
 }
