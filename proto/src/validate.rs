@@ -137,6 +137,9 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("purpose_code", "查询用途代码", "purpose code"),
     ("from_date", "起始日期", "from"),
     ("to_date", "截止日期", "to"),
+    ("day", "日期", "day"),
+    ("conclusion", "核查结论", "conclusion"),
+    ("alert_id", "预警", "alert"),
 ];
 
 /// A field's name as staff call it, in `lang`; an unlisted name as it is.

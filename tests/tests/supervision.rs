@@ -237,7 +237,7 @@ both_backends!(
         let mut desk = Desk::open(srv, Lang::Zh);
         desk.log_in("supervisor").await;
         desk.key(KeyCode::Char('l')).await;
-        desk.expect("查询记录核查");
+        desk.expect("查询记录检索");
         // A mistyped number is refused on the spot, naming the field.
         desk.text("441284196508120011").await;
         desk.key(KeyCode::Enter).await;
@@ -448,5 +448,79 @@ both_backends!(
             .await
             .unwrap_err();
         assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    }
+);
+
+// The supervisor reviews yesterday on the workstation: opens the day,
+// marks one alert normal, records a violation with a note, signs off, and
+// prints the paper copy with the audit chain's head.
+both_backends!(
+    a_supervisor_reviews_a_day_on_the_workstation,
+    async |srv: &TestServer| {
+        use credit_desk_proto::Lang;
+        use credit_desk_server::settings;
+        use credit_desk_tests::desk::Desk;
+        use ratatui::crossterm::event::KeyCode;
+
+        settings::set(
+            &srv.db,
+            settings::indicator::QUERIES,
+            "1",
+            credit_desk_tests::T0,
+        )
+        .await
+        .unwrap();
+        settings::set(
+            &srv.db,
+            settings::indicator::WORKING_HOURS,
+            "24",
+            credit_desk_tests::T0,
+        )
+        .await
+        .unwrap();
+        let counter = srv.session("counter").await;
+        let (subject, v) = verify(srv, &counter.token, 1).await;
+        run(srv, &counter.token, self_query(&subject, &v)).await;
+        run(srv, &counter.token, self_query(&subject, &v)).await;
+        srv.clock.advance_ms(86_400_000);
+
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("supervisor").await;
+        desk.key(KeyCode::Char('d')).await;
+        desk.expect("核查日期");
+        desk.ctrl('u').await;
+        desk.text("2026-11-23").await;
+        desk.key(KeyCode::Enter).await;
+        let screen = desk.expect("单个操作员当日查询量异常");
+        assert!(screen.contains("预警 2 (待结论 2)"), "{screen}");
+        assert!(screen.contains("未签核"), "{screen}");
+        // Sign-off is not offered while alerts are open.
+        assert!(!screen.contains("s 签核"), "{screen}");
+        desk.key(KeyCode::Char('v')).await;
+        desk.expect("核查说明");
+        desk.key(KeyCode::Enter).await;
+        desk.expect("必填");
+        desk.text("同一人当日重复查询，已提醒经办员").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("违规 吴主管");
+        desk.key(KeyCode::Down).await;
+        desk.key(KeyCode::Char('n')).await;
+        let screen = desk.expect("s 签核");
+        assert!(screen.contains("(待结论 0)"), "{screen}");
+        desk.key(KeyCode::Char('s')).await;
+        let screen = desk.expect("已签核 吴主管");
+        assert!(!screen.contains("n 正常"), "final once signed: {screen}");
+        desk.key(KeyCode::Char('p')).await;
+        desk.expect("已保存到");
+        let paper = desk
+            .printed
+            .last()
+            .map(|(_, text)| text.clone())
+            .unwrap_or_default();
+        assert!(
+            paper.contains("查询操作日核查表") && paper.contains("审计链 #"),
+            "{paper}"
+        );
+        assert!(paper.contains("同一人当日重复查询"), "{paper}");
     }
 );

@@ -160,6 +160,10 @@ pub enum Call {
     AddStatement(pb::AddStatementRequest),
     ListQueue(pb::ListQueueRequest),
     SearchQueryLog(pb::SearchQueryLogRequest),
+    /// A finished day's review, by its date.
+    GetDayReview(String),
+    ConcludeAlert(pb::ConcludeAlertRequest),
+    SignOffDay(String),
     /// Exports the attempts matching a filter as .xlsx into the working
     /// folder of this workstation.
     ExportQueryLog(pb::QueryLogFilter),
@@ -198,6 +202,7 @@ impl Call {
                 | Call::GetTicket(_)
                 | Call::ListQueue(_)
                 | Call::SearchQueryLog(_)
+                | Call::GetDayReview(_)
                 | Call::ExportQueryLog(_)
                 | Call::SaveText { .. }
         )
@@ -243,6 +248,7 @@ pub enum Answer {
     },
     Queue(pb::ListQueueResponse),
     QueryLog(pb::SearchQueryLogResponse),
+    DayReview(pb::DayReview),
 }
 
 #[derive(Clone)]
@@ -630,6 +636,21 @@ impl Client {
             Call::SearchQueryLog(m) => Answer::QueryLog(
                 self.supervision()
                     .search_query_log(r!(m))
+                    .await?
+                    .into_inner(),
+            ),
+            Call::GetDayReview(day) => Answer::DayReview(
+                self.supervision()
+                    .get_day_review(r!(pb::GetDayReviewRequest { day }))
+                    .await?
+                    .into_inner(),
+            ),
+            Call::ConcludeAlert(m) => {
+                Answer::DayReview(self.supervision().conclude_alert(r!(m)).await?.into_inner())
+            }
+            Call::SignOffDay(day) => Answer::DayReview(
+                self.supervision()
+                    .sign_off_day(r!(pb::SignOffDayRequest { day }))
                     .await?
                     .into_inner(),
             ),

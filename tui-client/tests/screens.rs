@@ -620,3 +620,77 @@ fn query_log_snapshots() {
         insta::assert_snapshot!(format!("query_log_list_{suffix}"), draw(&app).backend());
     }
 }
+
+/// The supervisor's daily review (zh-CN and en, 80×24): the day asked for,
+/// then its alerts with the chosen one's evidence.
+#[test]
+fn day_review_snapshots() {
+    for lang in [Lang::Zh, Lang::En] {
+        let suffix = lang.tag();
+        let mut app = logged_in_as(
+            lang,
+            Role::Supervisor,
+            &[
+                Capability::ViewQueue,
+                Capability::ReviewQueries,
+                Capability::ReviewDays,
+            ],
+            None,
+        );
+        app.today = chrono::NaiveDate::from_ymd_opt(2026, 11, 24).unwrap();
+        app.utc_offset = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        app.update(key(KeyCode::Char('d')));
+        insta::assert_snapshot!(format!("day_review_form_{suffix}"), draw(&app).backend());
+        let commands = app.update(key(KeyCode::Enter));
+        match call_of(&commands) {
+            Call::GetDayReview(day) => assert_eq!(day, "2026-11-23", "yesterday by default"),
+            other => panic!("{other:?}"),
+        }
+        let attempt = |at_ms: i64| pb::QueryLogEntry {
+            id: format!("q-{at_ms}"),
+            at_ms,
+            operator_username: "counter".into(),
+            operator_name: "李柜员".into(),
+            terminal: "desk-1".into(),
+            subject_name: "李建国".into(),
+            subject_identifier: "441284********0010".into(),
+            basis: "self".into(),
+            allowed: true,
+            ..Default::default()
+        };
+        let review = pb::DayReview {
+            day: "2026-11-23".into(),
+            working_day: true,
+            attempts: 61,
+            refused: 2,
+            alerts: vec![
+                pb::Alert {
+                    id: "a1".into(),
+                    indicator: "many_queries".into(),
+                    indicator_name: "单个操作员当日查询量异常".into(),
+                    about: "李柜员 (counter)".into(),
+                    evidence: vec![attempt(1_795_395_600_000), attempt(1_795_399_200_000)],
+                    evidence_count: 51,
+                    conclusion: pb::AlertConclusion::Violation as i32,
+                    note: "重复查询，已约谈经办员".into(),
+                    concluded_by: "吴主管".into(),
+                    concluded_at_ms: 1_795_482_000_000,
+                },
+                pb::Alert {
+                    id: "a2".into(),
+                    indicator: "new_terminal".into(),
+                    indicator_name: "操作员使用新终端".into(),
+                    about: "李柜员 (counter) @ desk-1".into(),
+                    evidence: vec![attempt(1_795_395_600_000)],
+                    evidence_count: 1,
+                    ..Default::default()
+                },
+            ],
+            chain_seq: 1234,
+            chain_hash: "5f1d8c0e9a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d".into(),
+            ..Default::default()
+        };
+        answer(&mut app, &commands, Answer::DayReview(review));
+        insta::assert_snapshot!(format!("day_review_{suffix}"), draw(&app).backend());
+    }
+}

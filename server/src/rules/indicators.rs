@@ -200,17 +200,12 @@ fn many_per_operator(
 /// Outside working hours on a working day; every query on a non-working
 /// day. One hit per operator.
 fn outside_hours(facts: &DayFacts, t: &Thresholds) -> Vec<Hit> {
-    let (indicator, odd): (Indicator, Box<dyn Fn(&Attempt) -> bool>) = if facts.working_day {
-        (
-            Indicator::OutsideWorkingHours,
-            Box::new(|a: &Attempt| {
-                a.local_minute < t.work_start_minute || a.local_minute >= t.work_end_minute
-            }),
-        )
-    } else {
-        (Indicator::NonWorkingDay, Box::new(|_: &Attempt| true))
-    };
-    many_per_operator(facts.attempts, indicator, 0, odd)
+    let outside =
+        |a: &Attempt| a.local_minute < t.work_start_minute || a.local_minute >= t.work_end_minute;
+    match facts.working_day {
+        true => many_per_operator(facts.attempts, Indicator::OutsideWorkingHours, 0, outside),
+        false => many_per_operator(facts.attempts, Indicator::NonWorkingDay, 0, |_| true),
+    }
 }
 
 /// Subjects queried on consent by `institutions_per_subject` or more
@@ -395,13 +390,14 @@ mod tests {
             by_agent: true,
             ..attempt(id, "op2", 10 * 60)
         };
-        let cases: Vec<(
-            &str,
+        type Case<'a> = (
+            &'a str,
             Vec<Attempt>,
             bool,
-            Vec<(&str, &str)>,
-            Vec<(I, &str, usize)>,
-        )> = vec![
+            Vec<(&'a str, &'a str)>,
+            Vec<(I, &'a str, usize)>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 "three queries is the limit, four is many",
                 (0..3)

@@ -80,6 +80,13 @@ impl MenuScreen {
         if has(Capability::ReviewQueries) {
             add('l', cat.menu_query_log, EntryAction::Open(Target::QueryLog));
         }
+        if has(Capability::ReviewDays) {
+            add(
+                'd',
+                cat.menu_day_review,
+                EntryAction::Open(Target::DayReview),
+            );
+        }
         if has(Capability::ImportData) {
             add('i', cat.menu_import, EntryAction::Open(Target::Intake));
         }

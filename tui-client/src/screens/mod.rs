@@ -4,6 +4,7 @@
 pub mod calendar;
 pub mod consent;
 pub mod consent_query;
+pub mod day_review;
 pub mod intake;
 pub mod login;
 pub mod menu;
@@ -50,6 +51,7 @@ pub enum Screen {
     Objection(Box<objection::ObjectionScreen>),
     Calendar(calendar::CalendarScreen),
     QueryLog(query_log::QueryLogScreen),
+    DayReview(day_review::DayReviewScreen),
 }
 
 /// Screens reachable from the menu.
@@ -73,6 +75,8 @@ pub enum Target {
     Calendar,
     /// Searching the query log (center, supervisors).
     QueryLog,
+    /// The daily review of query operations (supervisors).
+    DayReview,
     Verify,
     Intake,
     /// The subject's own report, on the verification just made.
@@ -193,6 +197,10 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             Screen::QueryLog(query_log::QueryLogScreen::new(app.cat, app.today)),
             None,
         ),
+        Target::DayReview => (
+            Screen::DayReview(day_review::DayReviewScreen::new(app.cat, app.today)),
+            None,
+        ),
         Target::Purposes => (
             Screen::Purposes(purposes::PurposesScreen::default()),
             Some(purposes::PurposesScreen::load()),
@@ -229,6 +237,7 @@ impl Screen {
             Screen::Objection(_) => cat.objection_title,
             Screen::Calendar(_) => cat.calendar_title,
             Screen::QueryLog(_) => cat.query_log_title,
+            Screen::DayReview(_) => cat.review_title,
         }
     }
 
@@ -282,6 +291,7 @@ impl Screen {
             Screen::Objection(s) => s.hint(cat, width).into(),
             Screen::Calendar(s) => s.hint_line(cat, width).into(),
             Screen::QueryLog(s) => s.hint(cat, width).into(),
+            Screen::DayReview(s) => s.hint(cat, width).into(),
         }
     }
 
@@ -301,6 +311,7 @@ impl Screen {
             Screen::Objection(s) => s.is_typing(),
             Screen::Calendar(s) => s.is_typing(),
             Screen::QueryLog(s) => s.is_typing(),
+            Screen::DayReview(s) => s.is_typing(),
             Screen::Menu(_) => false,
             Screen::OrgUnits(s) => s.is_typing(),
             Screen::Operators(s) => s.is_typing(),
@@ -331,6 +342,7 @@ impl Screen {
             Screen::Objection(s) => s.on_key(key, cat, lang, waiting),
             Screen::Calendar(s) => s.on_key(key, cat, lang, waiting),
             Screen::QueryLog(s) => s.on_key(key, lang, waiting, today),
+            Screen::DayReview(s) => s.on_key(key, cat, lang, waiting),
             Screen::Login(s) => s.on_key(key, lang, waiting),
             Screen::Menu(s) => s.on_key(key),
             Screen::Password(s) => s.on_key(key, cat, lang, waiting),
@@ -354,6 +366,7 @@ impl Screen {
             Screen::Objection(s) => s.on_answer(answer, cat),
             Screen::Calendar(s) => s.on_answer(answer, cat),
             Screen::QueryLog(s) => s.on_answer(answer, cat),
+            Screen::DayReview(s) => s.on_answer(answer, cat),
             Screen::Password(s) => s.on_answer(answer, cat),
             Screen::OrgUnits(s) => s.on_answer(answer, cat, lang),
             Screen::Operators(s) => s.on_answer(answer, cat, lang),
@@ -379,6 +392,7 @@ impl Screen {
             Screen::Objection(s) => s.on_error(status),
             Screen::Calendar(s) => s.on_error(status),
             Screen::QueryLog(s) => s.on_error(status),
+            Screen::DayReview(s) => s.on_error(status),
             Screen::OrgUnits(s) => s.on_error(status),
             Screen::Operators(s) => s.on_error(status),
         }
@@ -403,6 +417,7 @@ impl Screen {
             Screen::Objection(s) => s.render(frame, area, app),
             Screen::Calendar(s) => s.render(frame, area, app),
             Screen::QueryLog(s) => s.render(frame, area, app),
+            Screen::DayReview(s) => s.render(frame, area, app),
         }
     }
 }
