@@ -216,6 +216,50 @@ pub async fn submissions_due(
     Ok(out)
 }
 
+/// How far back an unreviewed day stays in the queue.
+const REVIEW_LOOKBACK_DAYS: u64 = 31;
+
+/// Finished days with query attempts that no supervisor has signed off,
+/// each due the working day after it (查询操作日核查), oldest first.
+pub async fn reviews_due(
+    conn: &mut AnyConnection,
+    cal: &cal::Calendar,
+    today: NaiveDate,
+    warn: u32,
+) -> sqlx::Result<Vec<pb::ReviewDue>> {
+    use crate::clock::local_midnight_ms;
+    let first = today - chrono::Days::new(REVIEW_LOOKBACK_DAYS);
+    let signed = crate::db::review::signed_since(conn, &first.to_string()).await?;
+    let mut out = Vec::new();
+    for back in (1..=REVIEW_LOOKBACK_DAYS).rev() {
+        let day = today - chrono::Days::new(back);
+        if signed.contains(&day.to_string()) {
+            continue;
+        }
+        let (from, to) = (
+            local_midnight_ms(day),
+            local_midnight_ms(day + chrono::Days::new(1)),
+        );
+        if !crate::db::review::any_attempt_between(conn, from, to).await? {
+            continue;
+        }
+        // Without the calendar's year the next calendar day stands in, and
+        // the queue's calendar warning says why.
+        let due = cal
+            .add_working_days(day, 1)
+            .unwrap_or(day + chrono::Days::new(1));
+        let urgency = deadlines::urgency(cal, today, due, warn)
+            .map(|(u, _)| u.as_str())
+            .unwrap_or(if due < today { "overdue" } else { "later" });
+        out.push(pb::ReviewDue {
+            day: day.to_string(),
+            due: due.to_string(),
+            urgency: urgency.into(),
+        });
+    }
+    Ok(out)
+}
+
 /// How many of `due` are late.
 pub fn late(due: &[pb::SubmissionDue]) -> u32 {
     due.iter().filter(|s| s.urgency == "overdue").count() as u32

@@ -333,6 +333,29 @@ both_backends!(
         srv.clock.advance_ms(86_400_000);
         let supervisor = srv.session("supervisor").await;
         let mut sup = supervisor.supervision();
+        // Yesterday waits in the supervisor's queue, due today (a Tuesday);
+        // nobody else's queue shows it.
+        let reviews_due = async |s: &credit_desk_tests::Session| {
+            s.objection()
+                .list_queue(pb::ListQueueRequest::default())
+                .await
+                .unwrap()
+                .into_inner()
+                .reviews
+                .into_iter()
+                .map(|r| (r.day, r.due, r.urgency))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            reviews_due(&supervisor).await,
+            [(
+                "2026-11-23".to_string(),
+                "2026-11-24".to_string(),
+                "due_today".to_string()
+            )]
+        );
+        let center = srv.session("center").await;
+        assert!(reviews_due(&center).await.is_empty());
         let review = sup
             .get_day_review(day("2026-11-23"))
             .await
@@ -405,6 +428,7 @@ both_backends!(
         assert_eq!(concluded.signed_at_ms, 0);
 
         let signed = sup.sign_off_day(sign.clone()).await.unwrap().into_inner();
+        assert!(reviews_due(&supervisor).await.is_empty(), "signed off");
         assert!(signed.signed_at_ms > 0);
         assert_eq!(signed.chain_hash.len(), 64);
         // A retry changes nothing; conclusions are final.
@@ -486,6 +510,11 @@ both_backends!(
 
         let mut desk = Desk::open(srv, Lang::Zh);
         desk.log_in("supervisor").await;
+        // The day waits in the queue first.
+        desk.key(KeyCode::Char('t')).await;
+        let queue = desk.expect("待核查的查询操作日");
+        assert!(queue.contains("2026-11-23 → 2026-11-24"), "{queue}");
+        desk.key(KeyCode::Esc).await;
         desk.key(KeyCode::Char('d')).await;
         desk.expect("核查日期");
         desk.ctrl('u').await;

@@ -233,3 +233,28 @@ pub async fn sign(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// Whether any attempt was made in `[from_ms, to_ms)`.
+pub async fn any_attempt_between(
+    conn: &mut AnyConnection,
+    from_ms: i64,
+    to_ms: i64,
+) -> sqlx::Result<bool> {
+    let found: Option<(String,)> =
+        sqlx::query_as("SELECT id FROM query_log WHERE at >= $1 AND at < $2 LIMIT 1")
+            .bind(from_ms)
+            .bind(to_ms)
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// The days from `first` on that were signed off.
+pub async fn signed_since(conn: &mut AnyConnection, first: &str) -> sqlx::Result<HashSet<String>> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("SELECT day FROM review_days WHERE day >= $1 AND signed_at IS NOT NULL")
+            .bind(first)
+            .fetch_all(conn)
+            .await?;
+    Ok(rows.into_iter().map(|(d,)| d).collect())
+}

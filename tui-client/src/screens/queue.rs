@@ -79,6 +79,8 @@ pub fn hint(cat: &Catalogue, width: usize) -> String {
 pub struct QueueScreen {
     pub items: Vec<pb::QueueItem>,
     pub submissions: Vec<pb::SubmissionDue>,
+    /// Days of query operations waiting for the supervisor's review.
+    pub reviews: Vec<pb::ReviewDue>,
     pub stats: Option<pb::QueueStats>,
     /// The calendar is about to run out (or has).
     pub calendar_gap: Option<pb::CalendarGap>,
@@ -155,6 +157,7 @@ impl QueueScreen {
         if resp.full {
             self.items = resp.items;
             self.submissions = resp.submissions;
+            self.reviews = resp.reviews;
             self.by_unit = resp.by_unit;
             self.by_department = resp.by_department;
         } else {
@@ -364,6 +367,20 @@ impl QueueScreen {
                         // the date says which.
                         format!("{}{} {}  ", marker(&s.urgency), s.period, s.due),
                         urgency_style(theme, &s.urgency),
+                    ));
+                }
+                lines.push(Line::from(spans));
+            }
+        }
+        if !self.reviews.is_empty() {
+            lines.push(Line::styled(cat.reviews_title, theme.title()));
+            // Two days a line (each about 27 columns): 80 columns hold it.
+            for pair in self.reviews.chunks(2) {
+                let mut spans = vec![Span::raw(" ")];
+                for r in pair {
+                    spans.push(Span::styled(
+                        format!("{}{} → {}  ", marker(&r.urgency), r.day, r.due),
+                        urgency_style(theme, &r.urgency),
                     ));
                 }
                 lines.push(Line::from(spans));

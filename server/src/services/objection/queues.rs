@@ -39,10 +39,16 @@ impl ObjectionService {
         let submissions =
             crate::objections::submissions_due(&mut conn, caller.actor(), &cal, today, warn)
                 .await?;
-        // A delivery changes the list: the next answer is a whole one.
+        let reviews = match caller.has(pb::Capability::ReviewDays) {
+            true => crate::objections::reviews_due(&mut conn, &cal, today, warn).await?,
+            false => Vec::new(),
+        };
+        // A delivery or a sign-off changes the lists: the next answer is a
+        // whole one.
         let delivered: String = submissions
             .iter()
             .map(|d| format!("{}:{},", d.department_id, d.period))
+            .chain(reviews.iter().map(|r| format!("{},", r.day)))
             .collect();
         let stamp = format!(
             "{today}.{cal_version}.{}.{}",
@@ -161,6 +167,7 @@ impl ObjectionService {
             removed,
             cursor: format!("{seq}.{stamp}"),
             submissions: if full { submissions } else { Vec::new() },
+            reviews: if full { reviews } else { Vec::new() },
             stats,
             today: today.to_string(),
             calendar_gap: super::calendar_gap(&cal, now),
