@@ -298,6 +298,34 @@ fn demo_login_reaches_the_menu() {
         paid.contains("经核更正"),
         "the correction still stands:\n{paid}"
     );
+    back_to_menu(&tmux, 2);
+    tmux.send(&["q"]);
+    tmux.wait_for("操作员登录");
+
+    // The supervisor reviews yesterday (the demo's history: the bank's
+    // refused attempt, the counter's evening query): the day waits in the
+    // queue, each alert is concluded, one as a violation, and the day is
+    // signed off.
+    log_in(&tmux, "supervisor", "主菜单");
+    tmux.send(&["t"]);
+    tmux.wait_for("待核查的查询操作日");
+    back_to_menu(&tmux, 1);
+    tmux.send(&["d"]);
+    tmux.wait_for("核查日期");
+    tmux.send(&["Enter"]);
+    let day = tmux.wait_for("工作时间以外查询");
+    assert!(day.contains("(待结论 3)"), "{day}");
+    tmux.send(&["n"]);
+    tmux.wait_for("(待结论 2)");
+    tmux.send(&["Down", "n"]);
+    tmux.wait_for("(待结论 1)");
+    tmux.send(&["Down", "v"]);
+    tmux.wait_for("核查说明");
+    tmux.send(&["晚间查询未登记事由，已提醒", "Enter"]);
+    tmux.wait_for("(待结论 0)");
+    tmux.send(&["s"]);
+    let signed = tmux.wait_for("已签核 吴主管");
+    assert!(signed.contains("审计链 #"), "{signed}");
     tmux.send(&["C-c"]);
 }
 

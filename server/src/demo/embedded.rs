@@ -51,6 +51,7 @@ pub async fn start(db_path: &Path, synthetic_subjects: u64) -> anyhow::Result<De
     }
     if seeded {
         import_example_files(&db, now).await?;
+        super::seed_query_history(&db, now).await?;
     }
     let server = Running::start(
         ServeOptions::new(db, Arc::new(SystemClock)),

@@ -224,6 +224,81 @@ pub async fn seed_if_empty(db: &Db, now_ms: i64) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// Yesterday's query operations, so the supervisor has a day to review:
+/// the bank's attempt without a consent in the morning (refused) and the
+/// counter's self-query of 黄志强 in the evening (outside working hours),
+/// each on a terminal the system had not seen.
+pub async fn seed_query_history(db: &Db, now_ms: i64) -> anyhow::Result<()> {
+    use crate::clock::{HOUR_MS, MINUTE_MS, local_date, local_midnight_ms};
+    use crate::db::queries::{self, LogEntry};
+    use crate::db::{audit, new_id, subjects};
+    use anyhow::Context as _;
+
+    let yesterday = local_date(now_ms)
+        .pred_opt()
+        .context("the day before today")?;
+    let start = local_midnight_ms(yesterday);
+    let mut conn = db.read().await?;
+    let counter = operators::get_by_username(&mut conn, "counter")
+        .await?
+        .context("demo account counter")?;
+    let bank = operators::get_by_username(&mut conn, "bank")
+        .await?
+        .context("demo account bank")?;
+    let person = subjects::get_by_identifier(&mut conn, DEMO_PEOPLE[2].0)
+        .await?
+        .context("demo person 黄志强")?;
+    drop(conn);
+    let mut tx = db.begin_write().await?;
+    let n = queries::next_report_number(&mut tx, &yesterday.format("%Y%m%d").to_string()).await?;
+    let report_no = crate::rules::report::report_number(yesterday, n);
+    let attempts = [
+        (
+            &bank,
+            start + 10 * HOUR_MS + 5 * MINUTE_MS,
+            "consent",
+            false,
+        ),
+        (
+            &counter,
+            start + 19 * HOUR_MS + 40 * MINUTE_MS,
+            "self",
+            true,
+        ),
+    ];
+    for (op, at, basis, allowed) in attempts {
+        let id = new_id();
+        queries::insert_log(
+            &mut tx,
+            LogEntry {
+                id: &id,
+                at,
+                operator_id: &op.id,
+                org_unit_id: &op.org_unit_id,
+                terminal: "demo-desk",
+                subject_id: &person.id,
+                basis,
+                consent_id: None,
+                verification_id: None,
+                purpose: (!allowed).then_some("loan_approval"),
+                institution_id: (!allowed).then_some(op.org_unit_id.as_str()),
+                allowed,
+                reason: if allowed { "" } else { "no_consent" },
+                report_no: allowed.then_some(report_no.as_str()),
+                fee_applies: false,
+            },
+        )
+        .await?;
+        let outcome = match allowed {
+            true => format!("subject {} {basis}: allowed {report_no}", person.id),
+            false => format!("subject {} {basis}: refused no_consent", person.id),
+        };
+        audit::record(&mut tx, Some(&op.id), "query.attempt", &id, &outcome, at);
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
