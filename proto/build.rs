@@ -14,6 +14,7 @@ const FILES: &[&str] = &[
     "creditdesk/v1/query.proto",
     "creditdesk/v1/objection.proto",
     "creditdesk/v1/supervision.proto",
+    "creditdesk/v1/complaint.proto",
 ];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -134,6 +134,7 @@ pub fn capabilities(role: Role) -> Vec<Capability> {
             C::HandleObjections,
             C::ViewQueue,
             C::ReviewQueries,
+            C::HandleComplaints,
         ],
         Role::Liaison => &[C::ImportData, C::Query, C::AnswerRequests, C::ViewQueue],
         Role::Supervisor => &[

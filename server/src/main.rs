@@ -211,11 +211,10 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
         }
         Command::Audit { command } => {
             let db = open(&file.db(db_arg)).await?;
-            let mut conn = db.read().await?;
             match command {
                 AuditCommand::Verify => {
                     let started = std::time::Instant::now();
-                    let verdict = db::audit::verify(&mut conn).await?;
+                    let verdict = db::audit::verify(&db).await?;
                     let took = started.elapsed().as_secs_f64();
                     match verdict.result {
                         Ok(()) => println!(
@@ -229,7 +228,7 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
                     }
                 }
                 AuditCommand::Head => {
-                    let head = db::audit::head(&mut conn).await?;
+                    let head = db::audit::head(&mut *db.read().await?).await?;
                     println!("{} {}", head.seq, head.hash);
                 }
             }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use credit_desk_proto::pb::{
-    self, admin_server::AdminServer, auth_server::AuthServer, consent_server::ConsentServer,
-    identity_server::IdentityServer, intake_server::IntakeServer,
+    self, admin_server::AdminServer, auth_server::AuthServer, complaint_server::ComplaintServer,
+    consent_server::ConsentServer, identity_server::IdentityServer, intake_server::IntakeServer,
     objection_server::ObjectionServer, query_server::QueryServer,
     supervision_server::SupervisionServer,
 };
@@ -21,6 +21,7 @@ use crate::clock::SharedClock;
 use crate::context::{Context, Ctx, Policy, SessionPolicy};
 use crate::db::Db;
 use crate::limits;
+use crate::services::complaint::ComplaintService;
 use crate::services::consent::ConsentService;
 use crate::services::intake::IntakeService;
 use crate::services::objection::ObjectionService;
@@ -146,6 +147,9 @@ pub async fn serve(
     health_reporter
         .set_serving::<SupervisionServer<SupervisionService>>()
         .await;
+    health_reporter
+        .set_serving::<ComplaintServer<ComplaintService>>()
+        .await;
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -184,6 +188,7 @@ pub async fn serve(
     let objection = ObjectionServer::new(ObjectionService::new(ctx.clone()));
     let intake = IntakeServer::new(IntakeService::new(ctx.clone()));
     let supervision = SupervisionServer::new(SupervisionService::new(ctx.clone()));
+    let complaint = ComplaintServer::new(ComplaintService::new(ctx.clone()));
     // The same services behind the same auth layer, for the TCP listener
     // (with TLS when configured) and for in-process connections (without).
     macro_rules! routes {
@@ -200,6 +205,7 @@ pub async fn serve(
                 .add_service(configured!(query.clone()))
                 .add_service(configured!(objection.clone()))
                 .add_service(configured!(supervision.clone()))
+                .add_service(configured!(complaint.clone()))
                 // Department files arrive in one message.
                 .add_service(configured!(
                     intake.clone(),

@@ -129,6 +129,9 @@ pub async fn set(db: &Db, key: &str, value: &str, now_ms: i64) -> anyhow::Result
     if !(s.min..=s.max).contains(&v) {
         bail!("{key}: {v} is outside {}–{}", s.min, s.max);
     }
+    if key == indicator::WORKING_HOURS && !(v / 100 < v % 100 && v % 100 <= 24) {
+        bail!("{key}: {v} is not a start hour before an end hour up to 24 (818 is 8:00-18:00)");
+    }
     let mut tx = db.begin_write().await?;
     crate::db::consents::set_setting(&mut tx, key, v).await?;
     audit::record(&mut tx, None, "setting.set", key, &v.to_string(), now_ms);

@@ -236,6 +236,30 @@ fn settings_are_shown_and_set_within_their_range() {
         "0",
     ]);
     assert!(!ok && out.contains("outside 1–10"), "{out}");
+    // Working hours must start before they end.
+    for bad in ["1808", "1800"] {
+        let (ok, out) = run(&[
+            "setting",
+            "set",
+            "--db",
+            &db,
+            "indicator_working_hours",
+            bad,
+        ]);
+        assert!(
+            !ok && out.contains("start hour before an end hour"),
+            "{out}"
+        );
+    }
+    let (ok, out) = run(&[
+        "setting",
+        "set",
+        "--db",
+        &db,
+        "indicator_working_hours",
+        "917",
+    ]);
+    assert!(ok, "{out}");
     let (ok, out) = run(&["setting", "set", "--db", &db, "colour", "red"]);
     assert!(!ok && out.contains("unknown setting"), "{out}");
 }

@@ -302,7 +302,7 @@ fn demo_login_reaches_the_menu() {
     tmux.send(&["q"]);
     tmux.wait_for("操作员登录");
 
-    // The supervisor reviews yesterday (the demo's history: the bank's
+    // The supervisor reviews the demo's history (the bank's
     // refused attempt, the counter's evening query): the day waits in the
     // queue, each alert is concluded, one as a violation, and the day is
     // signed off.
@@ -312,7 +312,8 @@ fn demo_login_reaches_the_menu() {
     back_to_menu(&tmux, 1);
     tmux.send(&["d"]);
     tmux.wait_for("核查日期");
-    tmux.send(&["Enter"]);
+    let day = (chrono::Local::now().date_naive() - chrono::Days::new(2)).to_string();
+    tmux.send(&["C-u", &day, "Enter"]);
     let day = tmux.wait_for("工作时间以外查询");
     assert!(day.contains("(待结论 3)"), "{day}");
     tmux.send(&["n"]);

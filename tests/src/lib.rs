@@ -244,8 +244,8 @@ macro_rules! session_clients {
 }
 
 use credit_desk_proto::pb::{
-    consent_client::ConsentClient, intake_client::IntakeClient, objection_client::ObjectionClient,
-    supervision_client::SupervisionClient,
+    complaint_client::ComplaintClient, consent_client::ConsentClient, intake_client::IntakeClient,
+    objection_client::ObjectionClient, supervision_client::SupervisionClient,
 };
 
 session_clients! {
@@ -257,6 +257,7 @@ session_clients! {
     objection => ObjectionClient,
     intake => IntakeClient,
     supervision => SupervisionClient,
+    complaint => ComplaintClient,
 }
 
 impl Session {

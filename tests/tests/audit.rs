@@ -18,8 +18,7 @@ async fn actions(srv: &TestServer) -> Vec<String> {
 }
 
 async fn check(srv: &TestServer) -> Result<(), Break> {
-    let mut conn = srv.db.read().await.unwrap();
-    audit::verify(&mut conn).await.unwrap().result
+    audit::verify(&srv.db).await.unwrap().result
 }
 
 async fn exec(srv: &TestServer, sql: &'static str) {
@@ -161,6 +160,20 @@ both_backends!(
         )
         .await;
         assert_eq!(check(srv).await, Ok(()), "undoing the edit mends the chain");
+        // A blanked hash is an edit too, not a failure to read.
+        let second = row(srv, 2).await;
+        let kept: (Option<String>,) = sqlx::query_as("SELECT hash FROM audit_log WHERE seq = 2")
+            .fetch_one(srv.db.pool())
+            .await
+            .unwrap();
+        exec(srv, "UPDATE audit_log SET hash = NULL WHERE seq = 2").await;
+        assert_eq!(check(srv).await, Err(Break::Edited { seq: 2, id: second }));
+        sqlx::query("UPDATE audit_log SET hash = $1 WHERE seq = 2")
+            .bind(kept.0)
+            .execute(srv.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(check(srv).await, Ok(()));
 
         // Deleted: a row in the middle, then the last row; put back, the
         // chain is whole again.
@@ -188,6 +201,15 @@ both_backends!(
                 seq: Some(rows + 1),
                 id: "forged".into()
             })
+        );
+        exec(srv, "UPDATE audit_log SET seq = 0 WHERE id = 'forged'").await;
+        assert_eq!(
+            check(srv).await,
+            Err(Break::Inserted {
+                seq: Some(0),
+                id: "forged".into()
+            }),
+            "a place before the first row is no place"
         );
         exec(
             srv,

@@ -426,6 +426,17 @@ both_backends!(
         );
         assert_eq!(concluded.alerts[0].concluded_by, "吴主管");
         assert_eq!(concluded.signed_at_ms, 0);
+        // A retried conclusion is the one recorded (no second audit row).
+        srv.clock.advance_ms(60_000);
+        let retried = sup
+            .conclude_alert(conclude(1, AlertConclusion::Normal, ""))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            retried.alerts[1].concluded_at_ms,
+            concluded.alerts[1].concluded_at_ms
+        );
 
         let signed = sup.sign_off_day(sign.clone()).await.unwrap().into_inner();
         assert!(reviews_due(&supervisor).await.is_empty(), "signed off");
@@ -442,8 +453,7 @@ both_backends!(
         assert_eq!(late.code(), tonic::Code::FailedPrecondition);
 
         // The chain still proves itself, with every act of the review in it.
-        let mut conn = srv.db.read().await.unwrap();
-        let verdict = credit_desk_server::db::audit::verify(&mut conn)
+        let verdict = credit_desk_server::db::audit::verify(&srv.db)
             .await
             .unwrap();
         assert!(verdict.result.is_ok(), "{:?}", verdict.result);

@@ -74,6 +74,16 @@ pub fn access_for(path: &str) -> Access {
         "/creditdesk.v1.Query/AddExplanation" => Access::Capability(C::VerifyIdentity),
         "/creditdesk.v1.Supervision/SearchQueryLog"
         | "/creditdesk.v1.Supervision/ExportQueryLog" => Access::Capability(C::ReviewQueries),
+        // Complaints are taken wherever objections are; the center answers.
+        "/creditdesk.v1.Complaint/FileComplaint" => {
+            Access::AnyOf(&[C::FileObjections, C::HandleComplaints])
+        }
+        "/creditdesk.v1.Complaint/ListComplaints" => {
+            Access::AnyOf(&[C::FileObjections, C::HandleComplaints, C::ReviewQueries])
+        }
+        "/creditdesk.v1.Complaint/AssignComplaint" | "/creditdesk.v1.Complaint/AnswerComplaint" => {
+            Access::Capability(C::HandleComplaints)
+        }
         "/creditdesk.v1.Supervision/GetDayReview"
         | "/creditdesk.v1.Supervision/ConcludeAlert"
         | "/creditdesk.v1.Supervision/SignOffDay" => Access::Capability(C::ReviewDays),

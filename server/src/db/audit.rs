@@ -364,19 +364,37 @@ pub struct Verdict {
 }
 
 /// Reads the whole chain in pages (bounded memory at any size) and checks
-/// it; rows without a place come first, as insertions.
-pub async fn verify(conn: &mut AnyConnection) -> sqlx::Result<Verdict> {
+/// it; rows without a place (or a place before the first) come first, as
+/// insertions. The head and every page are read in one snapshot, so rows
+/// appended meanwhile by a running server are not taken for insertions.
+pub async fn verify(db: &super::Db) -> sqlx::Result<Verdict> {
+    let mut tx = match db.backend() {
+        super::Backend::Postgres => {
+            db.pool()
+                .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                .await?
+        }
+        // A read transaction in WAL mode sees one snapshot from its first read.
+        super::Backend::Sqlite => db.pool().begin().await?,
+    };
+    let verdict = verify_in(&mut tx).await;
+    tx.rollback().await?;
+    verdict
+}
+
+async fn verify_in(conn: &mut AnyConnection) -> sqlx::Result<Verdict> {
     const PAGE: i64 = 5_000;
     let head = head(conn).await?;
-    let stray: Option<(String,)> =
-        sqlx::query_as("SELECT id FROM audit_log WHERE seq IS NULL ORDER BY at, id LIMIT 1")
-            .fetch_optional(&mut *conn)
-            .await?;
-    if let Some((id,)) = stray {
+    let stray: Option<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT id, seq FROM audit_log WHERE seq IS NULL OR seq < 1 ORDER BY at, id LIMIT 1",
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some((id, seq)) = stray {
         return Ok(Verdict {
             rows: 0,
             head,
-            result: Err(Break::Inserted { seq: None, id }),
+            result: Err(Break::Inserted { seq, id }),
         });
     }
     let mut verifier = Verifier::new(head.clone());
@@ -398,7 +416,10 @@ pub async fn verify(conn: &mut AnyConnection) -> sqlx::Result<Verdict> {
                 seq: row.try_get("seq")?,
                 id: row.try_get("id")?,
                 entry: entry_of(row)?,
-                hash: row.try_get("hash")?,
+                // A hash blanked out is an edit like any other.
+                hash: row
+                    .try_get::<Option<String>, _>("hash")?
+                    .unwrap_or_default(),
             };
             if let Err(b) = verifier.feed(row) {
                 return Ok(Verdict {

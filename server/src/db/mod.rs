@@ -11,6 +11,7 @@ pub mod audit;
 pub mod bulk;
 pub mod calendar;
 pub mod column;
+pub mod complaints;
 pub mod consents;
 pub mod idempotency;
 pub mod imports;
@@ -223,7 +224,13 @@ impl Db {
         };
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            // Explicit: under a server default of REPEATABLE READ, writers
+            // queued on the audit chain's head would fail instead of waiting.
+            Backend::Postgres => {
+                self.pool
+                    .begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
+                    .await?
+            }
         };
         Ok(WriteTx {
             tx,

@@ -212,6 +212,16 @@ pub async fn conclude(
     Ok(())
 }
 
+/// Takes the day's row for this transaction if the day is not signed off;
+/// whether it is not.
+pub async fn hold_unsigned(conn: &mut AnyConnection, day: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("UPDATE review_days SET day = day WHERE day = $1 AND signed_at IS NULL")
+        .bind(day)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// Signs the day off unless it already was; whether this call did.
 pub async fn sign(
     conn: &mut AnyConnection,

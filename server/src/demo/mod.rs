@@ -224,7 +224,9 @@ pub async fn seed_if_empty(db: &Db, now_ms: i64) -> anyhow::Result<bool> {
     Ok(true)
 }
 
-/// Yesterday's query operations, so the supervisor has a day to review:
+/// The query operations of the day before yesterday (a review overdue,
+/// and clear of the quarter hour after midnight when yesterday cannot be
+/// reviewed yet), so the supervisor has a day to review:
 /// the bank's attempt without a consent in the morning (refused) and the
 /// counter's self-query of 黄志强 in the evening (outside working hours),
 /// each on a terminal the system had not seen.
@@ -234,10 +236,8 @@ pub async fn seed_query_history(db: &Db, now_ms: i64) -> anyhow::Result<()> {
     use crate::db::{audit, new_id, subjects};
     use anyhow::Context as _;
 
-    let yesterday = local_date(now_ms)
-        .pred_opt()
-        .context("the day before today")?;
-    let start = local_midnight_ms(yesterday);
+    let day = local_date(now_ms) - chrono::Days::new(2);
+    let start = local_midnight_ms(day);
     let mut conn = db.read().await?;
     let counter = operators::get_by_username(&mut conn, "counter")
         .await?
@@ -250,8 +250,8 @@ pub async fn seed_query_history(db: &Db, now_ms: i64) -> anyhow::Result<()> {
         .context("demo person 黄志强")?;
     drop(conn);
     let mut tx = db.begin_write().await?;
-    let n = queries::next_report_number(&mut tx, &yesterday.format("%Y%m%d").to_string()).await?;
-    let report_no = crate::rules::report::report_number(yesterday, n);
+    let n = queries::next_report_number(&mut tx, &day.format("%Y%m%d").to_string()).await?;
+    let report_no = crate::rules::report::report_number(day, n);
     let attempts = [
         (
             &bank,

@@ -4,7 +4,7 @@
 //! it — which the daily review turns into alerts for a supervisor to
 //! conclude.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// One query attempt as the indicators see it. Times are UTC ms; the
 /// local minute of the day is the server's zone.
@@ -218,19 +218,20 @@ fn by_many_institutions(facts: &DayFacts, t: &Thresholds) -> Vec<Hit> {
             today.entry(&a.subject_id).or_default().push(a);
         }
     }
+    // Earlier institutions per subject, read once (not once per subject).
+    let mut earlier: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (s, i) in facts.earlier_consent_queries {
+        if today.contains_key(s.as_str()) {
+            earlier.entry(s).or_default().push(i);
+        }
+    }
     today
         .into_iter()
         .filter_map(|(subject, list)| {
             let institutions: BTreeSet<&str> = list
                 .iter()
                 .filter_map(|a| a.institution_id.as_deref())
-                .chain(
-                    facts
-                        .earlier_consent_queries
-                        .iter()
-                        .filter(|(s, _)| s == subject)
-                        .map(|(_, i)| i.as_str()),
-                )
+                .chain(earlier.get(subject).into_iter().flatten().copied())
                 .collect();
             (institutions.len() >= t.institutions_per_subject)
                 .then(|| hit(Indicator::SubjectByManyInstitutions, subject, list))

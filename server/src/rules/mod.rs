@@ -3,6 +3,7 @@
 
 pub mod basis;
 pub mod calendar;
+pub mod complaint;
 pub mod consent;
 pub mod deadlines;
 pub mod indicators;

@@ -11,7 +11,7 @@ use credit_desk_proto::{Lang, ident};
 
 use super::supervision::{SupervisionService, entry};
 use crate::authz::Caller;
-use crate::clock::{local_date, local_midnight_ms};
+use crate::clock::local_midnight_ms;
 use crate::db::query_log::{self, Filter};
 use crate::db::review::{self, AlertRow, NewAlert};
 use crate::db::{audit, calendar as cal_db, new_id};
@@ -24,6 +24,8 @@ const CONCLUSION: &str = "conclusion";
 const NOTE_MAX: usize = 500;
 /// Evidence sent with an alert; the query log search finds the rest.
 const EVIDENCE_SHOWN: usize = 20;
+/// How long after midnight a day may be prepared.
+const SETTLE_MS: i64 = 15 * crate::clock::MINUTE_MS;
 /// How far back a terminal counts as seen.
 const TERMINAL_MEMORY_DAYS: u64 = 180;
 
@@ -83,27 +85,30 @@ impl SupervisionService {
         let alert = review::get_alert(&mut tx, &req.alert_id)
             .await?
             .ok_or(ApiError::NotFound { field: "alert_id" })?;
-        let signed = review::get_day(&mut tx, &alert.day)
-            .await?
-            .and_then(|d| d.signed_at);
-        if signed.is_some() {
-            return Err(signed_already());
-        }
-        review::conclude(
-            &mut tx,
-            &alert.id,
-            conclusion,
-            &note,
-            &caller.operator_id,
-            now,
-        )
-        .await?;
-        let detail = format!("{} {}: {conclusion} {note}", alert.indicator, alert.about);
-        let who = Some(caller.operator_id.as_str());
-        audit::record(&mut tx, who, "alert.concluded", &alert.id, &detail, now);
-        tx.commit().await?;
         let day = chrono::NaiveDate::parse_from_str(&alert.day, "%Y-%m-%d")
             .map_err(|e| anyhow::anyhow!("stored day {:?}: {e}", alert.day))?;
+        // The same conclusion again (a retry) is the one recorded.
+        if alert.conclusion.as_deref() == Some(conclusion) && alert.note == note {
+            tx.rollback().await?;
+            return self.review_of(caller.lang, day).await;
+        }
+        // Takes the day's row: a sign-off racing with this waits for it, or
+        // this finds the day signed.
+        if !review::hold_unsigned(&mut tx, &alert.day).await? {
+            return Err(signed_already());
+        }
+        let who = caller.operator_id.as_str();
+        review::conclude(&mut tx, &alert.id, conclusion, &note, who, now).await?;
+        let detail = format!("{} {}: {conclusion} {note}", alert.indicator, alert.about);
+        audit::record(
+            &mut tx,
+            Some(who),
+            "alert.concluded",
+            &alert.id,
+            &detail,
+            now,
+        );
+        tx.commit().await?;
         self.review_of(caller.lang, day).await
     }
 
@@ -117,12 +122,21 @@ impl SupervisionService {
         let key = day.format("%Y-%m-%d").to_string();
         let now = self.ctx.now_ms();
         let mut tx = self.ctx.db.begin_write().await?;
+        let head = audit::head(&mut tx).await?;
+        // Signing first takes the day's row, so no conclusion changes
+        // between the count below and the commit. A repeated sign-off (a
+        // retry) finds the day signed and changes nothing.
+        if !review::sign(&mut tx, &key, &caller.operator_id, now, &head).await? {
+            tx.rollback().await?;
+            return self.review_of(caller.lang, day).await;
+        }
         let open = review::alerts_of(&mut tx, &key)
             .await?
             .iter()
             .filter(|a| a.conclusion.is_none())
             .count();
         if open > 0 {
+            tx.rollback().await?;
             return Err(ApiError::WrongState {
                 rule: "alerts_open",
                 zh: format!("还有 {open} 条预警未下结论，全部下结论后才能签核该日"),
@@ -131,27 +145,24 @@ impl SupervisionService {
                 ),
             });
         }
-        let head = audit::head(&mut tx).await?;
-        // A repeated sign-off (a retry) finds the day signed and changes nothing.
-        if review::sign(&mut tx, &key, &caller.operator_id, now, &head).await? {
-            let detail = format!("audit chain head {} {}", head.seq, head.hash);
-            let who = Some(caller.operator_id.as_str());
-            audit::record(&mut tx, who, "review.signed", &key, &detail, now);
-            tx.commit().await?;
-        } else {
-            tx.rollback().await?;
-        }
+        let detail = format!("audit chain head {} {}", head.seq, head.hash);
+        let who = Some(caller.operator_id.as_str());
+        audit::record(&mut tx, who, "review.signed", &key, &detail, now);
+        tx.commit().await?;
         self.review_of(caller.lang, day).await
     }
 
-    /// A day that has ended (server time): today's review waits for tomorrow.
+    /// A day that has ended (server time) a while ago: an attempt begun
+    /// just before midnight may commit just after it, and the day's alerts
+    /// are computed once.
     fn finished_day(&self, text: &str) -> ApiResult<chrono::NaiveDate> {
         let day = validate::date(DAY, text)?;
-        if day >= local_date(self.ctx.now_ms()) {
+        let (_, end) = bounds(day);
+        if self.ctx.now_ms() < end + SETTLE_MS {
             return Err(ApiError::WrongState {
                 rule: "day_not_over",
-                zh: "该日尚未结束，次日起才能核查".into(),
-                en: "the day is not over; it can be reviewed from the next day".into(),
+                zh: "该日尚未结束（结束 15 分钟后才能核查）".into(),
+                en: "the day is not over (it can be reviewed 15 minutes after it ends)".into(),
             });
         }
         Ok(day)

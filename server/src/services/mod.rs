@@ -16,6 +16,7 @@ macro_rules! handle {
 
 pub mod admin;
 pub mod auth;
+pub mod complaint;
 pub mod consent;
 mod convert;
 mod daily_review;

@@ -384,8 +384,9 @@ fn paper(r: &pb::DayReview, cat: &Catalogue) -> String {
         "\n{} #{} {}\n",
         cat.review_chain, r.chain_seq, r.chain_hash
     ));
-    if r.signed_at_ms > 0 {
-        out.push_str(&format!("{} {}\n", cat.review_signed, r.signed_by));
+    match r.signed_at_ms {
+        0 => out.push_str(&format!("{}\n", cat.review_unsigned)),
+        _ => out.push_str(&format!("{} {}\n", cat.review_signed, r.signed_by)),
     }
     out.push_str(&format!("\n{}\n", cat.review_signature));
     out

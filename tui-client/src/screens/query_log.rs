@@ -49,6 +49,8 @@ pub struct QueryLogScreen {
     pub form: Form,
     /// The filter of the answer on screen (what `n` and `x` continue).
     shown: Option<pb::QueryLogFilter>,
+    /// The filter of the search on its way.
+    sent: Option<pb::QueryLogFilter>,
     pub entries: Vec<pb::QueryLogEntry>,
     pub total: u64,
     next_cursor: String,
@@ -68,6 +70,7 @@ impl QueryLogScreen {
             ])
             .submitting(|c| c.key_search),
             shown: None,
+            sent: None,
             entries: Vec::new(),
             total: 0,
             next_cursor: String::new(),
@@ -147,6 +150,7 @@ impl QueryLogScreen {
             return Action::None;
         }
         self.form.clear_errors();
+        self.sent = Some(filter.clone());
         Action::Send(Call::SearchQueryLog(pb::SearchQueryLogRequest {
             filter: Some(filter),
             cursor: String::new(),
@@ -162,7 +166,9 @@ impl QueryLogScreen {
                     self.entries.clear();
                     self.selected = 0;
                 }
-                self.shown = Some(self.current_filter());
+                if !continued {
+                    self.shown = self.sent.take();
+                }
                 self.total = page.total;
                 self.next_cursor = page.next_cursor;
                 if continued {
@@ -176,18 +182,6 @@ impl QueryLogScreen {
             Answer::Saved(path) => Action::Info(format!("{} {}", cat.saved_to, path.display())),
             _ => Action::None,
         }
-    }
-
-    /// The filter as typed (what the list on screen was asked with).
-    fn current_filter(&self) -> pb::QueryLogFilter {
-        self.shown.clone().unwrap_or_else(|| pb::QueryLogFilter {
-            subject_identifier: self.form.raw(field::SUBJECT_IDENTIFIER),
-            operator_username: self.form.value(field::OPERATOR_USERNAME),
-            institution_code: self.form.value(field::INSTITUTION_CODE),
-            from_date: self.form.raw(field::FROM_DATE),
-            to_date: self.form.raw(field::TO_DATE),
-            ..Default::default()
-        })
     }
 
     pub fn on_error(&mut self, status: &Status) -> bool {
