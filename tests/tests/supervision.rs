@@ -287,6 +287,23 @@ both_backends!(
     }
 );
 
+/// A day with an alert to conclude: more than one query is many, and
+/// working hours last all day (what the hour is depends on the machine's
+/// time zone, the server's, which the tests do not choose); the counter
+/// queries 李建国 twice.
+async fn two_queries_by_one_clerk(srv: &TestServer) {
+    use credit_desk_server::settings::{self, indicator};
+    for (key, value) in [(indicator::QUERIES, "1"), (indicator::WORKING_HOURS, "24")] {
+        settings::set(&srv.db, key, value, credit_desk_tests::T0)
+            .await
+            .unwrap();
+    }
+    let counter = srv.session("counter").await;
+    let (subject, v) = verify(srv, &counter.token, 1).await;
+    run(srv, &counter.token, self_query(&subject, &v)).await;
+    run(srv, &counter.token, self_query(&subject, &v)).await;
+}
+
 // The daily review: a finished day's attempts raise alerts once; each is
 // concluded (a violation with a note); the day is signed off with the audit
 // chain's head, after which its conclusions are final.
@@ -294,29 +311,7 @@ both_backends!(
     a_day_is_reviewed_alert_by_alert_and_signed_off,
     async |srv: &TestServer| {
         use credit_desk_proto::pb::AlertConclusion;
-        use credit_desk_server::settings;
-        settings::set(
-            &srv.db,
-            settings::indicator::QUERIES,
-            "1",
-            credit_desk_tests::T0,
-        )
-        .await
-        .unwrap();
-        // Working hours all day: what the hour is depends on the machine's
-        // time zone (the server's), which this test does not choose.
-        settings::set(
-            &srv.db,
-            settings::indicator::WORKING_HOURS,
-            "24",
-            credit_desk_tests::T0,
-        )
-        .await
-        .unwrap();
-        let counter = srv.session("counter").await;
-        let (subject, v) = verify(srv, &counter.token, 1).await;
-        run(srv, &counter.token, self_query(&subject, &v)).await;
-        run(srv, &counter.token, self_query(&subject, &v)).await;
+        two_queries_by_one_clerk(srv).await;
 
         let supervisor = srv.session("supervisor").await;
         let mut sup = supervisor.supervision();
@@ -492,30 +487,10 @@ both_backends!(
     a_supervisor_reviews_a_day_on_the_workstation,
     async |srv: &TestServer| {
         use credit_desk_proto::Lang;
-        use credit_desk_server::settings;
         use credit_desk_tests::desk::Desk;
         use ratatui::crossterm::event::KeyCode;
 
-        settings::set(
-            &srv.db,
-            settings::indicator::QUERIES,
-            "1",
-            credit_desk_tests::T0,
-        )
-        .await
-        .unwrap();
-        settings::set(
-            &srv.db,
-            settings::indicator::WORKING_HOURS,
-            "24",
-            credit_desk_tests::T0,
-        )
-        .await
-        .unwrap();
-        let counter = srv.session("counter").await;
-        let (subject, v) = verify(srv, &counter.token, 1).await;
-        run(srv, &counter.token, self_query(&subject, &v)).await;
-        run(srv, &counter.token, self_query(&subject, &v)).await;
+        two_queries_by_one_clerk(srv).await;
         srv.clock.advance_ms(86_400_000);
 
         let mut desk = Desk::open(srv, Lang::Zh);
