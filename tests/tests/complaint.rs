@@ -186,3 +186,61 @@ both_backends!(
         let _ = T0;
     }
 );
+
+// At the counter a complaint is taken on the workstation; the center
+// assigns it, answers it in writing and prints the answer letter.
+both_backends!(
+    a_complaint_is_taken_and_answered_on_the_workstation,
+    async |srv: &TestServer| {
+        use credit_desk_proto::Lang;
+        use credit_desk_tests::desk::Desk;
+        use ratatui::crossterm::event::KeyCode;
+
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        desk.key(KeyCode::Char('c')).await;
+        desk.expect("没有待答复的投诉");
+        desk.key(KeyCode::Char('n')).await;
+        desk.expect("投诉方式");
+        // Nothing filled in: the fields are named.
+        desk.key(KeyCode::Enter).await;
+        desk.expect("必填");
+        // The cursor is on the first field refused: the complainant.
+        desk.text("李建国").await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("13800138000").await;
+        desk.key(KeyCode::Tab).await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("报告上的查询记录有疑问").await;
+        desk.key(KeyCode::Enter).await;
+        let screen = desk.expect("已保存投诉 TS-20261123-0001");
+        assert!(screen.contains("2026-12-23"), "due in 30 days: {screen}");
+        // The counter neither assigns nor answers.
+        assert!(!screen.contains("w 答复"), "{screen}");
+
+        let mut center = Desk::open(srv, Lang::Zh);
+        center.log_in("center").await;
+        center.key(KeyCode::Char('c')).await;
+        center.expect("TS-20261123-0001");
+        center.key(KeyCode::Char('g')).await;
+        center.text("center").await;
+        center.key(KeyCode::Enter).await;
+        center.expect("陈业务");
+        center.key(KeyCode::Char('w')).await;
+        center.text("经核实，该查询凭您签署的授权书进行。").await;
+        center.key(KeyCode::Enter).await;
+        let screen = center.expect("DF-20261123-0001");
+        assert!(screen.contains("已答复"), "{screen}");
+        center.key(KeyCode::Char('p')).await;
+        center.expect("已保存到");
+        let letter = center
+            .printed
+            .last()
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default();
+        assert!(
+            letter.contains("投诉答复函") && letter.contains("凭您签署的授权书"),
+            "{letter}"
+        );
+    }
+);

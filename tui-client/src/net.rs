@@ -9,8 +9,8 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use credit_desk_proto::pb::{
-    self, admin_client::AdminClient, auth_client::AuthClient, consent_client::ConsentClient,
-    identity_client::IdentityClient, intake_client::IntakeClient,
+    self, admin_client::AdminClient, auth_client::AuthClient, complaint_client::ComplaintClient,
+    consent_client::ConsentClient, identity_client::IdentityClient, intake_client::IntakeClient,
     objection_client::ObjectionClient, query_client::QueryClient,
     supervision_client::SupervisionClient,
 };
@@ -160,6 +160,11 @@ pub enum Call {
     AddStatement(pb::AddStatementRequest),
     ListQueue(pb::ListQueueRequest),
     SearchQueryLog(pb::SearchQueryLogRequest),
+    /// Complaints: "" the open ones, "all" the last year's too.
+    ListComplaints(String),
+    FileComplaint(pb::FileComplaintRequest),
+    AssignComplaint(pb::AssignComplaintRequest),
+    AnswerComplaint(pb::AnswerComplaintRequest),
     /// A finished day's review, by its date.
     GetDayReview(String),
     ConcludeAlert(pb::ConcludeAlertRequest),
@@ -202,6 +207,7 @@ impl Call {
                 | Call::GetTicket(_)
                 | Call::ListQueue(_)
                 | Call::SearchQueryLog(_)
+                | Call::ListComplaints(_)
                 | Call::GetDayReview(_)
                 | Call::ExportQueryLog(_)
                 | Call::SaveText { .. }
@@ -249,6 +255,8 @@ pub enum Answer {
     Queue(pb::ListQueueResponse),
     QueryLog(pb::SearchQueryLogResponse),
     DayReview(pb::DayReview),
+    Complaints(Vec<pb::ComplaintRecord>),
+    Complaint(pb::ComplaintRecord),
 }
 
 #[derive(Clone)]
@@ -333,6 +341,12 @@ impl Client {
             meter: Arc::new(Meter::default()),
             server: label.to_string(),
         }
+    }
+
+    fn complaint(&self) -> ComplaintClient<Channel> {
+        ComplaintClient::new(self.channel.clone())
+            .send_compressed(CompressionEncoding::Zstd)
+            .accept_compressed(CompressionEncoding::Zstd)
     }
 
     fn supervision(&self) -> SupervisionClient<Channel> {
@@ -654,6 +668,22 @@ impl Client {
                     .await?
                     .into_inner(),
             ),
+            Call::ListComplaints(state) => Answer::Complaints(
+                self.complaint()
+                    .list_complaints(r!(pb::ListComplaintsRequest { state }))
+                    .await?
+                    .into_inner()
+                    .complaints,
+            ),
+            Call::FileComplaint(m) => {
+                Answer::Complaint(self.complaint().file_complaint(r!(m)).await?.into_inner())
+            }
+            Call::AssignComplaint(m) => {
+                Answer::Complaint(self.complaint().assign_complaint(r!(m)).await?.into_inner())
+            }
+            Call::AnswerComplaint(m) => {
+                Answer::Complaint(self.complaint().answer_complaint(r!(m)).await?.into_inner())
+            }
             Call::ExportQueryLog(m) => {
                 let export = self
                     .supervision()

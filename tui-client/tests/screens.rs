@@ -694,3 +694,40 @@ fn day_review_snapshots() {
         insta::assert_snapshot!(format!("day_review_{suffix}"), draw(&app).backend());
     }
 }
+
+/// Complaints (zh-CN and en, 80×24): the list with the chosen one in full,
+/// and the form of a new complaint.
+#[test]
+fn complaints_snapshots() {
+    for lang in [Lang::Zh, Lang::En] {
+        let suffix = lang.tag();
+        let mut app = logged_in_as(
+            lang,
+            Role::Center,
+            &[Capability::FileObjections, Capability::HandleComplaints],
+            None,
+        );
+        let commands = app.update(key(KeyCode::Char('c')));
+        let complaint = pb::ComplaintRecord {
+            id: "c1".into(),
+            complaint_no: "TS-20261123-0001".into(),
+            channel: pb::ComplaintChannel::InPerson as i32,
+            complainant: "李建国".into(),
+            contact: "13800138000".into(),
+            subject_name: "李建国".into(),
+            subject_identifier: "441284********0010".into(),
+            about: "报告上的查询记录有疑问".into(),
+            received_on: "2026-11-23".into(),
+            due_on: "2026-12-23".into(),
+            urgency: "later".into(),
+            filed_by: "李柜员".into(),
+            org_unit_name: "大沙镇便民服务中心".into(),
+            state: "open".into(),
+            ..Default::default()
+        };
+        answer(&mut app, &commands, Answer::Complaints(vec![complaint]));
+        insta::assert_snapshot!(format!("complaints_{suffix}"), draw(&app).backend());
+        app.update(key(KeyCode::Char('n')));
+        insta::assert_snapshot!(format!("complaint_form_{suffix}"), draw(&app).backend());
+    }
+}

@@ -87,6 +87,16 @@ impl MenuScreen {
                 EntryAction::Open(Target::DayReview),
             );
         }
+        if has(Capability::FileObjections)
+            || has(Capability::HandleComplaints)
+            || has(Capability::ReviewQueries)
+        {
+            add(
+                'c',
+                cat.menu_complaints,
+                EntryAction::Open(Target::Complaints),
+            );
+        }
         if has(Capability::ImportData) {
             add('i', cat.menu_import, EntryAction::Open(Target::Intake));
         }
@@ -287,6 +297,22 @@ mod tests {
         m.on_key(key(KeyCode::Up));
         assert_eq!(m.selected, 1, "wraps around");
         assert!(matches!(m.on_key(key(KeyCode::Enter)), Action::Logout));
+    }
+
+    /// With every capability, each entry has its own letter, and none is
+    /// a letter that moves the selection (k and j).
+    #[test]
+    fn entry_letters_are_distinct_and_never_navigation() {
+        let all: Vec<i32> = (0..=40)
+            .filter(|c| Capability::try_from(*c).is_ok())
+            .collect();
+        let m = MenuScreen::new(&all, &ZH);
+        let mut letters: Vec<char> = m.entries.iter().map(|e| e.key).collect();
+        assert!(!letters.iter().any(|c| matches!(c, 'j' | 'k')), "{letters:?}");
+        let n = letters.len();
+        letters.sort();
+        letters.dedup();
+        assert_eq!(letters.len(), n, "{letters:?}");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! its state, turns keys and answers into [`Action`]s, and draws itself.
 
 pub mod calendar;
+pub mod complaints;
 pub mod consent;
 pub mod consent_query;
 pub mod day_review;
@@ -52,6 +53,7 @@ pub enum Screen {
     Calendar(calendar::CalendarScreen),
     QueryLog(query_log::QueryLogScreen),
     DayReview(day_review::DayReviewScreen),
+    Complaints(complaints::ComplaintsScreen),
 }
 
 /// Screens reachable from the menu.
@@ -77,6 +79,7 @@ pub enum Target {
     QueryLog,
     /// The daily review of query operations (supervisors).
     DayReview,
+    Complaints,
     Verify,
     Intake,
     /// The subject's own report, on the verification just made.
@@ -201,6 +204,16 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             Screen::DayReview(day_review::DayReviewScreen::new(app.cat, app.today)),
             None,
         ),
+        Target::Complaints => {
+            let caps = app
+                .session
+                .as_ref()
+                .map(|s| s.home.capabilities.clone())
+                .unwrap_or_default();
+            let screen = complaints::ComplaintsScreen::new(&caps);
+            let call = screen.load();
+            (Screen::Complaints(screen), Some(call))
+        }
         Target::Purposes => (
             Screen::Purposes(purposes::PurposesScreen::default()),
             Some(purposes::PurposesScreen::load()),
@@ -238,6 +251,7 @@ impl Screen {
             Screen::Calendar(_) => cat.calendar_title,
             Screen::QueryLog(_) => cat.query_log_title,
             Screen::DayReview(_) => cat.review_title,
+            Screen::Complaints(_) => cat.complaints_title,
         }
     }
 
@@ -292,6 +306,7 @@ impl Screen {
             Screen::Calendar(s) => s.hint_line(cat, width).into(),
             Screen::QueryLog(s) => s.hint(cat, width).into(),
             Screen::DayReview(s) => s.hint(cat, width).into(),
+            Screen::Complaints(s) => s.hint(cat, width).into(),
         }
     }
 
@@ -312,6 +327,7 @@ impl Screen {
             Screen::Calendar(s) => s.is_typing(),
             Screen::QueryLog(s) => s.is_typing(),
             Screen::DayReview(s) => s.is_typing(),
+            Screen::Complaints(s) => s.is_typing(),
             Screen::Menu(_) => false,
             Screen::OrgUnits(s) => s.is_typing(),
             Screen::Operators(s) => s.is_typing(),
@@ -343,6 +359,7 @@ impl Screen {
             Screen::Calendar(s) => s.on_key(key, cat, lang, waiting),
             Screen::QueryLog(s) => s.on_key(key, lang, waiting, today),
             Screen::DayReview(s) => s.on_key(key, cat, lang, waiting),
+            Screen::Complaints(s) => s.on_key(key, cat, waiting),
             Screen::Login(s) => s.on_key(key, lang, waiting),
             Screen::Menu(s) => s.on_key(key),
             Screen::Password(s) => s.on_key(key, cat, lang, waiting),
@@ -367,6 +384,7 @@ impl Screen {
             Screen::Calendar(s) => s.on_answer(answer, cat),
             Screen::QueryLog(s) => s.on_answer(answer, cat),
             Screen::DayReview(s) => s.on_answer(answer, cat),
+            Screen::Complaints(s) => s.on_answer(answer, cat),
             Screen::Password(s) => s.on_answer(answer, cat),
             Screen::OrgUnits(s) => s.on_answer(answer, cat, lang),
             Screen::Operators(s) => s.on_answer(answer, cat, lang),
@@ -393,6 +411,7 @@ impl Screen {
             Screen::Calendar(s) => s.on_error(status),
             Screen::QueryLog(s) => s.on_error(status),
             Screen::DayReview(s) => s.on_error(status),
+            Screen::Complaints(s) => s.on_error(status),
             Screen::OrgUnits(s) => s.on_error(status),
             Screen::Operators(s) => s.on_error(status),
         }
@@ -418,6 +437,7 @@ impl Screen {
             Screen::Calendar(s) => s.render(frame, area, app),
             Screen::QueryLog(s) => s.render(frame, area, app),
             Screen::DayReview(s) => s.render(frame, area, app),
+            Screen::Complaints(s) => s.render(frame, area, app),
         }
     }
 }
