@@ -260,6 +260,32 @@ pub async fn reviews_due(
     Ok(out)
 }
 
+/// Complaints under `unit_path` waiting for their written answer, the
+/// most pressing first.
+pub async fn complaints_due(
+    conn: &mut AnyConnection,
+    unit_path: &str,
+    today: NaiveDate,
+) -> sqlx::Result<Vec<pb::ComplaintDue>> {
+    const SHOWN: i64 = 50;
+    let rows = crate::db::complaints::list(conn, unit_path, false, "", SHOWN).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let urgency = r
+                .due_on
+                .parse::<NaiveDate>()
+                .map_or("later", |due| crate::rules::complaint::urgency(today, due));
+            pb::ComplaintDue {
+                complaint_no: r.complaint_no,
+                complainant: r.complainant,
+                due: r.due_on,
+                urgency: urgency.into(),
+            }
+        })
+        .collect())
+}
+
 /// How many of `due` are late.
 pub fn late(due: &[pb::SubmissionDue]) -> u32 {
     due.iter().filter(|s| s.urgency == "overdue").count() as u32

@@ -112,6 +112,27 @@ both_backends!(
             .await
             .unwrap_err();
         assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+        // Waiting for its answer, it is in the center's queue (not the counter's).
+        let queued = async |s: &credit_desk_tests::Session| {
+            s.objection()
+                .list_queue(pb::ListQueueRequest::default())
+                .await
+                .unwrap()
+                .into_inner()
+                .complaints
+                .into_iter()
+                .map(|c| (c.complaint_no, c.due, c.urgency))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            queued(&center).await,
+            [(
+                "TS-20261123-0001".to_string(),
+                "2026-12-23".to_string(),
+                "later".to_string()
+            )]
+        );
+        assert!(queued(&counter).await.is_empty());
         let answered = center
             .complaint()
             .answer_complaint(answer.clone())
@@ -140,6 +161,7 @@ both_backends!(
             .unwrap_err();
         assert_eq!(other.code(), tonic::Code::FailedPrecondition);
         assert_eq!(list(&center, "").await.unwrap(), 0, "no open complaint");
+        assert!(queued(&center).await.is_empty(), "answered: off the queue");
         assert_eq!(list(&center, "all").await.unwrap(), 1);
 
         // A complaint left 31 days is overdue.
@@ -220,6 +242,14 @@ both_backends!(
 
         let mut center = Desk::open(srv, Lang::Zh);
         center.log_in("center").await;
+        // The complaint's clock is in the center's queue.
+        center.key(KeyCode::Char('t')).await;
+        let queue = center.expect("待书面答复的投诉");
+        assert!(
+            queue.contains("TS-20261123-0001 李建国 → 2026-12-23"),
+            "{queue}"
+        );
+        center.key(KeyCode::Esc).await;
         center.key(KeyCode::Char('c')).await;
         center.expect("TS-20261123-0001");
         center.key(KeyCode::Char('g')).await;

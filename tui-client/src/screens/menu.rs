@@ -308,7 +308,10 @@ mod tests {
             .collect();
         let m = MenuScreen::new(&all, &ZH);
         let mut letters: Vec<char> = m.entries.iter().map(|e| e.key).collect();
-        assert!(!letters.iter().any(|c| matches!(c, 'j' | 'k')), "{letters:?}");
+        assert!(
+            !letters.iter().any(|c| matches!(c, 'j' | 'k')),
+            "{letters:?}"
+        );
         let n = letters.len();
         letters.sort();
         letters.dedup();

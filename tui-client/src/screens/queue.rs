@@ -81,6 +81,8 @@ pub struct QueueScreen {
     pub submissions: Vec<pb::SubmissionDue>,
     /// Days of query operations waiting for the supervisor's review.
     pub reviews: Vec<pb::ReviewDue>,
+    /// Complaints waiting for their written answer (the center).
+    pub complaints: Vec<pb::ComplaintDue>,
     pub stats: Option<pb::QueueStats>,
     /// The calendar is about to run out (or has).
     pub calendar_gap: Option<pb::CalendarGap>,
@@ -158,6 +160,7 @@ impl QueueScreen {
             self.items = resp.items;
             self.submissions = resp.submissions;
             self.reviews = resp.reviews;
+            self.complaints = resp.complaints;
             self.by_unit = resp.by_unit;
             self.by_department = resp.by_department;
         } else {
@@ -384,6 +387,21 @@ impl QueueScreen {
                     ));
                 }
                 lines.push(Line::from(spans));
+            }
+        }
+        if !self.complaints.is_empty() {
+            lines.push(Line::styled(cat.complaints_due_title, theme.title()));
+            for c in &self.complaints {
+                lines.push(Line::styled(
+                    format!(
+                        " {}{} {} → {}",
+                        marker(&c.urgency),
+                        c.complaint_no,
+                        c.complainant,
+                        c.due
+                    ),
+                    urgency_style(theme, &c.urgency),
+                ));
             }
         }
         if !self.by_unit.is_empty() || !self.by_department.is_empty() {

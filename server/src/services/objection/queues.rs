@@ -43,12 +43,19 @@ impl ObjectionService {
             true => crate::objections::reviews_due(&mut conn, &cal, today, warn).await?,
             false => Vec::new(),
         };
+        let complaints = match caller.has(pb::Capability::HandleComplaints) {
+            true => {
+                crate::objections::complaints_due(&mut conn, &caller.org_unit_path, today).await?
+            }
+            false => Vec::new(),
+        };
         // A delivery or a sign-off changes the lists: the next answer is a
         // whole one.
         let delivered: String = submissions
             .iter()
             .map(|d| format!("{}:{},", d.department_id, d.period))
             .chain(reviews.iter().map(|r| format!("{},", r.day)))
+            .chain(complaints.iter().map(|c| format!("{},", c.complaint_no)))
             .collect();
         let stamp = format!(
             "{today}.{cal_version}.{}.{}",
@@ -168,6 +175,7 @@ impl ObjectionService {
             cursor: format!("{seq}.{stamp}"),
             submissions: if full { submissions } else { Vec::new() },
             reviews: if full { reviews } else { Vec::new() },
+            complaints: if full { complaints } else { Vec::new() },
             stats,
             today: today.to_string(),
             calendar_gap: super::calendar_gap(&cal, now),
