@@ -261,6 +261,15 @@ session_clients! {
 }
 
 impl Session {
+    /// The whole deadline queue as this operator sees it.
+    pub async fn queue(&self) -> credit_desk_proto::pb::ListQueueResponse {
+        self.objection()
+            .list_queue(credit_desk_proto::pb::ListQueueRequest::default())
+            .await
+            .expect("the queue")
+            .into_inner()
+    }
+
     fn bearer(&self) -> Bearer {
         Bearer(
             format!("Bearer {}", self.token)

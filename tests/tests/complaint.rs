@@ -59,6 +59,13 @@ both_backends!(
             .await
             .unwrap_err();
         assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+        let huge = counter
+            .complaint()
+            .file_complaint(complaint(&"长".repeat(2_001)))
+            .await
+            .unwrap_err();
+        assert_eq!(huge.code(), tonic::Code::InvalidArgument);
+        assert!(huge.message().contains("投诉事项"), "{}", huge.message());
         for label in ["投诉人", "联系方式", "投诉事项", "投诉方式", "收到投诉日期"]
         {
             assert!(bad.message().contains(label), "{label}: {}", bad.message());
@@ -114,11 +121,8 @@ both_backends!(
         assert_eq!(denied.code(), tonic::Code::PermissionDenied);
         // Waiting for its answer, it is in the center's queue (not the counter's).
         let queued = async |s: &credit_desk_tests::Session| {
-            s.objection()
-                .list_queue(pb::ListQueueRequest::default())
+            s.queue()
                 .await
-                .unwrap()
-                .into_inner()
                 .complaints
                 .into_iter()
                 .map(|c| (c.complaint_no, c.due, c.urgency))

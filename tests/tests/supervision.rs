@@ -331,11 +331,8 @@ both_backends!(
         // Yesterday waits in the supervisor's queue, due today (a Tuesday);
         // nobody else's queue shows it.
         let reviews_due = async |s: &credit_desk_tests::Session| {
-            s.objection()
-                .list_queue(pb::ListQueueRequest::default())
+            s.queue()
                 .await
-                .unwrap()
-                .into_inner()
                 .reviews
                 .into_iter()
                 .map(|r| (r.day, r.due, r.urgency))
