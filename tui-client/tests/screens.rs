@@ -731,3 +731,20 @@ fn complaints_snapshots() {
         insta::assert_snapshot!(format!("complaint_form_{suffix}"), draw(&app).backend());
     }
 }
+
+/// A supervisor reads complaints but is not offered taking one.
+#[test]
+fn a_supervisor_reads_complaints_only() {
+    let mut app = logged_in_as(
+        Lang::Zh,
+        Role::Supervisor,
+        &[Capability::ReviewQueries],
+        None,
+    );
+    let commands = app.update(key(KeyCode::Char('c')));
+    answer(&mut app, &commands, Answer::Complaints(Vec::new()));
+    let screen = screen_text(&app);
+    assert!(!screen.contains("n 新增"), "{screen}");
+    assert!(app.update(key(KeyCode::Char('n'))).is_empty());
+    assert!(!screen_text(&app).contains("投诉方式"));
+}

@@ -66,6 +66,8 @@ pub struct ComplaintsScreen {
     editing: Option<Editing>,
     /// The center assigns and answers.
     handles: bool,
+    /// Counters and the center take complaints (supervisors only read).
+    files: bool,
 }
 
 impl ComplaintsScreen {
@@ -76,6 +78,9 @@ impl ComplaintsScreen {
             all: false,
             editing: None,
             handles: capabilities.contains(&(Capability::HandleComplaints as i32)),
+            files: [Capability::FileObjections, Capability::HandleComplaints]
+                .iter()
+                .any(|c| capabilities.contains(&(*c as i32))),
         }
     }
 
@@ -94,6 +99,7 @@ impl ComplaintsScreen {
     fn offers(&self, cmd: Cmd) -> bool {
         let open = self.chosen().is_some_and(|c| c.state == "open");
         match cmd {
+            Cmd::New => self.files,
             Cmd::Assign | Cmd::Answer => self.handles && open,
             Cmd::Print => self.chosen().is_some_and(|c| c.state == "answered"),
             _ => true,
