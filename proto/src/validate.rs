@@ -148,6 +148,10 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("day", "日期", "day"),
     ("conclusion", "核查结论", "conclusion"),
     ("alert_id", "预警", "alert"),
+    ("month", "统计月份", "month"),
+    ("unlawful_provision", "违规提供信息", "unlawful provision"),
+    ("misuse", "滥用信息", "misuse"),
+    ("leaks", "信息泄露", "leaks"),
 ];
 
 /// A field's name as staff call it, in `lang`; an unlisted name as it is.
@@ -232,6 +236,45 @@ pub fn validity_days(field: &'static str, text: &str, max_days: u32) -> Result<u
         return Err(FieldError::new(field, Rule::TooLongValidity { max_days }));
     }
     Ok(days as u32)
+}
+
+/// A month as staff write it, `YYYY-MM` (full-width digits too): its first
+/// day.
+pub fn month(field: &'static str, text: &str) -> Result<chrono::NaiveDate, FieldError> {
+    let text = half_width(text);
+    let text = text.trim();
+    let shaped = text.len() == 7
+        && text.char_indices().all(|(i, c)| match i {
+            4 => c == '-',
+            _ => c.is_ascii_digit(),
+        });
+    match chrono::NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d") {
+        Ok(first) if shaped => Ok(first),
+        _ => Err(FieldError::new(field, Rule::NotAMonth)),
+    }
+}
+
+/// How many times something happened: a whole number from 0 to `max`;
+/// empty is 0.
+pub fn count(field: &'static str, text: &str, max: u32) -> Result<u32, FieldError> {
+    let text = half_width(text);
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(0);
+    }
+    let n: i64 = text
+        .strip_prefix('+')
+        .unwrap_or(text)
+        .replace('−', "-")
+        .parse()
+        .map_err(|_| FieldError::new(field, Rule::NotAWholeNumber))?;
+    if n < 0 {
+        return Err(FieldError::new(field, Rule::AtLeast { min: 0 }));
+    }
+    if n > i64::from(max) {
+        return Err(FieldError::new(field, Rule::AtMost { max: max.into() }));
+    }
+    Ok(n as u32)
 }
 
 /// A department file, as the workstation sends it and the server takes it.
@@ -362,6 +405,12 @@ pub enum Rule {
     AtLeast {
         min: i64,
     },
+    /// A number above the most allowed.
+    AtMost {
+        max: i64,
+    },
+    /// Not a YYYY-MM month.
+    NotAMonth,
     /// Control characters (terminal escapes, NUL …); `lines` says whether
     /// line breaks are allowed.
     ControlCharacters {
@@ -586,6 +635,10 @@ impl FieldError {
                 format!("cannot be before {earliest}"),
             ),
             Rule::AtLeast { min } => lang.pick(format!("至少为 {min}"), format!("must be at least {min}")),
+            Rule::AtMost { max } => lang.pick(format!("最多为 {max}"), format!("must be at most {max}")),
+            Rule::NotAMonth => lang
+                .pick("应为 YYYY-MM 格式的月份，如 2026-11", "must be a YYYY-MM month such as 2026-11")
+                .into(),
             Rule::CalendarMissingYear { year } => lang.pick(
                 format!("工作日历缺少 {year} 年，请管理员先导入该年"),
                 format!("the working-day calendar has no {year}; an administrator must import it"),
@@ -1224,6 +1277,44 @@ mod tests {
         ] {
             assert_eq!(
                 rule(validity_days("v", text, 90).map(|_| ())),
+                Some(expected),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn months_and_counts_name_the_rule_that_failed() {
+        let d = |s| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(month("m", "２０２６-１１").unwrap(), d("2026-11-01"));
+        assert_eq!(month("m", " 2026-02 ").unwrap(), d("2026-02-01"));
+        for bad in [
+            "",
+            "2026-13",
+            "2026-1",
+            "2026/11",
+            "2026-11-01",
+            "26-11",
+            "2026-00",
+        ] {
+            assert_eq!(
+                rule(month("m", bad).map(|_| ())),
+                Some(Rule::NotAMonth),
+                "{bad}"
+            );
+        }
+        assert_eq!(count("c", "", 100).unwrap(), 0);
+        assert_eq!(count("c", "３", 100).unwrap(), 3);
+        assert_eq!(count("c", "100", 100).unwrap(), 100);
+        for (text, expected) in [
+            ("x", Rule::NotAWholeNumber),
+            ("1.5", Rule::NotAWholeNumber),
+            ("-1", Rule::AtLeast { min: 0 }),
+            ("101", Rule::AtMost { max: 100 }),
+            ("99999999999999999999", Rule::NotAWholeNumber),
+        ] {
+            assert_eq!(
+                rule(count("c", text, 100).map(|_| ())),
                 Some(expected),
                 "{text}"
             );

@@ -535,3 +535,231 @@ both_backends!(
         assert!(paper.contains("同一人当日重复查询"), "{paper}");
     }
 );
+
+fn figure(report: &pb::MonthReport, section: &str, row: &str) -> u64 {
+    report
+        .sections
+        .iter()
+        .find(|s| s.code == section)
+        .and_then(|s| s.rows.iter().find(|r| r.code == row))
+        .map(|r| r.value)
+        .unwrap_or_else(|| panic!("{section}/{row} missing"))
+}
+
+fn complaint_received_on(day: &str) -> pb::FileComplaintRequest {
+    pb::FileComplaintRequest {
+        request_id: credit_desk_tests::rid(),
+        channel: pb::ComplaintChannel::Letter as i32,
+        complainant: "李建国".into(),
+        contact: "13800138000".into(),
+        subject_identifier: String::new(),
+        about: "查询记录有疑问".into(),
+        received_on: day.into(),
+    }
+}
+
+// The monthly security statistics: November counted from the data (the
+// queries, the alerts and their conclusions, complaints received and
+// overdue), refused before the month is over and while an alert is open,
+// signed off with the incidents found outside the system (explained in a
+// note), and kept as signed.
+both_backends!(
+    a_month_is_counted_and_signed_off_by_the_fifth,
+    async |srv: &TestServer| {
+        use credit_desk_proto::pb::AlertConclusion;
+        two_queries_by_one_clerk(srv).await;
+        let counter = srv.session("counter").await;
+        for day in ["2026-10-31", "2026-11-20"] {
+            counter
+                .complaint()
+                .file_complaint(complaint_received_on(day))
+                .await
+                .unwrap();
+        }
+        let supervisor = srv.session("supervisor").await;
+        let month = |m: &str| pb::GetMonthReportRequest { month: m.into() };
+        let not_over = supervisor
+            .supervision()
+            .get_month_report(month("2026-11"))
+            .await
+            .unwrap_err();
+        assert_eq!(not_over.code(), tonic::Code::FailedPrecondition);
+        assert!(
+            not_over.message().contains("尚未结束"),
+            "{}",
+            not_over.message()
+        );
+        let bad = supervisor
+            .supervision()
+            .get_month_report(month("2026-13"))
+            .await
+            .unwrap_err();
+        assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+        assert!(bad.message().contains("统计月份"), "{}", bad.message());
+
+        // The morning of 2 December: November waits in the queue, due on
+        // the 5th.
+        srv.clock.advance_ms(9 * 86_400_000);
+        let supervisor = srv.session("supervisor").await;
+        let mut sup = supervisor.supervision();
+        let months_due = async |s: &credit_desk_tests::Session| {
+            s.queue()
+                .await
+                .month_reports
+                .into_iter()
+                .map(|m| (m.month, m.due))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            months_due(&supervisor).await,
+            [("2026-11".to_string(), "2026-12-05".to_string())]
+        );
+        assert!(months_due(&srv.session("center").await).await.is_empty());
+
+        let report = sup
+            .get_month_report(month("2026-11"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            (report.month.as_str(), report.due.as_str()),
+            ("2026-11", "2026-12-05")
+        );
+        assert!(!report.reporter.is_empty());
+        for (section, row, expected) in [
+            ("incidents", "abnormal_queries", 2),
+            ("incidents", "violating_queries", 0),
+            ("incidents", "leaks", 0),
+            ("alerts", "many_queries", 1),
+            ("alerts", "new_terminal", 1),
+            ("alerts", "open", 2),
+            ("queries", "attempts", 2),
+            ("queries", "self", 2),
+            ("queries", "consent", 0),
+            ("queries", "days_with_queries", 1),
+            ("queries", "days_signed", 0),
+            ("complaints", "received", 1),
+            ("complaints", "answered", 0),
+            ("complaints", "overdue", 1),
+            ("objections", "received", 0),
+        ] {
+            assert_eq!(figure(&report, section, row), expected, "{section}/{row}");
+        }
+        assert_eq!(report.open_alerts, 2);
+        assert_eq!((report.signed_at_ms, report.chain_hash.len()), (0, 64));
+
+        // Not signed while an alert of the month is open.
+        let sign = |leaks: u32, note: &str| pb::SignOffMonthRequest {
+            month: "2026-11".into(),
+            leaks,
+            note: note.into(),
+            ..Default::default()
+        };
+        let open = sup.sign_off_month(sign(0, "")).await.unwrap_err();
+        assert_eq!(open.code(), tonic::Code::FailedPrecondition);
+        assert!(
+            open.message().contains("2 条异常查询预警"),
+            "{}",
+            open.message()
+        );
+        let day = sup
+            .get_day_review(pb::GetDayReviewRequest {
+                day: "2026-11-23".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        for (alert, conclusion) in day
+            .alerts
+            .iter()
+            .zip([AlertConclusion::Violation, AlertConclusion::Normal])
+        {
+            sup.conclude_alert(pb::ConcludeAlertRequest {
+                alert_id: alert.id.clone(),
+                conclusion: conclusion as i32,
+                note: "已核实".into(),
+            })
+            .await
+            .unwrap();
+        }
+
+        // Incidents entered must be explained, and stay within bounds.
+        let bare = sup.sign_off_month(sign(1, " ")).await.unwrap_err();
+        assert_eq!(bare.code(), tonic::Code::InvalidArgument);
+        assert!(bare.message().contains("备注：必填"), "{}", bare.message());
+        let huge = sup.sign_off_month(sign(10_001, "x")).await.unwrap_err();
+        assert!(
+            huge.message().contains("信息泄露：最多为 10000"),
+            "{}",
+            huge.message()
+        );
+
+        let signed = sup
+            .sign_off_month(sign(1, "柜台遗留一份报告，已收回销毁"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(signed.signed_by, "吴主管");
+        assert!(signed.signed_at_ms > 0);
+        assert_eq!(signed.note, "柜台遗留一份报告，已收回销毁");
+        for (section, row, expected) in [
+            ("incidents", "violating_queries", 1),
+            ("incidents", "leaks", 1),
+            ("alerts", "concluded_normal", 1),
+            ("alerts", "open", 0),
+        ] {
+            assert_eq!(figure(&signed, section, row), expected, "{section}/{row}");
+        }
+        assert!(months_due(&supervisor).await.is_empty(), "signed off");
+
+        // Signed figures stay as signed: a retry with other figures, a
+        // complaint back-dated into November, a conclusion changed later.
+        srv.session("counter")
+            .await
+            .complaint()
+            .file_complaint(complaint_received_on("2026-11-25"))
+            .await
+            .unwrap();
+        let retried = sup
+            .sign_off_month(sign(5, "另一份"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(retried, signed);
+        let read = sup
+            .get_month_report(month("2026-11"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(read, signed);
+
+        let xlsx = sup
+            .export_month_report(month("2026-11"))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(xlsx.xlsx.starts_with(b"PK"), "a zip container");
+        assert_eq!(xlsx.file_name, "security-statistics-2026-11.xlsx");
+
+        let acts: Vec<(String, String)> = sqlx::query_as(
+            "SELECT action, target FROM audit_log WHERE action LIKE 'month.%' ORDER BY seq",
+        )
+        .fetch_all(srv.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(acts, [("month.signed".to_string(), "2026-11".to_string())]);
+        let verdict = credit_desk_server::db::audit::verify(&srv.db)
+            .await
+            .unwrap();
+        assert!(verdict.result.is_ok(), "{:?}", verdict.result);
+
+        let denied = srv
+            .session("center")
+            .await
+            .supervision()
+            .get_month_report(month("2026-11"))
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    }
+);

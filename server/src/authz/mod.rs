@@ -86,7 +86,11 @@ pub fn access_for(path: &str) -> Access {
         }
         "/creditdesk.v1.Supervision/GetDayReview"
         | "/creditdesk.v1.Supervision/ConcludeAlert"
-        | "/creditdesk.v1.Supervision/SignOffDay" => Access::Capability(C::ReviewDays),
+        | "/creditdesk.v1.Supervision/SignOffDay"
+        // The monthly statistics are the same supervisors' sign-off.
+        | "/creditdesk.v1.Supervision/GetMonthReport"
+        | "/creditdesk.v1.Supervision/SignOffMonth"
+        | "/creditdesk.v1.Supervision/ExportMonthReport" => Access::Capability(C::ReviewDays),
         "/creditdesk.v1.Objection/GetCalendar" => Access::AnyOf(&[C::ManageCalendar, C::ViewQueue]),
         "/creditdesk.v1.Objection/ChangeCalendar" => Access::Capability(C::ManageCalendar),
         "/creditdesk.v1.Objection/FileObjection" | "/creditdesk.v1.Objection/AddStatement" => {

@@ -7,6 +7,7 @@ pub mod complaint;
 pub mod consent;
 pub mod deadlines;
 pub mod indicators;
+pub mod month_report;
 pub mod report;
 pub mod submissions;
 pub mod ticket;

@@ -169,7 +169,7 @@ impl SupervisionService {
     }
 
     /// Checks the day's attempts against the indicators, once.
-    async fn prepare(&self, caller: &Caller, day: chrono::NaiveDate) -> ApiResult<()> {
+    pub(super) async fn prepare(&self, caller: &Caller, day: chrono::NaiveDate) -> ApiResult<()> {
         let key = day.format("%Y-%m-%d").to_string();
         let mut conn = self.ctx.db.read().await?;
         if review::get_day(&mut conn, &key).await?.is_some() {

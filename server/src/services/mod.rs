@@ -22,6 +22,7 @@ mod convert;
 mod daily_review;
 pub mod identity;
 pub mod intake;
+pub mod month_report;
 pub mod objection;
 pub mod query;
 pub mod supervision;

@@ -240,4 +240,25 @@ impl Supervision for SupervisionService {
     ) -> Result<Response<pb::DayReview>, Status> {
         handle!(self, req, sign_off)
     }
+
+    async fn get_month_report(
+        &self,
+        req: Request<pb::GetMonthReportRequest>,
+    ) -> Result<Response<pb::MonthReport>, Status> {
+        handle!(self, req, month_report)
+    }
+
+    async fn sign_off_month(
+        &self,
+        req: Request<pb::SignOffMonthRequest>,
+    ) -> Result<Response<pb::MonthReport>, Status> {
+        handle!(self, req, sign_off_month)
+    }
+
+    async fn export_month_report(
+        &self,
+        req: Request<pb::GetMonthReportRequest>,
+    ) -> Result<Response<pb::ExportQueryLogResponse>, Status> {
+        handle!(self, req, export_month_report)
+    }
 }

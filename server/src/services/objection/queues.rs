@@ -39,9 +39,12 @@ impl ObjectionService {
         let submissions =
             crate::objections::submissions_due(&mut conn, caller.actor(), &cal, today, warn)
                 .await?;
-        let reviews = match caller.has(pb::Capability::ReviewDays) {
-            true => crate::objections::reviews_due(&mut conn, &cal, today, warn).await?,
-            false => Vec::new(),
+        let (reviews, month_reports) = match caller.has(pb::Capability::ReviewDays) {
+            true => (
+                crate::objections::reviews_due(&mut conn, &cal, today, warn).await?,
+                crate::services::month_report::months_due(&mut conn, &cal, today, warn).await?,
+            ),
+            false => (Vec::new(), Vec::new()),
         };
         let complaints = match caller.has(pb::Capability::HandleComplaints) {
             true => {
@@ -55,6 +58,7 @@ impl ObjectionService {
             .iter()
             .map(|d| format!("{}:{},", d.department_id, d.period))
             .chain(reviews.iter().map(|r| format!("{},", r.day)))
+            .chain(month_reports.iter().map(|m| format!("{},", m.month)))
             .chain(complaints.iter().map(|c| format!("{},", c.complaint_no)))
             .collect();
         let stamp = format!(
@@ -176,6 +180,7 @@ impl ObjectionService {
             submissions: if full { submissions } else { Vec::new() },
             reviews: if full { reviews } else { Vec::new() },
             complaints: if full { complaints } else { Vec::new() },
+            month_reports: if full { month_reports } else { Vec::new() },
             stats,
             today: today.to_string(),
             calendar_gap: super::calendar_gap(&cal, now),
