@@ -546,6 +546,15 @@ fn figure(report: &pb::MonthReport, section: &str, row: &str) -> u64 {
         .unwrap_or_else(|| panic!("{section}/{row} missing"))
 }
 
+/// The figure shown after `label` on a screen.
+fn on_screen(screen: &str, label: &str) -> Option<u64> {
+    screen.lines().find_map(|line| {
+        let mut words = line.trim_matches('"').split_whitespace();
+        words.find(|w| *w == label)?;
+        words.next()?.parse().ok()
+    })
+}
+
 fn complaint_received_on(day: &str) -> pb::FileComplaintRequest {
     pb::FileComplaintRequest {
         request_id: credit_desk_tests::rid(),
@@ -761,5 +770,115 @@ both_backends!(
             .await
             .unwrap_err();
         assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    }
+);
+
+// The supervisor signs November off on the workstation: the month waits in
+// the queue; its statistics show the day's alerts as open, so sign-off is
+// not offered until the daily review concluded them; the sign-off form
+// checks its figures; the signed report prints with the audit chain's head
+// and saves as a workbook.
+both_backends!(
+    a_supervisor_signs_a_month_off_on_the_workstation,
+    async |srv: &TestServer| {
+        use credit_desk_proto::Lang;
+        use credit_desk_tests::desk::Desk;
+        use ratatui::crossterm::event::KeyCode;
+
+        two_queries_by_one_clerk(srv).await;
+        srv.clock.advance_ms(9 * 86_400_000);
+
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("supervisor").await;
+        desk.key(KeyCode::Char('t')).await;
+        let queue = desk.expect("待签核的征信信息安全情况统计表");
+        assert!(queue.contains("2026-11 → 2026-12-05"), "{queue}");
+        desk.key(KeyCode::Esc).await;
+
+        desk.key(KeyCode::Char('m')).await;
+        desk.expect("统计月份");
+        desk.ctrl('u').await;
+        desk.text("2026-11").await;
+        desk.key(KeyCode::Enter).await;
+        let screen = desk.expect("一、信息安全事件");
+        assert!(screen.contains("2 条预警待结论"), "{screen}");
+        assert!(!screen.contains("s 签核"), "{screen}");
+        assert_eq!(on_screen(&screen, "异常查询"), Some(2), "{screen}");
+
+        // Conclude the day's alerts, then come back.
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Char('d')).await;
+        desk.ctrl('u').await;
+        desk.text("2026-11-23").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("单个操作员当日查询量异常");
+        desk.key(KeyCode::Char('n')).await;
+        desk.key(KeyCode::Down).await;
+        desk.key(KeyCode::Char('n')).await;
+        desk.expect("(待结论 0)");
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Char('m')).await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("s 签核");
+
+        desk.key(KeyCode::Char('s')).await;
+        desk.expect("系统以外发现的事件");
+        // A leak entered without saying what happened is refused here.
+        desk.key(KeyCode::Down).await;
+        desk.key(KeyCode::Down).await;
+        desk.ctrl('u').await;
+        desk.text("1").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("必填");
+        // The cursor went to the failing field.
+        desk.text("柜台遗留一份报告，已收回销毁").await;
+        desk.key(KeyCode::Enter).await;
+        let screen = desk.expect("已签核 吴主管");
+        assert!(!screen.contains("s 签核"), "{screen}");
+        assert_eq!(
+            on_screen(&screen, "信息泄露（含信用报告泄露）"),
+            Some(1),
+            "{screen}"
+        );
+
+        desk.key(KeyCode::Char('p')).await;
+        desk.expect("已保存到");
+        let paper = desk
+            .printed
+            .last()
+            .map(|(_, text)| text.clone())
+            .unwrap_or_default();
+        assert!(paper.contains("征信信息安全情况统计表"), "{paper}");
+        assert!(
+            paper.contains("审计链 #") && paper.contains("柜台遗留一份报告"),
+            "{paper}"
+        );
+
+        desk.key(KeyCode::Char('x')).await;
+        let screen = desk.expect("security-statistics-2026-11");
+        let path = screen
+            .lines()
+            .find_map(|l| l.split("已保存到 ").nth(1))
+            .map(|p| p.split_whitespace().next().unwrap_or_default().to_string())
+            .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        use calamine::Reader;
+        let mut book = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let sheet = book.worksheet_range_at(0).unwrap().unwrap();
+        let leaks = sheet
+            .rows()
+            .find(|r| r[0].to_string().starts_with("信息泄露"))
+            .map(|r| r[1].to_string());
+        assert_eq!(leaks.as_deref(), Some("1"));
+
+        // The queue no longer lists the month.
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Char('t')).await;
+        let queue = desk.screen();
+        assert!(!queue.contains("待签核的征信信息安全情况统计表"), "{queue}");
     }
 );

@@ -169,6 +169,11 @@ pub enum Call {
     GetDayReview(String),
     ConcludeAlert(pb::ConcludeAlertRequest),
     SignOffDay(String),
+    /// A finished month's security statistics, by its `YYYY-MM`.
+    GetMonthReport(String),
+    SignOffMonth(pb::SignOffMonthRequest),
+    /// Saves a month's statistics as .xlsx into the working folder.
+    ExportMonthReport(String),
     /// Exports the attempts matching a filter as .xlsx into the working
     /// folder of this workstation.
     ExportQueryLog(pb::QueryLogFilter),
@@ -209,6 +214,8 @@ impl Call {
                 | Call::SearchQueryLog(_)
                 | Call::ListComplaints(_)
                 | Call::GetDayReview(_)
+                | Call::GetMonthReport(_)
+                | Call::ExportMonthReport(_)
                 | Call::ExportQueryLog(_)
                 | Call::SaveText { .. }
         )
@@ -255,6 +262,7 @@ pub enum Answer {
     Queue(pb::ListQueueResponse),
     QueryLog(pb::SearchQueryLogResponse),
     DayReview(pb::DayReview),
+    MonthReport(pb::MonthReport),
     Complaints(Vec<pb::ComplaintRecord>),
     Complaint(pb::ComplaintRecord),
 }
@@ -668,6 +676,26 @@ impl Client {
                     .await?
                     .into_inner(),
             ),
+            Call::GetMonthReport(month) => Answer::MonthReport(
+                self.supervision()
+                    .get_month_report(r!(pb::GetMonthReportRequest { month }))
+                    .await?
+                    .into_inner(),
+            ),
+            Call::SignOffMonth(m) => {
+                Answer::MonthReport(self.supervision().sign_off_month(r!(m)).await?.into_inner())
+            }
+            Call::ExportMonthReport(month) => {
+                let export = self
+                    .supervision()
+                    .export_month_report(r!(pb::GetMonthReportRequest { month }))
+                    .await?
+                    .into_inner();
+                let path = save_new(&export.file_name, &export.xlsx)
+                    .await
+                    .map_err(Status::failed_precondition)?;
+                Answer::Saved(path)
+            }
             Call::ListComplaints(state) => Answer::Complaints(
                 self.complaint()
                     .list_complaints(r!(pb::ListComplaintsRequest { state }))

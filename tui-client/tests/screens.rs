@@ -695,6 +695,94 @@ fn day_review_snapshots() {
     }
 }
 
+/// The monthly security statistics (zh-CN and en, 80×24): the month asked
+/// for, the figures, and the sign-off form.
+#[test]
+fn month_report_snapshots() {
+    for lang in [Lang::Zh, Lang::En] {
+        let suffix = lang.tag();
+        let mut app = logged_in_as(
+            lang,
+            Role::Supervisor,
+            &[
+                Capability::ViewQueue,
+                Capability::ReviewQueries,
+                Capability::ReviewDays,
+            ],
+            None,
+        );
+        app.today = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).unwrap();
+        app.update(key(KeyCode::Char('m')));
+        insta::assert_snapshot!(format!("month_report_form_{suffix}"), draw(&app).backend());
+        let commands = app.update(key(KeyCode::Enter));
+        match call_of(&commands) {
+            Call::GetMonthReport(month) => assert_eq!(month, "2026-11", "last month by default"),
+            other => panic!("{other:?}"),
+        }
+        let row = |code: &str, zh: &str, en: &str, value: u64| pb::MonthRow {
+            code: code.into(),
+            label: lang.pick(zh, en).into(),
+            value,
+        };
+        let section = |title: &str, rows| pb::MonthSection {
+            code: String::new(),
+            title: title.into(),
+            rows,
+        };
+        let report = pb::MonthReport {
+            month: "2026-11".into(),
+            reporter: "四会市综合征信中心".into(),
+            due: "2026-12-05".into(),
+            sections: vec![
+                section(
+                    lang.pick("一、信息安全事件", "1. Security incidents"),
+                    vec![
+                        row("abnormal_queries", "异常查询", "abnormal queries", 2),
+                        row("violating_queries", "违规查询", "violating queries", 1),
+                        row(
+                            "unlawful_provision",
+                            "违规提供信息",
+                            "unlawful provision of information",
+                            0,
+                        ),
+                        row("misuse", "滥用信息", "misuse of information", 0),
+                        row(
+                            "leaks",
+                            "信息泄露（含信用报告泄露）",
+                            "leaks (reports included)",
+                            0,
+                        ),
+                    ],
+                ),
+                section(
+                    lang.pick("三、查询情况", "3. Queries"),
+                    vec![
+                        row("attempts", "查询次数", "query attempts", 1284),
+                        row("refused", "拒绝查询", "refused", 37),
+                        row("self", "本人查询", "self-queries", 902),
+                        row("consent", "凭授权查询", "queries on a consent", 382),
+                    ],
+                ),
+                section(
+                    lang.pick("五、异议处理", "5. Objections"),
+                    vec![
+                        row("received", "受理", "received", 6),
+                        row("closed", "办结", "closed", 5),
+                        row("overdue", "逾期未办结", "overdue", 0),
+                    ],
+                ),
+            ],
+            chain_seq: 1234,
+            chain_hash: "5f1d8c0e9a7b6c5d4e3f2a1b0c9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1d".into(),
+            ..Default::default()
+        };
+        answer(&mut app, &commands, Answer::MonthReport(report));
+        insta::assert_snapshot!(format!("month_report_{suffix}"), draw(&app).backend());
+        app.update(key(KeyCode::Char('s')));
+        insta::assert_snapshot!(format!("month_report_sign_{suffix}"), draw(&app).backend());
+    }
+}
+
 /// Complaints (zh-CN and en, 80×24): the list with the chosen one in full,
 /// and the form of a new complaint.
 #[test]

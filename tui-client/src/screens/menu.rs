@@ -86,6 +86,11 @@ impl MenuScreen {
                 cat.menu_day_review,
                 EntryAction::Open(Target::DayReview),
             );
+            add(
+                'm',
+                cat.menu_month_report,
+                EntryAction::Open(Target::MonthReport),
+            );
         }
         if has(Capability::FileObjections)
             || has(Capability::HandleComplaints)

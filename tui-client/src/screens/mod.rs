@@ -9,6 +9,7 @@ pub mod day_review;
 pub mod intake;
 pub mod login;
 pub mod menu;
+pub mod month_report;
 pub mod objection;
 pub mod operators;
 pub mod org_units;
@@ -53,6 +54,7 @@ pub enum Screen {
     Calendar(calendar::CalendarScreen),
     QueryLog(query_log::QueryLogScreen),
     DayReview(day_review::DayReviewScreen),
+    MonthReport(month_report::MonthReportScreen),
     Complaints(complaints::ComplaintsScreen),
 }
 
@@ -79,6 +81,7 @@ pub enum Target {
     QueryLog,
     /// The daily review of query operations (supervisors).
     DayReview,
+    MonthReport,
     Complaints,
     Verify,
     Intake,
@@ -204,6 +207,10 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             Screen::DayReview(day_review::DayReviewScreen::new(app.cat, app.today)),
             None,
         ),
+        Target::MonthReport => (
+            Screen::MonthReport(month_report::MonthReportScreen::new(app.cat, app.today)),
+            None,
+        ),
         Target::Complaints => {
             let caps = app
                 .session
@@ -251,6 +258,7 @@ impl Screen {
             Screen::Calendar(_) => cat.calendar_title,
             Screen::QueryLog(_) => cat.query_log_title,
             Screen::DayReview(_) => cat.review_title,
+            Screen::MonthReport(_) => cat.month_title,
             Screen::Complaints(_) => cat.complaints_title,
         }
     }
@@ -306,6 +314,7 @@ impl Screen {
             Screen::Calendar(s) => s.hint_line(cat, width).into(),
             Screen::QueryLog(s) => s.hint(cat, width).into(),
             Screen::DayReview(s) => s.hint(cat, width).into(),
+            Screen::MonthReport(s) => s.hint(cat, width).into(),
             Screen::Complaints(s) => s.hint(cat, width).into(),
         }
     }
@@ -327,6 +336,7 @@ impl Screen {
             Screen::Calendar(s) => s.is_typing(),
             Screen::QueryLog(s) => s.is_typing(),
             Screen::DayReview(s) => s.is_typing(),
+            Screen::MonthReport(s) => s.is_typing(),
             Screen::Complaints(s) => s.is_typing(),
             Screen::Menu(_) => false,
             Screen::OrgUnits(s) => s.is_typing(),
@@ -359,6 +369,7 @@ impl Screen {
             Screen::Calendar(s) => s.on_key(key, cat, lang, waiting),
             Screen::QueryLog(s) => s.on_key(key, lang, waiting, today),
             Screen::DayReview(s) => s.on_key(key, cat, lang, waiting),
+            Screen::MonthReport(s) => s.on_key(key, cat, lang, waiting),
             Screen::Complaints(s) => s.on_key(key, cat, waiting),
             Screen::Login(s) => s.on_key(key, lang, waiting),
             Screen::Menu(s) => s.on_key(key),
@@ -384,6 +395,7 @@ impl Screen {
             Screen::Calendar(s) => s.on_answer(answer, cat),
             Screen::QueryLog(s) => s.on_answer(answer, cat),
             Screen::DayReview(s) => s.on_answer(answer, cat),
+            Screen::MonthReport(s) => s.on_answer(answer, cat),
             Screen::Complaints(s) => s.on_answer(answer, cat),
             Screen::Password(s) => s.on_answer(answer, cat),
             Screen::OrgUnits(s) => s.on_answer(answer, cat, lang),
@@ -411,6 +423,7 @@ impl Screen {
             Screen::Calendar(s) => s.on_error(status),
             Screen::QueryLog(s) => s.on_error(status),
             Screen::DayReview(s) => s.on_error(status),
+            Screen::MonthReport(s) => s.on_error(status),
             Screen::Complaints(s) => s.on_error(status),
             Screen::OrgUnits(s) => s.on_error(status),
             Screen::Operators(s) => s.on_error(status),
@@ -437,6 +450,7 @@ impl Screen {
             Screen::Calendar(s) => s.render(frame, area, app),
             Screen::QueryLog(s) => s.render(frame, area, app),
             Screen::DayReview(s) => s.render(frame, area, app),
+            Screen::MonthReport(s) => s.render(frame, area, app),
             Screen::Complaints(s) => s.render(frame, area, app),
         }
     }

@@ -81,6 +81,7 @@ pub struct QueueScreen {
     pub submissions: Vec<pb::SubmissionDue>,
     /// Days of query operations waiting for the supervisor's review.
     pub reviews: Vec<pb::ReviewDue>,
+    pub month_reports: Vec<pb::MonthReportDue>,
     /// Complaints waiting for their written answer (the center).
     pub complaints: Vec<pb::ComplaintDue>,
     pub stats: Option<pb::QueueStats>,
@@ -160,6 +161,7 @@ impl QueueScreen {
             self.items = resp.items;
             self.submissions = resp.submissions;
             self.reviews = resp.reviews;
+            self.month_reports = resp.month_reports;
             self.complaints = resp.complaints;
             self.by_unit = resp.by_unit;
             self.by_department = resp.by_department;
@@ -384,6 +386,20 @@ impl QueueScreen {
                     spans.push(Span::styled(
                         format!("{}{} → {}  ", marker(&r.urgency), r.day, r.due),
                         urgency_style(theme, &r.urgency),
+                    ));
+                }
+                lines.push(Line::from(spans));
+            }
+        }
+        if !self.month_reports.is_empty() {
+            lines.push(Line::styled(cat.months_title, theme.title()));
+            // Three months a line (each about 23 columns).
+            for months in self.month_reports.chunks(3) {
+                let mut spans = vec![Span::raw(" ")];
+                for m in months {
+                    spans.push(Span::styled(
+                        format!("{}{} → {}  ", marker(&m.urgency), m.month, m.due),
+                        urgency_style(theme, &m.urgency),
                     ));
                 }
                 lines.push(Line::from(spans));
