@@ -327,6 +327,25 @@ fn demo_login_reaches_the_menu() {
     tmux.send(&["s"]);
     let signed = tmux.wait_for("已签核 吴主管");
     assert!(signed.contains("审计链 #"), "{signed}");
+
+    // ...and signs off last month's security statistics (two months back
+    // in the first minutes of a month, before last month can be counted).
+    back_to_menu(&tmux, 2);
+    tmux.send(&["m"]);
+    tmux.wait_for("统计月份");
+    let now = chrono::Local::now().naive_local();
+    let settled = now - chrono::Duration::minutes(20);
+    let month = (settled.date() - chrono::Months::new(1))
+        .format("%Y-%m")
+        .to_string();
+    tmux.send(&["C-u", &month, "Enter"]);
+    let report = tmux.wait_for("一、信息安全事件");
+    assert!(report.contains("未签核"), "{report}");
+    tmux.send(&["s"]);
+    tmux.wait_for("系统以外发现的事件");
+    tmux.send(&["Enter"]);
+    let signed = tmux.wait_for("已签核 吴主管");
+    assert!(signed.contains(&month), "{signed}");
     tmux.send(&["C-c"]);
 }
 
