@@ -81,8 +81,9 @@ pub async fn queue_stats(
         due_today: due_today as u32,
         soon: soon_n as u32,
         warnings: warnings as u32,
-        // Filled by the callers that list the department files.
-        late_submissions: 0,
+        // Filled by the callers that list the department files and the
+        // caller's other duties.
+        ..pb::QueueStats::default()
     }))
 }
 
@@ -258,6 +259,90 @@ pub async fn reviews_due(
         });
     }
     Ok(out)
+}
+
+/// Months not yet signed off, due by the 5th after each: the last twelve
+/// finished months that ended after the center began keeping records.
+pub async fn months_due(
+    conn: &mut sqlx::AnyConnection,
+    cal: &cal::Calendar,
+    today: chrono::NaiveDate,
+    warn: u32,
+) -> sqlx::Result<Vec<pb::MonthReportDue>> {
+    const LOOKBACK_MONTHS: u32 = 12;
+    let this_month = chrono::Datelike::with_day(&today, 1).unwrap_or(today);
+    let oldest = this_month - chrono::Months::new(LOOKBACK_MONTHS);
+    let signed =
+        crate::db::month_report::signed_since(conn, &crate::services::month_report::key(oldest))
+            .await?;
+    let started = crate::db::month_report::started_at(conn).await?;
+    let mut out = Vec::new();
+    for back in (1..=LOOKBACK_MONTHS).rev() {
+        let first = this_month - chrono::Months::new(back);
+        if crate::services::month_report::span(first).to_ms <= started
+            || signed.contains(&crate::services::month_report::key(first))
+        {
+            continue;
+        }
+        let due = rules::month_report::due(first);
+        let urgency = deadlines::urgency(cal, today, due, warn)
+            .map(|(u, _)| u.as_str())
+            .unwrap_or(if due < today { "overdue" } else { "later" });
+        out.push(pb::MonthReportDue {
+            month: crate::services::month_report::key(first),
+            due: due.to_string(),
+            urgency: urgency.into(),
+        });
+    }
+    Ok(out)
+}
+
+/// The supervision and complaint items of a caller's queue.
+#[derive(Debug, Default)]
+pub struct Duties {
+    pub reviews: Vec<pb::ReviewDue>,
+    pub month_reports: Vec<pb::MonthReportDue>,
+    pub complaints: Vec<pb::ComplaintDue>,
+    /// Open complaints in the caller's units: (all, overdue).
+    pub complaint_counts: (i64, i64),
+}
+
+impl Duties {
+    /// What the caller must do, by capability: supervisors review days and
+    /// sign months off; the center answers its units' complaints.
+    pub async fn of(
+        conn: &mut AnyConnection,
+        actor: Actor<'_>,
+        cal: &cal::Calendar,
+        today: NaiveDate,
+        warn: u32,
+    ) -> sqlx::Result<Duties> {
+        let has = |c| crate::domain::capabilities(actor.role).contains(&c);
+        let mut duties = Duties::default();
+        if has(pb::Capability::ReviewDays) {
+            duties.reviews = reviews_due(conn, cal, today, warn).await?;
+            duties.month_reports = months_due(conn, cal, today, warn).await?;
+        }
+        if has(pb::Capability::HandleComplaints) {
+            let path = actor.unit_path;
+            duties.complaints = complaints_due(conn, path, today).await?;
+            duties.complaint_counts =
+                crate::db::complaints::open_counts(conn, path, &today.to_string()).await?;
+        }
+        Ok(duties)
+    }
+
+    /// The menu's counters with these duties added.
+    pub fn count_into(&self, stats: pb::QueueStats) -> pb::QueueStats {
+        let n = |v: i64| u32::try_from(v).unwrap_or(u32::MAX);
+        pb::QueueStats {
+            complaints_open: n(self.complaint_counts.0),
+            complaints_overdue: n(self.complaint_counts.1),
+            days_to_review: self.reviews.len() as u32,
+            months_to_sign: self.month_reports.len() as u32,
+            ..stats
+        }
+    }
 }
 
 /// Complaints under `unit_path` waiting for their written answer, the

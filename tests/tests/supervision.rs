@@ -624,6 +624,22 @@ both_backends!(
             [("2026-11".to_string(), "2026-12-05".to_string())]
         );
         assert!(months_due(&srv.session("center").await).await.is_empty());
+        // The menus count the duties: the supervisor's day and month, the
+        // center's complaints (one past its 30 days).
+        let counters = async |s: &credit_desk_tests::Session| {
+            let home = s
+                .auth()
+                .home(pb::HomeRequest {})
+                .await
+                .unwrap()
+                .into_inner();
+            home.home.and_then(|h| h.queue).unwrap_or_default()
+        };
+        let c = counters(&supervisor).await;
+        assert_eq!((c.days_to_review, c.months_to_sign), (1, 1));
+        let c = counters(&srv.session("center").await).await;
+        assert_eq!((c.complaints_open, c.complaints_overdue), (2, 1));
+        assert_eq!((c.days_to_review, c.months_to_sign), (0, 0));
 
         let report = sup
             .get_month_report(month("2026-11"))
@@ -720,6 +736,7 @@ both_backends!(
             assert_eq!(figure(&signed, section, row), expected, "{section}/{row}");
         }
         assert!(months_due(&supervisor).await.is_empty(), "signed off");
+        assert_eq!(counters(&supervisor).await.months_to_sign, 0);
 
         // Signed figures stay as signed: a retry with other figures, a
         // complaint back-dated into November, a conclusion changed later.

@@ -142,6 +142,7 @@ fn queue_answer() -> Answer {
             soon: 1,
             warnings: 1,
             late_submissions: 1,
+            ..Default::default()
         }),
         today: "2026-11-23".into(),
         ..Default::default()
@@ -475,6 +476,8 @@ fn snapshots() {
                 overdue: 1,
                 soon: 1,
                 warnings: 1,
+                complaints_open: 2,
+                complaints_overdue: 1,
                 ..Default::default()
             }),
         );

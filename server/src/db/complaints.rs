@@ -121,6 +121,24 @@ pub async fn list(
         .await
 }
 
+/// Open complaints under `unit_path`: (all, past their last day).
+pub async fn open_counts(
+    conn: &mut AnyConnection,
+    unit_path: &str,
+    today: &str,
+) -> sqlx::Result<(i64, i64)> {
+    sqlx::query_as(
+        "SELECT CAST(COUNT(*) AS BIGINT),
+             CAST(COALESCE(SUM(CASE WHEN c.due_on < $2 THEN 1 ELSE 0 END), 0) AS BIGINT)
+         FROM complaints c JOIN org_units u ON u.id = c.org_unit_id
+         WHERE u.path LIKE $1 AND c.state = 'open'",
+    )
+    .bind(format!("{unit_path}%"))
+    .bind(today)
+    .fetch_one(conn)
+    .await
+}
+
 pub async fn assign(conn: &mut AnyConnection, id: &str, operator_id: &str) -> sqlx::Result<()> {
     sqlx::query("UPDATE complaints SET assigned_to = $1 WHERE id = $2")
         .bind(operator_id)

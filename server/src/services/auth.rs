@@ -66,12 +66,16 @@ impl AuthService {
             let today = crate::clock::local_date(now);
             let due = crate::objections::submissions_due(&mut conn, actor, &calendar, today, warn)
                 .await?;
+            let duties =
+                crate::objections::Duties::of(&mut conn, actor, &calendar, today, warn).await?;
             home.queue = crate::objections::queue_stats(&mut conn, &scope, &calendar, now, warn)
                 .await?
                 .ok()
-                .map(|stats| pb::QueueStats {
-                    late_submissions: crate::objections::late(&due),
-                    ..stats
+                .map(|stats| {
+                    duties.count_into(pb::QueueStats {
+                        late_submissions: crate::objections::late(&due),
+                        ..stats
+                    })
                 });
         }
         Ok(home)

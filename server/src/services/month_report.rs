@@ -5,7 +5,6 @@
 //! incidents the system cannot see. A signed month keeps the figures and
 //! the audit chain's head of that moment.
 
-use chrono::Datelike;
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb;
 use credit_desk_proto::validate::{self, FieldError, Rule};
@@ -25,7 +24,7 @@ const NOTE_MAX: usize = 1000;
 /// late commits, as for the daily review).
 const SETTLE_MS: i64 = 15 * crate::clock::MINUTE_MS;
 
-fn span(first: chrono::NaiveDate) -> Span {
+pub(crate) fn span(first: chrono::NaiveDate) -> Span {
     let next = rules::next_month(first);
     Span {
         from_ms: local_midnight_ms(first),
@@ -35,7 +34,7 @@ fn span(first: chrono::NaiveDate) -> Span {
     }
 }
 
-fn key(first: chrono::NaiveDate) -> String {
+pub(crate) fn key(first: chrono::NaiveDate) -> String {
     first.format("%Y-%m").to_string()
 }
 
@@ -288,36 +287,4 @@ async fn facts(conn: &mut sqlx::AnyConnection, span: Span, days: u32) -> ApiResu
         complaints_answered: count(complaints_answered),
         complaints_overdue: late(store::complaint_deadlines(conn, span).await?),
     })
-}
-
-/// Months not yet signed off, due by the 5th after each: the last twelve
-/// finished months that ended after the center began keeping records.
-pub async fn months_due(
-    conn: &mut sqlx::AnyConnection,
-    cal: &credit_desk_proto::calendar::Calendar,
-    today: chrono::NaiveDate,
-    warn: u32,
-) -> sqlx::Result<Vec<pb::MonthReportDue>> {
-    const LOOKBACK_MONTHS: u32 = 12;
-    let this_month = today.with_day(1).unwrap_or(today);
-    let oldest = this_month - chrono::Months::new(LOOKBACK_MONTHS);
-    let signed = store::signed_since(conn, &key(oldest)).await?;
-    let started = store::started_at(conn).await?;
-    let mut out = Vec::new();
-    for back in (1..=LOOKBACK_MONTHS).rev() {
-        let first = this_month - chrono::Months::new(back);
-        if span(first).to_ms <= started || signed.contains(&key(first)) {
-            continue;
-        }
-        let due = rules::due(first);
-        let urgency = crate::rules::deadlines::urgency(cal, today, due, warn)
-            .map(|(u, _)| u.as_str())
-            .unwrap_or(if due < today { "overdue" } else { "later" });
-        out.push(pb::MonthReportDue {
-            month: key(first),
-            due: due.to_string(),
-            urgency: urgency.into(),
-        });
-    }
-    Ok(out)
 }

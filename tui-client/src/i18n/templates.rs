@@ -298,6 +298,31 @@ impl Catalogue {
         }
     }
 
+    /// The center's and supervisors' duties besides tickets, when there
+    /// are any.
+    pub fn duties_stats(&self, s: &pb::QueueStats) -> Option<String> {
+        let mut parts = Vec::new();
+        if s.complaints_open > 0 {
+            let (open, overdue) = (s.complaints_open, s.complaints_overdue);
+            parts.push(self.pick(
+                format!("投诉待答复 {open}（逾期 {overdue}）"),
+                format!("complaints to answer {open} (overdue {overdue})"),
+            ));
+        }
+        if s.days_to_review > 0 {
+            let n = s.days_to_review;
+            parts.push(self.pick(format!("待核查日 {n}"), format!("days to review {n}")));
+        }
+        if s.months_to_sign > 0 {
+            let n = s.months_to_sign;
+            parts.push(self.pick(
+                format!("待签核月报 {n}"),
+                format!("monthly reports to sign {n}"),
+            ));
+        }
+        (!parts.is_empty()).then(|| parts.join(" · "))
+    }
+
     /// Open and overdue tickets of one unit or department.
     pub fn unit_counts(&self, open: u32, overdue: u32) -> String {
         self.pick(
@@ -332,6 +357,7 @@ mod tests {
             soon: 9204,
             warnings: 9205,
             late_submissions: 9206,
+            ..Default::default()
         };
         let year_change = pb::CalendarYearChange {
             year: 2092,
@@ -462,7 +488,30 @@ mod tests {
                 c.unit_counts(9701, 9702),
                 vec!["9701", "9702"],
             ),
+            (
+                "duties_stats",
+                c.duties_stats(&pb::QueueStats {
+                    complaints_open: 9711,
+                    complaints_overdue: 9712,
+                    days_to_review: 9713,
+                    months_to_sign: 9714,
+                    ..Default::default()
+                })
+                .unwrap_or_default(),
+                vec!["9711", "9712", "9713", "9714"],
+            ),
         ]
+    }
+
+    #[test]
+    fn no_duties_say_nothing() {
+        let c = catalogue(Lang::Zh);
+        assert_eq!(c.duties_stats(&pb::QueueStats::default()), None);
+        let reviews = pb::QueueStats {
+            days_to_review: 2,
+            ..Default::default()
+        };
+        assert_eq!(c.duties_stats(&reviews).as_deref(), Some("待核查日 2"));
     }
 
     #[test]

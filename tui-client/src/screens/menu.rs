@@ -175,8 +175,16 @@ impl MenuScreen {
             .session
             .as_ref()
             .and_then(|s| s.home.calendar_gap.as_ref());
+        let duties = app
+            .session
+            .as_ref()
+            .and_then(|s| s.home.queue.as_ref())
+            .and_then(|q| {
+                cat.duties_stats(q)
+                    .map(|text| (text, q.complaints_overdue > 0))
+            });
         let [who, gap_area, list, hint] = Layout::vertical([
-            Constraint::Length(4),
+            Constraint::Length(4 + u16::from(duties.is_some())),
             Constraint::Length(u16::from(gap.is_some()) * 2),
             Constraint::Min(3),
             Constraint::Length(1),
@@ -224,6 +232,14 @@ impl MenuScreen {
                     format!(" {}", crate::screens::queue::stats_text(cat, q)),
                     style,
                 ));
+            }
+            if let Some((text, overdue)) = &duties {
+                let style = if *overdue {
+                    theme.error()
+                } else {
+                    theme.warning()
+                };
+                lines.push(Line::styled(format!(" {text}"), style));
             }
             frame.render_widget(Paragraph::new(lines), who);
         }

@@ -39,27 +39,21 @@ impl ObjectionService {
         let submissions =
             crate::objections::submissions_due(&mut conn, caller.actor(), &cal, today, warn)
                 .await?;
-        let (reviews, month_reports) = match caller.has(pb::Capability::ReviewDays) {
-            true => (
-                crate::objections::reviews_due(&mut conn, &cal, today, warn).await?,
-                crate::services::month_report::months_due(&mut conn, &cal, today, warn).await?,
-            ),
-            false => (Vec::new(), Vec::new()),
-        };
-        let complaints = match caller.has(pb::Capability::HandleComplaints) {
-            true => {
-                crate::objections::complaints_due(&mut conn, &caller.org_unit_path, today).await?
-            }
-            false => Vec::new(),
-        };
+        let duties =
+            crate::objections::Duties::of(&mut conn, caller.actor(), &cal, today, warn).await?;
         // A delivery or a sign-off changes the lists: the next answer is a
         // whole one.
         let delivered: String = submissions
             .iter()
             .map(|d| format!("{}:{},", d.department_id, d.period))
-            .chain(reviews.iter().map(|r| format!("{},", r.day)))
-            .chain(month_reports.iter().map(|m| format!("{},", m.month)))
-            .chain(complaints.iter().map(|c| format!("{},", c.complaint_no)))
+            .chain(duties.reviews.iter().map(|r| format!("{},", r.day)))
+            .chain(duties.month_reports.iter().map(|m| format!("{},", m.month)))
+            .chain(
+                duties
+                    .complaints
+                    .iter()
+                    .map(|c| format!("{},", c.complaint_no)),
+            )
             .collect();
         let stamp = format!(
             "{today}.{cal_version}.{}.{}",
@@ -148,9 +142,11 @@ impl ObjectionService {
         let stats = crate::objections::queue_stats(&mut conn, &scope, &cal, now, warn)
             .await?
             .ok()
-            .map(|stats| pb::QueueStats {
-                late_submissions: crate::objections::late(&submissions),
-                ..stats
+            .map(|stats| {
+                duties.count_into(pb::QueueStats {
+                    late_submissions: crate::objections::late(&submissions),
+                    ..stats
+                })
             });
         // Per-unit and per-department counts: for those who see every ticket.
         let overview = full && view == authz::QueueView::All;
@@ -178,9 +174,13 @@ impl ObjectionService {
             removed,
             cursor: format!("{seq}.{stamp}"),
             submissions: if full { submissions } else { Vec::new() },
-            reviews: if full { reviews } else { Vec::new() },
-            complaints: if full { complaints } else { Vec::new() },
-            month_reports: if full { month_reports } else { Vec::new() },
+            reviews: if full { duties.reviews } else { Vec::new() },
+            complaints: if full { duties.complaints } else { Vec::new() },
+            month_reports: if full {
+                duties.month_reports
+            } else {
+                Vec::new()
+            },
             stats,
             today: today.to_string(),
             calendar_gap: super::calendar_gap(&cal, now),
