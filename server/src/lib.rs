@@ -29,3 +29,4 @@ pub mod ssh;
 pub mod synth;
 pub mod token;
 pub mod transport;
+pub mod vault;
