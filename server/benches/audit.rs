@@ -60,6 +60,7 @@ fn pct(sorted: &[Duration], p: f64) -> f64 {
 }
 
 async fn run(name: &str, url: &str, rows: u64) {
+    credit_desk_server::vault::install_ephemeral();
     let db = Db::connect_and_migrate(url).await.unwrap();
     println!("{name}");
     for audited in [false, true] {

@@ -143,6 +143,7 @@ fn report(phase: &str, l: Latencies) {
 }
 
 async fn measure_on(url: &str, label: &str, csv: &[u8]) {
+    credit_desk_server::vault::install_ephemeral();
     let db = Db::connect_and_migrate(url).await.unwrap();
     let now = SystemClock.now_ms();
     demo::seed_if_empty(&db, now).await.unwrap();

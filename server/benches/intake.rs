@@ -48,6 +48,7 @@ fn tax_file(rows: u32) -> Vec<u8> {
 }
 
 async fn run(url: &str, bytes: &[u8], label: &str) {
+    credit_desk_server::vault::install_ephemeral();
     let db = Db::connect_and_migrate(url).await.unwrap();
     let now = SystemClock.now_ms();
     demo::ensure_org_tree(&db, now).await.unwrap();

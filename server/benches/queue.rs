@@ -225,6 +225,7 @@ fn sizes(resp: &pb::ListQueueResponse) -> (usize, usize) {
 }
 
 async fn measure_on(url: &str, n: u64) {
+    credit_desk_server::vault::install_ephemeral();
     let db = Db::connect_and_migrate(url).await.unwrap();
     let now = SystemClock.now_ms();
     demo::seed_if_empty(&db, now).await.unwrap();

@@ -324,6 +324,7 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("attack.db").display());
     let court = {
+        credit_desk_server::vault::install_ephemeral();
         let db = Db::connect_and_migrate(&url).await.unwrap();
         demo::seed_if_empty(&db, SystemClock.now_ms())
             .await

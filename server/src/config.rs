@@ -37,6 +37,10 @@ pub struct DbArg {
     /// Database: sqlite://PATH (default ./credit-desk.db) or postgres://…
     #[arg(long, env = "CREDIT_DESK_DB", global = true)]
     pub db: Option<String>,
+    /// Keys for personal data at rest (default: next to a SQLite database,
+    /// else ./credit-desk.keys; made on first start).
+    #[arg(long, env = "CREDIT_DESK_KEY_FILE", global = true, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -116,6 +120,11 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Keys for personal data at rest (identity numbers, phones, addresses).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Identifier tools.
     Id {
         #[command(subcommand)]
@@ -173,6 +182,18 @@ pub enum IdCommand {
         #[arg(long, default_value = "zh-CN")]
         lang: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Append a new key to the key file; it becomes the current key. Restart
+    /// every server on the new file, then run `keys rotate`.
+    New,
+    /// Reseal every value under the current key (in short transactions,
+    /// beside running servers); afterwards the older keys can be removed.
+    Rotate,
+    /// How many values each key seals (and how many are in the clear).
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -259,6 +280,7 @@ pub enum OperatorCommand {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub db: Option<String>,
+    pub key_file: Option<PathBuf>,
     pub listen: Option<SocketAddr>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -286,6 +308,13 @@ impl FileConfig {
             .clone()
             .or_else(|| self.db.clone())
             .unwrap_or_else(|| DEFAULT_DB.to_string())
+    }
+
+    pub fn key_file(&self, arg: &DbArg) -> PathBuf {
+        arg.key_file
+            .clone()
+            .or_else(|| self.key_file.clone())
+            .unwrap_or_else(|| crate::vault::default_key_file(&self.db(arg)))
     }
 
     pub fn listen(&self, args: &ServeArgs) -> SocketAddr {
@@ -376,9 +405,19 @@ mod tests {
         assert_eq!(file.db(&DbArg::default()), "postgres://x/y");
         assert_eq!(
             file.db(&DbArg {
-                db: Some("sqlite://a.db".into())
+                db: Some("sqlite://a.db".into()),
+                ..DbArg::default()
             }),
             "sqlite://a.db"
+        );
+        // The key file sits next to a SQLite database unless named.
+        assert_eq!(
+            FileConfig::default().key_file(&DbArg::default()),
+            PathBuf::from("./credit-desk.db.keys")
+        );
+        assert_eq!(
+            file.key_file(&DbArg::default()),
+            PathBuf::from("credit-desk.keys")
         );
         assert_eq!(FileConfig::default().db(&DbArg::default()), DEFAULT_DB);
         assert_eq!(file.listen(&none).to_string(), "0.0.0.0:6000");

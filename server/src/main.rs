@@ -6,13 +6,13 @@ use anyhow::{Context as _, bail};
 use clap::Parser;
 use credit_desk_server::clock::{Clock, SystemClock};
 use credit_desk_server::config::{
-    AuditCommand, CalendarCommand, Cli, Command, DbArg, FileConfig, IdCommand, OperatorCommand,
-    SettingCommand,
+    AuditCommand, CalendarCommand, Cli, Command, DbArg, FileConfig, IdCommand, KeysCommand,
+    OperatorCommand, SettingCommand,
 };
 use credit_desk_server::db::{self, Db};
 use credit_desk_server::server::{self, ServeOptions};
 use credit_desk_server::setup::{self, OperatorSpec};
-use credit_desk_server::{demo, domain, id_check, import_cli, synth};
+use credit_desk_server::{demo, domain, id_check, import_cli, synth, vault};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -45,9 +45,10 @@ async fn main() -> std::process::ExitCode {
     }
 }
 
-async fn open(url: &str) -> anyhow::Result<Db> {
-    let db = Db::connect_and_migrate(url).await?;
-    tracing::info!(db = %db::redact(url), "database ready");
+async fn open(file: &FileConfig, arg: &DbArg) -> anyhow::Result<Db> {
+    let url = file.db(arg);
+    let db = db::sealed::open_with_keys(&url, &file.key_file(arg)).await?;
+    tracing::info!(db = %db::redact(&url), "database ready");
     Ok(db)
 }
 
@@ -92,7 +93,7 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
                 }
                 None => None,
             };
-            let db = open(&file.db(db_arg)).await?;
+            let db = open(&file, db_arg).await?;
             let summary =
                 import_cli::run(&db, &department, &file_path, dry_run, period, lang).await?;
             println!(
@@ -114,7 +115,7 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
             records_per_subject,
             seed,
         } => {
-            let db = open(&file.db(db_arg)).await?;
+            let db = open(&file, db_arg).await?;
             demo::ensure_org_tree(&db, now).await?;
             let start_index = {
                 let mut conn = db.read().await?;
@@ -140,7 +141,7 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
             );
         }
         Command::Setting { command } => {
-            let db = open(&file.db(db_arg)).await?;
+            let db = open(&file, db_arg).await?;
             match command {
                 SettingCommand::Show => {
                     print!("{}", credit_desk_server::settings::show(&db).await?)
@@ -152,7 +153,7 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
             }
         }
         Command::Calendar { command } => {
-            let db = open(&file.db(db_arg)).await?;
+            let db = open(&file, db_arg).await?;
             let mut conn = db.read().await?;
             match command {
                 CalendarCommand::Import { file: path } => {
@@ -210,7 +211,7 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
             }
         }
         Command::Audit { command } => {
-            let db = open(&file.db(db_arg)).await?;
+            let db = open(&file, db_arg).await?;
             match command {
                 AuditCommand::Verify => {
                     let started = std::time::Instant::now();
@@ -233,15 +234,57 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
                 }
             }
         }
+        Command::Keys { command } => match command {
+            KeysCommand::New => {
+                let path = file.key_file(db_arg);
+                let existing = match std::fs::read_to_string(&path) {
+                    Ok(text) => Some(vault::Vault::parse(&text)?),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(e.into()),
+                };
+                let line = vault::Vault::new_key_line(existing.as_ref());
+                let text = match existing {
+                    Some(_) => line.clone(),
+                    None => format!("{}{line}", vault::KEY_FILE_HEADER),
+                };
+                vault::write_private(&path, &text, true)?;
+                let id = line.split_whitespace().next().unwrap_or_default();
+                println!(
+                    "key {id} added to {}: restart the servers on it, then run `keys rotate`",
+                    path.display()
+                );
+            }
+            KeysCommand::Rotate => {
+                let db = open(&file, db_arg).await?;
+                let vault = vault::installed()?;
+                let started = std::time::Instant::now();
+                let done = db::sealed::reseal(&db, vault, false).await?;
+                println!(
+                    "resealed {} value(s) and {} index(es) under key {} in {:.1} s",
+                    done.values,
+                    done.indexes,
+                    vault.current_id(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            KeysCommand::Status => {
+                let db = open(&file, db_arg).await?;
+                let vault = vault::installed()?;
+                println!("current key: {}", vault.current_id());
+                for (key, n) in db::sealed::census(&mut *db.read().await?).await? {
+                    println!("{key}\t{n}");
+                }
+            }
+        },
         Command::Migrate => {
-            open(&file.db(db_arg)).await?;
+            open(&file, db_arg).await?;
         }
         Command::Init {
             admin_user,
             admin_password_file,
             center_name,
         } => {
-            let db = open(&file.db(db_arg)).await?;
+            let db = open(&file, db_arg).await?;
             let center = setup::ensure_center(&db, &center_name, now).await?;
             let password = read_password(admin_password_file.as_deref(), &admin_user)?;
             setup::add_operator(
@@ -263,8 +306,7 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
             );
         }
         Command::Serve { serve } => {
-            let mut options =
-                ServeOptions::new(open(&file.db(db_arg)).await?, Arc::new(SystemClock));
+            let mut options = ServeOptions::new(open(&file, db_arg).await?, Arc::new(SystemClock));
             options.sessions = file.sessions(&serve)?;
             options.policy = file.policy(&serve)?;
             options.tls = file.tls(&serve)?;
@@ -290,7 +332,7 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
             );
         }
         Command::Operator { command } => {
-            let db = open(&file.db(db_arg)).await?;
+            let db = open(&file, db_arg).await?;
             match command {
                 OperatorCommand::Add {
                     username,

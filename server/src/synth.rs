@@ -178,6 +178,8 @@ pub async fn generate(
                 )
             };
             let phone = format!("13{:09}", rng.random_range(0..1_000_000_000u64));
+            let [sealed_identifier, index, address, phone] =
+                crate::db::subjects::sealed_columns(&identifier, &address, &phone)?;
             subjects.push(vec![
                 V::T(id.clone()),
                 V::T(
@@ -188,7 +190,8 @@ pub async fn generate(
                     })
                     .into(),
                 ),
-                V::T(identifier.clone()),
+                V::T(sealed_identifier),
+                V::T(index),
                 V::T(name.clone()),
                 V::T(town_id.clone()),
                 V::T(address),

@@ -75,8 +75,7 @@ impl Key {
     }
 
     fn index(&self, text: &str) -> String {
-        let mut mac =
-            <HmacSm3 as hmac::KeyInit>::new_from_slice(&self.index_key).expect("any key");
+        let mut mac = <HmacSm3 as hmac::KeyInit>::new_from_slice(&self.index_key).expect("any key");
         mac.update(text.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -99,7 +98,10 @@ impl Vault {
                 || id.len() > ID_MAX
                 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
             {
-                bail!("line {}: a key id is 1–{ID_MAX} letters, digits or -", n + 1);
+                bail!(
+                    "line {}: a key id is 1–{ID_MAX} letters, digits or -",
+                    n + 1
+                );
             }
             let mut secret = [0u8; 32];
             hex::decode_to_slice(hex_secret.trim(), &mut secret)
@@ -154,7 +156,10 @@ impl Vault {
         let nonce: [u8; NONCE_LEN] = rand::random();
         let sealed = key
             .cipher
-            .encrypt(&Nonce::<aes_gcm::aead::consts::U12>::from(nonce), plain.as_bytes())
+            .encrypt(
+                &Nonce::<aes_gcm::aead::consts::U12>::from(nonce),
+                plain.as_bytes(),
+            )
             .expect("GCM seals any length a database holds");
         let mut bytes = Vec::with_capacity(NONCE_LEN + sealed.len());
         bytes.extend_from_slice(&nonce);
@@ -213,7 +218,11 @@ impl Vault {
     /// Its index under every key, the current first: what a lookup tries,
     /// so rows not yet resealed after a rotation are found too.
     pub fn indexes(&self, normalised: &str) -> Vec<String> {
-        self.keys.iter().rev().map(|k| k.index(normalised)).collect()
+        self.keys
+            .iter()
+            .rev()
+            .map(|k| k.index(normalised))
+            .collect()
     }
 
     fn same_keys(&self, other: &Vault) -> bool {
@@ -256,6 +265,12 @@ pub fn install(vault: Vault) -> anyhow::Result<&'static Vault> {
         }
     }
     Ok(INSTALLED.get().expect("set above"))
+}
+
+/// For tests and benchmarks: the installed key set, or a fresh random
+/// key (gone with the process) installed now.
+pub fn install_ephemeral() -> &'static Vault {
+    INSTALLED.get_or_init(|| Vault::parse(&Vault::new_key_line(None)).expect("a fresh key parses"))
 }
 
 /// The installed key set.
@@ -356,14 +371,23 @@ mod tests {
         let altered = String::from_utf8(bytes).unwrap();
         assert_eq!(v.open(&altered), Err(VaultError::Damaged));
         assert_eq!(v.open("13800138000"), Err(VaultError::NotSealed));
-        let only_k1 = Vault::parse(TWO_KEYS.lines().take(2).collect::<Vec<_>>().join("\n").as_str())
-            .unwrap();
-        assert_eq!(only_k1.open(&sealed), Err(VaultError::UnknownKey("k2".into())));
-        // Another file's k2 is another key.
-        let other = Vault::parse(
-            "k2 0303030303030303030303030303030303030303030303030303030303030303",
+        let only_k1 = Vault::parse(
+            TWO_KEYS
+                .lines()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .as_str(),
         )
         .unwrap();
+        assert_eq!(
+            only_k1.open(&sealed),
+            Err(VaultError::UnknownKey("k2".into()))
+        );
+        // Another file's k2 is another key.
+        let other =
+            Vault::parse("k2 0303030303030303030303030303030303030303030303030303030303030303")
+                .unwrap();
         assert_eq!(other.open(&sealed), Err(VaultError::Damaged));
     }
 
@@ -374,8 +398,15 @@ mod tests {
         assert_eq!(v.index(n), v.index(n));
         assert_ne!(v.index(n), v.index("441284197503120029"));
         assert_eq!(v.index(n).len(), 64);
-        let old = Vault::parse(TWO_KEYS.lines().take(2).collect::<Vec<_>>().join("\n").as_str())
-            .unwrap();
+        let old = Vault::parse(
+            TWO_KEYS
+                .lines()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .as_str(),
+        )
+        .unwrap();
         // After a rotation the old index still finds rows not yet resealed.
         assert_eq!(v.indexes(n), [v.index(n), old.index(n)]);
         assert!(!v.index(n).contains(n));
@@ -383,8 +414,15 @@ mod tests {
 
     #[test]
     fn a_rotation_reseals_under_the_newest_key() {
-        let old = Vault::parse(TWO_KEYS.lines().take(2).collect::<Vec<_>>().join("\n").as_str())
-            .unwrap();
+        let old = Vault::parse(
+            TWO_KEYS
+                .lines()
+                .take(2)
+                .collect::<Vec<_>>()
+                .join("\n")
+                .as_str(),
+        )
+        .unwrap();
         let sealed = old.seal("x");
         let v = Vault::parse(TWO_KEYS).unwrap();
         assert!(!v.is_current(&sealed));
@@ -400,7 +438,10 @@ mod tests {
             ("k1", "expected"),
             ("k1 zz", "64 hex"),
             ("k1 0101", "64 hex"),
-            ("k/1 0101010101010101010101010101010101010101010101010101010101010101", "key id"),
+            (
+                "k/1 0101010101010101010101010101010101010101010101010101010101010101",
+                "key id",
+            ),
             (
                 "k1 0101010101010101010101010101010101010101010101010101010101010101\n\
                  k1 0202020202020202020202020202020202020202020202020202020202020202",
@@ -411,7 +452,10 @@ mod tests {
             assert!(e.contains(says), "{text:?}: {e}");
         }
         let first = Vault::new_key_line(None);
-        assert!(first.starts_with("k1 ") && first.len() == 3 + 64 + 1, "{first}");
+        assert!(
+            first.starts_with("k1 ") && first.len() == 3 + 64 + 1,
+            "{first}"
+        );
         let v = Vault::parse(TWO_KEYS).unwrap();
         assert!(Vault::new_key_line(Some(&v)).starts_with("k3 "));
     }

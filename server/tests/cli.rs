@@ -148,7 +148,8 @@ fn calendar_commands_check_dates_and_import_years() {
         "10",
     ]);
     assert!(ok, "{out}");
-    assert_eq!(out.trim(), "2026-10-15");
+    // (The first command to open the database also says it made a key file.)
+    assert_eq!(out.lines().next(), Some("2026-10-15"), "{out}");
     let (ok, out) = run(&["calendar", "is-working-day", "--db", &db, "2026-10-10"]);
     assert_eq!((ok, out.trim()), (true, "true"), "make-up Saturday");
     let (ok, out) = run(&["calendar", "is-working-day", "--db", &db, "2026-10-05"]);
@@ -305,4 +306,110 @@ fn audit_verify_passes_an_intact_chain_and_fails_an_edited_one() {
         out.contains("audit chain broken: row 1 (id ") && out.contains("was edited"),
         "{out}"
     );
+}
+
+/// Personal data at rest: a database written before sealing existed is
+/// sealed when it is first opened with a key file (made then), so its file
+/// no longer holds the number, phone or address; a new key and a rotation
+/// reseal everything under it; lookups by number keep working; a missing
+/// key file is refused once anything is sealed.
+#[test]
+fn personal_data_is_sealed_and_keys_rotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("k.db");
+    let db = format!("sqlite://{}", path.display());
+    let keys = dir.path().join("k.db.keys");
+    let (ok, out) = run(&["migrate", "--db", &db]);
+    assert!(ok, "{out}");
+    assert!(keys.exists(), "made next to the database on first start");
+    std::fs::remove_file(&keys).unwrap();
+
+    // A subject as an earlier version wrote it, in the clear.
+    let (number, phone, address) = (
+        "441284196508120010",
+        "13800000002",
+        "四会市大沙镇马鞍村 12 号",
+    );
+    let legacy = async {
+        let db = credit_desk_server::db::Db::connect(&db).await.unwrap();
+        sqlx::query(
+            "INSERT INTO subjects (id, kind, identifier, name, address, phone, created_at, updated_at)
+             VALUES ('s-1', 'person', $1, '李建国', $2, $3, 0, 0)",
+        )
+        .bind(number)
+        .bind(address)
+        .bind(phone)
+        .execute(db.pool())
+        .await
+        .unwrap();
+        db.close().await;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(legacy);
+
+    let (ok, out) = run(&["keys", "status", "--db", &db]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("current key: k1") && out.contains("k1\t3"),
+        "{out}"
+    );
+    assert!(!out.contains("clear"), "{out}");
+    let file = std::fs::read(&path).unwrap();
+    let holds = |text: &str| file.windows(text.len()).any(|w| w == text.as_bytes());
+    for secret in [number, phone, address, "4412841965"] {
+        assert!(!holds(secret), "the database file holds {secret}");
+    }
+
+    // A new key, then a rotation: everything is under k2.
+    let (ok, out) = run(&["keys", "new", "--db", &db]);
+    assert!(ok && out.contains("key k2 added"), "{out}");
+    let (ok, out) = run(&["keys", "status", "--db", &db]);
+    assert!(
+        ok && out.contains("current key: k2") && out.contains("k1\t3"),
+        "{out}"
+    );
+    let (ok, out) = run(&["keys", "rotate", "--db", &db]);
+    assert!(ok, "{out}");
+    assert!(
+        out.contains("resealed 3 value(s) and 1 index(es) under key k2"),
+        "{out}"
+    );
+    let (ok, out) = run(&["keys", "status", "--db", &db]);
+    assert!(
+        ok && out.contains("k2\t3") && !out.contains("k1\t"),
+        "{out}"
+    );
+    // The old key can go; the number is still found and opened.
+    let text = std::fs::read_to_string(&keys).unwrap();
+    let without_k1: String = text
+        .lines()
+        .filter(|l| !l.starts_with("k1 "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&keys, without_k1).unwrap();
+    let lookup = async {
+        use credit_desk_server::vault;
+        vault::install(vault::Vault::parse(&std::fs::read_to_string(&keys).unwrap()).unwrap())
+            .unwrap();
+        let db = credit_desk_server::db::Db::connect(&db).await.unwrap();
+        let mut conn = db.read().await.unwrap();
+        let found = credit_desk_server::db::subjects::get_by_identifier(&mut conn, number)
+            .await
+            .unwrap()
+            .expect("found by its blind index");
+        assert_eq!(
+            (found.name.as_str(), found.phone.as_str()),
+            ("李建国", phone)
+        );
+        assert_eq!(found.address, address);
+        drop(conn);
+        db.close().await;
+    };
+    rt.block_on(lookup);
+
+    // Without the key file a sealed database does not open.
+    std::fs::remove_file(&keys).unwrap();
+    let (ok, out) = run(&["keys", "status", "--db", &db]);
+    assert!(!ok && out.contains("is missing"), "{out}");
+    assert!(!keys.exists(), "no new key replaces a lost one");
 }

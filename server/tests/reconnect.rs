@@ -32,6 +32,7 @@ async fn reconnects_when_the_server_comes_back() {
     assert!(net::is_link_failure(&down), "{down:?}");
 
     let dir = tempfile::tempdir().unwrap();
+    credit_desk_server::vault::install_ephemeral();
     let db = Db::connect_and_migrate(&format!("sqlite://{}", dir.path().join("r.db").display()))
         .await
         .unwrap();

@@ -120,6 +120,7 @@ impl TestServer {
                 )
             }
         };
+        credit_desk_server::vault::install_ephemeral();
         let db = Db::connect_and_migrate(&url)
             .await
             .expect("open test database");
@@ -171,6 +172,17 @@ impl TestServer {
 
     /// Stops the server and removes its database.
     pub async fn finish(self) {
+        // Whatever the test did, no identity number, phone or address was
+        // written in the clear.
+        let census = credit_desk_server::db::sealed::census(
+            &mut self.db.read().await.expect("a connection"),
+        )
+        .await
+        .expect("the census of sealed values");
+        assert!(
+            census.iter().all(|(key, _)| key != "clear"),
+            "personal data in the clear: {census:?}"
+        );
         self.running.stop().await.expect("server stopped cleanly");
         self.db.close().await;
         if let Cleanup::Postgres { admin_url, name } = self.cleanup

@@ -16,6 +16,7 @@ use tonic::Code;
 async fn server(limits: ConnectionLimits) -> (Running, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    credit_desk_server::vault::install_ephemeral();
     let db = Db::connect_and_migrate(&url).await.unwrap();
     let mut options = ServeOptions::new(db, ManualClock::new(T0));
     options.limits = limits;

@@ -19,6 +19,7 @@ async fn tls_options(dir: &tempfile::TempDir) -> (ServeOptions, String) {
     let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert, &cert_pem).unwrap();
     std::fs::write(&key, certified.signing_key.serialize_pem()).unwrap();
+    credit_desk_server::vault::install_ephemeral();
     let db = Db::connect_and_migrate(&format!("sqlite://{}", dir.path().join("t.db").display()))
         .await
         .unwrap();

@@ -27,7 +27,7 @@ pub async fn insert(conn: &mut AnyConnection, c: NewComplaint<'_>) -> sqlx::Resu
     .bind(c.complaint_no)
     .bind(c.channel)
     .bind(c.complainant)
-    .bind(c.contact)
+    .bind(super::sealed::seal(c.contact)?)
     .bind(c.subject_id)
     .bind(c.about)
     .bind(c.received_on)
@@ -76,6 +76,14 @@ pub struct ComplaintRow {
     pub answer_letter_no: Option<String>,
 }
 
+impl super::sealed::Open for ComplaintRow {
+    fn open(mut self) -> sqlx::Result<Self> {
+        super::sealed::open(&mut self.contact)?;
+        super::sealed::open_opt(&mut self.subject_identifier)?;
+        Ok(self)
+    }
+}
+
 macro_rules! complaint_select {
     () => {
         "SELECT c.id, c.complaint_no, c.channel, c.complainant, c.contact,
@@ -94,7 +102,8 @@ macro_rules! complaint_select {
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<ComplaintRow>> {
     const SQL: &str = concat!(complaint_select!(), " WHERE c.id = $1");
-    sqlx::query_as(SQL).bind(id).fetch_optional(conn).await
+    let row = sqlx::query_as(SQL).bind(id).fetch_optional(conn).await?;
+    super::sealed::open_one(row)
 }
 
 /// Complaints filed under `unit_path`: the open ones (due first), or with
@@ -112,13 +121,14 @@ pub async fn list(
           ORDER BY CASE WHEN c.state = 'open' THEN 0 ELSE 1 END, c.due_on, c.complaint_no DESC
           LIMIT $4"
     );
-    sqlx::query_as(SQL)
+    let rows = sqlx::query_as(SQL)
         .bind(format!("{unit_path}%"))
         .bind(i64::from(all))
         .bind(since)
         .bind(limit)
         .fetch_all(conn)
-        .await
+        .await?;
+    super::sealed::open_all(rows)
 }
 
 /// Open complaints under `unit_path`: (all, past their last day).

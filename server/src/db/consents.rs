@@ -134,23 +134,33 @@ macro_rules! select {
     };
 }
 
+impl super::sealed::Open for ConsentRow {
+    fn open(mut self) -> sqlx::Result<Self> {
+        super::sealed::open(&mut self.subject_identifier)?;
+        super::sealed::open_opt(&mut self.agent_identifier)?;
+        Ok(self)
+    }
+}
+
 pub async fn get(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<ConsentRow>> {
-    sqlx::query_as(select!("WHERE c.id = $1"))
+    let row = sqlx::query_as(select!("WHERE c.id = $1"))
         .bind(id)
         .fetch_optional(conn)
-        .await
+        .await?;
+    super::sealed::open_one(row)
 }
 
 pub async fn of_subject(
     conn: &mut AnyConnection,
     subject_id: &str,
 ) -> sqlx::Result<Vec<ConsentRow>> {
-    sqlx::query_as(select!(
+    let rows = sqlx::query_as(select!(
         "WHERE c.subject_id = $1 ORDER BY c.created_at DESC"
     ))
     .bind(subject_id)
     .fetch_all(conn)
-    .await
+    .await?;
+    super::sealed::open_all(rows)
 }
 
 pub struct NewConsent<'a> {

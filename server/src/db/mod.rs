@@ -23,6 +23,7 @@ pub mod query_log;
 pub mod queue;
 pub mod records;
 pub mod review;
+pub mod sealed;
 pub mod sessions;
 pub mod ssh_keys;
 pub mod subjects;

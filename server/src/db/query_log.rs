@@ -149,7 +149,8 @@ pub async fn page(
         values.len()
     );
     let q = sqlx::query_as::<_, EntryRow>(sqlx::AssertSqlSafe(sql));
-    bind_all!(q, values).fetch_all(conn).await
+    let rows = bind_all!(q, values).fetch_all(conn).await?;
+    super::sealed::open_all(rows)
 }
 
 /// The attempts with these ids, oldest first.
@@ -166,5 +167,13 @@ pub async fn by_ids(conn: &mut AnyConnection, ids: &[String]) -> sqlx::Result<Ve
     for id in ids {
         q = q.bind(id);
     }
-    q.fetch_all(conn).await
+    let rows = q.fetch_all(conn).await?;
+    super::sealed::open_all(rows)
+}
+
+impl super::sealed::Open for EntryRow {
+    fn open(mut self) -> sqlx::Result<Self> {
+        super::sealed::open(&mut self.subject_identifier)?;
+        Ok(self)
+    }
 }

@@ -83,7 +83,10 @@ impl QueueScope {
 }
 
 fn rows(rows: Vec<sqlx::any::AnyRow>) -> sqlx::Result<Vec<TicketRow>> {
-    rows.iter().map(sqlx::FromRow::from_row).collect()
+    use super::sealed::Open;
+    rows.iter()
+        .map(|r| <TicketRow as sqlx::FromRow<_>>::from_row(r)?.open())
+        .collect()
 }
 
 /// The first `limit` tickets of the queue, nearest deadline first.

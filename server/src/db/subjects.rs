@@ -5,6 +5,7 @@ use credit_desk_proto::pb::{SubjectKind, VerificationMethod};
 use sqlx::AnyConnection;
 
 use super::column::Text;
+use super::sealed::{self, Open, open_all, open_one};
 
 /// A subject with the columns of its kind (empty where not applicable).
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -23,6 +24,15 @@ pub struct SubjectRow {
     pub legal_representative: Option<String>,
 }
 
+impl Open for SubjectRow {
+    fn open(mut self) -> sqlx::Result<Self> {
+        sealed::open(&mut self.identifier)?;
+        sealed::open(&mut self.address)?;
+        sealed::open(&mut self.phone)?;
+        Ok(self)
+    }
+}
+
 macro_rules! select {
     ($rest:literal) => {
         concat!(
@@ -38,26 +48,32 @@ macro_rules! select {
 }
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<SubjectRow>> {
-    sqlx::query_as(select!("WHERE s.id = $1"))
+    let row = sqlx::query_as(select!("WHERE s.id = $1"))
         .bind(id)
         .fetch_optional(conn)
-        .await
+        .await?;
+    open_one(row)
 }
 
+/// The subject holding a (normalised) identity number or credit code,
+/// found by its blind index under any key of the key file.
 pub async fn get_by_identifier(
     conn: &mut AnyConnection,
     identifier: &str,
 ) -> sqlx::Result<Option<SubjectRow>> {
-    sqlx::query_as(select!("WHERE s.identifier = $1"))
-        .bind(identifier)
-        .fetch_optional(conn)
-        .await
+    let indexes = sealed::indexes(identifier)?;
+    let rows =
+        super::bulk::fetch_in(conn, select!("WHERE s.identifier_index IN "), &[], &indexes).await?;
+    let row = rows
+        .first()
+        .map(<SubjectRow as sqlx::FromRow<_>>::from_row)
+        .transpose()?;
+    open_one(row)
 }
 
-/// Subjects whose name contains `query` or whose identifier starts with it,
-/// by identifier after `after`.
-/// Subjects whose name contains `query` or whose number starts with it, in
-/// number order, after the subject with id `after` ("" for the first page).
+/// Subjects whose name contains `query`, or who hold the number `query`
+/// (numbers are sealed: only a whole one is found), in name order after
+/// the subject with id `after` ("" for the first page).
 pub async fn page(
     conn: &mut AnyConnection,
     query: &str,
@@ -65,17 +81,22 @@ pub async fn page(
     limit: i64,
 ) -> sqlx::Result<Vec<SubjectRow>> {
     let text = like_literal(query);
-    sqlx::query_as(select!(
-        "WHERE (s.name LIKE $1 ESCAPE '\\' OR s.identifier LIKE $2 ESCAPE '\\')
-           AND ($3 = '' OR s.identifier > (SELECT identifier FROM subjects WHERE id = $3))
-          ORDER BY s.identifier LIMIT $4"
+    let number = credit_desk_proto::ident::normalise(query);
+    let rows = sqlx::query_as(select!(
+        "WHERE (s.name LIKE $1 ESCAPE '\\' OR s.identifier_index = $2 OR s.identifier_index = $3)
+           AND ($4 = '' OR s.name > (SELECT name FROM subjects WHERE id = $4)
+                OR (s.name = (SELECT name FROM subjects WHERE id = $4) AND s.id > $4))
+          ORDER BY s.name, s.id LIMIT $5"
     ))
     .bind(format!("%{text}%"))
-    .bind(format!("{text}%"))
+    .bind(sealed::index(&number)?)
+    // A row not yet resealed after a rotation carries the previous key's.
+    .bind(sealed::indexes(&number)?.pop().unwrap_or_default())
     .bind(after)
     .bind(limit)
     .fetch_all(conn)
-    .await
+    .await?;
+    open_all(rows)
 }
 
 /// `text` matched literally by LIKE … ESCAPE '\': its `%`, `_` and `\`
@@ -95,12 +116,13 @@ pub async fn members(
     conn: &mut AnyConnection,
     household_id: &str,
 ) -> sqlx::Result<Vec<SubjectRow>> {
-    sqlx::query_as(select!(
-        "JOIN household_members m ON m.person_id = s.id WHERE m.household_id = $1 ORDER BY s.identifier"
+    let rows = sqlx::query_as(select!(
+        "JOIN household_members m ON m.person_id = s.id WHERE m.household_id = $1 ORDER BY s.name, s.id"
     ))
     .bind(household_id)
     .fetch_all(conn)
-    .await
+    .await?;
+    open_all(rows)
 }
 
 pub struct NewSubject<'a> {
@@ -116,16 +138,18 @@ pub struct NewSubject<'a> {
 
 pub async fn insert(conn: &mut AnyConnection, s: NewSubject<'_>) -> sqlx::Result<()> {
     sqlx::query(
-        "INSERT INTO subjects (id, kind, identifier, name, township_id, address, phone, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        "INSERT INTO subjects (id, kind, identifier, identifier_index, name, township_id, address,
+             phone, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
     )
     .bind(s.id)
     .bind(s.kind)
-    .bind(s.identifier)
+    .bind(sealed::seal(s.identifier)?)
+    .bind(sealed::index(s.identifier)?)
     .bind(s.name)
     .bind(s.township_id)
-    .bind(s.address)
-    .bind(s.phone)
+    .bind(sealed::seal(s.address)?)
+    .bind(sealed::seal(s.phone)?)
     .bind(s.now_ms)
     .execute(conn)
     .await?;
@@ -221,6 +245,13 @@ pub struct VerificationRow {
     pub licence: Option<String>,
 }
 
+impl Open for VerificationRow {
+    fn open(mut self) -> sqlx::Result<Self> {
+        sealed::open_opt(&mut self.agent_identifier)?;
+        Ok(self)
+    }
+}
+
 macro_rules! select_verification {
     ($rest:literal) => {
         concat!(
@@ -267,7 +298,7 @@ pub async fn insert_verification(
     .bind(v.subject_id)
     .bind(v.method)
     .bind(v.document)
-    .bind(v.agent_identifier)
+    .bind(sealed::seal_opt(v.agent_identifier)?)
     .bind(v.agent_name)
     .bind(v.poa_reference)
     .bind(v.operator_id)
@@ -286,10 +317,11 @@ pub async fn get_verification(
     conn: &mut AnyConnection,
     id: &str,
 ) -> sqlx::Result<Option<VerificationRow>> {
-    sqlx::query_as(select_verification!("WHERE v.id = $1"))
+    let row = sqlx::query_as(select_verification!("WHERE v.id = $1"))
         .bind(id)
         .fetch_optional(conn)
-        .await
+        .await?;
+    open_one(row)
 }
 
 pub async fn recent_verifications(
@@ -297,13 +329,14 @@ pub async fn recent_verifications(
     subject_id: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<VerificationRow>> {
-    sqlx::query_as(select_verification!(
+    let rows = sqlx::query_as(select_verification!(
         "WHERE v.subject_id = $1 ORDER BY v.created_at DESC LIMIT $2"
     ))
     .bind(subject_id)
     .bind(limit)
     .fetch_all(conn)
-    .await
+    .await?;
+    open_all(rows)
 }
 
 /// A registered subject as an import needs it: found by its identifier.
@@ -322,7 +355,36 @@ pub async fn by_identifiers(
     conn: &mut AnyConnection,
     identifiers: &[String],
 ) -> sqlx::Result<Vec<KnownSubject>> {
-    let select = "SELECT identifier, id, kind, name FROM subjects WHERE identifier IN ";
-    let rows = super::bulk::fetch_in(conn, select, &[], identifiers).await?;
-    rows.iter().map(sqlx::FromRow::from_row).collect()
+    // Looked up by blind index (under every key), then named again by the
+    // number that was asked for.
+    let mut by_index = std::collections::HashMap::new();
+    for identifier in identifiers {
+        for index in sealed::indexes(identifier)? {
+            by_index.insert(index, identifier);
+        }
+    }
+    let indexes: Vec<String> = by_index.keys().cloned().collect();
+    let select = "SELECT identifier_index AS identifier, id, kind, name FROM subjects WHERE identifier_index IN ";
+    let rows = super::bulk::fetch_in(conn, select, &[], &indexes).await?;
+    rows.iter()
+        .map(|row| {
+            let mut known: KnownSubject = sqlx::FromRow::from_row(row)?;
+            known.identifier = by_index
+                .get(&known.identifier)
+                .map(|n| n.to_string())
+                .unwrap_or_default();
+            Ok(known)
+        })
+        .collect()
+}
+
+/// A subject's sealed columns for a bulk insert: the sealed number, its
+/// blind index, the sealed address and phone.
+pub fn sealed_columns(identifier: &str, address: &str, phone: &str) -> sqlx::Result<[String; 4]> {
+    Ok([
+        sealed::seal(identifier)?,
+        sealed::index(identifier)?,
+        sealed::seal(address)?,
+        sealed::seal(phone)?,
+    ])
 }

@@ -241,6 +241,16 @@ pub struct TicketRow {
     pub withdrawn_by: Option<String>,
 }
 
+impl super::sealed::Open for TicketRow {
+    fn open(mut self) -> sqlx::Result<Self> {
+        use super::sealed::open;
+        open(&mut self.subject_identifier)?;
+        open(&mut self.contact_phone)?;
+        open(&mut self.contact_address)?;
+        Ok(self)
+    }
+}
+
 macro_rules! select_ticket {
     ($rest:expr) => {
         concat!(
@@ -270,10 +280,11 @@ macro_rules! select_ticket {
 pub const SELECT_TICKET: &str = select_ticket!("");
 
 pub async fn get(conn: &mut AnyConnection, id: &str) -> sqlx::Result<Option<TicketRow>> {
-    sqlx::query_as(select_ticket!("WHERE t.id = $1"))
+    let row = sqlx::query_as(select_ticket!("WHERE t.id = $1"))
         .bind(id)
         .fetch_optional(conn)
-        .await
+        .await?;
+    super::sealed::open_one(row)
 }
 
 /// Records how and why the applicant withdrew (the state is set by the
@@ -344,13 +355,13 @@ pub async fn insert(conn: &mut AnyConnection, t: NewTicket<'_>) -> sqlx::Result<
     .bind(t.verification_id)
     .bind(t.applicant)
     .bind(t.agent_name)
-    .bind(t.agent_identifier)
+    .bind(super::sealed::seal(t.agent_identifier)?)
     .bind(t.poa_reference)
     .bind(t.reason_category)
     .bind(t.reason_text)
     .bind(t.evidence)
-    .bind(t.contact_phone)
-    .bind(t.contact_address)
+    .bind(super::sealed::seal(t.contact_phone)?)
+    .bind(super::sealed::seal(t.contact_address)?)
     .bind(t.notify_by)
     .bind(date_text(t.received_on))
     .bind(date_text(t.overall_due))

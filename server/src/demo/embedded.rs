@@ -34,7 +34,8 @@ pub struct Demo {
 /// Opens (seeding on first run) the demo database and starts a server on
 /// a loopback port for this process only.
 pub async fn start(db_path: &Path, synthetic_subjects: u64) -> anyhow::Result<Demo> {
-    let db = Db::connect_and_migrate(&format!("sqlite://{}", db_path.display())).await?;
+    let url = format!("sqlite://{}", db_path.display());
+    let db = crate::db::sealed::open_with_keys(&url, &crate::vault::default_key_file(&url)).await?;
     let now = SystemClock.now_ms();
     let seeded = seed_if_empty(&db, now).await?;
     if seeded && synthetic_subjects > 0 {

@@ -256,14 +256,17 @@ impl Batch {
                 SubjectKind::Organisation
             }
         };
+        let [identifier, index, address, phone] =
+            crate::db::subjects::sealed_columns(&row.identifier, "", "")?;
         self.subjects.push(vec![
             id.as_str().into(),
             crate::domain::subject_kind_to_str(kind).into(),
-            row.identifier.as_str().into(),
+            identifier.into(),
+            index.into(),
             row.name.as_str().into(),
             V::NullText,
-            "".into(),
-            "".into(),
+            address.into(),
+            phone.into(),
             V::I(now),
             V::I(now),
             import_id.into(),
