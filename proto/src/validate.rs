@@ -47,6 +47,9 @@ pub mod field {
     pub const PURPOSE_CODE: &str = "purpose_code";
     pub const FROM_DATE: &str = "from_date";
     pub const TO_DATE: &str = "to_date";
+    pub const ADDRESS: &str = "address";
+    pub const PHONE: &str = "phone";
+    pub const LEGAL_REPRESENTATIVE: &str = "legal_representative";
 }
 
 /// What staff call each field a request may name, in both languages; a
@@ -149,6 +152,13 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("conclusion", "核查结论", "conclusion"),
     ("alert_id", "预警", "alert"),
     ("month", "统计月份", "month"),
+    ("address", "地址", "address"),
+    ("phone", "联系电话", "phone"),
+    (
+        "legal_representative",
+        "法定代表人（负责人）",
+        "legal representative",
+    ),
     ("unlawful_provision", "违规提供信息", "unlawful provision"),
     ("misuse", "滥用信息", "misuse"),
     ("leaks", "信息泄露", "leaks"),
@@ -458,6 +468,8 @@ pub enum Rule {
     NotAnSshKey,
     /// The key is registered for another operator.
     SshKeyTaken,
+    /// The number is registered already (verify the subject instead).
+    AlreadyRegistered,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -565,6 +577,12 @@ impl FieldError {
                 .pick(
                     "应为一行 OpenSSH 公钥：id_ed25519.pub 文件中的那一行",
                     "must be one OpenSSH public key line: the line in id_ed25519.pub",
+                )
+                .into(),
+            Rule::AlreadyRegistered => lang
+                .pick(
+                    "该证件号码已登记，请直接核验身份",
+                    "this number is registered already: verify the subject instead",
                 )
                 .into(),
             Rule::SshKeyTaken => lang
@@ -935,6 +953,60 @@ pub fn identifier(
         .map_err(|e| FieldError::new(field, Rule::Identifier(e)))
 }
 
+/// A subject's address as written on the card or licence, at most.
+pub const ADDRESS_MAX: usize = 120;
+/// A subject's name, at most (organisations' names are long).
+pub const SUBJECT_NAME_MAX: usize = 60;
+
+/// A subject registered at the counter: a valid number, the name and
+/// address on the card or licence, a phone if given, and for an
+/// organisation its legal representative (for a person, none).
+pub fn registration(
+    r: &crate::pb::RegisterSubjectRequest,
+    today: chrono::NaiveDate,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let organisation = match ident::check_any(&r.identifier, today) {
+        Ok(ident::Identifier::Organisation(_)) => Some(true),
+        Ok(ident::Identifier::Person(_)) => Some(false),
+        Err(_) if r.identifier.trim().is_empty() => {
+            errors.push(FieldError::new(field::IDENTIFIER, Rule::Required));
+            None
+        }
+        Err(e) => {
+            errors.push(FieldError::new(field::IDENTIFIER, Rule::Identifier(e)));
+            None
+        }
+    };
+    let mut check = |result: Result<(), FieldError>| {
+        if let Err(e) = result {
+            errors.push(e);
+        }
+    };
+    check(display_text(field::NAME, &r.name, SUBJECT_NAME_MAX));
+    check(match r.address.trim() {
+        "" => Err(FieldError::new(field::ADDRESS, Rule::Required)),
+        address => free_text(field::ADDRESS, address, ADDRESS_MAX, false),
+    });
+    if !r.phone.trim().is_empty() {
+        check(phone(field::PHONE, &r.phone));
+    }
+    let representative = r.legal_representative.trim();
+    match organisation {
+        Some(true) => check(display_text(
+            field::LEGAL_REPRESENTATIVE,
+            representative,
+            DISPLAY_NAME_MAX,
+        )),
+        Some(false) if !representative.is_empty() => check(Err(FieldError::new(
+            field::LEGAL_REPRESENTATIVE,
+            Rule::OnlyForOrganisations,
+        ))),
+        _ => {}
+    }
+    errors
+}
+
 /// The longest span of a query-log search or export, in days.
 pub const LOG_RANGE_MAX_DAYS: u32 = 366;
 
@@ -1280,6 +1352,83 @@ mod tests {
                 Some(expected),
                 "{text}"
             );
+        }
+    }
+
+    #[test]
+    fn a_registration_names_every_field_that_is_wrong() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        let person = crate::pb::RegisterSubjectRequest {
+            identifier: "441284196508120010".into(),
+            name: "李建国".into(),
+            address: "四会市大沙镇马鞍村 12 号".into(),
+            ..Default::default()
+        };
+        assert!(registration(&person, today).is_empty());
+        let organisation = crate::pb::RegisterSubjectRequest {
+            identifier: "9144030071526726XG".into(),
+            name: "四会市大沙镇兴农种养专业合作社".into(),
+            address: "四会市大沙镇".into(),
+            phone: "0758-3312345".into(),
+            legal_representative: "李建国".into(),
+            ..Default::default()
+        };
+        assert!(registration(&organisation, today).is_empty());
+        let nobody = crate::pb::RegisterSubjectRequest {
+            legal_representative: " ".into(),
+            ..organisation
+        };
+        let missing: Vec<&str> = registration(&nobody, today)
+            .iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(missing, [field::LEGAL_REPRESENTATIVE]);
+        for (change, expected) in [
+            (
+                Box::new(|r: &mut crate::pb::RegisterSubjectRequest| r.identifier.clear())
+                    as Box<dyn Fn(&mut crate::pb::RegisterSubjectRequest)>,
+                vec![(field::IDENTIFIER, Rule::Required)],
+            ),
+            (
+                Box::new(|r| r.identifier = "441284196508120011".into()),
+                vec![(
+                    field::IDENTIFIER,
+                    Rule::Identifier(ident::check_any("441284196508120011", today).unwrap_err()),
+                )],
+            ),
+            (
+                Box::new(|r| r.address = " ".into()),
+                vec![(field::ADDRESS, Rule::Required)],
+            ),
+            (
+                Box::new(|r| r.address = "x\u{1b}[2J".into()),
+                vec![(field::ADDRESS, Rule::ControlCharacters { lines: false })],
+            ),
+            (
+                Box::new(|r| r.phone = "abc".into()),
+                vec![(
+                    field::PHONE,
+                    Rule::BadCharacters {
+                        allowed: "0-9 - + (7–20 digits)",
+                    },
+                )],
+            ),
+            (
+                Box::new(|r| r.legal_representative = "李建国".into()),
+                vec![(field::LEGAL_REPRESENTATIVE, Rule::OnlyForOrganisations)],
+            ),
+            (
+                Box::new(|r| r.name.clear()),
+                vec![(field::NAME, Rule::Required)],
+            ),
+        ] {
+            let mut r = person.clone();
+            change(&mut r);
+            let got: Vec<(&str, Rule)> = registration(&r, today)
+                .into_iter()
+                .map(|e| (e.field, e.rule))
+                .collect();
+            assert_eq!(got, expected, "{r:?}");
         }
     }
 

@@ -285,3 +285,78 @@ both_backends!(
         }
     }
 );
+
+// An organisation registered from its licence at the center: its type read
+// off the credit code, its legal representative kept, who then verifies
+// for it in person; a retry registers once; bad input names every field;
+// a supervisor may not register anyone.
+both_backends!(
+    an_organisation_is_registered_from_its_licence,
+    async |srv: &TestServer| {
+        let center = srv.session("center").await;
+        let req = pb::RegisterSubjectRequest {
+            request_id: credit_desk_tests::rid(),
+            identifier: "9144030071526726XG".into(),
+            name: "深圳市某某科技有限公司".into(),
+            address: "深圳市南山区科技园".into(),
+            phone: "0755-26001234".into(),
+            legal_representative: "张三".into(),
+        };
+        let first = center
+            .identity()
+            .register_subject(req.clone())
+            .await
+            .unwrap()
+            .into_inner();
+        let subject = first.subject.unwrap();
+        assert_eq!(subject.kind, pb::SubjectKind::Organisation as i32);
+        assert_eq!(subject.identifier, "9144030071526726XG");
+        assert_eq!(subject.legal_representative, "张三");
+        assert!(!subject.org_type.is_empty());
+        assert!(!first.replayed);
+        let again = center
+            .identity()
+            .register_subject(req)
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(again.replayed);
+        assert_eq!(again.subject.unwrap().id, subject.id);
+
+        let verified = center
+            .identity()
+            .verify(pb::VerifyRequest {
+                acting_as: pb::OrgActor::LegalRepresentative as i32,
+                agent_identifier: DEMO_PEOPLE[1].0.into(),
+                agent_name: "张三".into(),
+                licence: "营业执照正本".into(),
+                ..request("9144030071526726XG", "深圳市某某科技有限公司")
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(verified.outcome, VerifyOutcome::Verified as i32);
+
+        let bad = center
+            .identity()
+            .register_subject(pb::RegisterSubjectRequest {
+                request_id: credit_desk_tests::rid(),
+                identifier: "9144030071526726XA".into(),
+                phone: "abc".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(bad.code(), Code::InvalidArgument);
+        assert_eq!(violations(&bad), ["identifier", "name", "address", "phone"]);
+
+        let denied = srv
+            .session("supervisor")
+            .await
+            .identity()
+            .register_subject(pb::RegisterSubjectRequest::default())
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+    }
+);

@@ -1090,3 +1090,74 @@ both_backends!(
         assert_eq!(first, again);
     }
 );
+
+// A person the registry does not know: the clerk registers them from the
+// identity card at the counter (sex and birth date read off the number,
+// the township the counter's), the verification then goes through, and
+// the report says there is nothing on record. A second registration of
+// the number is refused naming it.
+both_backends!(
+    an_unknown_person_is_registered_and_gets_an_empty_report,
+    async |srv: &TestServer| {
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        desk.key(KeyCode::Char('v')).await;
+        desk.text("441284198801011234").await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("王小明").await;
+        desk.key(KeyCode::Enter).await;
+        let screen = desk.expect("库中无此证件号码");
+        assert!(screen.contains("F3 登记新主体"), "{screen}");
+        desk.key(KeyCode::F(3)).await;
+        let form = desk.expect("登记新主体（按身份证或营业执照）");
+        assert!(form.contains("王小明 441284198801011234"), "{form}");
+        assert!(!form.contains("法定代表人"), "a person has none: {form}");
+        desk.key(KeyCode::Enter).await;
+        desk.expect("! 必填");
+        desk.text("四会市大沙镇马鞍村 8 号").await;
+        desk.key(KeyCode::Enter).await;
+        let verified = desk.expect("核验通过");
+        assert!(verified.contains("王小明"), "{verified}");
+
+        let (township, sex, birth): (Option<String>, String, String) = sqlx::query_as(
+            "SELECT t.code, p.sex, p.birth_date FROM subjects s
+             JOIN persons p ON p.subject_id = s.id
+             LEFT JOIN org_units t ON t.id = s.township_id
+             WHERE s.name = '王小明'",
+        )
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            (township.as_deref(), sex.as_str(), birth.as_str()),
+            (Some("T-DASHA"), "male", "1988-01-01")
+        );
+
+        desk.key(KeyCode::Char('q')).await;
+        let report = desk.expect("报告编号");
+        assert!(report.contains("（无记录）"), "{report}");
+
+        // Registered once: the same number again is refused, naming it.
+        let again = srv
+            .session("counter")
+            .await
+            .identity()
+            .register_subject(credit_desk_proto::pb::RegisterSubjectRequest {
+                request_id: credit_desk_tests::rid(),
+                identifier: "441284198801011234".into(),
+                name: "王小明".into(),
+                address: "四会市".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(again.code(), tonic::Code::InvalidArgument);
+        assert!(again.message().contains("已登记"), "{}", again.message());
+        let audited: Vec<(String,)> =
+            sqlx::query_as("SELECT action FROM audit_log WHERE action = 'subject.register'")
+                .fetch_all(srv.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(audited.len(), 1);
+    }
+);

@@ -171,6 +171,7 @@ pub enum Call {
     SignOffDay(String),
     /// A finished month's security statistics, by its `YYYY-MM`.
     GetMonthReport(String),
+    RegisterSubject(pb::RegisterSubjectRequest),
     SignOffMonth(pb::SignOffMonthRequest),
     /// Saves a month's statistics as .xlsx into the working folder.
     ExportMonthReport(String),
@@ -263,6 +264,7 @@ pub enum Answer {
     QueryLog(pb::SearchQueryLogResponse),
     DayReview(pb::DayReview),
     MonthReport(pb::MonthReport),
+    Registered(pb::RegisterSubjectResponse),
     Complaints(Vec<pb::ComplaintRecord>),
     Complaint(pb::ComplaintRecord),
 }
@@ -353,6 +355,12 @@ impl Client {
 
     fn complaint(&self) -> ComplaintClient<Channel> {
         ComplaintClient::new(self.channel.clone())
+            .send_compressed(CompressionEncoding::Zstd)
+            .accept_compressed(CompressionEncoding::Zstd)
+    }
+
+    fn identity(&self) -> IdentityClient<Channel> {
+        IdentityClient::new(self.channel.clone())
             .send_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Zstd)
     }
@@ -504,12 +512,7 @@ impl Client {
             Call::RemoveSshKey(m) => {
                 Answer::SshKeys(admin.remove_ssh_key(r!(m)).await?.into_inner().keys)
             }
-            Call::Verify(m) => {
-                let mut identity = IdentityClient::new(self.channel.clone())
-                    .send_compressed(CompressionEncoding::Zstd)
-                    .accept_compressed(CompressionEncoding::Zstd);
-                Answer::Verified(identity.verify(r!(m)).await?.into_inner())
-            }
+            Call::Verify(m) => Answer::Verified(self.identity().verify(r!(m)).await?.into_inner()),
             Call::RunQuery(m) => Answer::Queried(self.query().run_query(r!(m)).await?.into_inner()),
             Call::AddExplanation(m) => {
                 let record_id = m.record_id.clone();
@@ -676,6 +679,9 @@ impl Client {
                     .await?
                     .into_inner(),
             ),
+            Call::RegisterSubject(m) => {
+                Answer::Registered(self.identity().register_subject(r!(m)).await?.into_inner())
+            }
             Call::GetMonthReport(month) => Answer::MonthReport(
                 self.supervision()
                     .get_month_report(r!(pb::GetMonthReportRequest { month }))

@@ -236,6 +236,47 @@ fn verification_sends_the_normalised_number_once() {
     );
 }
 
+/// A number the registry does not know (zh-CN and en, 80×24): F3 opens
+/// the registration under the number and name typed; its errors stay
+/// local; registered, the verification goes again by itself.
+#[test]
+fn an_unknown_person_is_registered_then_verified() {
+    for lang in [Lang::Zh, Lang::En] {
+        let suffix = lang.tag();
+        let (mut app, commands) = verifying(lang);
+        let unknown = Answer::Verified(pb::VerifyResponse {
+            outcome: pb::VerifyOutcome::UnknownSubject as i32,
+            ..Default::default()
+        });
+        answer(&mut app, &commands, unknown);
+        insta::assert_snapshot!(format!("verify_unknown_{suffix}"), draw(&app).backend());
+        app.update(key(KeyCode::F(3)));
+        let commands = app.update(key(KeyCode::Enter));
+        assert!(commands.is_empty(), "the address is missing: nothing sent");
+        insta::assert_snapshot!(format!("verify_register_{suffix}"), draw(&app).backend());
+        type_text(&mut app, "四会市大沙镇马鞍村 12 号");
+        let commands = app.update(key(KeyCode::Enter));
+        let Call::RegisterSubject(req) = call_of(&commands) else {
+            panic!("{:?}", call_of(&commands))
+        };
+        assert_eq!(
+            (
+                req.identifier.as_str(),
+                req.name.as_str(),
+                req.address.as_str()
+            ),
+            ("441284199003070023", "陈美玲", "四会市大沙镇马鞍村 12 号")
+        );
+        assert!(!req.request_id.is_empty());
+        let registered = Answer::Registered(pb::RegisterSubjectResponse::default());
+        let commands = answer(&mut app, &commands, registered);
+        match call_of(&commands) {
+            Call::Verify(v) => assert_eq!(v.identifier, "441284199003070023"),
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
 #[test]
 fn an_invalid_number_never_leaves_the_workstation() {
     let (mut app, commands) = verifying(Lang::Zh);

@@ -51,7 +51,9 @@ pub fn access_for(path: &str) -> Access {
         | "/creditdesk.v1.Admin/ListSshKeys"
         | "/creditdesk.v1.Admin/AddSshKey"
         | "/creditdesk.v1.Admin/RemoveSshKey" => Access::Capability(C::ManageOperators),
-        "/creditdesk.v1.Identity/Verify" => Access::Capability(C::VerifyIdentity),
+        "/creditdesk.v1.Identity/Verify" | "/creditdesk.v1.Identity/RegisterSubject" => {
+            Access::Capability(C::VerifyIdentity)
+        }
         "/creditdesk.v1.Identity/GetSubject" | "/creditdesk.v1.Identity/ListSubjects" => {
             Access::Capability(C::ViewSubjects)
         }

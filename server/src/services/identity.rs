@@ -158,6 +158,89 @@ impl IdentityService {
         })
     }
 
+    async fn register_subject(
+        &self,
+        caller: Caller,
+        req: pb::RegisterSubjectRequest,
+    ) -> ApiResult<pb::RegisterSubjectResponse> {
+        let today = self.today();
+        let mut errors = validate::registration(&req, today);
+        if let Err(e) = validate::uuid(field::REQUEST_ID, &req.request_id) {
+            errors.insert(0, e);
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let identifier = ident::normalise(&req.identifier);
+        let parsed = ident::check_any(&identifier, today)
+            .map_err(|e| FieldError::new(field::IDENTIFIER, Rule::Identifier(e)))?;
+        let key = Key::of(&caller.operator_id, "RegisterSubject", &req, |r| {
+            &mut r.request_id
+        })?;
+        let now = self.ctx.now_ms();
+        let (id, replayed) = create_once(&self.ctx, key, async |tx| {
+            if subjects::get_by_identifier(tx, &identifier)
+                .await?
+                .is_some()
+            {
+                return Err(FieldError::new(field::IDENTIFIER, Rule::AlreadyRegistered).into());
+            }
+            // A person registered at a township counter lives there.
+            let unit = crate::db::org_units::get(tx, &caller.org_unit_id).await?;
+            let township = unit
+                .filter(|u| u.kind == pb::OrgUnitKind::Township)
+                .map(|u| u.id);
+            let id = new_id();
+            let kind = match &parsed {
+                ident::Identifier::Person(_) => pb::SubjectKind::Person,
+                ident::Identifier::Organisation(_) => pb::SubjectKind::Organisation,
+            };
+            subjects::insert(
+                tx,
+                subjects::NewSubject {
+                    id: &id,
+                    kind: domain::subject_kind_to_str(kind),
+                    identifier: &identifier,
+                    name: req.name.trim(),
+                    township_id: township.as_deref(),
+                    address: req.address.trim(),
+                    phone: &validate::half_width(req.phone.trim()),
+                    now_ms: now,
+                },
+            )
+            .await
+            // Registered meanwhile by another counter.
+            .map_err(|e| match crate::db::is_unique_violation(&e) {
+                true => FieldError::new(field::IDENTIFIER, Rule::AlreadyRegistered).into(),
+                false => ApiError::from(e),
+            })?;
+            match &parsed {
+                ident::Identifier::Person(p) => {
+                    let birth = p.birth_date.to_string();
+                    subjects::insert_person(tx, &id, &birth, p.sex.code()).await?;
+                }
+                ident::Identifier::Organisation(o) => {
+                    let representative = req.legal_representative.trim();
+                    subjects::insert_organisation(tx, &id, o.org_type.code(), representative)
+                        .await?;
+                }
+            }
+            let detail = domain::subject_kind_to_str(kind);
+            let who = Some(caller.operator_id.as_str());
+            audit::record(tx, who, "subject.register", &id, detail, now);
+            Ok(id)
+        })
+        .await?;
+        let mut conn = self.ctx.db.read().await?;
+        let subject = subjects::get(&mut conn, &id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("subject {id} vanished"))?;
+        Ok(pb::RegisterSubjectResponse {
+            subject: Some(convert::subject(&subject, true)),
+            replayed,
+        })
+    }
+
     async fn list_subjects(
         &self,
         caller: Caller,
@@ -213,5 +296,12 @@ impl Identity for IdentityService {
         req: Request<pb::ListSubjectsRequest>,
     ) -> Result<Response<pb::ListSubjectsResponse>, Status> {
         handle!(self, req, list_subjects)
+    }
+
+    async fn register_subject(
+        &self,
+        req: Request<pb::RegisterSubjectRequest>,
+    ) -> Result<Response<pb::RegisterSubjectResponse>, Status> {
+        handle!(self, req, register_subject)
     }
 }

@@ -323,7 +323,7 @@ impl Screen {
     pub fn is_typing(&self) -> bool {
         match self {
             Screen::Login(_) | Screen::Password(_) => true,
-            Screen::Verify(s) => s.result.is_none(),
+            Screen::Verify(s) => s.is_typing(),
             Screen::Intake(s) => s.is_typing(),
             Screen::Report(s) => s.is_typing(),
             Screen::Consent(s) => s.is_typing(),
@@ -410,7 +410,7 @@ impl Screen {
             Screen::Login(s) => s.on_error(status),
             Screen::Menu(_) => false,
             Screen::Password(s) => s.form.apply_status(status),
-            Screen::Verify(s) => s.form.apply_status(status),
+            Screen::Verify(s) => s.on_error(status),
             Screen::Intake(s) => s.on_error(status),
             Screen::Report(_) => false,
             Screen::Consent(s) => s.on_error(status),

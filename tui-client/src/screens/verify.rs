@@ -26,6 +26,7 @@ enum Cmd {
     Consent,
     Withdraw,
     Report,
+    Register,
     Next,
     Back,
 }
@@ -34,6 +35,12 @@ const KEYS: &[Binding<Cmd>] = &[
     bind!("C", [Letter('c')], key_capture_consent, Cmd::Consent),
     bind!("W", [Letter('w')], key_withdraw_consent, Cmd::Withdraw),
     bind!("Q", [Letter('q')], key_own_report, Cmd::Report),
+    bind!(
+        "F3",
+        [Code(KeyCode::F(3))],
+        key_register_subject,
+        Cmd::Register
+    ),
     bind!("F2", [Code(KeyCode::F(2))], key_next_person, Cmd::Next),
     bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
 ];
@@ -48,6 +55,12 @@ const METHODS: [VerificationMethod; 4] = [
 pub struct VerifyScreen {
     pub form: Form,
     pub result: Option<pb::VerifyResponse>,
+    /// Registering the person or organisation the registry did not know
+    /// (the number and name come from the form above).
+    pub registering: Option<Form>,
+    /// The day of the last key, for the verification sent after a
+    /// registration.
+    today: NaiveDate,
 }
 
 fn method_label(cat: &Catalogue, m: VerificationMethod) -> &'static str {
@@ -122,7 +135,73 @@ impl VerifyScreen {
         ])
         .submitting(|c| c.key_verify);
         Self::show_fields(&mut form, cat, NaiveDate::default());
-        VerifyScreen { form, result: None }
+        VerifyScreen {
+            form,
+            result: None,
+            registering: None,
+            today: NaiveDate::default(),
+        }
+    }
+
+    fn unknown_subject(&self) -> bool {
+        self.result
+            .as_ref()
+            .is_some_and(|r| r.outcome() == VerifyOutcome::UnknownSubject)
+    }
+
+    pub fn is_typing(&self) -> bool {
+        self.result.is_none() || self.registering.is_some()
+    }
+
+    /// The registration form: the card's or the licence's address, a phone,
+    /// and for an organisation its legal representative.
+    fn registration_form(&self, cat: &Catalogue) -> Form {
+        let mut form = Form::new(vec![
+            Field::text(field::ADDRESS, cat.subject_address),
+            Field::text(field::PHONE, cat.subject_phone),
+            Field::text(field::LEGAL_REPRESENTATIVE, cat.legal_representative),
+        ])
+        .submitting(|c| c.key_register_subject);
+        form.set_hidden(
+            field::LEGAL_REPRESENTATIVE,
+            !Self::is_organisation(&self.form, self.today),
+        );
+        form
+    }
+
+    fn on_registration_key(&mut self, key: KeyEvent, lang: Lang, waiting: bool) -> Action {
+        let Some(form) = &mut self.registering else {
+            return Action::None;
+        };
+        if key.code == KeyCode::Esc {
+            self.registering = None;
+            return Action::None;
+        }
+        if form.handle_key(key) != FormEvent::Submit || waiting {
+            return Action::None;
+        }
+        let req = pb::RegisterSubjectRequest {
+            request_id: String::new(),
+            identifier: ident::normalise(&self.form.raw(field::IDENTIFIER)),
+            name: self.form.value(field::NAME),
+            address: form.value(field::ADDRESS),
+            phone: form.value(field::PHONE),
+            legal_representative: form.value(field::LEGAL_REPRESENTATIVE),
+        };
+        let errors = validate::registration(&req, self.today);
+        // The number and name are the form's above: an error there shows
+        // there.
+        let (above, here): (Vec<_>, Vec<_>) = errors
+            .into_iter()
+            .partition(|e| e.field == field::IDENTIFIER || e.field == field::NAME);
+        if form.show_local_errors(&here, lang) | self.form.show_local_errors(&above, lang) {
+            return Action::None;
+        }
+        let request_id = form.request_id();
+        Action::Send(Call::RegisterSubject(pb::RegisterSubjectRequest {
+            request_id,
+            ..req
+        }))
     }
 
     /// Whether the number typed is an organisation's credit code.
@@ -172,20 +251,30 @@ impl VerifyScreen {
         waiting: bool,
         today: NaiveDate,
     ) -> Action {
+        self.today = today;
+        if self.registering.is_some() {
+            return self.on_registration_key(key, lang, waiting);
+        }
         let verified = self
             .result
             .as_ref()
             .and_then(|r| Some((r.subject.as_ref()?, r.verification.as_ref()?)));
         // Letters are typed into the form until a verification is shown.
+        let unknown = self.unknown_subject();
         let offered = |c: Cmd| match c {
             Cmd::Next | Cmd::Back => true,
             Cmd::Consent | Cmd::Withdraw | Cmd::Report => verified.is_some(),
+            Cmd::Register => unknown,
         };
         if let Some(cmd) = keys::find(KEYS, &key, offered) {
             return match (cmd, verified) {
                 (Cmd::Back, _) => Action::Back,
                 (Cmd::Next, _) => {
                     *self = VerifyScreen::new(cat);
+                    Action::None
+                }
+                (Cmd::Register, _) => {
+                    self.registering = Some(self.registration_form(cat));
                     Action::None
                 }
                 (Cmd::Report, Some((s, v))) => Action::Open(crate::screens::Target::SelfReport {
@@ -225,8 +314,21 @@ impl VerifyScreen {
     }
 
     fn submit(&mut self, lang: Lang, today: NaiveDate) -> Action {
+        let req = self.request(today);
+        let errors = validate::verification(&VerificationInput::from(&req), today);
+        if self.form.show_local_errors(&errors, lang) {
+            return Action::None;
+        }
+        Action::Send(Call::Verify(pb::VerifyRequest {
+            request_id: self.form.request_id(),
+            ..req
+        }))
+    }
+
+    /// The verification the form asks for (without its request id).
+    fn request(&self, today: NaiveDate) -> pb::VerifyRequest {
         let f = &self.form;
-        let req = pb::VerifyRequest {
+        pb::VerifyRequest {
             request_id: String::new(),
             identifier: ident::normalise(&f.raw(field::IDENTIFIER)),
             name: f.value(field::NAME),
@@ -240,22 +342,33 @@ impl VerifyScreen {
                 false => 0,
             },
             licence: f.value(field::LICENCE),
-        };
-        let errors = validate::verification(&VerificationInput::from(&req), today);
-        if self.form.show_local_errors(&errors, lang) {
-            return Action::None;
         }
-        Action::Send(Call::Verify(pb::VerifyRequest {
-            request_id: self.form.request_id(),
-            ..req
-        }))
     }
 
     pub fn on_answer(&mut self, answer: Answer) -> Action {
-        if let Answer::Verified(resp) = answer {
-            self.result = Some(resp);
+        match answer {
+            Answer::Verified(resp) => self.result = Some(resp),
+            // Registered: the verification the clerk asked for goes again,
+            // now finding the subject.
+            Answer::Registered(_) => {
+                self.registering = None;
+                self.result = None;
+                self.form.content_changed();
+                return Action::Send(Call::Verify(pb::VerifyRequest {
+                    request_id: self.form.request_id(),
+                    ..self.request(self.today)
+                }));
+            }
+            _ => {}
         }
         Action::None
+    }
+
+    pub fn on_error(&mut self, status: &tonic::Status) -> bool {
+        match &mut self.registering {
+            Some(form) => form.apply_status(status) || self.form.apply_status(status),
+            None => self.form.apply_status(status),
+        }
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
@@ -277,7 +390,18 @@ impl VerifyScreen {
             theme,
             !app.help && self.result.is_none(),
         );
-        if let Some(result) = &self.result {
+        if let Some(form) = &self.registering {
+            let title = format!(
+                "{}: {} {}",
+                cat.register_title,
+                self.form.value(field::NAME),
+                ident::normalise(&self.form.raw(field::IDENTIFIER))
+            );
+            let block = Block::default().borders(Borders::TOP).title(title);
+            let inner = block.inner(result_area);
+            frame.render_widget(block, result_area);
+            form.render(inner, frame.buffer_mut(), theme, !app.help);
+        } else if let Some(result) = &self.result {
             let lines = result_lines(result, cat, app.utc_offset);
             let style = match result.outcome() {
                 VerifyOutcome::Verified => theme.ok(),
@@ -298,12 +422,18 @@ impl VerifyScreen {
 impl VerifyScreen {
     /// The form's keys while typing; after a verification, what can follow.
     pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
+        if let Some(form) = &self.registering {
+            return form.footer(cat, width);
+        }
         let verified = self
             .result
             .as_ref()
             .is_some_and(|r| r.subject.is_some() && r.verification.is_some());
-        let own = keys::entries(KEYS, cat, |c| {
-            verified || matches!(c, Cmd::Next | Cmd::Back)
+        let unknown = self.unknown_subject();
+        let own = keys::entries(KEYS, cat, |c| match c {
+            Cmd::Next | Cmd::Back => true,
+            Cmd::Register => unknown,
+            _ => verified,
         });
         if verified {
             return keys::fit(own, width);
