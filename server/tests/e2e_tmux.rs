@@ -143,6 +143,25 @@ fn demo_login_reaches_the_menu() {
     tmux.send(&["Escape"]);
     tmux.wait_for("主菜单");
 
+    // Someone the registry does not know: registered from the identity
+    // card, verified, and given a report that says there is nothing.
+    tmux.send(&["v"]);
+    tmux.wait_for("证件号码");
+    tmux.send(&["441284198801011234", "Tab", "王小明", "Enter"]);
+    tmux.wait_for("F3 登记新主体");
+    tmux.send(&["F3"]);
+    tmux.wait_for("登记新主体（按身份证或营业执照）");
+    tmux.send(&["四会市大沙镇马鞍村 8 号", "Enter"]);
+    let done = tmux.wait_for("核验通过");
+    assert!(done.contains("王小明"), "{done}");
+    tmux.send(&["q"]);
+    let report = tmux.wait_for("报告编号");
+    assert!(report.contains("（无记录）"), "{report}");
+    tmux.send(&["Escape"]);
+    tmux.wait_for("核验通过");
+    tmux.send(&["Escape"]);
+    tmux.wait_for("主菜单");
+
     // Log out; the bank officer queries on the consent just captured.
     tmux.send(&["q"]);
     tmux.wait_for("操作员登录");
