@@ -152,6 +152,7 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("conclusion", "核查结论", "conclusion"),
     ("alert_id", "预警", "alert"),
     ("month", "统计月份", "month"),
+    ("report_no", "报告编号", "report number"),
     ("address", "地址", "address"),
     ("phone", "联系电话", "phone"),
     (

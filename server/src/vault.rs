@@ -149,6 +149,16 @@ impl Vault {
     /// Seals `plain` under the current key; empty stays empty (nothing to
     /// hide, and "no phone" reads the same after a rotation).
     pub fn seal(&self, plain: &str) -> String {
+        self.seal_bytes(plain.as_bytes())
+    }
+
+    /// Opens a sealed value (under any key of the file).
+    pub fn open(&self, sealed: &str) -> Result<String, VaultError> {
+        String::from_utf8(self.open_bytes(sealed)?).map_err(|_| VaultError::Damaged)
+    }
+
+    /// Seals bytes (a compressed document) as text.
+    pub fn seal_bytes(&self, plain: &[u8]) -> String {
         if plain.is_empty() {
             return String::new();
         }
@@ -156,10 +166,7 @@ impl Vault {
         let nonce: [u8; NONCE_LEN] = rand::random();
         let sealed = key
             .cipher
-            .encrypt(
-                &Nonce::<aes_gcm::aead::consts::U12>::from(nonce),
-                plain.as_bytes(),
-            )
+            .encrypt(&Nonce::<aes_gcm::aead::consts::U12>::from(nonce), plain)
             .expect("GCM seals any length a database holds");
         let mut bytes = Vec::with_capacity(NONCE_LEN + sealed.len());
         bytes.extend_from_slice(&nonce);
@@ -171,10 +178,9 @@ impl Vault {
         )
     }
 
-    /// Opens a sealed value (under any key of the file).
-    pub fn open(&self, sealed: &str) -> Result<String, VaultError> {
+    pub fn open_bytes(&self, sealed: &str) -> Result<Vec<u8>, VaultError> {
         if sealed.is_empty() {
-            return Ok(String::new());
+            return Ok(Vec::new());
         }
         let (id, body) = sealed
             .strip_prefix(PREFIX)
@@ -193,11 +199,9 @@ impl Vault {
         }
         let (nonce, body) = bytes.split_at(NONCE_LEN);
         let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| VaultError::Damaged)?;
-        let plain = key
-            .cipher
+        key.cipher
             .decrypt(&Nonce::<aes_gcm::aead::consts::U12>::from(nonce), body)
-            .map_err(|_| VaultError::Damaged)?;
-        String::from_utf8(plain).map_err(|_| VaultError::Damaged)
+            .map_err(|_| VaultError::Damaged)
     }
 
     /// Whether `value` is sealed under the current key (empty counts).

@@ -206,10 +206,11 @@ both_backends!(no_log_no_report, async |srv: &TestServer| {
     let counter = srv.session("counter").await;
     let (subject, v) = verify(srv, &counter.token, 0).await;
     // The log cannot be written: the query must fail, with no report.
-    sqlx::query("DROP TABLE query_log")
-        .execute(srv.db.pool())
-        .await
-        .unwrap();
+    let drop = match srv.db.backend() {
+        credit_desk_server::db::Backend::Sqlite => "DROP TABLE query_log",
+        credit_desk_server::db::Backend::Postgres => "DROP TABLE query_log CASCADE",
+    };
+    sqlx::query(drop).execute(srv.db.pool()).await.unwrap();
     let e = counter
         .query()
         .run_query(self_query(&subject, &v))
@@ -293,5 +294,93 @@ both_backends!(
                 "supervisor".to_string()
             )]
         );
+    }
+);
+
+// Every issued report is kept as issued: a retry answers it again, the
+// issuing unit reprints it by number — marked as a reprint, identical
+// otherwise even after the records changed — an inspection (supervisor)
+// reads it with the number masked, another unit finds nothing; every
+// reprint is audited and the kept copy is sealed.
+both_backends!(
+    an_issued_report_is_reprinted_as_it_was_issued,
+    async |srv: &TestServer| {
+        load_records(srv).await;
+        let counter = srv.session("counter").await;
+        let (subject, v) = verify(srv, &counter.token, 1).await;
+        let req = self_query(&subject, &v);
+        let first = run(srv, &counter.token, req.clone()).await;
+        let issued = first.report.clone().expect("allowed");
+        assert!(issued.reprinted_at_ms == 0 && issued.reprinted_by.is_empty());
+
+        // The records change after the report was issued.
+        sqlx::query("UPDATE record_versions SET status = '已结清' WHERE 1 = 1")
+            .execute(srv.db.pool())
+            .await
+            .unwrap();
+        let retried = run(srv, &counter.token, req).await;
+        assert!(retried.replayed);
+        assert_eq!(
+            retried.report.as_ref(),
+            Some(&issued),
+            "a retry is the report issued"
+        );
+
+        let reprint = |token: &credit_desk_tests::Session, no: &str| {
+            let mut client = token.query();
+            let no = no.to_string();
+            async move {
+                client
+                    .get_issued_report(pb::GetIssuedReportRequest { report_no: no })
+                    .await
+            }
+        };
+        srv.clock.advance_ms(3_600_000);
+        let counter = srv.session("counter").await;
+        let again = reprint(&counter, &issued.report_no.to_lowercase())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(again.reprinted_at_ms > issued.generated_at_ms);
+        assert_eq!(again.reprinted_by, "李柜员");
+        assert_eq!(
+            pb::Report {
+                reprinted_at_ms: 0,
+                reprinted_by: String::new(),
+                ..again.clone()
+            },
+            issued,
+            "exactly as first issued"
+        );
+
+        let inspection = reprint(&srv.session("supervisor").await, &issued.report_no)
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            inspection.subject.unwrap().identifier,
+            "441284********0010",
+            "an inspection sees the number masked"
+        );
+        let elsewhere = reprint(&srv.session("bank").await, &issued.report_no)
+            .await
+            .unwrap_err();
+        assert_eq!(elsewhere.code(), tonic::Code::NotFound);
+        let unknown = reprint(&counter, "CD-20261123-999999").await.unwrap_err();
+        assert_eq!(unknown.code(), tonic::Code::NotFound);
+        let bad = reprint(&counter, "\u{1b}[2J").await.unwrap_err();
+        assert_eq!(bad.code(), tonic::Code::InvalidArgument);
+
+        let audited: Vec<(String,)> =
+            sqlx::query_as("SELECT target FROM audit_log WHERE action = 'report.reprint'")
+                .fetch_all(srv.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(audited.len(), 2, "the counter's and the inspection's");
+        let (body,): (String,) = sqlx::query_as("SELECT body FROM issued_reports")
+            .fetch_one(srv.db.pool())
+            .await
+            .unwrap();
+        assert!(body.starts_with("sm4:"), "sealed: {}", &body[..20]);
     }
 );

@@ -1161,3 +1161,64 @@ both_backends!(
         assert_eq!(audited.len(), 1);
     }
 );
+
+// A report reprinted by its number at the counter (menu b): shown and
+// printed marked as a reprint, otherwise line for line the printout of the
+// report as issued.
+both_backends!(
+    a_report_is_reprinted_by_its_number_as_first_printed,
+    async |srv: &TestServer| {
+        credit_desk_tests::load_records(srv).await;
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        verify(&mut desk, "441284196508120010", "李建国").await;
+        desk.key(KeyCode::Char('q')).await;
+        let report = desk.expect("报告编号");
+        let number = report
+            .split_whitespace()
+            .find_map(|w| {
+                w.split("报告编号：")
+                    .nth(1)
+                    .filter(|n| n.starts_with("CD-"))
+            })
+            .or_else(|| report.split_whitespace().find(|w| w.starts_with("CD-")))
+            .map(|n| n.trim_matches('"').to_string())
+            .unwrap_or_else(|| panic!("no report number:\n{report}"));
+        desk.key(KeyCode::Char('p')).await;
+        desk.expect("已保存到");
+        let original = desk.printed.last().unwrap().1.clone();
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Esc).await;
+        desk.expect("主菜单");
+
+        desk.key(KeyCode::Char('b')).await;
+        desk.expect("报告编号");
+        desk.text(&number.to_lowercase()).await;
+        desk.key(KeyCode::Enter).await;
+        let shown = desk.expect("（补打）");
+        assert!(
+            shown.contains("补打：") && shown.contains("李柜员"),
+            "{shown}"
+        );
+        desk.key(KeyCode::Char('p')).await;
+        desk.expect("已保存到");
+        let reprint = desk.printed.last().unwrap().1.clone();
+        assert!(reprint.contains("信用报告（补打）"), "{reprint}");
+        let body = |text: &str| -> Vec<String> {
+            text.lines()
+                .filter(|l| !l.contains("信用报告") && !l.starts_with("补打："))
+                .filter(|l| !l.trim().is_empty())
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(body(&reprint), body(&original));
+
+        // A number nobody issued (or not this unit's) is simply not found.
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Char('b')).await;
+        desk.text("CD-20200101-000001").await;
+        desk.key(KeyCode::Enter).await;
+        let screen = desk.expect("报告编号：不存在");
+        assert!(!screen.contains("（补打）"), "{screen}");
+    }
+);

@@ -172,6 +172,8 @@ pub enum Call {
     /// A finished month's security statistics, by its `YYYY-MM`.
     GetMonthReport(String),
     RegisterSubject(pb::RegisterSubjectRequest),
+    /// An issued report by its number (补打).
+    GetIssuedReport(String),
     SignOffMonth(pb::SignOffMonthRequest),
     /// Saves a month's statistics as .xlsx into the working folder.
     ExportMonthReport(String),
@@ -216,6 +218,7 @@ impl Call {
                 | Call::ListComplaints(_)
                 | Call::GetDayReview(_)
                 | Call::GetMonthReport(_)
+                | Call::GetIssuedReport(_)
                 | Call::ExportMonthReport(_)
                 | Call::ExportQueryLog(_)
                 | Call::SaveText { .. }
@@ -265,6 +268,7 @@ pub enum Answer {
     DayReview(pb::DayReview),
     MonthReport(pb::MonthReport),
     Registered(pb::RegisterSubjectResponse),
+    IssuedReport(Box<pb::Report>),
     Complaints(Vec<pb::ComplaintRecord>),
     Complaint(pb::ComplaintRecord),
 }
@@ -679,6 +683,12 @@ impl Client {
                     .await?
                     .into_inner(),
             ),
+            Call::GetIssuedReport(report_no) => Answer::IssuedReport(Box::new(
+                self.query()
+                    .get_issued_report(r!(pb::GetIssuedReportRequest { report_no }))
+                    .await?
+                    .into_inner(),
+            )),
             Call::RegisterSubject(m) => {
                 Answer::Registered(self.identity().register_subject(r!(m)).await?.into_inner())
             }

@@ -97,7 +97,12 @@ pub fn body_with_records(
 ) -> (Vec<String>, Vec<usize>) {
     let mut out = Vec::new();
     let mut record_lines = Vec::new();
-    let title = cat.report_title;
+    // A reprint says so in its title and when and by whom it was made;
+    // everything else is as first issued.
+    let title = match r.reprinted_at_ms {
+        0 => cat.report_title.to_string(),
+        _ => format!("{}{}", cat.report_title, cat.reprint_mark),
+    };
     let pad = (WIDTH.saturating_sub(title.width())) / 2;
     out.push(format!("{}{title}", " ".repeat(pad)));
     let c = cat.colon;
@@ -108,6 +113,14 @@ pub fn body_with_records(
         cat.generated_at,
         time(r.generated_at_ms, offset)
     ));
+    if r.reprinted_at_ms > 0 {
+        out.push(format!(
+            "{}{c}{} {}",
+            cat.reprinted,
+            time(r.reprinted_at_ms, offset),
+            r.reprinted_by
+        ));
+    }
     let basis = if r.basis == "self" {
         cat.basis_self
     } else {
@@ -353,6 +366,7 @@ mod tests {
             operator_name: "李柜员".into(),
             org_unit_name: String::new(),
             not_covered: vec![],
+            ..Default::default()
         }
     }
 

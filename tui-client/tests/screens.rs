@@ -236,6 +236,45 @@ fn verification_sends_the_normalised_number_once() {
     );
 }
 
+/// Reprinting a report by its number (zh-CN and en, 80×24): the number
+/// asked for, then the report marked as a reprint, with no record actions.
+#[test]
+fn reprint_snapshots() {
+    for lang in [Lang::Zh, Lang::En] {
+        let suffix = lang.tag();
+        let mut app = logged_in_as(
+            lang,
+            Role::Counter,
+            &[Capability::VerifyIdentity, Capability::Query],
+            None,
+        );
+        app.utc_offset = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        app.update(key(KeyCode::Char('b')));
+        type_text(&mut app, "ｃｄ-20261123-000001");
+        insta::assert_snapshot!(format!("reprint_form_{suffix}"), draw(&app).backend());
+        let commands = app.update(key(KeyCode::Enter));
+        match call_of(&commands) {
+            Call::GetIssuedReport(no) => assert_eq!(no, "CD-20261123-000001"),
+            other => panic!("{other:?}"),
+        }
+        let Answer::Queried(resp) = report_answer() else {
+            unreachable!()
+        };
+        let report = pb::Report {
+            reprinted_at_ms: 1_795_482_000_000,
+            reprinted_by: "李柜员".into(),
+            ..resp.report.unwrap()
+        };
+        answer(&mut app, &commands, Answer::IssuedReport(Box::new(report)));
+        insta::assert_snapshot!(format!("reprint_{suffix}"), draw(&app).backend());
+        let text = screen_text(&app);
+        assert!(
+            !text.contains("Enter"),
+            "no record actions on a reprint: {text}"
+        );
+    }
+}
+
 /// A number the registry does not know (zh-CN and en, 80×24): F3 opens
 /// the registration under the number and name typed; its errors stay
 /// local; registered, the verification goes again by itself.

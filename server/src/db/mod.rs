@@ -15,6 +15,7 @@ pub mod complaints;
 pub mod consents;
 pub mod idempotency;
 pub mod imports;
+pub mod issued;
 pub mod month_report;
 pub mod operators;
 pub mod org_units;

@@ -62,6 +62,7 @@ const SEALED: &[(&str, &str, &[&str])] = &[
         &["agent_identifier", "contact_phone", "contact_address"],
     ),
     ("complaints", "id", &["contact"]),
+    ("issued_reports", "report_no", &["body"]),
 ];
 
 /// Rows per transaction of a sealing pass.
@@ -107,14 +108,14 @@ pub async fn reseal(db: &Db, vault: &Vault, legacy_only: bool) -> anyhow::Result
                 let mut tx = db.begin_bulk_write().await?;
                 for (id, value) in &rows {
                     let plain = match value.starts_with("sm4:") {
-                        true => vault.open(value)?,
-                        false => value.clone(),
+                        true => vault.open_bytes(value)?,
+                        false => value.clone().into_bytes(),
                     };
                     let update = format!(
                         "UPDATE {table} SET {column} = $1 WHERE {key} = $2 AND {column} = $3"
                     );
                     sqlx::query(sqlx::AssertSqlSafe(update))
-                        .bind(vault.seal(&plain))
+                        .bind(vault.seal_bytes(&plain))
                         .bind(id)
                         .bind(value)
                         .execute(&mut *tx)

@@ -1,7 +1,7 @@
 //! Credit queries: the basis is decided here (rules::basis), the attempt is
-//! logged in the same transaction as the decision, and only after that log
-//! is committed is the report assembled and returned — whole, in one
-//! response.
+//! logged in the same transaction as the decision, and an allowed query's
+//! report is assembled and kept (sealed) in that transaction too, so what
+//! is answered — now, on a retry, or reprinted later — is what was issued.
 
 use std::collections::HashMap;
 
@@ -9,6 +9,7 @@ use chrono::{Datelike, NaiveDate};
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb::{self, query_server::Query, run_query_request::Basis as PbBasis};
 use credit_desk_proto::validate::{self, FieldError, Rule, field};
+use prost::Message as _;
 use tonic::{Request, Response, Status};
 
 use super::{caller, convert, create_once, lang, respond, usable_verification, verification_facts};
@@ -17,7 +18,7 @@ use crate::clock::local_date;
 use crate::context::Ctx;
 use crate::db::idempotency::Key;
 use crate::db::queries::{self, LogEntry, LogRow};
-use crate::db::{audit, consents, new_id, operators, org_units, records, subjects};
+use crate::db::{audit, consents, issued, new_id, operators, org_units, records, subjects};
 use crate::errors::{ApiError, ApiResult};
 use crate::messages;
 use crate::rules::basis::{self, Ask, Basis, ConsentFacts, Scope};
@@ -115,7 +116,17 @@ impl QueryService {
             _ => None,
         };
         let (log_id, replayed) = create_once(&self.ctx, key, async |tx| {
-            log_attempt(tx, &caller, &ask, verification_id, &decision, now).await
+            let id = log_attempt(tx, &caller, &ask, verification_id, &decision, now).await?;
+            if decision.result.is_ok() {
+                let log = queries::get_log(tx, &id)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("query log {id} vanished"))?;
+                let report = self
+                    .report(tx, &log, &ask.categories, known.clone(), caller.lang)
+                    .await?;
+                issued::insert(tx, &report.report_no, &id, now, &report.encode_to_vec()).await?;
+            }
+            Ok(id)
         })
         .await?;
         if let Err(refusal) = &decision.result {
@@ -158,13 +169,63 @@ impl QueryService {
             // A replay of a refusal decided differently then: its code.
             _ if !resp.allowed => resp.refusal_code = log.reason.clone(),
             _ => {
-                resp.report = Some(
-                    self.report(&mut conn, &log, &ask.categories, known, caller.lang)
-                        .await?,
-                );
+                let kept = match log.report_no.as_deref() {
+                    Some(no) => issued::get(&mut conn, no).await?,
+                    None => None,
+                };
+                resp.report = Some(match kept {
+                    Some(kept) => decode_report(&kept.report)?,
+                    // Issued before reports were kept: assembled again.
+                    None => {
+                        self.report(&mut conn, &log, &ask.categories, known, caller.lang)
+                            .await?
+                    }
+                });
             }
         }
         Ok(resp)
+    }
+
+    /// A report by its number, as issued, marked as a reprint. Outside the
+    /// issuing unit's tree (an inspection) the subject's number is masked;
+    /// a number the caller may not see is "not found", like one that does
+    /// not exist.
+    async fn issued_report(
+        &self,
+        caller: Caller,
+        req: pb::GetIssuedReportRequest,
+    ) -> ApiResult<pb::Report> {
+        const REPORT_NO: &str = "report_no";
+        let report_no = validate::half_width(req.report_no.trim()).to_uppercase();
+        validate::display_text(REPORT_NO, &report_no, 40)?;
+        let mut conn = self.ctx.db.read().await?;
+        let kept = issued::get(&mut conn, &report_no).await?;
+        let issuer = kept
+            .as_ref()
+            .is_some_and(|k| k.unit_path.starts_with(&caller.org_unit_path));
+        let kept = match kept {
+            Some(k) if issuer || caller.has(pb::Capability::ReviewQueries) => k,
+            _ => return Err(ApiError::NotFound { field: REPORT_NO }),
+        };
+        let mut report = decode_report(&kept.report)?;
+        // Handed again to whom it was issued for: as it was. Read in an
+        // inspection: the number masked.
+        let reissue = issuer && caller.has(pb::Capability::Query);
+        if !reissue && let Some(subject) = &mut report.subject {
+            subject.identifier = credit_desk_proto::ident::mask(&subject.identifier);
+        }
+        let now = self.ctx.now_ms();
+        report.reprinted_at_ms = now;
+        report.reprinted_by = operators::get(&mut conn, &caller.operator_id)
+            .await?
+            .map(|o| o.display_name)
+            .unwrap_or_default();
+        drop(conn);
+        let mut tx = self.ctx.db.begin_write().await?;
+        let who = Some(caller.operator_id.as_str());
+        audit::record(&mut tx, who, "report.reprint", &report_no, "", now);
+        tx.commit().await?;
+        Ok(report)
     }
 
     /// The whole report for an allowed, logged query.
@@ -299,6 +360,7 @@ impl QueryService {
             purpose_name,
             operator_name: log.operator_name.clone(),
             org_unit_name: log.org_unit_name.clone(),
+            ..pb::Report::default()
         })
     }
 
@@ -471,8 +533,20 @@ async fn log_attempt(
     Ok(id)
 }
 
+fn decode_report(bytes: &[u8]) -> ApiResult<pb::Report> {
+    pb::Report::decode(bytes)
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("a kept report does not decode: {e}")))
+}
+
 #[tonic::async_trait]
 impl Query for QueryService {
+    async fn get_issued_report(
+        &self,
+        req: Request<pb::GetIssuedReportRequest>,
+    ) -> Result<Response<pb::Report>, Status> {
+        handle!(self, req, issued_report)
+    }
+
     async fn run_query(
         &self,
         req: Request<pb::RunQueryRequest>,

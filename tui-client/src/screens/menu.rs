@@ -77,6 +77,9 @@ impl MenuScreen {
         if has(Capability::ViewQueue) {
             add('t', cat.menu_queue, EntryAction::Open(Target::Queue));
         }
+        if has(Capability::Query) || has(Capability::ReviewQueries) {
+            add('b', cat.menu_reprint, EntryAction::Open(Target::Reprint));
+        }
         if has(Capability::ReviewQueries) {
             add('l', cat.menu_query_log, EntryAction::Open(Target::QueryLog));
         }

@@ -82,6 +82,8 @@ pub enum Target {
     /// The daily review of query operations (supervisors).
     DayReview,
     MonthReport,
+    /// Reprinting an issued report by its number.
+    Reprint,
     Complaints,
     Verify,
     Intake,
@@ -207,6 +209,7 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             Screen::DayReview(day_review::DayReviewScreen::new(app.cat, app.today)),
             None,
         ),
+        Target::Reprint => (Screen::Report(report::ReportScreen::reprint(app.cat)), None),
         Target::MonthReport => (
             Screen::MonthReport(month_report::MonthReportScreen::new(app.cat, app.today)),
             None,
@@ -412,7 +415,7 @@ impl Screen {
             Screen::Password(s) => s.form.apply_status(status),
             Screen::Verify(s) => s.on_error(status),
             Screen::Intake(s) => s.on_error(status),
-            Screen::Report(_) => false,
+            Screen::Report(s) => s.on_error(status),
             Screen::Consent(s) => s.on_error(status),
             Screen::ConsentQuery(s) => s.on_error(status),
             Screen::Withdraw(s) => s.on_error(status),

@@ -143,6 +143,7 @@ const RECORD_KEYS: &[Binding<RecordCmd>] = &[
 ];
 
 const FIND: &str = "find";
+const REPORT_NO: &str = "report_no";
 
 pub struct ReportScreen {
     subject_id: String,
@@ -161,6 +162,10 @@ pub struct ReportScreen {
     /// Body lines on screen at the last draw: the cursor keeps its record
     /// in view with it.
     page: Cell<usize>,
+    /// Reprinting (补打): the number asked for while no report is shown;
+    /// a reprint is read and printed, never acted on.
+    pub lookup: Option<Form>,
+    reprint: bool,
 }
 
 /// An explanation (art. 16) or a statement (本人声明, after an
@@ -199,11 +204,49 @@ impl ReportScreen {
             explain: None,
             marked: Default::default(),
             page: Cell::new(20),
+            lookup: None,
+            reprint: false,
+        }
+    }
+
+    /// A report reprinted by its number, as it was issued.
+    pub fn reprint(cat: &Catalogue) -> ReportScreen {
+        ReportScreen {
+            lookup: Some(
+                Form::new(vec![Field::text(REPORT_NO, cat.report_no)]).submitting(|c| c.key_open),
+            ),
+            reprint: true,
+            ..Self::new(String::new(), Basis::SelfBasis(pb::SelfBasis::default()))
         }
     }
 
     pub fn is_typing(&self) -> bool {
-        self.find.is_some() || self.explain.is_some()
+        self.find.is_some() || self.explain.is_some() || self.lookup.is_some()
+    }
+
+    /// A number not found or refused shows under it.
+    pub fn on_error(&mut self, status: &tonic::Status) -> bool {
+        self.lookup
+            .as_mut()
+            .is_some_and(|form| form.apply_status(status))
+    }
+
+    fn on_lookup_key(&mut self, key: KeyEvent, lang: Lang, waiting: bool) -> Action {
+        let Some(form) = &mut self.lookup else {
+            return Action::None;
+        };
+        if keys::is_back(&key) {
+            return Action::Back;
+        }
+        if form.handle_key(key) != FormEvent::Submit || waiting {
+            return Action::None;
+        }
+        let number = validate::half_width(form.value(REPORT_NO).trim()).to_uppercase();
+        if let Err(e) = validate::display_text(REPORT_NO, &number, 40) {
+            form.show_local_errors(&[e], lang);
+            return Action::None;
+        }
+        Action::Send(Call::GetIssuedReport(number))
     }
 
     /// The records in report order.
@@ -351,7 +394,7 @@ impl ReportScreen {
     /// Whether a report key does something now.
     fn offers(&self, cmd: Cmd) -> bool {
         match cmd {
-            Cmd::Choose => !self.records().is_empty(),
+            Cmd::Choose => !self.reprint && !self.records().is_empty(),
             Cmd::Find => self.report().is_some(),
             Cmd::FindNext => !self.needle.is_empty(),
             Cmd::ConfirmFee => self.response.as_ref().is_some_and(|r| {
@@ -365,7 +408,7 @@ impl ReportScreen {
 
     /// The key line of the mode the screen is in, `width` columns at most.
     pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
-        if let Some(form) = &self.find {
+        if let Some(form) = self.find.as_ref().or(self.lookup.as_ref()) {
             form.footer(cat, width)
         } else if self.explain.is_some() {
             keys::footer(DRAFT_KEYS, cat, |_| true, width)
@@ -412,6 +455,9 @@ impl ReportScreen {
     }
 
     pub fn on_key(&mut self, key: KeyEvent, cat: &Catalogue, lang: Lang, waiting: bool) -> Action {
+        if self.lookup.is_some() {
+            return self.on_lookup_key(key, lang, waiting);
+        }
         if let Some(form) = &mut self.find {
             match keys::is_back(&key) {
                 true => self.find = None,
@@ -532,6 +578,16 @@ impl ReportScreen {
                 self.scroll = 0;
                 Action::None
             }
+            Answer::IssuedReport(report) => {
+                self.lookup = None;
+                self.response = Some(pb::RunQueryResponse {
+                    allowed: true,
+                    report: Some(*report),
+                    ..Default::default()
+                });
+                self.scroll = 0;
+                Action::None
+            }
             Answer::ExplanationAdded {
                 record_id,
                 explanation,
@@ -569,7 +625,13 @@ impl ReportScreen {
         ])
         .areas(area);
         self.page.set(body.height as usize);
+        if let Some(form) = &self.lookup {
+            let [_, form_area] =
+                Layout::vertical([Constraint::Length(1), Constraint::Min(1)]).areas(body);
+            form.render(form_area, frame.buffer_mut(), theme, !app.help);
+        }
         match &self.response {
+            None if self.lookup.is_some() => {}
             None => frame.render_widget(Paragraph::new(cat.loading), body),
             Some(r) if !r.allowed => {
                 let text = if r.refusal_code
