@@ -157,8 +157,21 @@ fn demo_login_reaches_the_menu() {
     tmux.send(&["q"]);
     let report = tmux.wait_for("报告编号");
     assert!(report.contains("（无记录）"), "{report}");
+    let report_no = report
+        .split(['：', ' ', '\n'])
+        .find(|w| w.starts_with("CD-"))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no report number:\n{report}"));
     tmux.send(&["Escape"]);
     tmux.wait_for("核验通过");
+    tmux.send(&["Escape"]);
+    tmux.wait_for("主菜单");
+    // ...and reprints it by its number.
+    tmux.send(&["b"]);
+    tmux.wait_for("报告编号");
+    tmux.send(&[&report_no, "Enter"]);
+    let reprint = tmux.wait_for("信用报告（补打）");
+    assert!(reprint.contains(&report_no), "{reprint}");
     tmux.send(&["Escape"]);
     tmux.wait_for("主菜单");
 
