@@ -642,6 +642,24 @@ impl App {
     }
 
     pub fn render(&self, frame: &mut Frame) {
+        // Every screen is laid out for 80×24: smaller, it says so rather
+        // than drawing a broken layout.
+        let area = frame.area();
+        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+            let text = self.cat.too_small(area.width, area.height);
+            let top = area.height.saturating_sub(2) / 2;
+            frame.render_widget(
+                Paragraph::new(Line::styled(text, self.theme.warning()))
+                    .alignment(ratatui::layout::Alignment::Center)
+                    .wrap(ratatui::widgets::Wrap { trim: true }),
+                Rect {
+                    y: area.y + top,
+                    height: area.height - top,
+                    ..area
+                },
+            );
+            return;
+        }
         let [title, body, notice, status] = Layout::vertical([
             Constraint::Length(1),
             Constraint::Min(1),
@@ -689,6 +707,10 @@ impl App {
         frame.render_widget(Paragraph::new(line), area);
     }
 }
+
+/// The smallest terminal the screens are laid out for.
+pub const MIN_WIDTH: u16 = 80;
+pub const MIN_HEIGHT: u16 = 24;
 
 /// The last line of defence for text from the server (names, remarks,
 /// reasons typed by other clerks): no cell may carry a control character to

@@ -916,3 +916,36 @@ fn a_supervisor_reads_complaints_only() {
     assert!(app.update(key(KeyCode::Char('n'))).is_empty());
     assert!(!screen_text(&app).contains("投诉方式"));
 }
+
+/// A terminal smaller than 80×24 asks to be enlarged, in the UI's
+/// language, instead of drawing a broken layout; at 80×24 the screen is
+/// back.
+#[test]
+fn a_small_terminal_asks_to_be_enlarged() {
+    use ratatui::{Terminal, backend::TestBackend};
+    for (lang, says) in [
+        (Lang::Zh, "请把窗口放大到至少 80×24"),
+        (Lang::En, "enlarge it to at least 80×24"),
+    ] {
+        let app = logged_in(lang);
+        for (w, h) in [(60, 24), (80, 20), (40, 10)] {
+            let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+            terminal.draw(|f| app.render(f)).unwrap();
+            let text: String = terminal
+                .backend()
+                .buffer()
+                .content
+                .iter()
+                .map(|c| c.symbol())
+                .collect();
+            let compact: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(compact.contains(&format!("{w}×{h}")), "{w}×{h}: {compact}");
+            assert!(
+                compact.replace(' ', "").contains(&says.replace(' ', "")),
+                "{w}×{h}: {compact}"
+            );
+        }
+        let text = screen_text(&app);
+        assert!(!text.contains("80×24"), "{text}");
+    }
+}

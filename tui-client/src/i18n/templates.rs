@@ -298,6 +298,16 @@ impl Catalogue {
         }
     }
 
+    /// A terminal smaller than the screens need.
+    pub fn too_small(&self, width: u16, height: u16) -> String {
+        self.pick(
+            format!("窗口太小（{width}×{height}）：请把窗口放大到至少 80×24"),
+            format!(
+                "The window is too small ({width}×{height}): please enlarge it to at least 80×24"
+            ),
+        )
+    }
+
     /// The center's and supervisors' duties besides tickets, when there
     /// are any.
     pub fn duties_stats(&self, s: &pb::QueueStats) -> Option<String> {
@@ -488,6 +498,7 @@ mod tests {
                 c.unit_counts(9701, 9702),
                 vec!["9701", "9702"],
             ),
+            ("too_small", c.too_small(9721, 9722), vec!["9721", "9722"]),
             (
                 "duties_stats",
                 c.duties_stats(&pb::QueueStats {
