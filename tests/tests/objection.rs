@@ -1027,3 +1027,75 @@ both_backends!(confirmed_and_deleted_outcomes, async |srv: &TestServer| {
         .unwrap_err();
     assert_eq!(reason(&err), reason_code::WRONG_STATE);
 });
+
+// Tickets are found in any state — a withdrawn one too — by number, by the
+// subject's whole identity number or part of the name, filtered by state,
+// within the caller's part of the queue only.
+both_backends!(
+    closed_and_withdrawn_tickets_are_found_by_number_or_person,
+    async |srv: &TestServer| {
+        load_records(srv).await;
+        let counter = srv.session("counter").await;
+        let ticket = file_one(srv, &counter).await;
+        let center = srv.session("center").await;
+        act(
+            &center,
+            &ticket,
+            Action::Withdraw(pb::Withdraw {
+                reason: "已与法院和解".into(),
+                written_request: "书面申请 11-23".into(),
+                ..Default::default()
+            }),
+        )
+        .await
+        .unwrap();
+        let find = async |s: &Session, query: &str, state: &str| {
+            s.objection()
+                .find_tickets(pb::FindTicketsRequest {
+                    query: query.into(),
+                    state: state.into(),
+                })
+                .await
+        };
+        let numbers = |r: Result<tonic::Response<pb::FindTicketsResponse>, tonic::Status>| {
+            r.unwrap()
+                .into_inner()
+                .tickets
+                .into_iter()
+                .map(|t| t.ticket_no)
+                .collect::<Vec<_>>()
+        };
+        let no = ticket.ticket_no.clone();
+        for (query, state) in [
+            (no.to_lowercase().as_str(), ""),
+            ("441284196508120010", ""),
+            ("４４１２８４１９６５０８１２００１０", "withdrawn"),
+            ("李建", "withdrawn"),
+        ] {
+            assert_eq!(
+                numbers(find(&counter, query, state).await),
+                std::slice::from_ref(&no),
+                "{query}"
+            );
+        }
+        let found = find(&center, &no, "").await.unwrap().into_inner().tickets;
+        assert_eq!(found[0].state, "withdrawn");
+        assert!(found[0].closed_at_ms > 0);
+        assert_eq!(found[0].subject_identifier, "441284********0010");
+        assert!(numbers(find(&counter, "李建", "closed").await).is_empty());
+        assert!(
+            numbers(find(&counter, "441284", "").await).is_empty(),
+            "no partial numbers"
+        );
+
+        // Another township sees none of it.
+        credit_desk_tests::add_operator(srv, "jianggu", pb::Role::Counter, "T-JIANGGU").await;
+        let other = srv.session("jianggu").await;
+        assert!(numbers(find(&other, &no, "").await).is_empty());
+
+        let bad = find(&counter, "李", "zzz").await.unwrap_err();
+        assert_eq!(violations(&bad), ["state"]);
+        let denied = find(&srv.session("bank").await, &no, "").await.unwrap_err();
+        assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    }
+);

@@ -1222,3 +1222,75 @@ both_backends!(
         assert!(!screen.contains("（补打）"), "{screen}");
     }
 );
+
+// A withdrawn ticket is no longer in the queue: the clerk finds it from the
+// queue (`/`) by the person's name and opens its case file.
+both_backends!(
+    a_withdrawn_ticket_is_found_from_the_queue_and_opened,
+    async |srv: &TestServer| {
+        use credit_desk_proto::pb;
+        credit_desk_tests::load_records(srv).await;
+        let counter = srv.session("counter").await;
+        let (subject, v) = credit_desk_tests::verify(srv, &counter.token, 1).await;
+        let report = credit_desk_tests::run(
+            srv,
+            &counter.token,
+            credit_desk_tests::self_query(&subject, &v),
+        )
+        .await
+        .report
+        .unwrap();
+        let ticket = counter
+            .objection()
+            .file_objection(pb::FileObjectionRequest {
+                request_id: credit_desk_tests::rid(),
+                verification_id: v,
+                record_ids: vec![report.sections[0].records[0].id.clone()],
+                reason_category: "outdated".into(),
+                reason_text: "已结案".into(),
+                contact_phone: "13800138000".into(),
+                contact_address: "大沙镇".into(),
+                notify_by: "phone".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap();
+        srv.session("center")
+            .await
+            .objection()
+            .act_on_ticket(pb::ActOnTicketRequest {
+                request_id: credit_desk_tests::rid(),
+                ticket_id: ticket.id.clone(),
+                expected_version: ticket.version,
+                action: Some(pb::act_on_ticket_request::Action::Withdraw(pb::Withdraw {
+                    reason: "已与法院和解".into(),
+                    written_request: "书面申请 11-23".into(),
+                    ..Default::default()
+                })),
+            })
+            .await
+            .unwrap();
+
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        desk.key(KeyCode::Char('t')).await;
+        let queue = desk.expect("/ 查找案卷");
+        assert!(!queue.contains(&ticket.ticket_no), "withdrawn: {queue}");
+        desk.key(KeyCode::Char('/')).await;
+        desk.expect("案卷编号/证件号码/姓名");
+        desk.text("李建国").await;
+        desk.key(KeyCode::Enter).await;
+        let found = desk.expect("找到 1");
+        assert!(
+            found.contains(&ticket.ticket_no) && found.contains("已撤回"),
+            "{found}"
+        );
+        assert!(found.contains("441284********0010"), "{found}");
+        desk.key(KeyCode::Enter).await;
+        let case = desk.expect("案卷编号");
+        assert!(case.contains(&ticket.ticket_no), "{case}");
+    }
+);

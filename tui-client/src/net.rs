@@ -172,6 +172,7 @@ pub enum Call {
     /// A finished month's security statistics, by its `YYYY-MM`.
     GetMonthReport(String),
     RegisterSubject(pb::RegisterSubjectRequest),
+    FindTickets(pb::FindTicketsRequest),
     /// An issued report by its number (补打).
     GetIssuedReport(String),
     SignOffMonth(pb::SignOffMonthRequest),
@@ -219,6 +220,7 @@ impl Call {
                 | Call::GetDayReview(_)
                 | Call::GetMonthReport(_)
                 | Call::GetIssuedReport(_)
+                | Call::FindTickets(_)
                 | Call::ExportMonthReport(_)
                 | Call::ExportQueryLog(_)
                 | Call::SaveText { .. }
@@ -269,6 +271,7 @@ pub enum Answer {
     MonthReport(pb::MonthReport),
     Registered(pb::RegisterSubjectResponse),
     IssuedReport(Box<pb::Report>),
+    FoundTickets(pb::FindTicketsResponse),
     Complaints(Vec<pb::ComplaintRecord>),
     Complaint(pb::ComplaintRecord),
 }
@@ -683,6 +686,9 @@ impl Client {
                     .await?
                     .into_inner(),
             ),
+            Call::FindTickets(m) => {
+                Answer::FoundTickets(self.objection().find_tickets(r!(m)).await?.into_inner())
+            }
             Call::GetIssuedReport(report_no) => Answer::IssuedReport(Box::new(
                 self.query()
                     .get_issued_report(r!(pb::GetIssuedReportRequest { report_no }))

@@ -513,3 +513,48 @@ fn esc_while_a_case_file_loads_goes_back() {
     );
     assert!(!text.contains("加载中"), "{text}");
 }
+
+/// Finding tickets from the queue (zh-CN and en, 80×24): the search, then
+/// what it found in any state; Enter opens the chosen one.
+#[test]
+fn tickets_are_found_in_any_state() {
+    for lang in [Lang::Zh, Lang::En] {
+        let suffix = lang.tag();
+        let mut app = on_queue(lang);
+        app.update(key(KeyCode::Char('/')));
+        type_text(&mut app, "李建国");
+        insta::assert_snapshot!(format!("ticket_search_form_{suffix}"), draw(&app).backend());
+        let commands = app.update(key(KeyCode::Enter));
+        match call_of(&commands) {
+            Call::FindTickets(r) => {
+                assert_eq!((r.query.as_str(), r.state.as_str()), ("李建国", ""))
+            }
+            other => panic!("{other:?}"),
+        }
+        let found = |no: &str, state: &str, closed: i64| pb::FoundTicket {
+            ticket_id: format!("id-{no}"),
+            ticket_no: no.into(),
+            state: state.into(),
+            subject_name: "李建国".into(),
+            subject_identifier: "441284********0010".into(),
+            org_unit_name: "大沙镇便民服务中心".into(),
+            received_on: "2026-10-12".into(),
+            closed_at_ms: closed,
+        };
+        let answer_found = Answer::FoundTickets(pb::FindTicketsResponse {
+            tickets: vec![
+                found("YY-20261112-0002", "withdrawn", 1_795_395_600_000),
+                found("YY-20261012-0001", "closed", 1_793_000_000_000),
+            ],
+            more: false,
+        });
+        answer(&mut app, &commands, answer_found);
+        insta::assert_snapshot!(format!("ticket_search_{suffix}"), draw(&app).backend());
+        app.update(key(KeyCode::Down));
+        let commands = app.update(key(KeyCode::Enter));
+        match call_of(&commands) {
+            Call::GetTicket(id) => assert_eq!(id, "id-YY-20261012-0001"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -103,7 +103,8 @@ pub fn access_for(path: &str) -> Access {
         // Each act is checked again against the caller's role and scope.
         "/creditdesk.v1.Objection/GetTicket"
         | "/creditdesk.v1.Objection/ActOnTicket"
-        | "/creditdesk.v1.Objection/ListQueue" => Access::Capability(C::ViewQueue),
+        | "/creditdesk.v1.Objection/ListQueue"
+        | "/creditdesk.v1.Objection/FindTickets" => Access::Capability(C::ViewQueue),
         p if p.starts_with("/grpc.health.v1.Health/")
             || p.starts_with("/grpc.reflection.v1.ServerReflection/")
             || p.starts_with("/grpc.reflection.v1alpha.ServerReflection/") =>

@@ -101,7 +101,7 @@ pub async fn page(
 
 /// `text` matched literally by LIKE … ESCAPE '\': its `%`, `_` and `\`
 /// are escaped.
-fn like_literal(text: &str) -> String {
+pub fn like_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

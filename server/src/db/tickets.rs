@@ -961,3 +961,96 @@ pub async fn departments_for(
     }
     Ok(out)
 }
+
+/// A ticket as a search lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct FoundRow {
+    pub id: String,
+    pub ticket_no: String,
+    pub state: String,
+    pub subject_name: String,
+    pub subject_identifier: String,
+    pub org_unit_name: String,
+    pub received_on: String,
+    pub closed_at: Option<i64>,
+}
+
+impl super::sealed::Open for FoundRow {
+    fn open(mut self) -> sqlx::Result<Self> {
+        super::sealed::open(&mut self.subject_identifier)?;
+        Ok(self)
+    }
+}
+
+/// What a ticket search looks for, and where.
+pub struct Search<'a> {
+    /// Matched as a whole ticket number (upper case).
+    pub ticket_no: &'a str,
+    /// Matched anywhere in the subject's name ('' matches nothing).
+    pub name: &'a str,
+    /// Blind indexes of a whole identity number (none: not a number).
+    pub indexes: &'a [String],
+    /// A state code; '' any.
+    pub state: &'a str,
+    /// Filed at these units; empty: any.
+    pub units: &'a [String],
+    /// Involving this department; '' any.
+    pub department_id: &'a str,
+    pub limit: i64,
+}
+
+/// Tickets matching a search in any state, newest first.
+pub async fn find(conn: &mut AnyConnection, s: &Search<'_>) -> sqlx::Result<Vec<FoundRow>> {
+    use super::bulk::V;
+    let mut values: Vec<V> = vec![V::T(s.ticket_no.to_string())];
+    let mut matches = String::from("t.ticket_no = $1");
+    if !s.name.is_empty() {
+        values.push(V::T(format!("%{}%", super::subjects::like_literal(s.name))));
+        matches.push_str(&format!(" OR s.name LIKE ${} ESCAPE '\\'", values.len()));
+    }
+    for index in s.indexes {
+        values.push(V::T(index.clone()));
+        matches.push_str(&format!(" OR s.identifier_index = ${}", values.len()));
+    }
+    let mut sql = format!(
+        "SELECT t.id, t.ticket_no, t.state, s.name AS subject_name,
+             s.identifier AS subject_identifier, u.name AS org_unit_name, t.received_on,
+             t.closed_at
+         FROM tickets t
+         JOIN subjects s ON s.id = t.subject_id
+         JOIN org_units u ON u.id = t.org_unit_id
+         WHERE ({matches})"
+    );
+    if !s.state.is_empty() {
+        values.push(V::T(s.state.to_string()));
+        sql.push_str(&format!(" AND t.state = ${}", values.len()));
+    }
+    if !s.units.is_empty() {
+        let first = values.len() + 1;
+        values.extend(s.units.iter().map(|u| V::T(u.clone())));
+        let marks: Vec<String> = (first..=values.len()).map(|i| format!("${i}")).collect();
+        sql.push_str(&format!(" AND t.org_unit_id IN ({})", marks.join(", ")));
+    }
+    if !s.department_id.is_empty() {
+        values.push(V::T(s.department_id.to_string()));
+        sql.push_str(&format!(
+            " AND EXISTS (SELECT 1 FROM ticket_records r WHERE r.ticket_id = t.id
+                  AND r.department_id = ${})",
+            values.len()
+        ));
+    }
+    values.push(V::I(s.limit));
+    sql.push_str(&format!(
+        " ORDER BY t.created_at DESC, t.ticket_no DESC LIMIT ${}",
+        values.len()
+    ));
+    let rows = super::bulk::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), values.iter())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            use super::sealed::Open;
+            <FoundRow as sqlx::FromRow<_>>::from_row(r)?.open()
+        })
+        .collect()
+}

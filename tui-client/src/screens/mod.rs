@@ -19,6 +19,7 @@ pub mod query_log;
 pub mod queue;
 pub mod report;
 pub mod ticket;
+pub mod ticket_search;
 pub mod verify;
 pub mod withdraw;
 
@@ -55,6 +56,7 @@ pub enum Screen {
     QueryLog(query_log::QueryLogScreen),
     DayReview(day_review::DayReviewScreen),
     MonthReport(month_report::MonthReportScreen),
+    TicketSearch(ticket_search::TicketSearchScreen),
     Complaints(complaints::ComplaintsScreen),
 }
 
@@ -84,6 +86,8 @@ pub enum Target {
     MonthReport,
     /// Reprinting an issued report by its number.
     Reprint,
+    /// Finding tickets in any state.
+    TicketSearch,
     Complaints,
     Verify,
     Intake,
@@ -209,6 +213,10 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             Screen::DayReview(day_review::DayReviewScreen::new(app.cat, app.today)),
             None,
         ),
+        Target::TicketSearch => (
+            Screen::TicketSearch(ticket_search::TicketSearchScreen::new(app.cat, app.lang)),
+            None,
+        ),
         Target::Reprint => (Screen::Report(report::ReportScreen::reprint(app.cat)), None),
         Target::MonthReport => (
             Screen::MonthReport(month_report::MonthReportScreen::new(app.cat, app.today)),
@@ -260,6 +268,7 @@ impl Screen {
             Screen::Objection(_) => cat.objection_title,
             Screen::Calendar(_) => cat.calendar_title,
             Screen::QueryLog(_) => cat.query_log_title,
+            Screen::TicketSearch(_) => cat.ticket_search_title,
             Screen::DayReview(_) => cat.review_title,
             Screen::MonthReport(_) => cat.month_title,
             Screen::Complaints(_) => cat.complaints_title,
@@ -316,6 +325,7 @@ impl Screen {
             Screen::Objection(s) => s.hint(cat, width).into(),
             Screen::Calendar(s) => s.hint_line(cat, width).into(),
             Screen::QueryLog(s) => s.hint(cat, width).into(),
+            Screen::TicketSearch(s) => s.hint(cat, width).into(),
             Screen::DayReview(s) => s.hint(cat, width).into(),
             Screen::MonthReport(s) => s.hint(cat, width).into(),
             Screen::Complaints(s) => s.hint(cat, width).into(),
@@ -338,6 +348,7 @@ impl Screen {
             Screen::Objection(s) => s.is_typing(),
             Screen::Calendar(s) => s.is_typing(),
             Screen::QueryLog(s) => s.is_typing(),
+            Screen::TicketSearch(s) => s.is_typing(),
             Screen::DayReview(s) => s.is_typing(),
             Screen::MonthReport(s) => s.is_typing(),
             Screen::Complaints(s) => s.is_typing(),
@@ -371,6 +382,7 @@ impl Screen {
             Screen::Objection(s) => s.on_key(key, cat, lang, waiting),
             Screen::Calendar(s) => s.on_key(key, cat, lang, waiting),
             Screen::QueryLog(s) => s.on_key(key, lang, waiting, today),
+            Screen::TicketSearch(s) => s.on_key(key, lang, waiting),
             Screen::DayReview(s) => s.on_key(key, cat, lang, waiting),
             Screen::MonthReport(s) => s.on_key(key, cat, lang, waiting),
             Screen::Complaints(s) => s.on_key(key, cat, waiting),
@@ -397,6 +409,7 @@ impl Screen {
             Screen::Objection(s) => s.on_answer(answer, cat),
             Screen::Calendar(s) => s.on_answer(answer, cat),
             Screen::QueryLog(s) => s.on_answer(answer, cat),
+            Screen::TicketSearch(s) => s.on_answer(answer),
             Screen::DayReview(s) => s.on_answer(answer, cat),
             Screen::MonthReport(s) => s.on_answer(answer, cat),
             Screen::Complaints(s) => s.on_answer(answer, cat),
@@ -425,6 +438,7 @@ impl Screen {
             Screen::Objection(s) => s.on_error(status),
             Screen::Calendar(s) => s.on_error(status),
             Screen::QueryLog(s) => s.on_error(status),
+            Screen::TicketSearch(s) => s.on_error(status),
             Screen::DayReview(s) => s.on_error(status),
             Screen::MonthReport(s) => s.on_error(status),
             Screen::Complaints(s) => s.on_error(status),
@@ -452,6 +466,7 @@ impl Screen {
             Screen::Objection(s) => s.render(frame, area, app),
             Screen::Calendar(s) => s.render(frame, area, app),
             Screen::QueryLog(s) => s.render(frame, area, app),
+            Screen::TicketSearch(s) => s.render(frame, area, app),
             Screen::DayReview(s) => s.render(frame, area, app),
             Screen::MonthReport(s) => s.render(frame, area, app),
             Screen::Complaints(s) => s.render(frame, area, app),

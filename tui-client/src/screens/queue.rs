@@ -46,6 +46,7 @@ enum Cmd {
     ByState,
     ByUnit,
     ByDepartment,
+    Find,
 }
 
 /// The queue's keys. Moving is done by `list_move` (↑↓ j k Home End); its
@@ -68,6 +69,7 @@ const KEYS: &[Binding<Cmd>] = &[
     bind!("f", [Letter('f')], key_by_state, Cmd::ByState),
     bind!("u", [Letter('u')], key_by_unit, Cmd::ByUnit),
     bind!("d", [Letter('d')], key_by_department, Cmd::ByDepartment),
+    bind!("/", [Code(KeyCode::Char('/'))], key_find_tickets, Cmd::Find),
 ];
 
 /// The queue's key line, `width` columns at most.
@@ -213,6 +215,7 @@ impl QueueScreen {
                 None => Action::None,
             },
             Cmd::Refresh => Action::Send(self.request()),
+            Cmd::Find => Action::Open(Target::TicketSearch),
             Cmd::ByState | Cmd::ByUnit | Cmd::ByDepartment => {
                 match cmd {
                     Cmd::ByState => self.filter = (self.filter + 1) % FILTERS.len(),

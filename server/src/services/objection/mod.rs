@@ -478,4 +478,11 @@ impl Objection for ObjectionService {
     ) -> Result<Response<pb::ListQueueResponse>, Status> {
         handle!(self, req, queue)
     }
+
+    async fn find_tickets(
+        &self,
+        req: Request<pb::FindTicketsRequest>,
+    ) -> Result<Response<pb::FindTicketsResponse>, Status> {
+        handle!(self, req, find_tickets)
+    }
 }

@@ -2,7 +2,70 @@
 
 use super::*;
 
+/// A ticket search shows at most this many (newest first).
+const FOUND_MAX: i64 = 50;
+
 impl ObjectionService {
+    /// Tickets in any state within the caller's part of the queue.
+    pub(super) async fn find_tickets(
+        &self,
+        caller: Caller,
+        req: pb::FindTicketsRequest,
+    ) -> ApiResult<pb::FindTicketsResponse> {
+        let query = validate::half_width(req.query.trim());
+        let state = req.state.trim();
+        let mut errors = Vec::new();
+        if let Err(e) = validate::display_text(field::QUERY, &query, validate::SEARCH_MAX) {
+            errors.push(e);
+        }
+        if !state.is_empty() && State::parse(state).is_none() {
+            errors.push(FieldError::new("state", Rule::UnknownValue));
+        }
+        if !errors.is_empty() {
+            return Err(ApiError::Validation(errors));
+        }
+        let number = ident::normalise(&query);
+        let indexes = match ident::check_any(&number, local_date(self.ctx.now_ms())) {
+            Ok(_) => crate::db::sealed::indexes(&number)?,
+            Err(_) => Vec::new(),
+        };
+        let mut conn = self.ctx.db.read().await?;
+        let view = authz::queue_view(caller.actor())?;
+        let scope = crate::objections::queue_scope(&mut conn, view).await?;
+        let mut rows = tickets::find(
+            &mut conn,
+            &tickets::Search {
+                ticket_no: &query.to_uppercase(),
+                // A number is not a name.
+                name: if indexes.is_empty() { &query } else { "" },
+                indexes: &indexes,
+                state,
+                units: &scope.units,
+                department_id: &scope.waiting_on,
+                limit: FOUND_MAX + 1,
+            },
+        )
+        .await?;
+        let more = rows.len() as i64 > FOUND_MAX;
+        rows.truncate(FOUND_MAX as usize);
+        Ok(pb::FindTicketsResponse {
+            tickets: rows
+                .into_iter()
+                .map(|r| pb::FoundTicket {
+                    ticket_id: r.id,
+                    ticket_no: r.ticket_no,
+                    state: r.state,
+                    subject_name: r.subject_name,
+                    subject_identifier: ident::mask(&r.subject_identifier),
+                    org_unit_name: r.org_unit_name,
+                    received_on: r.received_on,
+                    closed_at_ms: r.closed_at.unwrap_or(0),
+                })
+                .collect(),
+            more,
+        })
+    }
+
     /// The caller's queue. A cursor from the same day, calendar and filters
     /// gets only the tickets that changed since (and those that left);
     /// anything else gets the whole queue, nearest deadline first.
