@@ -558,3 +558,34 @@ fn tickets_are_found_in_any_state() {
         }
     }
 }
+
+/// A closed or withdrawn ticket offers no act: its keys are not in the
+/// footer and pressing them opens no form (they used to open one that the
+/// server then refused).
+#[test]
+fn an_ended_ticket_offers_no_act() {
+    for state in ["closed", "withdrawn"] {
+        let mut app = on_queue(Lang::Zh);
+        app.update(key(KeyCode::End));
+        let commands = app.update(key(KeyCode::Enter));
+        let ended = pb::Ticket {
+            state: state.into(),
+            ..ticket(4)
+        };
+        answer(&mut app, &commands, Answer::Ticket(Box::new(ended)));
+        let text = screen_text(&app);
+        for act in ["s 发函", "c 办结", "z 暂停", "w 撤回", "n 通知"] {
+            assert!(!text.contains(act), "{state}: {act} offered:\n{text}");
+        }
+        assert!(text.contains("p 打印"), "{state}: printing stays:\n{text}");
+        for letter in ['s', 'c', 'z', 'w', 'n', 'u', 'a'] {
+            let commands = app.update(key(KeyCode::Char(letter)));
+            assert!(commands.is_empty(), "{state}: {letter} sent {commands:?}");
+            assert_eq!(
+                screen_text(&app),
+                text,
+                "{state}: {letter} changed the screen"
+            );
+        }
+    }
+}

@@ -43,7 +43,8 @@ const KEYS: &[Binding<Cmd>] = &[
         Cmd::Move
     ),
     bind!("n", [Letter('n'), Code(KeyCode::F(2))], key_new, Cmd::New),
-    bind!("x", [Letter('x'), Letter('d')], key_retire, Cmd::Retire),
+    // `d` disables on every list (operators too); `x` still works.
+    bind!("d", [Letter('d'), Letter('x')], key_retire, Cmd::Retire),
     bind!(
         "r",
         [Letter('r'), Code(KeyCode::F(5))],

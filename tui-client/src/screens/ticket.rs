@@ -508,14 +508,20 @@ impl TicketScreen {
     fn offers(&self, cmd: Cmd) -> bool {
         let center = self.has(Capability::HandleObjections);
         let paused = self.ticket.as_ref().is_some_and(|t| t.paused);
+        // A closed or withdrawn ticket is read and printed, never acted on.
+        let open = self
+            .ticket
+            .as_ref()
+            .is_some_and(|t| !matches!(t.state.as_str(), "closed" | "withdrawn"));
         match cmd {
-            Cmd::Send | Cmd::Notify | Cmd::Unreachable | Cmd::Close => center,
-            Cmd::Pause => center && !paused,
-            Cmd::Resume => center && paused,
-            Cmd::Withdraw => center || self.has(Capability::FileObjections),
+            Cmd::Send | Cmd::Notify | Cmd::Unreachable | Cmd::Close => open && center,
+            Cmd::Pause => open && center && !paused,
+            Cmd::Resume => open && center && paused,
+            Cmd::Withdraw => open && (center || self.has(Capability::FileObjections)),
             Cmd::Receipt => self.ticket.as_ref().is_some_and(|t| t.withdrawn_at_ms > 0),
             Cmd::Reply => {
-                (center || self.has(Capability::AnswerRequests)) && self.waiting_letter().is_some()
+                open && (center || self.has(Capability::AnswerRequests))
+                    && self.waiting_letter().is_some()
             }
             Cmd::Print
             | Cmd::Back
