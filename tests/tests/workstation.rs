@@ -1294,3 +1294,34 @@ both_backends!(
         assert!(case.contains(&ticket.ticket_no), "{case}");
     }
 );
+
+// The clerk's own day (menu y) lists this operator's verifications and
+// queries of today, not another clerk's nor yesterday's.
+both_backends!(the_clerk_sees_their_own_day, async |srv: &TestServer| {
+    let center = srv.session("center").await;
+    credit_desk_tests::verify(srv, &center.token, 2).await;
+    let counter = srv.session("counter").await;
+    let (subject, v) = credit_desk_tests::verify(srv, &counter.token, 0).await;
+    credit_desk_tests::run(
+        srv,
+        &counter.token,
+        credit_desk_tests::self_query(&subject, &v),
+    )
+    .await;
+    let mut desk = Desk::open(srv, Lang::Zh);
+    desk.log_in("counter").await;
+    verify(&mut desk, "441284196508120010", "李建国").await;
+    desk.key(KeyCode::Esc).await;
+    desk.key(KeyCode::Char('y')).await;
+    let day = desk.expect("核验 2 · 查询 1");
+    assert!(day.contains("2026-11-23"), "{day}");
+    assert!(day.contains("441284********0010"), "{day}");
+    assert!(!day.contains("黄志强"), "the center's verification: {day}");
+
+    // The next day starts empty.
+    srv.clock.advance_ms(86_400_000);
+    let mut desk = Desk::open(srv, Lang::Zh);
+    desk.log_in("counter").await;
+    desk.key(KeyCode::Char('y')).await;
+    desk.expect("今天还没有核验或查询");
+});

@@ -173,6 +173,8 @@ pub enum Call {
     GetMonthReport(String),
     RegisterSubject(pb::RegisterSubjectRequest),
     FindTickets(pb::FindTicketsRequest),
+    /// The caller's own verifications and queries today.
+    MyDay,
     /// An issued report by its number (补打).
     GetIssuedReport(String),
     SignOffMonth(pb::SignOffMonthRequest),
@@ -221,6 +223,7 @@ impl Call {
                 | Call::GetMonthReport(_)
                 | Call::GetIssuedReport(_)
                 | Call::FindTickets(_)
+                | Call::MyDay
                 | Call::ExportMonthReport(_)
                 | Call::ExportQueryLog(_)
                 | Call::SaveText { .. }
@@ -272,6 +275,7 @@ pub enum Answer {
     Registered(pb::RegisterSubjectResponse),
     IssuedReport(Box<pb::Report>),
     FoundTickets(pb::FindTicketsResponse),
+    MyDay(pb::MyDayResponse),
     Complaints(Vec<pb::ComplaintRecord>),
     Complaint(pb::ComplaintRecord),
 }
@@ -683,6 +687,12 @@ impl Client {
             Call::SignOffDay(day) => Answer::DayReview(
                 self.supervision()
                     .sign_off_day(r!(pb::SignOffDayRequest { day }))
+                    .await?
+                    .into_inner(),
+            ),
+            Call::MyDay => Answer::MyDay(
+                self.query()
+                    .my_day(r!(pb::MyDayRequest {}))
                     .await?
                     .into_inner(),
             ),

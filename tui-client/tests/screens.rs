@@ -949,3 +949,59 @@ fn a_small_terminal_asks_to_be_enlarged() {
         assert!(!text.contains("80×24"), "{text}");
     }
 }
+
+/// The clerk's own day (zh-CN and en, 80×24): verifications and queries in
+/// one timeline, newest first.
+#[test]
+fn my_day_snapshots() {
+    for lang in [Lang::Zh, Lang::En] {
+        let suffix = lang.tag();
+        let mut app = logged_in_as(
+            lang,
+            Role::Counter,
+            &[Capability::VerifyIdentity, Capability::Query],
+            None,
+        );
+        app.utc_offset = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        let commands = app.update(key(KeyCode::Char('y')));
+        assert!(matches!(call_of(&commands), Call::MyDay));
+        let day = pb::MyDayResponse {
+            day: "2026-11-23".into(),
+            verifications: vec![pb::MyVerification {
+                at_ms: 1_795_395_600_000,
+                subject_name: "李建国".into(),
+                subject_identifier: "441284********0010".into(),
+                method: pb::VerificationMethod::IdCardReader as i32,
+            }],
+            queries: vec![
+                pb::QueryLogEntry {
+                    at_ms: 1_795_395_900_000,
+                    subject_name: "李建国".into(),
+                    subject_identifier: "441284********0010".into(),
+                    basis: "self".into(),
+                    allowed: true,
+                    report_no: "CD-20261123-000001".into(),
+                    ..Default::default()
+                },
+                pb::QueryLogEntry {
+                    at_ms: 1_795_399_200_000,
+                    subject_name: "陈美玲".into(),
+                    subject_identifier: "441284********0023".into(),
+                    basis: "self".into(),
+                    allowed: false,
+                    refusal_text: lang
+                        .pick("本次核验已过期", "the verification has expired")
+                        .into(),
+                    ..Default::default()
+                },
+            ],
+            more: false,
+        };
+        answer(&mut app, &commands, Answer::MyDay(day));
+        insta::assert_snapshot!(format!("my_day_{suffix}"), draw(&app).backend());
+        let text = screen_text(&app);
+        let newest = text.find("陈美玲").unwrap();
+        let oldest = text.find("441284********0010").unwrap();
+        assert!(newest < oldest, "newest first:\n{text}");
+    }
+}

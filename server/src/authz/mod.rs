@@ -73,6 +73,8 @@ pub fn access_for(path: &str) -> Access {
         "/creditdesk.v1.Query/RunQuery" => Access::RecordedAttempt(C::Query),
         // Scoped in the service: the issuing unit's tree, or an inspection.
         "/creditdesk.v1.Query/GetIssuedReport" => Access::AnyOf(&[C::Query, C::ReviewQueries]),
+        // Only the caller's own acts.
+        "/creditdesk.v1.Query/MyDay" => Access::AnyOf(&[C::VerifyIdentity, C::Query]),
         "/creditdesk.v1.Consent/FindConsents" => Access::Capability(C::Query),
         // Explanations are taken at the counter, from the verified subject.
         "/creditdesk.v1.Query/AddExplanation" => Access::Capability(C::VerifyIdentity),

@@ -388,3 +388,43 @@ pub fn sealed_columns(identifier: &str, address: &str, phone: &str) -> sqlx::Res
         sealed::seal(phone)?,
     ])
 }
+
+/// A verification an operator made, with whom it was about.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct MadeRow {
+    pub created_at: i64,
+    #[sqlx(try_from = "Text")]
+    pub method: VerificationMethod,
+    pub subject_name: String,
+    pub subject_identifier: String,
+}
+
+impl Open for MadeRow {
+    fn open(mut self) -> sqlx::Result<Self> {
+        sealed::open(&mut self.subject_identifier)?;
+        Ok(self)
+    }
+}
+
+/// The verifications `operator_id` made in `[from_ms, to_ms)`, newest first.
+pub async fn verifications_made(
+    conn: &mut AnyConnection,
+    operator_id: &str,
+    from_ms: i64,
+    to_ms: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<MadeRow>> {
+    let rows = sqlx::query_as(
+        "SELECT v.created_at, v.method, s.name AS subject_name, s.identifier AS subject_identifier
+         FROM verifications v JOIN subjects s ON s.id = v.subject_id
+         WHERE v.operator_id = $1 AND v.created_at >= $2 AND v.created_at < $3
+         ORDER BY v.created_at DESC, v.id DESC LIMIT $4",
+    )
+    .bind(operator_id)
+    .bind(from_ms)
+    .bind(to_ms)
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    open_all(rows)
+}

@@ -533,6 +533,56 @@ async fn log_attempt(
     Ok(id)
 }
 
+impl QueryService {
+    /// Today's verifications and query attempts of the caller.
+    async fn my_day(&self, caller: Caller, _req: pb::MyDayRequest) -> ApiResult<pb::MyDayResponse> {
+        const SHOWN: usize = 200;
+        let today = local_date(self.ctx.now_ms());
+        let (from, to) = (
+            crate::clock::local_midnight_ms(today),
+            crate::clock::local_midnight_ms(today + chrono::Days::new(1)),
+        );
+        let mut conn = self.ctx.db.read().await?;
+        let mut made = subjects::verifications_made(
+            &mut conn,
+            &caller.operator_id,
+            from,
+            to,
+            SHOWN as i64 + 1,
+        )
+        .await?;
+        let filter = crate::db::query_log::Filter {
+            operator_username: caller.username.clone(),
+            from_ms: from,
+            to_ms: to,
+            unit_path: caller.org_unit_path.clone(),
+            ..Default::default()
+        };
+        let mut asked =
+            crate::db::query_log::page(&mut conn, &filter, None, SHOWN as i64 + 1).await?;
+        let more = made.len() > SHOWN || asked.len() > SHOWN;
+        made.truncate(SHOWN);
+        asked.truncate(SHOWN);
+        Ok(pb::MyDayResponse {
+            day: today.to_string(),
+            verifications: made
+                .into_iter()
+                .map(|v| pb::MyVerification {
+                    at_ms: v.created_at,
+                    subject_name: v.subject_name,
+                    subject_identifier: credit_desk_proto::ident::mask(&v.subject_identifier),
+                    method: v.method as i32,
+                })
+                .collect(),
+            queries: asked
+                .iter()
+                .map(|r| super::supervision::entry(r, caller.lang))
+                .collect(),
+            more,
+        })
+    }
+}
+
 fn decode_report(bytes: &[u8]) -> ApiResult<pb::Report> {
     pb::Report::decode(bytes)
         .map_err(|e| ApiError::Internal(anyhow::anyhow!("a kept report does not decode: {e}")))
@@ -545,6 +595,13 @@ impl Query for QueryService {
         req: Request<pb::GetIssuedReportRequest>,
     ) -> Result<Response<pb::Report>, Status> {
         handle!(self, req, issued_report)
+    }
+
+    async fn my_day(
+        &self,
+        req: Request<pb::MyDayRequest>,
+    ) -> Result<Response<pb::MyDayResponse>, Status> {
+        handle!(self, req, my_day)
     }
 
     async fn run_query(

@@ -80,6 +80,9 @@ impl MenuScreen {
         if has(Capability::Query) || has(Capability::ReviewQueries) {
             add('b', cat.menu_reprint, EntryAction::Open(Target::Reprint));
         }
+        if has(Capability::VerifyIdentity) || has(Capability::Query) {
+            add('y', cat.menu_my_day, EntryAction::Open(Target::MyDay));
+        }
         if has(Capability::ReviewQueries) {
             add('l', cat.menu_query_log, EntryAction::Open(Target::QueryLog));
         }

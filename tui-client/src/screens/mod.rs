@@ -10,6 +10,7 @@ pub mod intake;
 pub mod login;
 pub mod menu;
 pub mod month_report;
+pub mod my_day;
 pub mod objection;
 pub mod operators;
 pub mod org_units;
@@ -57,6 +58,7 @@ pub enum Screen {
     DayReview(day_review::DayReviewScreen),
     MonthReport(month_report::MonthReportScreen),
     TicketSearch(ticket_search::TicketSearchScreen),
+    MyDay(my_day::MyDayScreen),
     Complaints(complaints::ComplaintsScreen),
 }
 
@@ -88,6 +90,8 @@ pub enum Target {
     Reprint,
     /// Finding tickets in any state.
     TicketSearch,
+    /// The clerk's own day.
+    MyDay,
     Complaints,
     Verify,
     Intake,
@@ -213,6 +217,10 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             Screen::DayReview(day_review::DayReviewScreen::new(app.cat, app.today)),
             None,
         ),
+        Target::MyDay => (
+            Screen::MyDay(my_day::MyDayScreen::default()),
+            Some(my_day::MyDayScreen::load()),
+        ),
         Target::TicketSearch => (
             Screen::TicketSearch(ticket_search::TicketSearchScreen::new(app.cat, app.lang)),
             None,
@@ -269,6 +277,7 @@ impl Screen {
             Screen::Calendar(_) => cat.calendar_title,
             Screen::QueryLog(_) => cat.query_log_title,
             Screen::TicketSearch(_) => cat.ticket_search_title,
+            Screen::MyDay(_) => cat.my_day_title,
             Screen::DayReview(_) => cat.review_title,
             Screen::MonthReport(_) => cat.month_title,
             Screen::Complaints(_) => cat.complaints_title,
@@ -326,6 +335,7 @@ impl Screen {
             Screen::Calendar(s) => s.hint_line(cat, width).into(),
             Screen::QueryLog(s) => s.hint(cat, width).into(),
             Screen::TicketSearch(s) => s.hint(cat, width).into(),
+            Screen::MyDay(s) => s.hint(cat, width).into(),
             Screen::DayReview(s) => s.hint(cat, width).into(),
             Screen::MonthReport(s) => s.hint(cat, width).into(),
             Screen::Complaints(s) => s.hint(cat, width).into(),
@@ -349,6 +359,7 @@ impl Screen {
             Screen::Calendar(s) => s.is_typing(),
             Screen::QueryLog(s) => s.is_typing(),
             Screen::TicketSearch(s) => s.is_typing(),
+            Screen::MyDay(_) => false,
             Screen::DayReview(s) => s.is_typing(),
             Screen::MonthReport(s) => s.is_typing(),
             Screen::Complaints(s) => s.is_typing(),
@@ -383,6 +394,7 @@ impl Screen {
             Screen::Calendar(s) => s.on_key(key, cat, lang, waiting),
             Screen::QueryLog(s) => s.on_key(key, lang, waiting, today),
             Screen::TicketSearch(s) => s.on_key(key, lang, waiting),
+            Screen::MyDay(s) => s.on_key(key, waiting),
             Screen::DayReview(s) => s.on_key(key, cat, lang, waiting),
             Screen::MonthReport(s) => s.on_key(key, cat, lang, waiting),
             Screen::Complaints(s) => s.on_key(key, cat, waiting),
@@ -410,6 +422,7 @@ impl Screen {
             Screen::Calendar(s) => s.on_answer(answer, cat),
             Screen::QueryLog(s) => s.on_answer(answer, cat),
             Screen::TicketSearch(s) => s.on_answer(answer),
+            Screen::MyDay(s) => s.on_answer(answer),
             Screen::DayReview(s) => s.on_answer(answer, cat),
             Screen::MonthReport(s) => s.on_answer(answer, cat),
             Screen::Complaints(s) => s.on_answer(answer, cat),
@@ -439,6 +452,7 @@ impl Screen {
             Screen::Calendar(s) => s.on_error(status),
             Screen::QueryLog(s) => s.on_error(status),
             Screen::TicketSearch(s) => s.on_error(status),
+            Screen::MyDay(_) => false,
             Screen::DayReview(s) => s.on_error(status),
             Screen::MonthReport(s) => s.on_error(status),
             Screen::Complaints(s) => s.on_error(status),
@@ -467,6 +481,7 @@ impl Screen {
             Screen::Calendar(s) => s.render(frame, area, app),
             Screen::QueryLog(s) => s.render(frame, area, app),
             Screen::TicketSearch(s) => s.render(frame, area, app),
+            Screen::MyDay(s) => s.render(frame, area, app),
             Screen::DayReview(s) => s.render(frame, area, app),
             Screen::MonthReport(s) => s.render(frame, area, app),
             Screen::Complaints(s) => s.render(frame, area, app),
