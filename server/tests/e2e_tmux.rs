@@ -118,6 +118,8 @@ fn demo_login_reaches_the_menu() {
         "Tab",
         "Tab",
         "Tab",
+        // The start date: empty, from now.
+        "Tab",
         "SQ-2026-0001",
         "Tab",
         "Tab",

@@ -61,7 +61,8 @@ both_backends!(
         // A consent.
         desk.key(KeyCode::Char('c')).await;
         desk.key(KeyCode::Right).await;
-        for _ in 0..3 {
+        // Past purpose, days and start date to the serial.
+        for _ in 0..4 {
             desk.key(KeyCode::Tab).await;
         }
         desk.text("SQ-2026-0901").await;

@@ -948,9 +948,10 @@ both_backends!(
         let capture = async |desk: &mut Desk| {
             desk.key(KeyCode::Char('c')).await;
             desk.expect("授权书编号");
-            desk.key(KeyCode::Tab).await;
-            desk.key(KeyCode::Tab).await;
-            desk.key(KeyCode::Tab).await;
+            // Past purpose, days and start date to the serial.
+            for _ in 0..4 {
+                desk.key(KeyCode::Tab).await;
+            }
             desk.text("sq-2026-0042").await;
             desk.key(KeyCode::F(10)).await;
         };

@@ -76,6 +76,8 @@ const SCRIPT: &[(&str, &[Act])] = &[
             c('c'),
             Expect("授权书编号"),
             Key(KeyCode::Right),
+            // Purpose, days, start date (empty: now), then the serial.
+            TAB,
             TAB,
             TAB,
             TAB,

@@ -24,6 +24,7 @@ use crate::net::{Answer, Call};
 const GRANTEE: &str = "grantee_id";
 const PURPOSE: &str = "purpose";
 const DAYS: &str = "valid_until";
+const START: &str = "valid_from";
 const SERIAL: &str = "form_serial";
 const SCAN: &str = "scan_sha256";
 const DAY_MS: i64 = 86_400_000;
@@ -208,6 +209,13 @@ impl ConsentScreen {
                 0
             }
         };
+        let valid_from = match start_ms(&form.value(START), now_ms) {
+            Ok(ms) => ms,
+            Err(e) => {
+                errors.push(e);
+                now_ms
+            }
+        };
         if form.value(SERIAL).is_empty() {
             errors.push(FieldError::new(SERIAL, Rule::Required));
         }
@@ -228,8 +236,8 @@ impl ConsentScreen {
                 .filter(|(_, _, on)| *on)
                 .map(|(code, ..)| code.clone())
                 .collect(),
-            valid_from_ms: now_ms,
-            valid_until_ms: now_ms + days * DAY_MS,
+            valid_from_ms: valid_from,
+            valid_until_ms: valid_from + days * DAY_MS,
             form_serial: form.value(SERIAL),
             scan_sha256: form.value(SCAN),
             remarks: self.remarks.lines().join("\n"),
@@ -378,13 +386,16 @@ impl ConsentScreen {
                     .enumerate()
                     .map(|(i, p)| (i as i32, lang.pick(p.name_zh.clone(), p.name_en.clone())))
                     .collect();
-                self.form = Some(Form::new(vec![
+                let mut form = Form::new(vec![
                     Field::choice(GRANTEE, cat.consent_grantee, grantees),
                     Field::choice(PURPOSE, cat.purpose_label, purposes),
                     Field::text(DAYS, cat.consent_days).with_value("30"),
+                    Field::text(START, cat.consent_start),
                     Field::text(SERIAL, cat.consent_serial),
                     Field::text(SCAN, cat.consent_scan),
-                ]));
+                ]);
+                form.set_note(START, Some(cat.consent_start_note.to_string()));
+                self.form = Some(form);
                 Action::None
             }
             Answer::ConsentCaptured(c) => {
@@ -531,6 +542,28 @@ impl ConsentScreen {
     }
 }
 
+/// When a consent starts: empty or today is now; a later day starts at
+/// its local midnight (the server bounds how far ahead).
+fn start_ms(text: &str, now_ms: i64) -> Result<i64, FieldError> {
+    use chrono::TimeZone;
+    if text.trim().is_empty() {
+        return Ok(now_ms);
+    }
+    let day = validate::date(START, text)?;
+    let today = chrono::DateTime::from_timestamp_millis(now_ms)
+        .unwrap_or_default()
+        .with_timezone(&chrono::Local)
+        .date_naive();
+    match day.cmp(&today) {
+        std::cmp::Ordering::Less => Err(FieldError::new(START, Rule::StartsInThePast)),
+        std::cmp::Ordering::Equal => Ok(now_ms),
+        std::cmp::Ordering::Greater => Ok(chrono::Local
+            .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .map_or(now_ms, |t| t.timestamp_millis())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -623,9 +656,48 @@ mod tests {
     }
 
     #[test]
-    fn scope_is_chosen_with_space_after_the_remarks() {
+    fn a_consent_may_start_on_a_later_day_never_an_earlier_one() {
+        let now = 1_795_395_600_000; // 2026-11-23 01:00 UTC
+        assert_eq!(start_ms("", now), Ok(now));
+        let today = chrono::DateTime::from_timestamp_millis(now)
+            .unwrap()
+            .with_timezone(&chrono::Local)
+            .date_naive();
+        assert_eq!(start_ms(&today.to_string(), now), Ok(now), "today is now");
+        let later = start_ms(&(today + chrono::Days::new(3)).to_string(), now).unwrap();
+        assert!(
+            later > now + 2 * DAY_MS && later <= now + 3 * DAY_MS,
+            "{later}"
+        );
+        let earlier = (today - chrono::Days::new(1)).to_string();
+        assert_eq!(
+            start_ms(&earlier, now).unwrap_err().rule,
+            Rule::StartsInThePast
+        );
+        assert_eq!(
+            start_ms("2026-13-01", now).unwrap_err().rule,
+            Rule::NoSuchDate
+        );
+        // The request carries it, and the validity runs from it.
         let mut s = loaded();
         s.form.as_mut().unwrap().focus = 3;
+        for c in (today + chrono::Days::new(3)).to_string().chars() {
+            press(&mut s, KeyCode::Char(c));
+        }
+        s.form.as_mut().unwrap().focus = 4;
+        for c in "SQ-3".chars() {
+            press(&mut s, KeyCode::Char(c));
+        }
+        let r = request(press(&mut s, KeyCode::F(10)));
+        assert!(r.valid_from_ms > r.valid_until_ms - 31 * DAY_MS);
+        assert_eq!(r.valid_until_ms - r.valid_from_ms, 30 * DAY_MS);
+        assert!(r.valid_from_ms > 0);
+    }
+
+    #[test]
+    fn scope_is_chosen_with_space_after_the_remarks() {
+        let mut s = loaded();
+        s.form.as_mut().unwrap().focus = 4;
         for c in "SQ-2".chars() {
             press(&mut s, KeyCode::Char(c));
         }
