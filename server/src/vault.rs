@@ -34,7 +34,7 @@ const NONCE_LEN: usize = 12;
 /// Key ids are short and plain (they are stored with every value).
 const ID_MAX: usize = 16;
 /// More keys than this in one file is a mistake (lookups try each).
-const KEYS_MAX: usize = 8;
+pub const KEYS_MAX: usize = 8;
 
 struct Key {
     id: String,

@@ -582,3 +582,71 @@ both_backends!(operators_page_with_cursors, async |srv: &TestServer| {
     let names: Vec<_> = page.operators.iter().map(|o| o.username.as_str()).collect();
     assert_eq!(names, ["counter"]);
 });
+
+// A locked-out clerk identified in person is unlocked without a password
+// reset: the old password works again at once, the lock's failures no
+// longer count, and the list shows when each operator last logged in.
+both_backends!(
+    an_operator_is_unlocked_keeping_the_password,
+    async |srv: &TestServer| {
+        login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let admin = srv.session("admin").await;
+        srv.clock.advance_ms(1_000);
+        for _ in 0..5 {
+            login(srv, "counter", "wrong-pass1").await.unwrap_err();
+        }
+        let e = login(srv, "counter", DEMO_PASSWORD).await.unwrap_err();
+        assert_eq!(reason(&e), reason_code::ACCOUNT_LOCKED);
+        let list = async |query: &str| {
+            admin
+                .admin()
+                .list_operators(pb::ListOperatorsRequest {
+                    query: query.into(),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .operators
+        };
+        let counter = list("counter").await.remove(0);
+        assert!(counter.locked_until_ms > 0);
+        assert_eq!(
+            counter.last_login_at_ms,
+            credit_desk_tests::T0,
+            "the one good login"
+        );
+        assert_eq!(list("liaison").await[0].last_login_at_ms, 0, "never");
+
+        let unlocked = admin
+            .admin()
+            .unlock_operator(pb::UnlockOperatorRequest {
+                operator_id: counter.id.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .operator
+            .unwrap();
+        assert_eq!(unlocked.locked_until_ms, 0);
+        assert!(!unlocked.must_change_password, "the password is kept");
+        login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let audited: Vec<(String,)> =
+            sqlx::query_as("SELECT target FROM audit_log WHERE action = 'operator.unlocked'")
+                .fetch_all(srv.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(audited, [(counter.id.clone(),)]);
+
+        let denied = srv
+            .session("center")
+            .await
+            .admin()
+            .unlock_operator(pb::UnlockOperatorRequest {
+                operator_id: counter.id,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(denied.code(), Code::PermissionDenied);
+    }
+);

@@ -357,10 +357,14 @@ both_backends!(
             .await
             .unwrap()
             .into_inner();
+        let seen = inspection.subject.unwrap();
         assert_eq!(
-            inspection.subject.unwrap().identifier,
-            "441284********0010",
+            seen.identifier, "441284********0010",
             "an inspection sees the number masked"
+        );
+        assert!(
+            seen.phone.is_empty() && seen.birth_date.is_empty(),
+            "{seen:?}"
         );
         let elsewhere = reprint(&srv.session("bank").await, &issued.report_no)
             .await

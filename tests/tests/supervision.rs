@@ -747,11 +747,18 @@ both_backends!(
             .await
             .unwrap();
         let retried = sup
-            .sign_off_month(sign(5, "另一份"))
+            .sign_off_month(sign(1, "柜台遗留一份报告，已收回销毁"))
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(retried, signed);
+        assert_eq!(retried, signed, "a retry is the sign-off made");
+        let other = sup.sign_off_month(sign(5, "另一份")).await.unwrap_err();
+        assert_eq!(other.code(), tonic::Code::FailedPrecondition);
+        assert!(
+            other.message().contains("已由 吴主管 签核"),
+            "{}",
+            other.message()
+        );
         let read = sup
             .get_month_report(month("2026-11"))
             .await

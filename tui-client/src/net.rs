@@ -173,6 +173,7 @@ pub enum Call {
     GetMonthReport(String),
     RegisterSubject(pb::RegisterSubjectRequest),
     FindTickets(pb::FindTicketsRequest),
+    UnlockOperator(String),
     /// The caller's own verifications and queries today.
     MyDay,
     /// An issued report by its number (补打).
@@ -276,6 +277,7 @@ pub enum Answer {
     IssuedReport(Box<pb::Report>),
     FoundTickets(pb::FindTicketsResponse),
     MyDay(pb::MyDayResponse),
+    Unlocked(pb::Operator),
     Complaints(Vec<pb::ComplaintRecord>),
     Complaint(pb::ComplaintRecord),
 }
@@ -689,6 +691,14 @@ impl Client {
                     .sign_off_day(r!(pb::SignOffDayRequest { day }))
                     .await?
                     .into_inner(),
+            ),
+            Call::UnlockOperator(operator_id) => Answer::Unlocked(
+                admin
+                    .unlock_operator(r!(pb::UnlockOperatorRequest { operator_id }))
+                    .await?
+                    .into_inner()
+                    .operator
+                    .unwrap_or_default(),
             ),
             Call::MyDay => Answer::MyDay(
                 self.query()

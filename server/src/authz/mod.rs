@@ -48,6 +48,7 @@ pub fn access_for(path: &str) -> Access {
         | "/creditdesk.v1.Admin/CreateOperator"
         | "/creditdesk.v1.Admin/SetOperatorEnabled"
         | "/creditdesk.v1.Admin/ResetPassword"
+        | "/creditdesk.v1.Admin/UnlockOperator"
         | "/creditdesk.v1.Admin/ListSshKeys"
         | "/creditdesk.v1.Admin/AddSshKey"
         | "/creditdesk.v1.Admin/RemoveSshKey" => Access::Capability(C::ManageOperators),

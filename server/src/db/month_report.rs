@@ -104,17 +104,21 @@ pub async fn objection_counts(conn: &mut AnyConnection, span: Span) -> sqlx::Res
     .await
 }
 
-/// Objections whose 20-day limit ended within the month: (last day, when
-/// they were closed).
+/// Objections that may have been due within the month: (received on,
+/// time paused, when closed). Their limit — 20 days from receipt, plus the
+/// days paused — is worked out by the caller; none received more than a
+/// year before the month can still fall due in it.
 pub async fn objection_deadlines(
     conn: &mut AnyConnection,
     span: Span,
-) -> sqlx::Result<Vec<(String, Option<i64>)>> {
-    let (first, next) = span.days();
+) -> sqlx::Result<Vec<(String, i64, Option<i64>)>> {
+    let (_, next) = span.days();
+    let earliest = (span.first - chrono::Days::new(366)).to_string();
     sqlx::query_as(
-        "SELECT overall_due, closed_at FROM tickets WHERE overall_due >= $1 AND overall_due < $2",
+        "SELECT received_on, paused_ms, closed_at FROM tickets
+         WHERE received_on >= $1 AND received_on < $2",
     )
-    .bind(first)
+    .bind(earliest)
     .bind(next)
     .fetch_all(conn)
     .await

@@ -263,3 +263,24 @@ pub async fn display_name(conn: &mut AnyConnection, id: &str) -> sqlx::Result<St
         .fetch_one(conn)
         .await
 }
+
+/// When each of `usernames` last logged in successfully.
+pub async fn last_logins(
+    conn: &mut AnyConnection,
+    usernames: &[String],
+) -> sqlx::Result<std::collections::HashMap<String, i64>> {
+    let select = "SELECT username, MAX(at) AS at FROM login_attempts
+         WHERE success = 1 AND username IN ";
+    let mut out = std::collections::HashMap::new();
+    // `fetch_in` closes the list; the grouping follows per chunk.
+    for chunk in usernames.chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("{select}({}) GROUP BY username", marks.join(", "));
+        let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(sql));
+        for name in chunk {
+            q = q.bind(name);
+        }
+        out.extend(q.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
+}

@@ -82,20 +82,23 @@ pub async fn page(
 ) -> sqlx::Result<Vec<SubjectRow>> {
     let text = like_literal(query);
     let number = credit_desk_proto::ident::normalise(query);
-    let rows = sqlx::query_as(select!(
-        "WHERE (s.name LIKE $1 ESCAPE '\\' OR s.identifier_index = $2 OR s.identifier_index = $3)
-           AND ($4 = '' OR s.name > (SELECT name FROM subjects WHERE id = $4)
-                OR (s.name = (SELECT name FROM subjects WHERE id = $4) AND s.id > $4))
-          ORDER BY s.name, s.id LIMIT $5"
+    // Every key's index (rows not yet resealed after a rotation carry an
+    // older one), padded with the current one to a fixed count.
+    let mut indexes = sealed::indexes(&number)?;
+    let current = indexes.first().cloned().unwrap_or_default();
+    indexes.resize(crate::vault::KEYS_MAX, current);
+    let mut q = sqlx::query_as(select!(
+        "WHERE (s.name LIKE $1 ESCAPE '\\'
+                OR s.identifier_index IN ($2, $3, $4, $5, $6, $7, $8, $9))
+           AND ($10 = '' OR s.name > (SELECT name FROM subjects WHERE id = $10)
+                OR (s.name = (SELECT name FROM subjects WHERE id = $10) AND s.id > $10))
+          ORDER BY s.name, s.id LIMIT $11"
     ))
-    .bind(format!("%{text}%"))
-    .bind(sealed::index(&number)?)
-    // A row not yet resealed after a rotation carries the previous key's.
-    .bind(sealed::indexes(&number)?.pop().unwrap_or_default())
-    .bind(after)
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
+    .bind(format!("%{text}%"));
+    for index in indexes {
+        q = q.bind(index);
+    }
+    let rows = q.bind(after).bind(limit).fetch_all(conn).await?;
     open_all(rows)
 }
 

@@ -47,7 +47,9 @@ pub struct Reported {
 impl Reported {
     /// Anything entered must be explained.
     pub fn needs_note(&self) -> bool {
-        self.unlawful_provision + self.misuse + self.leaks > 0
+        [self.unlawful_provision, self.misuse, self.leaks]
+            .iter()
+            .any(|n| *n > 0)
     }
 }
 
@@ -402,6 +404,13 @@ mod tests {
     #[test]
     fn entered_incidents_need_a_note() {
         assert!(!Reported::default().needs_note());
+        // Figures straight from a client never overflow.
+        let huge = Reported {
+            unlawful_provision: u32::MAX,
+            misuse: u32::MAX,
+            leaks: u32::MAX,
+        };
+        assert!(huge.needs_note());
         for r in [
             Reported {
                 unlawful_provision: 1,

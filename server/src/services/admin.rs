@@ -188,9 +188,51 @@ impl AdminService {
         } else {
             String::new()
         };
+        let names: Vec<String> = rows.iter().map(|r| r.username.clone()).collect();
+        let last = operators::last_logins(&mut conn, &names).await?;
         Ok(pb::ListOperatorsResponse {
-            operators: rows.iter().map(|r| convert::operator(r, now)).collect(),
+            operators: rows
+                .iter()
+                .map(|r| pb::Operator {
+                    last_login_at_ms: last.get(&r.username).copied().unwrap_or(0),
+                    ..convert::operator(r, now)
+                })
+                .collect(),
             next_cursor,
+        })
+    }
+
+    async fn unlock_operator(
+        &self,
+        caller: Caller,
+        req: pb::UnlockOperatorRequest,
+    ) -> ApiResult<pb::ResetPasswordResponse> {
+        let target = {
+            let mut conn = self.ctx.db.read().await?;
+            self.operator_in_scope(&mut conn, &caller, &req.operator_id)
+                .await?
+        };
+        let now = self.ctx.now_ms();
+        let mut tx = self.ctx.db.begin_write().await?;
+        // The lock ends now: the failures before it no longer count
+        // (lockout counts from the end of the last lock).
+        if crate::lockout::is_locked(now, target.locked_until) {
+            operators::set_locked_until(&mut tx, &target.id, now).await?;
+            audit::record(
+                &mut tx,
+                Some(&caller.operator_id),
+                "operator.unlocked",
+                &target.id,
+                "",
+                now,
+            );
+        }
+        let op = operators::get(&mut tx, &target.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("operator vanished"))?;
+        tx.commit().await?;
+        Ok(pb::ResetPasswordResponse {
+            operator: Some(convert::operator(&op, now)),
         })
     }
 
@@ -437,6 +479,13 @@ impl Admin for AdminService {
         req: Request<pb::ResetPasswordRequest>,
     ) -> Result<Response<pb::ResetPasswordResponse>, Status> {
         handle!(self, req, reset_password)
+    }
+
+    async fn unlock_operator(
+        &self,
+        req: Request<pb::UnlockOperatorRequest>,
+    ) -> Result<Response<pb::ResetPasswordResponse>, Status> {
+        handle!(self, req, unlock_operator)
     }
 
     async fn list_ssh_keys(

@@ -34,6 +34,8 @@ pub fn operator(r: &OperatorRow, now_ms: i64) -> pb::Operator {
             .locked_until
             .filter(|_| lockout::is_locked(now_ms, r.locked_until))
             .unwrap_or(0),
+        // Filled where it is shown (the operator list).
+        last_login_at_ms: 0,
     }
 }
 

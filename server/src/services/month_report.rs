@@ -145,6 +145,22 @@ impl SupervisionService {
             .await?
             .ok_or_else(|| anyhow::anyhow!("signed month {month} vanished"))?;
         drop(conn);
+        // Signed already with other figures (a second supervisor): said so,
+        // never passed off as this sign-off.
+        let same = row.unlawful_provision == i64::from(reported.unlawful_provision)
+            && row.misuse == i64::from(reported.misuse)
+            && row.leaks == i64::from(reported.leaks)
+            && row.note == note;
+        if !signed && !same {
+            return Err(ApiError::WrongState {
+                rule: "month_signed",
+                zh: format!("该月已由 {} 签核，签核内容不能再改", row.signed_by),
+                en: format!(
+                    "the month was signed off by {}; what was signed is final",
+                    row.signed_by
+                ),
+            });
+        }
         self.signed_report(caller.lang, first, row).await
     }
 
@@ -282,7 +298,17 @@ async fn facts(conn: &mut sqlx::AnyConnection, span: Span, days: u32) -> ApiResu
             .collect(),
         objections_received: count(objections_received),
         objections_closed: count(objections_closed),
-        objections_overdue: late(store::objection_deadlines(conn, span).await?),
+        objections_overdue: late(
+            store::objection_deadlines(conn, span)
+                .await?
+                .into_iter()
+                .filter_map(|(received, paused_ms, closed)| {
+                    let received = chrono::NaiveDate::parse_from_str(&received, "%Y-%m-%d").ok()?;
+                    let due = crate::rules::deadlines::overall_due_with_pauses(received, paused_ms);
+                    (span.first <= due && due < span.next).then(|| (due.to_string(), closed))
+                })
+                .collect(),
+        ),
         complaints_received: count(complaints_received),
         complaints_answered: count(complaints_answered),
         complaints_overdue: late(store::complaint_deadlines(conn, span).await?),

@@ -212,7 +212,12 @@ impl QueryService {
         // inspection: the number masked.
         let reissue = issuer && caller.has(pb::Capability::Query);
         if !reissue && let Some(subject) = &mut report.subject {
+            // As the registry shows a subject to whoever may not see it in
+            // full: the number masked, contact details and birth date left out.
             subject.identifier = credit_desk_proto::ident::mask(&subject.identifier);
+            subject.phone.clear();
+            subject.address.clear();
+            subject.birth_date.clear();
         }
         let now = self.ctx.now_ms();
         report.reprinted_at_ms = now;

@@ -253,7 +253,11 @@ fn sign_off_request(form: &Form) -> Result<pb::SignOffMonthRequest, Vec<FieldErr
         leaks: count(LEAKS),
         note: form.value(NOTE),
     };
-    if req.unlawful_provision + req.misuse + req.leaks > 0 && req.note.is_empty() {
+    if [req.unlawful_provision, req.misuse, req.leaks]
+        .iter()
+        .any(|n| *n > 0)
+        && req.note.is_empty()
+    {
         errors.push(FieldError::new(NOTE, Rule::Required));
     }
     match errors.is_empty() {

@@ -148,7 +148,10 @@ impl MyDayScreen {
                 .skip(self.scroll)
                 .map(|(at, text)| {
                     let time = print::time(*at, app.utc_offset);
-                    Line::from(print::fit(&format!("{} {text}", &time[11..]), width))
+                    Line::from(print::fit(
+                        &format!("{} {text}", time.get(11..).unwrap_or_default()),
+                        width,
+                    ))
                 })
                 .collect(),
         };

@@ -38,6 +38,7 @@ enum Cmd {
     Move,
     New,
     Toggle,
+    Unlock,
     ResetPassword,
     SshKeys,
     Find,
@@ -58,6 +59,7 @@ const KEYS: &[Binding<Cmd>] = &[
     bind!("n", [Letter('n'), Code(KeyCode::F(2))], key_new, Cmd::New),
     bind!("d", [Letter('d')], key_toggle_enabled, Cmd::Toggle),
     bind!("p", [Letter('p')], key_reset_password, Cmd::ResetPassword),
+    bind!("l", [Letter('l')], key_unlock, Cmd::Unlock),
     bind!("s", [Letter('s')], key_ssh_keys, Cmd::SshKeys),
     bind!("/", [Code(KeyCode::Char('/'))], key_find, Cmd::Find),
     bind!(
@@ -515,6 +517,10 @@ impl OperatorsScreen {
                 }
                 None => Action::None,
             },
+            Some(Cmd::Unlock) => match current {
+                Some(op) if op.locked_until_ms > 0 => Action::Send(Call::UnlockOperator(op.id)),
+                _ => Action::None,
+            },
             Some(Cmd::ResetPassword) => match current {
                 Some(operator) => {
                     self.mode = Mode::Reset {
@@ -545,6 +551,10 @@ impl OperatorsScreen {
         match cmd {
             Cmd::NextPage => !self.next_cursor.is_empty(),
             Cmd::PreviousPage => !self.previous_pages.is_empty(),
+            Cmd::Unlock => self
+                .rows
+                .get(self.selected)
+                .is_some_and(|op| op.locked_until_ms > 0),
             _ => true,
         }
     }
@@ -600,6 +610,10 @@ impl OperatorsScreen {
                 self.replace_row(op);
                 self.mode = Mode::List;
                 Action::Info(cat.password_reset_done.to_string())
+            }
+            Answer::Unlocked(op) => {
+                self.replace_row(op);
+                Action::Info(cat.operator_unlocked.to_string())
             }
             Answer::SshKeys(keys) => {
                 let Mode::Keys(panel) = &mut self.mode else {
@@ -671,6 +685,7 @@ impl OperatorsScreen {
             cat.role,
             cat.org_unit,
             cat.state,
+            cat.last_login,
         ])
         .style(theme.title());
         let rows: Vec<Row> = self
@@ -685,6 +700,14 @@ impl OperatorsScreen {
                     role.to_string(),
                     op.org_unit_name.clone(),
                     state,
+                    // MM-DD HH:MM; never: a dash.
+                    match op.last_login_at_ms {
+                        0 => "—".to_string(),
+                        at => crate::print::time(at, app.utc_offset)
+                            .get(5..)
+                            .unwrap_or_default()
+                            .to_string(),
+                    },
                 ]);
                 if op.enabled {
                     row
@@ -712,9 +735,10 @@ impl OperatorsScreen {
                 [
                     Constraint::Length(12),
                     Constraint::Length(10),
-                    Constraint::Length(14),
-                    Constraint::Min(12),
-                    Constraint::Length(14),
+                    Constraint::Length(12),
+                    Constraint::Min(10),
+                    Constraint::Length(12),
+                    Constraint::Length(11),
                 ],
             )
             .header(header)
@@ -823,6 +847,37 @@ mod tests {
             cursor_of(s.on_key(key(KeyCode::PageUp), cat, lang, false)),
             ""
         );
+    }
+
+    #[test]
+    fn only_a_locked_operator_is_offered_an_unlock() {
+        let (cat, lang) = (&i18n::ZH, Lang::Zh);
+        let mut s = OperatorsScreen::default();
+        s.on_answer(page(&["a"], ""), cat, lang);
+        assert!(!s.hint_line(cat, 200).contains("解除锁定"));
+        assert!(matches!(
+            s.on_key(key(KeyCode::Char('l')), cat, lang, false),
+            Action::None
+        ));
+        let locked = pb::Operator {
+            locked_until_ms: 1,
+            ..op("a", true)
+        };
+        s.on_answer(
+            Answer::Operators(pb::ListOperatorsResponse {
+                operators: vec![locked],
+                next_cursor: String::new(),
+            }),
+            cat,
+            lang,
+        );
+        assert!(s.hint_line(cat, 200).contains("l 解除锁定"));
+        match s.on_key(key(KeyCode::Char('l')), cat, lang, false) {
+            Action::Send(Call::UnlockOperator(id)) => assert_eq!(id, "id-a"),
+            _ => panic!("expected the unlock"),
+        }
+        s.on_answer(Answer::Unlocked(op("a", true)), cat, lang);
+        assert_eq!(s.rows[0].locked_until_ms, 0);
     }
 
     #[test]

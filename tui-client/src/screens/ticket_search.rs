@@ -191,7 +191,12 @@ impl TicketSearchScreen {
                 // Received, and (once ended) the day it ended.
                 let ended = match t.closed_at_ms {
                     0 => String::new(),
-                    at => format!(" → {}", &print::time(at, app.utc_offset)[..10]),
+                    at => format!(
+                        " → {}",
+                        print::time(at, app.utc_offset)
+                            .get(..10)
+                            .unwrap_or_default()
+                    ),
                 };
                 ListItem::new(print::fit(
                     &format!(
