@@ -211,6 +211,18 @@ pub fn body_with_records(
             }
         }
     }
+    // The marker explained wherever it is used.
+    if r.sections
+        .iter()
+        .flat_map(|s| &s.records)
+        .any(|rec| rec.negative)
+    {
+        out.extend(
+            wrap(cat.negative_legend, WIDTH - 2)
+                .into_iter()
+                .map(|l| format!("  {l}")),
+        );
+    }
     // Outside the consent's scope: not queried, never "no records".
     for name in &r.not_covered {
         out.push(format!("【{name}】  {}", cat.not_covered));
@@ -379,6 +391,23 @@ mod tests {
         let doc = paginate(&lines, &ZH, "BG-1", "张\u{0}三");
         assert!(doc.chars().all(|c| !c.is_control() || c == '\n'), "{doc:?}");
         assert!(doc.contains("李建国\u{FFFD}]0;owned\u{FFFD}"));
+    }
+
+    #[test]
+    fn the_negative_marker_is_explained_where_it_is_used() {
+        let legend = |r: &pb::Report| {
+            body(r, &ZH, offset())
+                .iter()
+                .any(|l| l.contains("标“*”的为负面记录"))
+        };
+        let marked = report(2);
+        assert!(marked.sections[0].records.iter().any(|r| r.negative));
+        assert!(legend(&marked));
+        let mut plain = report(2);
+        for rec in plain.sections.iter_mut().flat_map(|s| &mut s.records) {
+            rec.negative = false;
+        }
+        assert!(!legend(&plain), "no marker, no legend");
     }
 
     #[test]
