@@ -7,6 +7,7 @@
 use crate::Lang;
 use crate::ident::{self, IdError};
 use crate::pb::{OrgActor, OrgUnitKind, Role, VerificationMethod};
+use chrono::Datelike;
 
 /// Field names as they appear in requests (and in `BadRequest` violations).
 pub mod field {
@@ -249,6 +250,9 @@ pub fn validity_days(field: &'static str, text: &str, max_days: u32) -> Result<u
     Ok(days as u32)
 }
 
+/// The years a month of records may be in.
+pub const MONTH_YEARS: std::ops::RangeInclusive<i32> = 2000..=2100;
+
 /// A month as staff write it, `YYYY-MM` (full-width digits too): its first
 /// day.
 pub fn month(field: &'static str, text: &str) -> Result<chrono::NaiveDate, FieldError> {
@@ -260,6 +264,14 @@ pub fn month(field: &'static str, text: &str) -> Result<chrono::NaiveDate, Field
             _ => c.is_ascii_digit(),
         });
     match chrono::NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d") {
+        // A month of this system's records, not of the calendar's reach.
+        Ok(first) if shaped && !(MONTH_YEARS.contains(&first.year())) => Err(FieldError::new(
+            field,
+            Rule::YearOutOfRange {
+                min: *MONTH_YEARS.start(),
+                max: *MONTH_YEARS.end(),
+            },
+        )),
         Ok(first) if shaped => Ok(first),
         _ => Err(FieldError::new(field, Rule::NotAMonth)),
     }

@@ -733,10 +733,7 @@ impl Client {
                     .export_month_report(r!(pb::GetMonthReportRequest { month }))
                     .await?
                     .into_inner();
-                let path = save_new(&export.file_name, &export.xlsx)
-                    .await
-                    .map_err(Status::failed_precondition)?;
-                Answer::Saved(path)
+                Answer::Saved(save_export(export).await?)
             }
             Call::ListComplaints(state) => Answer::Complaints(
                 self.complaint()
@@ -760,10 +757,7 @@ impl Client {
                     .export_query_log(r!(m))
                     .await?
                     .into_inner();
-                let path = save_new(&export.file_name, &export.xlsx)
-                    .await
-                    .map_err(Status::failed_precondition)?;
-                Answer::Saved(path)
+                Answer::Saved(save_export(export).await?)
             }
             Call::SaveText { path, text } => {
                 let target = print_document(&path, &text)
@@ -833,6 +827,14 @@ pub const PRINT_COMMAND_ENV: &str = "CREDIT_DESK_PRINT_COMMAND";
 /// Writes a file the server named into this folder, next to earlier ones:
 /// only the name's last part is used (it cannot leave the folder), and an
 /// existing file is never overwritten (`name-2.xlsx`, `name-3.xlsx` …).
+/// A workbook from the server, saved under its own name in the folder the
+/// workstation was started in.
+async fn save_export(export: pb::ExportQueryLogResponse) -> Result<std::path::PathBuf, Status> {
+    save_new(&export.file_name, &export.xlsx)
+        .await
+        .map_err(Status::failed_precondition)
+}
+
 async fn save_new(name: &str, bytes: &[u8]) -> Result<std::path::PathBuf, String> {
     use tokio::io::AsyncWriteExt;
     let name = std::path::Path::new(name);
