@@ -51,6 +51,12 @@ pub mod field {
     pub const ADDRESS: &str = "address";
     pub const PHONE: &str = "phone";
     pub const LEGAL_REPRESENTATIVE: &str = "legal_representative";
+    pub const HEAD_IDENTIFIER: &str = "head_identifier";
+    pub const VILLAGE: &str = "village";
+    pub const RELATION: &str = "relation";
+    pub const HOUSEHOLD_ID: &str = "household_id";
+    pub const HEAD_ID: &str = "head_id";
+    pub const MEMBER: &str = "remove_member";
 }
 
 /// What staff call each field a request may name, in both languages; a
@@ -164,6 +170,12 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("unlawful_provision", "违规提供信息", "unlawful provision"),
     ("misuse", "滥用信息", "misuse"),
     ("leaks", "信息泄露", "leaks"),
+    ("head_identifier", "户主证件号码", "head's identity number"),
+    ("village", "所在村（社区）", "village"),
+    ("relation", "与户主关系", "relation to the head"),
+    ("household_id", "农户", "household"),
+    ("head_id", "户主", "head of household"),
+    ("remove_member", "农户成员", "household member"),
 ];
 
 /// A field's name as staff call it, in `lang`; an unlisted name as it is.
@@ -483,6 +495,18 @@ pub enum Rule {
     SshKeyTaken,
     /// The number is registered already (verify the subject instead).
     AlreadyRegistered,
+    /// No subject holds this number (register the person first).
+    NotRegistered,
+    /// A household is made of persons, not organisations or households.
+    NotAPerson,
+    /// The person belongs to this household already.
+    AlreadyAMember,
+    /// Not a member of this household.
+    NotAMember,
+    /// The head leaves a household only after another member becomes head.
+    HeadStays,
+    /// The person heads a household already (one household per head).
+    HeadsAHousehold,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -596,6 +620,39 @@ impl FieldError {
                 .pick(
                     "该证件号码已登记，请直接核验身份",
                     "this number is registered already: verify the subject instead",
+                )
+                .into(),
+            Rule::NotRegistered => lang
+                .pick(
+                    "库中无此证件号码，请先登记此人",
+                    "no one holds this number: register the person first",
+                )
+                .into(),
+            Rule::NotAPerson => lang
+                .pick(
+                    "应为自然人的居民身份证号码",
+                    "must be a person's resident identity number",
+                )
+                .into(),
+            Rule::AlreadyAMember => lang
+                .pick(
+                    "此人已是该农户成员",
+                    "this person is a member of the household already",
+                )
+                .into(),
+            Rule::NotAMember => lang
+                .pick("此人不是该农户成员", "not a member of this household")
+                .into(),
+            Rule::HeadsAHousehold => lang
+                .pick(
+                    "此人已是一个农户的户主，请在该农户中修改",
+                    "this person heads a household already: change that one",
+                )
+                .into(),
+            Rule::HeadStays => lang
+                .pick(
+                    "户主不能移出；请先将另一成员设为户主",
+                    "the head cannot leave: make another member the head first",
                 )
                 .into(),
             Rule::SshKeyTaken => lang
@@ -1018,6 +1075,33 @@ pub fn registration(
         _ => {}
     }
     errors
+}
+
+/// A village's or relation's longest name, in characters.
+pub const VILLAGE_MAX: usize = 60;
+pub const RELATION_MAX: usize = 20;
+
+/// A registered person's whole identity number, for a household: shape and
+/// check digit (whether someone holds it is the server's to say).
+pub fn household_person(
+    name: &'static str,
+    identifier: &str,
+    today: chrono::NaiveDate,
+) -> Result<(), FieldError> {
+    match ident::check_any(identifier, today) {
+        Ok(ident::Identifier::Person(_)) => Ok(()),
+        Ok(ident::Identifier::Organisation(_)) => Err(FieldError::new(name, Rule::NotAPerson)),
+        Err(_) if identifier.trim().is_empty() => Err(FieldError::new(name, Rule::Required)),
+        Err(e) => Err(FieldError::new(name, Rule::Identifier(e))),
+    }
+}
+
+pub fn village(text: &str) -> Result<(), FieldError> {
+    display_text(field::VILLAGE, text, VILLAGE_MAX)
+}
+
+pub fn relation(text: &str) -> Result<(), FieldError> {
+    display_text(field::RELATION, text, RELATION_MAX)
 }
 
 /// The longest span of a query-log search or export, in days.

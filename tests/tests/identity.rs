@@ -197,7 +197,12 @@ both_backends!(
             .await
             .unwrap()
             .into_inner();
-        let names: Vec<_> = detail.members.iter().map(|m| m.name.as_str()).collect();
+        let names: Vec<_> = detail
+            .household
+            .iter()
+            .flat_map(|h| &h.members)
+            .map(|m| m.person.as_ref().unwrap().name.as_str())
+            .collect();
         assert_eq!(names, ["李建国", "陈美玲"]);
     }
 );

@@ -52,9 +52,11 @@ pub fn access_for(path: &str) -> Access {
         | "/creditdesk.v1.Admin/ListSshKeys"
         | "/creditdesk.v1.Admin/AddSshKey"
         | "/creditdesk.v1.Admin/RemoveSshKey" => Access::Capability(C::ManageOperators),
-        "/creditdesk.v1.Identity/Verify" | "/creditdesk.v1.Identity/RegisterSubject" => {
-            Access::Capability(C::VerifyIdentity)
-        }
+        // Households too: checked again against the household's township.
+        "/creditdesk.v1.Identity/Verify"
+        | "/creditdesk.v1.Identity/RegisterSubject"
+        | "/creditdesk.v1.Identity/CreateHousehold"
+        | "/creditdesk.v1.Identity/ChangeHousehold" => Access::Capability(C::VerifyIdentity),
         "/creditdesk.v1.Identity/GetSubject" | "/creditdesk.v1.Identity/ListSubjects" => {
             Access::Capability(C::ViewSubjects)
         }

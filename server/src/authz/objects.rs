@@ -90,6 +90,50 @@ pub fn sees_full_identifiers(role: Role) -> bool {
     role == Role::Center
 }
 
+/// What a subject's card shows a caller besides identity and verifications.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CardView<'a> {
+    /// Records with their versions and the queries about the subject: the
+    /// center and supervisors. A counter sees records only through a
+    /// query, which the query log records (条例 art. 22).
+    pub records_and_queries: bool,
+    /// Consents and tickets taken under this unit path only (a counter:
+    /// its own); `None`: all of them.
+    pub taken_under: Option<&'a str>,
+}
+
+pub fn subject_card(actor: Actor<'_>) -> CardView<'_> {
+    match actor.role {
+        Role::Center | Role::Supervisor => CardView {
+            records_and_queries: true,
+            taken_under: None,
+        },
+        _ => CardView {
+            records_and_queries: false,
+            taken_under: Some(actor.unit_path),
+        },
+    }
+}
+
+impl CardView<'_> {
+    pub fn shows_taken_at(&self, unit_path: &str) -> bool {
+        self.taken_under.is_none_or(|p| unit_path.starts_with(p))
+    }
+}
+
+/// Keeping a farmer household (its members, head, village): the township
+/// it belongs to checks what villages report (初审), and the center keeps
+/// every household. `township_path` is `None` for a household of no
+/// township, which only the center keeps.
+pub fn keep_household(actor: Actor<'_>, township_path: Option<&str>) -> Result<(), Denied> {
+    match actor.role {
+        Role::Center => Ok(()),
+        Role::Counter if township_path.is_some_and(|p| actor.covers(p)) => Ok(()),
+        Role::Counter => Err(Denied::OutOfScope),
+        _ => Err(Denied::Role),
+    }
+}
+
 /// A counter verification as stored: whose, where, until when.
 #[derive(Debug, Clone)]
 pub struct VerificationFacts {
@@ -359,6 +403,51 @@ mod tests {
             "sees_consent",
             [ALL, ALL, ALL, ALL, ALL, ALL, &["DC"], &["BR"]],
             |a, u| sees_consent(a, u.id),
+        );
+    }
+
+    #[test]
+    fn a_card_shows_a_counter_only_its_own_units_consents_and_tickets() {
+        table(
+            "subject_card taken at",
+            [
+                ALL,
+                ALL,
+                // Admins and others never reach a card; if they did, only
+                // their own unit's.
+                &["C", "TA", "SA", "TB", "DC", "DT", "BR"],
+                &["TA", "SA"],
+                &["TA", "SA"],
+                &["SA"],
+                &["DC"],
+                &["BR"],
+            ],
+            |a, u| subject_card(a).shows_taken_at(u.path),
+        );
+        let records: Vec<&str> = ACTORS
+            .iter()
+            .filter(|(_, role, unit)| subject_card(at(*role, *unit)).records_and_queries)
+            .map(|(name, ..)| *name)
+            .collect();
+        assert_eq!(records, ["center", "supervisor"]);
+    }
+
+    #[test]
+    fn households_are_kept_by_their_township_and_the_center() {
+        table(
+            "keep_household",
+            [ALL, &[], &[], &[], &["TA", "SA"], &["SA"], &[], &[]],
+            |a, u| keep_household(a, Some(u.path)).is_ok(),
+        );
+        // A household of no township: the center's only.
+        assert!(keep_household(at(Role::Center, CENTER), None).is_ok());
+        assert_eq!(
+            keep_household(at(Role::Counter, TA), None),
+            Err(Denied::OutOfScope)
+        );
+        assert_eq!(
+            keep_household(at(Role::Supervisor, CENTER), Some(TA.path)),
+            Err(Denied::Role)
         );
     }
 

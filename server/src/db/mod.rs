@@ -27,6 +27,7 @@ pub mod review;
 pub mod sealed;
 pub mod sessions;
 pub mod ssh_keys;
+pub mod subject_card;
 pub mod subjects;
 pub mod tickets;
 

@@ -223,6 +223,88 @@ pub async fn add_member(
     Ok(())
 }
 
+/// Takes a person out of a household; false if they were not in it.
+pub async fn remove_member(
+    conn: &mut AnyConnection,
+    household_id: &str,
+    person_id: &str,
+) -> sqlx::Result<bool> {
+    let done =
+        sqlx::query("DELETE FROM household_members WHERE household_id = $1 AND person_id = $2")
+            .bind(household_id)
+            .bind(person_id)
+            .execute(conn)
+            .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// A household's head, village and name (`<head>户`): the household row,
+/// and the subject row whose address is the village.
+pub async fn set_household(
+    conn: &mut AnyConnection,
+    household_id: &str,
+    head_id: &str,
+    village: &str,
+    name: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE households SET head_id = $1, village = $2 WHERE subject_id = $3")
+        .bind(head_id)
+        .bind(village)
+        .bind(household_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE subjects SET name = $1, address = $2, updated_at = $3 WHERE id = $4")
+        .bind(name)
+        .bind(sealed::seal(village)?)
+        .bind(now_ms)
+        .bind(household_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_relation(
+    conn: &mut AnyConnection,
+    household_id: &str,
+    person_id: &str,
+    relation: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE household_members SET relation = $1 WHERE household_id = $2 AND person_id = $3",
+    )
+    .bind(relation)
+    .bind(household_id)
+    .bind(person_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Touches a household's row first in a change, so that two changes to one
+/// household (PostgreSQL: row lock) run one after the other.
+pub async fn lock(conn: &mut AnyConnection, subject_id: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE subjects SET updated_at = updated_at WHERE id = $1")
+        .bind(subject_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The unit id and path of a subject's township, if it has one.
+pub async fn township(
+    conn: &mut AnyConnection,
+    subject_id: &str,
+) -> sqlx::Result<Option<(String, String)>> {
+    sqlx::query_as(
+        "SELECT u.id, u.path FROM subjects s JOIN org_units u ON u.id = s.township_id
+          WHERE s.id = $1",
+    )
+    .bind(subject_id)
+    .fetch_optional(conn)
+    .await
+}
+
 pub async fn count(conn: &mut AnyConnection) -> sqlx::Result<i64> {
     sqlx::query_scalar("SELECT COUNT(*) FROM subjects")
         .fetch_one(conn)

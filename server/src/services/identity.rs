@@ -18,7 +18,7 @@ pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 200;
 
 pub struct IdentityService {
-    ctx: Ctx,
+    pub(super) ctx: Ctx,
 }
 
 impl IdentityService {
@@ -130,32 +130,30 @@ impl IdentityService {
         req: pb::GetSubjectRequest,
     ) -> ApiResult<pb::GetSubjectResponse> {
         validate::uuid(field::ID, &req.subject_id)?;
-        let full = authz::sees_full_identifiers(caller.role);
-        let mut conn = self.ctx.db.read().await?;
-        let subject = subjects::get(&mut conn, &req.subject_id)
-            .await?
-            .ok_or(ApiError::NotFound { field: field::ID })?;
-        let members = if subject.kind == pb::SubjectKind::Household {
-            subjects::members(&mut conn, &subject.id).await?
-        } else {
-            Vec::new()
+        let card = {
+            let mut conn = self.ctx.db.read().await?;
+            let subject = subjects::get(&mut conn, &req.subject_id)
+                .await?
+                .ok_or(ApiError::NotFound { field: field::ID })?;
+            super::subject_card::assemble(&mut conn, &caller, &subject).await?
         };
-        let verifications = subjects::recent_verifications(&mut conn, &subject.id, 10).await?;
-        Ok(pb::GetSubjectResponse {
-            subject: Some(convert::subject(&subject, full)),
-            members: members.iter().map(|m| convert::subject(m, full)).collect(),
-            // Everyone's visits are history; only this counter's can be used.
-            verifications: verifications
-                .iter()
-                .map(|v| {
-                    let mut shown = convert::verification(v);
-                    if !authz::sees_verification_id(caller.actor(), &v.org_unit_id) {
-                        shown.id.clear();
-                    }
-                    shown
-                })
-                .collect(),
-        })
+        // Records and queries about a person, seen outside a query: who
+        // looked is kept before they see it.
+        if card.records_shown {
+            let mut tx = self.ctx.db.begin_write().await?;
+            let who = Some(caller.operator_id.as_str());
+            let now = self.ctx.now_ms();
+            audit::record(
+                &mut tx,
+                who,
+                "subject.card",
+                &req.subject_id,
+                "records",
+                now,
+            );
+            tx.commit().await?;
+        }
+        Ok(card)
     }
 
     async fn register_subject(
@@ -303,5 +301,19 @@ impl Identity for IdentityService {
         req: Request<pb::RegisterSubjectRequest>,
     ) -> Result<Response<pb::RegisterSubjectResponse>, Status> {
         handle!(self, req, register_subject)
+    }
+
+    async fn create_household(
+        &self,
+        req: Request<pb::CreateHouseholdRequest>,
+    ) -> Result<Response<pb::GetSubjectResponse>, Status> {
+        handle!(self, req, create_household)
+    }
+
+    async fn change_household(
+        &self,
+        req: Request<pb::ChangeHouseholdRequest>,
+    ) -> Result<Response<pb::GetSubjectResponse>, Status> {
+        handle!(self, req, change_household)
     }
 }

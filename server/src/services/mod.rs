@@ -20,11 +20,13 @@ pub mod complaint;
 pub mod consent;
 mod convert;
 mod daily_review;
+mod households;
 pub mod identity;
 pub mod intake;
 pub mod month_report;
 pub mod objection;
 pub mod query;
+mod subject_card;
 pub mod supervision;
 
 use credit_desk_proto::Lang;
