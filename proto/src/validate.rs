@@ -51,12 +51,12 @@ pub mod field {
     pub const ADDRESS: &str = "address";
     pub const PHONE: &str = "phone";
     pub const LEGAL_REPRESENTATIVE: &str = "legal_representative";
-    pub const HEAD_IDENTIFIER: &str = "head_identifier";
     pub const VILLAGE: &str = "village";
     pub const RELATION: &str = "relation";
     pub const HOUSEHOLD_ID: &str = "household_id";
     pub const HEAD_ID: &str = "head_id";
     pub const MEMBER: &str = "remove_member";
+    pub const FORMER_HEAD_RELATION: &str = "former_head_relation";
 }
 
 /// What staff call each field a request may name, in both languages; a
@@ -170,12 +170,16 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("unlawful_provision", "违规提供信息", "unlawful provision"),
     ("misuse", "滥用信息", "misuse"),
     ("leaks", "信息泄露", "leaks"),
-    ("head_identifier", "户主证件号码", "head's identity number"),
     ("village", "所在村（社区）", "village"),
     ("relation", "与户主关系", "relation to the head"),
     ("household_id", "农户", "household"),
     ("head_id", "户主", "head of household"),
     ("remove_member", "农户成员", "household member"),
+    (
+        "former_head_relation",
+        "原户主与新户主的关系",
+        "former head's relation to the new head",
+    ),
 ];
 
 /// A field's name as staff call it, in `lang`; an unlisted name as it is.
@@ -1100,8 +1104,9 @@ pub fn village(text: &str) -> Result<(), FieldError> {
     display_text(field::VILLAGE, text, VILLAGE_MAX)
 }
 
-pub fn relation(text: &str) -> Result<(), FieldError> {
-    display_text(field::RELATION, text, RELATION_MAX)
+/// A relation to the head (配偶, 子女 …), in the field `name`.
+pub fn relation(name: &'static str, text: &str) -> Result<(), FieldError> {
+    display_text(name, text, RELATION_MAX)
 }
 
 /// The longest span of a query-log search or export, in days.

@@ -179,7 +179,7 @@ both_backends!(
 
         let create = pb::CreateHouseholdRequest {
             request_id: rid(),
-            head_identifier: head.clone(),
+            head_id: head_id.clone(),
             village: "大沙镇东村".into(),
         };
         let first = counter
@@ -212,14 +212,14 @@ both_backends!(
             .identity()
             .create_household(pb::CreateHouseholdRequest {
                 request_id: rid(),
-                head_identifier: head.clone(),
+                head_id: head_id.clone(),
                 village: "大沙镇东村".into(),
             })
             .await
             .unwrap_err();
         assert_eq!(
             violations(&e),
-            ["head_identifier: 此人已是一个农户的户主，请在该农户中修改"]
+            ["head_id: 此人已是一个农户的户主，请在该农户中修改"]
         );
 
         let id = household.id.as_str();
@@ -283,7 +283,7 @@ both_backends!(
             .change_household(details(""))
             .await
             .unwrap_err();
-        assert_eq!(violations(&e), ["relation: 必填"]);
+        assert_eq!(violations(&e), ["former_head_relation: 必填"]);
         let changed = counter
             .identity()
             .change_household(details("父母"))

@@ -1326,3 +1326,76 @@ both_backends!(the_clerk_sees_their_own_day, async |srv: &TestServer| {
     desk.key(KeyCode::Char('y')).await;
     desk.expect("今天还没有核验或查询");
 });
+
+// The registry at the counter (menu s): a person found by name shows the
+// household they belong to but not their records (those only through a
+// logged query); the household's card lists its members, and the clerk
+// adds a member by number and removes them again. The center sees every
+// record with its versions and origin, a case number whole.
+both_backends!(
+    the_registry_shows_cards_and_keeps_households,
+    async |srv: &TestServer| {
+        credit_desk_tests::load_records(srv).await;
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        desk.key(KeyCode::Char('s')).await;
+        desk.text("李建国").await;
+        desk.key(KeyCode::Enter).await;
+        let found = desk.expect("找到 2");
+        assert!(found.contains("H441284********0010"), "{found}");
+        desk.key(KeyCode::Enter).await;
+        let card = desk.expect("所属农户");
+        assert!(card.contains("441284********0010"), "masked: {card}");
+        assert!(card.contains("信息记录只能通过查询查看"), "{card}");
+        assert!(!card.contains("民初"), "no records at the counter: {card}");
+        for _ in 0..3 {
+            desk.key(KeyCode::Down).await;
+        }
+        desk.key(KeyCode::Enter).await;
+        let household = desk.expect("农户成员");
+        assert!(household.contains("户主"), "{household}");
+        assert!(
+            household.contains("配偶") && household.contains("陈美玲"),
+            "{household}"
+        );
+        desk.key(KeyCode::Char('a')).await;
+        desk.expect("添加农户成员");
+        desk.key(KeyCode::Enter).await;
+        desk.expect("! 必填");
+        desk.text("441284198811230035").await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("兄弟").await;
+        desk.key(KeyCode::Enter).await;
+        let saved = desk.expect("农户已保存");
+        assert!(saved.contains("黄志强"), "{saved}");
+        // The new member is the last line of the members: select and remove.
+        for _ in 0..5 {
+            desk.key(KeyCode::Down).await;
+        }
+        let selected = desk.expect("▶  兄弟");
+        assert!(selected.contains("d 移出成员"), "{selected}");
+        desk.key(KeyCode::Char('d')).await;
+        desk.expect("按 y 确认移出该成员");
+        desk.key(KeyCode::Char('y')).await;
+        let after = desk.expect("农户已保存");
+        assert!(!after.contains("黄志强"), "{after}");
+        let members: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM household_members")
+            .fetch_one(srv.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(members, 2);
+        // Esc goes back through the cards opened, then to the list.
+        desk.key(KeyCode::Esc).await;
+        desk.expect("所属农户");
+
+        let mut center = Desk::open(srv, Lang::Zh);
+        center.log_in("center").await;
+        center.key(KeyCode::Char('s')).await;
+        center.text("441284196508120010").await;
+        center.key(KeyCode::Enter).await;
+        center.key(KeyCode::Enter).await;
+        let card = center.expect("信息记录（含历次版本");
+        assert!(card.contains("(2016)粤1284民初1号"), "whole: {card}");
+        assert!(card.contains("导入 old.csv"), "{card}");
+    }
+);

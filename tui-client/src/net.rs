@@ -172,6 +172,12 @@ pub enum Call {
     /// A finished month's security statistics, by its `YYYY-MM`.
     GetMonthReport(String),
     RegisterSubject(pb::RegisterSubjectRequest),
+    /// The registry by name or whole number.
+    ListSubjects(pb::ListSubjectsRequest),
+    /// A subject's card, by its id.
+    GetSubject(String),
+    CreateHousehold(pb::CreateHouseholdRequest),
+    ChangeHousehold(pb::ChangeHouseholdRequest),
     FindTickets(pb::FindTicketsRequest),
     UnlockOperator(String),
     /// The caller's own verifications and queries today.
@@ -224,6 +230,8 @@ impl Call {
                 | Call::GetMonthReport(_)
                 | Call::GetIssuedReport(_)
                 | Call::FindTickets(_)
+                | Call::ListSubjects(_)
+                | Call::GetSubject(_)
                 | Call::MyDay
                 | Call::ExportMonthReport(_)
                 | Call::ExportQueryLog(_)
@@ -274,6 +282,8 @@ pub enum Answer {
     DayReview(pb::DayReview),
     MonthReport(pb::MonthReport),
     Registered(pb::RegisterSubjectResponse),
+    Subjects(pb::ListSubjectsResponse),
+    SubjectCard(Box<pb::GetSubjectResponse>),
     IssuedReport(Box<pb::Report>),
     FoundTickets(pb::FindTicketsResponse),
     MyDay(pb::MyDayResponse),
@@ -714,6 +724,21 @@ impl Client {
                     .get_issued_report(r!(pb::GetIssuedReportRequest { report_no }))
                     .await?
                     .into_inner(),
+            )),
+            Call::ListSubjects(m) => {
+                Answer::Subjects(self.identity().list_subjects(r!(m)).await?.into_inner())
+            }
+            Call::GetSubject(subject_id) => {
+                let m = pb::GetSubjectRequest { subject_id };
+                Answer::SubjectCard(Box::new(
+                    self.identity().get_subject(r!(m)).await?.into_inner(),
+                ))
+            }
+            Call::CreateHousehold(m) => Answer::SubjectCard(Box::new(
+                self.identity().create_household(r!(m)).await?.into_inner(),
+            )),
+            Call::ChangeHousehold(m) => Answer::SubjectCard(Box::new(
+                self.identity().change_household(r!(m)).await?.into_inner(),
             )),
             Call::RegisterSubject(m) => {
                 Answer::Registered(self.identity().register_subject(r!(m)).await?.into_inner())

@@ -49,6 +49,42 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// Wraps `text` into lines of at most `width` columns, breaking at spaces
+/// where it can (a word wider than a line is broken where it must), and
+/// indenting continuation lines two columns deeper than the first.
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let indent = text.len() - text.trim_start_matches(' ').len();
+    let mut lines = vec![" ".repeat(indent)];
+    let mut used = indent;
+    let deeper = (indent + 2).min(width / 2);
+    for word in text.split(' ').skip(indent) {
+        let w = word.width();
+        let start = lines.last().is_some_and(|l| l.trim().is_empty());
+        let gap = usize::from(!start);
+        if used + gap + w > width && !start {
+            lines.push(" ".repeat(deeper));
+            used = deeper;
+        } else if !start {
+            if let Some(line) = lines.last_mut() {
+                line.push(' ');
+            }
+            used += 1;
+        }
+        for c in word.chars() {
+            let cw = c.width().unwrap_or(0);
+            if used + cw > width {
+                lines.push(" ".repeat(deeper));
+                used = deeper;
+            }
+            if let Some(line) = lines.last_mut() {
+                line.push(c);
+            }
+            used += cw;
+        }
+    }
+    lines
+}
+
 pub fn yuan(cents: i64) -> String {
     let whole = (cents / 100).to_string();
     let mut grouped = String::new();
@@ -327,6 +363,25 @@ pub fn paginate(lines: &[String], cat: &Catalogue, number: &str, operator: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_wrap_at_spaces_with_continuations_indented() {
+        let lines = wrap_words("    v1 未履行 court-2025H1.xlsx 刘中心 2026-11-23", 30);
+        assert_eq!(
+            lines,
+            [
+                "    v1 未履行",
+                "      court-2025H1.xlsx 刘中心",
+                "      2026-11-23"
+            ]
+        );
+        assert!(lines.iter().all(|l| l.width() <= 30), "{lines:?}");
+        // A word wider than the line is broken where it must be.
+        let long = wrap_words("(2024)粤1284民初1001号", 10);
+        assert_eq!(long.concat().replace(' ', ""), "(2024)粤1284民初1001号");
+        assert!(long.iter().all(|l| l.width() <= 10), "{long:?}");
+        assert_eq!(wrap_words("", 10), [""]);
+    }
 
     #[test]
     fn a_typed_serial_cannot_leave_the_folder() {

@@ -1005,3 +1005,210 @@ fn my_day_snapshots() {
         assert!(newest < oldest, "newest first:\n{text}");
     }
 }
+
+fn subject(id: &str, name: &str, identifier: &str, kind: pb::SubjectKind) -> pb::SubjectSummary {
+    pb::SubjectSummary {
+        id: id.into(),
+        kind: kind as i32,
+        identifier: identifier.into(),
+        name: name.into(),
+        township: "大沙镇便民服务中心".into(),
+        ..Default::default()
+    }
+}
+
+/// A center clerk's card of 李建国: a record corrected by an objection
+/// (two versions), a query, a consent and a ticket.
+fn center_card() -> pb::GetSubjectResponse {
+    let mut li = subject(
+        "s1",
+        "李建国",
+        "441284196508120010",
+        pb::SubjectKind::Person,
+    );
+    li.sex = "male".into();
+    li.birth_date = "1965-08-12".into();
+    li.address = "四会市大沙镇马鞍村 12 号".into();
+    let version = |version, current, status: &str, file: &str, ticket: &str| pb::CardVersion {
+        version,
+        current,
+        start_date: "2024-03-01".into(),
+        has_amount: true,
+        amount_cents: 1_280_050,
+        status: status.into(),
+        negative: true,
+        created_at_ms: 1_795_395_600_000,
+        import_file: file.into(),
+        ticket_no: ticket.into(),
+        operator_name: "刘中心".into(),
+        ..Default::default()
+    };
+    pb::GetSubjectResponse {
+        subject: Some(li),
+        households: vec![pb::HouseholdRef {
+            household_id: "h1".into(),
+            name: "李建国户".into(),
+            relation: "户主".into(),
+        }],
+        records_shown: true,
+        records: vec![pb::CardRecord {
+            record_id: "r1".into(),
+            category: "法院判决与执行".into(),
+            department: "四会市人民法院".into(),
+            source_key: "(2024)粤1284民初1001号".into(),
+            versions: vec![
+                version(2, true, "已履行", "", "YY-2026-000001"),
+                version(1, false, "未履行", "court-2025H1.xlsx", ""),
+            ],
+            ..Default::default()
+        }],
+        queries: vec![pb::CardQuery {
+            at_ms: 1_795_399_200_000,
+            institution: "四会农商银行营业部".into(),
+            operator_name: "王银行".into(),
+            purpose: "贷款审批".into(),
+            allowed: true,
+            report_no: "CD-20261123-000002".into(),
+        }],
+        consents: vec![pb::CardConsent {
+            consent_id: "c1".into(),
+            grantee: "四会农商银行营业部".into(),
+            purpose: "贷款审批".into(),
+            valid_from_ms: 1_795_395_600_000,
+            valid_until_ms: 1_826_931_600_000,
+            withdrawn_at_ms: 0,
+            form_serial: "SQ-2026-0001".into(),
+        }],
+        tickets: vec![pb::CardTicket {
+            ticket_id: "t1".into(),
+            ticket_no: "YY-2026-000001".into(),
+            state: "closed".into(),
+            received_on: "2026-11-02".into(),
+            closed_at_ms: 1_795_395_600_000,
+        }],
+        ..Default::default()
+    }
+}
+
+#[test]
+fn registry_snapshots() {
+    for lang in [Lang::Zh, Lang::En] {
+        let suffix = lang.tag();
+        let mut app = logged_in_as(
+            lang,
+            Role::Center,
+            &[Capability::VerifyIdentity, Capability::ViewSubjects],
+            None,
+        );
+        app.utc_offset = chrono::FixedOffset::east_opt(8 * 3600).unwrap();
+        app.update(key(KeyCode::Char('s')));
+        type_text(&mut app, "李建国");
+        let commands = app.update(key(KeyCode::Enter));
+        let Call::ListSubjects(req) = call_of(&commands) else {
+            panic!("a registry search")
+        };
+        assert_eq!(req.query, "李建国");
+        let found = pb::ListSubjectsResponse {
+            subjects: vec![
+                subject(
+                    "s1",
+                    "李建国",
+                    "441284196508120010",
+                    pb::SubjectKind::Person,
+                ),
+                subject(
+                    "h1",
+                    "李建国户",
+                    "H441284196508120010",
+                    pb::SubjectKind::Household,
+                ),
+            ],
+            next_cursor: String::new(),
+        };
+        answer(&mut app, &commands, Answer::Subjects(found));
+        insta::assert_snapshot!(format!("registry_found_{suffix}"), draw(&app).backend());
+        let commands = app.update(key(KeyCode::Enter));
+        assert!(matches!(call_of(&commands), Call::GetSubject(id) if id == "s1"));
+        answer(
+            &mut app,
+            &commands,
+            Answer::SubjectCard(Box::new(center_card())),
+        );
+        insta::assert_snapshot!(format!("registry_card_{suffix}"), draw(&app).backend());
+        let text = screen_text(&app);
+        assert!(text.contains("(2024)粤1284民初1001号"), "whole:\n{text}");
+        // The person heads a household already: no second one offered.
+        app.update(key(KeyCode::Char('n')));
+        assert!(!screen_text(&app).contains("建立农户"));
+
+        // The household's card, opened from its line, with the edit form.
+        for _ in 0..3 {
+            app.update(key(KeyCode::Down));
+        }
+        let commands = app.update(key(KeyCode::Enter));
+        assert!(matches!(call_of(&commands), Call::GetSubject(id) if id == "h1"));
+        let mut chen = subject(
+            "s2",
+            "陈美玲",
+            "441284199003070023",
+            pb::SubjectKind::Person,
+        );
+        chen.sex = "female".into();
+        let household = pb::GetSubjectResponse {
+            subject: Some(subject(
+                "h1",
+                "李建国户",
+                "H441284196508120010",
+                pb::SubjectKind::Household,
+            )),
+            household: Some(pb::HouseholdCard {
+                head_id: "s1".into(),
+                village: "大沙镇马鞍村".into(),
+                members: vec![
+                    pb::HouseholdMember {
+                        person: center_card().subject,
+                        relation: "户主".into(),
+                    },
+                    pb::HouseholdMember {
+                        person: Some(chen),
+                        relation: "配偶".into(),
+                    },
+                ],
+            }),
+            ..Default::default()
+        };
+        answer(
+            &mut app,
+            &commands,
+            Answer::SubjectCard(Box::new(household)),
+        );
+        app.update(key(KeyCode::Char('e')));
+        insta::assert_snapshot!(
+            format!("registry_household_edit_{suffix}"),
+            draw(&app).backend()
+        );
+        // Making the spouse head: the old head's relation is asked for.
+        app.update(key(KeyCode::Tab));
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Tab));
+        type_text(&mut app, "配偶");
+        let commands = app.update(key(KeyCode::Enter));
+        let Call::ChangeHousehold(req) = call_of(&commands) else {
+            panic!("a household change")
+        };
+        assert_eq!(req.household_id, "h1");
+        match req.change {
+            Some(pb::change_household_request::Change::Details(d)) => {
+                assert_eq!(
+                    (
+                        d.village.as_str(),
+                        d.head_id.as_str(),
+                        d.former_head_relation.as_str()
+                    ),
+                    ("大沙镇马鞍村", "s2", "配偶")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -57,12 +57,13 @@ pub fn home(op: &OperatorRow, unit: &OrgUnitRow, now_ms: i64) -> pb::Home {
 /// A subject for the screen; `full` decides whether identity numbers are
 /// shown in full or masked.
 pub fn subject(r: &SubjectRow, full: bool) -> pb::SubjectSummary {
-    let shown = |n: &str| {
-        if full {
-            n.to_string()
-        } else {
-            credit_desk_proto::ident::mask(n)
+    let shown = |n: &str| match (full, n.strip_prefix('H')) {
+        (true, _) => n.to_string(),
+        // A household is known by 'H' and its head's number: masked alike.
+        (false, Some(head)) if r.kind == pb::SubjectKind::Household => {
+            format!("H{}", credit_desk_proto::ident::mask(head))
         }
+        (false, _) => credit_desk_proto::ident::mask(n),
     };
     let registration = (r.kind == pb::SubjectKind::Organisation)
         .then(|| credit_desk_proto::ident::organisation(&r.identifier).ok())

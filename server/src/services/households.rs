@@ -27,37 +27,42 @@ impl IdentityService {
         caller: Caller,
         req: pb::CreateHouseholdRequest,
     ) -> ApiResult<pb::GetSubjectResponse> {
-        let today = crate::clock::local_date(self.ctx.now_ms());
         let errors = validate::collect([
             validate::uuid(field::REQUEST_ID, &req.request_id),
-            validate::household_person(field::HEAD_IDENTIFIER, &req.head_identifier, today),
+            validate::uuid(field::HEAD_ID, &req.head_id),
             validate::village(&req.village),
         ]);
         if !errors.is_empty() {
             return Err(ApiError::Validation(errors));
         }
-        let number = ident::normalise(&req.head_identifier);
         let village = req.village.trim().to_string();
         let key = Key::of(&caller.operator_id, "CreateHousehold", &req, |r| {
             &mut r.request_id
         })?;
         let now = self.ctx.now_ms();
         let (id, _) = create_once(&self.ctx, key, async |tx| {
-            let head = registered_person(tx, field::HEAD_IDENTIFIER, &number).await?;
+            let head = subjects::get(tx, &req.head_id)
+                .await?
+                .ok_or(ApiError::NotFound {
+                    field: field::HEAD_ID,
+                })?;
+            if head.kind != pb::SubjectKind::Person {
+                return Err(FieldError::new(field::HEAD_ID, Rule::NotAPerson).into());
+            }
             let township = subjects::township(tx, &head.id).await?;
             authz::keep_household(caller.actor(), township.as_ref().map(|t| t.1.as_str()))?;
             // A household is known by its head's number: one per head.
-            let identifier = format!("H{number}");
+            let identifier = format!("H{}", head.identifier);
             if subjects::get_by_identifier(tx, &identifier)
                 .await?
                 .is_some()
             {
-                return Err(FieldError::new(field::HEAD_IDENTIFIER, Rule::HeadsAHousehold).into());
+                return Err(FieldError::new(field::HEAD_ID, Rule::HeadsAHousehold).into());
             }
             let id = registry::add_household(
                 tx,
                 NewHousehold {
-                    head_identifier: &number,
+                    head_identifier: &head.identifier,
                     head_id: &head.id,
                     head_name: &head.name,
                     village: &village,
@@ -70,7 +75,7 @@ impl IdentityService {
             // Created meanwhile by another counter.
             .map_err(|e| match e.downcast_ref::<sqlx::Error>() {
                 Some(e) if crate::db::is_unique_violation(e) => {
-                    FieldError::new(field::HEAD_IDENTIFIER, Rule::HeadsAHousehold).into()
+                    FieldError::new(field::HEAD_ID, Rule::HeadsAHousehold).into()
                 }
                 _ => ApiError::from(e),
             })?;
@@ -99,14 +104,17 @@ impl IdentityService {
                     &add.identifier,
                     today,
                 ));
-                checks.push(validate::relation(&add.relation));
+                checks.push(validate::relation(field::RELATION, &add.relation));
             }
             Some(Change::RemoveMember(id)) => checks.push(validate::uuid(field::MEMBER, id)),
             Some(Change::Details(d)) => {
                 checks.push(validate::village(&d.village));
                 checks.push(validate::uuid(field::HEAD_ID, &d.head_id));
                 if !d.former_head_relation.trim().is_empty() {
-                    checks.push(validate::relation(&d.former_head_relation));
+                    checks.push(validate::relation(
+                        field::FORMER_HEAD_RELATION,
+                        &d.former_head_relation,
+                    ));
                 }
             }
             None => checks.push(Err(FieldError::new(field::REQUEST, Rule::Required))),
@@ -158,7 +166,9 @@ impl IdentityService {
                     let former = d.former_head_relation.trim();
                     let new_head = d.head_id != facts.head_id;
                     if new_head && former.is_empty() {
-                        return Err(FieldError::new(field::RELATION, Rule::Required).into());
+                        return Err(
+                            FieldError::new(field::FORMER_HEAD_RELATION, Rule::Required).into()
+                        );
                     }
                     let head = subjects::get(tx, &d.head_id)
                         .await?

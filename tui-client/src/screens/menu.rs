@@ -67,6 +67,9 @@ impl MenuScreen {
         if has(Capability::VerifyIdentity) {
             add('v', cat.menu_verify, EntryAction::Open(Target::Verify));
         }
+        if has(Capability::ViewSubjects) {
+            add('s', cat.menu_registry, EntryAction::Open(Target::Registry));
+        }
         if has(Capability::Query) {
             add(
                 'r',

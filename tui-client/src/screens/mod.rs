@@ -18,6 +18,7 @@ pub mod password;
 pub mod purposes;
 pub mod query_log;
 pub mod queue;
+pub mod registry;
 pub mod report;
 pub mod ticket;
 pub mod ticket_search;
@@ -59,6 +60,7 @@ pub enum Screen {
     MonthReport(month_report::MonthReportScreen),
     TicketSearch(ticket_search::TicketSearchScreen),
     MyDay(my_day::MyDayScreen),
+    Registry(Box<registry::RegistryScreen>),
     Complaints(complaints::ComplaintsScreen),
 }
 
@@ -92,6 +94,8 @@ pub enum Target {
     TicketSearch,
     /// The clerk's own day.
     MyDay,
+    /// The subject registry and households.
+    Registry,
     Complaints,
     Verify,
     Intake,
@@ -221,6 +225,17 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             Screen::MyDay(my_day::MyDayScreen::default()),
             Some(my_day::MyDayScreen::load()),
         ),
+        Target::Registry => {
+            let caps = app
+                .session
+                .as_ref()
+                .map(|s| s.home.capabilities.clone())
+                .unwrap_or_default();
+            (
+                Screen::Registry(Box::new(registry::RegistryScreen::new(app.cat, &caps))),
+                None,
+            )
+        }
         Target::TicketSearch => (
             Screen::TicketSearch(ticket_search::TicketSearchScreen::new(app.cat, app.lang)),
             None,
@@ -278,6 +293,7 @@ impl Screen {
             Screen::QueryLog(_) => cat.query_log_title,
             Screen::TicketSearch(_) => cat.ticket_search_title,
             Screen::MyDay(_) => cat.my_day_title,
+            Screen::Registry(_) => cat.registry_title,
             Screen::DayReview(_) => cat.review_title,
             Screen::MonthReport(_) => cat.month_title,
             Screen::Complaints(_) => cat.complaints_title,
@@ -336,6 +352,7 @@ impl Screen {
             Screen::QueryLog(s) => s.hint(cat, width).into(),
             Screen::TicketSearch(s) => s.hint(cat, width).into(),
             Screen::MyDay(s) => s.hint(cat, width).into(),
+            Screen::Registry(s) => s.hint(cat, width).into(),
             Screen::DayReview(s) => s.hint(cat, width).into(),
             Screen::MonthReport(s) => s.hint(cat, width).into(),
             Screen::Complaints(s) => s.hint(cat, width).into(),
@@ -360,6 +377,7 @@ impl Screen {
             Screen::QueryLog(s) => s.is_typing(),
             Screen::TicketSearch(s) => s.is_typing(),
             Screen::MyDay(_) => false,
+            Screen::Registry(s) => s.is_typing(),
             Screen::DayReview(s) => s.is_typing(),
             Screen::MonthReport(s) => s.is_typing(),
             Screen::Complaints(s) => s.is_typing(),
@@ -395,6 +413,7 @@ impl Screen {
             Screen::QueryLog(s) => s.on_key(key, lang, waiting, today),
             Screen::TicketSearch(s) => s.on_key(key, lang, waiting),
             Screen::MyDay(s) => s.on_key(key, waiting),
+            Screen::Registry(s) => s.on_key(key, cat, lang, waiting),
             Screen::DayReview(s) => s.on_key(key, cat, lang, waiting),
             Screen::MonthReport(s) => s.on_key(key, cat, lang, waiting),
             Screen::Complaints(s) => s.on_key(key, cat, waiting),
@@ -423,6 +442,7 @@ impl Screen {
             Screen::QueryLog(s) => s.on_answer(answer, cat),
             Screen::TicketSearch(s) => s.on_answer(answer),
             Screen::MyDay(s) => s.on_answer(answer),
+            Screen::Registry(s) => s.on_answer(answer, cat),
             Screen::DayReview(s) => s.on_answer(answer, cat),
             Screen::MonthReport(s) => s.on_answer(answer, cat),
             Screen::Complaints(s) => s.on_answer(answer, cat),
@@ -453,6 +473,7 @@ impl Screen {
             Screen::QueryLog(s) => s.on_error(status),
             Screen::TicketSearch(s) => s.on_error(status),
             Screen::MyDay(_) => false,
+            Screen::Registry(s) => s.on_error(status),
             Screen::DayReview(s) => s.on_error(status),
             Screen::MonthReport(s) => s.on_error(status),
             Screen::Complaints(s) => s.on_error(status),
@@ -482,6 +503,7 @@ impl Screen {
             Screen::QueryLog(s) => s.render(frame, area, app),
             Screen::TicketSearch(s) => s.render(frame, area, app),
             Screen::MyDay(s) => s.render(frame, area, app),
+            Screen::Registry(s) => s.render(frame, area, app),
             Screen::DayReview(s) => s.render(frame, area, app),
             Screen::MonthReport(s) => s.render(frame, area, app),
             Screen::Complaints(s) => s.render(frame, area, app),
