@@ -176,6 +176,24 @@ fn demo_login_reaches_the_menu() {
     assert!(reprint.contains(&report_no), "{reprint}");
     tmux.send(&["Escape"]);
     tmux.wait_for("主菜单");
+    // The registry finds the new person; the card shows the number masked
+    // and the verification, and no records outside a query.
+    tmux.send(&["s"]);
+    tmux.wait_for("姓名或完整证件号码");
+    tmux.send(&["王小明", "Enter"]);
+    tmux.wait_for("找到 1");
+    tmux.send(&["Enter"]);
+    let card = tmux.wait_for("信息记录只能通过查询查看");
+    assert!(card.contains("441284********1234"), "{card}");
+    assert!(card.contains("查验身份证原件") || card.contains("身份证阅读器"), "{card}");
+    for back in ["找到 1", "姓名或完整证件号码"] {
+        std::thread::sleep(Duration::from_millis(300));
+        tmux.send(&["Escape"]);
+        tmux.wait_for(back);
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    tmux.send(&["Escape"]);
+    tmux.wait_for("主菜单");
 
     // Log out; the bank officer queries on the consent just captured.
     tmux.send(&["q"]);
