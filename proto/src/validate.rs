@@ -57,6 +57,9 @@ pub mod field {
     pub const HEAD_ID: &str = "head_id";
     pub const MEMBER: &str = "remove_member";
     pub const FORMER_HEAD_RELATION: &str = "former_head_relation";
+    pub const KEY: &str = "key";
+    pub const VALUE: &str = "value";
+    pub const ENABLED: &str = "enabled";
 }
 
 /// What staff call each field a request may name, in both languages; a
@@ -175,6 +178,9 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("household_id", "农户", "household"),
     ("head_id", "户主", "head of household"),
     ("remove_member", "农户成员", "household member"),
+    ("key", "设定项", "setting"),
+    ("value", "设定值", "value"),
+    ("enabled", "启用状态", "enabled"),
     (
         "former_head_relation",
         "原户主与新户主的关系",
@@ -511,6 +517,16 @@ pub enum Rule {
     HeadStays,
     /// The person heads a household already (one household per head).
     HeadsAHousehold,
+    /// Administrators keep their own role and unit (someone else changes them).
+    OwnRoleAndUnit,
+    /// A unit cannot move under itself or a unit below it.
+    MoveUnderItself,
+    /// The root (the center) is neither moved nor disabled.
+    RootStays,
+    /// An administrator cannot disable the unit they belong to (or one above it).
+    OwnUnit,
+    /// Working hours as start and end hour, the start first (818: 8:00–18:00).
+    NotWorkingHours,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -646,6 +662,36 @@ impl FieldError {
                 .into(),
             Rule::NotAMember => lang
                 .pick("此人不是该农户成员", "not a member of this household")
+                .into(),
+            Rule::OwnRoleAndUnit => lang
+                .pick(
+                    "不能修改本人的角色或所属单位，请由另一名管理员修改",
+                    "you cannot change your own role or unit: another administrator can",
+                )
+                .into(),
+            Rule::MoveUnderItself => lang
+                .pick(
+                    "不能移到本单位或其下级单位之下",
+                    "cannot move under itself or a unit below it",
+                )
+                .into(),
+            Rule::RootStays => lang
+                .pick(
+                    "中心（根单位）不能移动或停用",
+                    "the center (the root) is neither moved nor disabled",
+                )
+                .into(),
+            Rule::OwnUnit => lang
+                .pick(
+                    "不能停用本人所在的单位或其上级单位",
+                    "you cannot disable your own unit or one above it",
+                )
+                .into(),
+            Rule::NotWorkingHours => lang
+                .pick(
+                    "应为开始和结束小时，开始早于结束、结束不晚于 24（818 即 8:00–18:00）",
+                    "must be a start and an end hour, the start first, the end at most 24 (818 is 8:00–18:00)",
+                )
                 .into(),
             Rule::HeadsAHousehold => lang
                 .pick(

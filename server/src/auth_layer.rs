@@ -178,7 +178,7 @@ pub async fn authenticate(ctx: &Ctx, header: Option<&str>, lang: Lang) -> ApiRes
     let op = operators::get(&mut conn, &session.operator_id)
         .await?
         .ok_or(ApiError::Unauthenticated)?;
-    if !op.enabled {
+    if !op.enabled || op.unit_disabled {
         return Err(ApiError::Disabled);
     }
     if touch_due(now, session.last_seen_at, ctx.sessions.idle_ms) {

@@ -148,6 +148,7 @@ pub fn capabilities(role: Role) -> Vec<Capability> {
             C::ManageOperators,
             C::ManagePurposes,
             C::ManageCalendar,
+            C::ManageSettings,
         ],
         Role::Bank => &[C::Query],
         Role::Unspecified => &[],

@@ -185,7 +185,10 @@ fn demo_login_reaches_the_menu() {
     tmux.send(&["Enter"]);
     let card = tmux.wait_for("信息记录只能通过查询查看");
     assert!(card.contains("441284********1234"), "{card}");
-    assert!(card.contains("查验身份证原件") || card.contains("身份证阅读器"), "{card}");
+    assert!(
+        card.contains("查验身份证原件") || card.contains("身份证阅读器"),
+        "{card}"
+    );
     for back in ["找到 1", "姓名或完整证件号码"] {
         std::thread::sleep(Duration::from_millis(300));
         tmux.send(&["Escape"]);

@@ -650,3 +650,264 @@ both_backends!(
         assert_eq!(denied.code(), Code::PermissionDenied);
     }
 );
+
+async fn operator_id(srv: &TestServer, username: &str) -> String {
+    sqlx::query_scalar("SELECT id FROM operators WHERE username = $1")
+        .bind(username)
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap()
+}
+
+/// Each violation as "field: message".
+fn refused(e: &tonic::Status) -> Vec<String> {
+    e.get_details_bad_request()
+        .map(|b| {
+            b.field_violations
+                .into_iter()
+                .map(|v| format!("{}: {}", v.field, v.description))
+                .collect()
+        })
+        .unwrap_or_else(|| vec![format!("<not a bad request: {e:?}>")])
+}
+
+both_backends!(
+    an_operator_is_renamed_moved_and_given_another_role,
+    async |srv: &TestServer| {
+        let admin = srv.session("admin").await;
+        let counter = operator_id(srv, "counter").await;
+        let jianggu = unit_id(&admin, "T-JIANGGU").await;
+        let update = |role: Role, unit: &str| pb::UpdateOperatorRequest {
+            operator_id: counter.clone(),
+            display_name: " 张柜员 ".into(),
+            role: role as i32,
+            org_unit_id: unit.into(),
+        };
+        let e = admin
+            .admin()
+            .update_operator(update(Role::Center, &jianggu))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused(&e),
+            ["role: 角色与机构类型不符：柜台属乡镇/村站，联络员属部门，查询员属银行"]
+        );
+        let moved = admin
+            .admin()
+            .update_operator(update(Role::Counter, &jianggu))
+            .await
+            .unwrap()
+            .into_inner()
+            .operator
+            .unwrap();
+        assert_eq!(
+            (moved.display_name.as_str(), moved.org_unit_name.as_str()),
+            ("张柜员", "江谷镇便民服务中心")
+        );
+        // The move takes effect on the next call: the queue is Jianggu's now.
+        let session = srv.session("counter").await;
+        let home = session
+            .auth()
+            .home(pb::HomeRequest {})
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            home.home.unwrap().operator.unwrap().org_unit_name,
+            "江谷镇便民服务中心"
+        );
+        // An administrator keeps their own role and unit.
+        let me = operator_id(srv, "admin").await;
+        let center = unit_id(&admin, "CENTER").await;
+        let e = admin
+            .admin()
+            .update_operator(pb::UpdateOperatorRequest {
+                operator_id: me,
+                display_name: "管理员".into(),
+                role: Role::Center as i32,
+                org_unit_id: center,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            refused(&e),
+            ["role: 不能修改本人的角色或所属单位，请由另一名管理员修改"]
+        );
+        let audited: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'operator.update'")
+                .fetch_one(srv.db.pool())
+                .await
+                .unwrap();
+        assert_eq!(audited, 1);
+    }
+);
+
+both_backends!(
+    units_are_renamed_moved_and_disabled,
+    async |srv: &TestServer| {
+        let admin = srv.session("admin").await;
+        let dasha = unit_id(&admin, "T-DASHA").await;
+        let jianggu = unit_id(&admin, "T-JIANGGU").await;
+        let center = unit_id(&admin, "CENTER").await;
+        let station = admin
+            .admin()
+            .create_org_unit(pb::CreateOrgUnitRequest {
+                request_id: uuid::Uuid::now_v7().to_string(),
+                code: "S-MAAN".into(),
+                name: "马鞍村信用服务站".into(),
+                kind: OrgUnitKind::VillageStation as i32,
+                parent_id: dasha.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .org_unit
+            .unwrap();
+        let change =
+            |unit: &str, name: &str, parent: &str, enabled: bool| pb::UpdateOrgUnitRequest {
+                org_unit_id: unit.into(),
+                name: name.into(),
+                parent_id: parent.into(),
+                enabled,
+            };
+        // Renamed and moved to another township in one change.
+        let moved = admin
+            .admin()
+            .update_org_unit(change(&station.id, "马鞍村服务站", &jianggu, true))
+            .await
+            .unwrap()
+            .into_inner()
+            .org_unit
+            .unwrap();
+        assert_eq!(
+            (moved.name.as_str(), moved.parent_id.as_str()),
+            ("马鞍村服务站", jianggu.as_str())
+        );
+        let path: String = sqlx::query_scalar("SELECT path FROM org_units WHERE id = $1")
+            .bind(&station.id)
+            .fetch_one(srv.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(path, format!("/{center}/{jianggu}/{}/", station.id));
+        for (req, want) in [
+            (
+                change(&dasha, "大沙镇便民服务中心", &station.id, true),
+                "parent_id: 不能设在该上级之下：村站属乡镇，其余属中心",
+            ),
+            (
+                change(&center, "四会市综合征信中心", "", false),
+                "enabled: 中心（根单位）不能移动或停用",
+            ),
+        ] {
+            let e = admin.admin().update_org_unit(req).await.unwrap_err();
+            assert_eq!(refused(&e), [want]);
+        }
+        let e = admin
+            .admin()
+            .update_org_unit(change(&jianggu, "江谷镇", &station.id, true))
+            .await
+            .unwrap_err();
+        assert_eq!(refused(&e), ["parent_id: 不能移到本单位或其下级单位之下"]);
+
+        // Disabled: its counter's session ends and logins are refused;
+        // enabled again, the counter logs in.
+        let counter = srv.session("counter").await;
+        admin
+            .admin()
+            .update_org_unit(change(&dasha, "大沙镇便民服务中心", &center, false))
+            .await
+            .unwrap();
+        let e = counter.auth().home(pb::HomeRequest {}).await.unwrap_err();
+        assert_eq!(e.code(), Code::Unauthenticated, "{e:?}");
+        let e = login(srv, "counter", DEMO_PASSWORD).await.unwrap_err();
+        assert_eq!(reason(&e), reason_code::ACCOUNT_DISABLED);
+        let listed = admin
+            .admin()
+            .list_org_units(pb::ListOrgUnitsRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .org_units;
+        assert!(listed.iter().any(|u| u.id == dasha && u.disabled));
+        admin
+            .admin()
+            .update_org_unit(change(&dasha, "大沙镇便民服务中心", &center, true))
+            .await
+            .unwrap();
+        login(srv, "counter", DEMO_PASSWORD).await.unwrap();
+        let actions: Vec<String> = sqlx::query_scalar(
+            "SELECT action FROM audit_log WHERE action LIKE 'org_unit.%' ORDER BY seq",
+        )
+        .fetch_all(srv.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            actions,
+            [
+                "org_unit.create",
+                "org_unit.rename",
+                "org_unit.move",
+                "org_unit.disable",
+                "org_unit.enable"
+            ]
+        );
+    }
+);
+
+both_backends!(
+    settings_and_purposes_are_kept_on_screen_not_only_the_cli,
+    async |srv: &TestServer| {
+        let admin = srv.session("admin").await;
+        let listed = admin
+            .admin()
+            .list_settings(pb::ListSettingsRequest {})
+            .await
+            .unwrap()
+            .into_inner()
+            .settings;
+        let fee = listed
+            .iter()
+            .find(|s| s.key == "self_query_fee_cents")
+            .unwrap_or_else(|| panic!("{listed:?}"));
+        assert!(fee.meaning.contains("收费"), "{fee:?}");
+        let changed = admin
+            .admin()
+            .change_setting(pb::ChangeSettingRequest {
+                key: fee.key.clone(),
+                value: 500,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .settings;
+        assert_eq!(
+            changed.iter().find(|s| s.key == fee.key).unwrap().value,
+            500
+        );
+        let e = admin
+            .admin()
+            .change_setting(pb::ChangeSettingRequest {
+                key: fee.key.clone(),
+                value: -1,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(refused(&e), ["value: 至少为 0"]);
+        let e = srv
+            .session("center")
+            .await
+            .admin()
+            .list_settings(pb::ListSettingsRequest {})
+            .await
+            .unwrap_err();
+        assert_eq!(e.code(), Code::PermissionDenied);
+
+        let code = pb::RetirePurposeRequest {
+            code: "loan_approval".into(),
+        };
+        let retired = admin.consent().retire_purpose(code.clone()).await.unwrap();
+        assert!(retired.into_inner().purpose.unwrap().retired);
+        let restored = admin.consent().restore_purpose(code).await.unwrap();
+        assert!(!restored.into_inner().purpose.unwrap().retired);
+    }
+);

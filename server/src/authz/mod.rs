@@ -41,12 +41,16 @@ pub fn access_for(path: &str) -> Access {
         "/creditdesk.v1.Auth/Logout"
         | "/creditdesk.v1.Auth/ChangePassword"
         | "/creditdesk.v1.Auth/Home" => Access::AnySession,
-        "/creditdesk.v1.Admin/ListOrgUnits" | "/creditdesk.v1.Admin/CreateOrgUnit" => {
-            Access::Capability(C::ManageOrgUnits)
+        "/creditdesk.v1.Admin/ListOrgUnits"
+        | "/creditdesk.v1.Admin/CreateOrgUnit"
+        | "/creditdesk.v1.Admin/UpdateOrgUnit" => Access::Capability(C::ManageOrgUnits),
+        "/creditdesk.v1.Admin/ListSettings" | "/creditdesk.v1.Admin/ChangeSetting" => {
+            Access::Capability(C::ManageSettings)
         }
         "/creditdesk.v1.Admin/ListOperators"
         | "/creditdesk.v1.Admin/CreateOperator"
         | "/creditdesk.v1.Admin/SetOperatorEnabled"
+        | "/creditdesk.v1.Admin/UpdateOperator"
         | "/creditdesk.v1.Admin/ResetPassword"
         | "/creditdesk.v1.Admin/UnlockOperator"
         | "/creditdesk.v1.Admin/ListSshKeys"
@@ -67,9 +71,9 @@ pub fn access_for(path: &str) -> Access {
         "/creditdesk.v1.Consent/ListPurposes" => {
             Access::AnyOf(&[C::CaptureConsent, C::ManagePurposes])
         }
-        "/creditdesk.v1.Consent/AddPurpose" | "/creditdesk.v1.Consent/RetirePurpose" => {
-            Access::Capability(C::ManagePurposes)
-        }
+        "/creditdesk.v1.Consent/AddPurpose"
+        | "/creditdesk.v1.Consent/RetirePurpose"
+        | "/creditdesk.v1.Consent/RestorePurpose" => Access::Capability(C::ManagePurposes),
         "/creditdesk.v1.Consent/CaptureConsent"
         | "/creditdesk.v1.Consent/WithdrawConsent"
         | "/creditdesk.v1.Consent/ListConsents" => Access::Capability(C::CaptureConsent),

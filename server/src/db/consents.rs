@@ -50,12 +50,22 @@ pub async fn insert_purpose(
     Ok(())
 }
 
-pub async fn retire_purpose(conn: &mut AnyConnection, code: &str, now_ms: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE purposes SET retired_at = $1 WHERE code = $2 AND retired_at IS NULL")
-        .bind(now_ms)
-        .bind(code)
-        .execute(conn)
-        .await?;
+/// Retires a purpose (`Some(when)`; a retired one keeps its first date) or
+/// brings it back into use (`None`).
+pub async fn set_retired(
+    conn: &mut AnyConnection,
+    code: &str,
+    retired_at: Option<i64>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE purposes SET retired_at = CASE WHEN $1 IS NULL THEN NULL
+                                               ELSE COALESCE(retired_at, $1) END
+          WHERE code = $2",
+    )
+    .bind(retired_at)
+    .bind(code)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

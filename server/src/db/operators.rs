@@ -22,6 +22,9 @@ pub struct OperatorRow {
     pub must_change_password: bool,
     pub locked_until: Option<i64>,
     pub created_at: i64,
+    /// The operator's unit, or one above it, is disabled: no login.
+    #[sqlx(try_from = "Flag")]
+    pub unit_disabled: bool,
 }
 
 /// `SELECT … FROM operators JOIN org_units` followed by the given clause,
@@ -31,7 +34,10 @@ macro_rules! select {
         concat!(
             "SELECT o.id, o.username, o.display_name, o.role, o.org_unit_id,
         u.name AS org_unit_name, u.path AS org_unit_path, o.password_hash, o.enabled,
-        o.must_change_password, o.locked_until, o.created_at
+        o.must_change_password, o.locked_until, o.created_at,
+        CASE WHEN EXISTS (SELECT 1 FROM org_units d WHERE d.disabled_at IS NOT NULL
+                             AND substr(u.path, 1, length(d.path)) = d.path)
+             THEN 1 ELSE 0 END AS unit_disabled
     FROM operators o JOIN org_units u ON u.id = o.org_unit_id ",
             $rest
         )
@@ -157,6 +163,29 @@ pub async fn set_locked_until(
         .bind(id)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// An operator's display name, role and unit.
+pub async fn update(
+    conn: &mut AnyConnection,
+    id: &str,
+    display_name: &str,
+    role: &str,
+    org_unit_id: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE operators SET display_name = $1, role = $2, org_unit_id = $3, updated_at = $4
+          WHERE id = $5",
+    )
+    .bind(display_name)
+    .bind(role)
+    .bind(org_unit_id)
+    .bind(now_ms)
+    .bind(id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

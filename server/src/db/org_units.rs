@@ -17,13 +17,15 @@ pub struct OrgUnitRow {
     pub path: String,
     pub depth: i64,
     pub created_at: i64,
+    pub disabled_at: Option<i64>,
 }
 
 /// `SELECT <all columns> FROM org_units` and the given clause, as one literal.
 macro_rules! select {
     ($rest:literal) => {
         concat!(
-            "SELECT id, code, name, kind, parent_id, path, depth, created_at FROM org_units ",
+            "SELECT id, code, name, kind, parent_id, path, depth, created_at, disabled_at
+               FROM org_units ",
             $rest
         )
     };
@@ -115,6 +117,59 @@ fn depth_first(rows: &mut [OrgUnitRow]) {
             .collect()
     };
     rows.sort_by_cached_key(key);
+}
+
+pub async fn rename(conn: &mut AnyConnection, id: &str, name: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE org_units SET name = $1 WHERE id = $2")
+        .bind(name)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Disables a unit (`Some(when)`) or enables it again (`None`).
+pub async fn set_disabled(
+    conn: &mut AnyConnection,
+    id: &str,
+    disabled_at: Option<i64>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE org_units SET disabled_at = $1 WHERE id = $2")
+        .bind(disabled_at)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves `unit` and everything under it below `parent`: one statement
+/// rewrites the subtree's paths and depths, so scope checks (a prefix
+/// comparison) follow at once.
+pub async fn move_under(
+    conn: &mut AnyConnection,
+    unit: &OrgUnitRow,
+    parent: &OrgUnitRow,
+) -> sqlx::Result<()> {
+    let new_path = format!("{}{}/", parent.path, unit.id);
+    // Paths are ASCII (ids and '/'): character and byte positions agree.
+    let tail_from = i64::try_from(unit.path.len() + 1).unwrap_or(i64::MAX);
+    sqlx::query(
+        "UPDATE org_units SET path = $1 || substr(path, CAST($2 AS INTEGER)), depth = depth + $3
+          WHERE substr(path, 1, CAST($4 AS INTEGER)) = $5",
+    )
+    .bind(&new_path)
+    .bind(tail_from)
+    .bind(parent.depth + 1 - unit.depth)
+    .bind(tail_from - 1)
+    .bind(&unit.path)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE org_units SET parent_id = $1 WHERE id = $2")
+        .bind(&parent.id)
+        .bind(&unit.id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn count(conn: &mut AnyConnection) -> sqlx::Result<i64> {

@@ -68,6 +68,25 @@ pub async fn revoke(conn: &mut AnyConnection, token_hash: &str, now_ms: i64) -> 
 
 /// Ends every session of an operator except `keep` (the caller's own, when
 /// they change their own password).
+/// Ends every live session of the operators of a unit and those below it.
+pub async fn revoke_under(
+    conn: &mut AnyConnection,
+    unit_path: &str,
+    now_ms: i64,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = $1
+          WHERE revoked_at IS NULL AND operator_id IN (
+                SELECT o.id FROM operators o JOIN org_units u ON u.id = o.org_unit_id
+                 WHERE substr(u.path, 1, length($2)) = $2)",
+    )
+    .bind(now_ms)
+    .bind(unit_path)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn revoke_all(
     conn: &mut AnyConnection,
     operator_id: &str,

@@ -20,10 +20,10 @@ pub const DEFAULT_PAGE: u32 = 50;
 pub const MAX_PAGE: u32 = 200;
 
 pub struct AdminService {
-    ctx: Ctx,
+    pub(super) ctx: Ctx,
 }
 
-fn check(errors: Vec<FieldError>) -> ApiResult<()> {
+pub(super) fn check(errors: Vec<FieldError>) -> ApiResult<()> {
     if errors.is_empty() {
         Ok(())
     } else {
@@ -39,7 +39,7 @@ fn kind_of(value: i32) -> Result<OrgUnitKind, FieldError> {
     }
 }
 
-fn role_of(value: i32) -> Result<Role, FieldError> {
+pub(super) fn role_of(value: i32) -> Result<Role, FieldError> {
     match Role::try_from(value) {
         Ok(Role::Unspecified) => Err(FieldError::new(field::ROLE, Rule::Required)),
         Ok(r) => Ok(r),
@@ -54,7 +54,7 @@ impl AdminService {
 
     /// Loads a unit the caller may act on; a unit outside the caller's
     /// subtree is refused as such (it exists, but is not theirs).
-    async fn unit_in_scope(
+    pub(super) async fn unit_in_scope(
         &self,
         conn: &mut sqlx::AnyConnection,
         caller: &Caller,
@@ -68,7 +68,7 @@ impl AdminService {
         Ok(unit)
     }
 
-    async fn operator_in_scope(
+    pub(super) async fn operator_in_scope(
         &self,
         conn: &mut sqlx::AnyConnection,
         caller: &Caller,
@@ -507,5 +507,33 @@ impl Admin for AdminService {
         req: Request<pb::RemoveSshKeyRequest>,
     ) -> Result<Response<pb::SshKeysResponse>, Status> {
         handle!(self, req, remove_ssh_key)
+    }
+
+    async fn update_operator(
+        &self,
+        req: Request<pb::UpdateOperatorRequest>,
+    ) -> Result<Response<pb::SetOperatorEnabledResponse>, Status> {
+        handle!(self, req, update_operator)
+    }
+
+    async fn update_org_unit(
+        &self,
+        req: Request<pb::UpdateOrgUnitRequest>,
+    ) -> Result<Response<pb::CreateOrgUnitResponse>, Status> {
+        handle!(self, req, update_org_unit)
+    }
+
+    async fn list_settings(
+        &self,
+        req: Request<pb::ListSettingsRequest>,
+    ) -> Result<Response<pb::ListSettingsResponse>, Status> {
+        handle!(self, req, list_settings)
+    }
+
+    async fn change_setting(
+        &self,
+        req: Request<pb::ChangeSettingRequest>,
+    ) -> Result<Response<pb::ListSettingsResponse>, Status> {
+        handle!(self, req, change_setting)
     }
 }

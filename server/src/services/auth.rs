@@ -243,7 +243,7 @@ impl AuthService {
                 if let Some(until_ms) = locked {
                     return Err(ApiError::Locked { until_ms });
                 }
-                if !op.enabled {
+                if !op.enabled || op.unit_disabled {
                     return Err(ApiError::Disabled);
                 }
                 attempts::mark_success(&mut tx, attempt).await?;

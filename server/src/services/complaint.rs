@@ -177,7 +177,7 @@ impl ComplaintService {
         // Only a center clerk answers complaints.
         let assignee = operators::get_by_username(&mut tx, &username)
             .await?
-            .filter(|o| o.enabled && o.role == pb::Role::Center)
+            .filter(|o| o.enabled && !o.unit_disabled && o.role == pb::Role::Center)
             .ok_or_else(|| FieldError::new(ASSIGNEE, Rule::UnknownValue))?;
         complaints::assign(&mut tx, &row.id, &assignee.id).await?;
         let who = Some(caller.operator_id.as_str());

@@ -186,16 +186,37 @@ impl ConsentService {
         caller: Caller,
         req: pb::RetirePurposeRequest,
     ) -> ApiResult<pb::RetirePurposeResponse> {
+        self.set_retired(caller, req, true).await
+    }
+
+    async fn restore_purpose(
+        &self,
+        caller: Caller,
+        req: pb::RetirePurposeRequest,
+    ) -> ApiResult<pb::RetirePurposeResponse> {
+        self.set_retired(caller, req, false).await
+    }
+
+    async fn set_retired(
+        &self,
+        caller: Caller,
+        req: pb::RetirePurposeRequest,
+        retired: bool,
+    ) -> ApiResult<pb::RetirePurposeResponse> {
         let now = self.ctx.now_ms();
         let mut tx = self.ctx.db.begin_write().await?;
         consents::purpose(&mut tx, &req.code)
             .await?
             .ok_or(ApiError::NotFound { field: field::CODE })?;
-        consents::retire_purpose(&mut tx, &req.code, now).await?;
+        consents::set_retired(&mut tx, &req.code, retired.then_some(now)).await?;
+        let action = match retired {
+            true => "purpose.retire",
+            false => "purpose.restore",
+        };
         audit::record(
             &mut tx,
             Some(&caller.operator_id),
-            "purpose.retire",
+            action,
             &req.code,
             "",
             now,
@@ -460,6 +481,12 @@ impl Consent for ConsentService {
         req: Request<pb::RetirePurposeRequest>,
     ) -> Result<Response<pb::RetirePurposeResponse>, Status> {
         handle!(self, req, retire_purpose)
+    }
+    async fn restore_purpose(
+        &self,
+        req: Request<pb::RetirePurposeRequest>,
+    ) -> Result<Response<pb::RetirePurposeResponse>, Status> {
+        handle!(self, req, restore_purpose)
     }
     async fn capture_consent(
         &self,

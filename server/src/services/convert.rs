@@ -16,6 +16,7 @@ pub fn org_unit(r: &OrgUnitRow) -> pb::OrgUnit {
         kind: r.kind as i32,
         parent_id: r.parent_id.clone().unwrap_or_default(),
         depth: r.depth as u32,
+        disabled: r.disabled_at.is_some(),
     }
 }
 

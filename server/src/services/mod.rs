@@ -15,6 +15,7 @@ macro_rules! handle {
 }
 
 pub mod admin;
+mod admin_changes;
 pub mod auth;
 pub mod complaint;
 pub mod consent;
