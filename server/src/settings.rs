@@ -7,6 +7,7 @@ use credit_desk_proto::validate::{FieldError, Rule, field};
 
 use crate::db::{Db, audit};
 
+#[derive(Debug)]
 pub struct Setting {
     pub key: &'static str,
     pub meaning: &'static str,

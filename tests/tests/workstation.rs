@@ -1399,3 +1399,116 @@ both_backends!(
         assert!(card.contains("导入 old.csv"), "{card}");
     }
 );
+
+/// Presses `code` until a screen line holding the selection mark shows
+/// `text` (at most `limit` times).
+async fn select_line(desk: &mut Desk, code: KeyCode, text: &str, limit: usize) {
+    for _ in 0..limit {
+        let screen = desk.screen();
+        if screen.lines().any(|l| l.contains('▶') && l.contains(text)) {
+            return;
+        }
+        desk.key(code).await;
+    }
+    panic!("no selected line with {text:?} on:\n{}", desk.screen());
+}
+
+// The administrator's everyday changes, each on its screen: an operator
+// renamed and moved to another township (e), a unit disabled and enabled
+// again (d, y) and renamed (e), a retired purpose brought back (d), and a
+// setting changed within its range (Enter).
+both_backends!(
+    an_administrator_edits_operators_units_purposes_and_settings,
+    async |srv: &TestServer| {
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("admin").await;
+        desk.key(KeyCode::Char('u')).await;
+        desk.key(KeyCode::Char('/')).await;
+        desk.text("counter").await;
+        desk.key(KeyCode::Enter).await;
+        select_line(&mut desk, KeyCode::Down, "counter", 5).await;
+        desk.key(KeyCode::Char('e')).await;
+        desk.expect("修改操作员 — counter");
+        desk.ctrl('u').await;
+        desk.text("张柜员").await;
+        desk.key(KeyCode::Tab).await;
+        desk.key(KeyCode::Tab).await;
+        for _ in 0..20 {
+            if desk.screen().contains("江谷镇便民服务中心 [T-JIANGGU]") {
+                break;
+            }
+            desk.key(KeyCode::Right).await;
+        }
+        desk.key(KeyCode::Enter).await;
+        let done = desk.expect("已更新");
+        assert!(done.contains("张柜员"), "{done}");
+        let (name, unit): (String, String) = sqlx::query_as(
+            "SELECT o.display_name, u.code FROM operators o
+               JOIN org_units u ON u.id = o.org_unit_id WHERE o.username = 'counter'",
+        )
+        .fetch_one(srv.db.pool())
+        .await
+        .unwrap();
+        assert_eq!((name.as_str(), unit.as_str()), ("张柜员", "T-JIANGGU"));
+        desk.key(KeyCode::Esc).await;
+
+        desk.key(KeyCode::Char('o')).await;
+        select_line(&mut desk, KeyCode::Down, "T-JINGKOU", 20).await;
+        desk.key(KeyCode::Char('d')).await;
+        desk.expect("按 y 确认停用该单位");
+        desk.key(KeyCode::Char('y')).await;
+        let disabled = desk.expect("单位已停用");
+        assert!(
+            disabled
+                .lines()
+                .any(|l| l.contains("T-JINGKOU") && l.contains("停用")),
+            "{disabled}"
+        );
+        desk.key(KeyCode::Char('d')).await;
+        desk.expect("按 y 确认重新启用该单位");
+        desk.key(KeyCode::Char('y')).await;
+        desk.expect("单位已保存");
+        desk.key(KeyCode::Char('e')).await;
+        desk.expect("修改单位 — 迳口镇便民服务中心");
+        desk.ctrl('u').await;
+        desk.text("迳口镇政务服务中心").await;
+        desk.key(KeyCode::Enter).await;
+        let renamed = desk.expect("单位已保存");
+        assert!(renamed.contains("迳口镇政务服务中心"), "{renamed}");
+        desk.key(KeyCode::Esc).await;
+
+        desk.key(KeyCode::Char('g')).await;
+        select_line(&mut desk, KeyCode::Down, "贷款审批", 20).await;
+        desk.key(KeyCode::Char('d')).await;
+        desk.key(KeyCode::Char('y')).await;
+        let retired = desk.expect("已停用");
+        assert!(retired.contains("d 恢复启用"), "{retired}");
+        desk.key(KeyCode::Char('d')).await;
+        desk.expect("用途已恢复启用");
+        desk.key(KeyCode::Esc).await;
+
+        desk.key(KeyCode::Char('e')).await;
+        let settings = desk.expect("查询授权的最长有效期（天）");
+        assert!(settings.contains("设定值 90"), "{settings}");
+        desk.key(KeyCode::Enter).await;
+        desk.ctrl('u').await;
+        desk.text("0").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("至少为 1");
+        desk.ctrl('u').await;
+        desk.text("120").await;
+        desk.key(KeyCode::Enter).await;
+        let saved = desk.expect("设置已保存");
+        assert!(saved.contains("设定值 120"), "{saved}");
+        let stored: i64 = {
+            let mut conn = srv.db.read().await.unwrap();
+            credit_desk_server::settings::get(
+                &mut conn,
+                credit_desk_server::services::consent::MAX_VALIDITY_SETTING,
+            )
+            .await
+            .unwrap()
+        };
+        assert_eq!(stored, 120);
+    }
+);

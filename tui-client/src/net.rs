@@ -123,6 +123,13 @@ pub enum Call {
     ListOperators(pb::ListOperatorsRequest),
     CreateOperator(pb::CreateOperatorRequest),
     SetOperatorEnabled(pb::SetOperatorEnabledRequest),
+    UpdateOperator(pb::UpdateOperatorRequest),
+    UpdateOrgUnit(pb::UpdateOrgUnitRequest),
+    /// The center's settings.
+    ListSettings,
+    ChangeSetting(pb::ChangeSettingRequest),
+    /// Brings a retired purpose back, by its code.
+    RestorePurpose(String),
     ResetPassword(pb::ResetPasswordRequest),
     /// An operator's SSH keys, by operator id.
     ListSshKeys(String),
@@ -233,6 +240,7 @@ impl Call {
                 | Call::ListSubjects(_)
                 | Call::GetSubject(_)
                 | Call::MyDay
+                | Call::ListSettings
                 | Call::ExportMonthReport(_)
                 | Call::ExportQueryLog(_)
                 | Call::SaveText { .. }
@@ -248,6 +256,9 @@ pub enum Answer {
     Home(pb::Home),
     OrgUnits(Vec<pb::OrgUnit>),
     OrgUnitCreated(pb::OrgUnit),
+    OrgUnitUpdated(pb::OrgUnit),
+    Settings(Vec<pb::Setting>),
+    SettingChanged(Vec<pb::Setting>),
     Operators(pb::ListOperatorsResponse),
     OperatorCreated(pb::Operator),
     OperatorUpdated(pb::Operator),
@@ -522,6 +533,32 @@ impl Client {
                     .operator
                     .unwrap_or_default(),
             ),
+            Call::UpdateOperator(m) => Answer::OperatorUpdated(
+                admin
+                    .update_operator(r!(m))
+                    .await?
+                    .into_inner()
+                    .operator
+                    .unwrap_or_default(),
+            ),
+            Call::UpdateOrgUnit(m) => Answer::OrgUnitUpdated(
+                admin
+                    .update_org_unit(r!(m))
+                    .await?
+                    .into_inner()
+                    .org_unit
+                    .unwrap_or_default(),
+            ),
+            Call::ListSettings => Answer::Settings(
+                admin
+                    .list_settings(r!(pb::ListSettingsRequest {}))
+                    .await?
+                    .into_inner()
+                    .settings,
+            ),
+            Call::ChangeSetting(m) => {
+                Answer::SettingChanged(admin.change_setting(r!(m)).await?.into_inner().settings)
+            }
             Call::ListSshKeys(operator_id) => Answer::SshKeys(
                 admin
                     .list_ssh_keys(r!(pb::ListSshKeysRequest { operator_id }))
@@ -565,6 +602,14 @@ impl Client {
             Call::AddPurpose(m) => Answer::PurposeSaved(
                 self.consent()
                     .add_purpose(r!(m))
+                    .await?
+                    .into_inner()
+                    .purpose
+                    .unwrap_or_default(),
+            ),
+            Call::RestorePurpose(code) => Answer::PurposeSaved(
+                self.consent()
+                    .restore_purpose(r!(pb::RetirePurposeRequest { code }))
                     .await?
                     .into_inner()
                     .purpose

@@ -1212,3 +1212,180 @@ fn registry_snapshots() {
         }
     }
 }
+
+fn demo_units() -> Vec<pb::OrgUnit> {
+    let unit = |id: &str, code: &str, name: &str, kind: pb::OrgUnitKind, parent: &str, depth| {
+        pb::OrgUnit {
+            id: id.into(),
+            code: code.into(),
+            name: name.into(),
+            kind: kind as i32,
+            parent_id: parent.into(),
+            depth,
+            disabled: false,
+        }
+    };
+    vec![
+        unit(
+            "c",
+            "CENTER",
+            "四会市综合征信中心",
+            pb::OrgUnitKind::Center,
+            "",
+            0,
+        ),
+        unit(
+            "t1",
+            "T-DASHA",
+            "大沙镇便民服务中心",
+            pb::OrgUnitKind::Township,
+            "c",
+            1,
+        ),
+        unit(
+            "v1",
+            "S-MAAN",
+            "马鞍村信用服务站",
+            pb::OrgUnitKind::VillageStation,
+            "t1",
+            2,
+        ),
+        unit(
+            "t2",
+            "T-JIANGGU",
+            "江谷镇便民服务中心",
+            pb::OrgUnitKind::Township,
+            "c",
+            1,
+        ),
+    ]
+}
+
+/// The administrator's edit forms and the settings screen (zh-CN and en,
+/// 80×24): an operator's name, role and unit; a station's name and parent
+/// (only townships offered); the settings with their ranges.
+#[test]
+fn administration_edit_snapshots() {
+    for lang in [Lang::Zh, Lang::En] {
+        let suffix = lang.tag();
+        let mut app = logged_in_as(
+            lang,
+            Role::Admin,
+            &[
+                Capability::ManageOperators,
+                Capability::ManageOrgUnits,
+                Capability::ManageSettings,
+            ],
+            None,
+        );
+        let commands = app.update(key(KeyCode::Char('u')));
+        let operators = pb::ListOperatorsResponse {
+            operators: vec![pb::Operator {
+                id: "op-1".into(),
+                username: "counter".into(),
+                display_name: "李柜员".into(),
+                role: Role::Counter as i32,
+                org_unit_id: "t1".into(),
+                org_unit_name: "大沙镇便民服务中心".into(),
+                enabled: true,
+                ..Default::default()
+            }],
+            next_cursor: String::new(),
+        };
+        answer(&mut app, &commands, Answer::Operators(operators));
+        let commands = app.update(key(KeyCode::Char('e')));
+        assert!(matches!(call_of(&commands), Call::ListOrgUnits));
+        answer(&mut app, &commands, Answer::OrgUnits(demo_units()));
+        insta::assert_snapshot!(format!("operator_edit_{suffix}"), draw(&app).backend());
+        // The unit chosen must fit the role: a counter cannot go to the center.
+        app.update(key(KeyCode::Tab));
+        app.update(key(KeyCode::Tab));
+        app.update(key(KeyCode::Left));
+        let commands = app.update(key(KeyCode::Enter));
+        assert!(commands.is_empty(), "refused before sending");
+        // The cursor went to the field the refusal names: the role.
+        let refused = screen_text(&app);
+        assert!(refused.contains(lang.pick("▶角色", "▶Role")), "{refused}");
+        app.update(key(KeyCode::Tab));
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Right));
+        app.update(key(KeyCode::Right));
+        let commands = app.update(key(KeyCode::Enter));
+        match call_of(&commands) {
+            Call::UpdateOperator(req) => {
+                assert_eq!(
+                    (req.display_name.as_str(), req.org_unit_id.as_str()),
+                    ("李柜员", "t2")
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        answer(
+            &mut app,
+            &commands,
+            Answer::OperatorUpdated(pb::Operator::default()),
+        );
+        app.update(key(KeyCode::Esc));
+
+        let commands = app.update(key(KeyCode::Char('o')));
+        answer(&mut app, &commands, Answer::OrgUnits(demo_units()));
+        app.update(key(KeyCode::Down));
+        app.update(key(KeyCode::Down));
+        app.update(key(KeyCode::Char('e')));
+        insta::assert_snapshot!(format!("org_unit_edit_{suffix}"), draw(&app).backend());
+        app.update(key(KeyCode::Tab));
+        app.update(key(KeyCode::Right));
+        let commands = app.update(key(KeyCode::Enter));
+        match call_of(&commands) {
+            Call::UpdateOrgUnit(req) => {
+                assert_eq!((req.parent_id.as_str(), req.enabled), ("t2", true))
+            }
+            other => panic!("{other:?}"),
+        }
+        // A move reorders the tree: the list is read again.
+        let moved = demo_units()[2].clone();
+        let commands = answer(&mut app, &commands, Answer::OrgUnitUpdated(moved));
+        assert!(matches!(call_of(&commands), Call::ListOrgUnits));
+        answer(&mut app, &commands, Answer::OrgUnits(demo_units()));
+        app.update(key(KeyCode::Esc));
+
+        let commands = app.update(key(KeyCode::Char('e')));
+        assert!(matches!(call_of(&commands), Call::ListSettings));
+        let setting = |key: &str, meaning: &str, value, min, max| pb::Setting {
+            key: key.into(),
+            meaning: meaning.into(),
+            value,
+            default_value: value,
+            min,
+            max,
+        };
+        let settings = vec![
+            setting(
+                "consent_max_validity_days",
+                lang.pick(
+                    "查询授权的最长有效期（天）",
+                    "longest validity of a consent, in days",
+                ),
+                90,
+                1,
+                3650,
+            ),
+            setting(
+                "self_query_fee_cents",
+                lang.pick(
+                    "本人查询每年前两次免费，此后每次收费（分）",
+                    "fee for a self-query beyond the year's two free ones, in fen (1/100 yuan)",
+                ),
+                1000,
+                0,
+                100_000,
+            ),
+        ];
+        answer(&mut app, &commands, Answer::Settings(settings));
+        app.update(key(KeyCode::Down));
+        app.update(key(KeyCode::Enter));
+        app.update(key(KeyCode::Char('x')));
+        app.update(key(KeyCode::Enter));
+        insta::assert_snapshot!(format!("settings_edit_{suffix}"), draw(&app).backend());
+    }
+}

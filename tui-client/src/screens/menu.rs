@@ -130,6 +130,9 @@ impl MenuScreen {
         if has(Capability::ManageCalendar) {
             add('h', cat.menu_calendar, EntryAction::Open(Target::Calendar));
         }
+        if has(Capability::ManageSettings) {
+            add('e', cat.menu_settings, EntryAction::Open(Target::Settings));
+        }
         if has(Capability::ChangeOwnPassword) {
             add(
                 'p',

@@ -20,6 +20,7 @@ pub mod query_log;
 pub mod queue;
 pub mod registry;
 pub mod report;
+pub mod settings;
 pub mod ticket;
 pub mod ticket_search;
 pub mod verify;
@@ -61,6 +62,7 @@ pub enum Screen {
     TicketSearch(ticket_search::TicketSearchScreen),
     MyDay(my_day::MyDayScreen),
     Registry(Box<registry::RegistryScreen>),
+    Settings(settings::SettingsScreen),
     Complaints(complaints::ComplaintsScreen),
 }
 
@@ -96,6 +98,8 @@ pub enum Target {
     MyDay,
     /// The subject registry and households.
     Registry,
+    /// The center's settings (administrators).
+    Settings,
     Complaints,
     Verify,
     Intake,
@@ -236,6 +240,10 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
                 None,
             )
         }
+        Target::Settings => (
+            Screen::Settings(settings::SettingsScreen::default()),
+            Some(settings::SettingsScreen::load()),
+        ),
         Target::TicketSearch => (
             Screen::TicketSearch(ticket_search::TicketSearchScreen::new(app.cat, app.lang)),
             None,
@@ -294,6 +302,7 @@ impl Screen {
             Screen::TicketSearch(_) => cat.ticket_search_title,
             Screen::MyDay(_) => cat.my_day_title,
             Screen::Registry(_) => cat.registry_title,
+            Screen::Settings(_) => cat.settings_title,
             Screen::DayReview(_) => cat.review_title,
             Screen::MonthReport(_) => cat.month_title,
             Screen::Complaints(_) => cat.complaints_title,
@@ -353,6 +362,7 @@ impl Screen {
             Screen::TicketSearch(s) => s.hint(cat, width).into(),
             Screen::MyDay(s) => s.hint(cat, width).into(),
             Screen::Registry(s) => s.hint(cat, width).into(),
+            Screen::Settings(s) => s.hint(cat, width).into(),
             Screen::DayReview(s) => s.hint(cat, width).into(),
             Screen::MonthReport(s) => s.hint(cat, width).into(),
             Screen::Complaints(s) => s.hint(cat, width).into(),
@@ -378,6 +388,7 @@ impl Screen {
             Screen::TicketSearch(s) => s.is_typing(),
             Screen::MyDay(_) => false,
             Screen::Registry(s) => s.is_typing(),
+            Screen::Settings(s) => s.is_typing(),
             Screen::DayReview(s) => s.is_typing(),
             Screen::MonthReport(s) => s.is_typing(),
             Screen::Complaints(s) => s.is_typing(),
@@ -414,6 +425,7 @@ impl Screen {
             Screen::TicketSearch(s) => s.on_key(key, lang, waiting),
             Screen::MyDay(s) => s.on_key(key, waiting),
             Screen::Registry(s) => s.on_key(key, cat, lang, waiting),
+            Screen::Settings(s) => s.on_key(key, cat, lang, waiting),
             Screen::DayReview(s) => s.on_key(key, cat, lang, waiting),
             Screen::MonthReport(s) => s.on_key(key, cat, lang, waiting),
             Screen::Complaints(s) => s.on_key(key, cat, waiting),
@@ -443,6 +455,7 @@ impl Screen {
             Screen::TicketSearch(s) => s.on_answer(answer),
             Screen::MyDay(s) => s.on_answer(answer),
             Screen::Registry(s) => s.on_answer(answer, cat),
+            Screen::Settings(s) => s.on_answer(answer, cat),
             Screen::DayReview(s) => s.on_answer(answer, cat),
             Screen::MonthReport(s) => s.on_answer(answer, cat),
             Screen::Complaints(s) => s.on_answer(answer, cat),
@@ -474,6 +487,7 @@ impl Screen {
             Screen::TicketSearch(s) => s.on_error(status),
             Screen::MyDay(_) => false,
             Screen::Registry(s) => s.on_error(status),
+            Screen::Settings(s) => s.on_error(status),
             Screen::DayReview(s) => s.on_error(status),
             Screen::MonthReport(s) => s.on_error(status),
             Screen::Complaints(s) => s.on_error(status),
@@ -504,6 +518,7 @@ impl Screen {
             Screen::TicketSearch(s) => s.render(frame, area, app),
             Screen::MyDay(s) => s.render(frame, area, app),
             Screen::Registry(s) => s.render(frame, area, app),
+            Screen::Settings(s) => s.render(frame, area, app),
             Screen::DayReview(s) => s.render(frame, area, app),
             Screen::MonthReport(s) => s.render(frame, area, app),
             Screen::Complaints(s) => s.render(frame, area, app),

@@ -38,6 +38,7 @@ enum Cmd {
     Move,
     New,
     Toggle,
+    Edit,
     Unlock,
     ResetPassword,
     SshKeys,
@@ -57,6 +58,7 @@ const KEYS: &[Binding<Cmd>] = &[
         Cmd::Move
     ),
     bind!("n", [Letter('n'), Code(KeyCode::F(2))], key_new, Cmd::New),
+    bind!("e", [Letter('e')], key_edit, Cmd::Edit),
     bind!("d", [Letter('d')], key_toggle_enabled, Cmd::Toggle),
     bind!("p", [Letter('p')], key_reset_password, Cmd::ResetPassword),
     bind!("l", [Letter('l')], key_unlock, Cmd::Unlock),
@@ -86,9 +88,15 @@ const KEYS: &[Binding<Cmd>] = &[
 pub enum Mode {
     List,
     Search(Form),
-    /// Waiting for the org units the create form offers.
-    LoadingUnits,
+    /// Waiting for the org units the create or edit form offers (Some:
+    /// editing that operator).
+    LoadingUnits(Option<pb::Operator>),
     Create(Form),
+    /// An operator's display name, role and unit.
+    Edit {
+        form: Form,
+        operator: pb::Operator,
+    },
     Reset {
         form: Form,
         operator: pb::Operator,
@@ -320,7 +328,7 @@ impl Default for OperatorsScreen {
 impl OperatorsScreen {
     pub fn is_typing(&self) -> bool {
         match &self.mode {
-            Mode::Search(_) | Mode::Create(_) | Mode::Reset { .. } => true,
+            Mode::Search(_) | Mode::Create(_) | Mode::Edit { .. } | Mode::Reset { .. } => true,
             Mode::Keys(panel) => panel.adding.is_some(),
             _ => false,
         }
@@ -356,6 +364,20 @@ impl OperatorsScreen {
             Field::choice(field::ORG_UNIT_ID, cat.org_unit, units),
             Field::secret(field::INITIAL_PASSWORD, cat.initial_password),
         ])
+    }
+
+    /// The edit form, filled with the operator as they are.
+    fn edit_form(&self, cat: &Catalogue, lang: Lang, operator: pb::Operator) -> Mode {
+        let mut form = self.create_form(cat, lang);
+        form.set_hidden(field::USERNAME, true);
+        form.set_hidden(field::INITIAL_PASSWORD, true);
+        form.set_text(field::DISPLAY_NAME, &operator.display_name);
+        form.select(field::ROLE, operator.role);
+        if let Some(i) = self.units.iter().position(|u| u.id == operator.org_unit_id) {
+            form.select(field::ORG_UNIT_ID, i as i32);
+        }
+        form.focus_on(field::DISPLAY_NAME);
+        Mode::Edit { form, operator }
     }
 
     fn submit_create(&mut self, lang: Lang) -> Action {
@@ -405,7 +427,7 @@ impl OperatorsScreen {
                     }
                 };
             }
-            Mode::LoadingUnits => {
+            Mode::LoadingUnits(_) => {
                 if key.code == KeyCode::Esc {
                     self.mode = Mode::List;
                 }
@@ -448,6 +470,35 @@ impl OperatorsScreen {
                     return self.submit_create(lang);
                 }
                 return Action::None;
+            }
+            Mode::Edit { form, operator } => {
+                if key.code == KeyCode::Esc {
+                    self.mode = Mode::List;
+                    return Action::None;
+                }
+                if form.handle_key(key) != FormEvent::Submit || !submit_ok {
+                    return Action::None;
+                }
+                let display_name = form.value(field::DISPLAY_NAME);
+                let role = Role::try_from(form.choice(field::ROLE)).unwrap_or_default();
+                let unit = self.units.get(form.choice(field::ORG_UNIT_ID) as usize);
+                let unit_check = match unit {
+                    Some(u) => validate::role_fits_unit(
+                        role,
+                        OrgUnitKind::try_from(u.kind).unwrap_or_default(),
+                    ),
+                    None => Err(FieldError::new(field::ORG_UNIT_ID, Rule::Required)),
+                };
+                let errors = validate::collect([validate::display_name(&display_name), unit_check]);
+                if form.show_local_errors(&errors, lang) {
+                    return Action::None;
+                }
+                return Action::Send(Call::UpdateOperator(pb::UpdateOperatorRequest {
+                    operator_id: operator.id.clone(),
+                    display_name,
+                    role: role as i32,
+                    org_unit_id: unit.map(|u| u.id.clone()).unwrap_or_default(),
+                }));
             }
             Mode::Reset { form, operator } => {
                 if key.code == KeyCode::Esc {
@@ -502,13 +553,24 @@ impl OperatorsScreen {
             }
             Some(Cmd::New) => {
                 if self.units.is_empty() {
-                    self.mode = Mode::LoadingUnits;
+                    self.mode = Mode::LoadingUnits(None);
                     Action::Send(Call::ListOrgUnits)
                 } else {
                     self.mode = Mode::Create(self.create_form(cat, lang));
                     Action::None
                 }
             }
+            Some(Cmd::Edit) => match current {
+                Some(operator) if self.units.is_empty() => {
+                    self.mode = Mode::LoadingUnits(Some(operator));
+                    Action::Send(Call::ListOrgUnits)
+                }
+                Some(operator) => {
+                    self.mode = self.edit_form(cat, lang, operator);
+                    Action::None
+                }
+                None => Action::None,
+            },
             Some(Cmd::Toggle) => match current {
                 Some(operator) => {
                     let enable = !operator.enabled;
@@ -562,12 +624,15 @@ impl OperatorsScreen {
     /// The list's key line, `width` columns at most.
     pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
         match &self.mode {
-            Mode::List | Mode::LoadingUnits => keys::footer(KEYS, cat, |c| self.offers(c), width),
+            Mode::List | Mode::LoadingUnits(_) => {
+                keys::footer(KEYS, cat, |c| self.offers(c), width)
+            }
             Mode::Confirm { .. } => cat.yes_no.to_string(),
             Mode::Keys(panel) => panel.hint_line(cat, width),
-            Mode::Search(form) | Mode::Create(form) | Mode::Reset { form, .. } => {
-                form.footer(cat, width)
-            }
+            Mode::Search(form)
+            | Mode::Create(form)
+            | Mode::Edit { form, .. }
+            | Mode::Reset { form, .. } => form.footer(cat, width),
         }
     }
 
@@ -592,7 +657,10 @@ impl OperatorsScreen {
             }
             Answer::OrgUnits(units) => {
                 self.units = units;
-                self.mode = Mode::Create(self.create_form(cat, lang));
+                self.mode = match std::mem::replace(&mut self.mode, Mode::List) {
+                    Mode::LoadingUnits(Some(operator)) => self.edit_form(cat, lang, operator),
+                    _ => Mode::Create(self.create_form(cat, lang)),
+                };
                 Action::None
             }
             Answer::OperatorCreated(op) => {
@@ -604,6 +672,7 @@ impl OperatorsScreen {
             }
             Answer::OperatorUpdated(op) => {
                 self.replace_row(op);
+                self.mode = Mode::List;
                 Action::Info(cat.operator_updated.to_string())
             }
             Answer::PasswordReset(op) => {
@@ -636,13 +705,14 @@ impl OperatorsScreen {
 
     pub fn on_error(&mut self, status: &Status) -> bool {
         match &mut self.mode {
-            Mode::Create(form) | Mode::Reset { form, .. } | Mode::Search(form) => {
-                form.apply_status(status)
-            }
+            Mode::Create(form)
+            | Mode::Edit { form, .. }
+            | Mode::Reset { form, .. }
+            | Mode::Search(form) => form.apply_status(status),
             Mode::Keys(KeysPanel {
                 adding: Some(form), ..
             }) => form.apply_status(status),
-            Mode::LoadingUnits => {
+            Mode::LoadingUnits(_) => {
                 self.mode = Mode::List;
                 false
             }
@@ -668,8 +738,11 @@ impl OperatorsScreen {
     pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
         let (cat, theme) = (app.cat, app.theme);
         let panel_height = match &self.mode {
-            Mode::Search(f) | Mode::Create(f) | Mode::Reset { form: f, .. } => f.height() + 2,
-            Mode::Confirm { .. } | Mode::LoadingUnits => 2,
+            Mode::Search(f)
+            | Mode::Create(f)
+            | Mode::Edit { form: f, .. }
+            | Mode::Reset { form: f, .. } => f.height() + 2,
+            Mode::Confirm { .. } | Mode::LoadingUnits(_) => 2,
             Mode::Keys(panel) => panel.height(),
             Mode::List => 0,
         };
@@ -756,7 +829,7 @@ impl OperatorsScreen {
         match &self.mode {
             Mode::List => {}
             Mode::Keys(keys) => keys.render(frame, panel, app),
-            Mode::LoadingUnits => frame.render_widget(
+            Mode::LoadingUnits(_) => frame.render_widget(
                 Paragraph::new(cat.loading).block(panel_block(cat.new_operator.into())),
                 panel,
             ),
@@ -774,10 +847,16 @@ impl OperatorsScreen {
                     panel,
                 );
             }
-            Mode::Search(form) | Mode::Create(form) | Mode::Reset { form, .. } => {
+            Mode::Search(form)
+            | Mode::Create(form)
+            | Mode::Edit { form, .. }
+            | Mode::Reset { form, .. } => {
                 let title = match &self.mode {
                     Mode::Search(_) => cat.search.to_string(),
                     Mode::Create(_) => cat.new_operator.to_string(),
+                    Mode::Edit { operator, .. } => {
+                        format!("{} — {}", cat.edit_operator_title, operator.username)
+                    }
                     Mode::Reset { operator, .. } => {
                         format!(
                             "{} — {} ({})",

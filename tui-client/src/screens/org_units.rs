@@ -16,6 +16,8 @@ use tonic::Status;
 enum Cmd {
     Move,
     New,
+    Edit,
+    Toggle,
     Refresh,
     Back,
 }
@@ -34,6 +36,8 @@ const KEYS: &[Binding<Cmd>] = &[
         key_new_below,
         Cmd::New
     ),
+    bind!("e", [Letter('e')], key_edit, Cmd::Edit),
+    bind!("d", [Letter('d')], key_toggle_enabled, Cmd::Toggle),
     bind!(
         "r",
         [Letter('r'), Code(KeyCode::F(5))],
@@ -56,12 +60,25 @@ pub struct NewUnit {
     pub parent: pb::OrgUnit,
 }
 
+/// Renaming or moving a unit: the form, the unit, and the ids of the
+/// parents offered (in the form's choice order).
+pub struct EditUnit {
+    pub form: Form,
+    pub unit: pb::OrgUnit,
+    pub parents: Vec<String>,
+}
+
 #[derive(Default)]
 pub struct OrgUnitsScreen {
     pub units: Vec<pb::OrgUnit>,
     pub selected: usize,
     pub loaded: bool,
     pub new_unit: Option<NewUnit>,
+    pub edit: Option<EditUnit>,
+    /// Disabling or enabling this unit, once confirmed with y.
+    pub confirm: Option<pb::OrgUnit>,
+    /// Said once the list read again after a change has come.
+    pending_info: Option<String>,
 }
 
 const CHILD_KINDS: [OrgUnitKind; 4] = [
@@ -94,14 +111,100 @@ pub fn list_move(code: KeyCode, selected: usize, len: usize) -> Option<usize> {
 impl OrgUnitsScreen {
     /// The open form's keys, or the list's.
     pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
-        match self.new_unit.as_ref().map(|n| &n.form) {
+        if let Some(unit) = &self.confirm {
+            return match unit.disabled {
+                true => cat.confirm_enable_unit.to_string(),
+                false => cat.confirm_disable_unit.to_string(),
+            };
+        }
+        let form = self.new_unit.as_ref().map(|n| &n.form);
+        match form.or(self.edit.as_ref().map(|e| &e.form)) {
             Some(form) => form.footer(cat, width),
             None => keys::footer(KEYS, cat, |_| true, width),
         }
     }
 
     pub fn is_typing(&self) -> bool {
-        self.new_unit.is_some()
+        self.new_unit.is_some() || self.edit.is_some()
+    }
+
+    /// The rename-and-move form: parents whose kind fits, never the unit
+    /// itself or one below it; the root has no parent to choose.
+    fn open_edit(&mut self, cat: &Catalogue) {
+        let Some(unit) = self.units.get(self.selected).cloned() else {
+            return;
+        };
+        let kind = OrgUnitKind::try_from(unit.kind).unwrap_or_default();
+        let below = |u: &pb::OrgUnit| {
+            // The unit's subtree follows it in the depth-first list.
+            let at = self.units.iter().position(|x| x.id == unit.id).unwrap_or(0);
+            self.units[at..]
+                .iter()
+                .take_while(|x| x.id == unit.id || x.depth > unit.depth)
+                .any(|x| x.id == u.id)
+        };
+        let parents: Vec<&pb::OrgUnit> = self
+            .units
+            .iter()
+            .filter(|u| !below(u))
+            .filter(|u| {
+                let parent = OrgUnitKind::try_from(u.kind).unwrap_or_default();
+                validate::unit_kind_fits_parent(kind, parent).is_ok()
+            })
+            .collect();
+        let choices = parents
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (i as i32, format!("{} [{}]", u.name, u.code)))
+            .collect();
+        let mut form = Form::new(vec![
+            Field::text(field::NAME, cat.name).with_value(&unit.name),
+            Field::choice(field::PARENT_ID, cat.parent_unit, choices),
+        ]);
+        if let Some(i) = parents.iter().position(|u| u.id == unit.parent_id) {
+            form.select(field::PARENT_ID, i as i32);
+        }
+        form.set_hidden(field::PARENT_ID, unit.parent_id.is_empty());
+        let parents = parents.iter().map(|u| u.id.clone()).collect();
+        self.edit = Some(EditUnit {
+            form,
+            unit,
+            parents,
+        });
+    }
+
+    fn on_edit_key(&mut self, key: KeyEvent, lang: Lang, waiting: bool) -> Action {
+        let Some(edit) = &mut self.edit else {
+            return Action::None;
+        };
+        if key.code == KeyCode::Esc {
+            self.edit = None;
+            return Action::None;
+        }
+        if edit.form.handle_key(key) != FormEvent::Submit || waiting {
+            return Action::None;
+        }
+        let name = edit.form.value(field::NAME);
+        if edit
+            .form
+            .show_local_errors(&validate::collect([validate::unit_name(&name)]), lang)
+        {
+            return Action::None;
+        }
+        let parent_id = match edit.unit.parent_id.is_empty() {
+            true => String::new(),
+            false => usize::try_from(edit.form.choice(field::PARENT_ID))
+                .ok()
+                .and_then(|i| edit.parents.get(i))
+                .cloned()
+                .unwrap_or_default(),
+        };
+        Action::Send(Call::UpdateOrgUnit(pb::UpdateOrgUnitRequest {
+            org_unit_id: edit.unit.id.clone(),
+            name,
+            parent_id,
+            enabled: !edit.unit.disabled,
+        }))
     }
 
     fn open_form(&mut self, cat: &Catalogue, lang: Lang) -> Action {
@@ -130,6 +233,22 @@ impl OrgUnitsScreen {
     }
 
     pub fn on_key(&mut self, key: KeyEvent, cat: &Catalogue, lang: Lang, waiting: bool) -> Action {
+        if self.edit.is_some() {
+            return self.on_edit_key(key, lang, waiting);
+        }
+        if let Some(unit) = self.confirm.take() {
+            return match key.code {
+                KeyCode::Char('y' | 'Y') if !waiting => {
+                    Action::Send(Call::UpdateOrgUnit(pb::UpdateOrgUnitRequest {
+                        org_unit_id: unit.id,
+                        name: unit.name,
+                        parent_id: unit.parent_id,
+                        enabled: unit.disabled,
+                    }))
+                }
+                _ => Action::None,
+            };
+        }
         if let Some(new) = &mut self.new_unit {
             if key.code == KeyCode::Esc {
                 self.new_unit = None;
@@ -167,6 +286,14 @@ impl OrgUnitsScreen {
         match keys::find(KEYS, &key, |_| true) {
             Some(Cmd::Back) => Action::Back,
             Some(Cmd::New) => self.open_form(cat, lang),
+            Some(Cmd::Edit) => {
+                self.open_edit(cat);
+                Action::None
+            }
+            Some(Cmd::Toggle) => {
+                self.confirm = self.units.get(self.selected).cloned();
+                Action::None
+            }
             Some(Cmd::Refresh) => Action::Send(Call::ListOrgUnits),
             Some(Cmd::Move) | None => Action::None,
         }
@@ -175,10 +302,17 @@ impl OrgUnitsScreen {
     pub fn on_answer(&mut self, answer: Answer, cat: &Catalogue, _lang: Lang) -> Action {
         match answer {
             Answer::OrgUnits(units) => {
+                let selected = self.units.get(self.selected).map(|u| u.id.clone());
                 self.units = units;
                 self.loaded = true;
-                self.selected = self.selected.min(self.units.len().saturating_sub(1));
-                Action::None
+                self.selected = selected
+                    .and_then(|id| self.units.iter().position(|u| u.id == id))
+                    .unwrap_or(self.selected)
+                    .min(self.units.len().saturating_sub(1));
+                match self.pending_info.take() {
+                    Some(text) => Action::Info(text),
+                    None => Action::None,
+                }
             }
             Answer::OrgUnitCreated(unit) => {
                 self.new_unit = None;
@@ -198,20 +332,38 @@ impl OrgUnitsScreen {
                 self.selected = at;
                 Action::Info(cat.org_unit_created.to_string())
             }
+            // A move reorders the tree: the list is read again.
+            Answer::OrgUnitUpdated(unit) => {
+                self.edit = None;
+                let text = match unit.disabled {
+                    true => cat.org_unit_disabled,
+                    false => cat.org_unit_updated,
+                };
+                if let Some(u) = self.units.iter_mut().find(|u| u.id == unit.id) {
+                    *u = unit;
+                }
+                self.pending_info = Some(text.to_string());
+                Action::Send(Call::ListOrgUnits)
+            }
             _ => Action::None,
         }
     }
 
     pub fn on_error(&mut self, status: &Status) -> bool {
-        match &mut self.new_unit {
-            Some(new) => new.form.apply_status(status),
+        let form = self.new_unit.as_mut().map(|n| &mut n.form);
+        match form.or(self.edit.as_mut().map(|e| &mut e.form)) {
+            Some(form) => form.apply_status(status),
             None => false,
         }
     }
 
     pub fn render(&self, frame: &mut Frame, area: Rect, app: &App) {
         let (cat, theme) = (app.cat, app.theme);
-        let form_height = self.new_unit.as_ref().map_or(0, |n| n.form.height() + 2);
+        let form_height = match (&self.new_unit, &self.edit) {
+            (Some(n), _) => n.form.height() + 2,
+            (None, Some(e)) => e.form.height() + 2,
+            (None, None) => 0,
+        };
         let [list_area, form_area, hint] = Layout::vertical([
             Constraint::Min(3),
             Constraint::Length(form_height),
@@ -224,10 +376,14 @@ impl OrgUnitsScreen {
             .map(|u| {
                 let kind =
                     i18n::kind_name(app.lang, OrgUnitKind::try_from(u.kind).unwrap_or_default());
-                ListItem::new(Line::from(vec![
+                let mut spans = vec![
                     Span::raw(format!("{}{} ", "  ".repeat(u.depth as usize), u.name)),
                     Span::styled(format!("[{}] {kind}", u.code), theme.dim()),
-                ]))
+                ];
+                if u.disabled {
+                    spans.push(Span::styled(format!(" {}", cat.disabled), theme.warning()));
+                }
+                ListItem::new(Line::from(spans))
             })
             .collect();
         let mut state =
@@ -254,8 +410,22 @@ impl OrgUnitsScreen {
             frame.render_widget(block, form_area);
             new.form.render(inner, frame.buffer_mut(), theme, !app.help);
         }
+        if let Some(edit) = &self.edit {
+            let block = Block::default().borders(Borders::TOP).title(Span::styled(
+                format!("{} — {}", cat.edit_org_unit, edit.unit.name),
+                theme.title(),
+            ));
+            let inner = block.inner(form_area);
+            frame.render_widget(block, form_area);
+            edit.form
+                .render(inner, frame.buffer_mut(), theme, !app.help);
+        }
         let hint_text = self.hint_line(cat, usize::from(hint.width));
-        frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
+        let style = match self.confirm {
+            Some(_) => theme.warning(),
+            None => theme.dim(),
+        };
+        frame.render_widget(Paragraph::new(Line::styled(hint_text, style)), hint);
     }
 }
 
@@ -282,6 +452,7 @@ mod tests {
             kind: kind as i32,
             parent_id: parent.into(),
             depth,
+            disabled: false,
         }
     }
 

@@ -30,6 +30,7 @@ enum Cmd {
     Move,
     New,
     Retire,
+    Restore,
     Refresh,
     Back,
 }
@@ -45,6 +46,8 @@ const KEYS: &[Binding<Cmd>] = &[
     bind!("n", [Letter('n'), Code(KeyCode::F(2))], key_new, Cmd::New),
     // `d` disables on every list (operators too); `x` still works.
     bind!("d", [Letter('d'), Letter('x')], key_retire, Cmd::Retire),
+    // The same key brings a retired purpose back (no question: harmless).
+    bind!("d", [Letter('d'), Letter('x')], key_restore, Cmd::Restore),
     bind!(
         "r",
         [Letter('r'), Code(KeyCode::F(5))],
@@ -69,7 +72,17 @@ impl PurposesScreen {
     pub fn hint_line(&self, cat: &Catalogue, width: usize) -> String {
         match self.new_purpose.as_ref() {
             Some(form) => form.footer(cat, width),
-            None => keys::footer(KEYS, cat, |_| true, width),
+            None => keys::footer(KEYS, cat, |c| self.offers(c), width),
+        }
+    }
+
+    /// Retiring a live purpose, or bringing back a retired one.
+    fn offers(&self, cmd: Cmd) -> bool {
+        let retired = self.current().is_some_and(|p| p.retired);
+        match cmd {
+            Cmd::Retire => self.current().is_some() && !retired,
+            Cmd::Restore => retired,
+            _ => true,
         }
     }
 
@@ -128,8 +141,7 @@ impl PurposesScreen {
             self.selected = i;
             return Action::None;
         }
-        let retirable = self.current().is_some_and(|p| !p.retired);
-        match keys::find(KEYS, &key, |c| c != Cmd::Retire || retirable) {
+        match keys::find(KEYS, &key, |c| self.offers(c)) {
             Some(Cmd::Back) => Action::Back,
             Some(Cmd::New) => {
                 self.new_purpose = Some(Form::new(vec![
@@ -143,8 +155,12 @@ impl PurposesScreen {
                 self.confirming = true;
                 Action::None
             }
+            Some(Cmd::Restore) if !waiting => match self.current() {
+                Some(p) => Action::Send(Call::RestorePurpose(p.code.clone())),
+                None => Action::None,
+            },
             Some(Cmd::Refresh) => Action::Send(Self::load()),
-            Some(Cmd::Move) | None => Action::None,
+            Some(Cmd::Move | Cmd::Restore) | None => Action::None,
         }
     }
 
@@ -159,9 +175,13 @@ impl PurposesScreen {
                 let list = self.purposes.get_or_insert_default();
                 let done = match list.iter().position(|p| p.code == saved.code) {
                     Some(i) => {
+                        let done = match saved.retired {
+                            true => cat.purpose_retired_done,
+                            false => cat.purpose_restored_done,
+                        };
                         list[i] = saved;
                         self.selected = i;
-                        cat.purpose_retired_done
+                        done
                     }
                     None => {
                         list.push(saved);
