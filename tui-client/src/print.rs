@@ -13,19 +13,27 @@ pub const WIDTH: usize = 80;
 /// Lines per page, footer included (A4 at 6 lines per inch).
 pub const PAGE_LINES: usize = 66;
 
-/// Cuts `text` to at most `width` columns and pads it to exactly `width`.
+/// Fits `text` into exactly `width` columns: padded, or cut with "…" so a
+/// cut never passes for the whole text.
 pub fn fit(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return format!("{text}{}", " ".repeat(width - text.width()));
+    }
     let mut out = String::new();
     let mut used = 0;
     for c in text.chars() {
         let w = c.width().unwrap_or(0);
-        if used + w > width {
+        if used + w + 1 > width {
             break;
         }
         out.push(c);
         used += w;
     }
-    out.push_str(&" ".repeat(width - used));
+    if width > 0 {
+        out.push('…');
+        used += 1;
+    }
+    out.push_str(&" ".repeat(width.saturating_sub(used)));
     out
 }
 
@@ -110,13 +118,25 @@ pub fn time(ms: i64, offset: FixedOffset) -> String {
 /// Column widths of the records table (sum + gaps = 78).
 const COLS: [usize; 6] = [12, 20, 10, 10, 12, 9];
 
-fn row(cells: [&str; 6]) -> String {
-    let mut line = String::from("  ");
-    for (cell, w) in cells.iter().zip(COLS) {
-        line.push_str(&fit(cell, w));
-        line.push(' ');
-    }
-    line.trim_end().to_string()
+/// A table row: each cell wrapped within its column (a case number is
+/// printed whole, on as many lines as it needs), the columns aligned.
+fn rows(cells: [&str; 6]) -> Vec<String> {
+    let wrapped: Vec<Vec<String>> = cells
+        .iter()
+        .zip(COLS)
+        .map(|(cell, w)| wrap(cell, w))
+        .collect();
+    let height = wrapped.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    (0..height)
+        .map(|i| {
+            let mut line = String::from("  ");
+            for (cell, w) in wrapped.iter().zip(COLS) {
+                line.push_str(&fit(cell.get(i).map_or("", String::as_str), w));
+                line.push(' ');
+            }
+            line.trim_end().to_string()
+        })
+        .collect()
 }
 
 /// The report's body lines, before pagination.
@@ -193,7 +213,7 @@ pub fn body_with_records(
     }
     for section in &r.sections {
         out.push(format!("【{}】", section.name));
-        out.push(row(cat.record_columns));
+        out.extend(rows(cat.record_columns));
         for rec in &section.records {
             let amount = if rec.has_amount {
                 yuan(rec.amount_cents)
@@ -206,7 +226,7 @@ pub fn body_with_records(
                 rec.status.clone()
             };
             record_lines.push(out.len());
-            out.push(row([
+            out.extend(rows([
                 &rec.source_name,
                 &rec.source_key,
                 &rec.start_date,
@@ -270,12 +290,18 @@ pub fn body_with_records(
     out.push(String::new());
     out.push(cat.section_queries.to_string());
     for q in &r.query_records {
-        out.push(format!(
-            "  {}  {}  {}",
+        let line = format!(
+            "{}  {}  {}  {}",
             time(q.at_ms, offset),
             q.institution,
+            q.operator_name,
             q.purpose
-        ));
+        );
+        out.extend(
+            wrap_words(&line, WIDTH - 2)
+                .into_iter()
+                .map(|l| format!("  {l}")),
+        );
     }
     (out, record_lines)
 }
@@ -332,8 +358,16 @@ pub fn document(r: &pb::Report, cat: &Catalogue, offset: FixedOffset) -> String 
 }
 
 /// Cuts `lines` into pages with the footer (document number, page n/m,
-/// operator) at the bottom of each.
+/// operator) at the bottom of each. A line wider than the paper is
+/// wrapped, never cut off by the printer.
 pub fn paginate(lines: &[String], cat: &Catalogue, number: &str, operator: &str) -> String {
+    let lines: Vec<String> = lines
+        .iter()
+        .flat_map(|l| match l.width() > WIDTH {
+            true => wrap_words(l, WIDTH),
+            false => vec![l.clone()],
+        })
+        .collect();
     let per_page = PAGE_LINES - 2; // a rule and the footer
     let pages: Vec<&[String]> = lines.chunks(per_page).collect();
     let total = pages.len();
@@ -363,6 +397,28 @@ pub fn paginate(lines: &[String], cat: &Catalogue, number: &str, operator: &str)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cells_wrap_in_their_column_and_cuts_are_marked() {
+        let lines = rows([
+            "四会市人民法院",
+            "(2024)粤1284民初1001号",
+            "2024-03-01",
+            "",
+            "12,800.50",
+            "未履行 *",
+        ]);
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        // Every character of the case number, the rest under the first part.
+        assert!(lines[0].contains("(2024)粤1284民初1001"), "{lines:?}");
+        let column = |line: &str, pat: &str| line.find(pat).map(|at| line[..at].width());
+        assert_eq!(column(&lines[1], "号"), column(&lines[0], "(2024)"), "{lines:?}");
+        assert!(lines.iter().all(|l| l.width() <= WIDTH), "{lines:?}");
+        assert_eq!(fit("大沙镇便民服务中心", 10), "大沙镇便… ");
+        assert_eq!(fit("abc", 5), "abc  ");
+        assert_eq!(fit("abcdef", 5).width(), 5);
+        assert!(fit("abcdef", 5).ends_with('…'));
+    }
 
     #[test]
     fn words_wrap_at_spaces_with_continuations_indented() {
@@ -468,8 +524,9 @@ mod tests {
     #[test]
     fn fit_counts_double_width() {
         assert_eq!(fit("市人民法院", 12), "市人民法院  ");
-        assert_eq!(fit("市人民法院民事庭", 12), "市人民法院民");
-        assert_eq!(fit("市人民法院民事庭", 11), "市人民法院 ");
+        // A cut is marked: "…" takes a column.
+        assert_eq!(fit("市人民法院民事庭", 12), "市人民法院… ");
+        assert_eq!(fit("市人民法院民事庭", 11), "市人民法院…");
         assert_eq!(fit("ab", 3), "ab ");
         assert_eq!(yuan(1_280_050), "12,800.50");
         assert_eq!(yuan(5), "0.05");

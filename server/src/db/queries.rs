@@ -121,6 +121,7 @@ pub struct QueryRecordRow {
     pub institution: Option<String>,
     pub purpose_zh: Option<String>,
     pub purpose_en: Option<String>,
+    pub operator_name: String,
 }
 
 /// The subject's allowed queries since `since_ms`, newest first.
@@ -130,8 +131,10 @@ pub async fn query_records(
     since_ms: i64,
 ) -> sqlx::Result<Vec<QueryRecordRow>> {
     sqlx::query_as(
-        "SELECT q.at, i.name AS institution, p.name_zh AS purpose_zh, p.name_en AS purpose_en
+        "SELECT q.at, i.name AS institution, p.name_zh AS purpose_zh, p.name_en AS purpose_en,
+                o.display_name AS operator_name
            FROM query_log q
+           JOIN operators o ON o.id = q.operator_id
            LEFT JOIN org_units i ON i.id = q.institution_id
            LEFT JOIN purposes p ON p.code = q.purpose
           WHERE q.subject_id = $1 AND q.outcome = 'allowed' AND q.at >= $2

@@ -336,6 +336,7 @@ impl QueryService {
                 purpose: lang
                     .pick(q.purpose_zh, q.purpose_en)
                     .unwrap_or_else(|| self_query.clone()),
+                operator_name: q.operator_name,
             })
             .collect();
         let institution_name = match &log.institution_id {

@@ -230,8 +230,9 @@ pub fn report_answer() -> Answer {
             withheld_for_age: 1,
             query_records: vec![pb::QueryRecord {
                 at_ms: 1_795_395_600_000,
-                institution: "本人查询".into(),
-                purpose: "本人查询".into(),
+                institution: "四会农商银行营业部".into(),
+                purpose: "贷款审批".into(),
+                operator_name: "王银行".into(),
             }],
             basis: "self".into(),
             purpose_name: "本人查询".into(),
