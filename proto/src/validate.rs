@@ -60,6 +60,8 @@ pub mod field {
     pub const KEY: &str = "key";
     pub const VALUE: &str = "value";
     pub const ENABLED: &str = "enabled";
+    pub const REPLY_LETTER_NO: &str = "reply_letter_no";
+    pub const REPLY_LETTER_DATE: &str = "reply_letter_date";
 }
 
 /// What staff call each field a request may name, in both languages; a
@@ -181,6 +183,8 @@ const FIELD_LABELS: &[(&str, &str, &str)] = &[
     ("key", "设定项", "setting"),
     ("value", "设定值", "value"),
     ("enabled", "启用状态", "enabled"),
+    ("reply_letter_no", "回函文号", "reply letter number"),
+    ("reply_letter_date", "回函日期", "reply letter date"),
     (
         "former_head_relation",
         "原户主与新户主的关系",
@@ -249,6 +253,59 @@ pub fn receipt_date(
         Ok(day)
     }
 }
+
+/// A department's reply letter: its number and date together, or neither
+/// (a liaison answering on screen). The date is not after today, nor
+/// before the department received the request.
+pub fn reply_letter(
+    number: &str,
+    date_text: &str,
+    today: chrono::NaiveDate,
+    received_on: chrono::NaiveDate,
+) -> Result<Option<(String, chrono::NaiveDate)>, Vec<FieldError>> {
+    let (number, date_text) = (number.trim(), date_text.trim());
+    match (number.is_empty(), date_text.is_empty()) {
+        (true, true) => return Ok(None),
+        (true, false) => {
+            return Err(vec![FieldError::new(
+                field::REPLY_LETTER_NO,
+                Rule::Required,
+            )]);
+        }
+        (false, true) => {
+            return Err(vec![FieldError::new(
+                field::REPLY_LETTER_DATE,
+                Rule::Required,
+            )]);
+        }
+        (false, false) => {}
+    }
+    let mut errors = Vec::new();
+    if let Err(e) = display_text(field::REPLY_LETTER_NO, number, REPLY_LETTER_NO_MAX) {
+        errors.push(e);
+    }
+    let day = match date(field::REPLY_LETTER_DATE, date_text) {
+        Ok(d) if d > today => Err(FieldError::new(field::REPLY_LETTER_DATE, Rule::AfterToday)),
+        Ok(d) if d < received_on => Err(FieldError::new(
+            field::REPLY_LETTER_DATE,
+            Rule::NotBefore {
+                earliest: received_on,
+            },
+        )),
+        other => other,
+    };
+    match day {
+        Ok(d) if errors.is_empty() => Ok(Some((number.to_string(), d))),
+        Ok(_) => Err(errors),
+        Err(e) => {
+            errors.push(e);
+            Err(errors)
+        }
+    }
+}
+
+/// A reply letter's number (文号), in characters.
+pub const REPLY_LETTER_NO_MAX: usize = 40;
 
 /// How many days a consent is valid: a whole number from 1 to `max_days`.
 pub fn validity_days(field: &'static str, text: &str, max_days: u32) -> Result<u32, FieldError> {

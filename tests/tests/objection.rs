@@ -202,6 +202,7 @@ both_backends!(
                     end_date: "2025-08-15".into(),
                     ..Default::default()
                 }],
+                ..Default::default()
             }),
         )
         .await
@@ -362,6 +363,7 @@ both_backends!(
                     outcome: "unconfirmed".into(),
                     ..Default::default()
                 }],
+                ..Default::default()
             }),
         )
         .await
@@ -968,11 +970,35 @@ both_backends!(confirmed_and_deleted_outcomes, async |srv: &TestServer| {
             letter_id: t.letters[0].id.clone(),
             reply_text: "x".into(),
             decisions: vec![decide(&ids[0], "confirmed")],
+            ..Default::default()
         }),
     )
     .await
     .unwrap_err();
     assert_eq!(reason(&err), reason_code::VALIDATION);
+    // A reply letter's number goes with its date, and the date is not
+    // after today (T0 is 2026-11-23) nor before the request was received.
+    for (no, day, field) in [
+        ("四法函〔2026〕12号", "", "reply_letter_date"),
+        ("", "2026-11-23", "reply_letter_no"),
+        ("四法函〔2026〕12号", "2026-11-24", "reply_letter_date"),
+        ("四法函〔2026〕12号", "2026-11-01", "reply_letter_date"),
+    ] {
+        let err = act(
+            &center,
+            &t,
+            Action::RecordReply(pb::RecordReply {
+                letter_id: t.letters[0].id.clone(),
+                reply_text: "经核实".into(),
+                decisions: vec![decide(&ids[0], "confirmed"), decide(&ids[1], "deleted")],
+                reply_letter_no: no.into(),
+                reply_letter_date: day.into(),
+            }),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(violations(&err), [field], "{no:?} {day:?}");
+    }
     let t = act(
         &center,
         &t,
@@ -980,10 +1006,20 @@ both_backends!(confirmed_and_deleted_outcomes, async |srv: &TestServer| {
             letter_id: t.letters[0].id.clone(),
             reply_text: "经核实".into(),
             decisions: vec![decide(&ids[0], "confirmed"), decide(&ids[1], "deleted")],
+            reply_letter_no: "四法函〔2026〕12号".into(),
+            reply_letter_date: "2026-11-23".into(),
         }),
     )
     .await
     .unwrap();
+    assert_eq!(
+        (
+            t.letters[0].reply_letter_no.as_str(),
+            t.letters[0].reply_letter_date.as_str()
+        ),
+        ("四法函〔2026〕12号", "2026-11-23"),
+        "the department's letter is on record"
+    );
     let outcomes: Vec<(&str, &str)> = t
         .records
         .iter()

@@ -153,6 +153,7 @@ async fn decided_record(
                 record_id: record.id.clone(),
                 ..decision
             }],
+            ..Default::default()
         }),
     )
     .await;
@@ -1510,5 +1511,80 @@ both_backends!(
             .unwrap()
         };
         assert_eq!(stored, 120);
+    }
+);
+
+// The center's paper for an objection, from the case file: the reply is
+// recorded with the department's letter number and date (the date asked
+// for once the number is given), then the verification request to the
+// court (l), the written notice to the applicant with the outcome and the
+// reply letter (o), and the acceptance receipt again, marked a reprint (b).
+both_backends!(
+    the_case_file_prints_requests_notice_and_receipt_reprints,
+    async |srv: &TestServer| {
+        use credit_desk_proto::pb::{self, act_on_ticket_request::Action};
+        credit_desk_tests::load_records(srv).await;
+        let (_, filed) = filed_objection(srv).await;
+        let center = srv.session("center").await;
+        center
+            .objection()
+            .act_on_ticket(pb::ActOnTicketRequest {
+                request_id: credit_desk_tests::rid(),
+                ticket_id: filed.id.clone(),
+                expected_version: filed.version,
+                action: Some(Action::SendRequests(pb::SendRequests {
+                    received_on: "2026-11-23".into(),
+                })),
+            })
+            .await
+            .unwrap();
+        let mut desk = case_file(srv, &filed.ticket_no).await;
+        desk.key(KeyCode::Char('a')).await;
+        desk.expect("回函文号");
+        desk.key(KeyCode::Tab).await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("已履行").await;
+        desk.key(KeyCode::Tab).await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("2025-08-15").await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("经核实，已执行完毕").await;
+        desk.key(KeyCode::Tab).await;
+        desk.text("四法函〔2026〕12号").await;
+        desk.key(KeyCode::Enter).await;
+        // Refused: the cursor is on the field the refusal names.
+        desk.expect("▶回函日期");
+        desk.expect("! 必填");
+        desk.text("2026-11-23").await;
+        desk.key(KeyCode::Enter).await;
+        desk.expect("部门已回复");
+
+        for key in ['l', 'o', 'b'] {
+            desk.key(KeyCode::Char(key)).await;
+        }
+        let printed: Vec<&str> = desk.printed.iter().map(|(_, t)| t.as_str()).collect();
+        assert_eq!(printed.len(), 3, "{:?}", desk.printed);
+        let request = printed[0];
+        assert!(request.contains("信用信息核实协查函"), "{request}");
+        assert!(request.contains("致：市人民法院"), "{request}");
+        assert!(
+            request.contains("(2024)粤1284民初1001号"),
+            "whole: {request}"
+        );
+        assert!(request.contains("2026-12-07"), "the reply due: {request}");
+        let notice = printed[1];
+        assert!(notice.contains("异议处理结果书面告知书"), "{notice}");
+        assert!(notice.contains("→ 已更正"), "{notice}");
+        assert!(notice.contains("四法函〔2026〕12号 2026-11-23"), "{notice}");
+        let receipt = printed[2];
+        assert!(receipt.contains("异议申请受理回执（补打）"), "{receipt}");
+        assert!(receipt.contains(&filed.ticket_no), "{receipt}");
+        for text in printed {
+            assert!(
+                text.lines()
+                    .all(|l| unicode_width::UnicodeWidthStr::width(l) <= 80),
+                "nothing past 80 columns:\n{text}"
+            );
+        }
     }
 );

@@ -143,6 +143,12 @@ pub fn lines(t: &pb::Ticket, cat: &Catalogue, lang: Lang, offset: FixedOffset) -
                     .into_iter()
                     .map(|x| format!("      {x}")),
             );
+            if !l.reply_letter_no.is_empty() {
+                out.push(format!(
+                    "      {}{c}{}（{}）",
+                    cat.reply_letter_label, l.reply_letter_no, l.reply_letter_date
+                ));
+            }
         }
     }
     if !t.notifications.is_empty() {

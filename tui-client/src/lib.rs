@@ -12,6 +12,7 @@ pub mod help;
 pub mod i18n;
 pub mod keys;
 pub mod launch;
+pub mod letters;
 pub mod net;
 pub mod print;
 pub mod remote;

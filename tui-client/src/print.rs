@@ -412,7 +412,11 @@ mod tests {
         // Every character of the case number, the rest under the first part.
         assert!(lines[0].contains("(2024)粤1284民初1001"), "{lines:?}");
         let column = |line: &str, pat: &str| line.find(pat).map(|at| line[..at].width());
-        assert_eq!(column(&lines[1], "号"), column(&lines[0], "(2024)"), "{lines:?}");
+        assert_eq!(
+            column(&lines[1], "号"),
+            column(&lines[0], "(2024)"),
+            "{lines:?}"
+        );
         assert!(lines.iter().all(|l| l.width() <= WIDTH), "{lines:?}");
         assert_eq!(fit("大沙镇便民服务中心", 10), "大沙镇便… ");
         assert_eq!(fit("abc", 5), "abc  ");

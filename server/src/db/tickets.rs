@@ -498,19 +498,31 @@ pub struct LetterRow {
     pub replied_at: Option<i64>,
     pub replied_by: Option<String>,
     pub reply_text: Option<String>,
+    pub reply_letter_no: Option<String>,
+    pub reply_letter_date: Option<String>,
+}
+
+/// `SELECT` a letter's columns (and its ticket's id) with the given clause.
+macro_rules! letters {
+    ($rest:literal) => {
+        concat!(
+            "SELECT l.ticket_id, l.id, l.letter_no, l.department_id, u.name AS department_name,
+                    l.sent_at, s.display_name AS sent_by, l.received_on, l.reply_due,
+                    l.replied_at, r.display_name AS replied_by, l.reply_text, l.reply_letter_no,
+                    l.reply_letter_date
+               FROM ticket_letters l
+               JOIN org_units u ON u.id = l.department_id
+               JOIN operators s ON s.id = l.sent_by
+               LEFT JOIN operators r ON r.id = l.replied_by ",
+            $rest
+        )
+    };
 }
 
 pub async fn letters_of(conn: &mut AnyConnection, ticket_id: &str) -> sqlx::Result<Vec<LetterRow>> {
-    sqlx::query_as(
-        "SELECT l.id, l.letter_no, l.department_id, u.name AS department_name, l.sent_at,
-                s.display_name AS sent_by, l.received_on, l.reply_due, l.replied_at,
-                r.display_name AS replied_by, l.reply_text
-           FROM ticket_letters l
-           JOIN org_units u ON u.id = l.department_id
-           JOIN operators s ON s.id = l.sent_by
-           LEFT JOIN operators r ON r.id = l.replied_by
-          WHERE l.ticket_id = $1 ORDER BY l.sent_at, l.letter_no",
-    )
+    sqlx::query_as(letters!(
+        "WHERE l.ticket_id = $1 ORDER BY l.sent_at, l.letter_no"
+    ))
     .bind(ticket_id)
     .fetch_all(conn)
     .await
@@ -609,20 +621,26 @@ pub async fn insert_letter(conn: &mut AnyConnection, l: NewLetter<'_>) -> sqlx::
     Ok(())
 }
 
+/// Records a department's reply: its text and, when it wrote one, its
+/// letter's number and date.
 pub async fn reply_letter(
     conn: &mut AnyConnection,
     letter_id: &str,
     text: &str,
+    letter: Option<(&str, NaiveDate)>,
     operator_id: &str,
     now_ms: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "UPDATE ticket_letters SET replied_at = $1, replied_by = $2, reply_text = $3
-          WHERE id = $4 AND replied_at IS NULL",
+        "UPDATE ticket_letters SET replied_at = $1, replied_by = $2, reply_text = $3,
+                reply_letter_no = $4, reply_letter_date = $5
+          WHERE id = $6 AND replied_at IS NULL",
     )
     .bind(now_ms)
     .bind(operator_id)
     .bind(text)
+    .bind(letter.map(|l| l.0))
+    .bind(letter.map(|l| l.1.to_string()))
     .bind(letter_id)
     .execute(conn)
     .await?;
@@ -872,20 +890,7 @@ pub async fn letters_for(
     conn: &mut AnyConnection,
     ids: &[String],
 ) -> sqlx::Result<std::collections::HashMap<String, Vec<LetterRow>>> {
-    let rows = super::bulk::fetch_in(
-        conn,
-        "SELECT l.ticket_id, l.id, l.letter_no, l.department_id, u.name AS department_name,
-                l.sent_at, s.display_name AS sent_by, l.received_on, l.reply_due, l.replied_at,
-                r.display_name AS replied_by, l.reply_text
-           FROM ticket_letters l
-           JOIN org_units u ON u.id = l.department_id
-           JOIN operators s ON s.id = l.sent_by
-           LEFT JOIN operators r ON r.id = l.replied_by
-          WHERE l.ticket_id IN ",
-        &[],
-        ids,
-    )
-    .await?;
+    let rows = super::bulk::fetch_in(conn, letters!("WHERE l.ticket_id IN "), &[], ids).await?;
     let mut out: std::collections::HashMap<String, Vec<LetterRow>> = Default::default();
     for row in &rows {
         use sqlx::Row;

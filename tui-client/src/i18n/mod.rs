@@ -510,6 +510,20 @@ pub struct Catalogue {
     pub setting_range: &'static str,
     pub setting_default: &'static str,
     pub setting_saved: &'static str,
+    pub reply_letter_no: &'static str,
+    pub reply_letter_date: &'static str,
+    pub request_letter_title: &'static str,
+    pub notice_title: &'static str,
+    pub acceptance_title: &'static str,
+    pub letter_no_label: &'static str,
+    pub to_label: &'static str,
+    pub center_seal: &'static str,
+    pub date_line: &'static str,
+    pub notice_statement: &'static str,
+    pub reply_letter_label: &'static str,
+    pub key_print_letters: &'static str,
+    pub key_print_notice: &'static str,
+    pub key_reprint_receipt: &'static str,
 }
 
 pub static ZH: Catalogue = Catalogue {
@@ -1021,6 +1035,20 @@ pub static ZH: Catalogue = Catalogue {
     setting_range: "范围",
     setting_default: "默认",
     setting_saved: "设置已保存",
+    reply_letter_no: "回函文号（无回函可不填）",
+    reply_letter_date: "回函日期",
+    request_letter_title: "信用信息核实协查函",
+    notice_title: "异议处理结果书面告知书",
+    acceptance_title: "异议申请受理回执",
+    letter_no_label: "文号",
+    to_label: "致",
+    center_seal: "征信中心（盖章）",
+    date_line: "日期：______年____月____日",
+    notice_statement: "对核实无误或无法核实的信息有异议的，可向本中心提交本人声明，附在该信息后一并提供；对处理结果不服的，可向本中心投诉，或依法向有关部门反映。",
+    reply_letter_label: "回函",
+    key_print_letters: "打印协查函",
+    key_print_notice: "打印告知书",
+    key_reprint_receipt: "补打受理回执",
 };
 
 pub static EN: Catalogue = Catalogue {
@@ -1535,6 +1563,20 @@ pub static EN: Catalogue = Catalogue {
     setting_range: "range",
     setting_default: "default",
     setting_saved: "Setting saved",
+    reply_letter_no: "Reply letter no. (if any)",
+    reply_letter_date: "Reply letter date",
+    request_letter_title: "Request to verify credit information",
+    notice_title: "Written notice of the objection's outcome",
+    acceptance_title: "Receipt of an objection",
+    letter_no_label: "Letter no.",
+    to_label: "To",
+    center_seal: "Credit information center (seal)",
+    date_line: "Date: ____-__-__",
+    notice_statement: "Where information was confirmed or could not be confirmed, you may add a personal statement, shown with it; if you disagree with the outcome you may complain to the center or to the authorities.",
+    reply_letter_label: "Reply letter",
+    key_print_letters: "print requests",
+    key_print_notice: "print notice",
+    key_reprint_receipt: "reprint receipt",
 };
 
 pub fn catalogue(lang: Lang) -> &'static Catalogue {

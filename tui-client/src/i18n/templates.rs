@@ -12,6 +12,51 @@ impl Catalogue {
         self.lang.pick(zh, en)
     }
 
+    /// The body of a verification request (核实协查函) to a department.
+    pub fn request_letter_body(
+        &self,
+        department: &str,
+        subject: &str,
+        ticket_no: &str,
+        reply_due: &str,
+    ) -> String {
+        self.pick(
+            format!(
+                "{department}：信息主体{subject}对贵单位报送的下列信用信息提出异议（案卷编号 {ticket_no}）。\
+                 请于 {reply_due} 前核实，并书面回复核实结果（更正、删除、核实无误或无法核实）。"
+            ),
+            format!(
+                "{department}: the subject {subject} disputes the credit information below that \
+                 you delivered (ticket {ticket_no}). Please check it and reply in writing by \
+                 {reply_due}: corrected, deleted, confirmed, or could not be confirmed."
+            ),
+        )
+    }
+
+    /// The opening of the written notice (书面告知书) to the applicant.
+    pub fn notice_body(&self, applicant: &str, received_on: &str, ticket_no: &str) -> String {
+        self.pick(
+            format!(
+                "{applicant}：您于 {received_on} 提出的异议申请（案卷编号 {ticket_no}）已处理完毕，\
+                 核实结果如下。"
+            ),
+            format!(
+                "{applicant}: your objection received on {received_on} (ticket {ticket_no}) has \
+                 been dealt with; the results are below."
+            ),
+        )
+    }
+
+    /// The acceptance receipt's promise: the answer within the legal limit.
+    pub fn acceptance_promise(&self, overall_due: &str) -> String {
+        self.pick(
+            format!("本中心将于 {overall_due} 前将处理结果书面告知（法定 20 日，暂停期间不计）。"),
+            format!(
+                "The center will tell you the result in writing by {overall_due} (20 days by law, pauses not counted)."
+            ),
+        )
+    }
+
     /// An import's row and record counts.
     pub fn import_counts(&self, s: &pb::ImportSummary) -> String {
         let (total, ok, bad) = (s.rows_total, s.rows_accepted, s.rows_rejected);
@@ -379,6 +424,21 @@ mod tests {
             changed: 9515,
         };
         vec![
+            (
+                "request_letter_body",
+                c.request_letter_body("D9301", "S9302", "T9303", "R9304"),
+                vec!["D9301", "S9302", "T9303", "R9304"],
+            ),
+            (
+                "notice_body",
+                c.notice_body("A9311", "R9312", "T9313"),
+                vec!["A9311", "R9312", "T9313"],
+            ),
+            (
+                "acceptance_promise",
+                c.acceptance_promise("D9321"),
+                vec!["D9321"],
+            ),
             (
                 "import_counts",
                 c.import_counts(&summary),

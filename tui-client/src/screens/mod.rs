@@ -197,7 +197,15 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
                 .map(|s| s.home.capabilities.clone())
                 .unwrap_or_default();
             let verification = app.session.as_ref().and_then(|s| s.verification.clone());
-            let screen = ticket::TicketScreen::new(ticket_id, caps).with_verification(verification);
+            let me = app
+                .session
+                .as_ref()
+                .and_then(|s| s.home.operator.as_ref())
+                .map(|o| o.display_name.as_str())
+                .unwrap_or_default();
+            let screen = ticket::TicketScreen::new(ticket_id, caps)
+                .with_verification(verification)
+                .with_operator(me);
             let call = screen.load();
             (Screen::Ticket(screen), Some(call))
         }

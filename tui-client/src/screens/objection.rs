@@ -182,8 +182,8 @@ impl ObjectionScreen {
                 if let Some(t) = &self.filed {
                     let offset = chrono::Local::now().fixed_offset().timezone();
                     return Action::Send(Call::SaveText {
-                        path: format!("{}.txt", t.ticket_no).into(),
-                        text: case_file::document(t, cat, lang, offset, &t.filed_by),
+                        path: format!("{}-{}.txt", t.ticket_no, cat.acceptance_title).into(),
+                        text: crate::letters::acceptance_receipt(t, cat, offset, None),
                     });
                 }
             }

@@ -8,7 +8,7 @@
 
 use credit_desk_proto::Lang;
 use credit_desk_proto::pb::{self, Capability, act_on_ticket_request::Action as Act};
-use credit_desk_proto::validate::{self, FieldError, Rule};
+use credit_desk_proto::validate::{self, FieldError, Rule, field};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -73,6 +73,9 @@ enum Cmd {
     Withdraw,
     Print,
     Receipt,
+    Letters,
+    Notice,
+    Reprint,
     Back,
     Refresh,
     LineDown,
@@ -94,6 +97,9 @@ const KEYS: &[Binding<Cmd>] = &[
     bind!("w", [Letter('w')], key_withdraw, Cmd::Withdraw),
     bind!("p", [Letter('p')], key_print, Cmd::Print),
     bind!("h", [Letter('h')], key_receipt, Cmd::Receipt),
+    bind!("l", [Letter('l')], key_print_letters, Cmd::Letters),
+    bind!("o", [Letter('o')], key_print_notice, Cmd::Notice),
+    bind!("b", [Letter('b')], key_reprint_receipt, Cmd::Reprint),
     bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
     bind!(
         "r",
@@ -144,6 +150,8 @@ pub struct TicketScreen {
     /// A live verification made at this workstation: if it is of this
     /// ticket's subject, the applicant can withdraw in person.
     verification: Option<pb::Verification>,
+    /// Who prints here (on reprints and notices).
+    operator_name: String,
 }
 
 impl TicketScreen {
@@ -161,7 +169,13 @@ impl TicketScreen {
             decisions: Vec::new(),
             shown: 0,
             verification: None,
+            operator_name: String::new(),
         }
+    }
+
+    pub fn with_operator(mut self, name: &str) -> TicketScreen {
+        self.operator_name = name.to_string();
+        self
     }
 
     pub fn with_verification(mut self, verification: Option<pb::Verification>) -> TicketScreen {
@@ -277,12 +291,15 @@ impl TicketScreen {
                 Field::text(DETAILS, cat.corrected_details),
                 Field::text(END_DATE, cat.corrected_end_date),
                 Field::text(REPLY, cat.reply_label),
+                Field::text(field::REPLY_LETTER_NO, cat.reply_letter_no),
+                Field::text(field::REPLY_LETTER_DATE, cat.reply_letter_date),
             ]),
         };
         self.form = Some((kind, form));
     }
 
     fn submit_form(&mut self, lang: Lang) -> Action {
+        let waiting_letter = self.waiting_letter().cloned();
         let Some((kind, form)) = &mut self.form else {
             return Action::None;
         };
@@ -367,16 +384,28 @@ impl TicketScreen {
                 {
                     errors.push(e);
                 }
+                let Some(letter) = waiting_letter else {
+                    return Action::None;
+                };
+                let (number, day) = (
+                    form.value(field::REPLY_LETTER_NO),
+                    form.value(field::REPLY_LETTER_DATE),
+                );
+                let received = chrono::NaiveDate::parse_from_str(&letter.received_on, "%Y-%m-%d")
+                    .unwrap_or_default();
+                let today = chrono::Local::now().date_naive();
+                if let Err(e) = validate::reply_letter(&number, &day, today, received) {
+                    errors.extend(e);
+                }
                 if form.show_local_errors(&errors, lang) {
                     return Action::None;
                 }
-                let Some(letter) = self.waiting_letter().cloned() else {
-                    return Action::None;
-                };
                 self.act(Act::RecordReply(pb::RecordReply {
                     letter_id: letter.id,
                     reply_text,
                     decisions: self.decisions.clone(),
+                    reply_letter_no: number,
+                    reply_letter_date: day,
                 }))
             }
         }
@@ -482,6 +511,35 @@ impl TicketScreen {
                     });
                 }
             }
+            Cmd::Letters | Cmd::Notice | Cmd::Reprint => {
+                if let Some(t) = &self.ticket {
+                    let offset = chrono::Local::now().fixed_offset().timezone();
+                    let me = self.operator_name.as_str();
+                    let (name, text) = match cmd {
+                        Cmd::Letters => (
+                            cat.request_letter_title,
+                            crate::letters::request_letters(t, cat, offset),
+                        ),
+                        Cmd::Notice => (
+                            cat.notice_title,
+                            crate::letters::applicant_notice(t, cat, offset, me),
+                        ),
+                        _ => (
+                            cat.acceptance_title,
+                            crate::letters::acceptance_receipt(
+                                t,
+                                cat,
+                                offset,
+                                Some((chrono::Utc::now().timestamp_millis(), me)),
+                            ),
+                        ),
+                    };
+                    return Action::Send(Call::SaveText {
+                        path: format!("{}-{name}.txt", t.ticket_no).into(),
+                        text,
+                    });
+                }
+            }
             Cmd::Receipt => {
                 if let Some(t) = &self.ticket {
                     let offset = chrono::Local::now().fixed_offset().timezone();
@@ -519,6 +577,18 @@ impl TicketScreen {
             Cmd::Resume => open && center && paused,
             Cmd::Withdraw => open && (center || self.has(Capability::FileObjections)),
             Cmd::Receipt => self.ticket.as_ref().is_some_and(|t| t.withdrawn_at_ms > 0),
+            // Requests once sent, to the center; the notice once every
+            // department answered.
+            Cmd::Letters => center && self.ticket.as_ref().is_some_and(|t| !t.letters.is_empty()),
+            Cmd::Notice => {
+                center
+                    && self.ticket.as_ref().is_some_and(|t| {
+                        !t.letters.is_empty()
+                            && t.letters.iter().all(|l| l.replied_at_ms > 0)
+                            && t.state != "withdrawn"
+                    })
+            }
+            Cmd::Reprint => center || self.has(Capability::FileObjections),
             Cmd::Reply => {
                 open && (center || self.has(Capability::AnswerRequests))
                     && self.waiting_letter().is_some()

@@ -235,6 +235,13 @@ async fn record_reply(
         .collect();
     let decided = reply_decisions(&disputed, &r.decisions)?;
     validate::display_text("reply_text", &r.reply_text, 5000)?;
+    let reply_letter = validate::reply_letter(
+        &r.reply_letter_no,
+        &r.reply_letter_date,
+        local_date(who.now),
+        letter.received_on,
+    )
+    .map_err(ApiError::Validation)?;
     // A corrected end follows the record's start.
     for d in &decided {
         if let Some(end) = d.end_date
@@ -274,6 +281,7 @@ async fn record_reply(
         tx,
         &letter.id,
         r.reply_text.trim(),
+        reply_letter.as_ref().map(|(no, day)| (no.as_str(), *day)),
         &who.caller.operator_id,
         who.now,
     )

@@ -260,6 +260,8 @@ impl ObjectionService {
                     replied_at_ms: l.replied_at.unwrap_or(0),
                     replied_by: l.replied_by.unwrap_or_default(),
                     reply_text: l.reply_text.unwrap_or_default(),
+                    reply_letter_no: l.reply_letter_no.unwrap_or_default(),
+                    reply_letter_date: l.reply_letter_date.unwrap_or_default(),
                 })
                 .collect(),
             notifications: notifications
