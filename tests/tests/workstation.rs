@@ -971,8 +971,24 @@ both_backends!(
         ] {
             assert!(printed.contains(text), "{text} in\n{printed}");
         }
-        // The same paper form for another person is refused on its field.
+        // Reprinted from the person's consents (w, then b): marked as a
+        // reprint, otherwise line for line the first print.
+        let first = printed.clone();
         desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Char('w')).await;
+        desk.expect("SQ-2026-0042");
+        desk.key(KeyCode::Char('b')).await;
+        let (_, again) = desk.printed.last().unwrap();
+        assert!(again.contains("查询授权回执（补打）"), "{again}");
+        let body = |text: &str| -> Vec<String> {
+            text.lines()
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty() && !l.contains("补打") && !l.contains("查询授权回执"))
+                .collect()
+        };
+        assert_eq!(body(&first), body(again));
+        desk.key(KeyCode::Esc).await;
+        // The same paper form for another person is refused on its field.
         desk.key(KeyCode::F(2)).await;
         desk.text("441284196508120010").await;
         desk.key(KeyCode::Tab).await;

@@ -335,6 +335,23 @@ impl App {
         self.apply(action)
     }
 
+    /// The logged-in operator's display name ("" before login).
+    pub fn operator_name(&self) -> &str {
+        self.session
+            .as_ref()
+            .and_then(|s| s.home.operator.as_ref())
+            .map(|o| o.display_name.as_str())
+            .unwrap_or_default()
+    }
+
+    /// What the logged-in operator may do (none before login).
+    pub fn capabilities(&self) -> Vec<i32> {
+        self.session
+            .as_ref()
+            .map(|s| s.home.capabilities.clone())
+            .unwrap_or_default()
+    }
+
     /// Keeps reference data for the session; an answer that it is unchanged
     /// is the data held.
     fn remember_reference(&mut self, lists: pb::ListPurposesResponse) -> pb::ListPurposesResponse {

@@ -249,10 +249,14 @@ impl ConsentService {
         } else {
             req.valid_from_ms
         };
-        let valid_until = if req.valid_until_ms == 0 {
-            valid_from.saturating_add(DEFAULT_VALIDITY_DAYS * DAY_MS)
-        } else {
-            req.valid_until_ms
+        let valid_until = match (req.valid_days, req.valid_until_ms) {
+            (0, 0) => valid_from.saturating_add(DEFAULT_VALIDITY_DAYS * DAY_MS),
+            (0, until) => until,
+            (days, 0) => valid_from.saturating_add(i64::from(days) * DAY_MS),
+            // Two ends for one consent: which was meant cannot be known.
+            (_, _) => {
+                return Err(FieldError::new(rules::field::VALID_UNTIL, Rule::UnknownValue).into());
+            }
         };
         let (verification, facts, categories) = {
             let mut conn = self.ctx.db.read().await?;

@@ -524,6 +524,7 @@ pub struct Catalogue {
     pub key_print_letters: &'static str,
     pub key_print_notice: &'static str,
     pub key_reprint_receipt: &'static str,
+    pub key_reprint_consent: &'static str,
 }
 
 pub static ZH: Catalogue = Catalogue {
@@ -1049,6 +1050,7 @@ pub static ZH: Catalogue = Catalogue {
     key_print_letters: "打印协查函",
     key_print_notice: "打印告知书",
     key_reprint_receipt: "补打受理回执",
+    key_reprint_consent: "补打授权回执",
 };
 
 pub static EN: Catalogue = Catalogue {
@@ -1577,6 +1579,7 @@ pub static EN: Catalogue = Catalogue {
     key_print_letters: "print requests",
     key_print_notice: "print notice",
     key_reprint_receipt: "reprint receipt",
+    key_reprint_consent: "reprint receipt",
 };
 
 pub fn catalogue(lang: Lang) -> &'static Catalogue {

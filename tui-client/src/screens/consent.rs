@@ -27,7 +27,6 @@ const DAYS: &str = "valid_until";
 const START: &str = "valid_from";
 const SERIAL: &str = "form_serial";
 const SCAN: &str = "scan_sha256";
-const DAY_MS: i64 = 86_400_000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cmd {
@@ -163,13 +162,20 @@ pub fn receipt_lines(
 
 /// The printed receipt: the lines above and where the subject (or agent)
 /// and the clerk sign.
+/// `reprint` (when, by whom) marks a later print; nothing else differs.
 pub fn receipt_document(
     c: &pb::ConsentRecord,
     cat: &Catalogue,
     offset: FixedOffset,
     names: &[(String, String, bool)],
+    reprint: Option<(i64, &str)>,
 ) -> String {
     let mut lines = receipt_lines(c, cat, offset, names);
+    if let Some((at, by)) = reprint {
+        lines[0].push_str(cat.reprint_mark);
+        let when = format!("{}{}{} {by}", cat.reprinted, cat.colon, time(at, offset));
+        lines.insert(1, when);
+    }
     lines.extend(crate::print::signatures(cat));
     crate::print::paginate(&lines, cat, &c.form_serial, &c.operator_name)
 }
@@ -236,8 +242,10 @@ impl ConsentScreen {
                 .filter(|(_, _, on)| *on)
                 .map(|(code, ..)| code.clone())
                 .collect(),
-            valid_from_ms: valid_from,
-            valid_until_ms: valid_from + days * DAY_MS,
+            // Starting now is the server's now: this terminal's clock may be off.
+            valid_from_ms: if valid_from == now_ms { 0 } else { valid_from },
+            valid_until_ms: 0,
+            valid_days: u32::try_from(days).unwrap_or_default(),
             form_serial: form.value(SERIAL),
             scan_sha256: form.value(SCAN),
             remarks: self.remarks.lines().join("\n"),
@@ -292,6 +300,7 @@ impl ConsentScreen {
                         cat,
                         *chrono::Local::now().offset(),
                         &self.scope,
+                        None,
                     ),
                 });
             }
@@ -646,7 +655,11 @@ mod tests {
         );
         assert_eq!(r.form_serial, "SQ-1");
         assert_eq!(r.remarks, "第一行\n第二行");
-        assert_eq!(r.valid_until_ms - r.valid_from_ms, 30 * DAY_MS);
+        assert_eq!(
+            (r.valid_from_ms, r.valid_until_ms, r.valid_days),
+            (0, 0, 30),
+            "starting now, by the server's clock"
+        );
         // Same content: the same request. Remarks edited: a new one.
         let again = request(press(&mut s, KeyCode::F(10)));
         assert_eq!(again.request_id, r.request_id);
@@ -666,7 +679,7 @@ mod tests {
         assert_eq!(start_ms(&today.to_string(), now), Ok(now), "today is now");
         let later = start_ms(&(today + chrono::Days::new(3)).to_string(), now).unwrap();
         assert!(
-            later > now + 2 * DAY_MS && later <= now + 3 * DAY_MS,
+            later > now + 2 * 86_400_000 && later <= now + 3 * 86_400_000,
             "{later}"
         );
         let earlier = (today - chrono::Days::new(1)).to_string();
@@ -689,9 +702,8 @@ mod tests {
             press(&mut s, KeyCode::Char(c));
         }
         let r = request(press(&mut s, KeyCode::F(10)));
-        assert!(r.valid_from_ms > r.valid_until_ms - 31 * DAY_MS);
-        assert_eq!(r.valid_until_ms - r.valid_from_ms, 30 * DAY_MS);
-        assert!(r.valid_from_ms > 0);
+        assert_eq!(r.valid_from_ms, later);
+        assert_eq!((r.valid_until_ms, r.valid_days), (0, 30));
     }
 
     #[test]

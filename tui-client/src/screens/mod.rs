@@ -147,7 +147,9 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             subject_id,
             verification_id,
         } => {
-            let screen = withdraw::WithdrawScreen::new(subject_id, verification_id);
+            let me = app.operator_name();
+            let screen =
+                withdraw::WithdrawScreen::new(subject_id, verification_id).with_operator(me);
             let call = screen.load();
             (Screen::Withdraw(screen), Some(call))
         }
@@ -191,18 +193,9 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             (Screen::Queue(screen), Some(call))
         }
         Target::Ticket { ticket_id } => {
-            let caps = app
-                .session
-                .as_ref()
-                .map(|s| s.home.capabilities.clone())
-                .unwrap_or_default();
+            let caps = app.capabilities();
             let verification = app.session.as_ref().and_then(|s| s.verification.clone());
-            let me = app
-                .session
-                .as_ref()
-                .and_then(|s| s.home.operator.as_ref())
-                .map(|o| o.display_name.as_str())
-                .unwrap_or_default();
+            let me = app.operator_name();
             let screen = ticket::TicketScreen::new(ticket_id, caps)
                 .with_verification(verification)
                 .with_operator(me);
@@ -238,11 +231,7 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             Some(my_day::MyDayScreen::load()),
         ),
         Target::Registry => {
-            let caps = app
-                .session
-                .as_ref()
-                .map(|s| s.home.capabilities.clone())
-                .unwrap_or_default();
+            let caps = app.capabilities();
             (
                 Screen::Registry(Box::new(registry::RegistryScreen::new(app.cat, &caps))),
                 None,
@@ -262,11 +251,7 @@ pub fn open(target: Target, app: &App) -> (Screen, Option<Call>) {
             None,
         ),
         Target::Complaints => {
-            let caps = app
-                .session
-                .as_ref()
-                .map(|s| s.home.capabilities.clone())
-                .unwrap_or_default();
+            let caps = app.capabilities();
             let screen = complaints::ComplaintsScreen::new(&caps);
             let call = screen.load();
             (Screen::Complaints(screen), Some(call))

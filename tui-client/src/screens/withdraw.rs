@@ -31,6 +31,7 @@ enum Cmd {
     Down,
     Withdraw,
     Receipt,
+    Reprint,
     Back,
 }
 
@@ -44,6 +45,7 @@ const KEYS: &[Binding<Cmd>] = &[
         Cmd::Withdraw
     ),
     bind!("p", [Letter('p')], key_receipt, Cmd::Receipt),
+    bind!("b", [Letter('b')], key_reprint_consent, Cmd::Reprint),
     bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
 ];
 
@@ -54,6 +56,10 @@ pub struct WithdrawScreen {
     pub selected: usize,
     /// The reason form of the consent being withdrawn.
     pub form: Option<Form>,
+    /// Category codes and names, for a reprinted consent receipt's scope.
+    categories: Vec<(String, String, bool)>,
+    /// Who reprints here.
+    operator_name: String,
 }
 
 pub fn state_name(cat: &Catalogue, s: ConsentState) -> &'static str {
@@ -103,7 +109,15 @@ impl WithdrawScreen {
             consents: None,
             selected: 0,
             form: None,
+            categories: Vec::new(),
+            operator_name: String::new(),
         }
+    }
+
+    /// Who reprints a consent receipt here.
+    pub fn with_operator(mut self, operator_name: &str) -> WithdrawScreen {
+        self.operator_name = operator_name.to_string();
+        self
     }
 
     pub fn load(&self) -> Call {
@@ -126,6 +140,7 @@ impl WithdrawScreen {
     fn offers(&self, cmd: Cmd) -> bool {
         match cmd {
             Cmd::Receipt => self.withdrawn(),
+            Cmd::Reprint => self.current().is_some(),
             Cmd::Withdraw => self.current().is_some(),
             _ => true,
         }
@@ -198,6 +213,24 @@ impl WithdrawScreen {
                 }
                 None => Action::None,
             },
+            Some(Cmd::Reprint) => match self.current() {
+                Some(c) => Action::Send(Call::SaveText {
+                    path: format!(
+                        "{}-{}.txt",
+                        cat.consent_receipt,
+                        crate::print::file_name_part(&c.form_serial)
+                    )
+                    .into(),
+                    text: super::consent::receipt_document(
+                        c,
+                        cat,
+                        offset,
+                        &self.categories,
+                        Some((chrono::Utc::now().timestamp_millis(), &self.operator_name)),
+                    ),
+                }),
+                None => Action::None,
+            },
             Some(Cmd::Receipt) => match self.current() {
                 Some(c) => Action::Send(Call::SaveText {
                     path: format!(
@@ -219,6 +252,26 @@ impl WithdrawScreen {
             Answer::Consents(list) => {
                 self.consents = Some(list);
                 self.selected = 0;
+                // A reprinted receipt names the scope as the first print
+                // did: the names come with the reference lists (held by the
+                // session, so mostly without a round trip).
+                match self.categories.is_empty() {
+                    true => Action::Send(Call::ListPurposes {
+                        include_retired: false,
+                        known_version: String::new(),
+                    }),
+                    false => Action::None,
+                }
+            }
+            Answer::Purposes(lists) => {
+                self.categories = lists
+                    .categories
+                    .iter()
+                    .map(|c| {
+                        let name = cat.lang.pick(&c.name_zh, &c.name_en);
+                        (c.code.clone(), name.clone(), false)
+                    })
+                    .collect();
                 Action::None
             }
             Answer::ConsentCaptured(updated) => {
@@ -275,7 +328,8 @@ impl WithdrawScreen {
             .iter()
             .map(|c| {
                 ListItem::new(format!(
-                    "{}  {}  {} — {}  [{}]",
+                    "{}  {}  {}  {} — {}  [{}]",
+                    c.form_serial,
                     c.grantee_name,
                     c.purpose_name,
                     day(c.valid_from_ms),
