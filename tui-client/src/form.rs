@@ -5,7 +5,7 @@
 use credit_desk_proto::Lang;
 use credit_desk_proto::validate::FieldError;
 use ratatui::buffer::Buffer;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -62,7 +62,26 @@ pub enum Input {
     Choice {
         options: Vec<(i32, String)>,
         selected: usize,
+        /// Typed while the choice has focus: the options containing it are
+        /// the ones ←→ step through (type-ahead in long lists).
+        filter: String,
     },
+}
+
+/// Lists longer than this say in the footer that typing narrows them.
+const LONG_LIST: usize = 5;
+
+/// The options containing `filter` (any case), by index.
+fn matching<'a>(
+    options: &'a [(i32, String)],
+    filter: &'a str,
+) -> impl Iterator<Item = usize> + 'a {
+    let filter = filter.to_lowercase();
+    options
+        .iter()
+        .enumerate()
+        .filter(move |(_, o)| o.1.to_lowercase().contains(&filter))
+        .map(|(i, _)| i)
 }
 
 pub struct Field {
@@ -108,6 +127,7 @@ impl Field {
             input: Input::Choice {
                 options,
                 selected: 0,
+                filter: String::new(),
             },
             error: None,
             note: None,
@@ -179,6 +199,12 @@ impl Form {
         if let Some(enter) = entries.last_mut() {
             enter.1 = (self.submit_label)(cat);
         }
+        // A long list is narrowed by typing part of a name.
+        if let Input::Choice { options, .. } = &self.fields[self.focus].input
+            && options.len() > LONG_LIST
+        {
+            entries.insert(entries.len() - 1, (cat.key_type_shown, cat.key_type_to_filter));
+        }
         entries
     }
 
@@ -212,14 +238,18 @@ impl Form {
 
     pub fn choice(&self, name: &str) -> i32 {
         match self.field(name).map(|f| &f.input) {
-            Some(Input::Choice { options, selected }) => options.get(*selected).map_or(0, |o| o.0),
+            Some(Input::Choice {
+                options, selected, ..
+            }) => options.get(*selected).map_or(0, |o| o.0),
             _ => 0,
         }
     }
 
     pub fn select(&mut self, name: &str, value: i32) {
         if let Some(Field {
-            input: Input::Choice { options, selected },
+            input: Input::Choice {
+                options, selected, ..
+            },
             ..
         }) = self.fields.iter_mut().find(|f| f.name == name)
             && let Some(i) = options.iter().position(|o| o.0 == value)
@@ -344,6 +374,9 @@ impl Form {
         match nav {
             Some(Nav::Submit) => return FormEvent::Submit,
             Some(Nav::Next | Nav::Previous) => {
+                if let Input::Choice { filter, .. } = &mut self.fields[self.focus].input {
+                    filter.clear();
+                }
                 self.step_focus(nav == Some(Nav::Next));
                 return FormEvent::Moved;
             }
@@ -354,28 +387,67 @@ impl Form {
         let clear = keys::Key::Ctrl('u');
         if clear.matches(&key) {
             let name = self.fields[self.focus].name;
-            if matches!(self.fields[self.focus].input, Input::Text(_)) {
-                self.set_text(name, "");
-                let field = &mut self.fields[self.focus];
-                field.error = None;
-                self.request_id = None;
-                return FormEvent::Edited;
+            match &mut self.fields[self.focus].input {
+                Input::Text(_) => {
+                    self.set_text(name, "");
+                    let field = &mut self.fields[self.focus];
+                    field.error = None;
+                    self.request_id = None;
+                    return FormEvent::Edited;
+                }
+                Input::Choice { filter, .. } if !filter.is_empty() => {
+                    filter.clear();
+                    return FormEvent::Moved;
+                }
+                Input::Choice { .. } => return FormEvent::Ignored,
             }
-            return FormEvent::Ignored;
         }
         let field = &mut self.fields[self.focus];
         let edited = match nav {
             Some(step @ (Nav::ChoiceNext | Nav::ChoicePrevious)) => {
-                if let Input::Choice { options, selected } = &mut field.input {
-                    let len = options.len().max(1);
+                if let Input::Choice {
+                    options,
+                    selected,
+                    filter,
+                } = &mut field.input
+                {
+                    // Through the options the typed text matches (all of
+                    // them when nothing is typed), round.
+                    let shown: Vec<usize> = matching(options, filter).collect();
+                    let at = shown.iter().position(|i| i == selected).unwrap_or(0);
+                    let len = shown.len().max(1);
                     let by = if step == Nav::ChoiceNext { 1 } else { len - 1 };
-                    *selected = (*selected + by) % len;
+                    if let Some(i) = shown.get((at + by) % len) {
+                        *selected = *i;
+                    }
                 }
                 true
             }
             _ => match &mut field.input {
                 Input::Text(area) => area.input(key),
-                Input::Choice { .. } => false,
+                Input::Choice {
+                    options,
+                    selected,
+                    filter,
+                } => match key.code {
+                    KeyCode::Backspace => filter.pop().is_some(),
+                    KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                        filter.push(c);
+                        let first = matching(options, filter).next();
+                        match first {
+                            Some(i) => {
+                                *selected = i;
+                                true
+                            }
+                            // Nothing holds it: the key is not taken.
+                            None => {
+                                filter.pop();
+                                false
+                            }
+                        }
+                    }
+                    _ => false,
+                },
             },
         };
         if edited {
@@ -440,14 +512,26 @@ impl Form {
                     });
                     (&textarea).render(input_area, buf);
                 }
-                Input::Choice { options, selected } => {
+                Input::Choice {
+                    options,
+                    selected,
+                    filter,
+                } => {
                     let text = options.get(*selected).map_or("", |o| o.1.as_str());
                     let line = if focused {
-                        Line::from(vec![
+                        let mut spans = vec![
                             Span::raw("◀ "),
                             Span::styled(text.to_string(), theme.selected()),
                             Span::raw(" ▶"),
-                        ])
+                        ];
+                        if !filter.is_empty() {
+                            let shown = matching(options, filter).count();
+                            spans.push(Span::styled(
+                                format!("  “{filter}” {shown}/{}", options.len()),
+                                theme.dim(),
+                            ));
+                        }
+                        Line::from(spans)
                     } else {
                         Line::from(format!("  {text}"))
                     };
@@ -498,6 +582,50 @@ mod tests {
             Field::secret("password", "密码"),
             Field::choice("role", "角色", vec![(1, "柜台".into()), (2, "中心".into())]),
         ])
+    }
+
+    #[test]
+    fn typing_in_a_long_list_narrows_it() {
+        let banks = ["建设银行支行", "农商银行营业部", "邮储银行支行", "农业银行支行", "供电局"];
+        let mut f = Form::new(vec![Field::choice(
+            "grantee_id",
+            "被授权机构",
+            banks
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (i as i32, b.to_string()))
+                .collect(),
+        )]);
+        typed(&mut f, "农");
+        assert_eq!(f.choice("grantee_id"), 1, "the first holding it");
+        f.handle_key(key(KeyCode::Right));
+        assert_eq!(f.choice("grantee_id"), 3, "→ steps through the matches only");
+        f.handle_key(key(KeyCode::Right));
+        assert_eq!(f.choice("grantee_id"), 1, "round");
+        typed(&mut f, "业");
+        assert_eq!(f.choice("grantee_id"), 3, "农业");
+        // A key nothing holds is not taken; Backspace widens again.
+        assert_eq!(f.handle_key(key(KeyCode::Char('x'))), FormEvent::Ignored);
+        assert_eq!(f.choice("grantee_id"), 3);
+        f.handle_key(key(KeyCode::Backspace));
+        f.handle_key(key(KeyCode::Backspace));
+        f.handle_key(key(KeyCode::Right));
+        assert_eq!(f.choice("grantee_id"), 4, "all options again");
+        let ctrl_u = KeyEvent::new_with_kind(
+            KeyCode::Char('u'),
+            KeyModifiers::CONTROL,
+            KeyEventKind::Press,
+        );
+        typed(&mut f, "供");
+        assert_eq!(f.handle_key(ctrl_u), FormEvent::Moved, "Ctrl-U clears the typed text");
+        let buf = {
+            let mut buf = Buffer::empty(Rect::new(0, 0, 60, 1));
+            typed(&mut f, "银行");
+            f.render(Rect::new(0, 0, 60, 1), &mut buf, Theme::for_terminal("xterm", true), true);
+            buf
+        };
+        let line: String = buf.content.iter().map(|c| c.symbol()).collect();
+        assert!(line.contains("4/5"), "the matches are counted: {line}");
     }
 
     #[test]

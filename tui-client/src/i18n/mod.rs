@@ -525,6 +525,8 @@ pub struct Catalogue {
     pub key_print_notice: &'static str,
     pub key_reprint_receipt: &'static str,
     pub key_reprint_consent: &'static str,
+    pub key_type_shown: &'static str,
+    pub key_type_to_filter: &'static str,
 }
 
 pub static ZH: Catalogue = Catalogue {
@@ -1051,6 +1053,8 @@ pub static ZH: Catalogue = Catalogue {
     key_print_notice: "打印告知书",
     key_reprint_receipt: "补打受理回执",
     key_reprint_consent: "补打授权回执",
+    key_type_shown: "输入文字",
+    key_type_to_filter: "筛选",
 };
 
 pub static EN: Catalogue = Catalogue {
@@ -1580,6 +1584,8 @@ pub static EN: Catalogue = Catalogue {
     key_print_notice: "print notice",
     key_reprint_receipt: "reprint receipt",
     key_reprint_consent: "reprint receipt",
+    key_type_shown: "type",
+    key_type_to_filter: "to narrow",
 };
 
 pub fn catalogue(lang: Lang) -> &'static Catalogue {
