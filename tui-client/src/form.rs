@@ -72,10 +72,7 @@ pub enum Input {
 const LONG_LIST: usize = 5;
 
 /// The options containing `filter` (any case), by index.
-fn matching<'a>(
-    options: &'a [(i32, String)],
-    filter: &'a str,
-) -> impl Iterator<Item = usize> + 'a {
+fn matching<'a>(options: &'a [(i32, String)], filter: &'a str) -> impl Iterator<Item = usize> + 'a {
     let filter = filter.to_lowercase();
     options
         .iter()
@@ -203,7 +200,10 @@ impl Form {
         if let Input::Choice { options, .. } = &self.fields[self.focus].input
             && options.len() > LONG_LIST
         {
-            entries.insert(entries.len() - 1, (cat.key_type_shown, cat.key_type_to_filter));
+            entries.insert(
+                entries.len() - 1,
+                (cat.key_type_shown, cat.key_type_to_filter),
+            );
         }
         entries
     }
@@ -586,7 +586,13 @@ mod tests {
 
     #[test]
     fn typing_in_a_long_list_narrows_it() {
-        let banks = ["建设银行支行", "农商银行营业部", "邮储银行支行", "农业银行支行", "供电局"];
+        let banks = [
+            "建设银行支行",
+            "农商银行营业部",
+            "邮储银行支行",
+            "农业银行支行",
+            "供电局",
+        ];
         let mut f = Form::new(vec![Field::choice(
             "grantee_id",
             "被授权机构",
@@ -599,7 +605,11 @@ mod tests {
         typed(&mut f, "农");
         assert_eq!(f.choice("grantee_id"), 1, "the first holding it");
         f.handle_key(key(KeyCode::Right));
-        assert_eq!(f.choice("grantee_id"), 3, "→ steps through the matches only");
+        assert_eq!(
+            f.choice("grantee_id"),
+            3,
+            "→ steps through the matches only"
+        );
         f.handle_key(key(KeyCode::Right));
         assert_eq!(f.choice("grantee_id"), 1, "round");
         typed(&mut f, "业");
@@ -617,11 +627,20 @@ mod tests {
             KeyEventKind::Press,
         );
         typed(&mut f, "供");
-        assert_eq!(f.handle_key(ctrl_u), FormEvent::Moved, "Ctrl-U clears the typed text");
+        assert_eq!(
+            f.handle_key(ctrl_u),
+            FormEvent::Moved,
+            "Ctrl-U clears the typed text"
+        );
         let buf = {
             let mut buf = Buffer::empty(Rect::new(0, 0, 60, 1));
             typed(&mut f, "银行");
-            f.render(Rect::new(0, 0, 60, 1), &mut buf, Theme::for_terminal("xterm", true), true);
+            f.render(
+                Rect::new(0, 0, 60, 1),
+                &mut buf,
+                Theme::for_terminal("xterm", true),
+                true,
+            );
             buf
         };
         let line: String = buf.content.iter().map(|c| c.symbol()).collect();

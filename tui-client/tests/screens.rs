@@ -351,10 +351,20 @@ fn report_keys_find_and_print() {
     app.update(key(KeyCode::Char('/')));
     type_text(&mut app, "和解");
     app.update(key(KeyCode::Enter));
+    let found = screen_text(&app);
     assert!(
-        screen_text(&app).lines().nth(1).unwrap().contains("和解"),
+        found.lines().nth(1).unwrap().contains("和解"),
         "found line scrolled to the top"
     );
+    assert!(found.contains("“和解” 第 1/1 处"), "counted: {found}");
+    // n is offered once there is something to find again.
+    assert!(found.contains("n 下一处"), "{found}");
+    app.update(key(KeyCode::Char('/')));
+    app.update(ctrl('u'));
+    type_text(&mut app, "不存在的词");
+    app.update(key(KeyCode::Enter));
+    let none = screen_text(&app);
+    assert!(none.contains("✗ 未找到 “不存在的词”"), "{none}");
     let (_, _, call) = sent(&app.update(key(KeyCode::Char('p'))));
     match call {
         Call::SaveText { path, text } => {

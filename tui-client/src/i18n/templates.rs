@@ -57,6 +57,14 @@ impl Catalogue {
         )
     }
 
+    /// Where a search landed: the k-th of n matches.
+    pub fn found_match(&self, k: usize, n: usize, needle: &str) -> String {
+        self.pick(
+            format!("“{needle}” 第 {k}/{n} 处（n 下一处）"),
+            format!("“{needle}” match {k} of {n} (n for the next)"),
+        )
+    }
+
     /// An import's row and record counts.
     pub fn import_counts(&self, s: &pb::ImportSummary) -> String {
         let (total, ok, bad) = (s.rows_total, s.rows_accepted, s.rows_rejected);
@@ -433,6 +441,11 @@ mod tests {
                 "notice_body",
                 c.notice_body("A9311", "R9312", "T9313"),
                 vec!["A9311", "R9312", "T9313"],
+            ),
+            (
+                "found_match",
+                c.found_match(9331, 9332, "N9333"),
+                vec!["9331", "9332", "N9333"],
             ),
             (
                 "acceptance_promise",

@@ -306,13 +306,23 @@ impl ConsentScreen {
             }
             Some(Cmd::Submit) if waiting => return Action::None,
             Some(Cmd::Submit) => return self.submit(lang, now_ms),
-            // Fields → remarks → scope → fields.
+            // Fields → remarks → scope → the first field, and back.
             Some(Cmd::NextPart) => {
+                if self.in_scope
+                    && let Some(f) = &mut self.form
+                {
+                    f.focus = 0;
+                }
                 self.in_scope = self.in_remarks;
                 self.in_remarks = false;
                 return Action::None;
             }
             Some(Cmd::PreviousPart) => {
+                if self.in_remarks
+                    && let Some(f) = &mut self.form
+                {
+                    f.focus = f.fields.len() - 1;
+                }
                 self.in_remarks = self.in_scope;
                 self.in_scope = false;
                 return Action::None;
@@ -350,9 +360,14 @@ impl ConsentScreen {
         let Some(form) = &mut self.form else {
             return Action::None;
         };
-        // Tab past the last field goes to the remarks.
+        // Tab past the last field goes to the remarks; Shift-Tab before the
+        // first to the scope.
         if key.code == KeyCode::Tab && form.focus == form.fields.len() - 1 {
             self.in_remarks = true;
+            return Action::None;
+        }
+        if key.code == KeyCode::BackTab && form.focus == 0 {
+            self.in_scope = true;
             return Action::None;
         }
         match form.handle_key(key) {
@@ -465,14 +480,14 @@ impl ConsentScreen {
         } else {
             chosen.join("、")
         };
-        let scope_style = if self.in_scope {
-            theme.focused_label()
+        let (scope_style, mark) = if self.in_scope {
+            (theme.focused_label(), "▶")
         } else {
-            theme.label()
+            (theme.label(), " ")
         };
         frame.render_widget(
             Paragraph::new(Line::styled(
-                format!(" {}{}{summary}", cat.consent_scope, cat.colon),
+                format!("{mark}{}{}{summary}", cat.consent_scope, cat.colon),
                 scope_style,
             )),
             scope_line,
@@ -530,11 +545,13 @@ impl ConsentScreen {
         } else {
             theme.label()
         };
-        area.set_block(
-            Block::default()
-                .borders(Borders::TOP)
-                .title(Line::styled(cat.consent_remarks, label_style)),
-        );
+        area.set_block(Block::default().borders(Borders::TOP).title(Line::styled(
+            match self.in_remarks {
+                true => format!("▶{}", cat.consent_remarks),
+                false => format!(" {}", cat.consent_remarks),
+            },
+            label_style,
+        )));
         area.set_cursor_style(if self.in_remarks {
             theme.selected()
         } else {
@@ -735,6 +752,19 @@ mod tests {
             request(press(&mut s, KeyCode::F(10))).scope,
             ["tax_arrears"]
         );
+        // Tab goes round every part: scope, then the first field (the
+        // grantee) again; Shift-Tab from there goes back to the scope.
+        press(&mut s, KeyCode::Tab);
+        press(&mut s, KeyCode::Tab);
+        assert!(!s.in_scope && !s.in_remarks);
+        assert_eq!(s.form.as_ref().unwrap().focus, 0, "back to the grantee");
+        press(&mut s, KeyCode::BackTab);
+        assert!(s.in_scope);
+        press(&mut s, KeyCode::BackTab);
+        press(&mut s, KeyCode::BackTab);
+        assert!(!s.in_remarks && !s.in_scope);
+        let last = s.form.as_ref().unwrap().fields.len() - 1;
+        assert_eq!(s.form.as_ref().unwrap().focus, last);
     }
 
     #[test]

@@ -465,7 +465,7 @@ impl ReportScreen {
                     if form.handle_key(key) == FormEvent::Submit {
                         self.needle = form.value(FIND);
                         self.find = None;
-                        self.jump_to_needle(cat);
+                        return self.jump_to_needle(cat);
                     }
                 }
             }
@@ -545,10 +545,7 @@ impl ReportScreen {
                 );
                 Action::None
             }
-            Cmd::FindNext => {
-                self.jump_to_needle(cat);
-                Action::None
-            }
+            Cmd::FindNext => self.jump_to_needle(cat),
             Cmd::Print => match self.report() {
                 Some(r) => Action::Send(Call::SaveText {
                     path: format!("{}.txt", r.report_no).into(),
@@ -559,15 +556,26 @@ impl ReportScreen {
         }
     }
 
-    /// Scrolls to the next line after the current one containing the needle.
-    fn jump_to_needle(&mut self, cat: &Catalogue) {
+    /// Scrolls to the next line after the current one containing the
+    /// needle, and says which match of how many it is, or that there is none.
+    fn jump_to_needle(&mut self, cat: &Catalogue) -> Action {
+        if self.needle.is_empty() {
+            return Action::None;
+        }
         let lines = self.structure(cat);
-        let n = lines.len();
-        if let Some(i) = (1..=n)
-            .map(|k| (self.scroll + k) % n.max(1))
-            .find(|&i| lines[i].contains(&self.needle))
-        {
-            self.scroll = i;
+        let hits: Vec<usize> = (0..lines.len())
+            .filter(|&i| lines[i].contains(&self.needle))
+            .collect();
+        let next = hits
+            .iter()
+            .position(|&i| i > self.scroll)
+            .or((!hits.is_empty()).then_some(0));
+        match next {
+            Some(k) => {
+                self.scroll = hits[k];
+                Action::Info(cat.found_match(k + 1, hits.len(), &self.needle))
+            }
+            None => Action::Refuse(format!("{} “{}”", cat.found_none, self.needle)),
         }
     }
 
@@ -677,7 +685,7 @@ impl ReportScreen {
                         } else if marked_lines.contains(&i) {
                             Line::from(Span::styled(format!(" ✓{}", &l[2..]), theme.warning()))
                         } else if !self.needle.is_empty() && l.contains(&self.needle) {
-                            Line::from(Span::styled(l, theme.selected()))
+                            highlighted(&l, &self.needle, theme)
                         } else if l.starts_with('【')
                             || l.starts_with(['一', '二', '三', '1', '2', '3'])
                         {
@@ -709,4 +717,17 @@ impl ReportScreen {
         let hint_text = self.hint_line(cat, usize::from(hint.width));
         frame.render_widget(Paragraph::new(Line::styled(hint_text, theme.dim())), hint);
     }
+}
+
+/// A line with every occurrence of `needle` marked (the rest plain).
+fn highlighted(line: &str, needle: &str, theme: crate::theme::Theme) -> Line<'static> {
+    let mut spans = Vec::new();
+    let mut rest = line;
+    while let Some(at) = rest.find(needle) {
+        spans.push(Span::raw(rest[..at].to_string()));
+        spans.push(Span::styled(needle.to_string(), theme.selected()));
+        rest = &rest[at + needle.len()..];
+    }
+    spans.push(Span::raw(rest.to_string()));
+    Line::from(spans)
 }

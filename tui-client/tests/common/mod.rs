@@ -14,6 +14,14 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
+/// Ctrl and a letter.
+pub fn ctrl(letter: char) -> Event {
+    Event::Key(ratatui::crossterm::event::KeyEvent::new(
+        KeyCode::Char(letter),
+        ratatui::crossterm::event::KeyModifiers::CONTROL,
+    ))
+}
+
 pub fn key(code: KeyCode) -> Event {
     Event::Key(KeyEvent::new_with_kind(
         code,
