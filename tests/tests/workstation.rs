@@ -1414,6 +1414,16 @@ both_backends!(
         let card = center.expect("信息记录（含历次版本");
         assert!(card.contains("(2016)粤1284民初1号"), "whole: {card}");
         assert!(card.contains("导入 old.csv"), "{card}");
+        // An empty search browses the whole registry by name.
+        center.key(KeyCode::Esc).await;
+        center.key(KeyCode::Esc).await;
+        center.ctrl('u').await;
+        center.key(KeyCode::Enter).await;
+        let all = center.expect("找到 5");
+        assert!(
+            all.contains("黄志强") && all.contains("兴旺农业专…"),
+            "{all}"
+        );
     }
 );
 

@@ -41,9 +41,11 @@ pub fn text(app: &App, width: usize) -> String {
         Some(s) => {
             let op = s.home.operator.clone().unwrap_or_default();
             let unit = s.home.org_unit.clone().unwrap_or_default();
+            // One name for the operator in every width (the one staff know
+            // each other by); only the unit shortens, to its code.
             (
                 format!("{}@{}", op.display_name, unit.name),
-                format!("{}@{}", op.username, unit.code),
+                format!("{}@{}", op.display_name, unit.code),
             )
         }
         None => Default::default(),

@@ -1135,6 +1135,23 @@ fn registry_snapshots() {
             ],
             next_cursor: String::new(),
         };
+        let mut paged = found.clone();
+        paged.next_cursor = "s1".into();
+        answer(&mut app, &commands, Answer::Subjects(paged));
+        // More than a page: PgDn asks for the next by its cursor, PgUp back.
+        let commands = app.update(key(KeyCode::PageDown));
+        let Call::ListSubjects(next) = call_of(&commands) else {
+            panic!("the next page")
+        };
+        assert_eq!(next.page.unwrap().cursor, "s1");
+        answer(&mut app, &commands, Answer::Subjects(found.clone()));
+        let text = screen_text(&app);
+        assert!(text.contains(lang.pick("第 2 页", "page 2")), "{text}");
+        let commands = app.update(key(KeyCode::PageUp));
+        let Call::ListSubjects(back) = call_of(&commands) else {
+            panic!("the first page")
+        };
+        assert_eq!(back.page.unwrap().cursor, "");
         answer(&mut app, &commands, Answer::Subjects(found));
         insta::assert_snapshot!(format!("registry_found_{suffix}"), draw(&app).backend());
         let commands = app.update(key(KeyCode::Enter));

@@ -57,6 +57,14 @@ impl Catalogue {
         )
     }
 
+    /// A page of the registry: its number and how many it lists.
+    pub fn registry_page(&self, page: usize, shown: usize) -> String {
+        self.pick(
+            format!("第 {page} 页 · {shown} 个（PgDn/PgUp 翻页）"),
+            format!("page {page} · {shown} shown (PgDn/PgUp)"),
+        )
+    }
+
     /// Where a search landed: the k-th of n matches.
     pub fn found_match(&self, k: usize, n: usize, needle: &str) -> String {
         self.pick(
@@ -441,6 +449,11 @@ mod tests {
                 "notice_body",
                 c.notice_body("A9311", "R9312", "T9313"),
                 vec!["A9311", "R9312", "T9313"],
+            ),
+            (
+                "registry_page",
+                c.registry_page(9341, 9342),
+                vec!["9341", "9342"],
             ),
             (
                 "found_match",

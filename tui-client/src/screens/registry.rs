@@ -34,6 +34,8 @@ enum Cmd {
     Move,
     Open,
     Search,
+    NextPage,
+    PreviousPage,
     NewHousehold,
     AddMember,
     Edit,
@@ -51,8 +53,23 @@ const LIST_KEYS: &[Binding<Cmd>] = &[
     ),
     bind!("Enter", [Code(KeyCode::Enter)], key_open, Cmd::Open),
     bind!("/", [Code(KeyCode::Char('/'))], key_find, Cmd::Search),
+    bind!(
+        "PgDn",
+        [Code(KeyCode::PageDown)],
+        key_next_page,
+        Cmd::NextPage
+    ),
+    bind!(
+        "PgUp",
+        [Code(KeyCode::PageUp)],
+        key_previous_page,
+        Cmd::PreviousPage
+    ),
     bind!("Esc", [Code(KeyCode::Esc)], key_back, Cmd::Back),
 ];
+
+/// Subjects a registry page lists.
+const PAGE: u32 = 50;
 
 const CARD_KEYS: &[Binding<Cmd>] = &[
     bind!(
@@ -131,6 +148,11 @@ pub struct RegistryScreen {
     form: Form,
     found: Option<pb::ListSubjectsResponse>,
     selected: usize,
+    /// What was searched (empty: the whole registry, by name), and the
+    /// cursors of the pages before this one and of this one.
+    query: String,
+    pages: Vec<String>,
+    page: String,
     card: Option<Box<pb::GetSubjectResponse>>,
     /// The cards opened through links, to go back through with Esc.
     trail: Vec<String>,
@@ -151,6 +173,9 @@ impl RegistryScreen {
                 .submitting(|c| c.key_find),
             found: None,
             selected: 0,
+            query: String::new(),
+            pages: Vec::new(),
+            page: String::new(),
             card: None,
             trail: Vec::new(),
             line: 0,
@@ -241,21 +266,37 @@ impl RegistryScreen {
                 return Action::None;
             }
             let query = self.form.value(field::QUERY);
-            let check = validate::display_text(field::QUERY, &query, validate::SEARCH_MAX);
+            // Empty browses the whole registry by name.
+            let check = validate::free_text(field::QUERY, &query, validate::SEARCH_MAX, false);
             if let Err(e) = check {
                 self.form.show_local_errors(&[e], lang);
                 return Action::None;
             }
-            return Action::Send(Call::ListSubjects(pb::ListSubjectsRequest {
-                query,
-                page: None,
-            }));
+            self.query = query;
+            self.pages.clear();
+            self.page.clear();
+            return Action::Send(self.list());
         };
         if let Some(i) = list_move(key.code, self.selected, found.subjects.len()) {
             self.selected = i;
             return Action::None;
         }
-        match keys::find(LIST_KEYS, &key, |_| true) {
+        let more = !found.next_cursor.is_empty();
+        let offered = |c: Cmd| match c {
+            Cmd::NextPage => more,
+            Cmd::PreviousPage => !self.pages.is_empty(),
+            _ => true,
+        };
+        match keys::find(LIST_KEYS, &key, offered) {
+            Some(Cmd::NextPage) if !waiting => {
+                let next = found.next_cursor.clone();
+                self.pages.push(std::mem::replace(&mut self.page, next));
+                Action::Send(self.list())
+            }
+            Some(Cmd::PreviousPage) if !waiting => {
+                self.page = self.pages.pop().unwrap_or_default();
+                Action::Send(self.list())
+            }
             Some(Cmd::Open) if !waiting => match found.subjects.get(self.selected) {
                 Some(s) => Action::Send(Call::GetSubject(s.id.clone())),
                 None => Action::None,
@@ -426,6 +467,16 @@ impl RegistryScreen {
         }))
     }
 
+    fn list(&self) -> Call {
+        Call::ListSubjects(pb::ListSubjectsRequest {
+            query: self.query.clone(),
+            page: Some(pb::PageRequest {
+                cursor: self.page.clone(),
+                limit: PAGE,
+            }),
+        })
+    }
+
     fn change(&self, change: Change) -> Call {
         Call::ChangeHousehold(pb::ChangeHouseholdRequest {
             request_id: uuid::Uuid::now_v7().to_string(),
@@ -486,7 +537,16 @@ impl RegistryScreen {
         }
         match (&self.card, &self.found) {
             (Some(_), _) => keys::footer(CARD_KEYS, cat, |c| self.offers(c), width),
-            (None, Some(_)) => keys::footer(LIST_KEYS, cat, |_| true, width),
+            (None, Some(found)) => keys::footer(
+                LIST_KEYS,
+                cat,
+                |c| match c {
+                    Cmd::NextPage => !found.next_cursor.is_empty(),
+                    Cmd::PreviousPage => !self.pages.is_empty(),
+                    _ => true,
+                },
+                width,
+            ),
             (None, None) => self.form.footer(cat, width),
         }
     }
@@ -566,12 +626,21 @@ impl RegistryScreen {
         let Some(found) = &self.found else { return };
         let title = match found.subjects.len() {
             0 => cat.found_none.to_string(),
-            n if !found.next_cursor.is_empty() => {
-                format!("{} {n} · {}", cat.found_count, cat.registry_more)
+            n if !found.next_cursor.is_empty() || !self.pages.is_empty() => {
+                cat.registry_page(self.pages.len() + 1, n)
             }
             n => format!("{} {n}", cat.found_count),
         };
         let width = usize::from(list_area.width).saturating_sub(2);
+        // The name column as wide as the longest name, up to a limit (a
+        // longer one is cut with "…"; the card shows it whole).
+        let name_width = found
+            .subjects
+            .iter()
+            .map(|s| unicode_width::UnicodeWidthStr::width(s.name.as_str()))
+            .max()
+            .unwrap_or(0)
+            .clamp(8, 24);
         let items: Vec<ListItem> = found
             .subjects
             .iter()
@@ -579,8 +648,8 @@ impl RegistryScreen {
                 let kind = i18n::subject_kind_name(cat.lang, s.kind());
                 ListItem::new(print::fit(
                     &format!(
-                        "{}{} {} {}",
-                        pad_to(&s.name, 20),
+                        "{} {} {} {}",
+                        print::fit(&s.name, name_width),
                         pad_to(&s.identifier, 19),
                         pad_to(kind, 8),
                         s.township
