@@ -70,7 +70,8 @@ pub async fn ensure_subject(
 /// A farmer household: its head, village and the other members with their
 /// relation to the head.
 pub struct NewHousehold<'a> {
-    pub head_identifier: &'a str,
+    /// `H` and the head's number (a suffix when taken already).
+    pub identifier: &'a str,
     pub head_id: &'a str,
     pub head_name: &'a str,
     pub village: &'a str,
@@ -85,14 +86,13 @@ pub async fn add_household(
     now_ms: i64,
 ) -> anyhow::Result<String> {
     let id = new_id();
-    let identifier = format!("H{}", h.head_identifier);
     let name = format!("{}户", h.head_name);
     subjects::insert(
         conn,
         NewSubject {
             id: &id,
             kind: "household",
-            identifier: &identifier,
+            identifier: h.identifier,
             name: &name,
             township_id: h.township_id,
             address: h.village,

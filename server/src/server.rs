@@ -97,6 +97,9 @@ macro_rules! configured {
     };
 }
 
+/// How often a server refreshes the planner's statistics (SQLite).
+const STATISTICS_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+
 /// Serves on `listener` until `shutdown` resolves, then lets running calls
 /// finish.
 pub async fn serve(
@@ -119,6 +122,18 @@ pub async fn serve(
     tokio::spawn(async move {
         if let Err(e) = crate::db::imports::recover(&db, now).await {
             tracing::error!(error = %e, "recovering unfinished imports");
+        }
+    });
+    // The planner's statistics, kept fresh as tables grow: at start, then
+    // every few hours, beside the calls being served.
+    let db = ctx.db.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(STATISTICS_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(e) = db.refresh_statistics().await {
+                tracing::warn!(error = %e, "refreshing planner statistics");
+            }
         }
     });
 

@@ -304,6 +304,21 @@ both_backends!(
             })
             .collect();
         assert_eq!(relations, [("王小山", "户主"), ("王大山", "父母")]);
+        // The new head heads one household only; the old head, no longer
+        // heading one, may found another.
+        let e = counter
+            .identity()
+            .create_household(pb::CreateHouseholdRequest {
+                request_id: rid(),
+                head_id: child_id.clone(),
+                village: "大沙镇东村".into(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            violations(&e),
+            ["head_id: 此人已是一个农户的户主，请在该农户中修改"]
+        );
         // Now the old head may leave; a retry of that removal changes nothing more.
         let leave = remove(&head_id);
         counter
@@ -318,6 +333,18 @@ both_backends!(
             .unwrap()
             .into_inner();
         assert_eq!(replay.household.unwrap().members.len(), 1);
+        let second = counter
+            .identity()
+            .create_household(pb::CreateHouseholdRequest {
+                request_id: rid(),
+                head_id: head_id.clone(),
+                village: "大沙镇西村".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(second.subject.unwrap().name, "王大山户");
+        assert!(second.keeps_household, "the township keeps its households");
 
         // Another township's counter, and roles that keep no households.
         add_operator(srv, "jianggu", pb::Role::Counter, "T-JIANGGU").await;
@@ -328,6 +355,8 @@ both_backends!(
             .await
             .unwrap_err();
         assert_eq!(reason(&e), "OUT_OF_SCOPE");
+        // ...and its card says so, so the screen offers no household keys.
+        assert!(!card(&other, id).await.keeps_household);
         let supervisor = srv.session("supervisor").await;
         let e = supervisor
             .identity()
@@ -347,8 +376,8 @@ both_backends!(
                 "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'household.%'"
             )
             .await,
-            5,
-            "create, add, change, remove, add — retries and refusals write nothing"
+            6,
+            "create, add, change, remove, create, add — retries and refusals write nothing"
         );
     }
 );

@@ -168,6 +168,8 @@ pub struct App {
     pub help: bool,
     pub notice: Option<Notice>,
     pending: Option<u64>,
+    /// The pending call only reads (a screen's data, the menu's counters).
+    pending_reads: bool,
     /// The notice outlives the next answer (a reload after a refusal).
     keep_notice: bool,
     next_seq: u64,
@@ -220,6 +222,7 @@ impl App {
             help: false,
             notice: None,
             pending: None,
+            pending_reads: false,
             keep_notice: false,
             next_seq: 1,
             quit: false,
@@ -520,6 +523,15 @@ impl App {
         self.notice = None;
         match call {
             Some(call) => self.send(call),
+            // What the screen left behind was still reading (the menu's
+            // counters on a slow link): dropped, so the new screen's first
+            // Enter is not refused as "still waiting".
+            None if self.pending_reads => self
+                .pending
+                .take()
+                .map(Command::Cancel)
+                .into_iter()
+                .collect(),
             None => Vec::new(),
         }
     }
@@ -650,6 +662,7 @@ impl App {
         };
         let seq = self.next_sequence();
         self.pending = Some(seq);
+        self.pending_reads = call.only_reads();
         out.push(Command::Send {
             seq,
             token: self.session.as_ref().map(|s| s.token.clone()),

@@ -277,8 +277,17 @@ impl Form {
     /// Moves the cursor to a field.
     pub fn focus_on(&mut self, name: &str) {
         if let Some(i) = self.fields.iter().position(|f| f.name == name) {
-            self.focus = i;
+            self.move_focus(i);
         }
+    }
+
+    /// Moves the cursor to field `i`; what was typed to narrow a list is
+    /// forgotten on leaving it.
+    fn move_focus(&mut self, i: usize) {
+        if let Input::Choice { filter, .. } = &mut self.fields[self.focus].input {
+            filter.clear();
+        }
+        self.focus = i;
     }
 
     pub fn clear_errors(&mut self) {
@@ -322,7 +331,7 @@ impl Form {
 
     fn focus_first_error(&mut self) {
         if let Some(i) = self.fields.iter().position(|f| f.error.is_some()) {
-            self.focus = i;
+            self.move_focus(i);
         }
     }
 
@@ -357,16 +366,18 @@ impl Form {
 
     fn step_focus(&mut self, forward: bool) {
         let n = self.fields.len();
+        let mut at = self.focus;
         for _ in 0..n {
-            self.focus = if forward {
-                (self.focus + 1) % n
+            at = if forward {
+                (at + 1) % n
             } else {
-                (self.focus + n - 1) % n
+                (at + n - 1) % n
             };
-            if !self.fields[self.focus].hidden {
+            if !self.fields[at].hidden {
                 break;
             }
         }
+        self.move_focus(at);
     }
 
     pub fn handle_key(&mut self, key: KeyEvent) -> FormEvent {
@@ -374,9 +385,6 @@ impl Form {
         match nav {
             Some(Nav::Submit) => return FormEvent::Submit,
             Some(Nav::Next | Nav::Previous) => {
-                if let Input::Choice { filter, .. } = &mut self.fields[self.focus].input {
-                    filter.clear();
-                }
                 self.step_focus(nav == Some(Nav::Next));
                 return FormEvent::Moved;
             }
@@ -429,25 +437,34 @@ impl Form {
                     options,
                     selected,
                     filter,
-                } => match key.code {
-                    KeyCode::Backspace => filter.pop().is_some(),
-                    KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
-                        filter.push(c);
-                        let first = matching(options, filter).next();
-                        match first {
-                            Some(i) => {
-                                *selected = i;
-                                true
-                            }
-                            // Nothing holds it: the key is not taken.
-                            None => {
-                                filter.pop();
-                                false
+                } => {
+                    // Narrowing is not an edit (the request stays the same)
+                    // unless it moves the choice.
+                    let before = *selected;
+                    let taken = match key.code {
+                        KeyCode::Backspace => filter.pop().is_some(),
+                        KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) => {
+                            filter.push(c);
+                            let first = matching(options, filter).next();
+                            match first {
+                                Some(i) => {
+                                    *selected = i;
+                                    true
+                                }
+                                // Nothing holds it: the key is not taken.
+                                None => {
+                                    filter.pop();
+                                    false
+                                }
                             }
                         }
+                        _ => false,
+                    };
+                    if taken && *selected == before {
+                        return FormEvent::Moved;
                     }
-                    _ => false,
-                },
+                    taken
+                }
             },
         };
         if edited {

@@ -19,8 +19,14 @@ fn centred(title: &str) -> String {
     )
 }
 
-/// The records of the ticket (of one department, when given), one block each.
-fn record_lines(t: &pb::Ticket, department_id: Option<&str>, lang: Lang) -> Vec<String> {
+/// The records of the ticket (of one department, when given), one block
+/// each; `outcomes` adds what became of each (the notice).
+fn record_lines(
+    t: &pb::Ticket,
+    department_id: Option<&str>,
+    lang: Lang,
+    outcomes: bool,
+) -> Vec<String> {
     let mut out = Vec::new();
     for (i, r) in t
         .records
@@ -40,7 +46,7 @@ fn record_lines(t: &pb::Ticket, department_id: Option<&str>, lang: Lang) -> Vec<
         if !status.trim().is_empty() {
             out.extend(wrap_words(&status, WIDTH));
         }
-        if department_id.is_none() && r.outcome != "disputed" {
+        if outcomes && r.outcome != "disputed" {
             out.push(format!("     → {}", ticket_word(lang, &r.outcome)));
         }
     }
@@ -100,11 +106,7 @@ pub fn acceptance_receipt(
     ));
     lines.push(String::new());
     lines.push(cat.section_disputed.to_string());
-    lines.extend(
-        record_lines(t, None, cat.lang)
-            .into_iter()
-            .filter(|l| !l.contains('→')),
-    );
+    lines.extend(record_lines(t, None, cat.lang, false));
     lines.push(String::new());
     lines.extend(wrap_words(&cat.acceptance_promise(&t.overall_due), WIDTH));
     lines.push(format!(
@@ -132,7 +134,7 @@ pub fn request_letters(t: &pb::Ticket, cat: &Catalogue, offset: FixedOffset) -> 
             WIDTH,
         ));
         lines.push(String::new());
-        lines.extend(record_lines(t, Some(&l.department_id), cat.lang));
+        lines.extend(record_lines(t, Some(&l.department_id), cat.lang, false));
         lines.push(String::new());
         lines.extend(wrap_words(
             &format!("{}{c}{}", cat.reason_text, t.reason_text),
@@ -166,7 +168,7 @@ pub fn applicant_notice(t: &pb::Ticket, cat: &Catalogue, offset: FixedOffset, by
         WIDTH,
     ));
     lines.push(String::new());
-    lines.extend(record_lines(t, None, cat.lang));
+    lines.extend(record_lines(t, None, cat.lang, true));
     for l in t.letters.iter().filter(|l| !l.reply_letter_no.is_empty()) {
         lines.push(format!(
             "  {}{c}{} {} {}",

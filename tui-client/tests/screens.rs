@@ -1202,6 +1202,7 @@ fn registry_snapshots() {
                     },
                 ],
             }),
+            keeps_household: true,
             ..Default::default()
         };
         answer(
@@ -1415,4 +1416,47 @@ fn administration_edit_snapshots() {
         app.update(key(KeyCode::Enter));
         insta::assert_snapshot!(format!("settings_edit_{suffix}"), draw(&app).backend());
     }
+}
+
+/// The menu's counters were being read again (a slow link) when the clerk
+/// opened the verification screen: that read is dropped, so the first
+/// Enter there verifies instead of being refused as still waiting (a tmux
+/// run on a busy machine lost it).
+#[test]
+fn a_screen_opened_over_a_pending_read_is_not_blocked_by_it() {
+    let mut app = logged_in_as(
+        Lang::Zh,
+        Role::Counter,
+        &[
+            Capability::VerifyIdentity,
+            Capability::ViewSubjects,
+            Capability::ViewQueue,
+        ],
+        Some(pb::QueueStats::default()),
+    );
+    app.update(key(KeyCode::Char('v')));
+    type_text(&mut app, "441284199003070023");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "陈美玲");
+    let commands = app.update(key(KeyCode::Enter));
+    answer(&mut app, &commands, verified_answer());
+    // Back on the menu after a write: the counters are read again.
+    let commands = app.update(key(KeyCode::Esc));
+    let (home, _, call) = sent(&commands);
+    assert!(matches!(call, Call::Home), "{call:?}");
+    let commands = app.update(key(KeyCode::Char('v')));
+    assert!(
+        commands
+            .iter()
+            .any(|c| matches!(c, Command::Cancel(seq) if *seq == home)),
+        "{commands:?}"
+    );
+    type_text(&mut app, "441284199003070023");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "陈美玲");
+    let commands = app.update(key(KeyCode::Enter));
+    assert!(
+        matches!(call_of(&commands), Call::Verify(_)),
+        "{commands:?}"
+    );
 }

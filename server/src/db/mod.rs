@@ -99,6 +99,10 @@ impl std::ops::DerefMut for WriteTx {
     }
 }
 
+/// Rows an index's statistics are taken from, at most (SQLite
+/// `analysis_limit`: a few hundred already give the planner good figures).
+const ANALYSIS_LIMIT: u32 = 1000;
+
 /// Accepts `sqlite://PATH`, `sqlite:PATH`, a bare file path, or
 /// `postgres://…`/`postgresql://…`. SQLite files are created when missing.
 pub fn normalise_url(url: &str) -> anyhow::Result<(String, Backend)> {
@@ -148,9 +152,15 @@ impl Db {
                             BUSY_TIMEOUT.as_millis()
                         )))
                         .await?;
-                        // Table statistics for the planner, refreshed as
-                        // tables grow (cheap when nothing changed).
-                        conn.execute("PRAGMA optimize = 0x10002").await?;
+                        // Any statistics work on this connection looks at a
+                        // bounded sample per index, never a whole table:
+                        // opening must not wait on a county's 10 M rows.
+                        // The statistics themselves are refreshed off the
+                        // connection path ([`Db::refresh_statistics`]).
+                        conn.execute(sqlx::AssertSqlSafe(format!(
+                            "PRAGMA analysis_limit = {ANALYSIS_LIMIT}"
+                        )))
+                        .await?;
                     }
                     Ok(())
                 })
@@ -199,6 +209,22 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// Refreshes the SQLite planner's statistics of tables that grew since
+    /// they were last taken, from a bounded sample (`analysis_limit`), as
+    /// a writer taking its turn. Servers run it after start and then every
+    /// few hours, never while opening a connection; PostgreSQL analyses by
+    /// itself (autovacuum).
+    pub async fn refresh_statistics(&self) -> sqlx::Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
+        let mut tx = self.begin_write().await?;
+        sqlx::query("PRAGMA optimize = 0x10002")
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -313,6 +339,48 @@ mod tests {
         );
         assert!(normalise_url("mysql://h/db").is_err());
         assert!(normalise_url("sqlite://").is_err());
+    }
+
+    /// A county database that grew 100× since its statistics were taken
+    /// opens without analysing anything (it used to re-analyse the grown
+    /// tables on every new connection, past the pool's 10 s timeout); the
+    /// statistics are refreshed afterwards, from a bounded sample.
+    #[tokio::test]
+    async fn opening_never_waits_on_statistics() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("grown.db").display());
+        let rows = |n: u32| {
+            sqlx::AssertSqlSafe(format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+                 INSERT INTO t (b) SELECT 'k' || (i % 97) FROM n"
+            ))
+        };
+        {
+            let db = Db::connect(&url).await.unwrap();
+            let mut c = db.read().await.unwrap();
+            for sql in [
+                "CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT)",
+                "CREATE INDEX t_b ON t (b)",
+            ] {
+                sqlx::query(sql).execute(&mut *c).await.unwrap();
+            }
+            sqlx::query(rows(100)).execute(&mut *c).await.unwrap();
+            sqlx::query("ANALYZE").execute(&mut *c).await.unwrap();
+            sqlx::query(rows(10_000)).execute(&mut *c).await.unwrap();
+        }
+        let db = Db::connect(&url).await.unwrap();
+        let counted = async || -> i64 {
+            let mut c = db.read().await.unwrap();
+            let stat: String =
+                sqlx::query_scalar("SELECT stat FROM sqlite_stat1 WHERE idx = 't_b'")
+                    .fetch_one(&mut *c)
+                    .await
+                    .unwrap();
+            stat.split(' ').next().unwrap().parse().unwrap()
+        };
+        assert_eq!(counted().await, 100, "opening analysed nothing");
+        db.refresh_statistics().await.unwrap();
+        assert!(counted().await > 1_000, "refreshed once the table grew");
     }
 
     #[test]

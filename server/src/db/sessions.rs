@@ -66,8 +66,6 @@ pub async fn revoke(conn: &mut AnyConnection, token_hash: &str, now_ms: i64) -> 
     Ok(())
 }
 
-/// Ends every session of an operator except `keep` (the caller's own, when
-/// they change their own password).
 /// Ends every live session of the operators of a unit and those below it.
 pub async fn revoke_under(
     conn: &mut AnyConnection,
@@ -87,6 +85,8 @@ pub async fn revoke_under(
     Ok(())
 }
 
+/// Ends every session of an operator except `keep` (the caller's own, when
+/// they change their own password).
 pub async fn revoke_all(
     conn: &mut AnyConnection,
     operator_id: &str,

@@ -193,6 +193,14 @@ pub async fn household(
     .await
 }
 
+/// The household `person_id` heads, if any.
+pub async fn headed_by(conn: &mut AnyConnection, person_id: &str) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar("SELECT subject_id FROM households WHERE head_id = $1")
+        .bind(person_id)
+        .fetch_optional(conn)
+        .await
+}
+
 /// Each member's relation to the head, by person id.
 pub async fn relations(
     conn: &mut AnyConnection,

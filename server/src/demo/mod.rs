@@ -166,7 +166,7 @@ async fn seed_subjects(db: &Db, now_ms: i64) -> anyhow::Result<()> {
     registry::add_household(
         &mut tx,
         NewHousehold {
-            head_identifier: DEMO_PEOPLE[1].0,
+            identifier: &format!("H{}", DEMO_PEOPLE[1].0),
             head_id: &ids[1],
             head_name: DEMO_PEOPLE[1].1,
             village: "大沙镇马鞍村",

@@ -106,6 +106,10 @@ impl AdminService {
             org_units::move_under(&mut tx, &unit, &parent).await?;
             audit::record(&mut tx, who, "org_unit.move", &unit.id, &parent.code, now);
         }
+        // Where it is now: disabling below acts on the moved subtree.
+        let unit = org_units::get(&mut tx, &unit.id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("org unit vanished"))?;
         if req.enabled == unit.disabled_at.is_some() {
             if !req.enabled {
                 if is_root {

@@ -18,6 +18,9 @@ use crate::db::{WriteTx, audit};
 use crate::errors::{ApiError, ApiResult};
 use crate::registry::{self, NewHousehold};
 
+/// Households one person may have founded and handed over, at most.
+const MAX_SUFFIX: u32 = 20;
+
 /// What the head is called in the household register.
 const HEAD_RELATION: &str = "户主";
 
@@ -51,18 +54,26 @@ impl IdentityService {
             }
             let township = subjects::township(tx, &head.id).await?;
             authz::keep_household(caller.actor(), township.as_ref().map(|t| t.1.as_str()))?;
-            // A household is known by its head's number: one per head.
-            let identifier = format!("H{}", head.identifier);
-            if subjects::get_by_identifier(tx, &identifier)
-                .await?
-                .is_some()
-            {
+            // One household per head (a head change keeps it so).
+            if card::headed_by(tx, &head.id).await?.is_some() {
                 return Err(FieldError::new(field::HEAD_ID, Rule::HeadsAHousehold).into());
+            }
+            // Known by its first head's number; a person who once headed
+            // another household (since handed over) gets the next suffix.
+            let mut identifier = format!("H{}", head.identifier);
+            for n in 2..=MAX_SUFFIX {
+                if subjects::get_by_identifier(tx, &identifier)
+                    .await?
+                    .is_none()
+                {
+                    break;
+                }
+                identifier = format!("H{}-{n}", head.identifier);
             }
             let id = registry::add_household(
                 tx,
                 NewHousehold {
-                    head_identifier: &head.identifier,
+                    identifier: &identifier,
                     head_id: &head.id,
                     head_name: &head.name,
                     village: &village,
@@ -165,6 +176,9 @@ impl IdentityService {
                     }
                     let former = d.former_head_relation.trim();
                     let new_head = d.head_id != facts.head_id;
+                    if new_head && card::headed_by(tx, &d.head_id).await?.is_some() {
+                        return Err(FieldError::new(field::HEAD_ID, Rule::HeadsAHousehold).into());
+                    }
                     if new_head && former.is_empty() {
                         return Err(
                             FieldError::new(field::FORMER_HEAD_RELATION, Rule::Required).into()
@@ -199,11 +213,7 @@ impl IdentityService {
         caller: &Caller,
         household_id: &str,
     ) -> ApiResult<pb::GetSubjectResponse> {
-        let mut conn = self.ctx.db.read().await?;
-        let household = subjects::get(&mut conn, household_id)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("household {household_id} vanished"))?;
-        subject_card::assemble(&mut conn, caller, &household).await
+        subject_card::read(&self.ctx, caller, household_id).await
     }
 }
 

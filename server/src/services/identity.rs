@@ -130,30 +130,7 @@ impl IdentityService {
         req: pb::GetSubjectRequest,
     ) -> ApiResult<pb::GetSubjectResponse> {
         validate::uuid(field::ID, &req.subject_id)?;
-        let card = {
-            let mut conn = self.ctx.db.read().await?;
-            let subject = subjects::get(&mut conn, &req.subject_id)
-                .await?
-                .ok_or(ApiError::NotFound { field: field::ID })?;
-            super::subject_card::assemble(&mut conn, &caller, &subject).await?
-        };
-        // Records and queries about a person, seen outside a query: who
-        // looked is kept before they see it.
-        if card.records_shown {
-            let mut tx = self.ctx.db.begin_write().await?;
-            let who = Some(caller.operator_id.as_str());
-            let now = self.ctx.now_ms();
-            audit::record(
-                &mut tx,
-                who,
-                "subject.card",
-                &req.subject_id,
-                "records",
-                now,
-            );
-            tx.commit().await?;
-        }
-        Ok(card)
+        super::subject_card::read(&self.ctx, &caller, &req.subject_id).await
     }
 
     async fn register_subject(

@@ -8,15 +8,49 @@ use sqlx::AnyConnection;
 
 use super::convert;
 use crate::authz::{self, Caller};
+use crate::context::Ctx;
+use crate::db::audit;
 use crate::db::subject_card::{self as card, VersionRow};
 use crate::db::subjects::{self, SubjectRow};
-use crate::errors::ApiResult;
+use crate::errors::{ApiError, ApiResult};
+use credit_desk_proto::validate::field;
+
+/// The card of `subject_id` as `caller` may see it. Records and queries
+/// about a person seen outside a query: who looked is kept before they
+/// see it.
+pub async fn read(
+    ctx: &Ctx,
+    caller: &Caller,
+    subject_id: &str,
+) -> ApiResult<pb::GetSubjectResponse> {
+    let card = {
+        let mut conn = ctx.db.read().await?;
+        let subject = subjects::get(&mut conn, subject_id)
+            .await?
+            .ok_or(ApiError::NotFound { field: field::ID })?;
+        assemble(&mut conn, caller, &subject).await?
+    };
+    if card.records_shown {
+        let mut tx = ctx.db.begin_write().await?;
+        let who = Some(caller.operator_id.as_str());
+        audit::record(
+            &mut tx,
+            who,
+            "subject.card",
+            subject_id,
+            "records",
+            ctx.now_ms(),
+        );
+        tx.commit().await?;
+    }
+    Ok(card)
+}
 
 /// Queries about the subject a card lists at most.
 const QUERIES_SHOWN: i64 = 50;
 
 /// Reads everything the caller may see about `subject` (one read each).
-pub async fn assemble(
+async fn assemble(
     conn: &mut AnyConnection,
     caller: &Caller,
     subject: &SubjectRow,
@@ -38,6 +72,10 @@ pub async fn assemble(
         })
         .collect();
     let verifications = subjects::recent_verifications(conn, &subject.id, 10).await?;
+    // A household (or a person, as a head) belongs to its township.
+    let township = subjects::township(conn, &subject.id).await?;
+    let keeps_household = subject.kind != pb::SubjectKind::Organisation
+        && authz::keep_household(caller.actor(), township.as_ref().map(|t| t.1.as_str())).is_ok();
     let (records, queries) = if view.records_and_queries {
         let versions = card::versions(conn, &subject.id).await?;
         let queries = card::queries(conn, &subject.id, QUERIES_SHOWN).await?;
@@ -104,6 +142,7 @@ pub async fn assemble(
         queries,
         consents,
         tickets,
+        keeps_household,
     })
 }
 

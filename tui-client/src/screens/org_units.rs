@@ -120,7 +120,18 @@ impl OrgUnitsScreen {
         let form = self.new_unit.as_ref().map(|n| &n.form);
         match form.or(self.edit.as_ref().map(|e| &e.form)) {
             Some(form) => form.footer(cat, width),
-            None => keys::footer(KEYS, cat, |_| true, width),
+            None => keys::footer(KEYS, cat, |c| self.offers(c), width),
+        }
+    }
+
+    /// The root (the center) is never disabled.
+    fn offers(&self, cmd: Cmd) -> bool {
+        match cmd {
+            Cmd::Toggle => self
+                .units
+                .get(self.selected)
+                .is_some_and(|u| !u.parent_id.is_empty()),
+            _ => true,
         }
     }
 
@@ -283,7 +294,7 @@ impl OrgUnitsScreen {
             self.selected = i;
             return Action::None;
         }
-        match keys::find(KEYS, &key, |_| true) {
+        match keys::find(KEYS, &key, |c| self.offers(c)) {
             Some(Cmd::Back) => Action::Back,
             Some(Cmd::New) => self.open_form(cat, lang),
             Some(Cmd::Edit) => {

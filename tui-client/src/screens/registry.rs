@@ -221,17 +221,20 @@ impl RegistryScreen {
         }
     }
 
+    /// Household keys only where the server says this operator keeps the
+    /// household (its township's counter, the center).
     fn offers(&self, cmd: Cmd) -> bool {
         let Some(card) = &self.card else { return true };
+        let keeps = self.keeps_households && card.keeps_household;
         let household = self.kind() == pb::SubjectKind::Household;
         match cmd {
             Cmd::NewHousehold => {
-                self.keeps_households
+                keeps
                     && self.kind() == pb::SubjectKind::Person
                     && !card.households.iter().any(|h| h.relation == HEAD)
             }
-            Cmd::AddMember | Cmd::Edit => self.keeps_households && household,
-            Cmd::RemoveMember => self.keeps_households && self.selected_member().is_some(),
+            Cmd::AddMember | Cmd::Edit => keeps && household,
+            Cmd::RemoveMember => keeps && self.selected_member().is_some(),
             _ => true,
         }
     }
@@ -313,6 +316,10 @@ impl RegistryScreen {
         let Some(card) = &self.card else {
             return Action::None;
         };
+        // While a card loads, nothing acts on the one shown.
+        if waiting {
+            return Action::None;
+        }
         match keys::find(CARD_KEYS, &key, |c| self.offers(c)) {
             Some(Cmd::Open) if !waiting => match self
                 .lines_of(card)
@@ -378,11 +385,8 @@ impl RegistryScreen {
             }
             Some(Cmd::Back) => {
                 match self.trail.pop() {
-                    Some(id) if !waiting => return Action::Send(Call::GetSubject(id)),
-                    _ => {
-                        self.card = None;
-                        self.trail.clear();
-                    }
+                    Some(id) => return Action::Send(Call::GetSubject(id)),
+                    None => self.card = None,
                 }
                 Action::None
             }
@@ -401,6 +405,7 @@ impl RegistryScreen {
         if form.handle_key(key) != FormEvent::Submit || waiting {
             return Action::None;
         }
+        self.saving = true;
         let request_id = form.request_id();
         let household_id = self
             .card
@@ -493,13 +498,17 @@ impl RegistryScreen {
                 Action::None
             }
             Answer::SubjectCard(card) => {
-                let saved = self.editing.take().is_some() || std::mem::take(&mut self.saving);
+                // Only the answer to a change is announced as saved.
+                let saved = std::mem::take(&mut self.saving);
                 let same = self.subject_id()
                     == card
                         .subject
                         .as_ref()
                         .map(|s| s.id.clone())
                         .unwrap_or_default();
+                if saved || !same {
+                    self.editing = None;
+                }
                 if !same {
                     self.line = 0;
                 }
