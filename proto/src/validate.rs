@@ -584,6 +584,12 @@ pub enum Rule {
     OwnUnit,
     /// Working hours as start and end hour, the start first (818: 8:00–18:00).
     NotWorkingHours,
+    /// Part of a number finds nothing alone (numbers are sealed): with a name.
+    PrefixNeedsName,
+    /// Longer than the part of a number the caller is shown.
+    PrefixTooLong {
+        max: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -744,6 +750,16 @@ impl FieldError {
                     "you cannot disable your own unit or one above it",
                 )
                 .into(),
+            Rule::PrefixNeedsName => lang
+                .pick(
+                    "号码的一部分须与姓名一起输入（如“李建国 4412”），或输入完整号码",
+                    "give part of a number with a name (\"Li Jianguo 4412\"), or the whole number",
+                )
+                .into(),
+            Rule::PrefixTooLong { max } => lang.pick(
+                format!("号码开头最多输入 {max} 位（其余号码不向本岗位显示）"),
+                format!("at most the first {max} characters of a number (the rest is not shown to you)"),
+            ),
             Rule::NotWorkingHours => lang
                 .pick(
                     "应为开始和结束小时，开始早于结束、结束不晚于 24（818 即 8:00–18:00）",
@@ -1183,6 +1199,30 @@ pub fn registration(
     }
     errors
 }
+
+/// A registry search split into the name part and, when a token is the
+/// start of a number (digits, at most 17, perhaps ending in X), that
+/// prefix. A whole number stays in the name part (it is found whole).
+pub fn registry_query(query: &str) -> (String, Option<String>) {
+    let mut name = Vec::new();
+    let mut prefix = None;
+    for token in query.split_whitespace() {
+        let digits = token.trim_end_matches('X');
+        let is_prefix = token.len() < 18
+            && !digits.is_empty()
+            && digits.chars().all(|c| c.is_ascii_digit())
+            && token.len() - digits.len() <= 1;
+        match is_prefix && prefix.is_none() {
+            true => prefix = Some(token.to_string()),
+            false => name.push(token),
+        }
+    }
+    (name.join(" "), prefix)
+}
+
+/// How much of a number a caller who sees it masked may search by: the
+/// region code, what the masked number shows first.
+pub const MASKED_PREFIX_MAX: usize = 6;
 
 /// A village's or relation's longest name, in characters.
 pub const VILLAGE_MAX: usize = 60;
@@ -1819,6 +1859,27 @@ mod tests {
             },
         );
         assert_eq!(e.message(Lang::Zh), "只能包含小写字母、数字和 . _ -");
+    }
+
+    #[test]
+    fn a_registry_search_splits_a_name_from_a_number_prefix() {
+        let split = |q: &str| registry_query(q);
+        assert_eq!(split("李建国 4412"), ("李建国".into(), Some("4412".into())));
+        assert_eq!(split("4412 李建国"), ("李建国".into(), Some("4412".into())));
+        assert_eq!(
+            split("李 44128419650812001"),
+            ("李".into(), Some("44128419650812001".into()))
+        );
+        assert_eq!(split("李 44128419650812001X").1, None, "18: a whole number");
+        // A whole number is found whole; letters or words are names.
+        assert_eq!(
+            split("441284196508120010"),
+            ("441284196508120010".into(), None)
+        );
+        assert_eq!(split("Li Jianguo"), ("Li Jianguo".into(), None));
+        assert_eq!(split("张三2"), ("张三2".into(), None));
+        assert_eq!(split("X"), ("X".into(), None));
+        assert_eq!(split(""), (String::new(), None));
     }
 
     #[test]

@@ -71,6 +71,20 @@ pub enum Command {
     },
     /// Apply pending database migrations.
     Migrate,
+    /// Copy a SQLite database to FILE while servers keep serving (one
+    /// consistent snapshot, checked). PostgreSQL: pg_dump (README).
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Put a backup in place of the SQLite database (servers stopped).
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace an existing database file.
+        #[arg(long)]
+        replace: bool,
+    },
     /// Serve gRPC.
     Serve {
         #[command(flatten)]

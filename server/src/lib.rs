@@ -3,6 +3,7 @@
 
 pub mod auth_layer;
 pub mod authz;
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod context;

@@ -276,6 +276,23 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
                 }
             }
         },
+        Command::Backup { to } => {
+            let db = open(&file, db_arg).await?;
+            let done = credit_desk_server::backup::backup(&db, &to).await?;
+            println!(
+                "backed up to {} ({} bytes, audit trail up to entry {}); keep the key file apart",
+                to.display(),
+                done.bytes,
+                done.audit_seq
+            );
+        }
+        Command::Restore { from, replace } => {
+            let seq = credit_desk_server::backup::restore(&from, &file.db(db_arg), replace).await?;
+            println!(
+                "restored {} (audit trail up to entry {seq}); start the servers with its key file",
+                from.display()
+            );
+        }
         Command::Migrate => {
             open(&file, db_arg).await?;
         }

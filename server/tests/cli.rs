@@ -413,3 +413,32 @@ fn personal_data_is_sealed_and_keys_rotate() {
     assert!(!ok && out.contains("is missing"), "{out}");
     assert!(!keys.exists(), "no new key replaces a lost one");
 }
+
+#[test]
+fn a_database_is_backed_up_and_restored_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("live.db").display());
+    let (ok, out) = run(&["setting", "set", "--db", &db, "objection_notice_attempts", "5"]);
+    assert!(ok, "{out}");
+    let copy = dir.path().join("copy.db");
+    let copy = copy.to_str().unwrap();
+    let (ok, out) = run(&["backup", "--db", &db, "--to", copy]);
+    assert!(ok && out.contains("backed up to"), "{out}");
+    let (ok, out) = run(&["backup", "--db", &db, "--to", copy]);
+    assert!(!ok && out.contains("never overwrites"), "{out}");
+    // Restored elsewhere (with the live database's key file), it holds
+    // what the live one held.
+    let restored = dir.path().join("restored.db");
+    let restored_url = format!("sqlite://{}", restored.display());
+    let (ok, out) = run(&["restore", "--from", copy, "--db", &restored_url]);
+    assert!(ok && out.contains("restored"), "{out}");
+    std::fs::copy(
+        dir.path().join("live.db.keys"),
+        dir.path().join("restored.db.keys"),
+    )
+    .unwrap();
+    let (ok, out) = run(&["setting", "show", "--db", &restored_url]);
+    assert!(ok && out.contains("objection_notice_attempts = 5"), "{out}");
+    let (ok, out) = run(&["audit", "verify", "--db", &restored_url]);
+    assert!(ok, "{out}");
+}

@@ -179,7 +179,7 @@ fn demo_login_reaches_the_menu() {
     // The registry finds the new person; the card shows the number masked
     // and the verification, and no records outside a query.
     tmux.send(&["s"]);
-    tmux.wait_for("姓名或完整证件号码");
+    tmux.wait_for("姓名（可加号码开头）或完整号码");
     tmux.send(&["王小明", "Enter"]);
     tmux.wait_for("找到 1");
     tmux.send(&["Enter"]);
@@ -189,7 +189,7 @@ fn demo_login_reaches_the_menu() {
         card.contains("查验身份证原件") || card.contains("身份证阅读器"),
         "{card}"
     );
-    for back in ["找到 1", "姓名或完整证件号码"] {
+    for back in ["找到 1", "姓名（可加号码开头）或完整号码"] {
         std::thread::sleep(Duration::from_millis(300));
         tmux.send(&["Escape"]);
         tmux.wait_for(back);

@@ -73,6 +73,14 @@ impl TestServer {
         Self::start_inner(backend, false).await
     }
 
+    /// The SQLite file the server runs on (none on PostgreSQL).
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match &self.cleanup {
+            Cleanup::Sqlite(dir) => Some(dir.path().join("test.db")),
+            Cleanup::Postgres { .. } => None,
+        }
+    }
+
     /// The same, with the SSH endpoint on a loopback port of its own.
     pub async fn start_with_ssh(backend: Backend) -> Option<TestServer> {
         Self::start_inner(backend, true).await

@@ -381,3 +381,43 @@ both_backends!(
         );
     }
 );
+
+both_backends!(
+    a_name_with_the_start_of_a_number_narrows_the_registry,
+    async |srv: &TestServer| {
+        let search = async |session: &Session, query: &str| {
+            session
+                .identity()
+                .list_subjects(pb::ListSubjectsRequest {
+                    query: query.into(),
+                    ..Default::default()
+                })
+                .await
+                .map(|r| {
+                    r.into_inner()
+                        .subjects
+                        .into_iter()
+                        .map(|s| s.name)
+                        .collect::<Vec<_>>()
+                })
+        };
+        let center = srv.session("center").await;
+        // The household's number starts with H: not a match.
+        assert_eq!(search(&center, "李 4412841965").await.unwrap(), ["李建国"]);
+        assert!(search(&center, "李 4412841990").await.unwrap().is_empty());
+        let counter = srv.session("counter").await;
+        assert_eq!(search(&counter, "李 441284").await.unwrap(), ["李建国"]);
+        // A counter sees the region code only, and a part of a number alone
+        // finds nothing (numbers are sealed): both refused, saying why.
+        let e = search(&counter, "李 4412841965").await.unwrap_err();
+        assert_eq!(
+            violations(&e),
+            ["query: 号码开头最多输入 6 位（其余号码不向本岗位显示）"]
+        );
+        let e = search(&counter, "441284").await.unwrap_err();
+        assert_eq!(
+            violations(&e),
+            ["query: 号码的一部分须与姓名一起输入（如“李建国 4412”），或输入完整号码"]
+        );
+    }
+);

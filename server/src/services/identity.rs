@@ -15,6 +15,8 @@ use crate::domain;
 use crate::errors::{ApiError, ApiResult};
 
 pub const DEFAULT_PAGE: u32 = 50;
+/// Subjects a name-and-prefix search opens per page, at most.
+const PREFIX_SCAN: i64 = 500;
 pub const MAX_PAGE: u32 = 200;
 
 pub struct IdentityService {
@@ -234,14 +236,41 @@ impl IdentityService {
             n => n.min(MAX_PAGE),
         };
         let full = authz::sees_full_identifiers(caller.role);
-        let query = ident::normalise(&req.query);
+        let (query, prefix) = validate::registry_query(&ident::normalise(&req.query));
+        if let Some(p) = &prefix {
+            if query.is_empty() {
+                return Err(FieldError::new(field::QUERY, Rule::PrefixNeedsName).into());
+            }
+            let max = validate::MASKED_PREFIX_MAX;
+            if !full && p.len() > max {
+                return Err(FieldError::new(field::QUERY, Rule::PrefixTooLong { max }).into());
+            }
+        }
         let mut conn = self.ctx.db.read().await?;
-        let rows = subjects::page(&mut conn, &query, &page.cursor, i64::from(limit)).await?;
-        // The cursor is the last row's id: opaque, never an identity number.
-        let next_cursor = if rows.len() == limit as usize {
-            rows.last().map(|r| r.id.clone()).unwrap_or_default()
-        } else {
-            String::new()
+        // Numbers are sealed: a prefix is matched on the opened numbers of
+        // the subjects the name finds, a bounded scan at a time.
+        let scan = match prefix {
+            Some(_) => PREFIX_SCAN,
+            None => i64::from(limit),
+        };
+        let scanned = subjects::page(&mut conn, &query, &page.cursor, scan).await?;
+        let full_scan = scanned.len() as i64 == scan;
+        let last_scanned = scanned.last().map(|r| r.id.clone()).unwrap_or_default();
+        let rows: Vec<_> = scanned
+            .into_iter()
+            .filter(|r| {
+                prefix
+                    .as_ref()
+                    .is_none_or(|p| r.identifier.starts_with(p.as_str()))
+            })
+            .take(limit as usize)
+            .collect();
+        // The cursor is a row's id: opaque, never an identity number. A
+        // prefix search may end a page short while more names remain.
+        let next_cursor = match (rows.len() == limit as usize, full_scan) {
+            (true, _) => rows.last().map(|r| r.id.clone()).unwrap_or_default(),
+            (false, true) => last_scanned,
+            (false, false) => String::new(),
         };
         Ok(pb::ListSubjectsResponse {
             subjects: rows.iter().map(|r| convert::subject(r, full)).collect(),
