@@ -75,46 +75,74 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
         // The clone is not ready; keep the ready one for this call (tower's
         // documented pattern).
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let ctx = self.ctx.clone();
         Box::pin(async move {
-            let lang = request_lang(&req);
-            let access = authz::access_for(req.uri().path());
-            if access != Access::Public {
-                let header = req
-                    .headers()
-                    .get(http::header::AUTHORIZATION)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                let caller = match authenticate(&ctx, header.as_deref(), lang).await {
-                    Ok(caller) => caller,
-                    Err(e) => {
-                        tracing::info!(path = req.uri().path(), error = %e, "refused");
-                        return Ok(e.into_status(lang).into_http());
-                    }
-                };
-                if let Err(r) = authz::check(access, &caller) {
-                    // Who was refused matters to the supervisor reading the log.
-                    tracing::info!(
-                        path = req.uri().path(),
-                        operator = caller.username,
-                        unit = caller.org_unit_id,
-                        refusal = ?r,
-                        "refused"
-                    );
-                    return Ok(refusal_error(r).into_status(lang).into_http());
-                }
-                req.extensions_mut().insert(caller);
-            }
+            let started = std::time::Instant::now();
             let path = req.uri().path().to_owned();
-            let resp = inner.call(req).await?;
-            Ok(undecodable_is_bad_input(resp, lang, &path))
+            let access = authz::access_for(&path);
+            let resp = answer(&mut inner, &ctx, access, req).await?;
+            // gRPC puts an error's status in the headers (trailers-only);
+            // an answer without one is OK.
+            let outcome = resp
+                .headers()
+                .get("grpc-status")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<i32>().ok())
+                .map_or("Ok".to_string(), |c| {
+                    format!("{:?}", tonic::Code::from_i32(c))
+                });
+            let known = access != Access::Unknown;
+            crate::metrics::observe(&path, known, &outcome, started.elapsed().as_secs_f64());
+            Ok(resp)
         })
     }
+}
+
+/// Authenticates and authorises a call, then passes it on.
+async fn answer<S, B>(
+    inner: &mut S,
+    ctx: &Ctx,
+    access: Access,
+    mut req: http::Request<B>,
+) -> Result<http::Response<Body>, S::Error>
+where
+    S: Service<http::Request<B>, Response = http::Response<Body>>,
+{
+    let lang = request_lang(&req);
+    if access != Access::Public {
+        let header = req
+            .headers()
+            .get(http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let caller = match authenticate(ctx, header.as_deref(), lang).await {
+            Ok(caller) => caller,
+            Err(e) => {
+                tracing::info!(path = req.uri().path(), error = %e, "refused");
+                return Ok(e.into_status(lang).into_http());
+            }
+        };
+        if let Err(r) = authz::check(access, &caller) {
+            // Who was refused matters to the supervisor reading the log.
+            tracing::info!(
+                path = req.uri().path(),
+                operator = caller.username,
+                unit = caller.org_unit_id,
+                refusal = ?r,
+                "refused"
+            );
+            return Ok(refusal_error(r).into_status(lang).into_http());
+        }
+        req.extensions_mut().insert(caller);
+    }
+    let path = req.uri().path().to_owned();
+    let resp = inner.call(req).await?;
+    Ok(undecodable_is_bad_input(resp, lang, &path))
 }
 
 /// tonic answers a request it cannot decode with INTERNAL, and one past the

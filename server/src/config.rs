@@ -184,6 +184,10 @@ pub struct ServeArgs {
     /// ./credit-desk-ssh-host-key).
     #[arg(long, env = "CREDIT_DESK_SSH_HOST_KEY")]
     pub ssh_host_key: Option<PathBuf>,
+    /// Serve Prometheus metrics on this address (off unless given), e.g.
+    /// 127.0.0.1:9464.
+    #[arg(long, env = "CREDIT_DESK_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -303,6 +307,7 @@ pub struct FileConfig {
     pub verification_minutes: Option<u32>,
     pub ssh_listen: Option<SocketAddr>,
     pub ssh_host_key: Option<PathBuf>,
+    pub metrics_listen: Option<SocketAddr>,
     /// tracing filter, e.g. "info" or "credit_desk_server=debug".
     pub log: Option<String>,
 }
@@ -335,6 +340,11 @@ impl FileConfig {
         args.listen
             .or(self.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address parses"))
+    }
+
+    /// Where the metrics endpoint listens, if it is to run at all.
+    pub fn metrics_listen(&self, args: &ServeArgs) -> Option<SocketAddr> {
+        args.metrics_listen.or(self.metrics_listen)
     }
 
     /// Where the SSH endpoint listens, if it is to run at all.

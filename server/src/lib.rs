@@ -18,6 +18,7 @@ pub mod intake;
 pub mod limits;
 pub mod lockout;
 pub mod messages;
+pub mod metrics;
 pub mod objections;
 pub mod password;
 pub mod registry;

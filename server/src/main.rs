@@ -333,6 +333,12 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
                 options.ssh =
                     Some(credit_desk_server::ssh::SshOptions::bind(ssh_listen, &host_key).await?);
             }
+            if let Some(addr) = file.metrics_listen(&serve) {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} for metrics"))?;
+                options.metrics = Some(listener);
+            }
             let shutdown = server::shutdown_signal()?;
             let listener = tokio::net::TcpListener::bind(listen)
                 .await

@@ -45,6 +45,8 @@ pub struct ServeOptions {
     pub limits: ConnectionLimits,
     /// The SSH endpoint, when asked for.
     pub ssh: Option<crate::ssh::SshOptions>,
+    /// Where Prometheus scrapes `/metrics`, when asked for.
+    pub metrics: Option<TcpListener>,
 }
 
 /// The connection bounds an operator may want to change (tests shorten the
@@ -77,6 +79,7 @@ impl ServeOptions {
             tls: None,
             limits: ConnectionLimits::default(),
             ssh: None,
+            metrics: None,
         }
     }
 }
@@ -230,6 +233,14 @@ pub async fn serve(
     }
 
     let shutdown = futures::FutureExt::shared(shutdown);
+    if let Some(listener) = options.metrics {
+        let (db, clock, stop) = (ctx.db.clone(), ctx.clock.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = crate::metrics::serve(listener, db, clock, stop).await {
+                tracing::error!(error = %e, "metrics endpoint");
+            }
+        });
+    }
     let (ssh, local) = match options.ssh {
         Some(ssh) => {
             let (local, dialer) = crate::transport::local();

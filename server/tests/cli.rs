@@ -418,7 +418,14 @@ fn personal_data_is_sealed_and_keys_rotate() {
 fn a_database_is_backed_up_and_restored_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let db = format!("sqlite://{}", dir.path().join("live.db").display());
-    let (ok, out) = run(&["setting", "set", "--db", &db, "objection_notice_attempts", "5"]);
+    let (ok, out) = run(&[
+        "setting",
+        "set",
+        "--db",
+        &db,
+        "objection_notice_attempts",
+        "5",
+    ]);
     assert!(ok, "{out}");
     let copy = dir.path().join("copy.db");
     let copy = copy.to_str().unwrap();

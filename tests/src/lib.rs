@@ -39,6 +39,8 @@ pub struct TestServer {
     pub channel: Channel,
     /// The SSH endpoint, when started with [`TestServer::start_with_ssh`].
     pub ssh: Option<SshEndpoint>,
+    /// Where the server's Prometheus metrics are scraped.
+    pub metrics: std::net::SocketAddr,
     cleanup: Cleanup,
 }
 
@@ -135,6 +137,11 @@ impl TestServer {
         let clock = ManualClock::new(T0);
         demo::seed_if_empty(&db, T0).await.expect("seed demo data");
         let mut options = ServeOptions::new(db.clone(), clock.clone());
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the metrics endpoint");
+        let metrics = metrics_listener.local_addr().expect("metrics address");
+        options.metrics = Some(metrics_listener);
         let mut ssh = None;
         if with_ssh {
             let dir = tempfile::tempdir().expect("temp dir");
@@ -166,6 +173,7 @@ impl TestServer {
             db,
             channel,
             ssh,
+            metrics,
             cleanup,
         })
     }
