@@ -756,18 +756,12 @@ fn card_lines(
         }
     }
     if s.kind() != pb::SubjectKind::Household {
-        out.push(CardLine::new(Look::Heading, cat.card_records));
-        if !card.records_shown {
-            out.push(CardLine::new(
-                Look::Dim,
-                format!("  {}", cat.card_records_hidden),
-            ));
-        } else if card.records.is_empty() {
-            out.push(CardLine::new(
-                Look::Dim,
-                format!("  {}", cat.card_no_records),
-            ));
-        }
+        // Records only for those who see them; a counter is told how.
+        let none = match card.records_shown {
+            true => cat.card_no_records,
+            false => cat.card_records_hidden,
+        };
+        section(&mut out, cat.card_records, card.records.is_empty(), none);
         for r in &card.records {
             let mut head = format!("▸ {} · {} · {}", r.category, r.department, r.source_key);
             if r.deleted_at_ms != 0 {
@@ -811,13 +805,12 @@ fn card_lines(
             }
         }
         if card.records_shown {
-            out.push(CardLine::new(Look::Heading, cat.card_queries));
-            if card.queries.is_empty() {
-                out.push(CardLine::new(
-                    Look::Dim,
-                    format!("  {}", cat.card_no_queries),
-                ));
-            }
+            section(
+                &mut out,
+                cat.card_queries,
+                card.queries.is_empty(),
+                cat.card_no_queries,
+            );
             for q in &card.queries {
                 let outcome = match q.allowed {
                     true => format!("{} {}", cat.log_allowed, q.report_no),
@@ -836,13 +829,12 @@ fn card_lines(
             }
         }
     }
-    out.push(CardLine::new(Look::Heading, cat.card_consents));
-    if card.consents.is_empty() {
-        out.push(CardLine::new(
-            Look::Dim,
-            format!("  {}", cat.card_no_consents),
-        ));
-    }
+    section(
+        &mut out,
+        cat.card_consents,
+        card.consents.is_empty(),
+        cat.card_no_consents,
+    );
     for c in &card.consents {
         let mut text = format!(
             "  {} {} {}～{} {}",
@@ -861,13 +853,12 @@ fn card_lines(
         }
         out.push(CardLine::new(Look::Plain, text));
     }
-    out.push(CardLine::new(Look::Heading, cat.card_tickets));
-    if card.tickets.is_empty() {
-        out.push(CardLine::new(
-            Look::Dim,
-            format!("  {}", cat.card_no_tickets),
-        ));
-    }
+    section(
+        &mut out,
+        cat.card_tickets,
+        card.tickets.is_empty(),
+        cat.card_no_tickets,
+    );
     for t in &card.tickets {
         let mut text = format!(
             "  {} {} {}",
@@ -880,13 +871,13 @@ fn card_lines(
         }
         out.push(CardLine::new(Look::Plain, text).to(Link::Ticket(t.ticket_id.clone())));
     }
-    out.push(CardLine::new(Look::Heading, cat.card_verifications));
-    if card.verifications.is_empty() {
-        out.push(CardLine::new(
-            Look::Dim,
-            format!("  {}", cat.card_no_verifications),
-        ));
-    }
+    let none = cat.card_no_verifications;
+    section(
+        &mut out,
+        cat.card_verifications,
+        card.verifications.is_empty(),
+        none,
+    );
     for v in &card.verifications {
         let method = pb::VerificationMethod::try_from(v.method).unwrap_or_default();
         out.push(CardLine::new(
@@ -901,6 +892,14 @@ fn card_lines(
         ));
     }
     out
+}
+
+/// A card section's heading, and a line saying it holds nothing when so.
+fn section(out: &mut Vec<CardLine>, heading: &str, empty: bool, none: &str) {
+    out.push(CardLine::new(Look::Heading, heading));
+    if empty {
+        out.push(CardLine::new(Look::Dim, format!("  {none}")));
+    }
 }
 
 /// Draws the card's lines wrapped to the width (nothing is cut: a case
