@@ -407,6 +407,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_packaged_configuration_file_is_read() {
+        let file: FileConfig = toml::from_str(include_str!("../../packaging/server.toml"))
+            .expect("packaging/server.toml parses");
+        assert_eq!(
+            file.db.as_deref(),
+            Some("sqlite:///var/lib/credit-desk/credit-desk.db")
+        );
+        assert!(file.key_file.is_some() && file.listen.is_some());
+    }
+
+    #[test]
     fn the_command_line_definition_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
