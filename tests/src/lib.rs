@@ -199,6 +199,18 @@ impl TestServer {
             census.iter().all(|(key, _)| key != "clear"),
             "personal data in the clear: {census:?}"
         );
+        // ...and the queue's kept counts are what its tickets say.
+        let counted = "SELECT org_unit_id, next_due, COUNT(*) FROM tickets
+                        WHERE next_due IS NOT NULL GROUP BY org_unit_id, next_due
+                        ORDER BY org_unit_id, next_due";
+        let kept = "SELECT org_unit_id, due, n FROM queue_due ORDER BY org_unit_id, due";
+        let read = async |sql: &'static str| -> Vec<(String, String, i64)> {
+            sqlx::query_as(sql)
+                .fetch_all(self.db.pool())
+                .await
+                .expect("queue counts")
+        };
+        assert_eq!(read(kept).await, read(counted).await, "kept queue counts");
         self.running.stop().await.expect("server stopped cleanly");
         self.db.close().await;
         if let Cleanup::Postgres { admin_url, name } = self.cleanup
