@@ -100,6 +100,22 @@ both_backends!(
         )
         .await;
         assert_eq!(audited, 1, "who looked at the records is kept");
+        // The household's card lists its members' records, each named.
+        let household = card(&center, &seen.households[0].household_id).await;
+        let members: Vec<&str> = household
+            .records
+            .iter()
+            .map(|r| r.member_name.as_str())
+            .collect();
+        assert!(
+            !members.is_empty() && members.iter().all(|m| *m == "李建国"),
+            "{members:?}"
+        );
+        assert_eq!(
+            household.records.len(),
+            seen.records.len(),
+            "陈美玲 has none in this fixture; 李建国's all appear"
+        );
 
         let counter = srv.session("counter").await;
         let li = find(&counter, DEMO_PEOPLE[1].1).await;
@@ -117,7 +133,7 @@ both_backends!(
                 "SELECT COUNT(*) FROM audit_log WHERE action = 'subject.card'"
             )
             .await,
-            1,
+            2,
             "a card without records is not a look at records"
         );
         // The household's card lists its members, the head first.

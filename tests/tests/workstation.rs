@@ -1414,6 +1414,15 @@ both_backends!(
         let card = center.expect("信息记录（含历次版本");
         assert!(card.contains("(2016)粤1284民初1号"), "whole: {card}");
         assert!(card.contains("导入 old.csv"), "{card}");
+        // The household's card (its line on his card) lists the members' records.
+        for _ in 0..3 {
+            center.key(KeyCode::Down).await;
+        }
+        center.key(KeyCode::Enter).await;
+        let household = center.expect("农户成员");
+        assert!(household.contains("[李建国] 法院判决与执行"), "{household}");
+        center.key(KeyCode::Esc).await;
+        center.expect("所属农户");
         // An empty search browses the whole registry by name.
         center.key(KeyCode::Esc).await;
         center.key(KeyCode::Esc).await;

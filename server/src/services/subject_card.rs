@@ -77,10 +77,19 @@ async fn assemble(
     let keeps_household = subject.kind != pb::SubjectKind::Organisation
         && authz::keep_household(caller.actor(), township.as_ref().map(|t| t.1.as_str())).is_ok();
     let (records, queries) = if view.records_and_queries {
-        let versions = card::versions(conn, &subject.id).await?;
+        let mut shown = records(card::versions(conn, &subject.id).await?, lang);
+        // A household's card lists its members' records, each named.
+        for m in household.iter().flat_map(|h| &h.members) {
+            let Some(person) = &m.person else { continue };
+            let mut theirs = records(card::versions(conn, &person.id).await?, lang);
+            theirs
+                .iter_mut()
+                .for_each(|r| r.member_name = person.name.clone());
+            shown.extend(theirs);
+        }
         let queries = card::queries(conn, &subject.id, QUERIES_SHOWN).await?;
         (
-            records(versions, lang),
+            shown,
             queries
                 .into_iter()
                 .map(|q| pb::CardQuery {
@@ -205,6 +214,7 @@ fn records(rows: Vec<VersionRow>, lang: Lang) -> Vec<pb::CardRecord> {
                 deleted_at_ms: row.deleted_at.unwrap_or_default(),
                 deleted_by_ticket: row.deleted_by_ticket.unwrap_or_default(),
                 versions: vec![version],
+                member_name: String::new(),
             }),
         }
     }

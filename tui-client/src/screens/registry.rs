@@ -755,78 +755,84 @@ fn card_lines(
             );
         }
     }
-    if s.kind() != pb::SubjectKind::Household {
-        // Records only for those who see them; a counter is told how.
-        let none = match card.records_shown {
-            true => cat.card_no_records,
-            false => cat.card_records_hidden,
+    // Records only for those who see them; a counter is told how.
+    let none = match card.records_shown {
+        true => cat.card_no_records,
+        false => cat.card_records_hidden,
+    };
+    section(&mut out, cat.card_records, card.records.is_empty(), none);
+    for r in &card.records {
+        // On a household's card, whose record it is.
+        let member = match r.member_name.is_empty() {
+            true => String::new(),
+            false => format!("[{}] ", r.member_name),
         };
-        section(&mut out, cat.card_records, card.records.is_empty(), none);
-        for r in &card.records {
-            let mut head = format!("▸ {} · {} · {}", r.category, r.department, r.source_key);
-            if r.deleted_at_ms != 0 {
-                head.push_str(&format!(
-                    " [{} {} {}]",
-                    cat.card_deleted,
-                    day(r.deleted_at_ms),
-                    r.deleted_by_ticket
-                ));
-            }
-            out.push(CardLine::new(Look::Plain, head));
-            for v in &r.versions {
-                let mut text = format!("    v{}", v.version);
-                if v.current {
-                    text.push_str(&format!(" {}", cat.card_current));
-                }
-                if !v.start_date.is_empty() || !v.end_date.is_empty() {
-                    text.push_str(&format!(" {}～{}", v.start_date, v.end_date));
-                }
-                if v.has_amount {
-                    text.push_str(&format!(" {}", print::yuan(v.amount_cents)));
-                }
-                text.push_str(&format!(" {}", v.status));
-                if v.negative {
-                    text.push_str(" *");
-                }
-                if !v.details.is_empty() {
-                    text.push_str(&format!(" {}", v.details));
-                }
-                let source = match (v.import_file.as_str(), v.ticket_no.as_str()) {
-                    (_, no) if !no.is_empty() => format!("{} {no}", cat.card_by_ticket),
-                    (file, _) if !file.is_empty() => format!("{} {file}", cat.card_by_import),
-                    _ => String::new(),
-                };
-                text.push_str(&format!(
-                    " · {source} {} {}",
-                    v.operator_name,
-                    day(v.created_at_ms)
-                ));
-                out.push(CardLine::new(Look::Dim, text));
-            }
+        let mut head = format!(
+            "▸ {member}{} · {} · {}",
+            r.category, r.department, r.source_key
+        );
+        if r.deleted_at_ms != 0 {
+            head.push_str(&format!(
+                " [{} {} {}]",
+                cat.card_deleted,
+                day(r.deleted_at_ms),
+                r.deleted_by_ticket
+            ));
         }
-        if card.records_shown {
-            section(
-                &mut out,
-                cat.card_queries,
-                card.queries.is_empty(),
-                cat.card_no_queries,
-            );
-            for q in &card.queries {
-                let outcome = match q.allowed {
-                    true => format!("{} {}", cat.log_allowed, q.report_no),
-                    false => cat.log_refused.to_string(),
-                };
-                out.push(CardLine::new(
-                    Look::Plain,
-                    format!(
-                        "  {} {} {} {} {outcome}",
-                        print::time(q.at_ms, offset),
-                        q.institution,
-                        q.operator_name,
-                        q.purpose
-                    ),
-                ));
+        out.push(CardLine::new(Look::Plain, head));
+        for v in &r.versions {
+            let mut text = format!("    v{}", v.version);
+            if v.current {
+                text.push_str(&format!(" {}", cat.card_current));
             }
+            if !v.start_date.is_empty() || !v.end_date.is_empty() {
+                text.push_str(&format!(" {}～{}", v.start_date, v.end_date));
+            }
+            if v.has_amount {
+                text.push_str(&format!(" {}", print::yuan(v.amount_cents)));
+            }
+            text.push_str(&format!(" {}", v.status));
+            if v.negative {
+                text.push_str(" *");
+            }
+            if !v.details.is_empty() {
+                text.push_str(&format!(" {}", v.details));
+            }
+            let source = match (v.import_file.as_str(), v.ticket_no.as_str()) {
+                (_, no) if !no.is_empty() => format!("{} {no}", cat.card_by_ticket),
+                (file, _) if !file.is_empty() => format!("{} {file}", cat.card_by_import),
+                _ => String::new(),
+            };
+            text.push_str(&format!(
+                " · {source} {} {}",
+                v.operator_name,
+                day(v.created_at_ms)
+            ));
+            out.push(CardLine::new(Look::Dim, text));
+        }
+    }
+    if card.records_shown {
+        section(
+            &mut out,
+            cat.card_queries,
+            card.queries.is_empty(),
+            cat.card_no_queries,
+        );
+        for q in &card.queries {
+            let outcome = match q.allowed {
+                true => format!("{} {}", cat.log_allowed, q.report_no),
+                false => cat.log_refused.to_string(),
+            };
+            out.push(CardLine::new(
+                Look::Plain,
+                format!(
+                    "  {} {} {} {} {outcome}",
+                    print::time(q.at_ms, offset),
+                    q.institution,
+                    q.operator_name,
+                    q.purpose
+                ),
+            ));
         }
     }
     section(
