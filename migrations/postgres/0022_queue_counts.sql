@@ -11,6 +11,9 @@ CREATE TABLE queue_due (
     PRIMARY KEY (org_unit_id, due)
 );
 
+-- No server still on the older schema may change a ticket between the fill  -- only: postgres
+-- and the triggers: its change would be counted by neither.  -- only: postgres
+LOCK TABLE tickets IN SHARE ROW EXCLUSIVE MODE;  -- only: postgres
 INSERT INTO queue_due (org_unit_id, due, n)
 SELECT org_unit_id, next_due, COUNT(*) FROM tickets
  WHERE next_due IS NOT NULL

@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail, ensure};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
 use sqlx::{Connection, Row};
 
 use crate::db::{Backend, Db};
@@ -53,9 +54,9 @@ pub async fn backup(db: &Db, to: &Path) -> anyhow::Result<Summary> {
 /// Checks a SQLite file read-only: SQLite's integrity check and the audit
 /// trail's head. Returns that head's sequence number.
 pub async fn check(file: &Path) -> anyhow::Result<i64> {
-    let url = format!("sqlite://{}?mode=ro", file.display());
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&url)
+    // The file by its path as it is (no URL: a '%' or '?' in a name stays).
+    let options = SqliteConnectOptions::new().filename(file).read_only(true);
+    let mut conn = SqliteConnection::connect_with(&options)
         .await
         .with_context(|| format!("opening {}", file.display()))?;
     let verdict: String = sqlx::query("PRAGMA integrity_check")
@@ -87,7 +88,18 @@ pub async fn restore(from: &Path, db_url: &str, replace: bool) -> anyhow::Result
         "restore puts back a SQLite file; for PostgreSQL use pg_restore (see README)"
     );
     let target = sqlite_path(&url);
-    let seq = check(from).await?;
+    ensure!(
+        !target.to_string_lossy().contains('%'),
+        "--db: give the database's path without %-escapes"
+    );
+    // A backup with a write-ahead log beside it is a live or crashed
+    // database, not a backup: what the check reads would not be copied.
+    ensure!(
+        !with_suffix(from, "-wal").exists(),
+        "{} has a write-ahead log beside it: not a finished backup",
+        from.display()
+    );
+    check(from).await?;
     let wal = with_suffix(&target, "-wal");
     if wal.exists() {
         bail!(
@@ -105,6 +117,14 @@ pub async fn restore(from: &Path, db_url: &str, replace: bool) -> anyhow::Result
     let partial = with_suffix(&target, ".restoring");
     std::fs::copy(from, &partial).with_context(|| format!("copying to {}", partial.display()))?;
     std::fs::File::open(&partial)?.sync_all()?;
+    // What is put in place is what was checked.
+    let seq = match check(&partial).await {
+        Ok(seq) => seq,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            return Err(e);
+        }
+    };
     std::fs::rename(&partial, &target)?;
     // A shared-memory index of the old file would describe another file.
     let _ = std::fs::remove_file(with_suffix(&target, "-shm"));

@@ -91,5 +91,17 @@ async fn a_backup_taken_while_writing_restores_to_a_consistent_database() {
         .await
         .unwrap_err();
     assert!(e.to_string().contains("stop the servers"), "{e}");
+    // A "backup" with a write-ahead log beside it is a live or crashed
+    // database: what a check reads would not be what is copied.
+    let copy = dir.path().join("backup-1.db");
+    std::fs::write(dir.path().join("backup-1.db-wal"), b"x").unwrap();
+    let e = backup::restore(
+        &copy,
+        &format!("sqlite://{}", dir.path().join("r.db").display()),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("write-ahead log"), "{e}");
     srv.finish().await;
 }
