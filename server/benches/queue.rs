@@ -143,6 +143,11 @@ async fn seed_tickets(db: &Db, n: u64, now: i64) {
             .unwrap()
     };
     let (mut tickets, mut disputed, mut letters) = (Vec::new(), Vec::new(), Vec::new());
+    // Personal data is stored sealed, as the server writes it.
+    let sealed: Vec<String> = ["", "13800138000", "大沙镇"]
+        .iter()
+        .map(|v| credit_desk_server::db::sealed::seal(v).unwrap())
+        .collect();
     for (i, (record, subject, department)) in records.iter().enumerate().take(n as usize) {
         let id = uuid::Uuid::now_v7().to_string();
         let received: NaiveDate = today - chrono::Days::new(i as u64 % 25);
@@ -180,13 +185,13 @@ async fn seed_tickets(db: &Db, n: u64, now: i64) {
             V::from(verification.clone()),
             V::from("subject"),
             V::from(""),
-            V::from(""),
+            V::from(sealed[0].clone()),
             V::from(""),
             V::from("wrong_content"),
             V::from("记录有误"),
             V::from(""),
-            V::from("13800138000"),
-            V::from("大沙镇"),
+            V::from(sealed[1].clone()),
+            V::from(sealed[2].clone()),
             V::from("phone"),
             V::from(state),
             V::from(received.to_string()),
