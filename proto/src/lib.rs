@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod errors;
 pub mod ident;
 pub mod lang;
+pub mod now;
 pub mod periods;
 pub mod validate;
 pub mod words;

@@ -57,6 +57,10 @@ pub enum Command {
         /// Interface language: zh-CN (default) or en.
         #[arg(long, env = "CREDIT_DESK_LANG", default_value = "zh-CN")]
         lang: String,
+        /// Run the demo as if today were this date (YYYY-MM-DD), at the
+        /// real time of day: training on a chosen working day.
+        #[arg(long, value_name = "DATE")]
+        as_of: Option<chrono::NaiveDate>,
     },
     /// Create or migrate the database and create the first administrator.
     Init {

@@ -59,13 +59,19 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
             file,
             subjects,
             lang,
+            as_of,
         } => {
+            // Before anything reads the clock: server, seed and workstation
+            // all live on that day.
+            if let Some(day) = as_of {
+                credit_desk_proto::now::pretend_today(day);
+            }
             demo::run(&file, subjects, credit_desk_proto::Lang::from_tag(&lang)).await?;
         }
         Command::Id {
             command: IdCommand::Check { numbers, lang },
         } => {
-            let today = chrono::Local::now().date_naive();
+            let today = credit_desk_proto::now::today();
             let lang = credit_desk_proto::Lang::from_tag(&lang);
             let out = std::io::BufWriter::new(std::io::stdout().lock());
             let (good, bad) = if numbers.is_empty() {

@@ -232,9 +232,9 @@ impl App {
             leave_when_logged_out: false,
             ended_because: None,
             terminal_name,
-            today: chrono::Local::now().date_naive(),
-            utc_offset: *chrono::Local::now().offset(),
-            now: || chrono::Utc::now().timestamp_millis(),
+            today: credit_desk_proto::now::today(),
+            utc_offset: *credit_desk_proto::now::local().offset(),
+            now: credit_desk_proto::now::ms,
         }
     }
 

@@ -195,7 +195,7 @@ impl Db {
             );
         }
         // Shipped data that is not schema: the official holiday schedules.
-        calendar::seed_official(self, chrono::Utc::now().timestamp_millis())
+        calendar::seed_official(self, credit_desk_proto::now::ms())
             .await
             .context("adding the official working-day calendar")?;
         Ok(())

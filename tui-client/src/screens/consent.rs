@@ -298,7 +298,7 @@ impl ConsentScreen {
                     text: receipt_document(
                         receipt,
                         cat,
-                        *chrono::Local::now().offset(),
+                        *credit_desk_proto::now::local().offset(),
                         &self.scope,
                         None,
                     ),

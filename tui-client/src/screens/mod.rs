@@ -406,9 +406,13 @@ impl Screen {
             Screen::Report(s) => s.on_key(key, cat, lang, waiting),
             Screen::Consent(s) => s.on_key(key, cat, lang, waiting, now_ms),
             Screen::ConsentQuery(s) => s.on_key(key, lang, waiting, today),
-            Screen::Withdraw(s) => {
-                s.on_key(key, cat, lang, waiting, *chrono::Local::now().offset())
-            }
+            Screen::Withdraw(s) => s.on_key(
+                key,
+                cat,
+                lang,
+                waiting,
+                *credit_desk_proto::now::local().offset(),
+            ),
             Screen::Purposes(s) => s.on_key(key, cat, lang, waiting),
             Screen::Queue(s) => s.on_key(key),
             Screen::Ticket(s) => s.on_key(key, cat, lang, waiting),

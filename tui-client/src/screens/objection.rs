@@ -180,7 +180,7 @@ impl ObjectionScreen {
             Some(Cmd::Up) => self.scroll = self.scroll.saturating_sub(1),
             Some(Cmd::Print) => {
                 if let Some(t) = &self.filed {
-                    let offset = chrono::Local::now().fixed_offset().timezone();
+                    let offset = credit_desk_proto::now::local().fixed_offset().timezone();
                     return Action::Send(Call::SaveText {
                         path: format!("{}-{}.txt", t.ticket_no, cat.acceptance_title).into(),
                         text: crate::letters::acceptance_receipt(t, cat, offset, None),

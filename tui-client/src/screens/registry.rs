@@ -428,7 +428,7 @@ impl RegistryScreen {
             Editing::AddMember => {
                 let identifier = form.value(field::IDENTIFIER);
                 let relation = form.value(field::RELATION);
-                let today = chrono::Local::now().date_naive();
+                let today = credit_desk_proto::now::today();
                 let errors = validate::collect([
                     validate::household_person(field::IDENTIFIER, &identifier, today),
                     validate::relation(field::RELATION, &relation),

@@ -549,7 +549,11 @@ impl ReportScreen {
             Cmd::Print => match self.report() {
                 Some(r) => Action::Send(Call::SaveText {
                     path: format!("{}.txt", r.report_no).into(),
-                    text: print::document(r, cat, chrono::Local::now().fixed_offset().timezone()),
+                    text: print::document(
+                        r,
+                        cat,
+                        credit_desk_proto::now::local().fixed_offset().timezone(),
+                    ),
                 }),
                 None => Action::None,
             },

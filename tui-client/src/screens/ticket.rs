@@ -393,7 +393,7 @@ impl TicketScreen {
                 );
                 let received = chrono::NaiveDate::parse_from_str(&letter.received_on, "%Y-%m-%d")
                     .unwrap_or_default();
-                let today = chrono::Local::now().date_naive();
+                let today = credit_desk_proto::now::today();
                 if let Err(e) = validate::reply_letter(&number, &day, today, received) {
                     errors.extend(e);
                 }
@@ -504,7 +504,7 @@ impl TicketScreen {
             Cmd::Refresh => return Action::Send(self.load()),
             Cmd::Print => {
                 if let Some(t) = &self.ticket {
-                    let offset = chrono::Local::now().fixed_offset().timezone();
+                    let offset = credit_desk_proto::now::local().fixed_offset().timezone();
                     return Action::Send(Call::SaveText {
                         path: format!("{}.txt", t.ticket_no).into(),
                         text: case_file::document(t, cat, lang, offset, &t.updated_by),
@@ -513,7 +513,7 @@ impl TicketScreen {
             }
             Cmd::Letters | Cmd::Notice | Cmd::Reprint => {
                 if let Some(t) = &self.ticket {
-                    let offset = chrono::Local::now().fixed_offset().timezone();
+                    let offset = credit_desk_proto::now::local().fixed_offset().timezone();
                     let me = self.operator_name.as_str();
                     let (name, text) = match cmd {
                         Cmd::Letters => (
@@ -530,7 +530,7 @@ impl TicketScreen {
                                 t,
                                 cat,
                                 offset,
-                                Some((chrono::Utc::now().timestamp_millis(), me)),
+                                Some((credit_desk_proto::now::ms(), me)),
                             ),
                         ),
                     };
@@ -542,7 +542,7 @@ impl TicketScreen {
             }
             Cmd::Receipt => {
                 if let Some(t) = &self.ticket {
-                    let offset = chrono::Local::now().fixed_offset().timezone();
+                    let offset = credit_desk_proto::now::local().fixed_offset().timezone();
                     return Action::Send(Call::SaveText {
                         path: format!("{}-{}.txt", t.ticket_no, cat.withdrawal_receipt).into(),
                         text: case_file::withdrawal_receipt(t, cat, offset),

@@ -226,7 +226,7 @@ impl WithdrawScreen {
                         cat,
                         offset,
                         &self.categories,
-                        Some((chrono::Utc::now().timestamp_millis(), &self.operator_name)),
+                        Some((credit_desk_proto::now::ms(), &self.operator_name)),
                     ),
                 }),
                 None => Action::None,
