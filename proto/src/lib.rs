@@ -24,3 +24,12 @@ pub mod pb {
 }
 
 pub use lang::{LANG_METADATA_KEY, Lang};
+
+/// gRPC metadata key carrying the session token, as the workstation sends
+/// it. `authorization: Bearer …` works too (grpcurl and other tools), but
+/// HTTP/2 never indexes `authorization`, so on a township link it costs
+/// its ~45 bytes again on every call; this key is indexed after the first
+/// call and then costs one byte. Indexing a secret is safe here: the
+/// header compression context belongs to one workstation connection that
+/// sends no header an attacker chooses (the CRIME-style attacks need one).
+pub const SESSION_METADATA_KEY: &str = "session";

@@ -115,12 +115,8 @@ where
 {
     let lang = request_lang(&req);
     if access != Access::Public {
-        let header = req
-            .headers()
-            .get(http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let caller = match authenticate(ctx, header.as_deref(), lang).await {
+        let token = crate::token::from_headers(req.headers());
+        let caller = match authenticate(ctx, token.as_deref(), lang).await {
             Ok(caller) => caller,
             Err(e) => {
                 tracing::info!(path = req.uri().path(), error = %e, "refused");
@@ -185,12 +181,10 @@ fn refusal_error(r: Refusal) -> ApiError {
     }
 }
 
-/// Turns a bearer token into the operator behind it, enforcing revocation,
-/// absolute and idle expiry, and the enabled flag.
-pub async fn authenticate(ctx: &Ctx, header: Option<&str>, lang: Lang) -> ApiResult<Caller> {
-    let token = header
-        .and_then(token::bearer)
-        .ok_or(ApiError::Unauthenticated)?;
+/// Turns a session token into the operator behind it, enforcing
+/// revocation, absolute and idle expiry, and the enabled flag.
+pub async fn authenticate(ctx: &Ctx, token: Option<&str>, lang: Lang) -> ApiResult<Caller> {
+    let token = token.ok_or(ApiError::Unauthenticated)?;
     let token_hash = token::token_hash(token);
     let now = ctx.now_ms();
     let mut conn = ctx.db.read().await?;

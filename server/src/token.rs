@@ -17,6 +17,19 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// The session token a request carries: `authorization: Bearer …`, else
+/// the workstation's `session` header.
+pub fn from_headers(headers: &http::HeaderMap) -> Option<String> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match text(http::header::AUTHORIZATION.as_str()) {
+        Some(header) => bearer(header).map(str::to_owned),
+        None => text(credit_desk_proto::SESSION_METADATA_KEY)
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned),
+    }
+}
+
 /// Extracts the token from an `authorization` header value.
 pub fn bearer(header: &str) -> Option<&str> {
     let (scheme, token) = header.split_once(' ')?;
@@ -36,6 +49,35 @@ mod tests {
         assert_eq!(token_hash(&a).len(), 64);
         assert_eq!(token_hash(&a), token_hash(&a));
         assert_ne!(token_hash(&a), token_hash(&new_token()));
+    }
+
+    #[test]
+    fn token_from_either_header() {
+        let headers = |pairs: &[(&'static str, &str)]| {
+            let mut h = http::HeaderMap::new();
+            for (k, v) in pairs {
+                h.insert(*k, v.parse().unwrap());
+            }
+            h
+        };
+        assert_eq!(
+            from_headers(&headers(&[("authorization", "Bearer abc")])),
+            Some("abc".into())
+        );
+        assert_eq!(
+            from_headers(&headers(&[("session", "abc")])),
+            Some("abc".into())
+        );
+        // A malformed authorization is not rescued by the other header.
+        assert_eq!(
+            from_headers(&headers(&[
+                ("authorization", "Basic x"),
+                ("session", "abc")
+            ])),
+            None
+        );
+        assert_eq!(from_headers(&headers(&[("session", " ")])), None);
+        assert_eq!(from_headers(&headers(&[])), None);
     }
 
     #[test]

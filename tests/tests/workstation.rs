@@ -1623,3 +1623,56 @@ both_backends!(
         }
     }
 );
+
+// Reference lists (purposes, grantees, categories) are not fetched again
+// for the next operator at the same workstation, and a workstation that
+// kept them in its cache file from an earlier run pays a revalidation of a
+// few bytes for them, not the lists; the session token is sent in the
+// header that HTTP/2 indexes, so it is not paid for again on every call.
+both_backends!(
+    reference_lists_are_kept_across_logins_and_runs,
+    async |srv: &TestServer| {
+        let bytes_down = |desk: &Desk| desk.app.link.meter.totals().1;
+        let mut desk = Desk::open(srv, Lang::Zh);
+        desk.log_in("counter").await;
+        verify(&mut desk, "441284196508120010", "李建国").await;
+        let (calls, down) = (desk.calls, bytes_down(&desk));
+        desk.key(KeyCode::Char('c')).await;
+        desk.expect("银行"); // the first grantee, a bank
+        assert_eq!(desk.calls, calls + 1, "the lists are fetched once");
+        let first_fetch = bytes_down(&desk) - down;
+
+        // The next clerk at the same terminal: no call for the lists.
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Esc).await;
+        desk.key(KeyCode::Char('q')).await;
+        desk.expect("操作员登录");
+        desk.log_in("counter").await;
+        verify(&mut desk, "441284196508120010", "李建国").await;
+        let calls = desk.calls;
+        desk.key(KeyCode::Char('c')).await;
+        desk.expect("银行"); // the first grantee, a bank
+        assert_eq!(desk.calls, calls, "held lists are used at once");
+
+        // The next run, from the cache file: one revalidation, a few bytes.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("reference.pb");
+        let held = &desk.app.reference.as_ref().unwrap().lists;
+        credit_desk::reference_cache::save(&file, held).unwrap();
+        let mut next_day = Desk::open(srv, Lang::Zh);
+        next_day
+            .app
+            .hold_reference(credit_desk::reference_cache::load(&file).unwrap());
+        next_day.log_in("counter").await;
+        verify(&mut next_day, "441284196508120010", "李建国").await;
+        let (calls, down) = (next_day.calls, bytes_down(&next_day));
+        next_day.key(KeyCode::Char('c')).await;
+        next_day.expect("银行"); // the first grantee, a bank
+        assert_eq!(next_day.calls, calls + 1, "checked with the server once");
+        let revalidation = bytes_down(&next_day) - down;
+        assert!(
+            revalidation * 4 < first_fetch,
+            "revalidating costs {revalidation} B, the lists {first_fetch} B"
+        );
+    }
+);

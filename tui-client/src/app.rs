@@ -107,7 +107,9 @@ const COUNTERS_FRESH_MS: i64 = 60_000;
 /// when it did not).
 const REFERENCE_FRESH_MS: i64 = 10 * 60_000;
 
-/// Reference data held for the session.
+/// Reference data held by the workstation: kept across logins (and, by
+/// the `credit-desk` binary, across runs in its cache file), and always
+/// checked against the server's version before it is trusted again.
 pub struct Reference {
     pub lists: pb::ListPurposesResponse,
     pub checked_at: i64,
@@ -123,8 +125,6 @@ pub struct Session {
     /// answer, nothing written since): returning to the menu within a
     /// minute costs no round trip.
     pub counters_at: Option<i64>,
-    /// Purposes, grantees and categories as last answered.
-    pub reference: Option<Reference>,
 }
 
 /// Shown on the login screen in demo mode.
@@ -192,6 +192,10 @@ pub struct App {
     pub utc_offset: chrono::FixedOffset,
     /// The workstation's clock (fixed in tests).
     pub now: fn() -> i64,
+    /// Purposes, grantees and categories as last answered. Not personal
+    /// data, and the same for every operator: a township terminal holds
+    /// them from one day to the next and pays a few bytes to revalidate.
+    pub reference: Option<Reference>,
 }
 
 impl App {
@@ -235,6 +239,7 @@ impl App {
             today: credit_desk_proto::now::today(),
             utc_offset: *credit_desk_proto::now::local().offset(),
             now: credit_desk_proto::now::ms,
+            reference: None,
         }
     }
 
@@ -355,20 +360,28 @@ impl App {
             .unwrap_or_default()
     }
 
-    /// Keeps reference data for the session; an answer that it is unchanged
-    /// is the data held.
+    /// Starts with reference data kept from an earlier run; it is checked
+    /// with the server (a few bytes when unchanged) before its first use.
+    pub fn hold_reference(&mut self, lists: pb::ListPurposesResponse) {
+        if !lists.version.is_empty() && !lists.unchanged {
+            self.reference = Some(Reference {
+                lists,
+                checked_at: i64::MIN,
+            });
+        }
+    }
+
+    /// Keeps reference data; an answer that it is unchanged is the data
+    /// held.
     fn remember_reference(&mut self, lists: pb::ListPurposesResponse) -> pb::ListPurposesResponse {
         let now = (self.now)();
-        let Some(session) = &mut self.session else {
-            return lists;
-        };
-        match (&mut session.reference, lists.unchanged) {
+        match (&mut self.reference, lists.unchanged) {
             (Some(held), true) if held.lists.version == lists.version => {
                 held.checked_at = now;
                 held.lists.clone()
             }
             _ => {
-                session.reference = Some(Reference {
+                self.reference = Some(Reference {
                     lists: lists.clone(),
                     checked_at: now,
                 });
@@ -391,7 +404,6 @@ impl App {
             home,
             verification: None,
             counters_at: Some((self.now)()),
-            reference: None,
         });
         self.notice = None;
         self.stack.clear();
@@ -620,13 +632,17 @@ impl App {
             && let Some(s) = &mut self.session
         {
             s.counters_at = None;
-            // This workstation changes reference data: ask again next time.
-            if matches!(
-                call,
-                Call::AddPurpose(_) | Call::RetirePurpose(_) | Call::CreateOrgUnit(_)
-            ) {
-                s.reference = None;
-            }
+        }
+        // This workstation changes reference data: ask again next time.
+        if matches!(
+            call,
+            Call::AddPurpose(_)
+                | Call::RetirePurpose(_)
+                | Call::RestorePurpose(_)
+                | Call::CreateOrgUnit(_)
+                | Call::UpdateOrgUnit(_)
+        ) {
+            self.reference = None;
         }
         let mut out = Vec::new();
         // One request at a time: a new one supersedes a waiting one.
@@ -643,8 +659,10 @@ impl App {
                 ..
             } => {
                 let now = (self.now)();
-                let held = self.session.as_ref().and_then(|s| s.reference.as_ref());
-                if let Some(r) = held.filter(|r| now - r.checked_at < REFERENCE_FRESH_MS) {
+                let held = self.reference.as_ref();
+                if let Some(r) =
+                    held.filter(|r| now.saturating_sub(r.checked_at) < REFERENCE_FRESH_MS)
+                {
                     // Known and recent: the screen has it at once.
                     let lists = r.lists.clone();
                     let action =

@@ -9,6 +9,7 @@ use credit_desk_proto::Lang;
 
 use crate::app::{App, DemoInfo};
 use crate::net::Client;
+use crate::reference_cache;
 use crate::run;
 use crate::theme::Theme;
 
@@ -22,6 +23,9 @@ pub struct Options {
     pub terminal_name: String,
     /// Shown on the login screen when the server is the embedded demo.
     pub demo: Option<DemoInfo>,
+    /// Keep the reference lists between runs (not for the demo, whose
+    /// server has a new port each time).
+    pub keep_reference: bool,
 }
 
 /// The terminal's name when none was given: the host name, else a word.
@@ -50,6 +54,10 @@ pub async fn open(options: Options) -> anyhow::Result<()> {
     }
     let client = Client::new(&options.server, options.lang, options.ca_pem)?;
     client.connect_early();
+    let cache = options
+        .keep_reference
+        .then(|| reference_cache::path_for(&options.server))
+        .flatten();
     let mut app = App::new(
         options.lang,
         Theme::from_env(),
@@ -58,6 +66,9 @@ pub async fn open(options: Options) -> anyhow::Result<()> {
         options.demo,
         options.terminal_name,
     );
+    if let Some(lists) = cache.as_deref().and_then(reference_cache::load) {
+        app.hold_reference(lists);
+    }
     let mut terminal = ratatui::init();
     let result = run::run(
         &mut terminal,
@@ -68,5 +79,11 @@ pub async fn open(options: Options) -> anyhow::Result<()> {
     )
     .await;
     ratatui::restore();
+    if let (Some(path), Some(held)) = (&cache, &app.reference) {
+        // A cache: losing it costs one fetch, so a failure only logs.
+        if let Err(e) = reference_cache::save(path, &held.lists) {
+            tracing::debug!(error = %e, path = %path.display(), "reference cache not saved");
+        }
+    }
     result
 }

@@ -15,6 +15,7 @@ pub mod launch;
 pub mod letters;
 pub mod net;
 pub mod print;
+pub mod reference_cache;
 pub mod remote;
 pub mod run;
 pub mod screens;

@@ -47,6 +47,7 @@ async fn main() -> anyhow::Result<()> {
             .terminal_name
             .unwrap_or_else(launch::default_terminal_name),
         demo: None,
+        keep_reference: true,
     })
     .await
 }

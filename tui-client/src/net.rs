@@ -452,9 +452,10 @@ impl Client {
             req.metadata_mut().insert(LANG_METADATA_KEY, v);
         }
         if let Some(token) = token
-            && let Ok(v) = format!("Bearer {token}").parse()
+            && let Ok(v) = token.parse()
         {
-            req.metadata_mut().insert("authorization", v);
+            req.metadata_mut()
+                .insert(credit_desk_proto::SESSION_METADATA_KEY, v);
         }
         req
     }

@@ -127,6 +127,7 @@ pub async fn run(db_path: &Path, synthetic_subjects: u64, lang: Lang) -> anyhow:
         ca_pem: None,
         terminal_name: credit_desk::launch::default_terminal_name(),
         demo: Some(demo.info.clone()),
+        keep_reference: false,
     })
     .await;
     demo.server.stop().await?;
