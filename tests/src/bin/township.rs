@@ -5,7 +5,8 @@
 //! `ssh -C`). Both run the same script — log in, verify a person, capture a
 //! consent, run the person's own report, read it, file an objection, open
 //! the queue, log out — against the real server, with the link emulator
-//! between.
+//! between. (a) runs twice: as a workstation's first run, and as one that
+//! kept yesterday's reference lists in its cache file (every day after).
 //!
 //! Per step and way it prints round trips (gRPC calls; for SSH every key,
 //! each of which waits for its echo), bytes each way and the clerk's
