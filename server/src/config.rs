@@ -26,10 +26,21 @@ pub struct Cli {
     /// session_idle_minutes, session_hours, log).
     #[arg(long, env = "CREDIT_DESK_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    /// Log lines as text (default) or as JSON objects, one per line, for a
+    /// log collector.
+    #[arg(long, env = "CREDIT_DESK_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
     #[command(flatten)]
     pub db: DbArg,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args, Default)]
@@ -314,6 +325,8 @@ pub struct FileConfig {
     pub metrics_listen: Option<SocketAddr>,
     /// tracing filter, e.g. "info" or "credit_desk_server=debug".
     pub log: Option<String>,
+    /// "text" or "json".
+    pub log_format: Option<LogFormat>,
 }
 
 impl FileConfig {

@@ -7,7 +7,7 @@ use clap::Parser;
 use credit_desk_server::clock::{Clock, SystemClock};
 use credit_desk_server::config::{
     AuditCommand, CalendarCommand, Cli, Command, DbArg, FileConfig, IdCommand, KeysCommand,
-    OperatorCommand, SettingCommand,
+    LogFormat, OperatorCommand, SettingCommand,
 };
 use credit_desk_server::db::{self, Db};
 use credit_desk_server::server::{self, ServeOptions};
@@ -30,11 +30,13 @@ async fn main() -> std::process::ExitCode {
         .unwrap_or_else(|| "info".into());
     // The demo owns the terminal: its logs go to a file, if anywhere.
     if !matches!(cli.command, Command::Demo { .. }) {
-        tracing_subscriber::fmt()
+        let logs = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
-            .with_writer(std::io::stderr)
-            .with_ansi(std::io::stderr().is_terminal())
-            .init();
+            .with_writer(std::io::stderr);
+        match cli.log_format.or(file.log_format) {
+            Some(LogFormat::Json) => logs.json().init(),
+            _ => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        }
     }
     match run(cli.command, &cli.db, file).await {
         Ok(()) => std::process::ExitCode::SUCCESS,

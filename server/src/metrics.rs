@@ -23,10 +23,19 @@ struct Rpc {
 
 type Timings = Family<Rpc, Histogram, fn() -> Histogram>;
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Login {
+    /// password or key (an SSH public key).
+    way: &'static str,
+    outcome: &'static str,
+}
+
 struct Metrics {
     registry: Registry,
     calls: Family<Rpc, Counter>,
     seconds: Timings,
+    logins: Family<Login, Counter>,
+    lockouts: Counter,
     pool_open: Gauge,
     pool_idle: Gauge,
     sessions: Gauge,
@@ -51,6 +60,18 @@ fn metrics() -> &'static Metrics {
             "rpc_seconds",
             "Time to answer an RPC, by method and outcome",
             seconds.clone(),
+        );
+        let logins = Family::<Login, Counter>::default();
+        registry.register(
+            "logins",
+            "Login attempts (gRPC and SSH), by way and outcome",
+            logins.clone(),
+        );
+        let lockouts = Counter::default();
+        registry.register(
+            "lockouts",
+            "Accounts locked by failed logins",
+            lockouts.clone(),
         );
         let gauge = |registry: &mut Registry, name: &str, help: &str| {
             let g = Gauge::default();
@@ -87,6 +108,8 @@ fn metrics() -> &'static Metrics {
             registry,
             calls,
             seconds,
+            logins,
+            lockouts,
         }
     })
 }
@@ -101,6 +124,19 @@ pub fn observe(method: &str, known: bool, outcome: &str, seconds: f64) {
     let m = metrics();
     m.calls.get_or_create(&labels).inc();
     m.seconds.get_or_create(&labels).observe(seconds);
+}
+
+/// Records one login attempt's outcome.
+pub fn login(way: &'static str, outcome: &'static str) {
+    metrics()
+        .logins
+        .get_or_create(&Login { way, outcome })
+        .inc();
+}
+
+/// Records an account locked by failed logins.
+pub fn lockout() {
+    metrics().lockouts.inc();
 }
 
 /// The text exposition, with the gauges read now.

@@ -449,3 +449,46 @@ fn a_database_is_backed_up_and_restored_from_the_command_line() {
     let (ok, out) = run(&["audit", "verify", "--db", &restored_url]);
     assert!(ok, "{out}");
 }
+
+// `--log-format json` writes one JSON object per log line (for a log
+// collector); the file setting does the same; text stays the default.
+#[test]
+fn logs_are_json_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("l.db").display());
+    let logs = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env("RUST_LOG", "info")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stderr).unwrap()
+    };
+    let json = logs(&["--log-format", "json", "setting", "show", "--db", &db]);
+    let line = json
+        .lines()
+        .find(|l| l.contains("database ready"))
+        .unwrap_or_else(|| panic!("{json}"));
+    let value: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(value["level"], "INFO", "{line}");
+    assert_eq!(value["fields"]["message"], "database ready", "{line}");
+    assert!(value["timestamp"].is_string(), "{line}");
+
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, "log_format = \"json\"\n").unwrap();
+    let from_file = logs(&[
+        "--config",
+        config.to_str().unwrap(),
+        "setting",
+        "show",
+        "--db",
+        &db,
+    ]);
+    assert!(from_file.lines().all(|l| l.starts_with('{')), "{from_file}");
+    let text = logs(&["setting", "show", "--db", &db]);
+    assert!(
+        text.contains("database ready") && !text.contains("{\""),
+        "{text}"
+    );
+}

@@ -49,5 +49,33 @@ async fn calls_sessions_and_the_queue_are_exposed() {
     );
     assert!(after.contains("creditdesk_tickets_open"), "{after}");
     assert!(after.contains("# EOF"), "{after}");
+
+    // Logins by way and outcome; an account locked by wrong passwords
+    // counts as one lockout however many refusals follow. (One test: the
+    // figures are the process's, and a parallel test would move them.)
+    let locked_out = "creditdesk_lockouts_total";
+    let logins =
+        |outcome: &str| format!(r#"creditdesk_logins_total{{way="password",outcome="{outcome}"}}"#);
+    assert_eq!(
+        sample(&after, &logins("ok")) - sample(&before, &logins("ok")),
+        2.0
+    );
+    assert_eq!(
+        sample(&after, &logins("refused")) - sample(&before, &logins("refused")),
+        1.0
+    );
+    for _ in 0..7 {
+        login(&srv, "liaison", "wrong-password").await.unwrap_err();
+    }
+    let locked = scrape(&srv).await;
+    assert_eq!(
+        sample(&locked, locked_out) - sample(&after, locked_out),
+        1.0,
+        "{locked}"
+    );
+    assert!(
+        sample(&locked, &logins("locked")) - sample(&after, &logins("locked")) >= 2.0,
+        "{locked}"
+    );
     srv.finish().await;
 }

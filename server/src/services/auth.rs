@@ -118,6 +118,32 @@ impl AuthService {
         from: Option<IpAddr>,
         credential: Credential,
     ) -> ApiResult<pb::LoginResponse> {
+        let way = match &credential {
+            Credential::Password(_) => "password",
+            Credential::PublicKey(_) => "key",
+        };
+        let result = self
+            .try_open_session(username, terminal, from, credential)
+            .await;
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(ApiError::BadCredentials) => "refused",
+            Err(ApiError::Locked { .. }) => "locked",
+            Err(ApiError::Disabled) => "disabled",
+            Err(ApiError::TooManyAttempts { .. }) => "limited",
+            Err(_) => "error",
+        };
+        crate::metrics::login(way, outcome);
+        result
+    }
+
+    async fn try_open_session(
+        &self,
+        username: &str,
+        terminal: &str,
+        from: Option<IpAddr>,
+        credential: Credential,
+    ) -> ApiResult<pb::LoginResponse> {
         let username = username.trim().to_lowercase();
         let terminal: String = validate::printable(terminal)
             .chars()
@@ -366,6 +392,9 @@ async fn lock(
         }
         None => attempts::set_guard_lock(tx, username, until_ms).await?,
     }
+    // Both callers commit next; a failed commit answers INTERNAL and is
+    // rare enough not to skew the count.
+    crate::metrics::lockout();
     Ok(())
 }
 
