@@ -156,14 +156,15 @@ pub async fn render(db: &Db, now_ms: i64) -> anyhow::Result<String> {
         .bind(now_ms)
         .fetch_one(&mut *conn)
         .await?;
-    // next_due is NULL once closed or withdrawn (tickets_next_due index).
-    let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE next_due IS NOT NULL")
-        .fetch_one(&mut *conn)
-        .await?;
-    let overdue: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE next_due < $1")
-        .bind(today)
-        .fetch_one(&mut *conn)
-        .await?;
+    // The queue's kept counts (migration 0022), not a scan of the tickets.
+    let (open, overdue): (i64, i64) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT),
+                CAST(COALESCE(SUM(CASE WHEN due < $1 THEN n ELSE 0 END), 0) AS BIGINT)
+           FROM queue_due",
+    )
+    .bind(today)
+    .fetch_one(&mut *conn)
+    .await?;
     m.sessions.set(live);
     m.locked.set(locked);
     m.open_tickets.set(open);

@@ -907,12 +907,13 @@ pub async fn counts_by_unit(
     conn: &mut AnyConnection,
     today: &str,
 ) -> sqlx::Result<Vec<(String, i64, i64)>> {
+    // From the kept counts (migration 0022): a few rows per unit.
     sqlx::query_as(
         "SELECT u.name, c.open, c.overdue
-           FROM (SELECT t.org_unit_id AS unit, COUNT(*) AS open,
-                        COALESCE(SUM(CASE WHEN t.next_due < $1 THEN 1 ELSE 0 END), 0) AS overdue
-                   FROM tickets t WHERE t.next_due IS NOT NULL
-                  GROUP BY t.org_unit_id) c
+           FROM (SELECT q.org_unit_id AS unit, CAST(SUM(q.n) AS BIGINT) AS open,
+                        CAST(SUM(CASE WHEN q.due < $1 THEN q.n ELSE 0 END) AS BIGINT) AS overdue
+                   FROM queue_due q
+                  GROUP BY q.org_unit_id) c
            JOIN org_units u ON u.id = c.unit
           ORDER BY u.name",
     )
