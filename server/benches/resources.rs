@@ -11,6 +11,10 @@
 //! - workbook bombs (10 M blank cells; one cell at XFD1048576).
 //!
 //! Targets: peak under 300 MB in each, health answered within 100 ms.
+//!
+//! Then, nothing attacking and nothing watching: the server's CPU over a
+//! quiet minute, and RSS and CPU with 500 logged-in workstations idle on
+//! their own connections (targets: under 150 MB, 0 % CPU).
 //! `cargo bench -p credit-desk-server --bench resources`
 #![allow(clippy::unwrap_used)] // test and bench support: a failure is the report
 
@@ -22,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use credit_desk_proto::pb::{self, auth_client::AuthClient, intake_client::IntakeClient};
 use credit_desk_server::clock::{Clock, SystemClock};
-use credit_desk_server::db::{Db, org_units};
+use credit_desk_server::db::org_units;
 use credit_desk_server::demo;
 use credit_desk_server::intake::table::crafted::{sheet, workbook};
 use prost::Message;
@@ -127,6 +131,65 @@ fn tally(codes: &BTreeMap<String, u32>) -> String {
         .map(|(c, n)| format!("{c} {n}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// CPU time the process has used (user + system), in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): state is the
+    // first, utime the 12th, stime the 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let tick = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());
+    tick(11).unwrap_or(0) + tick(12).unwrap_or(0)
+}
+
+/// The share of one core the server used over `window`, nothing asked of it.
+async fn quiet_cpu(pid: u32, window: Duration) -> (f64, u64) {
+    let ticks_per_s = 100.0; // USER_HZ on Linux
+    let before = cpu_ticks(pid);
+    tokio::time::sleep(window).await;
+    let ticks = cpu_ticks(pid) - before;
+    (
+        ticks as f64 / ticks_per_s / window.as_secs_f64() * 100.0,
+        ticks,
+    )
+}
+
+/// 500 workstations logged in and idle, each on its own connection after
+/// one call (the menu's). Their sessions are made in the database as a
+/// login makes them: 500 logins from one address would meet the
+/// per-address limit, and the password hash is measured elsewhere.
+async fn idle_sessions(t: &Target, tokens: &[String]) {
+    let at_rest = rss_bytes(t.pid);
+    let mut held = Vec::new();
+    for token in tokens {
+        let channel = Endpoint::from_shared(t.url.clone())
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let mut req = tonic::Request::new(pb::HomeRequest::default());
+        req.metadata_mut().insert(
+            credit_desk_proto::SESSION_METADATA_KEY,
+            token.parse().unwrap(),
+        );
+        AuthClient::new(channel.clone()).home(req).await.unwrap();
+        held.push(channel);
+    }
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let rss = rss_bytes(t.pid);
+    let window = Duration::from_secs(60);
+    let (cpu, ticks) = quiet_cpu(t.pid, window).await;
+    println!(
+        "{} logged-in idle sessions: RSS {} MiB (before them {} MiB), after {} s {} MiB; CPU over {} s idle {cpu:.2} % ({ticks} ticks)",
+        held.len(),
+        rss / MIB,
+        at_rest / MIB,
+        window.as_secs() + 5,
+        rss_bytes(t.pid) / MIB,
+        window.as_secs(),
+    );
 }
 
 async fn login(
@@ -323,9 +386,16 @@ async fn bombs(t: &Target, token: &str, department: &str) -> String {
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("attack.db").display());
+    let tokens: Vec<String> = (0..500)
+        .map(|_| credit_desk_server::token::new_token())
+        .collect();
     let court = {
-        credit_desk_server::vault::install_ephemeral();
-        let db = Db::connect_and_migrate(&url).await.unwrap();
+        // Keys in the file next to the database, as the server will read
+        // them (the demo's personal data is sealed at rest).
+        let keys = credit_desk_server::vault::default_key_file(&url);
+        let db = credit_desk_server::db::sealed::open_with_keys(&url, &keys)
+            .await
+            .unwrap();
         demo::seed_if_empty(&db, SystemClock.now_ms())
             .await
             .unwrap();
@@ -336,6 +406,28 @@ async fn main() {
             .unwrap()
             .id;
         drop(conn);
+        // Sessions for the idle workstations, as a login writes them.
+        let mut conn = db.read().await.unwrap();
+        let counter = credit_desk_server::db::operators::get_by_username(&mut conn, "counter")
+            .await
+            .unwrap()
+            .unwrap();
+        drop(conn);
+        let now = SystemClock.now_ms();
+        let mut tx = db.begin_write().await.unwrap();
+        for token in &tokens {
+            credit_desk_server::db::sessions::insert(
+                &mut tx,
+                &credit_desk_server::token::token_hash(token),
+                &counter.id,
+                "bench",
+                now,
+                now + 12 * 3_600_000,
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
         db.close().await;
         id
     };
@@ -346,7 +438,8 @@ async fn main() {
     let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_credit-desk-server"))
         .args(["serve", "--db", &url, "--listen", &addr.to_string()])
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .env("RUST_LOG", "warn")
         .kill_on_drop(true)
         .spawn()
         .unwrap();
@@ -355,6 +448,9 @@ async fn main() {
     let health = loop {
         if let Ok(c) = Endpoint::from_shared(url.clone()).unwrap().connect().await {
             break c;
+        }
+        if let Some(status) = server.try_wait().unwrap() {
+            panic!("the server exited before serving: {status}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
@@ -375,5 +471,8 @@ async fn main() {
     phase(&t, "idle connections", idle_connections(&t)).await;
     phase(&t, "never-read calls", never_read(&t, &counter)).await;
     phase(&t, "workbook bombs", bombs(&t, &center, &court)).await;
+    let (cpu, ticks) = quiet_cpu(pid, Duration::from_secs(60)).await;
+    println!("quiet, no connections but the watch's: CPU over 60 s {cpu:.2} % ({ticks} ticks)");
+    idle_sessions(&t, &tokens).await;
     server.kill().await.unwrap();
 }
