@@ -25,17 +25,28 @@ impl Tmux {
         self.run(&["capture-pane", "-p", "-t", &self.session])
     }
 
+    /// Waits until the screen shows every one of `texts` and not `gone`.
+    fn wait_for_all(&self, texts: &[&str], gone: &str) -> String {
+        self.wait_until(&format!("{texts:?} without {gone:?}"), |screen| {
+            texts.iter().all(|t| screen.contains(t)) && !screen.contains(gone)
+        })
+    }
+
     /// Waits until the screen shows `text`; panics with the screen if not.
     fn wait_for(&self, text: &str) -> String {
+        self.wait_until(&format!("{text:?}"), |screen| screen.contains(text))
+    }
+
+    fn wait_until(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
         // Generous: a busy CI machine seeds the debug demo slowly; a pass is fast.
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             let screen = self.screen();
-            if screen.contains(text) {
+            if done(&screen) {
                 return screen;
             }
             if Instant::now() > deadline {
-                panic!("timed out waiting for {text:?}; screen:\n{screen}");
+                panic!("timed out waiting for {what}; screen:\n{screen}");
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -356,9 +367,11 @@ fn demo_login_reaches_the_menu() {
     tmux.send(&["q"]);
     tmux.wait_for("需收费 10.00 元");
     tmux.send(&["y"]);
-    let paid = tmux.wait_for("报告编号");
+    // The fee prompt sits over the report it will run again: wait for the
+    // paid one (its prompt gone), not for any report number.
+    let paid = tmux.wait_for_all(&["报告编号", "经核更正"], "确认收费");
     assert!(
-        paid.contains("经核更正"),
+        !paid.contains("异议处理中"),
         "the correction still stands:\n{paid}"
     );
     back_to_menu(&tmux, 2);
