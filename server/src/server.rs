@@ -102,6 +102,9 @@ macro_rules! configured {
 
 /// How often a server refreshes the planner's statistics (SQLite).
 const STATISTICS_EVERY: std::time::Duration = std::time::Duration::from_secs(6 * 3600);
+/// How often a server looks for the logs' monthly partitions to make
+/// (PostgreSQL; a look when none is due is a few catalogue reads).
+const PARTITIONS_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// Serves on `listener` until `shutdown` resolves, then lets running calls
 /// finish.
@@ -136,6 +139,18 @@ pub async fn serve(
             every.tick().await;
             if let Err(e) = db.refresh_statistics().await {
                 tracing::warn!(error = %e, "refreshing planner statistics");
+            }
+        }
+    });
+
+    // The logs' monthly partitions (PostgreSQL): at start, then hourly.
+    let shared = ctx.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PARTITIONS_EVERY);
+        loop {
+            every.tick().await;
+            if let Err(e) = crate::db::partitions::ensure(&shared.db, shared.now_ms()).await {
+                tracing::warn!(error = %e, "making the logs' monthly partitions");
             }
         }
     });

@@ -211,6 +211,13 @@ impl TestServer {
                 .expect("queue counts")
         };
         assert_eq!(read(kept).await, read(counted).await, "kept queue counts");
+        let counted = "SELECT l.department_id, l.reply_due, COUNT(*) FROM ticket_letters l
+                         JOIN tickets t ON t.id = l.ticket_id
+                        WHERE l.replied_at IS NULL AND t.next_due IS NOT NULL
+                        GROUP BY l.department_id, l.reply_due
+                        ORDER BY l.department_id, l.reply_due";
+        let kept = "SELECT department_id, due, n FROM letter_due ORDER BY department_id, due";
+        assert_eq!(read(kept).await, read(counted).await, "kept letter counts");
         self.running.stop().await.expect("server stopped cleanly");
         self.db.close().await;
         if let Cleanup::Postgres { admin_url, name } = self.cleanup

@@ -1,12 +1,15 @@
 //! What the benches share: a scratch PostgreSQL database next to the one
-//! `DATABASE_URL` names, dropped afterwards.
+//! `DATABASE_URL` names, dropped afterwards; open tickets in bulk.
 #![allow(clippy::unwrap_used)] // test and bench support: a failure is the report
+#![allow(dead_code)] // each bench uses its part
+
+pub mod tickets;
 
 use sqlx::{Connection, Executor};
 
 pub struct ScratchPg {
-    admin_url: String,
-    name: String,
+    pub admin_url: String,
+    pub name: String,
     pub url: String,
 }
 

@@ -19,6 +19,7 @@ pub mod issued;
 pub mod month_report;
 pub mod operators;
 pub mod org_units;
+pub mod partitions;
 pub mod queries;
 pub mod query_log;
 pub mod queue;

@@ -99,6 +99,20 @@ pub async fn next_report_number(conn: &mut AnyConnection, day: &str) -> sqlx::Re
     .await
 }
 
+/// Gives an allowed attempt its report number (taken last, see RunQuery).
+pub async fn set_report_no(
+    conn: &mut AnyConnection,
+    id: &str,
+    report_no: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE query_log SET report_no = $1 WHERE id = $2")
+        .bind(report_no)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Allowed self-queries of a subject since `since_ms` (the year's start).
 pub async fn self_queries_since(
     conn: &mut AnyConnection,
@@ -138,7 +152,7 @@ pub async fn query_records(
            LEFT JOIN org_units i ON i.id = q.institution_id
            LEFT JOIN purposes p ON p.code = q.purpose
           WHERE q.subject_id = $1 AND q.outcome = 'allowed' AND q.at >= $2
-          ORDER BY q.at DESC",
+          ORDER BY q.at DESC, q.id DESC",
     )
     .bind(subject_id)
     .bind(since_ms)

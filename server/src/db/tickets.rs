@@ -927,15 +927,13 @@ pub async fn counts_by_department(
     conn: &mut AnyConnection,
     today: &str,
 ) -> sqlx::Result<Vec<(String, i64, i64)>> {
+    // From the kept counts (migration 0024): a few rows per department.
     sqlx::query_as(
         "SELECT u.name, c.open, c.overdue
-           FROM (SELECT l.department_id AS unit, COUNT(*) AS open,
-                        COALESCE(SUM(CASE WHEN l.reply_due < $1 THEN 1 ELSE 0 END), 0) AS overdue
-                   FROM ticket_letters l
-                  WHERE l.replied_at IS NULL
-                    AND EXISTS (SELECT 1 FROM tickets t
-                                 WHERE t.id = l.ticket_id AND t.next_due IS NOT NULL)
-                  GROUP BY l.department_id) c
+           FROM (SELECT d.department_id AS unit, CAST(SUM(d.n) AS BIGINT) AS open,
+                        CAST(SUM(CASE WHEN d.due < $1 THEN d.n ELSE 0 END) AS BIGINT) AS overdue
+                   FROM letter_due d
+                  GROUP BY d.department_id) c
            JOIN org_units u ON u.id = c.unit
           ORDER BY u.name",
     )

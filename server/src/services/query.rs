@@ -117,15 +117,28 @@ impl QueryService {
         };
         let (log_id, replayed) = create_once(&self.ctx, key, async |tx| {
             let id = log_attempt(tx, &caller, &ask, verification_id, &decision, now).await?;
+            let mut report_no = None;
             if decision.result.is_ok() {
                 let log = queries::get_log(tx, &id)
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("query log {id} vanished"))?;
-                let report = self
+                let mut report = self
                     .report(tx, &log, &ask.categories, known.clone(), caller.lang)
                     .await?;
+                // The day's report counter is one row every query of every
+                // server takes, locked until commit: taken after the
+                // report's reads, it holds the others only for this
+                // transaction's last writes, as the audit chain's head
+                // does (load bench, 3 servers × 200 clerks: queries waiting
+                // on it in 32 % of samples before, 15 % after).
+                let day = local_date(now);
+                let n = queries::next_report_number(tx, &day.format("%Y%m%d").to_string()).await?;
+                report.report_no = report::report_number(day, n);
+                queries::set_report_no(tx, &id, &report.report_no).await?;
                 issued::insert(tx, &report.report_no, &id, now, &report.encode_to_vec()).await?;
+                report_no = Some(report.report_no);
             }
+            audit_attempt(tx, &caller, &ask, &id, &decision, report_no.as_deref(), now);
             Ok(id)
         })
         .await?;
@@ -463,8 +476,9 @@ async fn basis_facts(
     })
 }
 
-/// The query log row of an attempt, allowed (with its report number) or
-/// refused (with the reason's code). Returns its id.
+/// The query log row of an attempt, allowed or refused (with the reason's
+/// code); an allowed one gets its report number when the report is made.
+/// Returns its id.
 async fn log_attempt(
     tx: &mut crate::db::WriteTx,
     caller: &Caller,
@@ -473,25 +487,17 @@ async fn log_attempt(
     decision: &basis::Decision,
     now: i64,
 ) -> ApiResult<String> {
-    let (basis_name, consent_id, purpose, institution) = match &ask.basis {
-        Basis::SelfQuery { .. } => ("self", None, None, None),
+    let (consent_id, purpose, institution) = match &ask.basis {
+        Basis::SelfQuery { .. } => (None, None, None),
         Basis::Consent {
             consent,
             institution_id,
             purpose,
         } => (
-            "consent",
             consent.as_ref().map(|c| c.id.as_str()),
             Some(purpose.as_str()),
             Some(institution_id.as_str()),
         ),
-    };
-    let report_no = if decision.result.is_ok() {
-        let day = local_date(now);
-        let n = queries::next_report_number(tx, &day.format("%Y%m%d").to_string()).await?;
-        Some(report::report_number(day, n))
-    } else {
-        None
     };
     // Institutions and purposes named in a refused query may not exist;
     // the log keeps only those that do.
@@ -513,30 +519,47 @@ async fn log_attempt(
             org_unit_id: &caller.org_unit_id,
             terminal: &caller.terminal,
             subject_id: &ask.subject_id,
-            basis: basis_name,
+            basis: basis_name(ask),
             consent_id,
             verification_id,
             purpose: purpose.filter(|_| purpose_ok),
             institution_id: institution.filter(|_| institution_ok),
             allowed: decision.result.is_ok(),
             reason: decision.result.as_ref().err().map_or("", |r| r.code()),
-            report_no: report_no.as_deref(),
+            report_no: None,
             fee_applies: decision.fee_applies,
         },
     )
     .await?;
-    let outcome = match (&decision.result, &report_no) {
-        (Ok(_), Some(no)) => format!("subject {} {basis_name}: allowed {no}", ask.subject_id),
-        (Err(refusal), _) => format!(
-            "subject {} {basis_name}: refused {}",
-            ask.subject_id,
-            refusal.code()
-        ),
-        (Ok(_), None) => format!("subject {} {basis_name}: allowed", ask.subject_id),
+    Ok(id)
+}
+
+fn basis_name(ask: &Ask) -> &'static str {
+    match ask.basis {
+        Basis::SelfQuery { .. } => "self",
+        Basis::Consent { .. } => "consent",
+    }
+}
+
+/// The audit entry of an attempt: allowed with its report number, or
+/// refused with the reason's code.
+fn audit_attempt(
+    tx: &mut crate::db::WriteTx,
+    caller: &Caller,
+    ask: &Ask,
+    log_id: &str,
+    decision: &basis::Decision,
+    report_no: Option<&str>,
+    now: i64,
+) {
+    let (subject, basis) = (&ask.subject_id, basis_name(ask));
+    let outcome = match (&decision.result, report_no) {
+        (Ok(_), Some(no)) => format!("subject {subject} {basis}: allowed {no}"),
+        (Ok(_), None) => format!("subject {subject} {basis}: allowed"),
+        (Err(refusal), _) => format!("subject {subject} {basis}: refused {}", refusal.code()),
     };
     let who = Some(caller.operator_id.as_str());
-    audit::record(tx, who, "query.attempt", &id, &outcome, now);
-    Ok(id)
+    audit::record(tx, who, "query.attempt", log_id, &outcome, now);
 }
 
 impl QueryService {

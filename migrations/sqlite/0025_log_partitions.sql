@@ -1,0 +1,11 @@
+-- The append-only logs (query log, audit trail, login attempts) are split by
+-- month on PostgreSQL, so that a province's years of them stay cheap to
+-- search, to archive and to drop a month at a time (see README, "operating
+-- it"). A month is a UTC month of `at`; rows of a month with no partition
+-- yet wait in the default partition until the servers make one
+-- (db::partitions). SQLite keeps each log as one table.
+--
+-- A partitioned table's keys must hold its partition column: ids are
+-- unique with their time (ids are UUIDv7, made once), report numbers are
+-- kept unique by the issued reports' key, and audit sequence numbers by the
+-- chain's head row (and checked by the chain itself).
