@@ -501,8 +501,13 @@ both_backends!(
             ["department_reply"],
             "a liaison sees their own clock only"
         );
+        // The court's counts are its letter's (kept per department).
+        let stats = court.stats.unwrap();
+        assert_eq!((stats.open, stats.overdue), (1, 0));
         // Another department's liaison sees nothing and cannot read it.
-        assert!(queue(&tax, "").await.items.is_empty());
+        let other = queue(&tax, "").await;
+        assert!(other.items.is_empty());
+        assert_eq!(other.stats.unwrap().open, 0);
         let err = tax
             .objection()
             .get_ticket(pb::GetTicketRequest {

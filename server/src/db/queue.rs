@@ -134,7 +134,10 @@ pub async fn changed_since(
     limit: i64,
 ) -> sqlx::Result<Vec<String>> {
     let mut c = Clause::new(&format!(" WHERE t.change_seq > {seq}"));
-    c.and_in("t.org_unit_id", &scope.units)
+    // The units are matched on an expression, not the column: SQLite
+    // otherwise reads a township's every ticket by its unit index (80 ms
+    // at 50 k) where the change index finds the few changed ones.
+    c.and_in("t.org_unit_id || ''", &scope.units)
         .and(INVOLVES, &scope.waiting_on);
     let sql = format!(
         "SELECT t.id FROM tickets t{}
@@ -160,23 +163,33 @@ pub async fn stats(
     soon: &str,
     warn: &str,
 ) -> sqlx::Result<[i64; 5]> {
-    // A unit's counts are kept as tickets change (migration 0022): a few
-    // rows per unit, whatever its number of tickets. Filters on what the
-    // kept counts do not know (a department, a state) read the tickets.
-    let by_unit_only =
-        scope.waiting_on.is_empty() && scope.state.is_empty() && scope.department_id.is_empty();
-    let mut c = match by_unit_only {
-        true => {
-            let mut c = Clause::new(" WHERE 1 = 1");
-            c.and_in("q.org_unit_id", &scope.units)
-                .and("q.org_unit_id = $?", &scope.org_unit_id);
-            c
-        }
-        false => scope.clause(),
+    // Counts are kept as tickets and letters change: per unit (migration
+    // 0022) and, for a liaison, per department (0024), a few rows each
+    // whatever the number of tickets. Filters the kept counts do not know
+    // (a state, a disputed record's department) read the tickets.
+    let kept = scope.state.is_empty() && scope.department_id.is_empty();
+    let by_unit_only = kept && scope.waiting_on.is_empty();
+    let by_department_only = kept
+        && !scope.waiting_on.is_empty()
+        && scope.units.is_empty()
+        && scope.org_unit_id.is_empty();
+    let mut c = if by_unit_only {
+        let mut c = Clause::new(" WHERE 1 = 1");
+        c.and_in("q.org_unit_id", &scope.units)
+            .and("q.org_unit_id = $?", &scope.org_unit_id);
+        c
+    } else if by_department_only {
+        let mut c = Clause::new(" WHERE 1 = 1");
+        c.and("q.department_id = $?", &scope.waiting_on);
+        c
+    } else {
+        scope.clause()
     };
     // A department has one letter per ticket: its reply date is the deadline.
     let (due, from) = if by_unit_only {
         ("q.due", "queue_due q".to_string())
+    } else if by_department_only {
+        ("q.due", "letter_due q".to_string())
     } else if scope.waiting_on.is_empty() {
         ("t.next_due", "tickets t".to_string())
     } else {
@@ -194,7 +207,11 @@ pub async fn stats(
     c.values
         .extend([V::from(today), V::from(soon), V::from(warn)]);
     // Each kept row stands for n tickets; a ticket read stands for one.
-    let n = if by_unit_only { "q.n" } else { "1" };
+    let n = if by_unit_only || by_department_only {
+        "q.n"
+    } else {
+        "1"
+    };
     let sql = format!(
         "SELECT CAST(COALESCE(SUM(n), 0) AS BIGINT) AS open,
                 CAST(COALESCE(SUM(CASE WHEN d < ${t} THEN n ELSE 0 END), 0) AS BIGINT) AS overdue,

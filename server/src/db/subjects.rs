@@ -71,30 +71,63 @@ pub async fn get_by_identifier(
     open_one(row)
 }
 
-/// Subjects whose name contains `query`, or who hold the number `query`
-/// (numbers are sealed: only a whole one is found), in name order after
-/// the subject with id `after` ("" for the first page).
+/// A page of subjects by name prefix: $1 ≤ name < $2, after subject $3,
+/// $4 rows (see [`page`]).
+pub const BY_NAME: &str = select!(
+    "WHERE s.name COLLATE \"binary\" >= $1 AND s.name COLLATE \"binary\" < $2
+       AND ($3 = '' OR s.name COLLATE \"binary\" > (SELECT name FROM subjects WHERE id = $3)
+            OR (s.name = (SELECT name FROM subjects WHERE id = $3) AND s.id > $3))
+     ORDER BY s.name COLLATE \"binary\", s.id LIMIT $4"
+);
+
+/// The same, or holding the number whose blind indexes are $3–$10.
+pub const BY_NAME_OR_NUMBER: &str = select!(
+    "WHERE ((s.name COLLATE \"binary\" >= $1 AND s.name COLLATE \"binary\" < $2)
+            OR s.identifier_index IN ($3, $4, $5, $6, $7, $8, $9, $10))
+       AND ($11 = '' OR s.name COLLATE \"binary\" > (SELECT name FROM subjects WHERE id = $11)
+            OR (s.name = (SELECT name FROM subjects WHERE id = $11) AND s.id > $11))
+     ORDER BY s.name COLLATE \"binary\", s.id LIMIT $12"
+);
+
+/// Subjects whose name starts with `query`, or who hold the number `query`
+/// (numbers are sealed: only a whole one is found), in name order (by code
+/// point) after the subject with id `after` ("" for the first page).
+///
+/// A name is matched as a prefix, on the name index in its order, so that
+/// a page costs the same in a county of a million as in a demo (a
+/// "contains" match read the whole table: 1–3 s a search at 1 M subjects).
+/// `COLLATE "binary"` is SQLite's own order; on PostgreSQL it names a "C"
+/// collation the migrations make, with an index in it, whatever the
+/// database's locale.
 pub async fn page(
     conn: &mut AnyConnection,
     query: &str,
     after: &str,
     limit: i64,
 ) -> sqlx::Result<Vec<SubjectRow>> {
-    let text = like_literal(query);
+    // Every name that starts with `query` sorts from it to it followed by
+    // the last code point.
+    let (from, to) = (query.to_string(), format!("{query}\u{10FFFF}"));
+    // Only letters and digits may be a number: a name in Chinese is looked
+    // up on the name index alone.
+    let maybe_number = !query.is_empty() && query.chars().all(|c| c.is_ascii_alphanumeric());
+    if !maybe_number {
+        let rows = sqlx::query_as(BY_NAME)
+            .bind(from)
+            .bind(to)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(conn)
+            .await?;
+        return open_all(rows);
+    }
     let number = credit_desk_proto::ident::normalise(query);
     // Every key's index (rows not yet resealed after a rotation carry an
     // older one), padded with the current one to a fixed count.
     let mut indexes = sealed::indexes(&number)?;
     let current = indexes.first().cloned().unwrap_or_default();
     indexes.resize(crate::vault::KEYS_MAX, current);
-    let mut q = sqlx::query_as(select!(
-        "WHERE (s.name LIKE $1 ESCAPE '\\'
-                OR s.identifier_index IN ($2, $3, $4, $5, $6, $7, $8, $9))
-           AND ($10 = '' OR s.name > (SELECT name FROM subjects WHERE id = $10)
-                OR (s.name = (SELECT name FROM subjects WHERE id = $10) AND s.id > $10))
-          ORDER BY s.name, s.id LIMIT $11"
-    ))
-    .bind(format!("%{text}%"));
+    let mut q = sqlx::query_as(BY_NAME_OR_NUMBER).bind(from).bind(to);
     for index in indexes {
         q = q.bind(index);
     }

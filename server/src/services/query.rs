@@ -127,10 +127,10 @@ impl QueryService {
                     .await?;
                 // The day's report counter is one row every query of every
                 // server takes, locked until commit: taken after the
-                // report's reads, it holds the others only for this
-                // transaction's last writes, as the audit chain's head
-                // does (load bench, 3 servers × 200 clerks: queries waiting
-                // on it in 32 % of samples before, 15 % after).
+                // report's reads, it is held only through this
+                // transaction's last writes and its commit, the tail in
+                // which the audit chain's head serialises every writer
+                // anyway (see the load bench in the README).
                 let day = local_date(now);
                 let n = queries::next_report_number(tx, &day.format("%Y%m%d").to_string()).await?;
                 report.report_no = report::report_number(day, n);
