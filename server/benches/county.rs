@@ -13,6 +13,8 @@
 
 mod support;
 
+use support::{authed, rid};
+
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -31,19 +33,6 @@ use tonic::transport::Channel;
 
 const TICKETS: u64 = 100_000;
 const SAMPLES: usize = 200;
-
-fn authed<T>(m: T, token: &str) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(m);
-    r.metadata_mut().insert(
-        credit_desk_proto::SESSION_METADATA_KEY,
-        token.parse().unwrap(),
-    );
-    r
-}
-
-fn rid() -> String {
-    uuid::Uuid::now_v7().to_string()
-}
 
 /// "p50 … ms, p99 … ms" of milliseconds.
 fn percentiles(mut ms: Vec<f64>) -> String {

@@ -16,6 +16,8 @@
 
 mod support;
 
+use support::{authed, rid};
+
 use std::collections::{BTreeMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -86,19 +88,6 @@ impl Rng {
         self.0 ^= self.0 << 17;
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
-}
-
-fn authed<T>(m: T, token: &str) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(m);
-    r.metadata_mut().insert(
-        credit_desk_proto::SESSION_METADATA_KEY,
-        token.parse().unwrap(),
-    );
-    r
-}
-
-fn rid() -> String {
-    uuid::Uuid::now_v7().to_string()
 }
 
 struct Clerk {

@@ -447,45 +447,42 @@ both_backends!(
         use credit_desk_server::db::{Backend, subjects};
         use sqlx::Row;
         let mut conn = srv.db.pool().acquire().await.unwrap();
-        let plan: Vec<String> = match srv.db.backend() {
-            Backend::Sqlite => {
-                let sql = format!("EXPLAIN QUERY PLAN {}", subjects::BY_NAME);
-                sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind("李")
-                    .bind("李\u{10FFFF}")
-                    .bind("")
-                    .bind(20i64)
-                    .fetch_all(&mut *conn)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.get::<String, _>("detail"))
-                    .collect()
-            }
-            Backend::Postgres => {
-                // The demo's few subjects fit one page: the planner is told
-                // that reading them all costs what it would in a county.
-                for sql in ["SET enable_seqscan = off", "SET enable_bitmapscan = off"] {
-                    sqlx::query(sql).execute(&mut *conn).await.unwrap();
-                }
-                let sql = format!("EXPLAIN {}", subjects::BY_NAME);
-                let plan = sqlx::query(sqlx::AssertSqlSafe(sql))
-                    .bind("李")
-                    .bind("李\u{10FFFF}")
-                    .bind("")
-                    .bind(20i64)
-                    .fetch_all(&mut *conn)
-                    .await
-                    .unwrap()
-                    .iter()
-                    .map(|r| r.get::<String, _>(0))
-                    .collect();
-                for sql in ["RESET enable_seqscan", "RESET enable_bitmapscan"] {
-                    sqlx::query(sql).execute(&mut *conn).await.unwrap();
-                }
-                plan
-            }
+        let postgres = srv.db.backend() == Backend::Postgres;
+        // The demo's few subjects fit one page: PostgreSQL's planner is
+        // told that reading them all costs what it would in a county.
+        let settings = ["enable_seqscan", "enable_bitmapscan"];
+        for setting in settings.iter().filter(|_| postgres) {
+            let sql = format!("SET {setting} = off");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        }
+        let (explain, column) = match postgres {
+            true => ("EXPLAIN", 0),
+            false => ("EXPLAIN QUERY PLAN", 3),
         };
+        let plan: Vec<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{explain} {}",
+            subjects::BY_NAME
+        )))
+        .bind("李")
+        .bind("李\u{10FFFF}")
+        .bind("")
+        .bind(20i64)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(column))
+        .collect();
+        for setting in settings.iter().filter(|_| postgres) {
+            let sql = format!("RESET {setting}");
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+        }
         let plan = plan.join("\n");
         match srv.db.backend() {
             Backend::Sqlite => {

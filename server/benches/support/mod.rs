@@ -7,6 +7,21 @@ pub mod tickets;
 
 use sqlx::{Connection, Executor};
 
+/// A request carrying a workstation's session token.
+pub fn authed<T>(m: T, token: &str) -> tonic::Request<T> {
+    let mut r = tonic::Request::new(m);
+    r.metadata_mut().insert(
+        credit_desk_proto::SESSION_METADATA_KEY,
+        token.parse().unwrap(),
+    );
+    r
+}
+
+/// A fresh request id.
+pub fn rid() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 pub struct ScratchPg {
     pub admin_url: String,
     pub name: String,
