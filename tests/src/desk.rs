@@ -27,6 +27,12 @@ pub struct Desk {
     pub waited: std::time::Duration,
     /// Seconds of retry countdown shown while the link was down.
     pub link_downs: u64,
+    /// Keys follow one another at once, as a practised clerk's do: a call
+    /// the app delays (the menu's counters) is held, and sent only if no
+    /// later key cancels it and the clerk then [`Desk::pause`]s. By
+    /// default the clerk reads each screen, so a delayed call goes at once.
+    pub brisk: bool,
+    held: Option<Command>,
 }
 
 impl Desk {
@@ -54,6 +60,8 @@ impl Desk {
             calls: 0,
             waited: std::time::Duration::ZERO,
             link_downs: 0,
+            brisk: false,
+            held: None,
         }
     }
 
@@ -93,8 +101,20 @@ impl Desk {
     async fn run(&mut self, commands: Vec<Command>) {
         let mut queue: VecDeque<Command> = commands.into();
         while let Some(command) = queue.pop_front() {
-            let Command::Send { seq, token, call } = command else {
-                continue;
+            let (seq, token, call) = match command {
+                Command::Cancel(seq) => {
+                    if matches!(self.held, Some(Command::Send { seq: held, .. }) if held == seq) {
+                        self.held = None;
+                    }
+                    continue;
+                }
+                Command::Send { after, .. } if self.brisk && !after.is_zero() => {
+                    self.held = Some(command);
+                    continue;
+                }
+                Command::Send {
+                    seq, token, call, ..
+                } => (seq, token, call),
             };
             if let Call::SaveText { path, text } = call {
                 self.printed.push((path.clone(), text));
@@ -117,6 +137,29 @@ impl Desk {
                 queue.extend(self.app.update(event));
             }
         }
+    }
+
+    /// The clerk stays on the screen a while: a call the app delayed and
+    /// nothing cancelled is sent now.
+    pub async fn pause(&mut self) {
+        if let Some(Command::Send {
+            seq, token, call, ..
+        }) = self.held.take()
+        {
+            let after = std::time::Duration::ZERO;
+            let send = Command::Send {
+                seq,
+                token,
+                call,
+                after,
+            };
+            self.run(vec![send]).await;
+        }
+    }
+
+    /// Whether a delayed call is held, not yet sent.
+    pub fn holds_a_call(&self) -> bool {
+        self.held.is_some()
     }
 
     pub fn screen(&self) -> String {

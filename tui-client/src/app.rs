@@ -4,6 +4,7 @@
 //! app runs on any ratatui backend and is tested without a terminal.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use credit_desk_proto::Lang;
 use credit_desk_proto::errors as reason;
@@ -79,6 +80,9 @@ pub enum Command {
         seq: u64,
         token: Option<String>,
         call: Call,
+        /// Sent only after this long (zero: at once); a `Cancel` before
+        /// then means it never leaves the workstation.
+        after: Duration,
     },
     Cancel(u64),
 }
@@ -102,6 +106,10 @@ pub enum Action {
 
 /// How long the menu's counters are taken as true without asking again.
 const COUNTERS_FRESH_MS: i64 = 60_000;
+/// How long the menu waits before it asks for its counters again: a clerk
+/// passing through it (Esc back, then the next item's letter) costs no
+/// round trip, and one who stays sees them a second later.
+pub const MENU_REFRESH_AFTER: Duration = Duration::from_secs(1);
 /// How long reference data (purposes, grantees, categories) is used without
 /// asking; after that the server is asked whether it changed (a few bytes
 /// when it did not).
@@ -170,6 +178,9 @@ pub struct App {
     pending: Option<u64>,
     /// The pending call only reads (a screen's data, the menu's counters).
     pending_reads: bool,
+    /// The pending call is a quiet refresh sent after a delay (the menu's
+    /// counters): nothing waits for it, and nothing says "loading".
+    pending_quiet: bool,
     /// The notice outlives the next answer (a reload after a refusal).
     keep_notice: bool,
     next_seq: u64,
@@ -227,6 +238,7 @@ impl App {
             notice: None,
             pending: None,
             pending_reads: false,
+            pending_quiet: false,
             keep_notice: false,
             next_seq: 1,
             quit: false,
@@ -243,8 +255,10 @@ impl App {
         }
     }
 
+    /// Whether the clerk waits for an answer (a quiet refresh is not waited
+    /// for).
     pub fn is_waiting(&self) -> bool {
-        self.pending.is_some()
+        self.pending.is_some() && !self.pending_quiet
     }
 
     pub fn update(&mut self, event: Event) -> Vec<Command> {
@@ -321,6 +335,7 @@ impl App {
             self.unsent_input = true;
         }
         if key.code == KeyCode::Esc
+            && self.is_waiting()
             && let Some(seq) = self.pending.take()
         {
             self.link.retry = None;
@@ -336,7 +351,7 @@ impl App {
             key,
             self.cat,
             self.lang,
-            self.pending.is_some(),
+            self.is_waiting(),
             self.today,
             (self.now)(),
         );
@@ -394,6 +409,14 @@ impl App {
     /// session that was opened: by the login screen, or by the SSH endpoint
     /// before the app started.
     pub fn logged_in(&mut self, resp: pb::LoginResponse) {
+        // Lists held from an earlier session are confirmed by the login's
+        // answer: the consent form then opens without a round trip.
+        if let Some(held) = &mut self.reference
+            && !resp.reference_version.is_empty()
+            && held.lists.version == resp.reference_version
+        {
+            held.checked_at = (self.now)();
+        }
         let home = resp.home.unwrap_or_default();
         let forced = home
             .operator
@@ -561,10 +584,11 @@ impl App {
                 if let Some(previous) = self.stack.pop() {
                     self.screen = previous;
                     self.notice = None;
-                    if let Some(call) = self.screen.reload(self.has_queue())
-                        && !(matches!(call, Call::Home) && self.counters_fresh())
-                    {
-                        return self.send(call);
+                    match self.screen.reload(self.has_queue()) {
+                        Some(Call::Home) if self.counters_fresh() => {}
+                        Some(Call::Home) => return self.send_later(Call::Home, MENU_REFRESH_AFTER),
+                        Some(call) => return self.send(call),
+                        None => {}
                     }
                 }
                 Vec::new()
@@ -587,6 +611,7 @@ impl App {
                     seq: self.next_sequence(),
                     token: Some(token),
                     call: Call::Logout,
+                    after: Duration::ZERO,
                 });
                 out
             }
@@ -626,6 +651,12 @@ impl App {
     }
 
     fn send(&mut self, call: Call) -> Vec<Command> {
+        self.send_later(call, Duration::ZERO)
+    }
+
+    /// Sends `call` after `after` (zero: at once). A delayed call is a
+    /// quiet read that the next call, or leaving the screen, cancels.
+    fn send_later(&mut self, call: Call, after: Duration) -> Vec<Command> {
         // What was typed is on its way (a refusal keeps it on the screen).
         self.unsent_input = false;
         if !call.only_reads()
@@ -681,10 +712,12 @@ impl App {
         let seq = self.next_sequence();
         self.pending = Some(seq);
         self.pending_reads = call.only_reads();
+        self.pending_quiet = !after.is_zero();
         out.push(Command::Send {
             seq,
             token: self.session.as_ref().map(|s| s.token.clone()),
             call,
+            after,
         });
         out
     }

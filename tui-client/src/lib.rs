@@ -21,3 +21,4 @@ pub mod run;
 pub mod screens;
 pub mod status_bar;
 pub mod theme;
+pub mod transport;

@@ -23,7 +23,9 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tonic::codec::CompressionEncoding;
-use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Uri};
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint, Uri};
+
+use crate::transport::{Link, Transport};
 use tonic::{Code, Request, Status};
 
 /// Bytes sent and received on the wire (below TLS) this session.
@@ -305,7 +307,7 @@ pub enum Answer {
 
 #[derive(Clone)]
 pub struct Client {
-    channel: Channel,
+    link: Link,
     lang: Lang,
     pub meter: Arc<Meter>,
     pub server: String,
@@ -357,7 +359,10 @@ impl Client {
             }
         });
         Ok(Client {
-            channel: endpoint.connect_with_connector_lazy(connector),
+            link: Link::new(move || {
+                let (endpoint, connector) = (endpoint.clone(), connector.clone());
+                async move { endpoint.connect_with_connector(connector).await }
+            }),
             lang,
             meter,
             server: server.to_string(),
@@ -380,34 +385,37 @@ impl Client {
             async move { Ok::<_, std::io::Error>(TokioIo::new(dial().await?)) }
         });
         Client {
-            channel: endpoint.connect_with_connector_lazy(connector),
+            link: Link::new(move || {
+                let (endpoint, connector) = (endpoint.clone(), connector.clone());
+                async move { endpoint.connect_with_connector(connector).await }
+            }),
             lang,
             meter: Arc::new(Meter::default()),
             server: label.to_string(),
         }
     }
 
-    fn complaint(&self) -> ComplaintClient<Channel> {
-        ComplaintClient::new(self.channel.clone())
+    fn complaint(ch: &Transport) -> ComplaintClient<Transport> {
+        ComplaintClient::new(ch.clone())
             .send_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Zstd)
     }
 
-    fn identity(&self) -> IdentityClient<Channel> {
-        IdentityClient::new(self.channel.clone())
+    fn identity(ch: &Transport) -> IdentityClient<Transport> {
+        IdentityClient::new(ch.clone())
             .send_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Zstd)
     }
 
-    fn supervision(&self) -> SupervisionClient<Channel> {
-        SupervisionClient::new(self.channel.clone())
+    fn supervision(ch: &Transport) -> SupervisionClient<Transport> {
+        SupervisionClient::new(ch.clone())
             .send_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Zstd)
             .max_decoding_message_size(8 * 1024 * 1024)
     }
 
-    fn consent(&self) -> ConsentClient<Channel> {
-        ConsentClient::new(self.channel.clone())
+    fn consent(ch: &Transport) -> ConsentClient<Transport> {
+        ConsentClient::new(ch.clone())
             .send_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Zstd)
     }
@@ -416,31 +424,23 @@ impl Client {
     /// round trip or more on a township line), so the clerk's first real
     /// request — the login — does not wait for it.
     pub fn connect_early(&self) {
-        let mut health = tonic_health::pb::health_client::HealthClient::new(self.channel.clone());
-        tokio::spawn(async move {
-            let request = tonic_health::pb::HealthCheckRequest {
-                service: String::new(),
-            };
-            if let Err(status) = health.check(request).await {
-                tracing::debug!(%status, "early connection");
-            }
-        });
+        self.link.connect_early();
     }
 
-    fn query(&self) -> QueryClient<Channel> {
-        QueryClient::new(self.channel.clone())
+    fn query(ch: &Transport) -> QueryClient<Transport> {
+        QueryClient::new(ch.clone())
             .send_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Zstd)
     }
 
-    fn objection(&self) -> ObjectionClient<Channel> {
-        ObjectionClient::new(self.channel.clone())
+    fn objection(ch: &Transport) -> ObjectionClient<Transport> {
+        ObjectionClient::new(ch.clone())
             .send_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Zstd)
     }
 
-    fn intake(&self) -> IntakeClient<Channel> {
-        IntakeClient::new(self.channel.clone())
+    fn intake(ch: &Transport) -> IntakeClient<Transport> {
+        IntakeClient::new(ch.clone())
             .send_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Zstd)
             .max_encoding_message_size(64 * 1024 * 1024)
@@ -468,10 +468,11 @@ impl Client {
         call: Call,
         progress: &(dyn Fn(u32, u32) + Send + Sync),
     ) -> Result<Answer, Status> {
-        let mut auth = AuthClient::new(self.channel.clone())
+        let ch = self.link.transport().await?;
+        let mut auth = AuthClient::new(ch.clone())
             .send_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Zstd);
-        let mut admin = AdminClient::new(self.channel.clone())
+        let mut admin = AdminClient::new(ch.clone())
             .send_compressed(CompressionEncoding::Zstd)
             .accept_compressed(CompressionEncoding::Zstd);
         // A macro, not a closure: each call has its own message type.
@@ -573,14 +574,17 @@ impl Client {
             Call::RemoveSshKey(m) => {
                 Answer::SshKeys(admin.remove_ssh_key(r!(m)).await?.into_inner().keys)
             }
-            Call::Verify(m) => Answer::Verified(self.identity().verify(r!(m)).await?.into_inner()),
-            Call::RunQuery(m) => Answer::Queried(self.query().run_query(r!(m)).await?.into_inner()),
+            Call::Verify(m) => {
+                Answer::Verified(Self::identity(&ch).verify(r!(m)).await?.into_inner())
+            }
+            Call::RunQuery(m) => {
+                Answer::Queried(Self::query(&ch).run_query(r!(m)).await?.into_inner())
+            }
             Call::AddExplanation(m) => {
                 let record_id = m.record_id.clone();
                 Answer::ExplanationAdded {
                     record_id,
-                    explanation: self
-                        .query()
+                    explanation: Self::query(&ch)
                         .add_explanation(r!(m))
                         .await?
                         .into_inner()
@@ -592,7 +596,7 @@ impl Client {
                 include_retired,
                 known_version,
             } => Answer::Purposes(
-                self.consent()
+                Self::consent(&ch)
                     .list_purposes(r!(pb::ListPurposesRequest {
                         include_retired,
                         known_version
@@ -601,7 +605,7 @@ impl Client {
                     .into_inner(),
             ),
             Call::AddPurpose(m) => Answer::PurposeSaved(
-                self.consent()
+                Self::consent(&ch)
                     .add_purpose(r!(m))
                     .await?
                     .into_inner()
@@ -609,7 +613,7 @@ impl Client {
                     .unwrap_or_default(),
             ),
             Call::RestorePurpose(code) => Answer::PurposeSaved(
-                self.consent()
+                Self::consent(&ch)
                     .restore_purpose(r!(pb::RetirePurposeRequest { code }))
                     .await?
                     .into_inner()
@@ -617,7 +621,7 @@ impl Client {
                     .unwrap_or_default(),
             ),
             Call::RetirePurpose(code) => Answer::PurposeSaved(
-                self.consent()
+                Self::consent(&ch)
                     .retire_purpose(r!(pb::RetirePurposeRequest { code }))
                     .await?
                     .into_inner()
@@ -625,7 +629,7 @@ impl Client {
                     .unwrap_or_default(),
             ),
             Call::CaptureConsent(m) => Answer::ConsentCaptured(
-                self.consent()
+                Self::consent(&ch)
                     .capture_consent(r!(m))
                     .await?
                     .into_inner()
@@ -633,21 +637,21 @@ impl Client {
                     .unwrap_or_default(),
             ),
             Call::FindConsents(identifier) => Answer::Consents(
-                self.consent()
+                Self::consent(&ch)
                     .find_consents(r!(pb::FindConsentsRequest { identifier }))
                     .await?
                     .into_inner()
                     .consents,
             ),
             Call::ListConsents(subject_id) => Answer::Consents(
-                self.consent()
+                Self::consent(&ch)
                     .list_consents(r!(pb::ListConsentsRequest { subject_id }))
                     .await?
                     .into_inner()
                     .consents,
             ),
             Call::WithdrawConsent(m) => Answer::ConsentCaptured(
-                self.consent()
+                Self::consent(&ch)
                     .withdraw_consent(r!(m))
                     .await?
                     .into_inner()
@@ -655,7 +659,7 @@ impl Client {
                     .unwrap_or_default(),
             ),
             Call::GetCalendar(year) => Answer::Calendar(
-                self.objection()
+                Self::objection(&ch)
                     .get_calendar(r!(pb::GetCalendarRequest { year }))
                     .await?
                     .into_inner(),
@@ -679,15 +683,19 @@ impl Client {
                     )),
                     confirm: false,
                 };
-                let resp = self.objection().change_calendar(r!(req.clone())).await?;
+                let resp = Self::objection(&ch)
+                    .change_calendar(r!(req.clone()))
+                    .await?;
                 Answer::CalendarChanged(Box::new((req, resp.into_inner())))
             }
             Call::ChangeCalendar(req) => {
-                let resp = self.objection().change_calendar(r!(req.clone())).await?;
+                let resp = Self::objection(&ch)
+                    .change_calendar(r!(req.clone()))
+                    .await?;
                 Answer::CalendarChanged(Box::new((req, resp.into_inner())))
             }
             Call::FileObjection(m) => Answer::Ticket(Box::new(
-                self.objection()
+                Self::objection(&ch)
                     .file_objection(r!(m))
                     .await?
                     .into_inner()
@@ -695,7 +703,7 @@ impl Client {
                     .unwrap_or_default(),
             )),
             Call::GetTicket(ticket_id) => Answer::Ticket(Box::new(
-                self.objection()
+                Self::objection(&ch)
                     .get_ticket(r!(pb::GetTicketRequest { ticket_id }))
                     .await?
                     .into_inner()
@@ -703,7 +711,7 @@ impl Client {
                     .unwrap_or_default(),
             )),
             Call::ActOnTicket(m) => Answer::Ticket(Box::new(
-                self.objection()
+                Self::objection(&ch)
                     .act_on_ticket(r!(m))
                     .await?
                     .into_inner()
@@ -712,8 +720,7 @@ impl Client {
             )),
             Call::AddStatement(m) => {
                 let record_id = m.record_id.clone();
-                let statement = self
-                    .objection()
+                let statement = Self::objection(&ch)
                     .add_statement(r!(m))
                     .await?
                     .into_inner()
@@ -725,25 +732,28 @@ impl Client {
                 }
             }
             Call::ListQueue(m) => {
-                Answer::Queue(self.objection().list_queue(r!(m)).await?.into_inner())
+                Answer::Queue(Self::objection(&ch).list_queue(r!(m)).await?.into_inner())
             }
             Call::SearchQueryLog(m) => Answer::QueryLog(
-                self.supervision()
+                Self::supervision(&ch)
                     .search_query_log(r!(m))
                     .await?
                     .into_inner(),
             ),
             Call::GetDayReview(day) => Answer::DayReview(
-                self.supervision()
+                Self::supervision(&ch)
                     .get_day_review(r!(pb::GetDayReviewRequest { day }))
                     .await?
                     .into_inner(),
             ),
-            Call::ConcludeAlert(m) => {
-                Answer::DayReview(self.supervision().conclude_alert(r!(m)).await?.into_inner())
-            }
+            Call::ConcludeAlert(m) => Answer::DayReview(
+                Self::supervision(&ch)
+                    .conclude_alert(r!(m))
+                    .await?
+                    .into_inner(),
+            ),
             Call::SignOffDay(day) => Answer::DayReview(
-                self.supervision()
+                Self::supervision(&ch)
                     .sign_off_day(r!(pb::SignOffDayRequest { day }))
                     .await?
                     .into_inner(),
@@ -757,74 +767,93 @@ impl Client {
                     .unwrap_or_default(),
             ),
             Call::MyDay => Answer::MyDay(
-                self.query()
+                Self::query(&ch)
                     .my_day(r!(pb::MyDayRequest {}))
                     .await?
                     .into_inner(),
             ),
             Call::FindTickets(m) => {
-                Answer::FoundTickets(self.objection().find_tickets(r!(m)).await?.into_inner())
+                Answer::FoundTickets(Self::objection(&ch).find_tickets(r!(m)).await?.into_inner())
             }
             Call::GetIssuedReport(report_no) => Answer::IssuedReport(Box::new(
-                self.query()
+                Self::query(&ch)
                     .get_issued_report(r!(pb::GetIssuedReportRequest { report_no }))
                     .await?
                     .into_inner(),
             )),
             Call::ListSubjects(m) => {
-                Answer::Subjects(self.identity().list_subjects(r!(m)).await?.into_inner())
+                Answer::Subjects(Self::identity(&ch).list_subjects(r!(m)).await?.into_inner())
             }
             Call::GetSubject(subject_id) => {
                 let m = pb::GetSubjectRequest { subject_id };
                 Answer::SubjectCard(Box::new(
-                    self.identity().get_subject(r!(m)).await?.into_inner(),
+                    Self::identity(&ch).get_subject(r!(m)).await?.into_inner(),
                 ))
             }
             Call::CreateHousehold(m) => Answer::SubjectCard(Box::new(
-                self.identity().create_household(r!(m)).await?.into_inner(),
+                Self::identity(&ch)
+                    .create_household(r!(m))
+                    .await?
+                    .into_inner(),
             )),
             Call::ChangeHousehold(m) => Answer::SubjectCard(Box::new(
-                self.identity().change_household(r!(m)).await?.into_inner(),
+                Self::identity(&ch)
+                    .change_household(r!(m))
+                    .await?
+                    .into_inner(),
             )),
-            Call::RegisterSubject(m) => {
-                Answer::Registered(self.identity().register_subject(r!(m)).await?.into_inner())
-            }
+            Call::RegisterSubject(m) => Answer::Registered(
+                Self::identity(&ch)
+                    .register_subject(r!(m))
+                    .await?
+                    .into_inner(),
+            ),
             Call::GetMonthReport(month) => Answer::MonthReport(
-                self.supervision()
+                Self::supervision(&ch)
                     .get_month_report(r!(pb::GetMonthReportRequest { month }))
                     .await?
                     .into_inner(),
             ),
-            Call::SignOffMonth(m) => {
-                Answer::MonthReport(self.supervision().sign_off_month(r!(m)).await?.into_inner())
-            }
+            Call::SignOffMonth(m) => Answer::MonthReport(
+                Self::supervision(&ch)
+                    .sign_off_month(r!(m))
+                    .await?
+                    .into_inner(),
+            ),
             Call::ExportMonthReport(month) => {
-                let export = self
-                    .supervision()
+                let export = Self::supervision(&ch)
                     .export_month_report(r!(pb::GetMonthReportRequest { month }))
                     .await?
                     .into_inner();
                 Answer::Saved(save_export(export).await?)
             }
             Call::ListComplaints(state) => Answer::Complaints(
-                self.complaint()
+                Self::complaint(&ch)
                     .list_complaints(r!(pb::ListComplaintsRequest { state }))
                     .await?
                     .into_inner()
                     .complaints,
             ),
-            Call::FileComplaint(m) => {
-                Answer::Complaint(self.complaint().file_complaint(r!(m)).await?.into_inner())
-            }
-            Call::AssignComplaint(m) => {
-                Answer::Complaint(self.complaint().assign_complaint(r!(m)).await?.into_inner())
-            }
-            Call::AnswerComplaint(m) => {
-                Answer::Complaint(self.complaint().answer_complaint(r!(m)).await?.into_inner())
-            }
+            Call::FileComplaint(m) => Answer::Complaint(
+                Self::complaint(&ch)
+                    .file_complaint(r!(m))
+                    .await?
+                    .into_inner(),
+            ),
+            Call::AssignComplaint(m) => Answer::Complaint(
+                Self::complaint(&ch)
+                    .assign_complaint(r!(m))
+                    .await?
+                    .into_inner(),
+            ),
+            Call::AnswerComplaint(m) => Answer::Complaint(
+                Self::complaint(&ch)
+                    .answer_complaint(r!(m))
+                    .await?
+                    .into_inner(),
+            ),
             Call::ExportQueryLog(m) => {
-                let export = self
-                    .supervision()
+                let export = Self::supervision(&ch)
                     .export_query_log(r!(m))
                     .await?
                     .into_inner();
@@ -836,11 +865,11 @@ impl Client {
                     .map_err(Status::failed_precondition)?;
                 Answer::Saved(target)
             }
-            Call::AcceptConflict(m) => {
-                Answer::ConflictAccepted(self.intake().accept_conflict(r!(m)).await?.into_inner())
-            }
+            Call::AcceptConflict(m) => Answer::ConflictAccepted(
+                Self::intake(&ch).accept_conflict(r!(m)).await?.into_inner(),
+            ),
             Call::ListImports => Answer::Imports(
-                self.intake()
+                Self::intake(&ch)
                     .list_imports(r!(pb::ListImportsRequest {}))
                     .await?
                     .into_inner(),
@@ -865,7 +894,7 @@ impl Client {
                     dry_run,
                     period,
                 };
-                let mut stream = self.intake().import_file(r!(req)).await?.into_inner();
+                let mut stream = Self::intake(&ch).import_file(r!(req)).await?.into_inner();
                 loop {
                     match stream.message().await? {
                         Some(pb::ImportProgress {

@@ -145,9 +145,19 @@ where
             }
             for command in app.update(event) {
                 match command {
-                    Command::Send { seq, token, call } => {
-                        let task =
-                            tokio::spawn(perform(client.clone(), seq, token, call, tx.clone()));
+                    Command::Send {
+                        seq,
+                        token,
+                        call,
+                        after,
+                    } => {
+                        let (client, tx) = (client.clone(), tx.clone());
+                        // A delayed call waits in its own task: cancelling
+                        // it before then means it is never sent.
+                        let task = tokio::spawn(async move {
+                            tokio::time::sleep(after).await;
+                            perform(client, seq, token, call, tx).await;
+                        });
                         tasks.insert(seq, task);
                     }
                     Command::Cancel(seq) => {

@@ -34,6 +34,13 @@ impl AuthService {
         AuthService { ctx }
     }
 
+    /// The version of the reference lists now (see `ListPurposes`).
+    async fn reference_version(&self) -> ApiResult<String> {
+        let mut conn = self.ctx.db.read().await?;
+        let lists = super::consent::reference_lists(&mut conn, false).await?;
+        Ok(lists.version)
+    }
+
     async fn home_of(&self, operator_id: &str) -> ApiResult<pb::Home> {
         let mut conn = self.ctx.db.read().await?;
         let op = operators::get(&mut conn, operator_id)
@@ -212,6 +219,7 @@ impl AuthService {
             expires_at_ms: expires_at,
             idle_timeout_s: (ctx.sessions.idle_ms / 1000) as u32,
             home: Some(self.home_of(&op.id).await?),
+            reference_version: self.reference_version().await?,
         })
     }
 

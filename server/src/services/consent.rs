@@ -97,42 +97,10 @@ impl ConsentService {
         req: pb::ListPurposesRequest,
     ) -> ApiResult<pb::ListPurposesResponse> {
         let mut conn = self.ctx.db.read().await?;
-        let rows = consents::purposes(&mut conn, req.include_retired).await?;
-        let max = consents::setting_i64(&mut conn, MAX_VALIDITY_SETTING, 90).await?;
-        let root = org_units::root(&mut conn)
-            .await?
-            .map(|r| r.path)
-            .unwrap_or_default();
-        let grantees = org_units::subtree(&mut conn, &root)
-            .await?
-            .iter()
-            .filter(|u| matches!(u.kind, OrgUnitKind::Bank | OrgUnitKind::Department))
-            .map(super::convert::org_unit)
-            .collect();
-        let categories = crate::db::records::categories(&mut conn)
-            .await?
-            .into_iter()
-            .map(|c| pb::RecordCategory {
-                code: c.code,
-                name_zh: c.name_zh,
-                name_en: c.name_en,
-            })
-            .collect();
-        let mut answer = pb::ListPurposesResponse {
-            purposes: rows.iter().map(purpose_pb).collect(),
-            max_validity_days: max as u32,
-            grantees,
-            categories,
-            version: String::new(),
-            unchanged: false,
-        };
-        if req.include_retired {
-            return Ok(answer);
-        }
+        let answer = reference_lists(&mut conn, req.include_retired).await?;
         // Reference data changes rarely: a workstation that holds this
         // version is told so in a few bytes instead of sent it again.
-        answer.version = content_version(&answer);
-        if req.known_version == answer.version {
+        if !req.include_retired && req.known_version == answer.version {
             return Ok(pb::ListPurposesResponse {
                 version: answer.version,
                 unchanged: true,
@@ -510,6 +478,50 @@ impl Consent for ConsentService {
     ) -> Result<Response<pb::ListConsentsResponse>, Status> {
         handle!(self, req, list)
     }
+}
+
+/// Purposes (retired ones too when asked), the longest validity, grantees
+/// and categories: the reference lists a consent form needs. Without
+/// retired purposes the answer is versioned by its content (the login
+/// answer carries the same version, so a workstation holding these lists
+/// knows at once whether they are current).
+pub(crate) async fn reference_lists(
+    conn: &mut sqlx::AnyConnection,
+    include_retired: bool,
+) -> ApiResult<pb::ListPurposesResponse> {
+    let rows = consents::purposes(conn, include_retired).await?;
+    let max = consents::setting_i64(conn, MAX_VALIDITY_SETTING, 90).await?;
+    let root = org_units::root(conn)
+        .await?
+        .map(|r| r.path)
+        .unwrap_or_default();
+    let grantees = org_units::subtree(conn, &root)
+        .await?
+        .iter()
+        .filter(|u| matches!(u.kind, OrgUnitKind::Bank | OrgUnitKind::Department))
+        .map(super::convert::org_unit)
+        .collect();
+    let categories = crate::db::records::categories(conn)
+        .await?
+        .into_iter()
+        .map(|c| pb::RecordCategory {
+            code: c.code,
+            name_zh: c.name_zh,
+            name_en: c.name_en,
+        })
+        .collect();
+    let mut answer = pb::ListPurposesResponse {
+        purposes: rows.iter().map(purpose_pb).collect(),
+        max_validity_days: max as u32,
+        grantees,
+        categories,
+        version: String::new(),
+        unchanged: false,
+    };
+    if !include_retired {
+        answer.version = content_version(&answer);
+    }
+    Ok(answer)
 }
 
 /// A short name for an answer's content: the same content, the same name.

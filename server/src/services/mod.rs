@@ -60,8 +60,20 @@ fn lang<T>(req: &Request<T>) -> Lang {
         .unwrap_or_default()
 }
 
-fn respond<T>(lang: Lang, result: ApiResult<T>) -> Result<Response<T>, Status> {
-    result.map(Response::new).map_err(|e| e.into_status(lang))
+/// Answers shorter than this go uncompressed: a compressed message's own
+/// frame header (9 bytes for zstd) outweighs what it could save.
+const COMPRESS_FROM_BYTES: usize = 64;
+
+fn respond<T: prost::Message>(lang: Lang, result: ApiResult<T>) -> Result<Response<T>, Status> {
+    let answer = result.map_err(|e| e.into_status(lang))?;
+    let small = answer.encoded_len() < COMPRESS_FROM_BYTES;
+    let mut response = Response::new(answer);
+    if small {
+        response
+            .extensions_mut()
+            .insert(tonic::codec::SingleMessageCompressionOverride::Disable);
+    }
+    Ok(response)
 }
 
 /// The verification named by a request, if the caller may use it for an

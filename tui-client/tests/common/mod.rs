@@ -99,6 +99,7 @@ pub fn login_answer(role: Role, caps: &[Capability], must_change: bool) -> Answe
             queue: None,
             calendar_gap: None,
         }),
+        reference_version: String::new(),
     })
 }
 
@@ -106,7 +107,9 @@ pub fn sent(commands: &[Command]) -> (u64, Option<String>, Call) {
     commands
         .iter()
         .find_map(|c| match c {
-            Command::Send { seq, token, call } => Some((*seq, token.clone(), call.clone())),
+            Command::Send {
+                seq, token, call, ..
+            } => Some((*seq, token.clone(), call.clone())),
             _ => None,
         })
         .expect("a request was sent")
