@@ -12,6 +12,7 @@ pub mod demo;
 pub mod domain;
 pub mod errors;
 pub mod export;
+pub mod http2;
 pub mod id_check;
 pub mod import_cli;
 pub mod intake;

@@ -14,7 +14,6 @@ use credit_desk_proto::pb::{
 };
 use tokio::net::TcpListener;
 use tonic::codec::CompressionEncoding;
-use tonic::transport::{Identity, Server, ServerTlsConfig};
 
 use crate::auth_layer::AuthLayer;
 use crate::clock::SharedClock;
@@ -192,60 +191,54 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
 
-    let base = || {
-        Server::builder()
-            .max_concurrent_streams(limits::MAX_STREAMS)
-            .concurrency_limit_per_connection(limits::MAX_STREAMS as usize)
-            .initial_stream_window_size(limits::STREAM_WINDOW)
-            .initial_connection_window_size(limits::CONNECTION_WINDOW)
-            .http2_max_header_list_size(limits::MAX_HEADER_LIST)
-            .http2_keepalive_interval(Some(limits::KEEPALIVE))
-            .http2_keepalive_timeout(Some(limits::KEEPALIVE_TIMEOUT))
-            .timeout(limits::CALL_TIMEOUT)
+    let tls = match &options.tls {
+        Some(tls) => {
+            let cert = std::fs::read(&tls.cert)
+                .with_context(|| format!("--tls-cert {}", tls.cert.display()))?;
+            let key = std::fs::read(&tls.key)
+                .with_context(|| format!("--tls-key {}", tls.key.display()))?;
+            Some(crate::http2::tls_acceptor(&cert, &key).context("--tls-cert/--tls-key")?)
+        }
+        None => None,
     };
-    let mut builder = base();
-    if let Some(tls) = &options.tls {
-        let cert = std::fs::read(&tls.cert)
-            .with_context(|| format!("--tls-cert {}", tls.cert.display()))?;
-        let key =
-            std::fs::read(&tls.key).with_context(|| format!("--tls-key {}", tls.key.display()))?;
-        builder =
-            builder.tls_config(ServerTlsConfig::new().identity(Identity::from_pem(cert, key)))?;
-    }
 
-    let auth = AuthServer::new(AuthService::new(ctx.clone()));
-    let admin = AdminServer::new(AdminService::new(ctx.clone()));
-    let identity = IdentityServer::new(IdentityService::new(ctx.clone()));
-    let consent = ConsentServer::new(ConsentService::new(ctx.clone()));
-    let query = QueryServer::new(QueryService::new(ctx.clone()));
-    let objection = ObjectionServer::new(ObjectionService::new(ctx.clone()));
-    let intake = IntakeServer::new(IntakeService::new(ctx.clone()));
-    let supervision = SupervisionServer::new(SupervisionService::new(ctx.clone()));
-    let complaint = ComplaintServer::new(ComplaintService::new(ctx.clone()));
     // The same services behind the same auth layer, for the TCP listener
     // (with TLS when configured) and for in-process connections (without).
-    macro_rules! routes {
-        ($builder:expr) => {
-            $builder
-                .layer(AuthLayer::new(ctx.clone()))
-                .add_service(health_service.clone())
-                .add_service(reflection_v1.clone())
-                .add_service(reflection_v1alpha.clone())
-                .add_service(configured!(auth.clone()))
-                .add_service(configured!(admin.clone()))
-                .add_service(configured!(identity.clone()))
-                .add_service(configured!(consent.clone()))
-                .add_service(configured!(query.clone()))
-                .add_service(configured!(objection.clone()))
-                .add_service(configured!(supervision.clone()))
-                .add_service(configured!(complaint.clone()))
-                // Department files arrive in one message.
-                .add_service(configured!(
-                    intake.clone(),
-                    limits::max_request_bytes("/creditdesk.v1.Intake/")
-                ))
-        };
-    }
+    let routes = tonic::service::Routes::new(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(configured!(AuthServer::new(AuthService::new(ctx.clone()))))
+        .add_service(configured!(AdminServer::new(AdminService::new(
+            ctx.clone()
+        ))))
+        .add_service(configured!(IdentityServer::new(IdentityService::new(
+            ctx.clone()
+        ))))
+        .add_service(configured!(ConsentServer::new(ConsentService::new(
+            ctx.clone()
+        ))))
+        .add_service(configured!(QueryServer::new(QueryService::new(
+            ctx.clone()
+        ))))
+        .add_service(configured!(ObjectionServer::new(ObjectionService::new(
+            ctx.clone()
+        ))))
+        .add_service(configured!(SupervisionServer::new(
+            SupervisionService::new(ctx.clone())
+        )))
+        .add_service(configured!(ComplaintServer::new(ComplaintService::new(
+            ctx.clone()
+        ))))
+        // Department files arrive in one message.
+        .add_service(configured!(
+            IntakeServer::new(IntakeService::new(ctx.clone())),
+            limits::max_request_bytes("/creditdesk.v1.Intake/")
+        ))
+        .prepare();
+    let service = crate::http2::time_limited(
+        tower::Layer::layer(&AuthLayer::new(ctx.clone()), routes),
+        limits::CALL_TIMEOUT,
+    );
 
     let shutdown = futures::FutureExt::shared(shutdown);
     if let Some(listener) = options.metrics {
@@ -261,19 +254,21 @@ pub async fn serve(
             let (local, dialer) = crate::transport::local();
             let endpoint =
                 crate::ssh::Endpoint::start(ctx.clone(), dialer, ssh, shutdown.clone()).await?;
-            let serving = routes!(base()).serve_with_incoming_shutdown(local, shutdown.clone());
+            let serving = crate::http2::serve(local, None, service.clone(), shutdown.clone());
             (Some(endpoint), Some(serving))
         }
         None => (None, None),
     };
     tracing::info!(%addr, tls = options.tls.is_some(), "serving");
-    let tcp = routes!(builder).serve_with_incoming_shutdown(
+    let tcp = crate::http2::serve(
         limits::incoming(
             listener,
             options.limits.max_connections,
             options.limits.first_byte,
             options.limits.silence,
         ),
+        tls,
+        service,
         shutdown,
     );
     match local {

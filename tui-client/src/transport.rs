@@ -1,7 +1,8 @@
 //! The gRPC channel under every call, shaped for slow links: made eagerly
 //! once (TCP, TLS and the HTTP/2 preface while the clerk types, with no
-//! request spent on it), and sending each request's one message with the
-//! end of its stream in the same frame.
+//! request spent on it), sending each request's one message with the end
+//! of its stream in the same frame, and sending a small message as it is
+//! when compressing it saved nothing.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -116,6 +117,7 @@ impl http_body::Body for EndsWithItsData {
             Poll::Ready(Some(frame)) => frame,
             Poll::Pending => return Poll::Pending,
         };
+        let frame = frame.map(|f| f.map_data(uncompressed_if_no_smaller));
         if frame.as_ref().is_ok_and(Frame::is_data) {
             // Look ahead once: a unary request's body ends right here.
             match Pin::new(&mut self.inner).poll_frame(cx) {
@@ -137,6 +139,34 @@ impl http_body::Body for EndsWithItsData {
             None => self.inner.size_hint(),
         }
     }
+}
+
+/// Compressed messages at most this long are looked at again (bounded
+/// work; a longer one has always gained from compression).
+const RECONSIDER_BYTES: usize = 256;
+
+/// A gRPC message (`flag, length, bytes`) that zstd made no smaller, as it
+/// was: a compressed frame's own header costs 9 bytes, more than a short
+/// request (an empty one, a login, a verification) gains. The `grpc-encoding`
+/// header may stay: each message says by its flag whether it is compressed.
+fn uncompressed_if_no_smaller(data: bytes::Bytes) -> bytes::Bytes {
+    let [1, a, b, c, d, ref compressed @ ..] = data[..] else {
+        return data;
+    };
+    if u32::from_be_bytes([a, b, c, d]) as usize != compressed.len()
+        || compressed.len() > RECONSIDER_BYTES
+    {
+        return data;
+    }
+    // Never more than the compressed length: anything longer is kept as is.
+    let Ok(raw) = zstd::bulk::decompress(compressed, compressed.len()) else {
+        return data;
+    };
+    let mut plain = Vec::with_capacity(5 + raw.len());
+    plain.push(0);
+    plain.extend_from_slice(&(raw.len() as u32).to_be_bytes());
+    plain.extend_from_slice(&raw);
+    bytes::Bytes::from(plain)
 }
 
 #[cfg(test)]
@@ -163,6 +193,35 @@ mod tests {
         assert_eq!(frame.into_data().unwrap(), &b"hello"[..]);
         assert!(body.is_end_stream(), "known ended after its only frame");
         assert!(body.frame().await.is_none());
+    }
+
+    fn framed(flag: u8, bytes: &[u8]) -> bytes::Bytes {
+        let mut out = vec![flag];
+        out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+        out.extend_from_slice(bytes);
+        out.into()
+    }
+
+    /// An empty or short message goes as it is; one that compression made
+    /// smaller stays compressed; anything not a whole message is untouched.
+    #[test]
+    fn compression_is_kept_only_where_it_saved_bytes() {
+        let empty = framed(1, &zstd::bulk::compress(b"", 3).unwrap());
+        assert_eq!(uncompressed_if_no_smaller(empty), framed(0, b""));
+        let short = b"\n\x07counter\x12\x08demo2026";
+        let squeezed = framed(1, &zstd::bulk::compress(short, 3).unwrap());
+        assert_eq!(uncompressed_if_no_smaller(squeezed), framed(0, short));
+
+        let repetitive = "李建国".repeat(40);
+        let compressed = framed(1, &zstd::bulk::compress(repetitive.as_bytes(), 3).unwrap());
+        assert_eq!(uncompressed_if_no_smaller(compressed.clone()), compressed);
+
+        let plain = framed(0, b"already plain");
+        assert_eq!(uncompressed_if_no_smaller(plain.clone()), plain);
+        let torn = bytes::Bytes::from_static(&[1, 0, 0, 0, 9, 1, 2]);
+        assert_eq!(uncompressed_if_no_smaller(torn.clone()), torn);
+        let garbage = framed(1, b"not zstd at all");
+        assert_eq!(uncompressed_if_no_smaller(garbage.clone()), garbage);
     }
 
     /// A streamed body keeps every frame, in order.

@@ -133,3 +133,26 @@ async fn create_once(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tonic::codec::SingleMessageCompressionOverride as Override;
+
+    /// A compressed frame's header outweighs what a small answer could
+    /// save: small answers go as they are, larger ones compressed.
+    #[test]
+    fn only_answers_worth_compressing_are_compressed() {
+        let small = respond(Lang::Zh, Ok(credit_desk_proto::pb::LogoutResponse {})).unwrap();
+        assert_eq!(
+            small.extensions().get::<Override>(),
+            Some(&Override::Disable)
+        );
+        let large = credit_desk_proto::pb::LoginResponse {
+            session_token: "t".repeat(COMPRESS_FROM_BYTES),
+            ..Default::default()
+        };
+        let large = respond(Lang::Zh, Ok(large)).unwrap();
+        assert_eq!(large.extensions().get::<Override>(), None);
+    }
+}

@@ -383,7 +383,7 @@ fn print(title: &str, spec: &LinkSpec, native: &[Step], ssh: &[Step]) {
     row(&a, &b);
     let bytes = |s: &Step| (s.up + s.down) as f64;
     println!(
-        "(a) wait ÷ floor {:.2}; (a) bytes ÷ (b) bytes {:.2}; (b) {:.1} KB in all",
+        "(a) wait ÷ floor {:.2}; (a) bytes ÷ (b) bytes {:.3}; (b) {:.1} KB in all",
         a.waited.as_secs_f64() / a.floor(spec).as_secs_f64().max(f64::EPSILON),
         bytes(&a) / bytes(&b).max(1.0),
         bytes(&b) / 1000.0
@@ -430,7 +430,7 @@ async fn main() {
         print_echoes(&mut native_echoes, &mut ssh_echoes);
         let (cold, ssh) = (total(&first_run), total(&ssh_steps));
         println!(
-            "(a) on the workstation's first run (no lists kept): {} round trips, up {} B, down {} B, waits {} ms (floor {} ms); (a) bytes ÷ (b) bytes {:.2}",
+            "(a) on the workstation's first run (no lists kept): {} round trips, up {} B, down {} B, waits {} ms (floor {} ms); (a) bytes ÷ (b) bytes {:.3}",
             cold.round_trips,
             cold.up,
             cold.down,
