@@ -238,6 +238,13 @@ pub enum AuditCommand {
     /// paper record: a later `verify` ending at the same hash proves that
     /// history up to it was not rewritten.
     Head,
+    /// Check the whole chain, then keep a checkpoint at the last row before
+    /// the month BEFORE (YYYY-MM, UTC): the rows up to it may then be
+    /// archived (README: archiving), and `verify` starts there.
+    Checkpoint {
+        #[arg(long, value_name = "YYYY-MM")]
+        before: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -240,6 +240,23 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
                     let head = db::audit::head(&mut *db.read().await?).await?;
                     println!("{} {}", head.seq, head.hash);
                 }
+                AuditCommand::Checkpoint { before } => {
+                    let month =
+                        chrono::NaiveDate::parse_from_str(&format!("{before}-01"), "%Y-%m-%d")
+                            .with_context(|| format!("--before {before:?}: expected YYYY-MM"))?;
+                    let before_at = month
+                        .and_time(chrono::NaiveTime::MIN)
+                        .and_utc()
+                        .timestamp_millis();
+                    match db::audit::checkpoint(&db, before_at, now).await? {
+                        Ok(c) => println!(
+                            "checkpoint at row {} (before {month}): {}\nrows 1 to {} may now be \
+                             archived; keep this line with the archive",
+                            c.seq, c.hash, c.seq
+                        ),
+                        Err(why) => bail!("no checkpoint: {why}"),
+                    }
+                }
             }
         }
         Command::Keys { command } => match command {

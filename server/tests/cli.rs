@@ -290,6 +290,21 @@ fn audit_verify_passes_an_intact_chain_and_fails_an_edited_one() {
     );
     assert!(out.contains(head.trim()), "verify names the head: {out}");
 
+    // A checkpoint before next month covers both rows (written now); a
+    // month given wrongly is refused, naming the flag.
+    let (ok, out) = run(&["audit", "checkpoint", "--db", &db, "--before", "2026-13"]);
+    assert!(
+        !ok && out.contains("--before") && out.contains("YYYY-MM"),
+        "{out}"
+    );
+    let next_month = chrono::Utc::now().date_naive() + chrono::Months::new(1);
+    let before = next_month.format("%Y-%m").to_string();
+    let (ok, out) = run(&["audit", "checkpoint", "--db", &db, "--before", &before]);
+    assert!(
+        ok && out.contains("checkpoint at row 2") && out.contains(&head.trim()[2..]),
+        "{out}"
+    );
+
     // Someone with the file rewrites history.
     let edit = async {
         let db = credit_desk_server::db::Db::connect(&db).await.unwrap();

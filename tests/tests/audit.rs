@@ -3,6 +3,7 @@
 //! adds nothing, and the verifier names the first row that was edited,
 //! deleted or inserted.
 
+use credit_desk_server::clock::Clock as _;
 use credit_desk_server::db::audit::{self, Break};
 use credit_desk_tests::{TestServer, both_backends, load_records, run, self_query, verify};
 use sqlx::Executor;
@@ -247,5 +248,92 @@ both_backends!(
             check(srv).await,
             Err(Break::Inserted { seq: None, .. })
         ));
+    }
+);
+
+// Old months are archived (a partition detached, dumped and dropped) after
+// a checkpoint: the chain still verifies from the checkpoint, a checkpoint
+// that does not match its row is named, and rows removed without one are
+// named as deleted.
+both_backends!(
+    months_before_a_checkpoint_can_be_archived,
+    async |srv: &TestServer| {
+        let month = |s: &str| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .unwrap()
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc()
+                .timestamp_millis()
+        };
+        // November's acts, then December's (T0 is 2026-11-23).
+        srv.session("counter").await;
+        srv.session("center").await;
+        let december = month("2026-12-01");
+        srv.clock
+            .advance_ms(december - srv.clock.now_ms() + 3_600_000);
+        srv.session("counter").await;
+        let now = srv.clock.now_ms();
+
+        let refused = audit::checkpoint(&srv.db, month("2026-11-01"), now)
+            .await
+            .unwrap();
+        assert!(matches!(refused, Err(audit::NoCheckpoint::NothingBefore)));
+        let cp = audit::checkpoint(&srv.db, december, now)
+            .await
+            .unwrap()
+            .unwrap();
+        let november: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE at < $1")
+            .bind(december)
+            .fetch_one(srv.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(cp.seq, november, "the last row of November");
+        // Made again: the same checkpoint, nothing added but its audit row.
+        let again = audit::checkpoint(&srv.db, december, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(again, cp);
+
+        // November archived: what is left verifies from the checkpoint.
+        sqlx::query("DELETE FROM audit_log WHERE at < $1")
+            .bind(december)
+            .execute(srv.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(check(srv).await, Ok(()));
+        let verdict = audit::verify(&srv.db).await.unwrap();
+        assert_eq!(
+            verdict.rows as i64,
+            verdict.head.seq - cp.seq,
+            "only the rows kept were read"
+        );
+
+        // A checkpoint edited to fit forged history is named.
+        sqlx::query("UPDATE audit_checkpoints SET hash = $1 WHERE seq = $2")
+            .bind("00".repeat(32))
+            .bind(cp.seq)
+            .execute(srv.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(check(srv).await, Err(Break::Checkpoint { seq: cp.seq }));
+        sqlx::query("UPDATE audit_checkpoints SET hash = $1 WHERE seq = $2")
+            .bind(&cp.hash)
+            .bind(cp.seq)
+            .execute(srv.db.pool())
+            .await
+            .unwrap();
+        assert_eq!(check(srv).await, Ok(()));
+
+        // Rows removed past the checkpoint, without a new one: deleted.
+        let first_kept = cp.seq + 1;
+        take(srv, first_kept).await;
+        assert_eq!(
+            check(srv).await,
+            Err(Break::Deleted {
+                from: 1,
+                to: first_kept
+            })
+        );
     }
 );

@@ -227,6 +227,8 @@ pub enum Break {
     Inserted { seq: Option<i64>, id: String },
     /// The head names a hash that no row ends with.
     Head { seq: i64 },
+    /// A checkpoint names a hash that its row does not end with.
+    Checkpoint { seq: i64 },
 }
 
 impl std::fmt::Display for Break {
@@ -252,6 +254,11 @@ impl std::fmt::Display for Break {
                 f,
                 "the chain's head (row {seq}) does not match its last row: the head was edited"
             ),
+            Break::Checkpoint { seq } => write!(
+                f,
+                "the checkpoint at row {seq} does not match the chain: the checkpoint, or the \
+                 row it names or the one after it, was edited"
+            ),
         }
     }
 }
@@ -269,6 +276,9 @@ pub struct Verifier {
     next_seq: i64,
     suspect: Option<ChainRow>,
     rows: u64,
+    /// Checkpoints still ahead, by place: each must end where the chain
+    /// does at its row.
+    checkpoints: std::collections::BTreeMap<i64, String>,
 }
 
 impl Verifier {
@@ -280,7 +290,22 @@ impl Verifier {
             next_seq: 1,
             suspect: None,
             rows: 0,
+            checkpoints: Default::default(),
         }
+    }
+
+    /// A walk that starts after `from` (the rows up to it archived) and
+    /// checks the `checkpoints` after it as it passes them.
+    pub fn after(head: Head, from: &Checkpoint, checkpoints: &[Checkpoint]) -> Verifier {
+        let mut verifier = Verifier::new(head);
+        verifier.prev = parse_hash(&from.hash).unwrap_or(GENESIS);
+        verifier.next_seq = from.seq + 1;
+        verifier.checkpoints = checkpoints
+            .iter()
+            .filter(|c| c.seq > from.seq)
+            .map(|c| (c.seq, c.hash.clone()))
+            .collect();
+        verifier
     }
 
     pub fn rows(&self) -> u64 {
@@ -319,6 +344,11 @@ impl Verifier {
             });
         }
         if follows(&self.prev, &row) {
+            if let Some(hash) = self.checkpoints.remove(&row.seq)
+                && parse_hash(&hash) != parse_hash(&row.hash)
+            {
+                return Err(Break::Checkpoint { seq: row.seq });
+            }
             let before =
                 std::mem::replace(&mut self.prev, parse_hash(&row.hash).unwrap_or(GENESIS));
             self.next_seq = row.seq + 1;
@@ -329,6 +359,12 @@ impl Verifier {
             && follows(&before, &row)
         {
             return Err(Break::Inserted { seq: Some(seq), id });
+        }
+        // The first row kept after archived ones must follow their checkpoint.
+        if self.rows == 1 && self.next_seq > 1 {
+            return Err(Break::Checkpoint {
+                seq: self.next_seq - 1,
+            });
         }
         self.suspect = Some(row);
         Ok(())
@@ -351,8 +387,131 @@ impl Verifier {
         if Some(self.prev) != parse_hash(&self.head.hash) {
             return Err(Break::Head { seq: self.head.seq });
         }
+        // A checkpoint past the head names rows that never were.
+        if let Some((&seq, _)) = self.checkpoints.iter().next() {
+            return Err(Break::Checkpoint { seq });
+        }
         Ok(self.rows)
     }
+}
+
+/// The place and hash of a row before which the chain may be archived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl Checkpoint {
+    /// Before the first row.
+    const GENESIS: Checkpoint = Checkpoint {
+        seq: 0,
+        hash: String::new(),
+    };
+}
+
+async fn checkpoints(conn: &mut AnyConnection) -> sqlx::Result<Vec<Checkpoint>> {
+    let rows: Vec<(i64, String)> =
+        sqlx::query_as("SELECT seq, hash FROM audit_checkpoints ORDER BY seq")
+            .fetch_all(conn)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(seq, hash)| Checkpoint { seq, hash })
+        .collect())
+}
+
+/// Why a checkpoint was not made.
+#[derive(Debug)]
+pub enum NoCheckpoint {
+    /// No row is older than the month.
+    NothingBefore,
+    /// A row of the month has a place before the month's last older row
+    /// (servers' clocks disagreed at the month's start): archiving the
+    /// month before would cut the chain inside it.
+    Interleaved { row_of_month: i64, last_before: i64 },
+    /// The chain is broken: nothing may be archived until it is explained.
+    Broken(Break),
+}
+
+impl std::fmt::Display for NoCheckpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NoCheckpoint::NothingBefore => write!(f, "no audit row is older than that month"),
+            NoCheckpoint::Interleaved {
+                row_of_month,
+                last_before,
+            } => write!(
+                f,
+                "row {row_of_month} belongs to the month but comes before row {last_before}, \
+                 which is older (the servers' clocks disagreed): checkpoint an earlier month"
+            ),
+            NoCheckpoint::Broken(b) => write!(f, "the audit chain is broken: {b}"),
+        }
+    }
+}
+
+/// Checks the whole chain and, when it is intact, keeps a checkpoint at
+/// the last row older than `before_at` (a month's first instant), so the
+/// rows up to it may be archived. Making the same checkpoint again changes
+/// nothing. Returns the checkpoint and the rows it covers.
+pub async fn checkpoint(
+    db: &super::Db,
+    before_at: i64,
+    now_ms: i64,
+) -> anyhow::Result<Result<Checkpoint, NoCheckpoint>> {
+    let verdict = verify(db).await?;
+    if let Err(b) = verdict.result {
+        return Ok(Err(NoCheckpoint::Broken(b)));
+    }
+    let mut tx = db.begin_write().await?;
+    let last_before: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(seq) FROM audit_log WHERE at < $1")
+            .bind(before_at)
+            .fetch_one(&mut *tx)
+            .await?;
+    let Some(last_before) = last_before else {
+        return Ok(Err(NoCheckpoint::NothingBefore));
+    };
+    let first_of_month: Option<i64> =
+        sqlx::query_scalar("SELECT MIN(seq) FROM audit_log WHERE at >= $1")
+            .bind(before_at)
+            .fetch_one(&mut *tx)
+            .await?;
+    if let Some(row_of_month) = first_of_month.filter(|&m| m < last_before) {
+        return Ok(Err(NoCheckpoint::Interleaved {
+            row_of_month,
+            last_before,
+        }));
+    }
+    // Rows are never edited by the product, and the chain up to the head
+    // was intact a moment ago: the row's hash is the chain's there.
+    let hash: String = sqlx::query_scalar("SELECT hash FROM audit_log WHERE seq = $1")
+        .bind(last_before)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (seq, hash, before_at, made_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (seq) DO NOTHING",
+    )
+    .bind(last_before)
+    .bind(&hash)
+    .bind(before_at)
+    .bind(now_ms)
+    .execute(&mut *tx)
+    .await?;
+    tx.audit(Entry::new(
+        None,
+        "audit_checkpoint",
+        &last_before.to_string(),
+        &hash,
+        now_ms,
+    ));
+    tx.commit().await?;
+    Ok(Ok(Checkpoint {
+        seq: last_before,
+        hash,
+    }))
 }
 
 /// The outcome of checking the stored chain.
@@ -397,8 +556,27 @@ async fn verify_in(conn: &mut AnyConnection) -> sqlx::Result<Verdict> {
             result: Err(Break::Inserted { seq, id }),
         });
     }
-    let mut verifier = Verifier::new(head.clone());
-    let mut after = 0i64;
+    // Rows archived away leave a checkpoint just before the first row kept.
+    let first: Option<i64> = sqlx::query_scalar("SELECT MIN(seq) FROM audit_log")
+        .fetch_one(&mut *conn)
+        .await?;
+    let checkpoints = checkpoints(conn).await?;
+    let kept_from = first.unwrap_or(head.seq + 1);
+    let mut verifier = match checkpoints.iter().find(|c| c.seq == kept_from - 1) {
+        _ if kept_from <= 1 => Verifier::after(head.clone(), &Checkpoint::GENESIS, &checkpoints),
+        Some(start) => Verifier::after(head.clone(), start, &checkpoints),
+        None => {
+            return Ok(Verdict {
+                rows: 0,
+                head,
+                result: Err(Break::Deleted {
+                    from: 1,
+                    to: kept_from - 1,
+                }),
+            });
+        }
+    };
+    let mut after = kept_from - 1;
     loop {
         let page = sqlx::query(
             "SELECT seq, id, at, operator_id, action, target, detail, hash FROM audit_log
@@ -478,6 +656,50 @@ mod tests {
             v.feed(r)?;
         }
         v.finish()
+    }
+
+    /// Rows archived up to a checkpoint: the walk starts after it and
+    /// checks every later checkpoint as it passes.
+    #[test]
+    fn a_walk_from_a_checkpoint_checks_the_checkpoints_it_passes() {
+        let (rows, head) = chain(10);
+        let at = |seq: usize| Checkpoint {
+            seq: seq as i64,
+            hash: rows[seq - 1].hash.clone(),
+        };
+        let walk = |from: &Checkpoint, checkpoints: &[Checkpoint]| {
+            let mut v = Verifier::after(head.clone(), from, checkpoints);
+            for r in rows.iter().filter(|r| r.seq > from.seq) {
+                v.feed(r.clone())?;
+            }
+            v.finish()
+        };
+        assert_eq!(walk(&at(4), &[at(4), at(7)]), Ok(6));
+        assert_eq!(walk(&Checkpoint::GENESIS, &[at(4), at(7)]), Ok(10));
+
+        let forged = Checkpoint {
+            seq: 7,
+            hash: rows[2].hash.clone(),
+        };
+        assert_eq!(
+            walk(&at(4), &[at(4), forged.clone()]),
+            Err(Break::Checkpoint { seq: 7 })
+        );
+        assert_eq!(
+            walk(&Checkpoint::GENESIS, &[forged]),
+            Err(Break::Checkpoint { seq: 7 })
+        );
+        let beyond = Checkpoint {
+            seq: 12,
+            hash: head.hash.clone(),
+        };
+        assert_eq!(walk(&at(4), &[beyond]), Err(Break::Checkpoint { seq: 12 }));
+        // A wrong starting hash: the first row kept does not follow it.
+        let wrong_start = Checkpoint {
+            seq: 4,
+            hash: rows[0].hash.clone(),
+        };
+        assert_eq!(walk(&wrong_start, &[]), Err(Break::Checkpoint { seq: 4 }));
     }
 
     /// A row made to look chained after `prev` (what an attacker who knows
