@@ -142,19 +142,11 @@ impl Desk {
     /// The clerk stays on the screen a while: a call the app delayed and
     /// nothing cancelled is sent now.
     pub async fn pause(&mut self) {
-        if let Some(Command::Send {
-            seq, token, call, ..
-        }) = self.held.take()
-        {
-            let after = std::time::Duration::ZERO;
-            let send = Command::Send {
-                seq,
-                token,
-                call,
-                after,
-            };
-            self.run(vec![send]).await;
+        if let Some(Command::Send { after, .. }) = &mut self.held {
+            *after = std::time::Duration::ZERO;
         }
+        let held = self.held.take();
+        self.run(held.into_iter().collect()).await;
     }
 
     /// Whether a delayed call is held, not yet sent.
