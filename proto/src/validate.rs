@@ -896,11 +896,15 @@ impl std::error::Error for FieldError {}
 
 const USERNAME_ALLOWED: &str = "a-z 0-9 . _ -";
 const UNIT_CODE_ALLOWED: &str = "A-Z 0-9 -";
+const PHONE_ALLOWED: &str = "0-9 - + (7–20 digits)";
+const SERIAL_ALLOWED: &str = "letters, digits, spaces and - _ / . # ( ) （ ） 〔 〕 [ ] 【 】";
 
 fn allowed_zh(allowed: &str) -> String {
     match allowed {
         USERNAME_ALLOWED => "小写字母、数字和 . _ -".into(),
         UNIT_CODE_ALLOWED => "大写字母、数字和 -".into(),
+        PHONE_ALLOWED => "数字 0-9、- 和 +（7–20 位数字）".into(),
+        SERIAL_ALLOWED => "文字、数字、空格和 - _ / . # ( ) （ ） 〔 〕 [ ] 【 】".into(),
         other => other.into(),
     }
 }
@@ -1042,7 +1046,7 @@ pub fn phone(field: &'static str, phone: &str) -> Result<(), FieldError> {
         Err(FieldError::new(
             field,
             Rule::BadCharacters {
-                allowed: "0-9 - + (7–20 digits)",
+                allowed: PHONE_ALLOWED,
             },
         ))
     } else {
@@ -1068,6 +1072,26 @@ pub fn purpose_code(code: &str) -> Result<(), FieldError> {
             },
         ))
     }
+}
+
+/// A serial number printed on a paper form: at most `max` characters of
+/// letters (any script), digits, spaces and the brackets and marks such
+/// numbers use; no emoji or symbols (they do not survive printing).
+pub fn form_serial(field: &'static str, value: &str, max: usize) -> Result<(), FieldError> {
+    if value.trim().is_empty() {
+        return Err(FieldError::new(field, Rule::Required));
+    }
+    free_text(field, value, max, false)?;
+    let allowed = |c: char| c.is_alphanumeric() || c == ' ' || "-_/.#()（）〔〕[]【】".contains(c);
+    if !value.chars().all(allowed) {
+        return Err(FieldError::new(
+            field,
+            Rule::BadCharacters {
+                allowed: SERIAL_ALLOWED,
+            },
+        ));
+    }
+    Ok(())
 }
 
 pub fn display_text(field: &'static str, value: &str, max: usize) -> Result<(), FieldError> {
@@ -1859,6 +1883,22 @@ mod tests {
             },
         );
         assert_eq!(e.message(Lang::Zh), "只能包含小写字母、数字和 . _ -");
+        // Paper serials: any script's letters and the usual marks, no emoji.
+        assert!(form_serial("form_serial", "SQ-2026/7001", 40).is_ok());
+        assert!(form_serial("form_serial", "四会授字〔2026〕第 7 号", 40).is_ok());
+        let e = form_serial("form_serial", "SQ😀-2026", 40).unwrap_err();
+        assert!(matches!(e.rule, Rule::BadCharacters { .. }));
+        assert!(e.message(Lang::Zh).starts_with("只能包含文字、数字"));
+        assert_eq!(
+            form_serial("form_serial", "", 40).unwrap_err().rule,
+            Rule::Required
+        );
+        // Every rule's Chinese message is Chinese (a phone's was half English).
+        let e = phone("contact_phone", "12ab").unwrap_err();
+        assert_eq!(
+            e.message(Lang::Zh),
+            "只能包含数字 0-9、- 和 +（7–20 位数字）"
+        );
     }
 
     #[test]

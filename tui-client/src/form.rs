@@ -57,6 +57,19 @@ const KEYS: &[Binding<Nav>] = &[
     ),
 ];
 
+/// A key for a multi-line text area (a reason, remarks): Ctrl-U empties
+/// it, as it empties a form's field (the text area alone would take it for
+/// undo). Returns whether the text changed.
+pub fn edit_area(area: &mut TextArea<'static>, key: KeyEvent) -> bool {
+    if keys::Key::Ctrl('u').matches(&key) {
+        let had_text = area.lines().iter().any(|l| !l.is_empty());
+        area.select_all();
+        area.cut();
+        return had_text;
+    }
+    area.input(key)
+}
+
 pub enum Input {
     Text(Box<TextArea<'static>>),
     Choice {
@@ -283,7 +296,7 @@ impl Form {
 
     /// Moves the cursor to field `i`; what was typed to narrow a list is
     /// forgotten on leaving it.
-    fn move_focus(&mut self, i: usize) {
+    pub fn move_focus(&mut self, i: usize) {
         if let Input::Choice { filter, .. } = &mut self.fields[self.focus].input {
             filter.clear();
         }

@@ -346,6 +346,61 @@ fn an_objection_is_filed_from_marked_report_records() {
     assert!(text.contains("异议已受理"), "{text}");
 }
 
+/// The line of the screen that holds `label`.
+fn line_with<'a>(text: &'a str, label: &str) -> &'a str {
+    text.lines().find(|l| l.contains(label)).unwrap_or("")
+}
+
+// Tab goes round every part in order and Shift-Tab back the same way; an
+// empty reason is named as required beside its label; Ctrl-U empties a
+// multi-line field as it does a one-line one (it undid the last edit).
+#[test]
+fn the_objection_form_goes_round_in_order_and_names_an_empty_reason() {
+    let mut app = reporting(Lang::Zh);
+    app.update(key(KeyCode::Enter));
+    app.update(key(KeyCode::Char(' ')));
+    app.update(key(KeyCode::Char('o')));
+    let focused = |app: &credit_desk::app::App| {
+        let text = screen_text(app);
+        let line = text.lines().find(|l| l.contains('▶')).unwrap_or("").to_string();
+        ["异议类别", "联系电话", "联系地址", "通知方式", "异议理由", "证明材料"]
+            .into_iter()
+            .find(|label| line.contains(label))
+            .unwrap_or("none")
+    };
+    let order = ["异议类别", "联系电话", "联系地址", "通知方式", "异议理由", "证明材料"];
+    for i in 0..order.len() * 2 {
+        assert_eq!(focused(&app), order[i % order.len()], "Tab #{i}");
+        app.update(key(KeyCode::Tab));
+    }
+    for i in 0..order.len() * 2 {
+        assert_eq!(
+            focused(&app),
+            order[(order.len() * 2 - i) % order.len()],
+            "Shift-Tab #{i}"
+        );
+        app.update(key(KeyCode::BackTab));
+    }
+
+    // Phone and address filled, the reason left empty.
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "13800138000");
+    app.update(key(KeyCode::Tab));
+    type_text(&mut app, "四会市大沙镇马鞍村 12 号");
+    assert!(app.update(key(KeyCode::F(10))).is_empty());
+    let text = screen_text(&app);
+    assert!(line_with(&text, "异议理由").contains("! 必填"), "{text}");
+    assert_eq!(focused(&app), "异议理由");
+    type_text(&mut app, "该案已执行完毕");
+    let text = screen_text(&app);
+    assert!(!line_with(&text, "异议理由").contains("必填"), "{text}");
+
+    // Ctrl-U empties the reason.
+    app.update(ctrl('u'));
+    assert!(!screen_text(&app).contains("该案已执行完毕"));
+    assert!(app.update(key(KeyCode::F(10))).is_empty(), "empty again");
+}
+
 fn calendar_answer(days: bool) -> Answer {
     let year = |year: i32, source: &str, n: u32| pb::CalendarYear {
         year,

@@ -96,14 +96,7 @@ pub fn check_capture(input: &CaptureInput<'_>, facts: &CaptureFacts) -> Vec<Fiel
             },
         ));
     }
-    if input.form_serial.trim().is_empty() {
-        errors.push(FieldError::new(field::FORM_SERIAL, Rule::Required));
-    } else if let Err(e) = validate::free_text(
-        field::FORM_SERIAL,
-        input.form_serial,
-        FORM_SERIAL_MAX,
-        false,
-    ) {
+    if let Err(e) = validate::form_serial(field::FORM_SERIAL, input.form_serial, FORM_SERIAL_MAX) {
         errors.push(e);
     }
     let scan = input.scan_sha256.trim();

@@ -350,7 +350,7 @@ impl ConsentScreen {
             return Action::None;
         }
         if self.in_remarks {
-            if self.remarks.input(key)
+            if crate::form::edit_area(&mut self.remarks, key)
                 && let Some(f) = &mut self.form
             {
                 f.content_changed();

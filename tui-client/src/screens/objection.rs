@@ -9,7 +9,7 @@ use credit_desk_proto::validate;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::Line;
+use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui_textarea::TextArea;
 use tonic::Status;
@@ -25,6 +25,7 @@ use crate::net::{Answer, Call};
 const CATEGORY: &str = "reason_category";
 const PHONE: &str = "contact_phone";
 const ADDRESS: &str = "contact_address";
+const REASON: &str = "reason_text";
 const NOTIFY: &str = "notify_by";
 pub const CATEGORIES: [&str; 4] = ["wrong_content", "not_mine", "outdated", "other"];
 
@@ -78,6 +79,8 @@ pub struct ObjectionScreen {
     pub reason: TextArea<'static>,
     pub evidence: TextArea<'static>,
     pub part: Part,
+    /// Why the reason cannot be sent (shown beside its label).
+    reason_error: Option<String>,
     pub filed: Option<pb::Ticket>,
     pub scroll: usize,
 }
@@ -115,6 +118,7 @@ impl ObjectionScreen {
             reason: TextArea::default(),
             evidence: TextArea::default(),
             part: Part::Fields,
+            reason_error: None,
             filed: None,
             scroll: 0,
         }
@@ -132,12 +136,16 @@ impl ObjectionScreen {
             validate::display_text(ADDRESS, &address, 200),
         ]);
         let shown = self.form.show_local_errors(&errors, lang);
-        if reason_text.is_empty() {
-            self.part = Part::Reason;
-            return None;
-        }
+        self.reason_error = reason_text
+            .is_empty()
+            .then(|| validate::FieldError::new(REASON, validate::Rule::Required).message(lang));
+        // The first part with an error takes the focus.
         if shown {
             self.part = Part::Fields;
+            return None;
+        }
+        if self.reason_error.is_some() {
+            self.part = Part::Reason;
             return None;
         }
         Some(pb::FileObjectionRequest {
@@ -194,19 +202,21 @@ impl ObjectionScreen {
                     None => Action::None,
                 };
             }
-            // Fields → reason → evidence → fields.
-            Some(Cmd::NextPart) => {
-                self.part = match self.part {
-                    Part::Reason => Part::Evidence,
-                    _ => Part::Fields,
+            // Fields → reason → evidence → the first field, and back.
+            Some(Cmd::NextPart) => match self.part {
+                Part::Reason => self.part = Part::Evidence,
+                _ => {
+                    self.part = Part::Fields;
+                    self.form.move_focus(0);
                 }
-            }
-            Some(Cmd::PreviousPart) => {
-                self.part = match self.part {
-                    Part::Evidence => Part::Reason,
-                    _ => Part::Fields,
+            },
+            Some(Cmd::PreviousPart) => match self.part {
+                Part::Evidence => self.part = Part::Reason,
+                _ => {
+                    self.part = Part::Fields;
+                    self.form.move_focus(self.form.fields.len() - 1);
                 }
-            }
+            },
             None if self.filed.is_some() => {}
             None => self.on_edit_key(key, waiting),
         }
@@ -217,20 +227,25 @@ impl ObjectionScreen {
     fn on_edit_key(&mut self, key: KeyEvent, waiting: bool) {
         match self.part {
             Part::Reason => {
-                if self.reason.input(key) {
+                if crate::form::edit_area(&mut self.reason, key) {
                     self.form.content_changed();
+                    self.reason_error = None;
                 }
             }
             Part::Evidence => {
-                if self.evidence.input(key) {
+                if crate::form::edit_area(&mut self.evidence, key) {
                     self.form.content_changed();
                 }
             }
-            // Tab past the last field, or Enter, goes on to the reason.
+            // Tab past the last field, or Enter, goes on to the reason;
+            // Shift-Tab before the first goes back to the evidence.
             Part::Fields
                 if key.code == KeyCode::Tab && self.form.focus == self.form.fields.len() - 1 =>
             {
                 self.part = Part::Reason;
+            }
+            Part::Fields if key.code == KeyCode::BackTab && self.form.focus == 0 => {
+                self.part = Part::Evidence;
             }
             Part::Fields => {
                 if self.form.handle_key(key) == FormEvent::Submit && !waiting {
@@ -308,20 +323,42 @@ impl ObjectionScreen {
             theme,
             !app.help && self.part == Part::Fields,
         );
-        for (area_rect, textarea, part, label) in [
-            (reason, &self.reason, Part::Reason, cat.reason_text),
-            (evidence, &self.evidence, Part::Evidence, cat.evidence_lines),
+        let focus = !app.help && self.part != Part::Fields;
+        for (area_rect, textarea, part, label, error) in [
+            (
+                reason,
+                &self.reason,
+                Part::Reason,
+                cat.reason_text,
+                self.reason_error.as_deref(),
+            ),
+            (
+                evidence,
+                &self.evidence,
+                Part::Evidence,
+                cat.evidence_lines,
+                None,
+            ),
         ] {
             let mut t = textarea.clone();
-            let focused = self.part == part;
-            t.set_block(Block::default().borders(Borders::TOP).title(Line::styled(
-                label,
+            let focused = focus && self.part == part;
+            // Marked as the form marks its focused field.
+            let mut title = vec![Span::styled(
+                format!("{}{label}", if focused { "▶" } else { " " }),
                 if focused {
                     theme.focused_label()
                 } else {
                     theme.label()
                 },
-            )));
+            )];
+            if let Some(e) = error {
+                title.push(Span::styled(format!("  ! {e}"), theme.error()));
+            }
+            t.set_block(
+                Block::default()
+                    .borders(Borders::TOP)
+                    .title(Line::from(title)),
+            );
             t.set_cursor_style(if focused {
                 theme.selected()
             } else {

@@ -324,7 +324,7 @@ impl ReportScreen {
                 });
             }
             None => {
-                if draft.text.input(key) {
+                if crate::form::edit_area(&mut draft.text, key) {
                     draft.request_id = None;
                 }
             }
