@@ -74,7 +74,7 @@ pub async fn open(options: Options) -> anyhow::Result<()> {
         &mut terminal,
         &mut app,
         client,
-        ratatui::crossterm::event::EventStream::new(),
+        crate::local_input::events(),
         run::LocalTerminal,
     )
     .await;

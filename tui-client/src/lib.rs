@@ -13,6 +13,7 @@ pub mod i18n;
 pub mod keys;
 pub mod launch;
 pub mod letters;
+pub mod local_input;
 pub mod net;
 pub mod print;
 pub mod reference_cache;

@@ -362,13 +362,31 @@ fn the_objection_form_goes_round_in_order_and_names_an_empty_reason() {
     app.update(key(KeyCode::Char('o')));
     let focused = |app: &credit_desk::app::App| {
         let text = screen_text(app);
-        let line = text.lines().find(|l| l.contains('▶')).unwrap_or("").to_string();
-        ["异议类别", "联系电话", "联系地址", "通知方式", "异议理由", "证明材料"]
-            .into_iter()
-            .find(|label| line.contains(label))
-            .unwrap_or("none")
+        let line = text
+            .lines()
+            .find(|l| l.contains('▶'))
+            .unwrap_or("")
+            .to_string();
+        [
+            "异议类别",
+            "联系电话",
+            "联系地址",
+            "通知方式",
+            "异议理由",
+            "证明材料",
+        ]
+        .into_iter()
+        .find(|label| line.contains(label))
+        .unwrap_or("none")
     };
-    let order = ["异议类别", "联系电话", "联系地址", "通知方式", "异议理由", "证明材料"];
+    let order = [
+        "异议类别",
+        "联系电话",
+        "联系地址",
+        "通知方式",
+        "异议理由",
+        "证明材料",
+    ];
     for i in 0..order.len() * 2 {
         assert_eq!(focused(&app), order[i % order.len()], "Tab #{i}");
         app.update(key(KeyCode::Tab));
