@@ -30,10 +30,22 @@ pub fn deadline_line(d: &pb::Deadline, lang: Lang) -> String {
     format!("  {kind}{}{}  {state}", " ".repeat(pad), d.due)
 }
 
+/// The next section's heading: 一、二、… (1. 2. … in English).
+fn section(count: &mut usize, lang: Lang, title: &str) -> String {
+    const ZH: [&str; 9] = ["一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    *count += 1;
+    match lang {
+        Lang::Zh => format!("{}、{title}", ZH[(*count - 1).min(ZH.len() - 1)]),
+        Lang::En => format!("{count}. {title}"),
+    }
+}
+
 pub fn lines(t: &pb::Ticket, cat: &Catalogue, lang: Lang, offset: FixedOffset) -> Vec<String> {
     let w = |code: &str| ticket_word(lang, code);
     let c = cat.colon;
     let mut out = Vec::new();
+    // Sections without content are left out, so they are numbered as shown.
+    let mut sections = 0;
     let title = cat.case_file_title;
     out.push(format!(
         "{}{title}",
@@ -94,14 +106,14 @@ pub fn lines(t: &pb::Ticket, cat: &Catalogue, lang: Lang, offset: FixedOffset) -
         }
     }
     out.push("=".repeat(WIDTH));
-    out.push(cat.section_deadlines.to_string());
+    out.push(section(&mut sections, lang, cat.section_deadlines));
     out.extend(t.deadlines.iter().map(|d| deadline_line(d, lang)));
     if t.paused_ms > 0 {
         let span = cat.pause_span(t.paused_ms);
         out.push(cat.paused_note(&span, &t.overall_due_with_pauses));
     }
     out.push(String::new());
-    out.push(cat.section_disputed.to_string());
+    out.push(section(&mut sections, lang, cat.section_disputed));
     for r in &t.records {
         out.push(format!(
             "  [{}] {}  {}  {}",
@@ -116,7 +128,7 @@ pub fn lines(t: &pb::Ticket, cat: &Catalogue, lang: Lang, offset: FixedOffset) -
     }
     if !t.letters.is_empty() {
         out.push(String::new());
-        out.push(cat.section_letters.to_string());
+        out.push(section(&mut sections, lang, cat.section_letters));
     }
     for l in &t.letters {
         out.push(format!(
@@ -153,7 +165,7 @@ pub fn lines(t: &pb::Ticket, cat: &Catalogue, lang: Lang, offset: FixedOffset) -
     }
     if !t.notifications.is_empty() {
         out.push(String::new());
-        out.push(cat.section_notices.to_string());
+        out.push(section(&mut sections, lang, cat.section_notices));
     }
     for n in &t.notifications {
         let result = if n.reached {
@@ -170,7 +182,7 @@ pub fn lines(t: &pb::Ticket, cat: &Catalogue, lang: Lang, offset: FixedOffset) -
         ));
     }
     out.push(String::new());
-    out.push(cat.section_history.to_string());
+    out.push(section(&mut sections, lang, cat.section_history));
     for e in &t.events {
         let line = format!(
             "{}  {}  {}  {}",
@@ -237,6 +249,29 @@ mod tests {
     use super::*;
     use crate::i18n::{EN, ZH};
     use credit_desk_proto::words::deadline;
+
+    /// Sections without content are left out and the rest numbered as
+    /// shown (they read 一、二、五 when no letter had been sent).
+    #[test]
+    fn sections_are_numbered_as_shown() {
+        let offset = FixedOffset::east_opt(8 * 3600).unwrap();
+        let mut t = ticket();
+        t.letters.clear();
+        t.notifications.clear();
+        let zh = lines(&t, &ZH, Lang::Zh, offset);
+        let headings: Vec<&String> = zh.iter().filter(|l| l.contains('、')).collect();
+        assert!(zh.iter().any(|l| l == "三、办理经过"), "{headings:?}");
+        assert!(
+            !zh.iter()
+                .any(|l| l.starts_with("四、") || l.starts_with("五、"))
+        );
+        let en = lines(&t, &EN, Lang::En, offset);
+        assert!(en.iter().any(|l| l == "3. History"), "{en:?}");
+        // With notices (and no letter): they are the third section.
+        let notified = lines(&ticket(), &ZH, Lang::Zh, offset);
+        assert!(notified.iter().any(|l| l == "三、通知申请人"));
+        assert!(notified.iter().any(|l| l == "四、办理经过"));
+    }
 
     fn ticket() -> pb::Ticket {
         pb::Ticket {
