@@ -139,6 +139,14 @@ where
                 Incoming::App(e) => Some(e),
             };
             let Some(event) = event else { continue };
+            // The screen only says it is too small: a key would act unseen
+            // (an F10 would submit blind). Quitting still works.
+            if let Event::Key(key) = &event
+                && too_small(terminal)
+                && !is_quit(key)
+            {
+                continue;
+            }
             dirty = true;
             if let Event::Reply { seq, .. } = &event {
                 tasks.remove(seq);
@@ -180,6 +188,19 @@ where
         task.abort();
     }
     Ok(())
+}
+
+fn too_small<B: Backend>(terminal: &Terminal<B>) -> bool {
+    terminal
+        .size()
+        .is_ok_and(|s| s.width < crate::app::MIN_WIDTH || s.height < crate::app::MIN_HEIGHT)
+}
+
+fn is_quit(key: &ratatui::crossterm::event::KeyEvent) -> bool {
+    key.code == ratatui::crossterm::event::KeyCode::Char('c')
+        && key
+            .modifiers
+            .contains(ratatui::crossterm::event::KeyModifiers::CONTROL)
 }
 
 /// Waits out a retry's backoff, telling the screen once a second how long
@@ -239,6 +260,47 @@ pub async fn perform(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Keys pressed while the screen only says it is too small do nothing
+    /// (they acted unseen); Ctrl-C still quits.
+    #[tokio::test]
+    async fn keys_do_nothing_on_a_terminal_too_small() {
+        use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let client = Client::new("http://127.0.0.1:9", credit_desk_proto::Lang::Zh, None).unwrap();
+        let mut app = App::new(
+            credit_desk_proto::Lang::Zh,
+            crate::theme::Theme { color: false },
+            "http://127.0.0.1:9".into(),
+            client.meter.clone(),
+            None,
+            "t".into(),
+        );
+        let typed = |app: &App| match &app.screen {
+            crate::screens::Screen::Login(login) => login.form.value("username"),
+            _ => panic!("still on the login screen"),
+        };
+        for (cols, rows, expected) in [(70, 20, ""), (80, 24, "x")] {
+            let key = |code, modifiers| Ok(TermEvent::Key(KeyEvent::new(code, modifiers)));
+            let events = futures::stream::iter(vec![
+                key(KeyCode::Char('x'), KeyModifiers::NONE),
+                key(KeyCode::Char('c'), KeyModifiers::CONTROL),
+            ]);
+            let backend = ratatui::backend::TestBackend::new(cols, rows);
+            let mut terminal = Terminal::new(backend).unwrap();
+            app.quit = false;
+            run(
+                &mut terminal,
+                &mut app,
+                client.clone(),
+                events,
+                LocalTerminal,
+            )
+            .await
+            .unwrap();
+            assert!(app.quit, "Ctrl-C quits");
+            assert_eq!(typed(&app), expected, "at {cols}×{rows}");
+        }
+    }
 
     /// The retry line said "15 秒后" for fifteen seconds.
     #[tokio::test(start_paused = true)]
