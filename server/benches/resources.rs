@@ -436,7 +436,9 @@ async fn main() {
         probe.local_addr().unwrap()
     };
     let mut server = tokio::process::Command::new(env!("CARGO_BIN_EXE_credit-desk-server"))
+        // Every workstation here comes from 127.0.0.1.
         .args(["serve", "--db", &url, "--listen", &addr.to_string()])
+        .args(["--connections-per-address", "1024"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::inherit())
         .env("RUST_LOG", "warn")

@@ -203,6 +203,10 @@ pub struct ServeArgs {
     /// 127.0.0.1:9464.
     #[arg(long, env = "CREDIT_DESK_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
+    /// Open connections one client address may hold (default 128): raise it
+    /// when many terminals reach the server through one NAT gateway.
+    #[arg(long, env = "CREDIT_DESK_CONNECTIONS_PER_ADDRESS")]
+    pub connections_per_address: Option<usize>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -330,6 +334,7 @@ pub struct FileConfig {
     pub ssh_listen: Option<SocketAddr>,
     pub ssh_host_key: Option<PathBuf>,
     pub metrics_listen: Option<SocketAddr>,
+    pub connections_per_address: Option<usize>,
     /// tracing filter, e.g. "info" or "credit_desk_server=debug".
     pub log: Option<String>,
     /// "text" or "json".
@@ -364,6 +369,20 @@ impl FileConfig {
         args.listen
             .or(self.listen)
             .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("default address parses"))
+    }
+
+    /// Open connections one client address may hold.
+    pub fn connections_per_address(&self, args: &ServeArgs) -> anyhow::Result<usize> {
+        let n = args
+            .connections_per_address
+            .or(self.connections_per_address)
+            .unwrap_or(crate::limits::MAX_CONNECTIONS_PER_ADDRESS);
+        anyhow::ensure!(
+            (1..=crate::limits::MAX_CONNECTIONS).contains(&n),
+            "connections_per_address: must be 1–{}",
+            crate::limits::MAX_CONNECTIONS
+        );
+        Ok(n)
     }
 
     /// Where the metrics endpoint listens, if it is to run at all.
@@ -487,6 +506,30 @@ mod tests {
         let s = file.sessions(&none).unwrap();
         assert_eq!(s.idle_ms, 10 * MINUTE_MS);
         assert_eq!(s.absolute_ms, 12 * HOUR_MS);
+    }
+
+    #[test]
+    fn connections_per_address_default_file_and_flag() {
+        let none = ServeArgs::default();
+        assert_eq!(
+            FileConfig::default()
+                .connections_per_address(&none)
+                .unwrap(),
+            crate::limits::MAX_CONNECTIONS_PER_ADDRESS
+        );
+        let file: FileConfig = toml::from_str("connections_per_address = 600").unwrap();
+        assert_eq!(file.connections_per_address(&none).unwrap(), 600);
+        let flag = ServeArgs {
+            connections_per_address: Some(5),
+            ..ServeArgs::default()
+        };
+        assert_eq!(file.connections_per_address(&flag).unwrap(), 5);
+        let zero: FileConfig = toml::from_str("connections_per_address = 0").unwrap();
+        let err = zero.connections_per_address(&none).unwrap_err().to_string();
+        assert!(
+            err.contains("connections_per_address") && err.contains("1–1024"),
+            "{err}"
+        );
     }
 
     #[test]

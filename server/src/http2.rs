@@ -48,12 +48,17 @@ pub fn tls_acceptor(cert_pem: &[u8], key_pem: &[u8]) -> anyhow::Result<TlsAccept
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
+/// How long a stop waits for the calls under way before it gives up on
+/// them (systemd's own stop timeout is 90 s).
+const STOP_GRACE: Duration = Duration::from_secs(30);
+
 /// Serves `service` on every connection `incoming` yields until `shutdown`
-/// resolves; then stops accepting, lets the calls under way finish, and
-/// returns when every connection has closed.
+/// resolves; then stops accepting (the listener is closed at once), lets
+/// the calls under way finish for up to [`STOP_GRACE`], and returns. With
+/// TLS, a handshake must end within the given time.
 pub async fn serve<I, IO, S>(
     incoming: I,
-    tls: Option<TlsAcceptor>,
+    tls: Option<(TlsAcceptor, Duration)>,
     service: S,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()>
@@ -67,7 +72,7 @@ where
     S::Future: Send + 'static,
 {
     let (stop, stopping) = watch::channel(false);
-    let mut incoming = std::pin::pin!(incoming);
+    let mut incoming = Box::pin(incoming);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let io = tokio::select! {
@@ -92,9 +97,11 @@ where
                 req
             });
             let result = match tls {
-                Some(tls) => match tls.accept(io).await {
-                    Ok(io) => connection(io, service, stopping).await,
-                    Err(e) => Err(e.into()),
+                // A stalled handshake gives its place back in time.
+                Some((tls, within)) => match tokio::time::timeout(within, tls.accept(io)).await {
+                    Ok(Ok(io)) => connection(io, service, stopping).await,
+                    Ok(Err(e)) => Err(e.into()),
+                    Err(_) => Err("the TLS handshake took too long".into()),
                 },
                 None => connection(io, service, stopping).await,
             };
@@ -103,10 +110,21 @@ where
             }
         });
     }
+    // Closing the listener now: a client connecting meanwhile is refused
+    // at once rather than left waiting in the backlog.
+    drop(incoming);
     drop(stopping);
     let _ = stop.send(true);
     // Every connection holds a receiver until it has closed.
-    stop.closed().await;
+    if tokio::time::timeout(STOP_GRACE, stop.closed())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            connections = stop.receiver_count(),
+            "calls still running after the stop's grace time are dropped"
+        );
+    }
     Ok(())
 }
 
@@ -136,6 +154,9 @@ where
         .initial_stream_window_size(limits::STREAM_WINDOW)
         .initial_connection_window_size(limits::CONNECTION_WINDOW)
         .max_header_list_size(limits::MAX_HEADER_LIST)
+        // What an answer may queue beyond the peer's window, per stream: a
+        // client that never reads pins this much, not hyper's 400 KiB.
+        .max_send_buf_size(64 * 1024)
         .keep_alive_interval(limits::KEEPALIVE)
         .keep_alive_timeout(limits::KEEPALIVE_TIMEOUT);
     let conn = builder.serve_connection(TokioIo::new(io), service);

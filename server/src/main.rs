@@ -352,6 +352,7 @@ async fn run(command: Command, db_arg: &DbArg, file: FileConfig) -> anyhow::Resu
             options.sessions = file.sessions(&serve)?;
             options.policy = file.policy(&serve)?;
             options.tls = file.tls(&serve)?;
+            options.limits.per_address = file.connections_per_address(&serve)?;
             let listen = file.listen(&serve);
             if let Some(ssh_listen) = file.ssh_listen(&serve) {
                 let host_key = file.ssh_host_key(serve.ssh_host_key.as_deref());

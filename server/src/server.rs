@@ -53,6 +53,7 @@ pub struct ServeOptions {
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
     pub max_connections: usize,
+    pub per_address: usize,
     pub first_byte: std::time::Duration,
     pub silence: std::time::Duration,
 }
@@ -61,6 +62,7 @@ impl Default for ConnectionLimits {
     fn default() -> Self {
         ConnectionLimits {
             max_connections: limits::MAX_CONNECTIONS,
+            per_address: limits::MAX_CONNECTIONS_PER_ADDRESS,
             first_byte: limits::FIRST_BYTE,
             silence: limits::SILENCE,
         }
@@ -264,10 +266,11 @@ pub async fn serve(
         limits::incoming(
             listener,
             options.limits.max_connections,
+            options.limits.per_address,
             options.limits.first_byte,
             options.limits.silence,
         ),
-        tls,
+        tls.map(|tls| (tls, options.limits.first_byte)),
         service,
         shutdown,
     );

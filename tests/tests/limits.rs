@@ -53,6 +53,7 @@ async fn closed_by_server(stream: &mut TcpStream) -> bool {
 async fn connections_past_the_limit_are_closed_and_silent_ones_give_their_place_back() {
     let (running, _dir) = server(ConnectionLimits {
         max_connections: 2,
+        per_address: 8,
         first_byte: Duration::from_millis(300),
         silence: Duration::from_secs(600),
     })
@@ -94,6 +95,80 @@ async fn connections_past_the_limit_are_closed_and_silent_ones_give_their_place_
     assert_eq!(n, 0, "a connection past the limit gets no HTTP/2 settings");
     // A graceful stop waits for open connections; close ours.
     drop((held, client));
+    running.stop().await.unwrap();
+}
+
+const PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\x00\x00\x00\x04\x00\x00\x00\x00\x00";
+
+/// A connection from `ip` (a loopback address of its own).
+async fn connect_from(ip: &str, to: std::net::SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{ip}:0").parse().unwrap()).unwrap();
+    socket.connect(to).await.unwrap()
+}
+
+// A byte now and then does not keep a connection that never opens its
+// session (it held a place for the 5-minute silence time), and one address
+// cannot take every place.
+#[tokio::test]
+async fn a_trickle_does_not_hold_a_place_and_one_address_cannot_take_them_all() {
+    let (running, _dir) = server(ConnectionLimits {
+        max_connections: 16,
+        per_address: 2,
+        first_byte: Duration::from_millis(500),
+        silence: Duration::from_secs(600),
+    })
+    .await;
+    let mut trickle = TcpStream::connect(running.addr).await.unwrap();
+    let started = tokio::time::Instant::now();
+    let dripping = async {
+        for byte in PREFACE.iter().take(20) {
+            if tokio::io::AsyncWriteExt::write_all(&mut trickle, &[*byte])
+                .await
+                .is_err()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    dripping.await;
+    assert!(
+        closed_by_server(&mut trickle).await,
+        "a trickle is closed at the first-byte time"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "closed at the handshake deadline, not the silence time"
+    );
+
+    // Two sessions from one address; a third from it is closed at once,
+    // while another address still gets through.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect_from("127.0.0.3", running.addr).await;
+        tokio::io::AsyncWriteExt::write_all(&mut s, PREFACE)
+            .await
+            .unwrap();
+        held.push(s);
+    }
+    let mut third = connect_from("127.0.0.3", running.addr).await;
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(60), third.read(&mut buf))
+        .await
+        .expect("closed, not left hanging")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "a third connection from one address gets nothing");
+    let mut other = connect_from("127.0.0.4", running.addr).await;
+    tokio::io::AsyncWriteExt::write_all(&mut other, PREFACE)
+        .await
+        .unwrap();
+    let n = tokio::time::timeout(Duration::from_secs(60), other.read(&mut buf))
+        .await
+        .expect("an answer")
+        .unwrap();
+    assert!(n > 0, "another address gets the server's settings");
+    drop((held, other));
     running.stop().await.unwrap();
 }
 
