@@ -34,6 +34,9 @@ pub enum ApiError {
     OutOfScope,
     #[error("{field} already exists")]
     AlreadyExists { field: &'static str },
+    /// It exists already, in the thing named (a clerk can go on there).
+    #[error("{field} already exists in {within}")]
+    AlreadyExistsIn { field: &'static str, within: String },
     #[error("{field} not found")]
     NotFound { field: &'static str },
     #[error("request id reused for a different request")]
@@ -208,19 +211,18 @@ impl ApiError {
                 lang.pick("对象不在本机构管辖范围内", "that is outside your org unit")
                     .to_string(),
             ),
-            ApiError::AlreadyExists { field } => {
+            ApiError::AlreadyExists { field } | ApiError::AlreadyExistsIn { field, .. } => {
                 metadata.insert("field".to_string(), field.to_string());
-                let details = ErrorDetails::with_bad_request_violation(
-                    *field,
-                    lang.pick("已存在", "already exists"),
-                );
-                let mut details = details;
+                let exists = match &self {
+                    ApiError::AlreadyExistsIn { within, .. } => {
+                        lang.pick(format!("已在 {within} 中"), format!("already in {within}"))
+                    }
+                    _ => lang.pick("已存在", "already exists").to_string(),
+                };
+                let mut details = ErrorDetails::with_bad_request_violation(*field, &exists);
                 details.set_error_info(reason::ALREADY_EXISTS, reason::DOMAIN, metadata);
                 let label = credit_desk_proto::validate::field_label(field, lang);
-                let msg = lang.pick(
-                    format!("{label}：已存在"),
-                    format!("{label}: already exists"),
-                );
+                let msg = lang.pick(format!("{label}：{exists}"), format!("{label}: {exists}"));
                 return Status::with_error_details(Code::AlreadyExists, msg, details);
             }
             ApiError::NotFound { field } => {

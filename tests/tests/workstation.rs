@@ -435,7 +435,9 @@ both_backends!(
         }
         desk.expect("核验通过");
         object_to_first_record(&mut desk).await;
-        let screen = desk.expect("✗ 异议记录：已存在");
+        // The refusal names the objection to go on with.
+        let screen = desk.expect("✗ 异议记录：已在 YY-");
+        assert!(screen.contains("中"), "{screen}");
         assert!(!screen.contains("record_ids"), "{screen}");
     }
 );

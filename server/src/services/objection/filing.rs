@@ -77,9 +77,11 @@ impl ObjectionService {
                     }
                     _ => return Err(FieldError::new("record_ids", Rule::UnknownValue).into()),
                 }
-                if tickets::open_disputes(tx, record_id).await?.is_some() {
-                    return Err(ApiError::AlreadyExists {
+                // Named, so the clerk can go on with that objection.
+                if let Some(ticket_no) = tickets::open_disputes(tx, record_id).await? {
+                    return Err(ApiError::AlreadyExistsIn {
                         field: "record_ids",
+                        within: ticket_no,
                     });
                 }
             }
