@@ -57,6 +57,15 @@ impl InputParser {
     /// Parses a packet; the events it completes are appended to `out`.
     pub fn feed(&mut self, bytes: &[u8], out: &mut VecDeque<TermEvent>) {
         for &byte in bytes {
+            // Esc pressed twice in one read is two Escs (the parser would
+            // make it Alt-Esc, which nothing here means): the first goes,
+            // the second waits like any lone Esc.
+            if byte == 0x1b && self.holds_escape() {
+                out.push_back(TermEvent::Key(
+                    ratatui::crossterm::event::KeyCode::Esc.into(),
+                ));
+                continue;
+            }
             self.buffer.push(byte);
             // A lone Esc starts a sequence: the next byte (in this packet or
             // the next) decides; with none, the timeout does.
@@ -381,6 +390,24 @@ mod tests {
         p.flush(&mut out);
         assert!(matches!(out[0], TermEvent::Key(k) if k.code == KeyCode::Esc));
         assert!(!p.holds_escape());
+    }
+
+    /// Esc Esc arriving together (a quick double press, or tmux) went
+    /// nowhere: the parser made it Alt-Esc.
+    #[test]
+    fn esc_pressed_twice_in_one_read_is_two_escs() {
+        let mut p = InputParser::default();
+        let got = keys(&mut p, b"\x1b\x1b\x1b\x1b");
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(
+            got.iter()
+                .all(|k| k.code == KeyCode::Esc && k.modifiers.is_empty())
+        );
+        assert!(p.holds_escape(), "the last waits for the timeout");
+        // A function key after an Esc is still a function key.
+        let got = keys(&mut p, b"\x1bOP");
+        let codes: Vec<KeyCode> = got.iter().map(|k| k.code).collect();
+        assert_eq!(codes, [KeyCode::Esc, KeyCode::F(1)]);
     }
 
     #[test]
